@@ -1,0 +1,165 @@
+"""NIfTI reading and writing through nibabel, converted to LPS once on load.
+
+NIfTI affines map voxel (i, j, k) to RAS mm; the planner works in LPS, so
+``ijk_to_lps = diag(-1, -1, 1, 1) @ affine_ras``. nibabel returns arrays indexed
+``[i, j, k]``; they are transposed to the planner's ``[k, j, i]``.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from planner.errors import CorruptFileError, ImageTooLargeError, NotFoundError, UnsupportedDataError
+from planner.grid import FloatArray, ImageGrid
+from planner.volume import CTVolume, LabelMap, LoadWarning, SeriesIdentity, stable_uid_from_paths
+
+RAS_TO_LPS = np.diag([-1.0, -1.0, 1.0, 1.0])
+MAX_VOXELS = 2048 * 2048 * 2048 // 4  # 2 G voxels: refused before allocating
+
+# VerSe label ids (VerSe 2019/2020): 1-7 C1-C7, 8-19 T1-T12, 20-24 L1-L5, 25 L6, 28 T13.
+VERSE_NAMES: dict[int, str] = {
+    **{i: f"C{i}" for i in range(1, 8)},
+    **{i + 7: f"T{i}" for i in range(1, 13)},
+    **{i + 19: f"L{i}" for i in range(1, 6)},
+    25: "L6",
+    26: "S1",
+    28: "T13",
+}
+
+
+def is_nifti(path: str | Path) -> bool:
+    name = str(path).lower()
+    return name.endswith(".nii") or name.endswith(".nii.gz")
+
+
+def _load_image(path: Path) -> Any:
+    import nibabel as nib
+
+    if not path.exists():
+        raise NotFoundError(path=path)
+    try:
+        img = nib.load(str(path))
+    except Exception as exc:  # nibabel raises many types for damaged files
+        raise CorruptFileError(f"cannot read NIfTI file ({exc})", path=path) from exc
+    shape = img.shape
+    if len(shape) < 3 or (len(shape) > 3 and any(s != 1 for s in shape[3:])):
+        raise UnsupportedDataError(
+            f"expected a 3-D image, found shape {tuple(shape)}; split the 4-D image first",
+            path=path,
+        )
+    if int(np.prod(shape[:3])) > MAX_VOXELS:
+        raise ImageTooLargeError(f"{shape[:3]} voxels exceed the limit", path=path)
+    return img
+
+
+def _grid_and_data(img: Any, path: Path) -> tuple[ImageGrid, NDArray[Any]]:
+    affine = img.affine
+    if affine is None or not np.all(np.isfinite(affine)):
+        raise CorruptFileError("the NIfTI affine is missing or not finite", path=path)
+    try:
+        data = np.asanyarray(img.dataobj)
+    except Exception as exc:
+        raise CorruptFileError(f"cannot read the voxel data ({exc})", path=path) from exc
+    data = data.reshape(data.shape[:3])
+    kji = np.ascontiguousarray(data.transpose(2, 1, 0))
+    grid = ImageGrid(tuple(kji.shape), RAS_TO_LPS @ np.asarray(affine, dtype=np.float64))  # type: ignore[arg-type]
+    return grid, kji
+
+
+def load_nifti_ct(path: str | Path) -> tuple[CTVolume, list[LoadWarning]]:
+    """Load a NIfTI CT as an int16 HU volume in LPS.
+
+    Notes
+    -----
+    Scaling (scl_slope/scl_inter) is applied by nibabel. Values are rounded and clipped to
+    int16; a warning is returned when clipping or rounding changed values.
+    """
+    p = Path(path)
+    img = _load_image(p)
+    grid, data = _grid_and_data(img, p)
+    warnings: list[LoadWarning] = []
+    if data.dtype != np.int16:
+        f = np.asarray(data, dtype=np.float64) if data.dtype.kind == "f" else data
+        clipped = np.clip(np.rint(f), -32768, 32767)
+        if data.dtype.kind == "f" and not np.allclose(clipped, f, atol=0.51):
+            warnings.append(
+                LoadWarning("hu_clipped", "Some voxel values were outside the int16 range and were clipped.")
+            )
+        data = clipped.astype(np.int16)
+    lo, hi = int(data.min()), int(data.max())
+    modality = "CT"
+    if lo >= 0 and hi < 4096 and lo > -100:
+        warnings.append(
+            LoadWarning(
+                "not_hounsfield",
+                f"Values range {lo}..{hi}; this does not look like a CT in Hounsfield units "
+                "(no air at about -1000). HU-based features may be wrong.",
+            )
+        )
+    ident = SeriesIdentity(stable_uid_from_paths([p]), str(p.resolve()), modality, p.name)
+    return CTVolume(data, grid, ident), warnings
+
+
+def parse_caret_label_table(xml_text: str) -> dict[int, str]:
+    """Label names from a Caret XML label table (as TotalSegmentator writes into NIfTI)."""
+    text = xml_text.strip().strip("\x00")
+    names: dict[int, str] = {}
+    try:
+        root = ET.fromstring(text)
+    except ET.ParseError:
+        for key, name in re.findall(r'Key="(\d+)"[^>]*>\s*<!\[CDATA\[(.*?)\]\]>', text):
+            names[int(key)] = name
+        return names
+    for label in root.iter("Label"):
+        key = label.get("Key")
+        if key is not None and label.text is not None:
+            names[int(key)] = label.text.strip()
+    return names
+
+
+def load_nifti_labels(path: str | Path) -> LabelMap:
+    """Load a NIfTI label map (integer ids), with names from a Caret XML extension if present."""
+    p = Path(path)
+    img = _load_image(p)
+    grid, data = _grid_and_data(img, p)
+    if data.dtype.kind == "f":
+        if not np.allclose(data, np.rint(data)):
+            raise UnsupportedDataError("a label map must hold integer ids", path=p)
+        data = np.rint(data)
+    data = data.astype(np.int32)
+    names: dict[int, str] = {}
+    for ext in img.header.extensions:
+        content = ext.get_content()
+        if isinstance(content, bytes) and b"LabelTable" in content:
+            names = parse_caret_label_table(content.decode("utf-8", "replace"))
+    return LabelMap(data, grid, names, str(p.resolve()))
+
+
+def _to_nifti_affine(ijk_to_lps: FloatArray) -> FloatArray:
+    return RAS_TO_LPS @ np.asarray(ijk_to_lps, dtype=np.float64)
+
+
+def save_nifti(array_kji: NDArray[Any], grid: ImageGrid, path: str | Path) -> None:
+    """Write an array ``[k, j, i]`` on ``grid`` as NIfTI with its RAS affine (qform and sform)."""
+    import nibabel as nib
+
+    p = Path(path)
+    affine = _to_nifti_affine(grid.ijk_to_lps)
+    img = nib.Nifti1Image(np.ascontiguousarray(array_kji.transpose(2, 1, 0)), affine)
+    img.set_qform(affine, code=1)
+    img.set_sform(affine, code=1)
+    img.header.set_xyzt_units("mm")
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = p.with_name(p.name + ".part" + "".join(p.suffixes))
+    nib.save(img, str(tmp))
+    tmp.replace(p)
+
+
+def save_ct_nifti(volume: CTVolume, path: str | Path) -> None:
+    save_nifti(volume.hu, volume.grid, path)
