@@ -23,6 +23,13 @@ from planner.grid import FloatArray, ImageGrid
 BoolArray = NDArray[np.bool_]
 WALLS = ("anterior", "middle", "posterior")
 
+#: Where the three heights are measured, as a fraction of the body's AP depth from its
+#: anterior edge, in the mid-sagittal plane of the body frame, between the outer surfaces of
+#: the two endplates (cortex included). The demo's ground truth and the vertebra analysis both
+#: use this definition (6-point morphometry places its points near the corners; Chou & Vokes
+#: 2015, DOMAIN.md §2.2; a 10 % inset keeps off the rounded rims).
+HEIGHT_POSITIONS_FRAC = {"anterior": 0.10, "middle": 0.50, "posterior": 0.90}
+
 
 @dataclass(frozen=True, eq=False)
 class BodyFrame:
