@@ -1,0 +1,190 @@
+"""Render the demo CT: trunk, vessels, canal, discs, vertebrae, noise.
+
+Notes
+-----
+Grid: axial, head-first supine, i -> +x (patient left), j -> +y (posterior), k -> +z
+(superior), 0.7 x 0.7 mm in plane, 1 mm slices. Bone = cortical shell (1.0 mm body,
+1.3 mm posterior elements, ~1250 HU before partial volume) over cancellous bone with a
+zero-mean trabecular texture.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from planner.demo import params as P
+from planner.demo.canvas import Canvas, occupancy
+from planner.demo.shapes import F
+from planner.demo.spine import Column, LevelGeometry
+from planner.demo.spine_soft import Canal, DiscShape
+from planner.demo.tissue import (
+    Trunk,
+    add_noise,
+    background_slice,
+    kidneys,
+    paint_psoas,
+    paint_vessels,
+)
+
+SPACING_MM = np.array([0.7, 0.7, 1.0])
+SHAPE_IJ = (380, 290)  # 266 x 203 mm field of view
+
+
+@dataclass(frozen=True, eq=False)
+class CorticalGap:
+    centre_lps: F
+    radius_mm: float
+    wall: str
+
+
+def grid_origin(column: Column, levels: list[LevelGeometry]) -> tuple[F, int]:
+    """Origin (LPS of voxel 0) and number of slices: from L4's centre up to T10's centre."""
+    z_lo = float(levels[-1].frame.origin_lps[2])
+    z_hi = float(levels[0].frame.origin_lps[2])
+    nk = int(np.floor(z_hi - z_lo)) + 1
+    ni, nj = SHAPE_IJ
+    y_mid = float(np.mean(column.points[:, 1])) - 2.0
+    origin = np.array([-(ni - 1) / 2.0 * SPACING_MM[0],
+                       round(y_mid - (nj - 1) / 2.0 * SPACING_MM[1] + 8.0, 1), round(z_lo, 1)])
+    return origin, nk
+
+
+def _texture(rng: np.random.Generator, shape: tuple[int, ...]) -> NDArray[np.float32]:
+    """Zero-mean, unit-variance field correlated over 2x2x2 voxels (trabecular look)."""
+    n = rng.standard_normal(tuple(s + 1 for s in shape), dtype=np.float32)
+    acc = np.zeros(shape, dtype=np.float32)
+    for dk in (0, 1):
+        for dj in (0, 1):
+            for di in (0, 1):
+                acc += n[dk:dk + shape[0], dj:dj + shape[1], di:di + shape[2]]
+    acc *= np.float32(1.0 / np.sqrt(8.0))
+    return acc
+
+
+def _sub_slices(outer: tuple[slice, ...], inner: tuple[slice, ...]) -> tuple[slice, ...]:
+    return tuple(slice(i.start - o.start, i.stop - o.start) for o, i in zip(outer, inner,
+                                                                            strict=True))
+
+
+def paint_vertebra(canvas: Canvas, lv: LevelGeometry, rng: np.random.Generator,
+                   gap: CorticalGap | None) -> None:
+    boxes = [part.box_lps() for part in lv.parts.values()]  # type: ignore[attr-defined]
+    lo = np.min([b[0] for b in boxes], axis=0)
+    hi = np.max([b[1] for b in boxes], axis=0)
+    whole = canvas.box(lo, hi)
+    if whole is None:
+        return
+    sl, _, _, _ = whole
+    shape = canvas.hu[sl].shape
+    d_body = np.full(shape, 50.0, dtype=np.float32)
+    d_post = np.full(shape, 50.0, dtype=np.float32)
+    band = np.zeros(shape, dtype=np.float32)
+    for name, part in lv.parts.items():
+        b = canvas.box(*part.box_lps())  # type: ignore[attr-defined]
+        if b is None:
+            continue
+        psl, x, y, z = b
+        sub = _sub_slices(sl, psl)
+        target = d_body if name == "body" else d_post
+        target[sub] = np.minimum(target[sub], part.sdf(x, y, z))  # type: ignore[attr-defined]
+        if name == "body" and lv.fractured:
+            band[sub] = _fracture_band(lv, x, y, z)
+    d_all = np.minimum(d_body, d_post)
+    outer = occupancy(d_all)
+    inner = np.maximum(occupancy(d_body + P.CORTEX_BODY_MM),
+                       occupancy(d_post + P.CORTEX_POSTERIOR_MM))
+    if gap is not None:
+        _cut_gap(canvas, sl, outer, inner, gap)
+    t = P.TISSUE
+    core = np.where(d_body < d_post, np.float32(lv.params.trabecular_hu),
+                    np.float32(t.posterior_cancellous))
+    core += _texture(rng, shape) * np.float32(P.TRABECULAR_TEXTURE_HU)
+    core += band
+    region = canvas.hu[sl]
+    region *= 1.0 - outer
+    region += (outer - inner) * np.float32(t.cortex) + inner * core
+
+
+def _fracture_band(lv: LevelGeometry, x: F, y: F, z: F) -> NDArray[np.float32]:
+    """Compacted trabeculae under the collapsed part of the superior endplate (+HU)."""
+    body = lv.body
+    u, v, w = body.frame.local(x, y, z)
+    depth_below = body.top(u, v) - w
+    weight = np.clip(body.fracture_loss(v) / body.loss_anterior, 0.0, 1.0)
+    prof = np.clip(1.0 - np.abs(depth_below - 3.5) / 2.5, 0.0, 1.0)
+    return (P.TISSUE.fracture_band * weight * prof).astype(np.float32)
+
+
+def _cut_gap(canvas: Canvas, sl: tuple[slice, ...], outer: NDArray[np.float32],
+             inner: NDArray[np.float32], gap: CorticalGap) -> None:
+    """Remove the cortex inside a sphere: the shell there becomes surrounding soft tissue."""
+    ax = canvas.axes()
+    x = ax[0][sl[2]][None, None, :]
+    y = ax[1][sl[1]][None, :, None]
+    z = ax[2][sl[0]][:, None, None]
+    c = gap.centre_lps
+    r = np.sqrt((x - c[0]) ** 2 + (y - c[1]) ** 2 + (z - c[2]) ** 2)
+    g = occupancy(r - gap.radius_mm)
+    outer -= g * (outer - inner)
+
+
+def render(column: Column, levels: list[LevelGeometry], discs: list[DiscShape], canal: Canal,
+           trunk: Trunk, seed: int, gap: CorticalGap | None) -> Canvas:
+    # the anatomy (fat marbling, trabecular texture) is the same for every seed; the seed
+    # drives only the image noise
+    anatomy_rng = np.random.default_rng(20260101)
+    noise_rng = np.random.default_rng([seed, 7])
+    origin, nk = grid_origin(column, levels)
+    ni, nj = SHAPE_IJ
+    x = origin[0] + np.arange(ni) * SPACING_MM[0]
+    y = origin[1] + np.arange(nj) * SPACING_MM[1]
+    sl2d = background_slice(x[None, :], y[:, None], trunk, anatomy_rng)
+    hu = np.empty((nk, nj, ni), dtype=np.float32)
+    hu[:] = sl2d
+    canvas = Canvas(hu, origin, SPACING_MM)
+    l1 = next(lv for lv in levels if lv.name == P.FRACTURED_LEVEL)
+    body_front = -float(np.mean([lv.params.depth for lv in levels])) / 2.0
+    paint_vessels(canvas, column.points, body_front)
+    paint_psoas(canvas, column.points, float(l1.frame.origin_lps[2]) + 10.0,
+                l1.params.width / 2.0)
+    for shape, value in kidneys(trunk.spine_y, float(l1.frame.origin_lps[2])):
+        canvas.paint_shape(shape, value)
+    for disc in discs:
+        _paint_disc(canvas, disc)
+    _paint_canal(canvas, canal, column)
+    for lv in levels:
+        paint_vertebra(canvas, lv, anatomy_rng, gap if lv.name == P.FRACTURED_LEVEL else None)
+    add_noise(canvas.hu, noise_rng)
+    return canvas
+
+
+def _paint_disc(canvas: Canvas, disc: DiscShape) -> None:
+    b = canvas.box(*disc.box_lps())
+    if b is None:
+        return
+    sl, x, y, z = b
+    t = P.TISSUE
+    r = np.clip(disc.radial(x, y, z), 0.0, 1.0)
+    value = t.disc_nucleus + (t.disc_annulus - t.disc_nucleus) * r * r
+    canvas.paint(sl, disc.sdf(x, y, z), value)
+
+
+def _paint_canal(canvas: Canvas, canal: Canal, column: Column) -> None:
+    t = P.TISSUE
+    vmax = float(canal.centre_v.max() + canal.half_ap.max()) + 6.0
+    vmin = float(canal.centre_v.min() - canal.half_ap.max()) - 3.0
+    amax = float(canal.half_width.max()) + 5.0
+    lo = np.array([-amax, column.points[:, 1].min() + vmin - 10.0, canvas.origin[2]])
+    hi = np.array([amax, column.points[:, 1].max() + vmax + 10.0,
+                   canvas.origin[2] + canvas.hu.shape[0] * canvas.spacing[2]])
+    b = canvas.box(lo, hi)
+    if b is None:
+        return
+    sl, x, y, z = b
+    d = canal.sdfs(x, y, z)
+    canvas.paint(sl, d["flavum"], t.ligament)
+    canvas.paint(sl, d["canal"], t.epidural_fat)
+    canvas.paint(sl, d["sac"], t.csf)

@@ -1,0 +1,155 @@
+"""Soft tissue of the demo trunk: skin, fat, muscle, retroperitoneum, vessels, kidneys, noise.
+
+Notes
+-----
+LPS mm, HU from :data:`planner.demo.params.TISSUE`. The trunk is a slim abdomen (about
+250 mm wide, 190 mm deep) so the field of view stays small; the layers that do not depend on
+the level are drawn once in an axial slice and copied along z, the rest (psoas, kidneys, aorta
+and vena cava following the column) are painted in their own boxes.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from planner.demo.canvas import Canvas, occupancy
+from planner.demo.params import NOISE_SIGMA_HU, TISSUE
+from planner.demo.shapes import F, Placed, SuperEllipsoid, superellipse_sdf
+
+
+@dataclass(frozen=True, slots=True)
+class Trunk:
+    """Outline of the trunk in the axial plane and the spine's average position in it."""
+
+    centre_xy: tuple[float, float]
+    semi_xy: tuple[float, float]
+    spine_y: float  # y of the column's centre (vertebral bodies), mean over z
+
+
+def _ring_sdf(x: F, y: F, cx: float, cy: float, a: float, b: float) -> F:
+    return superellipse_sdf([x - cx, y - cy], [a, b], 2.2)
+
+
+def background_slice(x: F, y: F, trunk: Trunk, rng: np.random.Generator) -> NDArray[np.float32]:
+    """One axial slice ``[j, i]`` of the layers that are the same at every level."""
+    t = TISSUE
+    cx, cy = trunk.centre_xy
+    a, b = trunk.semi_xy
+    img = np.full(np.broadcast_shapes(x.shape, y.shape), t.air, dtype=np.float32)
+
+    def paint(d: F, value: float | NDArray[np.float32]) -> None:
+        nonlocal img
+        occ = occupancy(d)
+        img += occ * (value - img)
+
+    paint(_ring_sdf(x, y, cx, cy, a, b), t.skin)
+    paint(_ring_sdf(x, y, cx, cy, a - 2.0, b - 2.0), t.fat)  # subcutaneous fat
+    paint(_ring_sdf(x, y, cx, cy - 3.0, a - 14.0, b - 15.0), t.muscle)  # abdominal wall
+    # abdominal cavity: organs and bowel at ~35 HU, marbled with mesenteric fat
+    marbling = _lowres_field(rng, img.shape, 12)
+    viscera = np.where(marbling > 0.55, t.fat, t.viscera).astype(np.float32)
+    paint(_ring_sdf(x, y, cx, cy - 6.0, a - 22.0, b - 24.0), viscera)
+    sy = trunk.spine_y
+    # retroperitoneal fat around the column (issue: ~-100 HU)
+    paint(superellipse_sdf([x, y - (sy + 8.0)], [68.0, 48.0], 2.4), t.fat)
+    # paraspinal muscles (erector spinae, multifidus) behind the transverse processes, with
+    # some fatty infiltration as in an elderly patient
+    fatty = np.where(_lowres_field(rng, img.shape, 6) > 0.8, -40.0, t.muscle).astype(np.float32)
+    for sgn in (-1.0, 1.0):
+        paint(superellipse_sdf([x - sgn * 27.0, y - (sy + 56.0)], [27.0, 31.0], 2.6), fatty)
+        paint(superellipse_sdf([x - sgn * 60.0, y - (sy + 34.0)], [15.0, 10.0], 2.0), t.muscle)
+    return img
+
+
+def _lowres_field(rng: np.random.Generator, shape: tuple[int, ...], cell: int) -> F:
+    """Smooth random field in [0, 1] (bilinear upsampling of a coarse uniform grid)."""
+    from scipy.ndimage import zoom
+
+    nj, ni = shape
+    coarse = rng.random((nj // cell + 2, ni // cell + 2))
+    fine = zoom(coarse, cell, order=1)
+    return np.asarray(fine[:nj, :ni])
+
+
+def column_y_at(z: F, column_points: F) -> F:
+    return np.interp(z, column_points[:, 2], column_points[:, 1])
+
+
+def paint_vessels(canvas: Canvas, column_points: F, body_front: float) -> None:
+    """Aorta (left anterior of the spine) and inferior vena cava (right), following it."""
+    t = TISSUE
+    for xc, dy, ra, rb, val in ((19.0, -13.0, 10.5, 10.5, t.blood), (-23.0, -15.0, 12.0, 8.5,
+                                                                     t.blood - 3.0)):
+        zmin, zmax = canvas.origin[2], canvas.origin[2] + canvas.hu.shape[0] * canvas.spacing[2]
+        yc_all = column_points[:, 1] + body_front + dy
+        lo = np.array([xc - ra - 2, yc_all.min() - rb - 2, zmin])
+        hi = np.array([xc + ra + 2, yc_all.max() + rb + 2, zmax])
+        b = canvas.box(lo, hi)
+        if b is None:
+            continue
+        sl, x, y, z = b
+        yc = column_y_at(z, column_points) + body_front + dy
+        d = superellipse_sdf([x - xc, y - yc], [ra, rb], 2.0)
+        canvas.paint(sl, d, val)
+        if val == t.blood:  # calcified plaque flecks on the aortic wall (elderly patient)
+            ang = np.arctan2(y - yc, x - xc)
+            fleck = (np.sin(3.0 * ang + 0.15 * z) > 0.93) & (np.abs(d) < 0.8)
+            canvas.hu[sl] += np.where(fleck, np.float32(350.0), np.float32(0.0))
+
+
+def paint_psoas(canvas: Canvas, column_points: F, z_start: float, body_half_width: float) -> None:
+    """Psoas muscles: absent above L1, growing caudally beside the bodies."""
+    t = TISSUE
+    zmin = canvas.origin[2]
+    for sgn in (-1.0, 1.0):
+        lo = np.array([sgn * body_half_width - 45.0, column_points[:, 1].min() - 30, zmin])
+        hi = np.array([sgn * body_half_width + 45.0, column_points[:, 1].max() + 30, z_start])
+        b = canvas.box(lo, hi)
+        if b is None:
+            continue
+        sl, x, y, z = b
+        r = np.clip((z_start - z) / 80.0, 0.0, 1.0) * 17.0 + 1e-3
+        yc = column_y_at(z, column_points) + 4.0
+        xc = sgn * (body_half_width + 2.0 + r)
+        d = superellipse_sdf([x - xc, y - yc], [r, 0.85 * r], 2.0)
+        d = np.where(r < 1.0, 10.0, d)
+        canvas.paint(sl, d, t.muscle)
+
+
+def kidneys(spine_y: float, z_l1: float) -> list[tuple[SuperEllipsoid, float]]:
+    """Kidneys with perirenal and sinus fat, as (shape, HU) in painting order."""
+    t = TISSUE
+    out = []
+    for sgn, dz in ((1.0, 12.0), (-1.0, -6.0)):  # the left kidney sits higher
+        tilt = math.radians(12.0)
+        rot = np.array([[math.cos(tilt), 0.0, -sgn * math.sin(tilt)], [0.0, 1.0, 0.0],
+                        [sgn * math.sin(tilt), 0.0, math.cos(tilt)]])
+        centre = np.array([sgn * 72.0, spine_y + 22.0, z_l1 + dz])
+        fr = Placed(centre, rot)
+        out.append((SuperEllipsoid(fr, (30.0, 26.0, 62.0)), t.fat))
+        out.append((SuperEllipsoid(fr, (24.0, 19.0, 55.0)), t.kidney))
+        hilum = Placed(centre + np.array([-sgn * 10.0, -4.0, 0.0]), rot)
+        out.append((SuperEllipsoid(hilum, (8.0, 7.0, 18.0)), -60.0))
+    return out
+
+
+def add_noise(hu: NDArray[np.float32], rng: np.random.Generator,
+              sigma: float = NOISE_SIGMA_HU) -> None:
+    """Add Gaussian noise correlated over 2x2 in-plane voxels (a smooth kernel's look), in place.
+
+    The sum of four unit normals divided by two keeps the standard deviation at ``sigma``.
+    """
+    nk, nj, ni = hu.shape
+    chunk = 32
+    for k0 in range(0, nk, chunk):
+        k1 = min(nk, k0 + chunk)
+        n = rng.standard_normal((k1 - k0, nj + 1, ni + 1), dtype=np.float32)
+        s = n[:, :-1, :-1] + n[:, 1:, :-1]
+        s += n[:, :-1, 1:]
+        s += n[:, 1:, 1:]
+        s *= np.float32(sigma / 2.0)
+        hu[k0:k1] += s

@@ -1,0 +1,256 @@
+"""Pixel decoding straight into a preallocated int16 Hounsfield-unit array.
+
+Uncompressed (native) images are read with ``readinto`` from the file offset recorded during the
+header scan: no second header parse, no intermediate full-volume copy. Compressed images (JPEG
+2000, JPEG-LS, JPEG lossless, RLE, deflate) are decoded by pydicom's decoder plugins
+(pylibjpeg-openjpeg, pyjpegls, python-gdcm) in worker processes, a chunk of files per task; each
+chunk comes back as one small int16 block that is copied into its place in the output.
+
+HU = stored value x (0028,1053) Rescale Slope + (0028,1052) Rescale Intercept, per slice.
+Stored values are masked / sign-extended to (0028,0101) Bits Stored according to (0028,0103)
+Pixel Representation. Pixels equal to (0028,0120) Pixel Padding Value (or within the range up
+to (0028,0121) Pixel Padding Range Limit) become air. (0028,0004) MONOCHROME1 only changes how
+values are displayed (PS3.3 C.7.6.3.1.2); the rescaled values are HU either way and are kept.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import math
+import os
+from collections.abc import Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from planner.dicom.headers import EXPLICIT_BE, FrameHeader
+from planner.errors import Cancelled
+from planner.progress import Progress, report
+
+log = logging.getLogger(__name__)
+
+AIR_HU = -1000
+PARALLEL_MIN_IMAGES = 6  # below this, starting workers costs more than it saves
+_POOL: ProcessPoolExecutor | None = None
+_POOL_WORKERS = 0
+
+
+@dataclass(frozen=True, slots=True)
+class DecodeStats:
+    """What decoding found: images that failed (index, reason), clipped and padded pixels."""
+
+    failures: tuple[tuple[int, str], ...]
+    clipped: int
+    padded: int
+
+
+def cpu_workers() -> int:
+    try:
+        n = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        n = os.cpu_count() or 1
+    return max(1, n)
+
+
+def _raw_dtype(h: FrameHeader) -> np.dtype:
+    kind = "i" if h.pixel_representation == 1 else "u"
+    order = ">" if h.transfer_syntax == EXPLICIT_BE else "<"
+    return np.dtype(f"{order}{kind}{h.bits_allocated // 8}")
+
+
+def _fix_bits(raw: NDArray, h: FrameHeader) -> NDArray:
+    """Mask unused high bits (unsigned) or sign-extend from Bits Stored (signed)."""
+    if h.bits_stored >= h.bits_allocated:
+        return raw
+    if h.pixel_representation == 0:
+        return raw & np.asarray((1 << h.bits_stored) - 1, dtype=raw.dtype)
+    shift = h.bits_allocated - h.bits_stored
+    return (raw << shift) >> shift  # type: ignore[no-any-return]
+
+
+def read_native(h: FrameHeader) -> NDArray:
+    """Stored values of one uncompressed image, read from its recorded file offset."""
+    assert h.value_offset is not None
+    dtype = _raw_dtype(h)
+    raw = np.empty((h.rows, h.columns), dtype=dtype)
+    with open(h.path, "rb") as fp:
+        fp.seek(h.value_offset + (h.frame or 0) * h.frame_bytes)
+        n = fp.readinto(memoryview(raw).cast("B"))  # type: ignore[arg-type]
+    if n != raw.nbytes:
+        raise ValueError(f"truncated: read {n} of {raw.nbytes} pixel bytes")
+    return _fix_bits(raw.astype(raw.dtype.newbyteorder("="), copy=False), h)
+
+
+def read_with_pydicom(h: FrameHeader) -> NDArray:
+    """Stored values of one image through pydicom's decoders (compressed, deflated, odd files)."""
+    import pydicom
+    from pydicom.pixels import pixel_array
+
+    ds = pydicom.dcmread(h.path, force=True)
+    if "TransferSyntaxUID" not in getattr(ds, "file_meta", {}):
+        ds.file_meta = getattr(ds, "file_meta", None) or pydicom.dataset.FileMetaDataset()
+        ds.file_meta.TransferSyntaxUID = h.transfer_syntax
+    arr = pixel_array(ds, index=h.frame) if h.n_frames > 1 else ds.pixel_array
+    if arr.shape != (h.rows, h.columns):
+        raise ValueError(f"decoded shape {arr.shape} is not {h.rows} x {h.columns}")
+    return arr  # type: ignore[no-any-return]
+
+
+def to_hu(raw: NDArray, h: FrameHeader, out: NDArray[np.int16], pad_fill: int) -> tuple[int, int]:
+    """Write HU of one image into ``out``; returns (clipped pixels, padding pixels)."""
+    if h.slope == 1.0 and float(h.intercept).is_integer():
+        hu = raw.astype(np.int32)
+        if h.intercept:
+            hu += int(h.intercept)
+    else:
+        hu = np.rint(raw.astype(np.float32) * np.float32(h.slope) + np.float32(h.intercept))
+    lo, hi = hu.min(), hu.max()
+    clipped = 0
+    if lo < -32768 or hi > 32767:
+        clipped = int(np.count_nonzero((hu < -32768) | (hu > 32767)))
+        hu = np.clip(hu, -32768, 32767)
+    out[...] = hu
+    padded = 0
+    if h.padding is not None:
+        if h.padding_limit is None:
+            mask = raw == h.padding
+        else:
+            a, b = sorted((h.padding, h.padding_limit))
+            mask = (raw >= a) & (raw <= b)
+        padded = int(np.count_nonzero(mask))
+        if padded:
+            out[mask] = pad_fill
+    return clipped, padded
+
+
+def decode_one(h: FrameHeader, out: NDArray[np.int16], pad_fill: int) -> tuple[int, int]:
+    raw = read_native(h) if h.is_native else read_with_pydicom(h)
+    return to_hu(raw, h, out, pad_fill)
+
+
+def _decode_chunk(
+    frames: Sequence[FrameHeader], pad_fill: int
+) -> tuple[NDArray[np.int16], list[tuple[int, str]], int, int]:
+    """Worker: decode a few images into one int16 block."""
+    f0 = frames[0]
+    block = np.empty((len(frames), f0.rows, f0.columns), dtype=np.int16)
+    failures: list[tuple[int, str]] = []
+    clipped = padded = 0
+    for i, h in enumerate(frames):
+        try:
+            c, p = decode_one(h, block[i], pad_fill)
+            clipped, padded = clipped + c, padded + p
+        except Exception as exc:  # a damaged image: reported by name, never a crash
+            failures.append((i, f"{type(exc).__name__}: {exc}"))
+    return block, failures, clipped, padded
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    global _POOL, _POOL_WORKERS
+    if _POOL is None or _POOL_WORKERS != workers:
+        import multiprocessing as mp
+
+        if _POOL is not None:
+            _POOL.shutdown(wait=False, cancel_futures=True)
+        # forkserver: never fork the (possibly multi-threaded GUI) parent itself
+        methods = mp.get_all_start_methods()
+        ctx = mp.get_context("forkserver" if "forkserver" in methods else "spawn")
+        if "forkserver" in methods:
+            ctx.set_forkserver_preload(["planner.dicom.pixels"])
+        _POOL = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+        _POOL_WORKERS = workers
+    return _POOL
+
+
+@atexit.register
+def shutdown_workers() -> None:
+    """Stop the decoder worker processes (also called at interpreter exit)."""
+    global _POOL
+    if _POOL is not None:
+        _POOL.shutdown(wait=True, cancel_futures=True)
+        _POOL = None
+
+
+def _decode_parallel(
+    out: NDArray[np.int16], frames: Sequence[FrameHeader], index: Sequence[int],
+    pad_fill: int, workers: int, progress: Progress | None,
+) -> tuple[list[tuple[int, str]], int, int]:
+    chunk = max(1, min(16, math.ceil(len(index) / (workers * 4))))
+    pool = _pool(workers)
+    futures: dict[Future, list[int]] = {}
+    for s in range(0, len(index), chunk):
+        ks = list(index[s : s + chunk])
+        futures[pool.submit(_decode_chunk, [frames[k] for k in ks], pad_fill)] = ks
+    failures: list[tuple[int, str]] = []
+    clipped = padded = done = 0
+    from concurrent.futures import as_completed
+
+    try:
+        for fut in as_completed(futures):
+            ks = futures[fut]
+            block, fails, c, p = fut.result()
+            for i, k in enumerate(ks):
+                out[k] = block[i]
+            failures += [(ks[i], msg) for i, msg in fails]
+            clipped, padded, done = clipped + c, padded + p, done + len(ks)
+            report(progress, done / len(index), f"Decoding images {done}/{len(index)}")
+    except Cancelled:
+        for fut in futures:
+            fut.cancel()
+        raise
+    return failures, clipped, padded
+
+
+def _decode_serial(
+    out: NDArray[np.int16], frames: Sequence[FrameHeader], index: Sequence[int],
+    pad_fill: int, progress: Progress | None,
+) -> tuple[list[tuple[int, str]], int, int]:
+    failures: list[tuple[int, str]] = []
+    clipped = padded = 0
+    for done, k in enumerate(index):
+        try:
+            c, p = decode_one(frames[k], out[k], pad_fill)
+            clipped, padded = clipped + c, padded + p
+        except Exception as exc:  # a damaged image: reported by name, never a crash
+            failures.append((k, f"{type(exc).__name__}: {exc}"))
+        if done % 16 == 0:
+            report(progress, done / len(index), f"Reading images {done}/{len(index)}")
+    return failures, clipped, padded
+
+
+def decode_into(
+    out: NDArray[np.int16],
+    frames: Sequence[FrameHeader],
+    pad_fill: int = AIR_HU,
+    progress: Progress | None = None,
+    workers: int | None = None,
+) -> DecodeStats:
+    """Decode ``frames[k]`` into ``out[k]`` (HU, int16).
+
+    Native images are read in this process (they are I/O bound); compressed ones in worker
+    processes when there are enough of them and more than one CPU.
+    """
+    native = [k for k, h in enumerate(frames) if h.is_native]
+    other = [k for k, h in enumerate(frames) if not h.is_native]
+    n_workers = min(workers or cpu_workers(), max(1, len(other) // 2))
+    total = len(frames)
+    serial = native + (other if n_workers < 2 or len(other) < PARALLEL_MIN_IMAGES else [])
+    sub = progress.sub(0.0, len(serial) / total) if progress is not None and serial else None
+    failures, clipped, padded = _decode_serial(out, frames, serial, pad_fill, sub)
+    in_process = set(serial)
+    rest = [k for k in other if k not in in_process]
+    if rest:
+        sub = progress.sub(len(serial) / total, 1.0) if progress is not None else None
+        try:
+            f, c, p = _decode_parallel(out, frames, rest, pad_fill, n_workers, sub)
+        except BrokenProcessPool as exc:  # workers could not start or died: decode here
+            log.warning("decoder workers failed (%s); decoding in this process", exc)
+            shutdown_workers()
+            f, c, p = _decode_serial(out, frames, rest, pad_fill, sub)
+        failures, clipped, padded = failures + f, clipped + c, padded + p
+    report(progress, 1.0, "Images decoded")
+    return DecodeStats(tuple(sorted(failures)), clipped, padded)

@@ -1,0 +1,23 @@
+"""Estimates the surgeon plans with: balloon, cement volume, cement spread, height restoration.
+
+Every number comes with its model, inputs, a range and its sources (DOMAIN.md §9); nothing is
+presented as a guaranteed height, restored strength, pain relief or leak probability.
+"""
+
+from planner.estimate.balloon import BalloonResult, capsule_volume_ml, inflate_balloon
+from planner.estimate.balloon_catalog import BalloonCatalog, BalloonDevice, load_balloon_catalog
+from planner.estimate.cement import CementRecommendation, cement_recommendation
+from planner.estimate.compare import Comparison, compare_procedures
+from planner.estimate.geometry import FineBody, fine_body
+from planner.estimate.report import PlanEstimates, compute_estimates, estimate_plan
+from planner.estimate.restoration import Band, Restoration, restoration_estimate
+from planner.estimate.sources import SOURCES, Source, sources_json
+from planner.estimate.spread import LeakPoint, SpreadResult, simulate_spread
+
+__all__ = [
+    "SOURCES", "Band", "BalloonCatalog", "BalloonDevice", "BalloonResult", "CementRecommendation",
+    "Comparison", "FineBody", "LeakPoint", "PlanEstimates", "Restoration", "Source", "SpreadResult",
+    "capsule_volume_ml", "cement_recommendation", "compare_procedures", "compute_estimates",
+    "estimate_plan", "fine_body", "inflate_balloon", "load_balloon_catalog", "restoration_estimate",
+    "simulate_spread", "sources_json",
+]

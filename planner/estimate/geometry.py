@@ -1,0 +1,231 @@
+"""A vertebral body resampled on a fine (≤ 0.5 mm) lattice, with its cortical shell.
+
+Shared by the balloon and the cement-spread models. The fine grid keeps the crop grid's
+axis directions (only the spacing changes), so masks move between the two by an affine map.
+
+Surface labels (body frame, outward normal of the smoothed body mask): superior endplate,
+inferior endplate, posterior wall, other wall. Cortical gaps are shell voxels where no
+cortical HU is found nearby (model assumption, see :func:`fine_body`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+from numpy.typing import NDArray
+
+from planner.anatomy import BodyFrame, LevelAnatomy
+from planner.grid import FloatArray, ImageGrid
+
+BoolArray = NDArray[np.bool_]
+NONE, SUPERIOR, INFERIOR, POSTERIOR, WALL = 0, 1, 2, 3, 4
+LABEL_NAMES = {SUPERIOR: "superior_endplate", INFERIOR: "inferior_endplate",
+               POSTERIOR: "posterior_wall", WALL: "wall"}
+#: Cortical shell thickness used as the barrier [assumption: a modelling choice of this tool;
+#: DOMAIN.md has no cortical-thickness source].
+SHELL_MM = 1.0
+#: Band inside the shell whose voxels are labelled by the surface they face (contacts, leaks).
+RIM_MM = 1.0
+#: |cos| above which an outward normal counts as facing an endplate / the posterior wall.
+FACING_COS = 0.6
+
+
+@dataclass(frozen=True, eq=False)
+class FineBody:
+    """A body on a fine grid.
+
+    Notes
+    -----
+    All arrays ``[k, j, i]`` on ``grid`` (LPS mm, ≤ 0.5 mm spacing). ``label`` is set on the
+    shell and the rim inside it; ``gap`` marks shell voxels without cortical HU.
+    """
+
+    grid: ImageGrid
+    frame: BodyFrame
+    body: BoolArray
+    shell: BoolArray
+    rim: BoolArray
+    label: NDArray[np.int8]
+    depth_mm: NDArray[np.float32]
+    hu: NDArray[np.float32] | None
+    gap: BoolArray
+    crop_to_fine: FloatArray  # 4x4 (i, j, k, 1) crop → fine voxel coordinates
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def interior(self) -> BoolArray:
+        return self.body & ~self.shell
+
+    @property
+    def voxel_ml(self) -> float:
+        return self.grid.voxel_volume_mm3 / 1000.0
+
+    @cached_property
+    def coords_body(self) -> NDArray[np.float32]:
+        """Body-frame coordinates (left, posterior, superior; mm) of every voxel, ``(k, j, i, 3)``."""
+        k, j, i = np.indices(self.grid.shape_kji, dtype=np.float32)
+        lps = self.grid.voxel_to_lps(np.stack([i, j, k], axis=-1))
+        return self.frame.to_body(lps).astype(np.float32)
+
+    @cached_property
+    def body_extent(self) -> dict[str, tuple[float, float]]:
+        """Min/max body-frame coordinate of the body voxels along left, posterior, superior."""
+        c = self.coords_body[self.body]
+        return {ax: (float(c[:, n].min()), float(c[:, n].max()))
+                for n, ax in enumerate(("left", "posterior", "superior"))}
+
+    @cached_property
+    def posterior_wall_distance_mm(self) -> NDArray[np.float32]:
+        """Distance (mm) of every voxel to the posterior wall's outer shell voxels."""
+        from scipy import ndimage
+
+        wall = self.shell & (self.label == POSTERIOR) & (self.depth_mm <= self._outer_depth)
+        if not wall.any():
+            return np.full(self.grid.shape_kji, np.inf, np.float32)
+        d = ndimage.distance_transform_edt(~wall, sampling=self._sampling_kji)
+        return np.asarray(d, np.float32)
+
+    @property
+    def _sampling_kji(self) -> tuple[float, float, float]:
+        return tuple(float(s) for s in self.grid.spacing_mm[::-1])  # type: ignore[return-value]
+
+    @property
+    def _outer_depth(self) -> float:
+        return float(self.grid.spacing_mm.max()) * 1.01
+
+    def lps_to_index(self, lps: FloatArray) -> tuple[NDArray[np.intp], BoolArray]:
+        """Nearest voxel ``(n, 3)`` k, j, i indices of LPS points and whether inside the grid."""
+        ijk = np.rint(self.grid.lps_to_voxel(np.atleast_2d(lps))).astype(np.intp)
+        kji = ijk[:, ::-1]
+        inside = np.all((kji >= 0) & (kji < np.array(self.grid.shape_kji)), axis=1)
+        return np.where(inside[:, None], kji, 0), inside
+
+
+def _fine_grid(anatomy: LevelAnatomy, spacing_mm: float, margin_mm: float) -> tuple[ImageGrid, FloatArray]:
+    crop = anatomy.grid
+    idx = np.argwhere(anatomy.body)
+    if idx.size == 0:
+        raise ValueError(f"{anatomy.level}: the body mask is empty")
+    sp = crop.spacing_mm
+    fine_sp = np.minimum(sp, spacing_mm)
+    lo_ijk = idx.min(axis=0)[::-1] - margin_mm / sp - 0.5
+    hi_ijk = idx.max(axis=0)[::-1] + margin_mm / sp + 0.5
+    shape_ijk = np.ceil((hi_ijk - lo_ijk) * sp / fine_sp).astype(int)
+    m = np.eye(4)
+    m[:3, :3] = crop.direction * fine_sp
+    m[:3, 3] = crop.voxel_to_lps(lo_ijk + 0.5 * fine_sp / sp)
+    grid = ImageGrid(tuple(int(s) for s in shape_ijk[::-1]), m)  # type: ignore[arg-type]
+    crop_to_fine = grid.lps_to_ijk @ crop.ijk_to_lps
+    return grid, crop_to_fine
+
+
+def _resample(arr: NDArray[np.generic], crop_to_fine: FloatArray, shape: tuple[int, ...],
+              cval: float) -> NDArray[np.float32]:
+    """Trilinear resampling of a crop array onto the fine grid (affine, kji order)."""
+    from scipy import ndimage
+
+    fine_to_crop = np.linalg.inv(crop_to_fine)
+    perm = np.eye(4)[[2, 1, 0, 3]]  # (i, j, k) <-> (k, j, i)
+    mat = perm @ fine_to_crop @ perm
+    return ndimage.affine_transform(np.asarray(arr, np.float32), mat[:3, :3], mat[:3, 3],
+                                    output_shape=shape, order=1, cval=cval, mode="constant")
+
+
+def _labels(body: BoolArray, zone: BoolArray, grid: ImageGrid, frame: BodyFrame) -> NDArray[np.int8]:
+    from scipy import ndimage
+
+    sigma = 1.5 / grid.spacing_mm[::-1]
+    sm = ndimage.gaussian_filter(body.astype(np.float32), sigma)
+    idx = np.nonzero(zone)
+    grads = [np.gradient(sm, axis=a)[idx] / grid.spacing_mm[2 - a] for a in range(3)]
+    g_ijk = np.stack(grads[::-1], axis=1)
+    outward = -(g_ijk @ grid.direction.T) @ frame.rotation
+    outward /= np.maximum(np.linalg.norm(outward, axis=1, keepdims=True), 1e-9)
+    lab = np.full(outward.shape[0], WALL, np.int8)
+    lab[outward[:, 1] > FACING_COS] = POSTERIOR
+    lab[outward[:, 2] > FACING_COS] = SUPERIOR
+    lab[outward[:, 2] < -FACING_COS] = INFERIOR
+    out = np.zeros(body.shape, np.int8)
+    out[idx] = lab
+    return out
+
+
+def _gaps(hu: NDArray[np.float32], body: BoolArray, shell: BoolArray, depth: NDArray[np.float32],
+          spacing: FloatArray) -> tuple[BoolArray, str | None]:
+    """Shell voxels with no cortical HU within ~1 mm: a disrupted cortex [assumption].
+
+    The threshold is halfway between the trabecular core's median HU and the median of the
+    shell's local maxima (intact cortex dominates the shell).
+    """
+    from scipy import ndimage
+
+    size = np.maximum(3, 2 * np.round(1.0 / spacing[::-1]).astype(int) + 1)
+    local_max = ndimage.maximum_filter(np.where(body, hu, -1000.0), size=tuple(size))
+    core = body & (depth > 3.0)
+    if shell.sum() < 50 or core.sum() < 50:
+        return np.zeros_like(body), "body too small to judge cortical continuity"
+    trab, cortex = float(np.median(hu[core])), float(np.median(local_max[shell]))
+    if cortex - trab < 100.0:
+        return np.zeros_like(body), (f"cortex ({cortex:.0f} HU) not distinguishable from cancellous "
+                                     f"bone ({trab:.0f} HU): cortical gaps not assessed")
+    gap = shell & (local_max < 0.5 * (trab + cortex))
+    lab, n = ndimage.label(gap, structure=np.ones((3, 3, 3), bool))
+    if n:
+        sizes = np.bincount(lab.ravel())
+        keep = sizes >= max(8, int(2.0 / float(np.prod(spacing)) ** (2 / 3)))
+        keep[0] = False
+        gap = keep[lab]
+    return gap, None
+
+
+def fine_body(anatomy: LevelAnatomy, hu_crop: NDArray[np.generic] | None = None,
+              spacing_mm: float = 0.5, margin_mm: float = 1.5) -> FineBody:
+    """Resample a level's body (and HU) onto a ≤ ``spacing_mm`` grid and find its shell.
+
+    Parameters
+    ----------
+    anatomy
+        The level's segmentation (crop grid).
+    hu_crop
+        HU on the crop grid (``[k, j, i]``, same shape as the masks); None → no gap detection.
+    spacing_mm
+        Largest fine spacing (mm); finer crop spacings are kept.
+    margin_mm
+        Margin around the body's bounding box (mm).
+
+    Notes
+    -----
+    LPS mm. The shell is the outer ``SHELL_MM`` of the body mask.
+    """
+    from scipy import ndimage
+
+    grid, c2f = _fine_grid(anatomy, spacing_mm, margin_mm)
+    body = _resample(anatomy.body, c2f, grid.shape_kji, 0.0) >= 0.5
+    sampling = grid.spacing_mm[::-1]
+    depth = np.asarray(ndimage.distance_transform_edt(body, sampling=sampling), np.float32)
+    shell = body & (depth <= SHELL_MM + 1e-3)
+    rim = body & (depth <= SHELL_MM + RIM_MM + 1e-3)
+    label = _labels(body, rim, grid, anatomy.frame)
+    notes: list[str] = []
+    hu = gap = None
+    if hu_crop is not None:
+        hu = _resample(hu_crop, c2f, grid.shape_kji, -1000.0)
+        gap, note = _gaps(hu, body, shell, depth, grid.spacing_mm)
+        if note:
+            notes.append(note)
+    if gap is None:
+        gap = np.zeros_like(body)
+    return FineBody(grid, anatomy.frame, body, shell, rim, label, depth, hu, gap, c2f, tuple(notes))
+
+
+def fine_to_crop(fine: FineBody, mask: BoolArray, anatomy: LevelAnatomy) -> BoolArray:
+    """Bring a fine mask back to the crop grid (partial volume ≥ 0.5), inside the body only."""
+    from scipy import ndimage
+
+    perm = np.eye(4)[[2, 1, 0, 3]]
+    mat = perm @ fine.crop_to_fine @ perm
+    frac = ndimage.affine_transform(mask.astype(np.float32), mat[:3, :3], mat[:3, 3],
+                                    output_shape=anatomy.grid.shape_kji, order=1, cval=0.0)
+    return (frac >= 0.5) & anatomy.body

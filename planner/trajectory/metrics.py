@@ -1,0 +1,300 @@
+"""Metrics of one needle trajectory against one level's anatomy (live, < 10 ms).
+
+Definitions (all mm / degrees; points LPS; body coordinates per :mod:`planner.anatomy`):
+
+- *pedicle zone*: the part of the needle axis whose body-frame AP coordinate lies within the
+  AP extent of the pedicle on the needle's side;
+- *clearance*: distance from the needle surface (axis ± OD/2) to a boundary; negative values
+  are penetration depths;
+- *breach* (Gertzbein–Robbins, DOMAIN.md §6.1): the deepest penetration of the needle surface
+  beyond the outer bone surface within the pedicle zone; grade 0 none, 1 < 2 mm, 2 2–4 mm,
+  3 > 4 mm; its direction is the outward normal of the bone at that point, named medial,
+  lateral, superior or inferior in the plane perpendicular to the needle.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from planner.grid import FloatArray
+from planner.plan.catalog import Needle
+from planner.plan.model import Trajectory
+from planner.trajectory.context import SIDE_SIGN, TrajectoryContext
+from planner.trajectory.geometry import (
+    first_crossing,
+    first_crossings,
+    max_run_mm,
+    needle_angles_deg,
+    perpendicular,
+    unit,
+)
+
+STEP_MM = 0.5
+RAY_STEP_MM = 0.25
+RAY_CAP_MM = 15.0
+#: HU below which a sample counts as air/lung (HU of air −1000, aerated lung ≈ −700 to −900).
+AIR_HU = -400.0
+#: HU window flagged as dense soft tissue outside bone: contrast-enhanced blood pool or bone
+#: that is not in the level's masks (rib, transverse process). [engineering choice]
+DENSE_HU = (150.0, 700.0)
+#: A tip within this distance of the midsagittal plane "reaches the midline". [engineering choice]
+MIDLINE_TOL_MM = 2.0
+GR_BINS_MM = (2.0, 4.0)  # Gertzbein & Robbins 1990 (DOMAIN.md §6.1)
+
+
+def gr_grade(breach_mm: float) -> int:
+    """Gertzbein–Robbins grade of a breach depth in mm (DOMAIN.md §6.1)."""
+    if not breach_mm > 0:
+        return 0
+    if breach_mm < GR_BINS_MM[0]:
+        return 1
+    return 2 if breach_mm <= GR_BINS_MM[1] else 3
+
+
+@dataclass(frozen=True, slots=True)
+class TrajectoryMetrics:
+    """Numbers shown live while a needle is placed (see module notes for definitions)."""
+
+    length_skin_to_tip_mm: float
+    length_bone_to_tip_mm: float
+    tip_depth_frac: float  # 0 = posterior wall, 1 = anterior cortex (body AP depth)
+    tip_to_anterior_cortex_mm: float  # along the needle; negative = tip beyond the cortex
+    medial_angle_deg: float
+    craniocaudal_angle_deg: float
+    medial_angle_table_deg: float
+    craniocaudal_angle_table_deg: float
+    isthmus_width_mm: float
+    bone_margin_mm: float
+    canal_clearance_mm: float
+    clearance_medial_mm: float
+    clearance_lateral_mm: float
+    clearance_superior_mm: float
+    clearance_inferior_mm: float
+    min_cortical_clearance_mm: float
+    breach_mm: float
+    breach_grade: int
+    breach_direction: str
+    tip_midline_offset_mm: float  # + = tip still on the entry side of the midsagittal plane
+    tip_reaches_midline: bool
+    air_path_mm: float
+    dense_path_mm: float
+    extraosseous_max_hu: float
+    fluoro_rule_ok: bool
+    fluoro_rule_margin_mm: float
+    needle_od_mm: float
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        for k, v in out.items():
+            if isinstance(v, float):
+                out[k] = round(v, 3) if math.isfinite(v) else None
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class PathSamples:
+    """The sampled needle axis and values findings need (locations of extremes)."""
+
+    points: FloatArray  # (n, 3) LPS from skin entry to tip
+    t_mm: FloatArray  # distance from the skin entry
+    direction: FloatArray
+    breach_point: FloatArray | None
+    canal_point: FloatArray
+    air_point: FloatArray | None
+    dense_point: FloatArray | None
+    fluoro_point: FloatArray | None
+    tip_exit_dir: str  # where the tip left the body: "anterior", "other", "" (inside)
+
+
+def _sample_path(skin: FloatArray, tip: FloatArray) -> tuple[FloatArray, FloatArray]:
+    length = float(np.linalg.norm(tip - skin))
+    n = max(2, int(math.ceil(length / STEP_MM)) + 1)
+    t = np.linspace(0.0, length, n)
+    d = (tip - skin) / length
+    return skin + t[:, None] * d, t
+
+
+def _direction_name(outward_lps: FloatArray, d: FloatArray, ctx: TrajectoryContext, sign: float) -> str:
+    o = ctx.frame.to_body(ctx.frame.origin_lps + outward_lps - float(outward_lps @ d) * d)
+    lat, sup = sign * o[0], o[2]
+    if abs(lat) >= abs(sup):
+        return "lateral" if lat > 0 else "medial"
+    return "superior" if sup > 0 else "inferior"
+
+
+def _rays(ctx: TrajectoryContext, pts: FloatArray, d: FloatArray, sign: float) -> dict[str, FloatArray]:
+    """Distance (mm) from each axis point to the bone surface along four perpendicular rays."""
+    rot = ctx.frame.rotation
+    dirs = {
+        "medial": perpendicular(-sign * rot[:, 0], d),
+        "lateral": perpendicular(sign * rot[:, 0], d),
+        "superior": perpendicular(rot[:, 2], d),
+        "inferior": perpendicular(-rot[:, 2], d),
+    }
+    steps = np.arange(0.0, RAY_CAP_MM + RAY_STEP_MM / 2, RAY_STEP_MM)
+    vec = np.stack(list(dirs.values()))  # (4, 3)
+    ray_pts = pts[:, None, None, :] + vec[None, :, None, :] * steps[None, None, :, None]
+    vals = ctx.indicator("bone", ray_pts)  # (n, 4, m)
+    n = vals.shape[0]
+    dist = first_crossings(vals.reshape(n * 4, -1), RAY_STEP_MM, RAY_CAP_MM).reshape(n, 4)
+    return {name: dist[:, i] for i, name in enumerate(dirs)}
+
+
+def compute_metrics(ctx: TrajectoryContext, traj: Trajectory, needle: Needle) -> tuple[TrajectoryMetrics, PathSamples]:
+    """All metrics of ``traj`` with ``needle`` (see module notes)."""
+    sign = SIDE_SIGN[traj.side]
+    r = needle.radius_mm
+    skin, bone_entry, tip = (np.asarray(p, dtype=np.float64) for p in (traj.skin_entry_lps, traj.bone_entry_lps, traj.target_lps))
+    d = unit(tip - skin)
+    pts, t = _sample_path(skin, tip)
+    body_c = ctx.frame.to_body(pts)
+    bone = ctx.exact("bone", pts)
+    body = ctx.exact("body", pts)
+    canal = ctx.exact("canal", pts)
+    t_bone = float((bone_entry - skin) @ d)
+    ped = ctx.pedicles[traj.side]
+    zone = (body_c[:, 1] >= ped.p_min) & (body_c[:, 1] <= ped.p_max) & (t >= t_bone - 1e-6)
+    parapedicular = traj.approach == "parapedicular"
+
+    # breach and margins in the pedicle zone
+    exc = np.where(zone, r - bone, -np.inf)
+    ib = int(np.argmax(exc))
+    breach_mm = float(max(exc[ib], 0.0)) if zone.any() else 0.0
+    breach_dir, breach_point = "none", None
+    if breach_mm > 0:
+        g = ctx.gradient("bone", pts[ib])[0]
+        breach_dir = _direction_name(-g / (np.linalg.norm(g) + 1e-12), d, ctx, sign)
+        breach_point = pts[ib] + d * 0.0
+        if parapedicular and breach_dir != "medial":
+            breach_mm, breach_dir, breach_point = 0.0, "none", None
+    bone_margin = float((bone[zone] - r).min()) if zone.any() and not parapedicular else math.nan
+
+    inside = zone & (bone > 0)
+    clear = {k: math.nan for k in ("medial", "lateral", "superior", "inferior")}
+    width = math.nan
+    if inside.any() and not parapedicular:
+        rays = _rays(ctx, pts[inside], d, sign)
+        clear = {k: float(v.min()) - r for k, v in rays.items()}
+        width = float((rays["medial"] + rays["lateral"]).min())
+        if breach_mm > 0 and breach_dir in clear:
+            clear[breach_dir] = min(clear[breach_dir], -breach_mm)
+
+    # canal: the whole path
+    ic = int(np.argmax(canal))
+    canal_clear = float(-canal[ic]) - r
+
+    # cortical clearance from the pedicle zone (or the bone entry) to the tip
+    start = np.flatnonzero(zone)[0] if zone.any() else int(np.searchsorted(t, t_bone))
+    body_part = slice(start, None)
+    if parapedicular:
+        entered = np.flatnonzero(body > 0)
+        body_part = slice(int(entered[0]) + int(4.0 / STEP_MM), None) if entered.size else slice(len(t), None)
+    seg = bone[body_part]
+    min_cort = float(seg.min()) - r if seg.size else math.nan
+    min_cort = min(min_cort, canal_clear)
+
+    # tip
+    ex = ctx.body
+    tip_b = ctx.frame.to_body(tip)
+    depth_frac = (ex.p_posterior - tip_b[1]) / ex.depth_mm
+    tip_to_cortex, exit_dir = _tip_to_cortex(ctx, tip, d)
+    mid_off = sign * tip_b[0]
+
+    air_mm, dense_mm, max_hu, air_pt, dense_pt = _extraosseous(ctx, pts, t, t_bone, bone)
+    ok, margin, fpt = _fluoro_rule(ctx, body_c, pts, t, sign, ped.u_medial)
+    med_b, cc_b = needle_angles_deg(d, ctx.frame.rotation, sign)
+    med_t, cc_t = needle_angles_deg(d, np.eye(3), sign)
+    metrics = TrajectoryMetrics(
+        length_skin_to_tip_mm=float(np.linalg.norm(tip - skin)),
+        length_bone_to_tip_mm=float(np.linalg.norm(tip - bone_entry)),
+        tip_depth_frac=float(depth_frac),
+        tip_to_anterior_cortex_mm=tip_to_cortex,
+        medial_angle_deg=med_b,
+        craniocaudal_angle_deg=cc_b,
+        medial_angle_table_deg=med_t,
+        craniocaudal_angle_table_deg=cc_t,
+        isthmus_width_mm=width,
+        bone_margin_mm=bone_margin,
+        canal_clearance_mm=canal_clear,
+        clearance_medial_mm=clear["medial"],
+        clearance_lateral_mm=clear["lateral"],
+        clearance_superior_mm=clear["superior"],
+        clearance_inferior_mm=clear["inferior"],
+        min_cortical_clearance_mm=min_cort,
+        breach_mm=breach_mm,
+        breach_grade=gr_grade(breach_mm),
+        breach_direction=breach_dir,
+        tip_midline_offset_mm=float(mid_off),
+        tip_reaches_midline=bool(mid_off <= MIDLINE_TOL_MM),
+        air_path_mm=air_mm,
+        dense_path_mm=dense_mm,
+        extraosseous_max_hu=max_hu,
+        fluoro_rule_ok=ok,
+        fluoro_rule_margin_mm=margin,
+        needle_od_mm=needle.od_mm,
+    )
+    samples = PathSamples(pts, t, d, breach_point, pts[ic], air_pt, dense_pt, fpt, exit_dir)
+    return metrics, samples
+
+
+def _tip_to_cortex(ctx: TrajectoryContext, tip: FloatArray, d: FloatArray) -> tuple[float, str]:
+    """Distance along the needle from the tip to where it would leave the body (− if outside)."""
+    ahead = np.arange(0.0, 80.0, RAY_STEP_MM)
+    vals = ctx.indicator("body", tip + ahead[:, None] * d)
+    if vals[0] >= 0:
+        return first_crossing(vals, RAY_STEP_MM), ""
+    back = ctx.indicator("body", tip - ahead[:, None] * d)
+    dist = first_crossing(-back, RAY_STEP_MM)
+    if not math.isfinite(dist):
+        return math.nan, "other"
+    exit_pt = tip - dist * d
+    g = ctx.gradient("body", exit_pt)[0]
+    outward = ctx.frame.to_body(ctx.frame.origin_lps - g)
+    anterior = -outward[1] > 0.5 * np.linalg.norm(outward)
+    return -dist, "anterior" if anterior else "other"
+
+
+def _extraosseous(
+    ctx: TrajectoryContext, pts: FloatArray, t: FloatArray, t_bone: float, bone: FloatArray
+) -> tuple[float, float, float, FloatArray | None, FloatArray | None]:
+    """Air and dense tissue along the path outside bone, after the needle has entered the skin."""
+    hu = ctx.hu(pts)
+    outside = (t <= t_bone) | (bone < -1.0)
+    in_body = np.flatnonzero(np.nan_to_num(hu, nan=-1000.0) > -200.0)
+    if in_body.size == 0:
+        return 0.0, 0.0, math.nan, None, None
+    after_skin = np.arange(len(t)) >= in_body[0]
+    sel = outside & after_skin & np.isfinite(hu)
+    air = sel & (hu < AIR_HU)
+    dense = sel & (bone < -3.0) & (hu >= DENSE_HU[0]) & (hu <= DENSE_HU[1])
+    max_hu = float(hu[sel].max()) if sel.any() else math.nan
+    air_pt = pts[np.flatnonzero(air)[0]] if air.any() else None
+    dense_pt = pts[np.flatnonzero(dense)[0]] if dense.any() else None
+    return max_run_mm(air, STEP_MM), max_run_mm(dense, STEP_MM), max_hu, air_pt, dense_pt
+
+
+def _fluoro_rule(
+    ctx: TrajectoryContext, body_c: FloatArray, pts: FloatArray, t: FloatArray, sign: float, u_med: float
+) -> tuple[bool, float, FloatArray | None]:
+    """AP/lateral rule: the tip may cross the medial pedicle border (AP view) only after it
+    has passed the posterior wall of the body (lateral view).
+
+    Returns (ok, margin, location): the margin is the distance along the needle from passing
+    the posterior wall to crossing the medial border (+ = wall first; inf if never crossed).
+    """
+    if not math.isfinite(u_med):
+        return True, math.nan, None
+    u = sign * body_c[:, 0]
+    p_wall = ctx.body.p_posterior_max
+    crossed = np.flatnonzero(u < u_med)
+    passed = np.flatnonzero(body_c[:, 1] < p_wall)
+    if crossed.size == 0:
+        return True, math.inf, None
+    t_cross = float(t[crossed[0]])
+    t_wall = float(t[passed[0]]) if passed.size else math.inf
+    margin = t_cross - t_wall
+    return bool(margin >= 0), margin, pts[crossed[0]]

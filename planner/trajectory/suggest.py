@@ -1,0 +1,240 @@
+"""Auto-suggest: the transpedicular path with the largest cortical clearance (< 1 s).
+
+Search (body coordinates; see :mod:`planner.anatomy`): a line is fixed by a *target* (tip) in
+the anterior third of the body — at 75 % of the AP depth from the posterior wall, mid-height,
+in the needle's half of the body for a bipedicular plan or on the midsagittal plane for a
+unipedicular one (DOMAIN.md §6.3) — and a *pass point* in the plane of the pedicle's isthmus.
+Every candidate line is scored by the smallest clearance between the needle surface and the
+bone surface / spinal canal from behind the pedicle to the tip (distance fields make each
+candidate a few hundred array look-ups); a coarse grid is refined once around the best.
+Where the best transpedicular corridor leaves less than :data:`MIN_TRANSPEDICULAR_MM` per side
+(total clearance 1 mm, the pedicle rule of Kaur 2016, DOMAIN.md §6.2) a parapedicular
+alternative is searched: a line that passes lateral to the pedicle and enters the body at its
+posterolateral wall, as close to the pedicle as the needle allows, avoiding air.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from planner.grid import FloatArray
+from planner.plan.catalog import Needle, get_needle
+from planner.plan.model import Trajectory
+from planner.trajectory.context import SIDE_SIGN, TrajectoryContext
+from planner.trajectory.evaluate import TrajectoryResult, evaluate
+from planner.trajectory.geometry import first_crossing, unit
+
+log = logging.getLogger(__name__)
+
+TARGET_DEPTH_FRAC = 0.75
+MIN_TRANSPEDICULAR_MM = 0.5
+BONE_HU = 150.0
+AIR_HU = -400.0
+STEP = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class Suggestion:
+    """A suggested trajectory, its evaluation, and a parapedicular alternative if needed.
+
+    ``trajectory`` is the recommended path (transpedicular when feasible, else the
+    parapedicular alternative); ``transpedicular`` is always the best transpedicular path.
+    """
+
+    trajectory: Trajectory
+    result: TrajectoryResult
+    transpedicular: Trajectory
+    transpedicular_result: TrajectoryResult
+    alternative: Trajectory | None
+    alternative_result: TrajectoryResult | None
+    transpedicular_feasible: bool
+    reason: str
+
+
+def _targets(ctx: TrajectoryContext, side: str, unipedicular: bool, axis_l: float) -> FloatArray:
+    ex, sg = ctx.body, SIDE_SIGN[side]
+    p_t = ex.p_posterior - TARGET_DEPTH_FRAC * ex.depth_mm
+    s_mid = 0.5 * (ex.s_min + ex.s_max)
+    if unipedicular:
+        ls = [0.0, -sg * 1.0]
+    else:
+        ls = sorted({round(v, 2) for v in (sg * 0.1 * ex.width_mm, sg * 0.18 * ex.width_mm, sg * 0.26 * ex.width_mm)})
+        if sg * axis_l > 0:
+            ls.append(axis_l)
+    return np.array([[lt, p_t, s_mid + ds] for lt in ls for ds in (-3.0, 0.0, 3.0)])
+
+
+def _score_lines(
+    ctx: TrajectoryContext, targets: FloatArray, passes: FloatArray, p_back: float, r: float
+) -> tuple[FloatArray, FloatArray]:
+    """Smallest clearance (mm) of every target × pass line, from ``p_back`` to the target."""
+    rot, o = ctx.frame.rotation, ctx.frame.origin_lps
+    tt = np.repeat(targets, len(passes), axis=0)
+    pp = np.tile(passes, (len(targets), 1))
+    d = pp - tt
+    d /= np.linalg.norm(d, axis=1, keepdims=True)
+    span = (p_back - tt[:, 1]) / np.maximum(d[:, 1], 1e-3)  # distance from target to p_back
+    n = int(math.ceil(np.nanmax(span) / STEP)) + 1
+    s = np.arange(n) * STEP
+    body_pts = tt[:, None, :] + s[None, :, None] * d[:, None, :]
+    lps = body_pts @ rot.T + o
+    valid = s[None, :] <= span[:, None]
+    bone = np.where(valid, ctx.sample("bone", lps), np.inf).min(axis=1) - r
+    canal = np.where(valid, -ctx.sample("canal", lps), np.inf).min(axis=1) - r
+    return np.minimum(bone, canal), np.stack([tt, pp], axis=1)
+
+
+def _transpedicular(ctx: TrajectoryContext, side: str, r: float, unipedicular: bool) -> tuple[FloatArray, FloatArray]:
+    ped = ctx.pedicles[side]
+    sg = SIDE_SIGN[side]
+    iso, a = ped.isthmus_point, ped.axis_dir
+    axis_l = iso[0] + a[0] * (ctx.body.p_posterior - TARGET_DEPTH_FRAC * ctx.body.depth_mm - iso[1]) / a[1]
+    targets = _targets(ctx, side, unipedicular, axis_l)
+    l_pref = 0.0 if unipedicular else sg * 0.18 * ctx.body.width_mm
+    s_mid = 0.5 * (ctx.body.s_min + ctx.body.s_max)
+    best = None
+    for half, step in ((3.0, 0.75), (0.75, 0.25)):
+        centre = iso if best is None else best[1]
+        g = np.arange(-half, half + 1e-6, step)
+        passes = np.array([centre + np.array([x, 0.0, y]) for x in g for y in g])
+        score, lines = _score_lines(ctx, targets, passes, ped.p_max + 2.0, r)
+        score = score - 0.02 * np.abs(lines[:, 0, 0] - l_pref) - 0.02 * np.abs(lines[:, 0, 2] - s_mid)
+        k = int(np.argmax(score))
+        best = (lines[k, 0], lines[k, 1], float(score[k]))
+        targets = targets[np.linalg.norm(targets - best[0], axis=1) < 4.0]
+    assert best is not None
+    return best[0], best[1]
+
+
+def _parapedicular(ctx: TrajectoryContext, side: str, r: float, unipedicular: bool) -> tuple[FloatArray, FloatArray] | None:
+    ped = ctx.pedicles[side]
+    sg = SIDE_SIGN[side]
+    iso = ped.isthmus_point
+    lat = ctx.frame.to_lps(iso + np.array([sg, 0, 0]) * np.arange(0, 15, 0.25)[:, None])
+    half_w = first_crossing(ctx.indicator("bone", lat), 0.25)
+    if not math.isfinite(half_w):
+        return None
+    targets = _targets(ctx, side, unipedicular, iso[0])
+    best, best_score = None, -np.inf
+    for x in np.arange(half_w + r + 0.25, half_w + r + 6.0, 0.5):
+        for y in (-2.0, 0.0, 2.0):
+            P = iso + np.array([sg * x, 0.0, y])
+            for T in targets:
+                score = _para_score(ctx, T, P, r) - 0.2 * x
+                if score > best_score:
+                    best, best_score = (T, P), score
+    return best
+
+
+def _para_score(ctx: TrajectoryContext, T: FloatArray, P: FloatArray, r: float) -> float:
+    d = unit(P - T)
+    s = np.arange(0.0, 80.0, STEP)
+    lps = ctx.frame.to_lps(T[None] + s[:, None] * d)
+    body = ctx.sample("body", lps)
+    canal = -ctx.sample("canal", lps) - r
+    bone = ctx.sample("bone", lps)
+    hu = ctx.hu(lps)
+    out = np.flatnonzero(body < 0)
+    if out.size == 0:
+        return -np.inf
+    k = int(out[0])  # body entry (counted from the tip backwards)
+    inner = body[: max(k - int(4.0 / STEP), 1)] - r
+    near_ped = bone[k + int(3.0 / STEP): k + int(20.0 / STEP)]
+    if np.any(near_ped > -r + 0.25) or np.any(np.nan_to_num(hu[k:], nan=0) < AIR_HU):
+        return -np.inf  # runs through the pedicle, or through air before reaching the body
+    return float(min(inner.min(), canal.min(), 3.0))
+
+
+def _entries(ctx: TrajectoryContext, side: str, approach: str, tip: FloatArray, through: FloatArray) -> tuple[FloatArray, FloatArray, str]:
+    """Bone entry and skin entry on the line from ``tip`` back through ``through`` (LPS).
+
+    A parapedicular needle enters bone at the body wall. Otherwise, with a whole-vertebra
+    mask the bone entry is where the line leaves it; without one it is
+    the start of the first 2 mm of soft tissue (HU < :data:`BONE_HU`) behind the pedicle.
+    The skin entry is the last tissue sample before 3 mm of air (HU < :data:`AIR_HU`) or the
+    image border.
+    """
+    d = unit(tip - through)
+    s = np.arange(0.0, 250.0, STEP)
+    if approach == "parapedicular":
+        t = first_crossing(ctx.indicator("body", tip[None] - s[:, None] * d), STEP)
+        bone_entry = tip - (t if math.isfinite(t) else 0.0) * d
+    elif ctx.anatomy.vertebra is not None:
+        t = first_crossing(ctx.indicator("bone", through[None] - s[:, None] * d), STEP)
+        bone_entry = through - (t if math.isfinite(t) else 0.0) * d
+    else:
+        ped = ctx.pedicles[side]
+        tb = ctx.frame.to_body(through)
+        db = ctx.frame.to_body(ctx.frame.origin_lps + d)
+        start = through - max(0.0, (ped.p_max - tb[1]) / max(-db[1], 1e-3)) * d
+        back = start[None] - s[: int(40 / STEP), None] * d
+        soft = np.nan_to_num(ctx.hu(back), nan=-1000.0) < BONE_HU
+        run = np.convolve(soft, np.ones(4), "valid") == 4
+        bone_entry = back[int(np.argmax(run))] if run.any() else start
+    beyond = bone_entry[None] - s[:, None] * d
+    k, note = _skin_index(ctx.hu(beyond))
+    skin = beyond[k]
+    if np.linalg.norm(skin - bone_entry) < 1.0:
+        skin = bone_entry - 1.0 * d
+    return bone_entry, skin, note
+
+
+def _skin_index(hu: FloatArray) -> tuple[int, str]:
+    """Index of the last tissue sample before the air outside the patient.
+
+    An air run counts as outside when the next 20 mm are mostly air or leave the image; shorter
+    pockets (lung, bowel gas) are passed so that they can be reported by the checks.
+    """
+    air = np.isnan(hu) | (hu < AIR_HU)
+    n20 = int(20.0 / STEP)
+    i = 0
+    while i < len(hu):
+        if air[i] and air[i : i + 6].all():
+            if np.isnan(hu[i]):
+                return max(i - 1, 0), "skin lies outside the image; skin entry at the image border"
+            if air[i : i + n20].mean() >= 0.8 or np.isnan(hu[i : i + n20]).any():
+                return max(i - 1, 0), ""
+        i += 1
+    return len(hu) - 1, "no skin found within 250 mm"
+
+
+def _make(ctx: TrajectoryContext, side: str, approach: str, tb: FloatArray, pb: FloatArray, needle: Needle) -> Trajectory:
+    tip, through = ctx.frame.to_lps(tb), ctx.frame.to_lps(pb)
+    bone, skin, note = _entries(ctx, side, approach, tip, through)
+    if note:
+        log.info("%s %s: %s", side, approach, note)
+    return Trajectory(side, approach, tuple(skin), tuple(bone), tuple(tip), needle.id)  # type: ignore[arg-type]
+
+
+def suggest(ctx: TrajectoryContext, side: str, needle: Needle | str = "11G", unipedicular: bool = False) -> Suggestion:
+    """The safest transpedicular path for one side, and a parapedicular one if it is too tight.
+
+    Notes
+    -----
+    Points LPS mm. The recommended trajectory is the transpedicular one when its smallest
+    clearance is at least :data:`MIN_TRANSPEDICULAR_MM` and it has no breach; otherwise the
+    parapedicular alternative (if one was found). See the module notes for the search.
+    """
+    if side not in SIDE_SIGN:
+        raise ValueError(f"side must be 'left' or 'right', got {side!r}")
+    n = get_needle(needle)
+    r = n.radius_mm
+    tb, pb = _transpedicular(ctx, side, r, unipedicular)
+    tp = _make(ctx, side, "transpedicular", tb, pb, n)
+    tp_res = evaluate(ctx, tp, n, unipedicular=unipedicular)
+    m = tp_res.metrics
+    ok = m.breach_grade == 0 and m.min_cortical_clearance_mm >= MIN_TRANSPEDICULAR_MM
+    if ok:
+        return Suggestion(tp, tp_res, tp, tp_res, None, None, True, "transpedicular corridor is wide enough")
+    reason = (f"transpedicular corridor leaves {m.min_cortical_clearance_mm:.1f} mm clearance for "
+              f"{n.id} (needs {MIN_TRANSPEDICULAR_MM} mm per side)")
+    para = _parapedicular(ctx, side, r, unipedicular)
+    if para is None:
+        return Suggestion(tp, tp_res, tp, tp_res, None, None, False, reason + "; no parapedicular path found")
+    alt = _make(ctx, side, "parapedicular", para[0], para[1], n)
+    alt_res = evaluate(ctx, alt, n, unipedicular=unipedicular)
+    return Suggestion(alt, alt_res, tp, tp_res, alt, alt_res, False, reason + "; parapedicular suggested")

@@ -1,0 +1,209 @@
+"""Vertebral body segmentation by star-shaped ray casting from the body centre.
+
+Method (classical, no learned model)
+------------------------------------
+A vertebral body is close to star-shaped about its centre: every ray from the centre leaves
+the body once, through the cortical shell (sides), an endplate (top/bottom) or the posterior
+wall (back). So the body is described by one radius per direction, found on the lightly
+smoothed HU profile along the ray as the *first strong falling edge* (cortex → soft tissue,
+endplate → disc, posterior wall → canal), located at sub-sample precision by its half-maximum
+crossing. This works for dense and for osteoporotic bone alike, because only the cortex has
+to be brighter than the outside; the cancellous interior may be as dark as muscle (the real
+L3 in ../shared/data/tptbox_l3 has a median trabecular HU of ~50).
+
+The radius map (polar angle from the superior axis × azimuth) is cleaned of outliers with a
+median filter, and clamped by the posterior-wall plane so the pedicles are cut at the wall
+(the body as defined in issue 4; the pedicle base lies just behind this plane). The mask is
+every voxel whose centre is inside the interpolated radius, so the volume is unbiased to well
+under a voxel of surface error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from planner.grid import FloatArray, ImageGrid
+from planner.vertebra.common import half_max_crossing, sample, voxel_centres_lps
+
+N_THETA, N_PHI = 36, 72
+R_MAX_MM = 34.0
+MIN_EDGE_HU = 140.0  # the cortex/endplate must reach this (cortical bone ≫ soft tissue ~40)
+MIN_DROP_HU = 70.0
+CANAL_HU = 70.0  # CSF ~10, epidural fat < 0: the canal stays below this
+MAX_OUTSIDE_HU = 130.0  # disc ~80-110, muscle ~50, canal ~20 (outside the body is soft tissue)
+
+
+@dataclass(frozen=True, eq=False)
+class StarShape:
+    """Radius per direction of a star-shaped body about ``centre_lps``.
+
+    ``radius_mm[t, p]`` is the distance along the direction with polar angle
+    ``(t + 0.5) * pi / N_THETA`` from ``superior`` and azimuth ``p * 2 pi / N_PHI`` measured
+    from ``posterior`` towards ``left``.
+    """
+
+    centre_lps: FloatArray
+    left: FloatArray
+    posterior: FloatArray
+    superior: FloatArray
+    radius_mm: FloatArray
+    posterior_wall_mm: float
+
+    def directions(self) -> FloatArray:
+        return ray_directions(self.left, self.posterior, self.superior)
+
+    def surface_lps(self) -> FloatArray:
+        return self.centre_lps + self.directions() * self.radius_mm[..., None]
+
+
+def ray_directions(left: FloatArray, posterior: FloatArray, superior: FloatArray) -> FloatArray:
+    t = (np.arange(N_THETA) + 0.5) * np.pi / N_THETA
+    p = np.arange(N_PHI) * 2 * np.pi / N_PHI
+    st, ct = np.sin(t)[:, None, None], np.cos(t)[:, None, None]
+    sp, cp = np.sin(p)[None, :, None], np.cos(p)[None, :, None]
+    return st * (cp * posterior + sp * left) + ct * superior
+
+
+def _first_edges(prof: FloatArray, step: float) -> NDArray[np.intp]:
+    """Index of the first strong falling edge per ray (-1 where none)."""
+    from scipy import ndimage as ndi
+
+    w = max(1, int(round(2.5 / step)))
+    drop = prof[:, :-1] - prof[:, 1:]
+    peak_before = ndi.maximum_filter1d(prof, 2 * w + 1, axis=1, origin=w)[:, :-1]
+    trough_after = ndi.minimum_filter1d(prof, 2 * w + 1, axis=1, origin=-w)[:, 1:]
+    local_max = ndi.maximum_filter1d(drop, 2 * w + 1, axis=1) == drop
+    strong = ((peak_before >= MIN_EDGE_HU) & (peak_before - trough_after >= MIN_DROP_HU)
+              & (trough_after <= MAX_OUTSIDE_HU))
+    cand = local_max & strong & (drop > 0)
+    cand[:, : int(3.0 / step)] = False
+    ok = cand.any(axis=1)
+    first = np.argmax(cand, axis=1)
+    return np.where(ok, first, -1)
+
+
+def _median_wrap(r: FloatArray, size: int) -> FloatArray:
+    from scipy import ndimage as ndi
+
+    h = size // 2
+    padded = np.concatenate([r[:, -h:], r, r[:, :h]], axis=1)
+    return ndi.median_filter(padded, size=size, mode="nearest")[:, h:-h]
+
+
+def _clean_radius(radius: FloatArray) -> FloatArray:
+    """Fill rays without an edge and replace outliers by the local median.
+
+    A wide median first removes inward notches only (premature stops on internal structure
+    such as the basivertebral channel); the rims, which stick out, survive it. A narrow median
+    then removes isolated outliers either way.
+    """
+    r = np.where(np.isfinite(radius), radius, np.nanmedian(radius))
+    wide = _median_wrap(r, 9)
+    r = np.where(~np.isfinite(radius) | (r < wide - 3.0), wide, r)
+    for _ in range(2):
+        med = _median_wrap(r, 5)
+        r = np.where(np.abs(r - med) > 2.5, med, r)
+    return r
+
+
+def _cut_pedicle_bases(radius: FloatArray, cosp: FloatArray) -> FloatArray:
+    """Stop posterolateral mid-height rays at the lateral wall instead of inside a pedicle.
+
+    The pedicles leave the body at its posterolateral upper corners without a cortex in
+    between, so rays there run on into the pedicle. In each posterolateral azimuth the wall is
+    near-vertical, so the horizontal distance ``r sin(theta)`` of the rays within 30° of the
+    equator is capped at its 30th percentile + 1 mm (the pedicle takes less than half of that
+    band).
+    """
+    theta = (np.arange(N_THETA) + 0.5) * np.pi / N_THETA
+    band = np.abs(theta - np.pi / 2) <= np.deg2rad(30)
+    st = np.sin(theta[band])[:, None]
+    horiz = radius[band] * st
+    cap = np.percentile(horiz, 30, axis=0) + 1.0
+    cols = np.max(cosp[band], axis=0) > 0.2
+    out = radius.copy()
+    out[band] = np.where(cols[None, :], np.minimum(radius[band], cap[None, :] / st),
+                         radius[band])
+    return out
+
+
+def _posterior_wall(prof: FloatArray, r: FloatArray, cosp: FloatArray,
+                    radius: FloatArray) -> float:
+    """Distance from the centre to the posterior wall, mm, along the body's posterior axis.
+
+    Along rays within 15° of straight back the canal is the first stretch of ≥ 4 mm below
+    ``CANAL_HU`` after the ray has crossed bone; the wall is the half-maximum of the last
+    falling edge before it. This skips the basivertebral vein channel, a low-HU gap inside the
+    posterior third of the body that a first-edge rule would take for the wall.
+    """
+    step = float(r[1] - r[0])
+    run = max(2, int(round(4.0 / step)))
+    w = max(2, int(round(2.5 / step)))
+    found = []
+    for t, p in zip(*np.nonzero(cosp > np.cos(np.deg2rad(15))), strict=True):
+        q = prof[t, p]
+        seen_bone = np.maximum.accumulate(q) >= MIN_EDGE_HU
+        for n in range(int(3.0 / step), len(q) - run):
+            if seen_bone[n] and q[n:n + run].max() < CANAL_HU:
+                edge = max(1, n - 1)
+                a = max(0, edge - 3 * w)
+                ip = a + int(np.argmax(q[a:edge + 1]))
+                drops = q[ip:edge + 1][:-1] - q[ip:edge + 1][1:]
+                i_edge = ip + int(np.argmax(drops)) if len(drops) else edge
+                found.append(half_max_crossing(r, q, i_edge, w) * cosp[t, p])
+                break
+    if len(found) >= 2:
+        return float(np.median(found))
+    back = cosp > np.cos(np.deg2rad(20))
+    return float(np.median(radius[back] * cosp[back]))
+
+
+def cast_star(sm: NDArray[np.float32], grid: ImageGrid, centre: FloatArray, left: FloatArray,
+              posterior: FloatArray, superior: FloatArray,
+              raw: NDArray[np.float32] | None = None) -> StarShape:
+    """Find the body surface along rays from ``centre`` in the smoothed crop ``sm``.
+
+    Edges are detected on ``sm`` and, when ``raw`` (the unsmoothed crop) is given, located on
+    it: smoothing widens the thin bright cortex and would move its half-maximum outwards.
+    """
+    step = min(0.5, float(np.min(grid.spacing_mm)) / 2)
+    r = np.arange(0.0, R_MAX_MM + step, step)
+    dirs = ray_directions(left, posterior, superior).reshape(-1, 3)
+    pts = centre + dirs[:, None, :] * r[None, :, None]
+    prof = sample(sm, grid, pts, fill=-1000.0)
+    first = _first_edges(prof, step)
+    w = max(2, int(round(2.5 / step)))
+    radius = np.full(len(dirs), np.nan)
+    fine = prof if raw is None else sample(raw, grid, pts, fill=-1000.0)
+    for n in np.nonzero(first >= 0)[0]:
+        radius[n] = half_max_crossing(r, fine[n], int(first[n]), w, 0.55)
+    radius = _clean_radius(radius.reshape(N_THETA, N_PHI))
+    cosp = (dirs @ posterior).reshape(N_THETA, N_PHI)
+    radius = _cut_pedicle_bases(radius, cosp)
+    wall = _posterior_wall(prof.reshape(N_THETA, N_PHI, -1), r, cosp, radius)
+    cone = cosp > np.cos(np.deg2rad(35))
+    plane = wall / np.maximum(cosp, 0.05)
+    radius = np.where(cosp > 0.05, np.minimum(radius, plane), radius)
+    radius = np.where(cone, np.maximum(np.minimum(radius, plane), plane - 2.0), radius)
+    return StarShape(np.asarray(centre, float), left, posterior, superior, radius, wall)
+
+
+def star_mask(shape: StarShape, grid: ImageGrid) -> NDArray[np.bool_]:
+    """Voxels of ``grid`` whose centres lie inside the star shape."""
+    from scipy import ndimage as ndi
+
+    v = voxel_centres_lps(grid) - shape.centre_lps
+    dist = np.linalg.norm(v, axis=-1)
+    safe = np.maximum(dist, 1e-9)
+    ct = np.clip((v @ shape.superior) / safe, -1, 1)
+    theta = np.arccos(ct)
+    phi = np.mod(np.arctan2(v @ shape.left, v @ shape.posterior), 2 * np.pi)
+    ti = theta / (np.pi / N_THETA) - 0.5
+    pi_ = phi / (2 * np.pi / N_PHI) + 1.0  # +1: one wrapped column padded in front
+    rad = shape.radius_mm
+    padded = np.concatenate([rad[:, -1:], rad, rad[:, :1]], axis=1)
+    rr = ndi.map_coordinates(padded, [ti.ravel(), pi_.ravel()], order=1, mode="nearest")
+    return dist <= rr.reshape(dist.shape)

@@ -1,0 +1,140 @@
+"""Shared helpers of the vertebra analysis: level names, crops, smoothing, ray sampling.
+
+Notes
+-----
+Everything here works in patient LPS millimetres through the volume's one ``ijk_to_lps``
+affine (:mod:`planner.grid`); no module of the vertebra analysis assumes axial slices.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from planner.errors import AnalysisError
+from planner.grid import FloatArray, ImageGrid
+from planner.volume import CTVolume
+
+#: Cranio-caudal order of the level names the planner knows (VerSe naming, DOMAIN.md §1).
+LEVEL_ORDER: tuple[str, ...] = (
+    *(f"C{i}" for i in range(1, 8)),
+    *(f"T{i}" for i in range(1, 13)),
+    *(f"L{i}" for i in range(1, 6)),
+    "S1",
+)
+
+#: Thickest slices accepted for body analysis: endplates of 1 mm cortex and discs of
+#: 5-10 mm cannot be located from thicker slices (issue 4, bad input).
+MAX_SLICE_MM = 3.5
+
+
+def level_index(name: str) -> int:
+    """Index of a level name in :data:`LEVEL_ORDER` (case-insensitive)."""
+    key = name.strip().upper()
+    if key not in LEVEL_ORDER:
+        raise ValueError(f"unknown level {name!r}; expected one of C1..C7, T1..T12, L1..L5, S1")
+    return LEVEL_ORDER.index(key)
+
+
+def shift_level(name: str, steps: int) -> str | None:
+    """The level ``steps`` below (+) or above (-) ``name``; None past C1 or S1."""
+    idx = level_index(name) + steps
+    return LEVEL_ORDER[idx] if 0 <= idx < len(LEVEL_ORDER) else None
+
+
+def check_ct(volume: CTVolume) -> None:
+    """Refuse volumes the body analysis cannot measure honestly (non-CT, thick slices)."""
+    if not volume.is_ct:
+        raise AnalysisError(
+            f"series {volume.identity.description or volume.series_uid} has modality "
+            f"{volume.identity.modality}; vertebral analysis needs a CT in Hounsfield units"
+        )
+    lo, hi = volume.hu_range()
+    if lo > -500 or hi < 300:
+        raise AnalysisError(
+            f"values range {lo}..{hi}: this is not a CT in Hounsfield units (no air near -1000 "
+            "or no bone above 300); load the original CT series"
+        )
+    worst = float(np.max(volume.spacing_mm))
+    if worst > MAX_SLICE_MM:
+        raise AnalysisError(
+            f"voxel spacing {worst:.2f} mm is thicker than {MAX_SLICE_MM} mm; endplates and discs "
+            "cannot be located. Reconstruct thin slices (≤ 1.25 mm ideally) on the scanner"
+        )
+
+
+def crop_box(grid: ImageGrid, centre_lps: FloatArray, half_mm: float) -> tuple[
+        tuple[int, int, int], tuple[int, int, int]]:
+    """Index box [start, stop) along k, j, i covering a cube of ±half_mm around a point."""
+    offs = np.array([[sx, sy, sz] for sx in (-1, 1) for sy in (-1, 1) for sz in (-1, 1)], float)
+    ijk = grid.lps_to_voxel(np.asarray(centre_lps, float) + offs * half_mm)
+    lo = np.floor(ijk.min(axis=0)).astype(int)
+    hi = np.ceil(ijk.max(axis=0)).astype(int) + 1
+    shape_ijk = np.array(grid.shape_kji[::-1])
+    lo = np.clip(lo, 0, shape_ijk)
+    hi = np.clip(hi, 0, shape_ijk)
+    return (int(lo[2]), int(lo[1]), int(lo[0])), (int(hi[2]), int(hi[1]), int(hi[0]))
+
+
+def smoothed_crop(volume: CTVolume, start: tuple[int, int, int], stop: tuple[int, int, int],
+                  sigma_mm: float = 0.8) -> NDArray[np.float32]:
+    """Float32 HU of a crop, Gaussian-smoothed with ``sigma_mm`` (suppresses CT noise)."""
+    from scipy import ndimage as ndi
+
+    sub = volume.hu[start[0]:stop[0], start[1]:stop[1], start[2]:stop[2]].astype(np.float32)
+    sig = [sigma_mm / float(s) for s in volume.spacing_mm[::-1]]
+    if max(sig) < 0.2:
+        return sub
+    return ndi.gaussian_filter(sub, sig, mode="nearest", truncate=2.5)
+
+
+def sample(array: NDArray[np.float32], grid: ImageGrid, lps: FloatArray,
+           fill: float = -1000.0) -> FloatArray:
+    """Trilinear samples of ``array[k, j, i]`` (on ``grid``) at LPS points ``(..., 3)``."""
+    from scipy import ndimage as ndi
+
+    pts = np.asarray(lps, float)
+    ijk = grid.lps_to_voxel(pts.reshape(-1, 3))
+    vals = ndi.map_coordinates(array, ijk[:, ::-1].T, order=1, mode="constant", cval=fill)
+    return vals.reshape(pts.shape[:-1])
+
+
+def voxel_centres_lps(grid: ImageGrid) -> FloatArray:
+    """LPS centres of every voxel of ``grid``, shape ``(k, j, i, 3)``."""
+    k, j, i = (np.arange(n, dtype=np.float64) for n in grid.shape_kji)
+    m = grid.ijk_to_lps
+    return (i[None, None, :, None] * m[:3, 0] + j[None, :, None, None] * m[:3, 1]
+            + k[:, None, None, None] * m[:3, 2] + m[:3, 3])
+
+
+def orthonormal_frame(superior: FloatArray, posterior_hint: FloatArray) -> tuple[
+        FloatArray, FloatArray, FloatArray]:
+    """(left, posterior, superior) unit vectors, right-handed, posterior ⊥ superior."""
+    s = np.asarray(superior, float) / np.linalg.norm(superior)
+    p = np.asarray(posterior_hint, float) - np.dot(posterior_hint, s) * s
+    if np.linalg.norm(p) < 1e-6:
+        p = np.array([0.0, 1.0, 0.0]) - s[1] * s
+    p /= np.linalg.norm(p)
+    left = np.cross(p, s)
+    return left / np.linalg.norm(left), p, s
+
+
+def half_max_crossing(r: FloatArray, p: FloatArray, i_edge: int, window: int,
+                      level_frac: float = 0.5) -> float:
+    """Sub-sample position of the falling edge near ``i_edge`` of profile ``p(r)``.
+
+    The level is half-way between the peak inside (``window`` samples before) and the trough
+    outside (``window`` after); the crossing is linearly interpolated, searching outwards from
+    the peak. This is the classical half-maximum edge of a blurred step.
+    """
+    n = len(p)
+    a = max(0, i_edge - window)
+    b = min(n, i_edge + window + 1)
+    ip = a + int(np.argmax(p[a:i_edge + 1]))
+    it = i_edge + int(np.argmin(p[i_edge:b]))
+    level = p[it] + level_frac * (p[ip] - p[it])
+    for q in range(ip, max(it, ip + 1)):
+        if q + 1 < n and p[q] >= level > p[q + 1]:
+            f = (p[q] - level) / (p[q] - p[q + 1])
+            return float(r[q] + f * (r[q + 1] - r[q]))
+    return float(r[i_edge])

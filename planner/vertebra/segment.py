@@ -1,0 +1,147 @@
+"""Segment one level: body (star ray casting), frame (endplates), canal and pedicles.
+
+Method for the posterior parts (see :mod:`planner.vertebra.body` for the body)
+-------------------------------------------------------------------------------
+- Canal: in the plane through the body centre ⊥ the craniocaudal axis, a 2D ray cast from a
+  point 8 mm behind the posterior wall finds the bone around the dark canal (CSF/fat < 70 HU,
+  bone ≥ 140 HU); its centroid, iterated twice, is the canal centre. The canal mask is this
+  cross-section extruded over the body's craniocaudal extent. The body-to-canal direction is
+  the posterior axis of the frame.
+- Pedicles: the whole vertebra is the 3D hole-fill of the closed bone mask joined with the
+  body (the cortex encloses the cancellous bone of pedicles and arch); the pedicles are its
+  part between the posterior-wall plane and the back of the canal, lateral to the canal,
+  within the body's craniocaudal extent (the pedicle base plane lies just behind the wall).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from planner.anatomy import BodyFrame, LevelAnatomy
+from planner.errors import AnalysisError
+from planner.grid import FloatArray, ImageGrid
+from planner.vertebra.body import MIN_EDGE_HU, StarShape, cast_star, star_mask
+from planner.vertebra.common import crop_box, orthonormal_frame, sample, smoothed_crop
+from planner.vertebra.frame import superior_axis
+from planner.volume import CTVolume
+
+HALF_CROP_MM = 48.0
+CANAL_MAX_R_MM = 16.0
+
+
+class BodyFit:
+    """Star shape, crop and mask of one body (an internal working value)."""
+
+    def __init__(self, star: StarShape, grid: ImageGrid, start: tuple[int, int, int],
+                 sm: NDArray[np.float32], mask: NDArray[np.bool_]) -> None:
+        self.star, self.grid, self.start, self.sm, self.mask = star, grid, start, sm, mask
+
+    @property
+    def centroid_lps(self) -> FloatArray:
+        idx = np.argwhere(self.mask).mean(axis=0)
+        return self.grid.voxel_to_lps(idx[::-1])
+
+    def extent_along(self, axis: FloatArray) -> tuple[float, float]:
+        """(min, max) of the surface along ``axis`` relative to the star centre, mm."""
+        d = (self.star.surface_lps() - self.star.centre_lps) @ axis
+        return float(d.min()), float(d.max())
+
+
+def fit_body(volume: CTVolume, centre: FloatArray, superior: FloatArray,
+             posterior: FloatArray, iterations: int = 3) -> BodyFit:
+    """Ray-cast the body from ``centre``, re-centring and re-orienting until stable."""
+    c = np.asarray(centre, float)
+    sup = np.asarray(superior, float)
+    post = np.asarray(posterior, float)
+    start, stop = crop_box(volume.grid, c, HALF_CROP_MM)
+    if min(b - a for a, b in zip(start, stop, strict=True)) < 4:
+        raise AnalysisError(f"the point {np.round(c, 1).tolist()} (LPS mm) is outside the scan")
+    grid = volume.grid.crop(start, stop)
+    sm = smoothed_crop(volume, start, stop)
+    raw = smoothed_crop(volume, start, stop, sigma_mm=0.0)
+    fit = None
+    for _ in range(iterations):
+        left, post, sup = orthonormal_frame(sup, post)
+        star = cast_star(sm, grid, c, left, post, sup, raw)
+        mask = star_mask(star, grid)
+        if mask.sum() < 20:
+            break
+        fit = BodyFit(star, grid, start, sm, mask)
+        new_c = fit.centroid_lps
+        sup = superior_axis(star)
+        moved = float(np.linalg.norm(new_c - c))
+        c = new_c
+        if moved < 0.7:
+            break
+    if fit is None:
+        raise AnalysisError(
+            f"no vertebral body found at {np.round(centre, 1).tolist()} (LPS mm); click inside "
+            "the body (cancellous bone), not in a disc, the canal or soft tissue")
+    return fit
+
+
+def _canal_section(fit: BodyFit, frame_left: FloatArray, frame_post: FloatArray,
+                   centre: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Canal centre (LPS) and its boundary radius per azimuth (36 rays in the axial plane)."""
+    ang = np.linspace(0, 2 * np.pi, 36, endpoint=False)
+    dirs = np.cos(ang)[:, None] * frame_post + np.sin(ang)[:, None] * frame_left
+    r = np.arange(0.0, CANAL_MAX_R_MM, 0.5)
+    c = centre + (fit.star.posterior_wall_mm + 8.0) * frame_post
+    radius = np.full(36, np.nan)
+    for _ in range(3):
+        prof = sample(fit.sm, fit.grid, c + dirs[:, None, :] * r[None, :, None], fill=np.nan)
+        hit = prof >= MIN_EDGE_HU
+        radius = np.where(hit.any(axis=1), r[np.argmax(hit, axis=1)], np.nan)
+        if np.isfinite(radius).sum() < 12:
+            break
+        radius = np.where(np.isfinite(radius), radius, np.nanmedian(radius))
+        c = c + (dirs * radius[:, None]).mean(axis=0)
+    return c, radius
+
+
+def _posterior_masks(fit: BodyFit, frame: BodyFrame, canal_c: FloatArray,
+                     canal_r: FloatArray, si: tuple[float, float]) -> tuple[
+                         NDArray[np.bool_], NDArray[np.bool_], NDArray[np.bool_]]:
+    from scipy import ndimage as ndi
+
+    from planner.vertebra.common import voxel_centres_lps
+
+    body = frame.to_body(voxel_centres_lps(fit.grid))
+    cb = frame.to_body(canal_c)
+    rel_l, rel_p = body[..., 0] - cb[0], body[..., 1] - cb[1]
+    in_si = (body[..., 2] >= si[0]) & (body[..., 2] <= si[1])
+    phi = np.mod(np.arctan2(rel_l, rel_p), 2 * np.pi)
+    rr = np.interp(phi, np.linspace(0, 2 * np.pi, 37), np.append(canal_r, canal_r[0]))
+    canal = in_si & (np.hypot(rel_l, rel_p) <= rr) & ~fit.mask
+    if not np.isfinite(canal_r).all():
+        canal[:] = False
+    half_w = float(np.nanmax(np.abs(np.sin(np.linspace(0, 2 * np.pi, 37)[:-1]) * canal_r)))
+    back = cb[1] + (0.0 if not np.isfinite(half_w) else 0.3 * half_w)
+    bone = ndi.binary_closing(fit.sm >= MIN_EDGE_HU, iterations=1) | fit.mask
+    vertebra = ndi.binary_fill_holes(bone)
+    wall = fit.star.posterior_wall_mm + float(np.dot(fit.star.centre_lps - frame.origin_lps,
+                                                     frame.posterior))
+    zone = (in_si & (body[..., 1] > wall - 0.5) & (body[..., 1] <= back)
+            & (np.abs(rel_l) > 0.6 * half_w) & (np.abs(rel_l) < half_w + 16.0))
+    ped = vertebra & zone & ~fit.mask & ~canal
+    return canal, ped & (rel_l > 0), ped & (rel_l < 0)
+
+
+def build_anatomy(level: str, fit: BodyFit) -> LevelAnatomy:
+    """Frame, canal and pedicles around a fitted body."""
+    centroid = fit.centroid_lps
+    sup = superior_axis(fit.star)
+    left, post, sup = orthonormal_frame(sup, fit.star.posterior)
+    frame0 = BodyFrame(centroid, left, post, sup)
+    canal_c, canal_r = _canal_section(fit, left, post, centroid)
+    d = canal_c - centroid
+    if np.isfinite(canal_r).sum() >= 12 and np.linalg.norm(d) > 5:
+        left, post, sup = orthonormal_frame(sup, d)
+    frame = BodyFrame(centroid, left, post, sup)
+    lo, hi = fit.extent_along(sup)
+    off = float(np.dot(fit.star.centre_lps - centroid, sup))
+    si = (lo + off + 2.0, hi + off - 2.0)
+    canal, ped_l, ped_r = _posterior_masks(fit, frame0 if frame is None else frame, canal_c,
+                                           canal_r, si)
+    return LevelAnatomy(level, fit.grid, fit.start, fit.mask, ped_l, ped_r, canal, frame)

@@ -1,0 +1,78 @@
+"""Pixel decoding: every writable transfer syntax, rescale, signedness, MONOCHROME1, padding."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from planner.dicom.pixels import decode_into
+from planner.dicom.scan import scan_headers
+from planner.loading import load_path
+from tests.planner.dicom_factory import WRITABLE_SYNTAXES, expected_volume, write_series
+
+
+def _exact(vol) -> None:
+    np.testing.assert_array_equal(vol.hu, np.rint(expected_volume(vol.ijk_to_lps, vol.shape_kji)))
+
+
+@pytest.mark.parametrize("ts", WRITABLE_SYNTAXES, ids=lambda u: u.name)
+def test_each_transfer_syntax_decodes_exactly(tmp_path, ts):
+    write_series(tmp_path, n=8, rows=32, cols=32, transfer_syntax=ts, signed=True, intercept=0)
+    vol = load_path(tmp_path).volume
+    assert vol.shape_kji == (8, 32, 32)
+    _exact(vol)
+
+
+def test_compressed_series_decodes_in_parallel_workers_identically(tmp_path):
+    from pydicom.uid import JPEG2000Lossless
+
+    write_series(tmp_path, n=14, rows=32, cols=32, transfer_syntax=JPEG2000Lossless)
+    hs = scan_headers(tmp_path)
+    frames = sorted(hs.frames, key=lambda h: h.position[2])
+    assert not any(h.is_native for h in frames)
+    par = np.empty((14, 32, 32), np.int16)
+    ser = np.empty((14, 32, 32), np.int16)
+    stats = decode_into(par, frames, workers=2)
+    decode_into(ser, frames, workers=1)
+    assert stats.failures == ()
+    np.testing.assert_array_equal(par, ser)
+    assert par.min() < 0 < par.max()
+
+
+@pytest.mark.parametrize(
+    ("slope", "intercept", "signed"),
+    [(1.0, -1024.0, False), (1.0, 0.0, True), (0.5, -1000.0, False), (2.0, -2048.0, False)],
+)
+def test_rescale_and_signedness(tmp_path, slope, intercept, signed):
+    field = lambda p: 2.0 * np.rint((p @ np.array([6.0, -4.0, 3.0]) + 100.0) / 2.0)  # noqa: E731
+    write_series(tmp_path, n=4, slope=slope, intercept=intercept, signed=signed, field=field)
+    vol = load_path(tmp_path).volume
+    k, j, i = np.indices(vol.shape_kji)
+    lps = np.stack([i, j, k], -1) @ vol.ijk_to_lps[:3, :3].T + vol.ijk_to_lps[:3, 3]
+    np.testing.assert_array_equal(vol.hu, np.rint(field(lps)))
+
+
+def test_monochrome1_keeps_hounsfield_values(tmp_path):
+    write_series(tmp_path, n=4, photometric="MONOCHROME1")
+    _exact(load_path(tmp_path).volume)
+
+
+def test_pixel_padding_becomes_air(tmp_path):
+    write_series(tmp_path, n=4, signed=True, intercept=0, padding_value=-2000, pad_corner=True)
+    vol = load_path(tmp_path).volume
+    assert (vol.hu[:, :4, :4] == -1000).all()
+    want = np.rint(expected_volume(vol.ijk_to_lps, vol.shape_kji))
+    np.testing.assert_array_equal(vol.hu[:, 4:, 4:], want[:, 4:, 4:])
+
+
+def test_bits_stored_masks_high_bits(tmp_path):
+    import pydicom
+
+    s = write_series(tmp_path, n=3, names="ordered")
+    for p in s.paths:  # 12-bit data with garbage in the 4 unused high bits
+        ds = pydicom.dcmread(p)
+        arr = ds.pixel_array.astype(np.uint16) | np.uint16(0xF000)
+        ds.BitsStored, ds.HighBit = 12, 11
+        ds.PixelData = arr.tobytes()
+        ds.save_as(p)
+    _exact(load_path(tmp_path).volume)

@@ -1,0 +1,97 @@
+"""Screen convention and orientation letters, on the VTK pipeline alone (no Qt)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.ui.conftest import synthetic_volume
+from ui.render.orientation import direction_letters, edge_letters
+
+
+def test_direction_letters_name_lps_axes_and_obliques() -> None:
+    assert direction_letters((1, 0, 0)) == "L"
+    assert direction_letters((-1, 0, 0)) == "R"
+    assert direction_letters((0, -1, 0)) == "A"
+    assert direction_letters((0, 0, -1)) == "I"
+    assert direction_letters((0.8, -0.6, 0)) == "LA"
+    assert direction_letters((0.99, 0.1, 0.05)) == "L"
+
+
+@pytest.mark.parametrize(
+    ("dop", "up", "expected"),
+    [
+        ((0, 0, 1), (0, -1, 0), {"right": "L", "left": "R", "top": "A", "bottom": "P"}),
+        ((0, 1, 0), (0, 0, 1), {"right": "L", "left": "R", "top": "S", "bottom": "I"}),
+        ((-1, 0, 0), (0, 0, 1), {"right": "P", "left": "A", "top": "S", "bottom": "I"}),
+        # looking from the head (neurological axial): the patient's left is on the screen's left
+        ((0, 0, -1), (0, -1, 0), {"right": "R", "left": "L", "top": "A", "bottom": "P"}),
+    ],
+)
+def test_edge_letters_follow_the_camera(dop, up, expected) -> None:  # type: ignore[no-untyped-def]
+    assert edge_letters(dop, up) == expected
+
+
+def _offscreen(size=(320, 240)):  # type: ignore[no-untyped-def]
+    import vtkmodules.vtkRenderingFreeType  # noqa: F401
+    import vtkmodules.vtkRenderingOpenGL2  # noqa: F401
+    from vtkmodules.vtkRenderingCore import vtkRenderWindow
+
+    rw = vtkRenderWindow()
+    rw.SetOffScreenRendering(True)
+    rw.SetSize(*size)
+    rw.SetNumberOfLayers(2)
+    return rw
+
+
+@pytest.mark.parametrize("feet_first", [False, True])
+def test_axial_pipeline_puts_patient_left_on_screen_right(feet_first: bool) -> None:
+    from ui.render.image import image_from_array
+    from ui.render.slice_pipeline import SliceViewPipeline, make_image_property
+    from ui.screenshot import vtk_pixels
+
+    vol = synthetic_volume(feet_first=feet_first)
+    rw = _offscreen()
+    try:
+        p = SliceViewPipeline("axial", make_image_property())
+        rw.AddRenderer(p.renderer)
+        rw.AddRenderer(p.overlay)
+        p.set_volume(image_from_array(vol.hu, vol.spacing_mm), vol.grid)
+        p.set_crosshair_visible(False)
+        p.reset_camera(320 / 240)
+        rgb = vtk_pixels(rw).astype(float)
+        # bright grey image pixels (the orientation letters are yellow, not grey)
+        bright = (rgb[..., 0] > 240) & (np.abs(rgb[..., 0] - rgb[..., 2]) < 10)
+        grey = np.abs(rgb[..., 0] - rgb[..., 2]) < 10
+        anterior = grey & (rgb[..., 0] > 190) & (rgb[..., 0] < 235)  # the 1000 HU marker
+        rows = np.nonzero(anterior.any(axis=1))[0]
+        cols = np.nonzero(bright.any(axis=0))[0]
+        # the left-side marker (tall in j) is right of centre; the anterior marker is at the top
+        left_marker_cols = np.nonzero((bright[100:140]).any(axis=0))[0]
+        assert left_marker_cols.min() > 160, left_marker_cols
+        assert rows.min() < 60
+        assert cols.size > 0
+        assert p.edge_letters() == {"right": "L", "left": "R", "top": "A", "bottom": "P"}
+        # display ↔ LPS round trip and slice stepping along the patient's superior axis
+        q = p.display_to_lps(*p.lps_to_display([10.0, -5.0, p.cursor_lps[2]]))
+        assert np.allclose(q, [10.0, -5.0, p.cursor_lps[2]], atol=1e-6)
+        p.set_cursor(vol.voxel_to_lps([32, 32, 10]))
+        up = p.stepped_point(1)
+        assert up[2] == pytest.approx(p.cursor_lps[2] + 2.0, abs=1e-6)  # 2 mm slices, superior
+        assert p.slice_info().index == 10
+    finally:
+        rw.Finalize()
+
+
+def test_volume_pipeline_crops_to_roi_and_builds_bounded_surface() -> None:
+    from ui.render.image import image_from_array
+    from ui.render.volume_pipeline import MAX_SURFACE_TRIANGLES, iso_surface, roi_bounds_kji
+
+    vol = synthetic_volume(shape_kji=(40, 100, 100))
+    start, stop = roi_bounds_kji(vol, (0.0, 0.0, 0.0), 30.0)
+    extent = np.subtract(stop, start)
+    assert np.all(extent <= np.ceil(30.0 / vol.spacing_mm[::-1]) + 2)
+    assert roi_bounds_kji(vol, None, None) == ((0, 0, 0), vol.shape_kji)
+    surf = iso_surface(image_from_array(vol.hu, vol.spacing_mm), max_triangles=500)
+    assert 0 < surf.GetNumberOfPolys() <= 500
+    assert MAX_SURFACE_TRIANGLES == 250_000

@@ -1,0 +1,43 @@
+"""Application entry: ``run(argv) -> exit code`` (called by main.py).
+
+``python main.py`` opens the demo case; ``python main.py PATH`` opens a DICOM folder, a DICOM
+file or a NIfTI file.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+from ui.theme import apply_dark_theme
+
+log = logging.getLogger(__name__)
+
+
+def create_application(argv: list[str] | None = None) -> QApplication:
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication([sys.argv[0], *(argv or [])])
+    app.setApplicationName("Vertebral Augmentation Planner")
+    app.setOrganizationName("VAPlanner")
+    apply_dark_theme(app)  # type: ignore[arg-type]
+    return app  # type: ignore[return-value]
+
+
+def run(argv: list[str]) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    app = create_application([])
+    from ui.main_window import MainWindow
+
+    win = MainWindow()
+    win.show()
+    paths = [a for a in argv if not a.startswith("-")]
+    if paths:
+        QTimer.singleShot(0, lambda: win.open_path(paths[0]))
+    else:
+        QTimer.singleShot(0, win.open_demo)
+    code = app.exec()
+    return int(code)

@@ -1,0 +1,189 @@
+"""Menus, toolbar and shortcuts of the main window (kept apart from its behaviour)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import QLabel, QSpinBox, QToolBar
+
+from ui.icons import icon
+from ui.view_state import load_window_presets
+
+if TYPE_CHECKING:
+    from ui.main_window import MainWindow
+
+ROI_SIZES_MM = (80.0, 120.0, 200.0, None)
+
+
+def _act(win: MainWindow, text: str, slot: Callable[[], object], shortcut: str | QKeySequence | None = None,
+         tip: str = "", icon_name: str | None = None, checkable: bool = False) -> QAction:
+    a = QAction(text, win)
+    if shortcut is not None:
+        a.setShortcut(QKeySequence(shortcut))
+    if tip:
+        a.setToolTip(f"{tip} ({a.shortcut().toString()})" if shortcut else tip)
+        a.setStatusTip(tip)
+    if icon_name:
+        a.setIcon(icon(icon_name))
+    a.setCheckable(checkable)
+    a.triggered.connect(lambda *_: slot())
+    win.addAction(a)
+    return a
+
+
+def build_actions(win: MainWindow) -> dict[str, QAction]:
+    A: dict[str, QAction] = {}
+    A["open_folder"] = _act(win, "Open &folder…", win.open_folder_dialog, "Ctrl+O",
+                            "Open a DICOM study folder", "open_folder")
+    A["open_file"] = _act(win, "Open fi&le…", win.open_file_dialog, "Ctrl+Shift+O",
+                          "Open a DICOM or NIfTI file", "open_file")
+    A["open_demo"] = _act(win, "Open &demo case", win.open_demo, "Ctrl+D",
+                          "Open the built-in synthetic spine case", "demo")
+    A["shot_view"] = _act(win, "Screenshot of active &view…", win.save_view_screenshot, "F12",
+                          "Save the active view as PNG (no patient identifiers)", "screenshot")
+    A["shot_window"] = _act(win, "Screenshot of &window…", win.save_window_screenshot, "Shift+F12",
+                            "Save the whole window as PNG (no patient identifiers)")
+    A["quit"] = _act(win, "&Quit", win.close, QKeySequence.StandardKey.Quit, "Quit")
+    A["undo"] = win.doc.undo_stack.createUndoAction(win, "&Undo")
+    A["undo"].setShortcut(QKeySequence.StandardKey.Undo)
+    A["undo"].setIcon(icon("undo"))
+    A["redo"] = win.doc.undo_stack.createRedoAction(win, "&Redo")
+    A["redo"].setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+    A["redo"].setIcon(icon("redo"))
+    for k in ("undo", "redo"):
+        win.addAction(A[k])
+    A["delete_measurement"] = _act(win, "Delete selected measurement",
+                                   win.measurement_panel.delete_selected, "Del")
+    tools = QActionGroup(win)
+    for key, text, sc, tip in (
+        ("navigate", "&Navigate", "N", "Click or drag to move the linked crosshair"),
+        ("window_level", "&Window/level", "W", "Drag: horizontal = width, vertical = level"),
+        ("distance", "&Distance", "D", "Drag to measure a distance in mm"),
+        ("angle", "&Angle", "A", "Click three points (vertex second) to measure an angle"),
+    ):
+        a = _act(win, text, lambda k=key: win.state.set_tool(k), sc, tip, key, checkable=True)
+        tools.addAction(a)
+        A[f"tool_{key}"] = a
+    A["tool_navigate"].setChecked(True)
+    for p in load_window_presets():
+        A[f"preset_{p.key}"] = _act(win, f"{p.name} (W {p.width:.0f} / L {p.level:.0f})",
+                                    lambda p=p: win.state.set_window_level(p.width, p.level),
+                                    p.shortcut, f"Window preset: {p.name}")
+    A["layout_2x2"] = _act(win, "Layout 2×2", lambda: win.set_layout("2x2"), "F5",
+                           "Four equal views", "layout_2x2")
+    A["layout_1x3"] = _act(win, "Layout 1+3", lambda: win.set_layout("1x3"), "F6",
+                           "Active view large above the other three", "layout_1x3")
+    A["maximise"] = _act(win, "&Maximise / restore active view", win.toggle_maximise, "F7",
+                         "Show only the active view, or restore the layout", "maximise")
+    A["reset"] = _act(win, "&Reset views", win.reset_views, "Home", "Reset zoom and pan of all views",
+                      "reset")
+    A["next_slice"] = _act(win, "Next slice", lambda: win.step_active(1), "PgUp")
+    A["next_slice"].setShortcuts([QKeySequence("PgUp"), QKeySequence("Up")])
+    A["prev_slice"] = _act(win, "Previous slice", lambda: win.step_active(-1), "PgDown")
+    A["prev_slice"].setShortcuts([QKeySequence("PgDown"), QKeySequence("Down")])
+    A["crosshair"] = _act(win, "Show &crosshair", win.toggle_crosshair, "X", checkable=True)
+    A["crosshair"].setChecked(True)
+    A["patient_info"] = _act(win, "Show &patient information", win.toggle_patient_info, None,
+                             "Show patient name and ID in the axial view (never in screenshots)",
+                             checkable=True)
+    A["roi_centre"] = _act(win, "3D: centre region on crosshair", win.views_3d_centre, "C",
+                           "Crop the 3D view around the crosshair", "roi")
+    A["surface"] = _act(win, "3D: bone surface instead of volume", win.toggle_surface, "S",
+                        "Iso-surface at 200 HU (decimated) instead of volume rendering", "surface",
+                        checkable=True)
+    for name, sc in (("ap", "Ctrl+1"), ("lateral", "Ctrl+2"), ("oblique", "Ctrl+3"),
+                     ("posterior", "Ctrl+4")):
+        A[f"cam_{name}"] = _act(win, f"3D camera: {name}", lambda n=name: win.view_3d.set_camera_preset(n), sc)
+    A["shortcuts"] = _act(win, "&Shortcuts", win.show_shortcuts, "F1")
+    A["about"] = _act(win, "&About", win.show_about)
+    return A
+
+
+def build_menus(win: MainWindow, A: dict[str, QAction]) -> None:
+    mb = win.menuBar()
+    m = mb.addMenu("&File")
+    for k in ("open_folder", "open_file", "open_demo"):
+        m.addAction(A[k])
+    win.recent_menu = m.addMenu("Open &recent")
+    m.addSeparator()
+    m.addAction(A["shot_view"])
+    m.addAction(A["shot_window"])
+    m.addSeparator()
+    m.addAction(A["quit"])
+    m = mb.addMenu("&Edit")
+    m.addAction(A["undo"])
+    m.addAction(A["redo"])
+    m.addSeparator()
+    m.addAction(A["delete_measurement"])
+    m = mb.addMenu("&View")
+    for k in ("layout_2x2", "layout_1x3", "maximise", "reset"):
+        m.addAction(A[k])
+    m.addSeparator()
+    wl = m.addMenu("Window/level presets")
+    for k, a in A.items():
+        if k.startswith("preset_"):
+            wl.addAction(a)
+    m.addAction(A["next_slice"])
+    m.addAction(A["prev_slice"])
+    m.addAction(A["crosshair"])
+    m.addAction(A["patient_info"])
+    m.addSeparator()
+    m3 = m.addMenu("3D view")
+    m3.addAction(A["roi_centre"])
+    roi = m3.addMenu("Region size")
+    group = QActionGroup(win)
+    for size in ROI_SIZES_MM:
+        a = QAction("Whole volume" if size is None else f"{size:.0f} mm cube", win)
+        a.setCheckable(True)
+        a.setChecked(size == 120.0)
+        a.triggered.connect(lambda *_, s=size: win.set_roi_size(s))
+        group.addAction(a)
+        roi.addAction(a)
+    m3.addAction(A["surface"])
+    for k in ("cam_ap", "cam_lateral", "cam_oblique", "cam_posterior"):
+        m3.addAction(A[k])
+    win.panels_menu = m.addMenu("Panels")
+    m = mb.addMenu("&Tools")
+    for k in ("tool_navigate", "tool_window_level", "tool_distance", "tool_angle"):
+        m.addAction(A[k])
+    m = mb.addMenu("&Help")
+    m.addAction(A["shortcuts"])
+    m.addAction(A["about"])
+
+
+def build_toolbar(win: MainWindow, A: dict[str, QAction]) -> None:
+    tb = QToolBar("Main")
+    tb.setObjectName("main_toolbar")
+    tb.setMovable(False)
+    tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
+    win.addToolBar(tb)
+    for k in ("open_folder", "open_file", "open_demo", None, "undo", "redo", None,
+              "tool_navigate", "tool_window_level", "tool_distance", "tool_angle", None,
+              "layout_2x2", "layout_1x3", "maximise", "reset", None, "roi_centre", "surface",
+              "shot_view"):
+        if k is None:
+            tb.addSeparator()
+        else:
+            tb.addAction(A[k])
+    tb.addSeparator()
+    tb.addWidget(QLabel("W"))
+    win.window_spin = QSpinBox()
+    win.window_spin.setRange(1, 8000)
+    win.window_spin.setToolTip("Window width (HU); type a value or drag in a view with Ctrl")
+    tb.addWidget(win.window_spin)
+    tb.addWidget(QLabel("L"))
+    win.level_spin = QSpinBox()
+    win.level_spin.setRange(-2000, 4000)
+    win.level_spin.setToolTip("Window level (HU)")
+    tb.addWidget(win.level_spin)
+    for k, a in A.items():
+        if k.startswith("preset_"):
+            short = a.text().split(" (")[0].split(" ")[0]
+            b = QAction(short, win)
+            b.setToolTip(a.toolTip() + f" ({a.shortcut().toString()})")
+            b.triggered.connect(a.trigger)
+            tb.addAction(b)
+    win.toolbar = tb

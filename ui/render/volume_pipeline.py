@@ -1,0 +1,265 @@
+"""The 3D view: bone volume rendering or an iso-surface, cropped to a region of interest.
+
+CPU machines use ``vtkFixedPointVolumeRayCastMapper`` (fast on llvmpipe, with the
+desired-update-rate level of detail while interacting); ``vtkGPUVolumeRayCastMapper`` only when
+:func:`has_real_gpu` says a hardware OpenGL renderer is present (DESIGN.md §4). The mapper
+ignores image direction, so the cropped image keeps an identity direction and the prop carries
+the LPS placement as a user matrix. World coordinates are LPS mm.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from vtkmodules.vtkCommonCore import vtkSMPTools
+from vtkmodules.vtkCommonDataModel import vtkPiecewiseFunction
+from vtkmodules.vtkFiltersCore import vtkFlyingEdges3D, vtkPolyDataNormals, vtkQuadricDecimation
+from vtkmodules.vtkRenderingAnnotation import vtkAnnotatedCubeActor
+from vtkmodules.vtkRenderingCore import (
+    vtkActor,
+    vtkColorTransferFunction,
+    vtkPolyDataMapper,
+    vtkRenderer,
+    vtkRenderWindow,
+    vtkVolume,
+    vtkVolumeProperty,
+)
+from vtkmodules.vtkRenderingVolume import vtkFixedPointVolumeRayCastMapper
+
+from planner.volume import CTVolume
+from ui.render.image import image_from_array, image_to_lps_matrix, to_vtk_matrix
+
+log = logging.getLogger(__name__)
+
+MAX_SURFACE_TRIANGLES = 250_000
+BONE_ISO_HU = 200.0
+# Camera presets: (direction of projection, view up) in LPS.
+CAMERA_PRESETS: dict[str, tuple[tuple[float, float, float], tuple[float, float, float]]] = {
+    "ap": ((0.0, 1.0, 0.0), (0.0, 0.0, 1.0)),  # from the front, patient's left on the right
+    "lateral": ((-1.0, 0.0, 0.0), (0.0, 0.0, 1.0)),  # from the patient's left
+    "oblique": ((-0.5, 0.866, 0.0), (0.0, 0.0, 1.0)),  # 30 deg from AP towards the left side
+    "posterior": ((0.0, -1.0, 0.0), (0.0, 0.0, 1.0)),
+}
+
+
+def has_real_gpu(render_window: vtkRenderWindow) -> bool:
+    """True when the OpenGL renderer is hardware (not llvmpipe/softpipe/swrast)."""
+    try:
+        info = render_window.ReportCapabilities() or ""
+    except Exception:  # noqa: BLE001 - capability probing must never break the view
+        return False
+    lowered = info.lower()
+    return bool(info) and not any(s in lowered for s in ("llvmpipe", "softpipe", "swrast", "software"))
+
+
+def roi_bounds_kji(
+    volume: CTVolume, centre_lps: ArrayLike | None, size_mm: float | None
+) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
+    """Voxel box [start, stop) along k, j, i: a cube of ``size_mm`` around ``centre_lps``.
+
+    ``size_mm`` None or ``centre_lps`` None selects the whole volume.
+    """
+    shape = np.asarray(volume.shape_kji)
+    if size_mm is None or centre_lps is None:
+        return (0, 0, 0), tuple(int(s) for s in shape)  # type: ignore[return-value]
+    c_ijk = volume.lps_to_voxel(np.asarray(centre_lps, dtype=np.float64))
+    half_ijk = (size_mm / 2.0) / volume.spacing_mm
+    start_ijk = np.clip(np.floor(c_ijk - half_ijk), 0, shape[::-1] - 1).astype(int)
+    stop_ijk = np.clip(np.ceil(c_ijk + half_ijk) + 1, start_ijk + 2, shape[::-1]).astype(int)
+    return tuple(int(v) for v in start_ijk[::-1]), tuple(int(v) for v in stop_ijk[::-1])  # type: ignore[return-value]
+
+
+def bone_volume_property() -> vtkVolumeProperty:
+    colour = vtkColorTransferFunction()
+    colour.AddRGBPoint(-1000, 0.0, 0.0, 0.0)
+    colour.AddRGBPoint(150, 0.55, 0.30, 0.20)
+    colour.AddRGBPoint(300, 0.88, 0.78, 0.62)
+    colour.AddRGBPoint(1000, 1.0, 0.98, 0.92)
+    colour.AddRGBPoint(3000, 1.0, 1.0, 1.0)
+    opacity = vtkPiecewiseFunction()
+    opacity.AddPoint(-1000, 0.0)
+    opacity.AddPoint(140, 0.0)
+    opacity.AddPoint(250, 0.25)
+    opacity.AddPoint(600, 0.7)
+    opacity.AddPoint(3000, 0.9)
+    prop = vtkVolumeProperty()
+    prop.SetColor(colour)
+    prop.SetScalarOpacity(opacity)
+    prop.SetInterpolationTypeToLinear()
+    prop.ShadeOn()
+    prop.SetAmbient(0.25)
+    prop.SetDiffuse(0.75)
+    prop.SetSpecular(0.15)
+    return prop
+
+
+class VolumeViewPipeline:
+    """VTK side of the 3D view."""
+
+    def __init__(self, use_gpu: bool = False) -> None:
+        vtkSMPTools.SetBackend("STDThread")
+        self.renderer = vtkRenderer()
+        self.renderer.SetBackground(0.07, 0.08, 0.10)
+        self.renderer.SetBackground2(0.16, 0.18, 0.22)
+        self.renderer.GradientBackgroundOn()
+        self.volume: CTVolume | None = None
+        self.mode = "volume"
+        self.roi_centre_lps: NDArray[np.float64] | None = None
+        self.roi_size_mm: float | None = 120.0
+        self.use_gpu = use_gpu
+        self.prop = vtkVolume()
+        self.prop.SetProperty(bone_volume_property())
+        self.prop.SetMapper(self._make_mapper())
+        self.surface = vtkActor()
+        self.surface.SetMapper(vtkPolyDataMapper())
+        sp = self.surface.GetProperty()
+        sp.SetColor(0.93, 0.88, 0.78)
+        sp.SetSpecular(0.2)
+        sp.SetSpecularPower(20)
+        self.renderer.AddVolume(self.prop)
+        self.renderer.AddActor(self.surface)
+        self.prop.VisibilityOff()
+        self.surface.VisibilityOff()
+        self.surface_triangles = 0
+
+    def _make_mapper(self):  # type: ignore[no-untyped-def]
+        if self.use_gpu:
+            from vtkmodules.vtkRenderingVolumeOpenGL2 import vtkGPUVolumeRayCastMapper
+
+            mapper = vtkGPUVolumeRayCastMapper()
+        else:
+            mapper = vtkFixedPointVolumeRayCastMapper()
+            mapper.SetNumberOfThreads(0)
+        mapper.SetBlendModeToComposite()
+        return mapper
+
+    def set_volume(self, volume: CTVolume | None) -> None:
+        self.volume = volume
+        if volume is None:
+            self.prop.VisibilityOff()
+            self.surface.VisibilityOff()
+            return
+        if self.roi_centre_lps is None or not self._inside(self.roi_centre_lps):
+            lo, hi = volume.bounds_lps()
+            self.roi_centre_lps = (lo + hi) / 2.0
+        self._rebuild()
+        self.set_camera_preset("ap")
+
+    def _inside(self, lps: NDArray[np.float64]) -> bool:
+        assert self.volume is not None
+        return bool(self.volume.grid.contains_voxel(self.volume.lps_to_voxel(lps)))
+
+    def set_roi(self, centre_lps: ArrayLike | None, size_mm: float | None) -> None:
+        """Crop the 3D view to a cube of ``size_mm`` around ``centre_lps`` (None: everything)."""
+        if centre_lps is not None:
+            self.roi_centre_lps = np.asarray(centre_lps, dtype=np.float64)
+        self.roi_size_mm = size_mm
+        self._rebuild()
+
+    def set_mode(self, mode: str) -> None:
+        if mode not in ("volume", "surface"):
+            raise ValueError(f"3D mode must be 'volume' or 'surface', got {mode!r}")
+        self.mode = mode
+        self._rebuild()
+
+    def _rebuild(self) -> None:
+        if self.volume is None:
+            return
+        (k0, j0, i0), (k1, j1, i1) = roi_bounds_kji(self.volume, self.roi_centre_lps, self.roi_size_mm)
+        crop = np.ascontiguousarray(self.volume.hu[k0:k1, j0:j1, i0:i1])
+        grid = self.volume.grid.crop((k0, j0, i0), (k1, j1, i1))
+        image = image_from_array(crop, grid.spacing_mm)
+        matrix = to_vtk_matrix(image_to_lps_matrix(grid.ijk_to_lps))
+        if self.mode == "volume":
+            self.prop.GetMapper().SetInputData(image)
+            self.prop.SetUserMatrix(matrix)
+            self.prop.VisibilityOn()
+            self.surface.VisibilityOff()
+        else:
+            self.surface.GetMapper().SetInputData(iso_surface(image))
+            self.surface.GetMapper().ScalarVisibilityOff()
+            self.surface.SetUserMatrix(matrix)
+            self.surface_triangles = self.surface.GetMapper().GetInput().GetNumberOfPolys()
+            self.surface.VisibilityOn()
+            self.prop.VisibilityOff()
+        log.debug("3D ROI %s..%s (%d voxels), mode %s", (k0, j0, i0), (k1, j1, i1), crop.size, self.mode)
+
+    def roi_bounds_lps(self) -> tuple[NDArray[np.float64], NDArray[np.float64]] | None:
+        if self.volume is None:
+            return None
+        start, stop = roi_bounds_kji(self.volume, self.roi_centre_lps, self.roi_size_mm)
+        return self.volume.grid.crop(start, stop).bounds_lps()
+
+    def set_camera_preset(self, name: str) -> None:
+        """Look at the ROI from a named direction (see CAMERA_PRESETS)."""
+        dop, up = (np.asarray(v, dtype=np.float64) for v in CAMERA_PRESETS[name])
+        bounds = self.roi_bounds_lps()
+        if bounds is None:
+            return
+        lo, hi = bounds
+        centre = (lo + hi) / 2.0
+        radius = float(np.linalg.norm(hi - lo)) / 2.0 + 1.0
+        cam = self.renderer.GetActiveCamera()
+        cam.ParallelProjectionOff()
+        cam.SetViewAngle(30.0)
+        cam.SetFocalPoint(*centre)
+        cam.SetPosition(*(centre - dop / np.linalg.norm(dop) * radius * 3.6))
+        cam.SetViewUp(*up)
+        self.renderer.ResetCameraClippingRange()
+
+    def azimuth(self, degrees: float) -> None:
+        self.renderer.GetActiveCamera().Azimuth(degrees)
+        self.renderer.ResetCameraClippingRange()
+
+
+def iso_surface(image, iso_hu: float = BONE_ISO_HU, max_triangles: int = MAX_SURFACE_TRIANGLES):  # type: ignore[no-untyped-def]
+    """Bone surface at ``iso_hu`` with flying edges, decimated to at most ``max_triangles``."""
+    fe = vtkFlyingEdges3D()
+    fe.SetInputData(image)
+    fe.SetValue(0, iso_hu)
+    fe.ComputeNormalsOff()
+    fe.Update()
+    out = fe.GetOutput()
+    n = out.GetNumberOfPolys()
+    if n > max_triangles:
+        dec = vtkQuadricDecimation()
+        dec.SetInputData(out)
+        dec.SetTargetReduction(1.0 - max_triangles / n * 0.98)
+        dec.Update()
+        out = dec.GetOutput()
+    normals = vtkPolyDataNormals()
+    normals.SetInputData(out)
+    normals.SplittingOff()
+    normals.Update()
+    return normals.GetOutput()
+
+
+def make_orientation_cube() -> vtkAnnotatedCubeActor:
+    """A cube whose faces name the patient directions in LPS world coordinates."""
+    cube = vtkAnnotatedCubeActor()
+    for setter, text in zip(
+        ("SetXPlusFaceText", "SetXMinusFaceText", "SetYPlusFaceText",
+         "SetYMinusFaceText", "SetZPlusFaceText", "SetZMinusFaceText"),
+        ("L", "R", "P", "A", "S", "I"),
+        strict=True,
+    ):
+        getattr(cube, setter)(text)
+    cube.SetFaceTextScale(0.6)
+    cube.GetCubeProperty().SetColor(0.25, 0.30, 0.38)
+    cube.GetTextEdgesProperty().SetColor(0.6, 0.6, 0.6)
+    cube.GetTextEdgesProperty().SetLineWidth(1)
+    for getter, rgb in (("GetXPlusFaceProperty", (0.95, 0.85, 0.55)),
+                        ("GetXMinusFaceProperty", (0.95, 0.85, 0.55)),
+                        ("GetYPlusFaceProperty", (0.95, 0.85, 0.55)),
+                        ("GetYMinusFaceProperty", (0.95, 0.85, 0.55)),
+                        ("GetZPlusFaceProperty", (0.95, 0.85, 0.55)),
+                        ("GetZMinusFaceProperty", (0.95, 0.85, 0.55))):
+        getattr(cube, getter)().SetColor(*rgb)
+    return cube
+
+
+def camera_names() -> Sequence[str]:
+    return tuple(CAMERA_PRESETS)

@@ -1,0 +1,53 @@
+"""Persistent view settings (QSettings): recent studies, layout, window/level, geometry."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QByteArray, QSettings
+
+MAX_RECENT = 8
+
+
+class Settings:
+    def __init__(self, qsettings: QSettings | None = None) -> None:
+        self.q = qsettings if qsettings is not None else QSettings("VAPlanner", "Workstation")
+
+    def recent(self) -> list[str]:
+        value = self.q.value("recent", [])
+        if isinstance(value, str):
+            value = [value]
+        return [str(v) for v in (value or [])]
+
+    def add_recent(self, path: str) -> None:
+        items = [p for p in self.recent() if p != path]
+        self.q.setValue("recent", [path, *items][:MAX_RECENT])
+
+    def clear_recent(self) -> None:
+        self.q.setValue("recent", [])
+
+    def layout(self) -> str:
+        return str(self.q.value("layout", "2x2"))
+
+    def set_layout(self, name: str) -> None:
+        self.q.setValue("layout", name)
+
+    def window_level(self) -> tuple[float, float]:
+        return float(self.q.value("window", 1800.0)), float(self.q.value("level", 400.0))
+
+    def set_window_level(self, width: float, level: float) -> None:
+        self.q.setValue("window", float(width))
+        self.q.setValue("level", float(level))
+
+    def geometry(self) -> QByteArray | None:
+        g = self.q.value("geometry")
+        return g if isinstance(g, QByteArray) else None
+
+    def set_geometry(self, geometry: QByteArray, state: QByteArray) -> None:
+        self.q.setValue("geometry", geometry)
+        self.q.setValue("state", state)
+
+    def state(self) -> QByteArray | None:
+        s = self.q.value("state")
+        return s if isinstance(s, QByteArray) else None
+
+    def sync(self) -> None:
+        self.q.sync()

@@ -1,0 +1,157 @@
+"""Opening studies: folder/file paths, the demo case, the series chooser, threaded loading.
+
+All loading goes through the planner's facade (``planner.loading``: scan_path, load_series) and
+``planner.demo.generate_demo`` in worker threads (:mod:`ui.workers`). The document is replaced
+only when a load succeeds, so a cancelled or failed load leaves the previous study on screen.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QMessageBox, QWidget
+
+from planner.errors import InputError
+from planner.progress import Progress
+from planner.volume import CTVolume, LoadWarning
+from ui import series_dialog
+from ui.document import Document
+from ui.errors import report_exception
+from ui.settings import Settings
+from ui.workers import Task, start_task
+
+log = logging.getLogger(__name__)
+NIFTI_SUFFIXES = (".nii", ".nii.gz")
+
+
+def confirm_discard(parent: QWidget | None, doc: Document) -> bool:
+    """Ask before throwing away unsaved changes. Tests replace this function."""
+    if not doc.is_modified:
+        return True
+    answer = QMessageBox.question(
+        parent, "Discard changes?",
+        "The current plan has unsaved changes. Discard them?",
+        QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
+        QMessageBox.StandardButton.Cancel,
+    )
+    return answer == QMessageBox.StandardButton.Discard
+
+
+def show_load_warnings(parent: QWidget | None, warnings: tuple[LoadWarning, ...]) -> None:
+    """Non-modal note listing recoverable load problems. Tests replace this function."""
+    if not warnings:
+        return
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Information)
+    box.setWindowTitle("Study opened with warnings")
+    box.setText("The study was opened, but check these points before planning:")
+    box.setInformativeText("\n".join(f"• {w.message}" for w in warnings))
+    box.setModal(False)
+    box.show()
+
+
+def _facade() -> Any | None:
+    try:
+        from planner import loading
+    except ImportError:
+        return None
+    return loading
+
+
+def _load_nifti(path: str, progress: Progress) -> tuple[CTVolume, tuple[LoadWarning, ...]]:
+    from planner.io_nifti import load_nifti_ct
+
+    progress.update(0.1, f"Reading {Path(path).name}")
+    volume = load_nifti_ct(path)
+    progress.update(1.0, "Done")
+    return volume, ()
+
+
+def make_demo_volume(progress: Progress) -> CTVolume:
+    progress.update(0.05, "Building the demo case")
+    try:
+        from planner.demo import generate_demo
+    except ImportError:
+        from ui._fallback_demo import fallback_demo_volume
+
+        log.warning("planner.demo.generate_demo not available; using a stand-in volume")
+        return fallback_demo_volume()
+    return generate_demo().volume
+
+
+class StudyOpener(QObject):
+    """Runs the open-study flows for a main window. ``task`` is the load in progress, if any.
+
+    Signals: study_opened(source) after the document holds the new study.
+    """
+
+    study_opened = Signal(str)
+
+    def __init__(self, parent_widget: QWidget, doc: Document, settings: Settings) -> None:
+        super().__init__(parent_widget)
+        self.parent_widget = parent_widget
+        self.doc = doc
+        self.settings = settings
+        self.task: Task | None = None
+
+    def _busy(self) -> bool:
+        if self.task is not None and self.task.running:
+            log.info("a load is already running")
+            return True
+        return False
+
+    def _start(self, title: str, fn: Any, on_success: Any) -> Task:
+        task = start_task(self.parent_widget, title, fn)
+        task.succeeded.connect(on_success)
+        task.failed.connect(lambda exc: report_exception(self.parent_widget, exc, title.lower().rstrip("…")))
+        task.finished.connect(self._on_task_finished)
+        self.task = task
+        return task
+
+    def _on_task_finished(self) -> None:
+        self.task = None
+
+    # --- flows ----------------------------------------------------------------------------
+    def open_demo(self) -> Task | None:
+        if self._busy() or not confirm_discard(self.parent_widget, self.doc):
+            return None
+        return self._start("Open demo case…", make_demo_volume,
+                           lambda vol: self._install(vol, (), "demo:", None))
+
+    def open_path(self, path: str | Path, series_key: str | None = None) -> Task | None:
+        path = str(path)
+        if path == "demo:":
+            return self.open_demo()
+        if self._busy() or not confirm_discard(self.parent_widget, self.doc):
+            return None
+        loading = _facade()
+        if loading is None:
+            if not path.lower().endswith(NIFTI_SUFFIXES):
+                raise InputError("DICOM loading is not available in this build; open a NIfTI file.",
+                                 path=path)
+            return self._start("Open study…", lambda p: _load_nifti(path, p),
+                               lambda res: self._install(res[0], res[1], path, None))
+        return self._start("Scan study…", lambda p: loading.scan_path(path, p),
+                           lambda scan: self._on_scanned(path, scan, series_key))
+
+    def _on_scanned(self, path: str, scan: Any, series_key: str | None) -> None:
+        loading = _facade()
+        assert loading is not None
+        key = series_key or getattr(scan, "default_key", None)
+        candidates = [s for s in scan.series if getattr(s, "is_candidate", True)]
+        if series_key is None and (len(scan.series) > 1 or not candidates):
+            key = series_dialog.choose_series(self.parent_widget, scan)
+            if key is None:
+                log.info("series choice cancelled; study unchanged")
+                return
+        self._start("Load series…", lambda p: loading.load_series(scan, key, p),
+                    lambda res: self._install(res.volume, tuple(res.warnings), path, scan))
+
+    def _install(self, volume: CTVolume, warnings: tuple[LoadWarning, ...], source: str, scan: Any) -> None:
+        self.doc.set_study(volume, warnings, source, scan)
+        self.settings.add_recent(source)
+        self.study_opened.emit(source)
+        show_load_warnings(self.parent_widget, warnings)

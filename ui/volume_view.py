@@ -1,0 +1,147 @@
+"""The 3D view: bone rendering cropped to a region of interest, orientation cube, camera presets.
+
+Rotate with the left mouse button, pan with the middle, zoom with the right button or the wheel
+(VTK's trackball camera). The region of interest follows the crosshair on request
+(View → 3D: centre on crosshair) or a planning panel's call to :meth:`set_roi`.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from numpy.typing import ArrayLike
+from PySide6.QtCore import QEvent, QObject, Signal
+from PySide6.QtWidgets import QFrame, QVBoxLayout, QWidget
+from vtkmodules.vtkInteractionStyle import vtkInteractorStyleTrackballCamera
+from vtkmodules.vtkInteractionWidgets import vtkOrientationMarkerWidget
+
+from ui.document import Document
+from ui.render.adapters import OverlayAdapter, ViewContext
+from ui.render.volume_pipeline import VolumeViewPipeline, has_real_gpu, make_orientation_cube
+from ui.view_state import ViewState
+from ui.vtk_widget import create_vtk_widget
+
+log = logging.getLogger(__name__)
+
+
+class VolumeView(QFrame):
+    maximise_requested = Signal(str)
+
+    def __init__(self, doc: Document, state: ViewState, parent: QWidget | None = None,
+                 allow_gpu: bool = True) -> None:
+        super().__init__(parent)
+        self.name = "3d"
+        self.setObjectName("view_3d")
+        self.doc = doc
+        self.state = state
+        self.vtk = create_vtk_widget(self)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(1, 1, 1, 1)
+        lay.addWidget(self.vtk)
+        rw = self.vtk.GetRenderWindow()
+        self._allow_gpu = allow_gpu
+        self.pipeline = VolumeViewPipeline(use_gpu=False)
+        rw.AddRenderer(self.pipeline.renderer)
+        iren = rw.GetInteractor()
+        iren.SetInteractorStyle(vtkInteractorStyleTrackballCamera())
+        iren.SetDesiredUpdateRate(15.0)
+        iren.SetStillUpdateRate(0.5)
+        self.marker = vtkOrientationMarkerWidget()
+        self.marker.SetOrientationMarker(make_orientation_cube())
+        self.marker.SetInteractor(iren)
+        self.marker.SetViewport(0.0, 0.0, 0.18, 0.18)
+        self._marker_on = False
+        self.context = ViewContext("3d", self.pipeline.renderer, self.request_render)
+        self._adapters: list[OverlayAdapter] = []
+        self.vtk.installEventFilter(self)
+        self.closed = False
+        self._gpu_checked = False
+        doc.volume_changed.connect(self._on_document_volume_changed)
+
+    def add_adapter(self, adapter: OverlayAdapter) -> None:
+        self._adapters.append(adapter)
+        adapter.attach(self.context)
+        self.request_render()
+
+    def remove_adapter(self, adapter: OverlayAdapter) -> None:
+        if adapter in self._adapters:
+            self._adapters.remove(adapter)
+            adapter.remove()
+            self.request_render()
+
+    def render_window(self):  # type: ignore[no-untyped-def]
+        return self.vtk.GetRenderWindow()
+
+    def request_render(self) -> None:
+        if not self.closed and self.isVisible():
+            self._ensure_marker()
+            self.vtk.GetRenderWindow().Render()
+
+    def _ensure_marker(self) -> None:
+        if not self._marker_on:
+            self._marker_on = True
+            self.marker.SetEnabled(1)
+            self.marker.InteractiveOff()
+
+    def set_roi(self, centre_lps: ArrayLike | None, size_mm: float | None) -> None:
+        """Crop to a cube of ``size_mm`` around ``centre_lps`` (None size: whole volume)."""
+        self.pipeline.set_roi(centre_lps, size_mm)
+        self.request_render()
+
+    def centre_on_cursor(self) -> None:
+        self.set_roi(self.state.cursor_lps, self.pipeline.roi_size_mm)
+        self.pipeline.set_camera_preset("ap")
+        self.request_render()
+
+    def set_mode(self, mode: str) -> None:
+        self.pipeline.set_mode(mode)
+        self.request_render()
+
+    def set_camera_preset(self, name: str) -> None:
+        self.pipeline.set_camera_preset(name)
+        self.request_render()
+
+    def reset_view(self) -> None:
+        self.set_camera_preset("ap")
+
+    def close_view(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        for adapter in self._adapters:
+            adapter.remove()
+        self._adapters.clear()
+        self.doc.volume_changed.disconnect(self._on_document_volume_changed)
+        self.vtk.removeEventFilter(self)
+        if self._marker_on:
+            self.marker.SetEnabled(0)
+        self.marker.SetInteractor(None)
+        self.pipeline.set_volume(None)
+        self.vtk.Finalize()
+
+    def _on_document_volume_changed(self, volume) -> None:  # type: ignore[no-untyped-def]
+        if volume is not None:
+            self._maybe_use_gpu()
+            self.pipeline.roi_centre_lps = self.state.cursor_lps
+        self.pipeline.set_volume(volume)
+        self.request_render()
+
+    def _maybe_use_gpu(self) -> None:
+        if self._gpu_checked or not self._allow_gpu or not self.isVisible():
+            return
+        self._gpu_checked = True
+        if has_real_gpu(self.vtk.GetRenderWindow()):
+            log.info("hardware OpenGL found: GPU ray casting for the 3D view")
+            self.pipeline.use_gpu = True
+            self.pipeline.prop.SetMapper(self.pipeline._make_mapper())
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        t = event.type()
+        if t in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
+            return True  # VTK's default keys (q, e, w, s, 3...) would quit or change modes
+        if t == QEvent.Type.MouseButtonDblClick:
+            self.maximise_requested.emit(self.name)
+            return True
+        if t == QEvent.Type.MouseButtonPress:
+            self.state.set_active_view(self.name)
+        return False
