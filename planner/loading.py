@@ -46,7 +46,13 @@ log = logging.getLogger(__name__)
 MAX_SERIES_VOXELS = 1 << 30  # 2 GiB of int16: refused before allocating
 
 __all__ = [
-    "LoadResult", "SeriesInfo", "StudyScan", "load_path", "load_series", "resolve_key", "scan_path",
+    "LoadResult",
+    "SeriesInfo",
+    "StudyScan",
+    "load_path",
+    "load_series",
+    "resolve_key",
+    "scan_path",
 ]
 
 
@@ -117,11 +123,26 @@ def _scan_nifti(path: Path) -> StudyScan:
     key = stable_uid_from_paths([path])
     k_dir = affine[:3, 2] / max(float(np.linalg.norm(affine[:3, 2])), 1e-9)
     info = SeriesInfo(
-        key=key, series_uid=key, modality="CT", description=path.name, date="",
-        n_images=shape[2], rows=shape[1], columns=shape[0],
-        pixel_spacing_mm=(zooms[1], zooms[0]), slice_spacing_mm=zooms[2], thickness_mm=None,
-        kernel="", body_part="", image_type=(), is_axial=bool(abs(k_dir[2]) > 0.8),
-        is_candidate=True, reason="", incomplete=False, warnings=(), files=(str(path),),
+        key=key,
+        series_uid=key,
+        modality="CT",
+        description=path.name,
+        date="",
+        n_images=shape[2],
+        rows=shape[1],
+        columns=shape[0],
+        pixel_spacing_mm=(zooms[1], zooms[0]),
+        slice_spacing_mm=zooms[2],
+        thickness_mm=None,
+        kernel="",
+        body_part="",
+        image_type=(),
+        is_axial=bool(abs(k_dir[2]) > 0.8),
+        is_candidate=True,
+        reason="",
+        incomplete=False,
+        warnings=(),
+        files=(str(path),),
     )
     return StudyScan(path, (info,), key, kind="nifti")
 
@@ -140,6 +161,12 @@ def scan_path(path: str | Path, progress: Progress | None = None) -> StudyScan:
     ------
     NotFoundError, EmptyInputError
         The path does not exist / holds no files.
+
+    Notes
+    -----
+    Files are only read, never written. Series are keyed by (0020,000E) SeriesInstanceUID
+    (``UID#2``... for further stacks of one UID; a derived ``derived.<hash>`` key when the UID
+    is empty). Geometry in the listing is in LPS mm.
     """
     p = Path(path)
     if not p.exists():
@@ -189,7 +216,8 @@ def _decode(
             LoadWarning(
                 "corrupt_images",
                 f"{len(names)} image(s) could not be decoded and were left out: "
-                + "; ".join(names[:3]) + (" ..." if len(names) > 3 else ""),
+                + "; ".join(names[:3])
+                + (" ..." if len(names) > 3 else ""),
             )
         )
         keep = np.ones(len(ordered), dtype=bool)
@@ -201,7 +229,9 @@ def _decode(
         ordered = [ordered[i] for i in geo.order]
     if stats.clipped:
         warnings.append(
-            LoadWarning("hu_clipped", f"{stats.clipped} pixel(s) beyond the int16 range were clipped.")
+            LoadWarning(
+                "hu_clipped", f"{stats.clipped} pixel(s) beyond the int16 range were clipped."
+            )
         )
     return stack, ordered, geo, warnings
 
@@ -235,7 +265,10 @@ def _content_warnings(info: SeriesInfo, frames: list[FrameHeader]) -> list[LoadW
         )
     if info.pixel_spacing_mm is None:
         out.append(
-            LoadWarning("pixel_spacing_missing", "Pixel Spacing is missing: 1 mm was assumed; distances are not reliable.")
+            LoadWarning(
+                "pixel_spacing_missing",
+                "Pixel Spacing is missing: 1 mm was assumed; distances are not reliable.",
+            )
         )
     return out
 
@@ -259,7 +292,9 @@ def load_series(scan: StudyScan, key: str, progress: Progress | None = None) -> 
     if not frames:
         raise NoImageSeriesError(f"series {info.key} holds no readable image", path=scan.root)
     if frames[0].samples_per_pixel != 1:
-        raise UnsupportedDataError(f"series {info.key} is a colour image ({frames[0].photometric}); CT is greyscale")
+        raise UnsupportedDataError(
+            f"series {info.key} is a colour image ({frames[0].photometric}); CT is greyscale"
+        )
     report(progress, 0.0, f"Loading series {info.key}")
     sub = progress.sub(0.0, 0.9) if progress is not None else None
     stack, ordered, geo, warnings = _decode(info, frames, sub)
@@ -267,11 +302,15 @@ def load_series(scan: StudyScan, key: str, progress: Progress | None = None) -> 
         fill = AIR_HU if info.modality == "CT" else float(stack.min())
         rsub = progress.sub(0.9, 1.0) if progress is not None else None
         stack = resample_stack(stack, geo, fill, rsub)
-    warnings = list(info.warnings) + list(geo.warnings) + warnings + _content_warnings(info, ordered)
+    warnings = (
+        list(info.warnings) + list(geo.warnings) + warnings + _content_warnings(info, ordered)
+    )
     identity = SeriesIdentity(info.key, str(scan.root), info.modality, info.description)
     volume = CTVolume(stack, ImageGrid(stack.shape, geo.ijk_to_lps), identity, ordered[0].patient)  # type: ignore[arg-type]
     report(progress, 1.0, "Loaded")
-    log.info("loaded series %s: %s voxels, %d warning(s)", info.key, volume.shape_kji, len(warnings))
+    log.info(
+        "loaded series %s: %s voxels, %d warning(s)", info.key, volume.shape_kji, len(warnings)
+    )
     return LoadResult(volume, tuple(warnings), info, scan)
 
 
@@ -308,7 +347,9 @@ def resolve_key(scan: StudyScan, series_uid: str | None = None) -> str:
             "that contains the CT images",
             path=scan.root,
         )
-    found = "; ".join(f"{s.key} ({s.modality}, {s.n_images} images): {s.reason}" for s in scan.series[:4])
+    found = "; ".join(
+        f"{s.key} ({s.modality}, {s.n_images} images): {s.reason}" for s in scan.series[:4]
+    )
     raise UnsupportedDataError(
         f"no CT series usable for planning. Found: {found}. Pass --series KEY to load one anyway",
         path=scan.root,
@@ -318,7 +359,15 @@ def resolve_key(scan: StudyScan, series_uid: str | None = None) -> str:
 def load_path(
     path: str | Path, series_uid: str | None = None, progress: Progress | None = None
 ) -> LoadResult:
-    """Scan ``path``, choose the series (``series_uid`` or the default CT series) and load it."""
+    """Scan ``path``, choose the series (``series_uid`` or the default CT series) and load it.
+
+    Notes
+    -----
+    ``series_uid`` may be a series key from :func:`scan_path` or a SeriesInstanceUID. The
+    volume is int16 HU ``[k, j, i]`` with ``ijk_to_lps`` in LPS mm; see :func:`load_series`.
+    Compressed series are decoded in worker processes (forkserver): scripts that call this
+    must guard their entry point with ``if __name__ == "__main__":``.
+    """
     scan = scan_path(path, progress.sub(0.0, 0.2) if progress is not None else None)
     key = resolve_key(scan, series_uid)
     return load_series(scan, key, progress.sub(0.2, 1.0) if progress is not None else None)

@@ -35,7 +35,9 @@ def run(argv: list[str]) -> int:
     win = MainWindow()
     win.show()
     paths = [a for a in argv if not a.startswith("-")]
-    if paths:
+    if paths and paths[0].lower().endswith(".json"):
+        QTimer.singleShot(0, lambda: win.trajectory.plan_io.open_at_startup(paths[0]))
+    elif paths:
         QTimer.singleShot(0, lambda: win.open_path(paths[0]))
     else:
         QTimer.singleShot(0, win.open_demo)

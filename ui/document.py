@@ -33,12 +33,16 @@ class Document(QObject):
         The tuple of measurements changed.
     modified_changed(bool)
         The document has (or no longer has) unsaved changes.
+    analysis_changed(old, new)
+        The vertebra analysis (``planner.vertebra.SpineAnalysis`` or None) changed: a new run,
+        or a level renamed/confirmed (through an undoable command).
     """
 
     volume_changed = Signal(object)
     plan_changed = Signal(object, object)
     measurements_changed = Signal(object, object)
     modified_changed = Signal(bool)
+    analysis_changed = Signal(object, object)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -50,6 +54,7 @@ class Document(QObject):
         self.warnings: tuple[LoadWarning, ...] = ()
         self.source_path = ""
         self.scan: Any = None  # the loader's StudyScan, when the study came from a folder
+        self._analysis: Any = None  # planner.vertebra.SpineAnalysis of the current volume
 
     # --- read -----------------------------------------------------------------------------
     @property
@@ -59,6 +64,16 @@ class Document(QObject):
     @property
     def plan(self) -> Any:
         return self._plan
+
+    @property
+    def analysis(self) -> Any:
+        return self._analysis
+
+    def level_result(self, level: str) -> Any:
+        """The analysis result (``LevelResult``) for a level name, or None."""
+        if self._analysis is None:
+            return None
+        return next((r for r in self._analysis.levels if r.candidate.level == level), None)
 
     @property
     def measurements(self) -> tuple[Measurement, ...]:
@@ -82,8 +97,10 @@ class Document(QObject):
         self.warnings = tuple(warnings)
         self.source_path = source_path
         self.scan = scan
+        old_analysis = self._analysis
         self._plan = None
         self._measurements = ()
+        self._analysis = None
         self.undo_stack.clear()
         self.undo_stack.setClean()
         log.info("study set: %s", volume.summary_json()["shape_kji"] if volume else None)
@@ -92,6 +109,8 @@ class Document(QObject):
             self.plan_changed.emit(old_plan, None)
         if old_meas:
             self.measurements_changed.emit(old_meas, ())
+        if old_analysis is not None:
+            self.analysis_changed.emit(old_analysis, None)
 
     def push_plan(self, new_plan: Any, text: str, merge_key: int = -1) -> None:
         """Make ``new_plan`` current through one undoable command."""
@@ -114,6 +133,14 @@ class Document(QObject):
             return
         self._plan = plan
         self.plan_changed.emit(old, plan)
+
+    def _apply_analysis(self, analysis: Any) -> None:
+        """Set the analysis (called by a worker's result handler or an undoable command)."""
+        old = self._analysis
+        if old is analysis:
+            return
+        self._analysis = analysis
+        self.analysis_changed.emit(old, analysis)
 
     def _apply_measurements(self, meas: tuple[Measurement, ...]) -> None:
         old = self._measurements

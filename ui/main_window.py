@@ -70,6 +70,9 @@ class MainWindow(QMainWindow):
         build_toolbar(self, self.actions_by_name)
         self.add_panel(self.measurement_panel, "Measurements", Qt.DockWidgetArea.RightDockWidgetArea)
         self._build_status_bar()
+        from ui.trajectory_setup import install_trajectory_tools
+
+        self.trajectory = install_trajectory_tools(self)  # needles, fluoroscopy, plan files
         self._connect()
         self.grid.set_layout(self.settings.layout() if self.settings.layout() in ("2x2", "1x3") else "2x2")
         self.setAcceptDrops(True)
@@ -349,5 +352,6 @@ class MainWindow(QMainWindow):
         if self._closed:
             return
         self._closed = True
+        self.trajectory.close()
         for v in self.views().values():
             v.close_view()

@@ -82,10 +82,12 @@ class Task(QObject):
         return self._thread.wait(ms)
 
     def _on_progress(self, fraction: float, message: str) -> None:
-        if self.dialog is not None and not self._thread.progress.cancelled:
-            self.dialog.setValue(int(fraction * 1000))
+        dlg = self.dialog
+        if dlg is not None and self.running and not self._thread.progress.cancelled:
             if message:
-                self.dialog.setLabelText(message)
+                dlg.setLabelText(message)
+            # a window-modal QProgressDialog processes events in setValue; the task may finish there
+            dlg.setValue(int(fraction * 1000))
 
     def _on_thread_done(self, result: Any, exc: BaseException | None) -> None:
         self._thread.wait()

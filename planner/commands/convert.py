@@ -20,7 +20,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("path", help="DICOM folder, DICOM file, DICOMDIR, or .nii/.nii.gz file")
     parser.add_argument("out", help="output file, .nii or .nii.gz")
     parser.add_argument(
-        "--series", metavar="UID", default=None,
+        "--series",
+        metavar="UID",
+        default=None,
         help="series key or SeriesInstanceUID to convert (default: the best CT series)",
     )
 

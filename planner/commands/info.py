@@ -17,7 +17,9 @@ HELP = "List the series of a study (DICOM folder/file/DICOMDIR or NIfTI) and des
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("path", help="DICOM folder, DICOM file, DICOMDIR, or .nii/.nii.gz file")
     parser.add_argument(
-        "--series", metavar="UID", default=None,
+        "--series",
+        metavar="UID",
+        default=None,
         help="series key or SeriesInstanceUID to describe (default: the best CT series)",
     )
 

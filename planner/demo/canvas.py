@@ -52,9 +52,10 @@ class Canvas:
         if np.any(hi <= lo):
             return None
         sl = (slice(lo[2], hi[2]), slice(lo[1], hi[1]), slice(lo[0], hi[0]))
-        x = self.origin[0] + np.arange(lo[0], hi[0]) * self.spacing[0]
-        y = self.origin[1] + np.arange(lo[1], hi[1]) * self.spacing[1]
-        z = self.origin[2] + np.arange(lo[2], hi[2]) * self.spacing[2]
+        # float32 coordinates: 10 µm resolution is plenty for painting and halves the traffic
+        x = (self.origin[0] + np.arange(lo[0], hi[0]) * self.spacing[0]).astype(np.float32)
+        y = (self.origin[1] + np.arange(lo[1], hi[1]) * self.spacing[1]).astype(np.float32)
+        z = (self.origin[2] + np.arange(lo[2], hi[2]) * self.spacing[2]).astype(np.float32)
         return sl, x[None, None, :], y[None, :, None], z[:, None, None]
 
     def paint(self, sl: tuple[slice, slice, slice], d: NDArray[np.floating],

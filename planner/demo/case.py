@@ -72,7 +72,7 @@ def _gap_centre(l1: LevelGeometry) -> F:
         else:
             hi = mid
     u, v = direc * lo
-    _, c = body.integrate(h=0.25)
+    _, c = body.integrate(h=0.3)
     return l1.frame.to_lps([u, v, c[2]])
 
 
@@ -111,8 +111,7 @@ def generate_demo(seed: int = 0, variant: str = "standard") -> DemoCase:
                           "anterolateral_left")
     spine_y = float(np.mean(column.points[np.abs(column.points[:, 2]) < 110, 1]))
     trunk = Trunk(centre_xy=(0.0, spine_y - 2.0), semi_xy=(124.0, 96.0), spine_y=spine_y)
-    canvas = render(column, levels, discs, canal, trunk, seed, gap)
-    hu = np.rint(np.clip(canvas.hu, -1024.0, 3071.0)).astype(np.int16)
+    canvas, hu = render(column, levels, discs, canal, trunk, seed, gap)
     affine = np.eye(4)
     affine[:3, :3] = np.diag(canvas.spacing)
     affine[:3, 3] = canvas.origin

@@ -124,7 +124,18 @@ class Tissue:
 
 TISSUE = Tissue()
 
+#: Cancellous bone of the ribs (thin trabeculae, red marrow), HU.
+RIB_MARROW_HU = 200.0
 #: Image noise standard deviation, HU (issue: sigma ~15-25 HU).
 NOISE_SIGMA_HU = 18.0
 #: Amplitude of the trabecular texture in cancellous bone, HU (zero mean).
 TRABECULAR_TEXTURE_HU = 25.0
+
+#: Facet-joint orientation: angle (degrees) between the joint's normal and the lateral axis,
+#: i.e. the joint plane's angle from the sagittal plane. Thoracic facets are near-coronal,
+#: lumbar ones near-sagittal, turning towards 45° caudally; T12 is transitional (typical
+#: anatomy; not in DOMAIN.md).
+FACET_ANGLE_DEG = {"T10": 75.0, "T11": 70.0, "T12": 50.0, "L1": 32.0, "L2": 35.0, "L3": 40.0,
+                   "L4": 45.0}
+#: Width of the facet joint space, mm.
+FACET_GAP_MM = 2.0

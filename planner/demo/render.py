@@ -17,16 +17,19 @@ from numpy.typing import NDArray
 
 from planner.demo import params as P
 from planner.demo.canvas import Canvas, occupancy
-from planner.demo.shapes import F
+from planner.demo.ribs import rib_capsules
+from planner.demo.shapes import Capsule, F
 from planner.demo.spine import Column, LevelGeometry
 from planner.demo.spine_soft import Canal, DiscShape
 from planner.demo.tissue import (
     Trunk,
-    add_noise,
-    background_slice,
+    noisy_int16,
+    background_slices,
+    blend_along_z,
     kidneys,
     paint_psoas,
     paint_vessels,
+    thorax_organs,
 )
 
 SPACING_MM = np.array([0.7, 0.7, 1.0])
@@ -54,14 +57,23 @@ def grid_origin(column: Column, levels: list[LevelGeometry]) -> tuple[F, int]:
 
 def _texture(rng: np.random.Generator, shape: tuple[int, ...]) -> NDArray[np.float32]:
     """Zero-mean, unit-variance field correlated over 2x2x2 voxels (trabecular look)."""
-    n = rng.standard_normal(tuple(s + 1 for s in shape), dtype=np.float32)
+    n = rng.random(tuple(s + 1 for s in shape), dtype=np.float32)
     acc = np.zeros(shape, dtype=np.float32)
     for dk in (0, 1):
         for dj in (0, 1):
             for di in (0, 1):
                 acc += n[dk:dk + shape[0], dj:dj + shape[1], di:di + shape[2]]
-    acc *= np.float32(1.0 / np.sqrt(8.0))
+    acc -= np.float32(4.0)
+    acc *= np.float32(np.sqrt(12.0 / 8.0))  # sum of 8 uniforms has variance 8/12
     return acc
+
+
+def _level_box(canvas: Canvas, lv: LevelGeometry) -> tuple[slice, slice, slice] | None:
+    boxes = [part.box_lps() for part in lv.parts.values()]  # type: ignore[attr-defined]
+    lo = np.min([b[0] for b in boxes], axis=0)
+    hi = np.max([b[1] for b in boxes], axis=0)
+    whole = canvas.box(lo, hi)
+    return None if whole is None else whole[0]
 
 
 def _sub_slices(outer: tuple[slice, ...], inner: tuple[slice, ...]) -> tuple[slice, ...]:
@@ -69,15 +81,12 @@ def _sub_slices(outer: tuple[slice, ...], inner: tuple[slice, ...]) -> tuple[sli
                                                                             strict=True))
 
 
-def paint_vertebra(canvas: Canvas, lv: LevelGeometry, rng: np.random.Generator,
+def paint_vertebra(canvas: Canvas, lv: LevelGeometry, texture: NDArray[np.float32],
                    gap: CorticalGap | None) -> None:
-    boxes = [part.box_lps() for part in lv.parts.values()]  # type: ignore[attr-defined]
-    lo = np.min([b[0] for b in boxes], axis=0)
-    hi = np.max([b[1] for b in boxes], axis=0)
-    whole = canvas.box(lo, hi)
-    if whole is None:
+    """Paint one vertebra; ``texture`` is a trabecular field at least as large as its box."""
+    sl = _level_box(canvas, lv)
+    if sl is None:
         return
-    sl, _, _, _ = whole
     shape = canvas.hu[sl].shape
     d_body = np.full(shape, 50.0, dtype=np.float32)
     d_post = np.full(shape, 50.0, dtype=np.float32)
@@ -101,11 +110,36 @@ def paint_vertebra(canvas: Canvas, lv: LevelGeometry, rng: np.random.Generator,
     t = P.TISSUE
     core = np.where(d_body < d_post, np.float32(lv.params.trabecular_hu),
                     np.float32(t.posterior_cancellous))
-    core += _texture(rng, shape) * np.float32(P.TRABECULAR_TEXTURE_HU)
+    core += texture[:shape[0], :shape[1], :shape[2]] * np.float32(P.TRABECULAR_TEXTURE_HU)
     core += band
     region = canvas.hu[sl]
     region *= 1.0 - outer
     region += (outer - inner) * np.float32(t.cortex) + inner * core
+
+
+def paint_ribs(canvas: Canvas, capsules: list[Capsule]) -> None:
+    """Ribs: union of the capsules, 1 mm cortex over marrow-rich cancellous bone."""
+    if not capsules:
+        return
+    boxes = [c.box_lps() for c in capsules]
+    whole = canvas.box(np.min([b[0] for b in boxes], axis=0), np.max([b[1] for b in boxes],
+                                                                      axis=0))
+    if whole is None:
+        return
+    sl = whole[0]
+    d = np.full(canvas.hu[sl].shape, 50.0, dtype=np.float32)
+    for cap, box in zip(capsules, boxes, strict=True):
+        b = canvas.box(*box)
+        if b is None:
+            continue
+        psl, x, y, z = b
+        sub = _sub_slices(sl, psl)
+        d[sub] = np.minimum(d[sub], cap.sdf(x, y, z))
+    outer = occupancy(d)
+    inner = occupancy(d + 1.0)
+    region = canvas.hu[sl]
+    region *= 1.0 - outer
+    region += (outer - inner) * np.float32(P.TISSUE.cortex) + inner * np.float32(P.RIB_MARROW_HU)
 
 
 def _fracture_band(lv: LevelGeometry, x: F, y: F, z: F) -> NDArray[np.float32]:
@@ -132,7 +166,9 @@ def _cut_gap(canvas: Canvas, sl: tuple[slice, ...], outer: NDArray[np.float32],
 
 
 def render(column: Column, levels: list[LevelGeometry], discs: list[DiscShape], canal: Canal,
-           trunk: Trunk, seed: int, gap: CorticalGap | None) -> Canvas:
+           trunk: Trunk, seed: int,
+           gap: CorticalGap | None) -> tuple[Canvas, NDArray[np.int16]]:
+    """Paint the demo CT; returns the noise-free float canvas and the final int16 HU."""
     # the anatomy (fat marbling, trabecular texture) is the same for every seed; the seed
     # drives only the image noise
     anatomy_rng = np.random.default_rng(20260101)
@@ -141,24 +177,30 @@ def render(column: Column, levels: list[LevelGeometry], discs: list[DiscShape], 
     ni, nj = SHAPE_IJ
     x = origin[0] + np.arange(ni) * SPACING_MM[0]
     y = origin[1] + np.arange(nj) * SPACING_MM[1]
-    sl2d = background_slice(x[None, :], y[:, None], trunk, anatomy_rng)
+    variants = background_slices(x[None, :], y[:, None], trunk, anatomy_rng)
     hu = np.empty((nk, nj, ni), dtype=np.float32)
-    hu[:] = sl2d
+    blend_along_z(hu, variants)
     canvas = Canvas(hu, origin, SPACING_MM)
     l1 = next(lv for lv in levels if lv.name == P.FRACTURED_LEVEL)
     body_front = -float(np.mean([lv.params.depth for lv in levels])) / 2.0
     paint_vessels(canvas, column.points, body_front)
     paint_psoas(canvas, column.points, float(l1.frame.origin_lps[2]) + 10.0,
                 l1.params.width / 2.0)
-    for shape, value in kidneys(trunk.spine_y, float(l1.frame.origin_lps[2])):
+    z_of = {lv.name: float(lv.frame.origin_lps[2]) for lv in levels}
+    organs = thorax_organs(trunk.spine_y, z_of["T11"], z_of["T12"])
+    for shape, value in organs[:2] + kidneys(trunk.spine_y, z_of["L1"]) + organs[2:]:
         canvas.paint_shape(shape, value)
     for disc in discs:
         _paint_disc(canvas, disc)
     _paint_canal(canvas, canal, column)
+    # one texture block serves every level (their boxes sit at different places)
+    boxes = [_level_box(canvas, lv) for lv in levels]
+    tex_shape = tuple(max(b[a].stop - b[a].start for b in boxes if b) for a in range(3))
+    texture = _texture(anatomy_rng, tex_shape)
     for lv in levels:
-        paint_vertebra(canvas, lv, anatomy_rng, gap if lv.name == P.FRACTURED_LEVEL else None)
-    add_noise(canvas.hu, noise_rng)
-    return canvas
+        paint_ribs(canvas, rib_capsules(lv))
+        paint_vertebra(canvas, lv, texture, gap if lv.name == P.FRACTURED_LEVEL else None)
+    return canvas, noisy_int16(canvas.hu, noise_rng)
 
 
 def _paint_disc(canvas: Canvas, disc: DiscShape) -> None:

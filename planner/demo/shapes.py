@@ -10,6 +10,7 @@ ground-truth volumes agree with the image.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -18,15 +19,36 @@ F = NDArray[np.float64]
 _EPS = 1e-9
 
 
-def superellipse_sdf(coords: list[F], semis: list[float], p: float) -> F:
-    """Approximate SDF of ``sum |c_i / s_i|^p <= 1`` (any dimension)."""
+def superellipse_sdf(coords: list[F], semis: list[Any], p: float) -> F:
+    """Approximate SDF of ``sum |c_i / s_i|^p <= 1`` (any dimension); keeps the input dtype."""
+    semis = [float(s) if np.ndim(s) == 0 else s for s in semis]
+    if p == 2.0:
+        terms = [c / s for c, s in zip(coords, semis, strict=True)]
+        rho = np.sqrt(sum(t * t for t in terms))
+        g2 = sum((t / s) ** 2 for t, s in zip(terms, semis, strict=True))
+        grad = np.sqrt(g2) / np.maximum(rho, _EPS)
+        return (rho - 1.0) / np.maximum(grad, 1e-3)
     terms = [np.abs(c) / s for c, s in zip(coords, semis, strict=True)]
-    acc = sum(t**p for t in terms)
+    powered = [t ** (p - 1.0) for t in terms]
+    acc = sum(pw * t for pw, t in zip(powered, terms, strict=True))
     rho = np.maximum(acc, _EPS) ** (1.0 / p)
     # d rho / d c_i = rho^(1-p) * (|c_i|/s_i)^(p-1) / s_i
-    g2 = sum(((t ** (p - 1.0)) / s) ** 2 for t, s in zip(terms, semis, strict=True))
-    grad = np.sqrt(np.maximum(g2, _EPS)) * rho ** (1.0 - p)
+    g2 = sum((pw / s) ** 2 for pw, s in zip(powered, semis, strict=True))
+    grad = np.sqrt(g2) * rho ** (1.0 - p)
     return (rho - 1.0) / np.maximum(grad, 1e-3)
+
+
+def _lin(dx: F, dy: F, dz: F, a: float, b: float, c: float) -> F:
+    """``a dx + b dy + c dz``, skipping zero terms (most frames have axis-aligned columns)."""
+    out = None
+    for coef, arr in ((a, dx), (b, dy), (c, dz)):
+        if coef == 0.0:
+            continue
+        term = arr * coef
+        out = term if out is None else out + term
+    if out is None:
+        return np.zeros(np.broadcast_shapes(np.shape(dx), np.shape(dy), np.shape(dz)))
+    return out
 
 
 @dataclass(frozen=True, eq=False)
@@ -37,12 +59,12 @@ class Placed:
     rotation: F  # 3x3, columns = local u, v, w axes in LPS
 
     def local(self, x: F, y: F, z: F) -> tuple[F, F, F]:
-        dx, dy, dz = x - self.origin_lps[0], y - self.origin_lps[1], z - self.origin_lps[2]
-        r = self.rotation
-        u = dx * r[0, 0] + dy * r[1, 0] + dz * r[2, 0]
-        v = dx * r[0, 1] + dy * r[1, 1] + dz * r[2, 1]
-        w = dx * r[0, 2] + dy * r[1, 2] + dz * r[2, 2]
-        return u, v, w
+        o = [float(c) for c in self.origin_lps]
+        dx, dy, dz = x - o[0], y - o[1], z - o[2]
+        r = [[float(c) for c in row] for row in self.rotation]
+        return tuple(  # type: ignore[return-value]
+            _lin(dx, dy, dz, r[0][a], r[1][a], r[2][a]) for a in range(3)
+        )
 
     def to_lps(self, uvw: F) -> F:
         return np.asarray(uvw, float) @ self.rotation.T + self.origin_lps
@@ -93,7 +115,9 @@ class Tube:
     kb: float = 0.01
 
     def half_widths(self, t: F) -> tuple[F, F]:
-        ka = np.where(t > 0, self.ka_front, self.ka_back)
+        t = np.asarray(t)
+        typ = t.dtype.type if t.dtype.kind == "f" else np.float64
+        ka = np.where(t > 0, typ(self.ka_front), typ(self.ka_back))
         return self.a0 + ka * t * t, self.b0 + self.kb * t * t
 
     def sdf(self, x: F, y: F, z: F) -> F:
@@ -109,7 +133,7 @@ class Tube:
         return self.frame.box_lps(np.array([-a, t0, -b]), np.array([a, t1, b]))
 
 
-def _ellipse_sdf(u: F, w: F, a: F, b: F) -> F:
+def _ellipse_sdf(u: F, w: F, a: F | float, b: F | float) -> F:
     rho = np.sqrt((u / a) ** 2 + (w / b) ** 2)
     grad = np.sqrt((u / (a * a)) ** 2 + (w / (b * b)) ** 2) / np.maximum(rho, _EPS)
     return (rho - 1.0) / np.maximum(grad, 1e-3)
@@ -131,8 +155,8 @@ class LaminaArch:
 
     def sdf(self, x: F, y: F, z: F) -> F:
         u, v, w = self.frame.local(x, y, z)
-        d_out = _ellipse_sdf(u, v, np.float64(self.outer[0]), np.float64(self.outer[1]))
-        d_in = _ellipse_sdf(u, v, np.float64(self.inner[0]), np.float64(self.inner[1]))
+        d_out = _ellipse_sdf(u, v, self.outer[0], self.outer[1])
+        d_in = _ellipse_sdf(u, v, self.inner[0], self.inner[1])
         ws = w + self.shear * np.maximum(v, 0.0)
         d_w = np.maximum(self.w_range[0] - ws, ws - self.w_range[1])
         return np.maximum(np.maximum(d_out, -d_in), np.maximum(self.v_min - v, d_w))
@@ -228,7 +252,7 @@ class BodyShape:
             out[wall] = float(self.top(u, v, prefracture=prefracture) - self.bottom(u, v))
         return out
 
-    def integrate(self, *, prefracture: bool = False, h: float = 0.1) -> tuple[float, F]:
+    def integrate(self, *, prefracture: bool = False, h: float = 0.2) -> tuple[float, F]:
         """Volume (mm^3) and centroid (local mm) by a fine 2-D quadrature over the section.
 
         The body is a column set over its cross-section between two endplate surfaces, so the
@@ -246,3 +270,26 @@ class BodyShape:
         cv = float((hgt * v).sum()) * h * h / vol
         cw = float((hgt * (top + bot) / 2.0).sum()) * h * h / vol
         return vol, np.array([cu, cv, cw])
+
+
+@dataclass(frozen=True, eq=False)
+class Capsule:
+    """Round tube of radius ``radius`` around the segment ``a``-``b`` (LPS), rounded ends."""
+
+    a: F
+    b: F
+    radius: float
+
+    def sdf(self, x: F, y: F, z: F) -> F:
+        a = [float(c) for c in self.a]
+        ab = [float(c) for c in (self.b - self.a)]
+        dx, dy, dz = x - a[0], y - a[1], z - a[2]
+        denom = ab[0] ** 2 + ab[1] ** 2 + ab[2] ** 2
+        t = np.clip((dx * ab[0] + dy * ab[1] + dz * ab[2]) / denom, 0.0, 1.0)
+        ex, ey, ez = dx - t * ab[0], dy - t * ab[1], dz - t * ab[2]
+        return np.sqrt(ex * ex + ey * ey + ez * ez) - self.radius
+
+    def box_lps(self) -> tuple[F, F]:
+        lo = np.minimum(self.a, self.b) - self.radius - 2.0
+        hi = np.maximum(self.a, self.b) + self.radius + 2.0
+        return lo, hi

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from planner.demo import params as P
-from planner.demo.shapes import BodyShape, F, LaminaArch, Placed, SuperEllipsoid, Tube
+from planner.demo.posterior import PedicleGeom, add_inferior_facets, pedicle, posterior_parts
+from planner.demo.shapes import BodyShape, F, Placed
 
 #: Column tilt model (degrees, mm): peak tilt at the thoracolumbar junction, quadratic fall-off,
 #: and a kyphotic kink above the fracture (the levels above lean forward onto the wedge).
@@ -70,14 +71,6 @@ def build_column(kink_s: float, s_lo: float = -200.0, s_hi: float = 200.0) -> Co
 
 
 @dataclass(frozen=True, eq=False)
-class PedicleGeom:
-    side: str
-    tube: Tube
-    isthmus_local: F  # body-frame (construction) coordinates
-    axis_local: F  # unit, anterior-medial
-
-
-@dataclass(frozen=True, eq=False)
 class LevelGeometry:
     """One vertebra: parameters, frame, body and posterior-element shapes."""
 
@@ -89,6 +82,7 @@ class LevelGeometry:
     pedicles: dict[str, PedicleGeom]
     parts: dict[str, object]  # name -> shape with sdf/box_lps (body and pedicles included)
     canal_centre_v: float
+    pedicle_w: float  # height of the pedicle axes in the body frame, mm
 
     @property
     def fractured(self) -> bool:
@@ -106,38 +100,6 @@ def _body_shape(frame: Placed, p: P.LevelParams, fractured: bool) -> BodyShape:
                      loss_anterior=loss)
 
 
-def _sub(frame: Placed, offset_local: F, rot_local: F | None = None) -> Placed:
-    r = frame.rotation if rot_local is None else frame.rotation @ rot_local
-    return Placed(frame.to_lps(offset_local), r)
-
-
-def _rot_w(angle_rad: float) -> F:
-    """Rotation about the local w axis (columns = new u, v, w in the old frame)."""
-    c, s = math.cos(angle_rad), math.sin(angle_rad)
-    return np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
-
-
-def _rot_u(angle_rad: float) -> F:
-    c, s = math.cos(angle_rad), math.sin(angle_rad)
-    return np.array([[1.0, 0.0, 0.0], [0.0, c, -s], [0.0, s, c]])
-
-
-def _pedicle(frame: Placed, p: P.LevelParams, side: str, v_iso: float, w_p: float) -> PedicleGeom:
-    alpha = math.radians(p.pedicle_angle_deg)
-    sgn = 1.0 if side == "left" else -1.0
-    a0 = p.pedicle_width / 2.0
-    u_p = sgn * (p.canal_width / 2.0 + 0.6 + a0 / math.cos(alpha))
-    axis = np.array([-sgn * math.sin(alpha), -math.cos(alpha), 0.0])
-    trans = np.cross(axis, np.array([0.0, 0.0, 1.0]))
-    trans /= np.linalg.norm(trans)
-    rot = np.column_stack([trans, axis, [0.0, 0.0, 1.0]])
-    if np.linalg.det(rot) < 0:
-        rot[:, 0] *= -1.0
-    centre = np.array([u_p, v_iso, w_p])
-    tube = Tube(_sub(frame, centre, rot), a0, p.pedicle_height / 2.0, (-11.0, 15.0))
-    return PedicleGeom(side, tube, centre, axis)
-
-
 def build_level(name: str, s: float, column: Column, fractured: bool) -> LevelGeometry:
     p = P.LEVELS[name]
     c, post, sup = column.at(s)
@@ -145,36 +107,12 @@ def build_level(name: str, s: float, column: Column, fractured: bool) -> LevelGe
     body = _body_shape(frame, p, fractured)
     v_c = p.depth / 2.0 + 1.0 + p.canal_ap / 2.0  # canal centre: 1 mm behind the wall
     w_p = p.height_post / 2.0 - p.pedicle_height / 2.0 - 2.5  # pedicles on the upper body
-    peds = {sd: _pedicle(frame, p, sd, v_c - 1.0, w_p) for sd in ("left", "right")}
+    peds = {sd: pedicle(frame, p, sd, v_c - 1.0, w_p) for sd in ("left", "right")}
     parts: dict[str, object] = {"body": body}
     for sd, pg in peds.items():
         parts[f"pedicle_{sd}"] = pg.tube
-    cw, ca = p.canal_width / 2.0, p.canal_ap / 2.0
-    arch_frame = _sub(frame, np.array([0.0, v_c, 0.0]))
-    parts["lamina"] = LaminaArch(arch_frame, (cw, ca), (cw + 8.5, ca + 6.5),
-                                 (w_p - 12.0, w_p + 6.5))
-    beta = math.radians(p.spinous_slope_deg)
-    half = p.spinous_length / 2.0 + 2.0
-    thoracic = name.startswith("T")
-    sp_centre = np.array([0.0, v_c + ca + 3.0 + half * math.cos(beta),
-                          w_p - 3.0 - half * math.sin(beta)])
-    parts["spinous"] = SuperEllipsoid(_sub(frame, sp_centre, _rot_u(-beta)),
-                                      (3.0 if thoracic else 3.5, half, 6.0 if thoracic else 8.5),
-                                      3.0)
-    for sd in ("left", "right"):
-        sgn = 1.0 if sd == "left" else -1.0
-        u_p = float(peds[sd].isthmus_local[0])
-        gam = math.radians(p.tp_sweep_deg)
-        half_tp = p.tp_length / 2.0 + 3.0
-        tp_c = np.array([u_p + sgn * (2.0 + half_tp * math.cos(gam)),
-                         v_c + 1.0 + half_tp * math.sin(gam), w_p])
-        parts[f"tp_{sd}"] = SuperEllipsoid(_sub(frame, tp_c, _rot_w(sgn * gam)),
-                                           (half_tp, 3.6 if not thoracic else 4.5, 5.5), 2.5)
-        parts[f"sap_{sd}"] = SuperEllipsoid(
-            _sub(frame, np.array([u_p + sgn * 2.5, v_c + ca - 1.0, w_p + 9.0])), (3.5, 5.5, 8.5))
-        parts[f"iap_{sd}"] = SuperEllipsoid(
-            _sub(frame, np.array([u_p - sgn * 4.0, v_c + ca + 4.0, w_p - 17.0])), (3.2, 5.0, 9.0))
-    return LevelGeometry(name, p, s, frame, body, peds, parts, v_c)
+    parts.update(posterior_parts(frame, p, peds, v_c, w_p))
+    return LevelGeometry(name, p, s, frame, body, peds, parts, v_c, w_p)
 
 
 def centre_height(name: str, fractured: bool) -> tuple[float, float]:
@@ -210,4 +148,5 @@ def build_spine() -> tuple[Column, list[LevelGeometry]]:
     kink_s = centre_height(P.FRACTURED_LEVEL, True)[0]
     column = build_column(kink_s)
     levels = [build_level(n, pos[n], column, n == P.FRACTURED_LEVEL) for n in P.LEVEL_NAMES]
+    add_inferior_facets(levels)
     return column, levels

@@ -25,6 +25,7 @@ class DiscShape:
     upper: LevelGeometry
     lower: LevelGeometry
     section: BodyShape  # only its cross-section is used
+    half_height: float  # half the distance between the endplate centres, mm
 
     def sdf(self, x: F, y: F, z: F) -> F:
         u, v, _ = self.section.frame.local(x, y, z)
@@ -41,9 +42,11 @@ class DiscShape:
         return np.sqrt((u / self.section.a) ** 2 + (v / (self.section.depth / 2.0)) ** 2)
 
     def box_lps(self) -> tuple[F, F]:
-        lo1, hi1 = self.upper.body.box_lps()
-        lo2, hi2 = self.lower.body.box_lps()
-        return np.minimum(lo1, lo2), np.maximum(hi1, hi2)
+        sec = self.section
+        h = self.half_height + 6.0  # endplate tilt, bowl and fracture stay within 6 mm
+        lo = np.array([-sec.a, -sec.depth / 2.0, -h])
+        hi = np.array([sec.a, sec.depth / 2.0 + sec.concavity, h])
+        return sec.frame.box_lps(lo, hi)
 
 
 def build_disc(upper: LevelGeometry, lower: LevelGeometry, column: Column) -> DiscShape:
@@ -57,7 +60,7 @@ def build_disc(upper: LevelGeometry, lower: LevelGeometry, column: Column) -> Di
     width = (upper.params.width + lower.params.width) / 2.0 + 2.0
     depth = (upper.params.depth + lower.params.depth) / 2.0 + 1.0
     section = BodyShape(frame, width, depth, 10.0, 0.0, bowl=0.0)
-    return DiscShape(upper, lower, section)
+    return DiscShape(upper, lower, section, float(np.linalg.norm(p_up - p_lo)) / 2.0)
 
 
 @dataclass(frozen=True, eq=False)

@@ -28,6 +28,7 @@ from planner.volume import LoadWarning
 # Positions that agree within this many mm are treated as exact: it keeps every voxel centre
 # within the 0.1 mm accuracy target even after rounding of the DS strings in the headers.
 POSITION_TOL_MM = 0.02
+UNIFORM_TOL_MM = 0.05  # largest distance of a slice from the regular grid it is placed on
 GAP_FACTOR = 1.5  # a spacing this many times the usual one means missing slices
 MAX_UPSAMPLE = 4  # the regular grid may hold at most this many times the acquired slices
 
@@ -63,7 +64,9 @@ def _unit(v: FloatArray) -> FloatArray:
     return v / n
 
 
-def axes_from_orientation(orientation: Sequence[float]) -> tuple[FloatArray, FloatArray, FloatArray]:
+def axes_from_orientation(
+    orientation: Sequence[float],
+) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Unit row direction, column direction and slice normal (LPS) from (0020,0037)."""
     o = np.asarray(orientation, dtype=np.float64)
     r, c = _unit(o[:3]), _unit(o[3:])
@@ -78,10 +81,16 @@ def axes_from_orientation(orientation: Sequence[float]) -> tuple[FloatArray, Flo
 
 
 def _single_slice_step(frame: FrameHeader) -> tuple[float, list[LoadWarning]]:
-    for value, name in ((frame.spacing_between, "Spacing Between Slices"), (frame.thickness, "Slice Thickness")):
+    for value, name in (
+        (frame.spacing_between, "Spacing Between Slices"),
+        (frame.thickness, "Slice Thickness"),
+    ):
         if value is not None and value > 0:
             return float(value), [
-                LoadWarning("single_slice", f"Only one slice: its depth is taken from {name} ({value:g} mm).")
+                LoadWarning(
+                    "single_slice",
+                    f"Only one slice: its depth is taken from {name} ({value:g} mm).",
+                )
             ]
     return 1.0, [LoadWarning("single_slice", "Only one slice and no thickness: depth set to 1 mm.")]
 
@@ -115,7 +124,7 @@ def _spacing_warnings(
             )
         )
     regular = np.array([g for k, g in enumerate(gaps) if k not in where])
-    if len(regular) and float(regular.max() - regular.min()) > 2 * POSITION_TOL_MM:
+    if not where or (len(regular) and float(regular.max() - regular.min()) > 2 * POSITION_TOL_MM):
         out.append(
             LoadWarning(
                 "nonuniform_spacing",
@@ -134,15 +143,69 @@ def frame_label(frame: FrameHeader) -> str:
     return name if frame.frame is None else f"{name} frame {frame.frame + 1}"
 
 
-def _choose_step(depth: FloatArray, uniform: bool) -> float:
+def _choose_step(depth: FloatArray) -> float:
+    """Regular step for a non-uniform stack: the smallest spacing unless that multiplies the
+    slice count by more than MAX_UPSAMPLE (then the median spacing)."""
     n = len(depth)
     gaps = np.diff(depth)
-    if uniform:
-        return float(depth[-1] / (n - 1))
     smallest, med = float(gaps.min()), float(np.median(gaps))
     if depth[-1] / smallest + 1 <= MAX_UPSAMPLE * n:
         return smallest
     return med
+
+
+def _sorted_stack(
+    frames: Sequence[FrameHeader],
+) -> tuple[
+    tuple[FloatArray, FloatArray, FloatArray], FloatArray, FloatArray, FloatArray, FloatArray
+]:
+    """(axes r, c, n), positions, sort order, depth along n and in-plane shift of each slice."""
+    missing = [frame_label(f) for f in frames if f.position is None or f.orientation is None]
+    if missing:
+        raise GeometryError(
+            f"{len(missing)} image(s) lack Image Position/Orientation (Patient), e.g. "
+            f"{missing[0]}; the slices cannot be placed in patient space"
+        )
+    r, c, n = axes_from_orientation(frames[0].orientation or ())
+    pos = np.array([f.position for f in frames], dtype=np.float64)
+    order = np.argsort(pos @ n, kind="stable")
+    rel = pos[order] - pos[order[0]]
+    depth = rel @ n
+    if len(frames) > 1 and float(np.min(np.diff(depth))) < POSITION_TOL_MM:
+        k = int(np.argmin(np.diff(depth)))
+        raise GeometryError(
+            f"two images lie at the same position ({frame_label(frames[order[k]])} and "
+            f"{frame_label(frames[order[k + 1]])}); the series mixes several stacks"
+        )
+    return (r, c, n), pos, order, depth, np.stack([rel @ r, rel @ c], axis=1)
+
+
+def _depth_step(frames: Sequence[FrameHeader], depth: FloatArray) -> tuple[float, float, bool]:
+    """(step along n, offset of slice 0 from the fitted line, uniform?).
+
+    Uniform when every slice lies within UNIFORM_TOL_MM of the least-squares line through the
+    depths, so each voxel centre is within that distance of its header position.
+    """
+    if len(frames) == 1:
+        return 0.0, 0.0, True
+    k = np.arange(len(frames), dtype=np.float64)
+    slope, offset = np.polyfit(k, depth, 1)
+    if float(np.max(np.abs(depth - (offset + slope * k)))) <= UNIFORM_TOL_MM:
+        return float(slope), float(offset), True
+    return _choose_step(depth), 0.0, False
+
+
+def _tilt_warning(
+    tilt_deg: float, shear: float, shape: tuple[int, int, int], step: float
+) -> LoadWarning:
+    n_out, rows, cols = shape
+    return LoadWarning(
+        "gantry_tilt",
+        f"Gantry tilt of {tilt_deg:.1f} degrees (the slices shift {shear:.1f} mm within their "
+        "plane across the stack): the volume was resampled onto a regular grid perpendicular to "
+        f"the slices ({cols} x {rows} x {n_out}, {step:.3f} mm slices) so every pixel sits where "
+        "its header places it; corners outside the acquired slices are set to air.",
+    )
 
 
 def stack_geometry(frames: Sequence[FrameHeader]) -> StackGeometry:
@@ -154,61 +217,32 @@ def stack_geometry(frames: Sequence[FrameHeader]) -> StackGeometry:
         Missing position/orientation, two slices at the same place, or inconsistent axes.
     """
     f0 = frames[0]
-    missing = [frame_label(f) for f in frames if f.position is None or f.orientation is None]
-    if missing:
-        raise GeometryError(
-            f"{len(missing)} image(s) lack Image Position/Orientation (Patient), e.g. "
-            f"{missing[0]}; the slices cannot be placed in patient space"
-        )
-    r, c, n = axes_from_orientation(f0.orientation or ())
-    pos = np.array([f.position for f in frames], dtype=np.float64)
-    d = pos @ n
-    order = np.argsort(d, kind="stable")
-    rel = pos[order] - pos[order[0]]
-    depth = rel @ n
-    inplane = np.stack([rel @ r, rel @ c], axis=1)
-    if len(frames) > 1 and float(np.min(np.diff(depth))) < POSITION_TOL_MM:
-        k = int(np.argmin(np.diff(depth)))
-        raise GeometryError(
-            f"two images lie at the same position ({frame_label(frames[order[k]])} and "
-            f"{frame_label(frames[order[k + 1]])}); the series mixes several stacks"
-        )
+    (r, c, n), pos, order, depth, inplane = _sorted_stack(frames)
     ps = f0.pixel_spacing or (1.0, 1.0)
     sx, sy = float(ps[1]), float(ps[0])  # (0028,0030) is (between rows, between columns)
     warnings: list[LoadWarning] = []
+    step, offset, uniform = _depth_step(frames, depth)
     if len(frames) == 1:
-        step, w = _single_slice_step(f0)
-        warnings += w
-        uniform = True
-    else:
-        mean = float(depth[-1] / (len(frames) - 1))
-        uniform = bool(np.max(np.abs(depth - mean * np.arange(len(frames)))) <= POSITION_TOL_MM)
-        step = _choose_step(depth, uniform)
+        step, warnings = _single_slice_step(f0)
     shear = float(np.max(np.hypot(inplane[:, 0], inplane[:, 1])))
-    tilted = shear > POSITION_TOL_MM
-    tilt_deg = math.degrees(math.atan2(float(np.hypot(*inplane[-1])), float(depth[-1]))) if len(frames) > 1 else 0.0
+    tilted = shear > UNIFORM_TOL_MM
+    tilt_deg = (
+        math.degrees(math.atan2(float(np.hypot(*inplane[-1])), float(depth[-1]))) if tilted else 0.0
+    )
     umin, vmin = (float(inplane[:, 0].min()), float(inplane[:, 1].min())) if tilted else (0.0, 0.0)
     cols, rows = f0.columns, f0.rows
-    if tilted:
+    if tilted:  # the target plane covers every shifted slice
         cols += math.ceil((float(inplane[:, 0].max()) - umin) / sx - 1e-6)
         rows += math.ceil((float(inplane[:, 1].max()) - vmin) / sy - 1e-6)
+        offset = 0.0  # resampling measures target depths from the first slice
     n_out = len(frames) if uniform else int(math.floor(depth[-1] / step + 1e-6)) + 1
-    origin = pos[order[0]] + umin * r + vmin * c
     affine = np.eye(4)
-    affine[:3, 0], affine[:3, 1], affine[:3, 2], affine[:3, 3] = r * sx, c * sy, n * step, origin
+    affine[:3, 0], affine[:3, 1], affine[:3, 2] = r * sx, c * sy, n * step
+    affine[:3, 3] = pos[order[0]] + umin * r + vmin * c + offset * n
     if not uniform:
         warnings += _spacing_warnings(depth, [frames[i] for i in order], step)
     if tilted:
-        warnings.append(
-            LoadWarning(
-                "gantry_tilt",
-                f"Gantry tilt of {tilt_deg:.1f} degrees (the slices shift {shear:.1f} mm within "
-                "their plane across the stack): the volume was resampled onto a regular grid "
-                f"perpendicular to the slices ({cols} x {rows} x {n_out}, {step:.3f} mm slices) so "
-                "every pixel sits where its header places it; corners outside the acquired "
-                "slices are set to air.",
-            )
-        )
+        warnings.append(_tilt_warning(tilt_deg, shear, (n_out, rows, cols), step))
     return StackGeometry(
         order=tuple(int(i) for i in order),
         depth_mm=depth,
@@ -218,7 +252,7 @@ def stack_geometry(frames: Sequence[FrameHeader]) -> StackGeometry:
         pixel_size_ij=(sx, sy),
         step_mm=step,
         target_inplane_min_mm=(umin, vmin),
-        tilt_deg=tilt_deg if tilted else 0.0,
+        tilt_deg=tilt_deg,
         needs_resample=bool(tilted or not uniform),
         warnings=tuple(warnings),
     )

@@ -204,7 +204,7 @@ def _transfer_syntax(ds: Any) -> str:
     return EXPLICIT_LE if little else EXPLICIT_BE
 
 
-def _pixel_value_offset(fp: Any, ts: str, frames_bytes: int, path: Path) -> tuple[bool, int | None]:
+def _pixel_value_offset(fp: Any, ts: str, frames_bytes: int) -> tuple[bool, int | None]:
     """(has pixel data, offset of native pixel bytes or None) at the position pydicom stopped.
 
     Raises BadFileError when native pixel data is shorter than the header claims.
@@ -262,7 +262,9 @@ def read_file_headers(path: str | Path) -> list[FrameHeader]:
 def _headers_of(ds: Any, fp: Any, p: Path) -> list[FrameHeader]:
     ts = _transfer_syntax(ds)
     ts_in_meta = "TransferSyntaxUID" in getattr(ds, "file_meta", {})
-    sop_class = _text(ds, "SOPClassUID") or _text(getattr(ds, "file_meta", {}), "MediaStorageSOPClassUID")
+    sop_class = _text(ds, "SOPClassUID") or _text(
+        getattr(ds, "file_meta", {}), "MediaStorageSOPClassUID"
+    )
     if sop_class == DICOMDIR_SOP_CLASS or "DirectoryRecordSequence" in ds:
         raise NonImageError("DICOMDIR")
     rows, cols = _int(ds, "Rows"), _int(ds, "Columns")
@@ -286,9 +288,7 @@ def _headers_of(ds: Any, fp: Any, p: Path) -> list[FrameHeader]:
         raise BadFileError("no Transfer Syntax UID and the encoding could not be detected")
     if bits not in (8, 16, 32):
         raise BadFileError(f"Bits Allocated {bits} is not supported")
-    has_pixels, offset = _pixel_value_offset(
-        fp, ts, rows * cols * spp * n_frames * bits // 8, p
-    )
+    has_pixels, offset = _pixel_value_offset(fp, ts, rows * cols * spp * n_frames * bits // 8)
     if not has_pixels:
         raise NonImageError("no pixel data")
     return _frames_from_dataset(ds, str(p), ts, offset, n_frames)

@@ -102,18 +102,23 @@ def read_with_pydicom(h: FrameHeader) -> NDArray:
 
 def to_hu(raw: NDArray, h: FrameHeader, out: NDArray[np.int16], pad_fill: int) -> tuple[int, int]:
     """Write HU of one image into ``out``; returns (clipped pixels, padding pixels)."""
-    if h.slope == 1.0 and float(h.intercept).is_integer():
+    if _int16_safe(h) and raw.dtype.itemsize == 2 and raw.dtype.isnative:
+        clipped = 0
+        np.add(raw.view(np.int16), np.int16(int(h.intercept)), out=out)
+        hu = None
+    elif h.slope == 1.0 and float(h.intercept).is_integer():
         hu = raw.astype(np.int32)
         if h.intercept:
             hu += int(h.intercept)
     else:
         hu = np.rint(raw.astype(np.float32) * np.float32(h.slope) + np.float32(h.intercept))
-    lo, hi = hu.min(), hu.max()
-    clipped = 0
-    if lo < -32768 or hi > 32767:
-        clipped = int(np.count_nonzero((hu < -32768) | (hu > 32767)))
-        hu = np.clip(hu, -32768, 32767)
-    out[...] = hu
+    if hu is not None:
+        lo, hi = hu.min(), hu.max()
+        clipped = 0
+        if lo < -32768 or hi > 32767:
+            clipped = int(np.count_nonzero((hu < -32768) | (hu > 32767)))
+            hu = np.clip(hu, -32768, 32767)
+        out[...] = hu
     padded = 0
     if h.padding is not None:
         if h.padding_limit is None:
@@ -127,7 +132,59 @@ def to_hu(raw: NDArray, h: FrameHeader, out: NDArray[np.int16], pad_fill: int) -
     return clipped, padded
 
 
+def _int16_safe(h: FrameHeader) -> bool:
+    """True when every possible stored value maps to HU inside int16 with integer arithmetic."""
+    if h.slope != 1.0 or not float(h.intercept).is_integer() or h.bits_allocated != 16:
+        return False
+    bs = min(h.bits_stored, 16)
+    lo, hi = (
+        (-(1 << (bs - 1)), (1 << (bs - 1)) - 1) if h.pixel_representation else (0, (1 << bs) - 1)
+    )
+    icpt = int(h.intercept)
+    if h.pixel_representation == 0 and bs == 16:
+        return False  # values >= 32768 do not fit the int16 view
+    return -32768 <= lo + icpt and hi + icpt <= 32767
+
+
+def _native_in_place(h: FrameHeader, out: NDArray[np.int16], pad_fill: int) -> int:
+    """Read one native 16-bit image straight into ``out`` and convert it there (no temporaries).
+
+    Only for images where :func:`_int16_safe` holds; returns the number of padding pixels.
+    """
+    assert h.value_offset is not None
+    with open(h.path, "rb") as fp:
+        fp.seek(h.value_offset + (h.frame or 0) * h.frame_bytes)
+        n = fp.readinto(memoryview(out).cast("B"))  # type: ignore[arg-type]
+    if n != out.nbytes:
+        raise ValueError(f"truncated: read {n} of {out.nbytes} pixel bytes")
+    if h.transfer_syntax == EXPLICIT_BE:
+        out.byteswap(inplace=True)
+    if h.bits_stored < 16:
+        bits = out.view(np.uint16)
+        if h.pixel_representation == 0:
+            np.bitwise_and(bits, np.uint16((1 << h.bits_stored) - 1), out=bits)
+        else:
+            shift = 16 - h.bits_stored
+            np.left_shift(out, shift, out=out)
+            np.right_shift(out, shift, out=out)
+    mask = None
+    if h.padding is not None:
+        a, b = sorted((h.padding, h.padding if h.padding_limit is None else h.padding_limit))
+        mask = (out == a) if a == b else (out >= a) & (out <= b)
+    if h.intercept:
+        np.add(out, np.int16(int(h.intercept)), out=out)
+    padded = 0
+    if mask is not None:
+        padded = int(np.count_nonzero(mask))
+        if padded:
+            out[mask] = pad_fill
+    return padded
+
+
 def decode_one(h: FrameHeader, out: NDArray[np.int16], pad_fill: int) -> tuple[int, int]:
+    """Decode one image into ``out`` (HU); returns (clipped pixels, padding pixels)."""
+    if h.is_native and _int16_safe(h) and out.flags.c_contiguous:
+        return 0, _native_in_place(h, out, pad_fill)
     raw = read_native(h) if h.is_native else read_with_pydicom(h)
     return to_hu(raw, h, out, pad_fill)
 
@@ -176,8 +233,12 @@ def shutdown_workers() -> None:
 
 
 def _decode_parallel(
-    out: NDArray[np.int16], frames: Sequence[FrameHeader], index: Sequence[int],
-    pad_fill: int, workers: int, progress: Progress | None,
+    out: NDArray[np.int16],
+    frames: Sequence[FrameHeader],
+    index: Sequence[int],
+    pad_fill: int,
+    workers: int,
+    progress: Progress | None,
 ) -> tuple[list[tuple[int, str]], int, int]:
     chunk = max(1, min(16, math.ceil(len(index) / (workers * 4))))
     pool = _pool(workers)
@@ -190,11 +251,11 @@ def _decode_parallel(
     from concurrent.futures import as_completed
 
     try:
-        for fut in as_completed(futures):
-            ks = futures[fut]
+        for fut in as_completed(list(futures)):
+            ks = futures.pop(fut)  # drop the reference: each block is freed once copied
             block, fails, c, p = fut.result()
-            for i, k in enumerate(ks):
-                out[k] = block[i]
+            out[ks] = block
+            del block, fut
             failures += [(ks[i], msg) for i, msg in fails]
             clipped, padded, done = clipped + c, padded + p, done + len(ks)
             report(progress, done / len(index), f"Decoding images {done}/{len(index)}")
@@ -206,8 +267,11 @@ def _decode_parallel(
 
 
 def _decode_serial(
-    out: NDArray[np.int16], frames: Sequence[FrameHeader], index: Sequence[int],
-    pad_fill: int, progress: Progress | None,
+    out: NDArray[np.int16],
+    frames: Sequence[FrameHeader],
+    index: Sequence[int],
+    pad_fill: int,
+    progress: Progress | None,
 ) -> tuple[list[tuple[int, str]], int, int]:
     failures: list[tuple[int, str]] = []
     clipped = padded = 0

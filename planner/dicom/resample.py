@@ -19,7 +19,9 @@ from planner.dicom.geometry import StackGeometry
 from planner.progress import Progress, report
 
 
-def _shifted(stack: NDArray[np.int16], k: int, geo: StackGeometry, fill: float) -> NDArray[np.float32]:
+def _shifted(
+    stack: NDArray[np.int16], k: int, geo: StackGeometry, fill: float
+) -> NDArray[np.float32]:
     from scipy import ndimage
 
     _, rows, cols = geo.shape_kji

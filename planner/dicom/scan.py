@@ -14,7 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from planner.dicom.dicomdir import is_dicomdir, read_dicomdir
-from planner.dicom.headers import BadFileError, FrameHeader, NonImageError, NotDicomError, read_file_headers
+from planner.dicom.headers import (
+    BadFileError,
+    FrameHeader,
+    NonImageError,
+    NotDicomError,
+    read_file_headers,
+)
 from planner.errors import EmptyInputError, NotFoundError
 from planner.progress import Progress, report
 from planner.volume import LoadWarning
@@ -125,5 +131,11 @@ def scan_headers(root: str | Path, progress: Progress | None = None) -> HeaderSc
         )
     report(progress, 1.0, "Headers read")
     return HeaderScan(
-        tuple(frames), len(files), skipped, non_image, tuple(bad), dict(bad_by_series), tuple(warnings)
+        tuple(frames),
+        len(files),
+        skipped,
+        non_image,
+        tuple(bad),
+        dict(bad_by_series),
+        tuple(warnings),
     )

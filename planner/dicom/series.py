@@ -136,7 +136,9 @@ def _split_duplicates(frames: list[FrameHeader]) -> list[list[FrameHeader]]:
         return list(acq.values())
     seen: dict[int, int] = defaultdict(int)
     stacks: dict[int, list[FrameHeader]] = defaultdict(list)
-    for h, d in sorted(zip(frames, depth_key, strict=True), key=lambda t: (t[0].instance_number or 0)):
+    for h, d in sorted(
+        zip(frames, depth_key, strict=True), key=lambda t: t[0].instance_number or 0
+    ):
         stacks[seen[d]].append(h)
         seen[d] += 1
     return list(stacks.values())
@@ -146,7 +148,9 @@ def _group(frames: Iterable[FrameHeader]) -> list[tuple[str, list[FrameHeader]]]
     """(series uid or derived id, frames) per series, then split into stacks."""
     by_uid: dict[tuple[str, ...], list[FrameHeader]] = defaultdict(list)
     for h in frames:
-        key = (h.series_uid,) if h.series_uid else ("", h.study_uid, str(h.series_number), h.modality)
+        key = (
+            (h.series_uid,) if h.series_uid else ("", h.study_uid, str(h.series_number), h.modality)
+        )
         by_uid[key].append(h)
     out: list[tuple[str, list[FrameHeader]]] = []
     for key, members in by_uid.items():
@@ -198,15 +202,9 @@ def _first(values: Iterable[Any]) -> Any:
     return next((v for v in values if v not in (None, "")), None)
 
 
-def describe_stack(
-    key: str, stack: list[FrameHeader], localizer: bool, bad: dict[str, list[str]], split: bool
-) -> SeriesInfo:
-    """A :class:`SeriesInfo` for one stack (``bad``: series uid -> damaged file names)."""
-    ordered, spacing = _sorted_stack(stack)
-    h = ordered[0]
-    reason = _exclusion(ordered, localizer)
-    n = _normal(h)
-    damaged = bad.get(h.series_uid, []) if h.series_uid else []
+def _stack_warnings(
+    key: str, h: FrameHeader, damaged: list[str], split: bool
+) -> tuple[LoadWarning, ...]:
     warnings = []
     if damaged:
         shown = ", ".join(damaged[:5]) + (" ..." if len(damaged) > 5 else "")
@@ -225,6 +223,19 @@ def describe_stack(
                 "(orientation, size or repeated positions); each is listed separately.",
             )
         )
+    return tuple(warnings)
+
+
+def describe_stack(
+    key: str, stack: list[FrameHeader], localizer: bool, bad: dict[str, list[str]], split: bool
+) -> SeriesInfo:
+    """A :class:`SeriesInfo` for one stack (``bad``: series uid -> damaged file names)."""
+    ordered, spacing = _sorted_stack(stack)
+    h = ordered[0]
+    reason = _exclusion(ordered, localizer)
+    n = _normal(h)
+    damaged = bad.get(h.series_uid, []) if h.series_uid else []
+    warnings = _stack_warnings(key, h, damaged, split)
     return SeriesInfo(
         key=key,
         series_uid=h.series_uid,
@@ -244,7 +255,7 @@ def describe_stack(
         is_candidate=not reason,
         reason=reason,
         incomplete=bool(damaged),
-        warnings=tuple(warnings),
+        warnings=warnings,
         files=tuple(f.path for f in ordered),
         series_number=h.series_number,
         frames=tuple(ordered),
@@ -265,7 +276,10 @@ def build_series(frames: Sequence[FrameHeader], bad: dict[str, list[str]]) -> li
         size, ref = largest[stack[0].study_uid]
         n = _normal(stack[0])
         localizer = (
-            len(stack) <= 2 < size and n is not None and ref is not None and abs(float(n @ ref)) < 0.9
+            len(stack) <= 2 < size
+            and n is not None
+            and ref is not None
+            and abs(float(n @ ref)) < 0.9
         )
         out.append(describe_stack(key, stack, localizer, bad, key.split("#")[0] in split_uids))
     return out
@@ -274,7 +288,14 @@ def build_series(frames: Sequence[FrameHeader], bad: dict[str, list[str]]) -> li
 def rank_key(s: SeriesInfo) -> tuple[Any, ...]:
     """Sort key: candidates first, then ORIGINAL, axial, most images, smallest spacing."""
     original = bool(s.image_type) and s.image_type[0] == "ORIGINAL"
-    return (not s.is_candidate, not original, not s.is_axial, -s.n_images, s.slice_spacing_mm or 1e9, s.key)
+    return (
+        not s.is_candidate,
+        not original,
+        not s.is_axial,
+        -s.n_images,
+        s.slice_spacing_mm or 1e9,
+        s.key,
+    )
 
 
 def choose_default(series: Sequence[SeriesInfo]) -> str | None:

@@ -4,8 +4,9 @@ Every number comes with its model, inputs, a range and its sources (DOMAIN.md §
 presented as a guaranteed height, restored strength, pain relief or leak probability.
 """
 
-from planner.estimate.balloon import BalloonResult, capsule_volume_ml, inflate_balloon
+from planner.estimate.balloon import BalloonResult, inflate_balloon
 from planner.estimate.balloon_catalog import BalloonCatalog, BalloonDevice, load_balloon_catalog
+from planner.estimate.balloon_shape import capsule_radius_mm, capsule_volume_ml
 from planner.estimate.cement import CementRecommendation, cement_recommendation
 from planner.estimate.compare import Comparison, compare_procedures
 from planner.estimate.geometry import FineBody, fine_body
@@ -15,9 +16,29 @@ from planner.estimate.sources import SOURCES, Source, sources_json
 from planner.estimate.spread import LeakPoint, SpreadResult, simulate_spread
 
 __all__ = [
-    "SOURCES", "Band", "BalloonCatalog", "BalloonDevice", "BalloonResult", "CementRecommendation",
-    "Comparison", "FineBody", "LeakPoint", "PlanEstimates", "Restoration", "Source", "SpreadResult",
-    "capsule_volume_ml", "cement_recommendation", "compare_procedures", "compute_estimates",
-    "estimate_plan", "fine_body", "inflate_balloon", "load_balloon_catalog", "restoration_estimate",
-    "simulate_spread", "sources_json",
+    "SOURCES",
+    "Band",
+    "BalloonCatalog",
+    "BalloonDevice",
+    "BalloonResult",
+    "CementRecommendation",
+    "Comparison",
+    "FineBody",
+    "LeakPoint",
+    "PlanEstimates",
+    "Restoration",
+    "Source",
+    "SpreadResult",
+    "capsule_radius_mm",
+    "capsule_volume_ml",
+    "cement_recommendation",
+    "compare_procedures",
+    "compute_estimates",
+    "estimate_plan",
+    "fine_body",
+    "inflate_balloon",
+    "load_balloon_catalog",
+    "restoration_estimate",
+    "simulate_spread",
+    "sources_json",
 ]

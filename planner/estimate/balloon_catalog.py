@@ -59,9 +59,14 @@ class BalloonDevice:
         def spec(s: Spec) -> dict[str, Any]:
             return {"value": s.value, "verified": s.verified, "note": s.note}
 
-        return {"id": self.id, "name": self.name, "nominal_length_mm": spec(self.nominal_length),
-                "max_volume_ml": spec(self.max_volume), "max_pressure_psi": spec(self.max_pressure),
-                "sources": list(self.sources)}
+        return {
+            "id": self.id,
+            "name": self.name,
+            "nominal_length_mm": spec(self.nominal_length),
+            "max_volume_ml": spec(self.max_volume),
+            "max_pressure_psi": spec(self.max_pressure),
+            "sources": list(self.sources),
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,15 +79,19 @@ class BalloonCatalog:
         try:
             return self.devices[device_id]
         except KeyError:
-            raise InputError(f"balloon {device_id!r} is not in the catalog {self.path}; known: "
-                             f"{', '.join(sorted(self.devices))}") from None
+            raise InputError(
+                f"balloon {device_id!r} is not in the catalog {self.path}; known: "
+                f"{', '.join(sorted(self.devices))}"
+            ) from None
 
 
 def _spec(raw: Any, where: str, positive: bool) -> Spec:
     if not isinstance(raw, dict) or "value" not in raw or "verified" not in raw:
         raise ValueError(f"{where} must be an object with 'value' and 'verified'")
     v = raw["value"]
-    if v is not None and (not isinstance(v, int | float) or isinstance(v, bool) or (positive and v <= 0)):
+    if v is not None and (
+        not isinstance(v, int | float) or isinstance(v, bool) or (positive and v <= 0)
+    ):
         raise ValueError(f"{where}.value must be a positive number or null, got {v!r}")
     if not isinstance(raw["verified"], bool):
         raise ValueError(f"{where}.verified must be true or false")
@@ -108,9 +117,15 @@ def _device(raw: Any, n: int) -> BalloonDevice:
     unknown = [s for s in srcs if s not in SOURCES]
     if unknown:
         raise ValueError(f"{where}: unknown source ids {unknown}")
-    return BalloonDevice(str(raw["id"]), str(raw["name"]), length, vol,
-                         _spec(raw["max_pressure_psi"], f"{where}.max_pressure_psi", True), srcs,
-                         str(raw.get("family", "")))
+    return BalloonDevice(
+        str(raw["id"]),
+        str(raw["name"]),
+        length,
+        vol,
+        _spec(raw["max_pressure_psi"], f"{where}.max_pressure_psi", True),
+        srcs,
+        str(raw.get("family", "")),
+    )
 
 
 def load_balloon_catalog(path: str | Path | None = None) -> BalloonCatalog:
@@ -125,11 +140,13 @@ def load_balloon_catalog(path: str | Path | None = None) -> BalloonCatalog:
     try:
         data = json.loads(p.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise InputError("balloon catalog not found; reinstall the application resources",
-                         path=p) from None
+        raise InputError(
+            "balloon catalog not found; reinstall the application resources", path=p
+        ) from None
     except json.JSONDecodeError as exc:
-        raise InputError(f"balloon catalog is not valid JSON (line {exc.lineno}): {exc.msg}",
-                         path=p) from None
+        raise InputError(
+            f"balloon catalog is not valid JSON (line {exc.lineno}): {exc.msg}", path=p
+        ) from None
     try:
         if data.get("format") != FORMAT or data.get("version") != 1:
             raise ValueError(f"expected format {FORMAT!r} version 1")

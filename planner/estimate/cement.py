@@ -23,27 +23,35 @@ LEAK_WMD_ML = 0.59
 #: Risk flags understood by :func:`cement_recommendation`: (message, source ids).
 RISK_FLAGS: dict[str, tuple[str, tuple[str, ...]]] = {
     "cortical_disruption": (
-        "cortical disruption: leak odds ratio 5.56 (1.84-16.81)", ("worldneurosurg2017",)),
+        "cortical disruption: leak odds ratio 5.56 (1.84-16.81)",
+        ("worldneurosurg2017",),
+    ),
     "endplate_disruption": (
         "endplate disruption: disc leaks are associated with upper-endplate disruption",
-        ("bmcmsk2020",)),
+        ("bmcmsk2020",),
+    ),
     "posterior_wall_involvement": (
         "posterior-wall involvement: associated with segmental-vein (type-S) leaks",
-        ("jors2021leak",)),
+        ("jors2021leak",),
+    ),
     "intravertebral_cleft": (
         "intravertebral cleft: leak odds ratio 1.40 (1.09-1.78); shifts leaks to cortex/disc",
-        ("worldneurosurg2017",)),
+        ("worldneurosurg2017",),
+    ),
     "low_viscosity_cement": (
         "low-viscosity cement: leak odds ratio 3.32 (1.36-8.07); high-viscosity RR 0.38",
-        ("worldneurosurg2017", "pmc5895344")),
+        ("worldneurosurg2017", "pmc5895344"),
+    ),
     "basivertebral_foramen": (
         "cement path reaches the basivertebral foramen region: type-B leaks",
-        ("jors2021leak",)),
+        ("jors2021leak",),
+    ),
 }
 
 HONESTY_NOTE = (
     "Fill fraction explains only about 21-27 % of the variance in restored strength and "
-    "stiffness (r² 0.21 / 0.27, Molloy 2003): the band expresses uncertainty, not precision.")
+    "stiffness (r² 0.21 / 0.27, Molloy 2003): the band expresses uncertainty, not precision."
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,15 +85,21 @@ class CementRecommendation:
             "method": self.method,
             "body_volume_ml": round(self.body_volume_ml, 2),
             "flags": dict(self.flags),
-            "hemi_body_limit_ml": None if self.hemi_body_limit_ml is None
+            "hemi_body_limit_ml": None
+            if self.hemi_body_limit_ml is None
             else round(self.hemi_body_limit_ml, 2),
             "notes": list(self.notes),
             "sources": list(self.sources),
         }
 
 
-def _check_inputs(body_volume_ml: float, procedure: str, cavity_ml: float | None,
-                  flags: tuple[str, ...], extra_ml: float) -> None:
+def _check_inputs(
+    body_volume_ml: float,
+    procedure: str,
+    cavity_ml: float | None,
+    flags: tuple[str, ...],
+    extra_ml: float,
+) -> None:
     if not (body_volume_ml > 0.0) or body_volume_ml > 200.0:
         raise ValueError(f"body_volume_ml must be within (0, 200] mL, got {body_volume_ml}")
     if procedure not in ("vertebroplasty", "kyphoplasty"):
@@ -138,40 +152,60 @@ def cement_recommendation(
     low, target, high = FILL_LOW * v, FILL_TARGET * v, FILL_HIGH * v
     lower_half_top = 0.5 * (low + high)
     notes: list[str] = []
-    srcs = ["rule9a", "molloy2003", "belkoff2001vol", "fe_jkns2012", "neurospine2023", "globethesis"]
+    srcs = [
+        "rule9a",
+        "molloy2003",
+        "belkoff2001vol",
+        "fe_jkns2012",
+        "neurospine2023",
+        "globethesis",
+    ]
     if procedure == "vertebroplasty":
         base = target
         method = f"VP: 0.24 × V_VB = 0.24 × {v:.1f} mL = {target:.1f} mL; band [0.16, 0.30] × V_VB"
     elif cavity_ml is None:
         base = target
-        method = (f"BKP without a planned cavity: 0.24 × V_VB = {target:.1f} mL shown until the "
-                  "balloons are planned; band [0.16, 0.30] × V_VB")
-        notes.append("No balloon cavity planned yet: the kyphoplasty target will follow the cavity.")
+        method = (
+            f"BKP without a planned cavity: 0.24 × V_VB = {target:.1f} mL shown until the "
+            "balloons are planned; band [0.16, 0.30] × V_VB"
+        )
+        notes.append(
+            "No balloon cavity planned yet: the kyphoplasty target will follow the cavity."
+        )
     else:
         want = float(cavity_ml) + extra_interdigitation_ml
         base = min(max(want, low), high)
-        method = (f"BKP: clamp(Σ cavity {cavity_ml:.1f} + extra {extra_interdigitation_ml:.1f} mL, "
-                  f"0.16 × V_VB = {low:.1f}, 0.30 × V_VB = {high:.1f}) = {base:.1f} mL")
+        method = (
+            f"BKP: clamp(Σ cavity {cavity_ml:.1f} + extra {extra_interdigitation_ml:.1f} mL, "
+            f"0.16 × V_VB = {low:.1f}, 0.30 × V_VB = {high:.1f}) = {base:.1f} mL"
+        )
         srcs.append("no_ratio")
         if want > high:
-            notes.append(f"The cavity ({want:.1f} mL) exceeds 0.30 × V_VB: fill stops at {high:.1f} mL.")
+            notes.append(
+                f"The cavity ({want:.1f} mL) exceeds 0.30 × V_VB: fill stops at {high:.1f} mL."
+            )
     recommended, preferred = base, (low, high)
     flag_msgs = {f: RISK_FLAGS[f][0] for f in flags}
     for f in flags:
         srcs.extend(RISK_FLAGS[f][1])
     if flags:
         preferred = (low, lower_half_top)
-        cavity_floor = 0.0 if cavity_ml is None or procedure != "kyphoplasty" else min(cavity_ml, high)
+        cavity_floor = (
+            0.0 if cavity_ml is None or procedure != "kyphoplasty" else min(cavity_ml, high)
+        )
         toward_low = 0.5 * (low + lower_half_top)
         recommended = min(base, max(toward_low, cavity_floor))
         notes.append(
             "Risk flags set: prefer the lower half of the band "
             f"({low:.1f}-{lower_half_top:.1f} mL); each extra ~{LEAK_WMD_ML} mL was associated "
-            "with leakage (weighted mean difference, World Neurosurg 2017).")
+            "with leakage (weighted mean difference, World Neurosurg 2017)."
+        )
         srcs.append("worldneurosurg2017")
         if cavity_floor > lower_half_top:
-            notes.append("The planned cavity is larger than the lower half of the band: fill the "
-                         "cavity but no more, or plan smaller inflations.")
+            notes.append(
+                "The planned cavity is larger than the lower half of the band: fill the "
+                "cavity but no more, or plan smaller inflations."
+            )
     hemi = None
     if unipedicular_tip_short_of_midline:
         hemi = HEMI_BODY_FILL * v
@@ -180,16 +214,30 @@ def cement_recommendation(
             flag_msgs["unipedicular_hemibody"] = (
                 f"unipedicular plan, tip short of the midline: {recommended:.1f} mL exceeds "
                 f"~0.14 × V_VB = {hemi:.1f} mL on the needle side (paravertebral-vein leaks above "
-                "13.68 %, BMC MSK 2022)")
+                "13.68 %, BMC MSK 2022)"
+            )
     notes.append(HONESTY_NOTE)
     if procedure == "kyphoplasty":
         srcs.append("roder2013")
         if recommended <= 4.5:
-            notes.append("BKP volumes <= 4.5 mL had lower odds of large pain relief in SWISSspine "
-                         "(Röder 2013); a cross-check, not a target.")
+            notes.append(
+                "BKP volumes <= 4.5 mL had lower odds of large pain relief in SWISSspine "
+                "(Röder 2013); a cross-check, not a target."
+            )
     else:
         srcs.append("kaufmann2006")
-        notes.append("VP cement volume did not predict pain relief in two cohorts "
-                     "(Kaufmann 2006; Al-Ali).")
-    return CementRecommendation(procedure, recommended, (low, high), preferred, method, v,
-                                flag_msgs, tuple(notes), cite(srcs), hemi)
+        notes.append(
+            "VP cement volume did not predict pain relief in two cohorts (Kaufmann 2006; Al-Ali)."
+        )
+    return CementRecommendation(
+        procedure,
+        recommended,
+        (low, high),
+        preferred,
+        method,
+        v,
+        flag_msgs,
+        tuple(notes),
+        cite(srcs),
+        hemi,
+    )

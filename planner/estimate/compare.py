@@ -13,12 +13,14 @@ from planner.estimate.sources import cite
 #: (DOMAIN.md §3.3; §9 forbids presenting them as a probability for this patient).
 PUBLISHED_LEAK_RATES = {
     "vertebroplasty": "reported cement leakage: 41 % of treated vertebrae in a 69-study review "
-                      "(Hulme 2006); 82 % of levels on CT in KAVIAR (Dohm 2014)",
+    "(Hulme 2006); 82 % of levels on CT in KAVIAR (Dohm 2014)",
     "kyphoplasty": "reported cement leakage: 9 % of treated vertebrae in a 69-study review "
-                   "(Hulme 2006); 73 % of levels on CT in KAVIAR (Dohm 2014)",
+    "(Hulme 2006); 73 % of levels on CT in KAVIAR (Dohm 2014)",
 }
-LEAK_RATE_CAVEAT = ("Study-level rates with different detection methods; they are not a "
-                    "probability of leakage for this patient.")
+LEAK_RATE_CAVEAT = (
+    "Study-level rates with different detection methods; they are not a "
+    "probability of leakage for this patient."
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,10 +32,13 @@ class ProcedureColumn:
     published_leak_rates: str
 
     def to_json(self) -> dict[str, object]:
-        return {"procedure": self.procedure, "cement": self.cement.to_json(),
-                "restoration": None if self.restoration is None else self.restoration.to_json(),
-                "leak_flags": dict(self.leak_flags),
-                "published_leak_rates": self.published_leak_rates}
+        return {
+            "procedure": self.procedure,
+            "cement": self.cement.to_json(),
+            "restoration": None if self.restoration is None else self.restoration.to_json(),
+            "leak_flags": dict(self.leak_flags),
+            "published_leak_rates": self.published_leak_rates,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,9 +56,12 @@ class Comparison:
     sources: tuple[str, ...]
 
     def to_json(self) -> dict[str, object]:
-        return {"vertebroplasty": self.vertebroplasty.to_json(),
-                "kyphoplasty": self.kyphoplasty.to_json(), "notes": list(self.notes),
-                "sources": list(self.sources)}
+        return {
+            "vertebroplasty": self.vertebroplasty.to_json(),
+            "kyphoplasty": self.kyphoplasty.to_json(),
+            "notes": list(self.notes),
+            "sources": list(self.sources),
+        }
 
 
 def compare_procedures(
@@ -91,21 +99,39 @@ def compare_procedures(
     cols = {}
     for proc in ("vertebroplasty", "kyphoplasty"):
         cem = cement_recommendation(
-            body_volume_ml, proc, cavity_ml if proc == "kyphoplasty" else None,
-            unipedicular_tip_short_of_midline, flags,
-            extra_interdigitation_ml if proc == "kyphoplasty" else 0.0)
-        rest = None if lost_height_mm is None else restoration_estimate(
-            lost_height_mm, proc, acuity, supine_heights_mm, measured_heights_mm)
+            body_volume_ml,
+            proc,
+            cavity_ml if proc == "kyphoplasty" else None,
+            unipedicular_tip_short_of_midline,
+            flags,
+            extra_interdigitation_ml if proc == "kyphoplasty" else 0.0,
+        )
+        rest = (
+            None
+            if lost_height_mm is None
+            else restoration_estimate(
+                lost_height_mm, proc, acuity, supine_heights_mm, measured_heights_mm
+            )
+        )
         leak = {f: RISK_FLAGS[f][0] for f in flags}
-        cols[proc] = ProcedureColumn(proc, cem, rest, leak,
-                                     f"{PUBLISHED_LEAK_RATES[proc]}. {LEAK_RATE_CAVEAT}")
-    notes = ["Kyphosis reduction reported: BKP 4.8° vs VP 1.7° (Papanastassiou 2012); no "
-             "significant BKP-VP difference in anterior or posterior height change in a 25-study "
-             "review (Beall 2018, DOMAIN.md §5.1): the bands overlap."]
+        cols[proc] = ProcedureColumn(
+            proc, cem, rest, leak, f"{PUBLISHED_LEAK_RATES[proc]}. {LEAK_RATE_CAVEAT}"
+        )
+    notes = [
+        "Kyphosis reduction reported: BKP 4.8° vs VP 1.7° (Papanastassiou 2012); no "
+        "significant BKP-VP difference in anterior or posterior height change in a 25-study "
+        "review (Beall 2018, DOMAIN.md §5.1): the bands overlap."
+    ]
     if lost_height_mm is None:
         notes.append("No reference heights: expected restoration not estimated.")
-    srcs = [*cols["vertebroplasty"].cement.sources, *cols["kyphoplasty"].cement.sources,
-            "hulme2006", "kaviar2014", "papanastassiou2012", "beall2018"]
+    srcs = [
+        *cols["vertebroplasty"].cement.sources,
+        *cols["kyphoplasty"].cement.sources,
+        "hulme2006",
+        "kaviar2014",
+        "papanastassiou2012",
+        "beall2018",
+    ]
     for c in cols.values():
         if c.restoration is not None:
             srcs.extend(c.restoration.sources)

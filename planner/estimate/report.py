@@ -58,16 +58,22 @@ class PlanEstimates:
     def to_json(self) -> dict[str, Any]:
         rest: dict[str, Any]
         if self.restoration is None:
-            rest = {"immediate_mm": None, "follow_up_mm": None, "wedge_angle_change_deg": None,
-                    "note": "no reference (pre-fracture) heights: restoration not estimated"}
+            rest = {
+                "immediate_mm": None,
+                "follow_up_mm": None,
+                "wedge_angle_change_deg": None,
+                "note": "no reference (pre-fracture) heights: restoration not estimated",
+            }
         else:
             rest = self.restoration.to_json()
         spread: dict[str, Any] | None = None if self.spread is None else self.spread.to_json()
         return {
-            "level": self.level, "procedure": self.procedure,
+            "level": self.level,
+            "procedure": self.procedure,
             "cement": self.cement.to_json(),
             "balloons": [b.to_json() for b in self.balloons],
-            "spread": spread, "restoration": rest,
+            "spread": spread,
+            "restoration": rest,
             "compare": self.comparison.to_json(),
             "notes": list(self.notes),
             "sources": sources_json(self.source_ids),
@@ -82,8 +88,10 @@ def _flags(plan: Plan, morph: Morphometry, fine: FineBody) -> tuple[list[str], l
             flags.append("cortical_disruption")
         if on_endplate.sum() > 0:
             flags.append("endplate_disruption")
-        notes.append("Cortical / endplate gaps were detected from missing cortical HU (a heuristic "
-                     "of this tool); confirm on the images.")
+        notes.append(
+            "Cortical / endplate gaps were detected from missing cortical HU (a heuristic "
+            "of this tool); confirm on the images."
+        )
     if morph.posterior_wall in ("bulging", "retropulsion"):
         flags.append("posterior_wall_involvement")
     elif morph.posterior_wall == "unknown":
@@ -110,8 +118,12 @@ def _heights(morph: Morphometry) -> tuple[dict[str, float] | None, dict[str, flo
 
 
 def compute_estimates(
-    volume: Any, anatomy: LevelAnatomy, morphometry: Morphometry, plan: Plan,
-    needle_catalog: Any = None, balloon_catalog: BalloonCatalog | None = None,
+    volume: Any,
+    anatomy: LevelAnatomy,
+    morphometry: Morphometry,
+    plan: Plan,
+    needle_catalog: Any = None,
+    balloon_catalog: BalloonCatalog | None = None,
     progress: Progress | None = None,
 ) -> PlanEstimates:
     """Run the balloon, cement, spread, restoration and comparison models for a plan.
@@ -150,8 +162,9 @@ def compute_estimates(
         for b in plan.balloons:
             traj = plan.trajectory(b.side)
             assert traj is not None  # Plan validates that a balloon has its trajectory
-            balloons.append(inflate_balloon(anatomy, traj, b, catalog.get(b.device_id), ref, cur,
-                                            fine=fine))
+            balloons.append(
+                inflate_balloon(anatomy, traj, b, catalog.get(b.device_id), ref, cur, fine=fine)
+            )
         if not plan.balloons:
             notes.append("Kyphoplasty plan without balloons: the cement target uses 0.24 × V_VB.")
     elif plan.balloons:
@@ -163,8 +176,9 @@ def compute_estimates(
     cavity_ml = sum(b.volume_ml for b in balloons) if balloons else None
     short = _tip_short_of_midline(plan, fine)
     extra = plan.clinical.extra_interdigitation_ml
-    cement = cement_recommendation(morphometry.body_volume_ml, plan.procedure, cavity_ml, short,
-                                   flags, extra)
+    cement = cement_recommendation(
+        morphometry.body_volume_ml, plan.procedure, cavity_ml, short, flags, extra
+    )
     spread = None
     tips = [t.target_lps for t in plan.trajectories]
     if tips:
@@ -172,34 +186,68 @@ def compute_estimates(
         cav = None
         if balloons:
             cav = np.logical_or.reduce([b.cavity_fine for b in balloons])
-        spread = simulate_spread(volume, anatomy, tips, cement.recommended_ml, cav,
-                                 plan.clinical.cement_viscosity, fine=fine)
-        notes.append(("The planned cloud reaches both endplates" if spread.touches_both_endplates
-                      else "The planned cloud does not reach both endplates") +
-                     ": cement touching both endplates was associated with about one third of the "
-                     "recompression rate (5.2 % vs 16.5 %, PMC7427078).")
+        spread = simulate_spread(
+            volume,
+            anatomy,
+            tips,
+            cement.recommended_ml,
+            cav,
+            plan.clinical.cement_viscosity,
+            fine=fine,
+        )
+        notes.append(
+            (
+                "The planned cloud reaches both endplates"
+                if spread.touches_both_endplates
+                else "The planned cloud does not reach both endplates"
+            )
+            + ": cement touching both endplates was associated with about one third of the "
+            "recompression rate (5.2 % vs 16.5 %, PMC7427078)."
+        )
     else:
         notes.append("No trajectories: cement spread not simulated.")
     timings["cement_spread"] = time.perf_counter() - t0 - sum(timings.values())
     report(progress, 0.8, "height restoration")
     lost = None if ref is None else {w: ref[w] - cur[w] for w in WALLS_ESTIMATED}
     supine = plan.clinical.supine_heights_mm
-    supine_d = None if supine is None else dict(zip(("anterior", "middle", "posterior"), supine, strict=True))
+    supine_d = (
+        None
+        if supine is None
+        else dict(zip(("anterior", "middle", "posterior"), supine, strict=True))
+    )
     acuity = plan.clinical.effective_acuity
-    rest = None if lost is None else restoration_estimate(lost, plan.procedure, acuity, supine_d, cur)
-    comparison = compare_procedures(morphometry.body_volume_ml, lost, acuity, flags,
-                                    cavity_ml, short, supine_d, cur, extra)
+    rest = (
+        None if lost is None else restoration_estimate(lost, plan.procedure, acuity, supine_d, cur)
+    )
+    comparison = compare_procedures(
+        morphometry.body_volume_ml, lost, acuity, flags, cavity_ml, short, supine_d, cur, extra
+    )
     timings["restoration_compare"] = time.perf_counter() - t0 - sum(timings.values())
     report(progress, 1.0, "done")
     log.info("estimates for %s: %s", plan.level, {k: round(v, 3) for k, v in timings.items()})
-    return PlanEstimates(plan.level, plan.procedure, fine, tuple(balloons), cement, spread, rest,
-                         comparison, tuple(notes), timings)
+    return PlanEstimates(
+        plan.level,
+        plan.procedure,
+        fine,
+        tuple(balloons),
+        cement,
+        spread,
+        rest,
+        comparison,
+        tuple(notes),
+        timings,
+    )
 
 
 def estimate_plan(
-    volume: Any, anatomy: LevelAnatomy, morphometry: Morphometry, plan: Plan,
-    needle_catalog: Any = None, balloon_catalog: BalloonCatalog | None = None,
+    volume: Any,
+    anatomy: LevelAnatomy,
+    morphometry: Morphometry,
+    plan: Plan,
+    needle_catalog: Any = None,
+    balloon_catalog: BalloonCatalog | None = None,
 ) -> dict[str, Any]:
     """The ``estimate`` command's JSON dict (see :func:`compute_estimates`)."""
-    return compute_estimates(volume, anatomy, morphometry, plan, needle_catalog,
-                             balloon_catalog).to_json()
+    return compute_estimates(
+        volume, anatomy, morphometry, plan, needle_catalog, balloon_catalog
+    ).to_json()

@@ -20,8 +20,14 @@ from numpy.typing import NDArray
 
 from planner.anatomy import LevelAnatomy
 from planner.errors import AnalysisError
-from planner.estimate.geometry import (INFERIOR, POSTERIOR, RIM_MM, SHELL_MM, SUPERIOR, FineBody,
-                                       fine_body)
+from planner.estimate.geometry import (
+    INFERIOR,
+    SHELL_MM,
+    SUPERIOR,
+    FineBody,
+    fine_body,
+)
+from planner.estimate.leaks import LeakPoint, leak_points
 from planner.estimate.sources import cite
 from planner.grid import ImageGrid
 
@@ -32,25 +38,17 @@ HU_MARROW, HU_BONE = -50.0, 1200.0
 #: Exponent on the resistance by cement viscosity [assumption: qualitative — a more viscous
 #: cement than marrow gives a more stable, compact front (Trivedi 2023, DOMAIN.md §7.4)].
 VISCOSITY_EXPONENT = {"high": 0.6, "standard": 1.0, "low": 1.6}
-#: Half-width (mm) of the basivertebral-foramen region around the midline of the posterior
-#: wall, and its share of the body height [assumption: the foramen sits centrally in the
-#: posterior wall; DOMAIN.md §3.4 names it as the source of type-B leaks].
-FORAMEN_HALF_WIDTH_MM, FORAMEN_HEIGHT_FRAC = 5.0, 1.0 / 3.0
-_OFFSETS = [(0, 0, 1), (0, 1, 0), (1, 0, 0), (0, 1, 1), (0, 1, -1), (1, 0, 1), (1, 0, -1),
-            (1, 1, 0), (1, -1, 0)]
-
-
-@dataclass(frozen=True, slots=True)
-class LeakPoint:
-    """Where the front reaches a path out of the body (a flag, not a probability)."""
-
-    kind: str  # cortical_gap | disc | basivertebral_foramen
-    location_lps: tuple[float, float, float]
-    injected_ml_at_reach: float
-
-    def to_json(self) -> dict[str, object]:
-        return {"kind": self.kind, "location_lps": [round(v, 2) for v in self.location_lps],
-                "injected_ml_at_reach": round(self.injected_ml_at_reach, 2)}
+_OFFSETS = [
+    (0, 0, 1),
+    (0, 1, 0),
+    (1, 0, 0),
+    (0, 1, 1),
+    (0, 1, -1),
+    (1, 0, 1),
+    (1, 0, -1),
+    (1, 1, 0),
+    (1, -1, 0),
+]
 
 
 @dataclass(frozen=True, eq=False)
@@ -64,7 +62,7 @@ class SpreadResult:
     """
 
     grid: ImageGrid
-    fill_ml: NDArray[np.float32]
+    fill_ml: NDArray[np.float64]
     volume_ml: float
     requested_ml: float
     touches_both_endplates: bool
@@ -84,16 +82,20 @@ class SpreadResult:
 
     def frames_ml(self) -> NDArray[np.float64]:
         """Injected volumes at which to show the animation (every ``step_ml``, then the end)."""
-        v = np.arange(self.step_ml, self.volume_ml, self.step_ml)
+        v = np.arange(self.step_ml, self.volume_ml - 0.5 * self.step_ml, self.step_ml)
         return np.append(v, self.volume_ml)
 
     def to_json(self) -> dict[str, object]:
-        return {"volume_ml": round(self.volume_ml, 3), "requested_ml": round(self.requested_ml, 3),
-                "touches_both_endplates": self.touches_both_endplates,
-                "crosses_midline": self.crosses_midline,
-                "posterior_wall_distance_mm": round(self.posterior_wall_distance_mm, 2),
-                "leak_points": [lp.to_json() for lp in self.leak_points],
-                "warnings": list(self.warnings), "sources": list(self.sources)}
+        return {
+            "volume_ml": round(self.volume_ml, 3),
+            "requested_ml": round(self.requested_ml, 3),
+            "touches_both_endplates": self.touches_both_endplates,
+            "crosses_midline": self.crosses_midline,
+            "posterior_wall_distance_mm": round(self.posterior_wall_distance_mm, 2),
+            "leak_points": [lp.to_json() for lp in self.leak_points],
+            "warnings": list(self.warnings),
+            "sources": list(self.sources),
+        }
 
 
 def _crop_hu(volume_hu: object, anatomy: LevelAnatomy) -> NDArray[np.generic]:
@@ -102,10 +104,12 @@ def _crop_hu(volume_hu: object, anatomy: LevelAnatomy) -> NDArray[np.generic]:
         return hu
     k, j, i = anatomy.offset_kji
     nk, nj, ni = anatomy.grid.shape_kji
-    out = hu[k:k + nk, j:j + nj, i:i + ni]
+    out = hu[k : k + nk, j : j + nj, i : i + ni]
     if out.shape != (nk, nj, ni):
-        raise ValueError(f"HU array {hu.shape} does not contain the {anatomy.level} crop "
-                         f"{anatomy.grid.shape_kji} at {anatomy.offset_kji}")
+        raise ValueError(
+            f"HU array {hu.shape} does not contain the {anatomy.level} crop "
+            f"{anatomy.grid.shape_kji} at {anatomy.offset_kji}"
+        )
     return out
 
 
@@ -118,8 +122,9 @@ def resistance(hu: NDArray[np.floating], viscosity: str = "standard") -> NDArray
     return (res ** VISCOSITY_EXPONENT[viscosity]).astype(np.float32)
 
 
-def _graph(node_id: NDArray[np.int64], res: NDArray[np.float32], spacing_kji: NDArray[np.float64]
-           ) -> tuple[list[NDArray[np.int64]], list[NDArray[np.int64]], list[NDArray[np.float32]]]:
+def _graph(
+    node_id: NDArray[np.int64], res: NDArray[np.float32], spacing_kji: NDArray[np.float64]
+) -> tuple[list[NDArray[np.int64]], list[NDArray[np.int64]], list[NDArray[np.float32]]]:
     rows, cols, wts = [], [], []
     shape = node_id.shape
     for off in _OFFSETS:
@@ -135,8 +140,9 @@ def _graph(node_id: NDArray[np.int64], res: NDArray[np.float32], spacing_kji: ND
     return rows, cols, wts
 
 
-def _tip_nodes(fine: FineBody, node_id: NDArray[np.int64], tips: Sequence[Sequence[float]]
-               ) -> tuple[list[int], list[str]]:
+def _tip_nodes(
+    fine: FineBody, node_id: NDArray[np.int64], tips: Sequence[Sequence[float]]
+) -> tuple[list[int], list[str]]:
     out, warn = [], []
     sp = fine.grid.spacing_mm
     for tip in tips:
@@ -144,43 +150,22 @@ def _tip_nodes(fine: FineBody, node_id: NDArray[np.int64], tips: Sequence[Sequen
         r = np.ceil(3.0 / sp[::-1]).astype(int)
         lo, hi = np.maximum(c - r, 0), np.minimum(c + r + 1, node_id.shape)
         if np.any(hi <= lo):
-            warn.append(f"needle tip {tuple(round(v, 1) for v in tip)} is outside the body: ignored")
+            warn.append(
+                f"needle tip {tuple(round(v, 1) for v in tip)} is outside the body: ignored"
+            )
             continue
-        win = node_id[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]]
+        win = node_id[lo[0] : hi[0], lo[1] : hi[1], lo[2] : hi[2]]
         idx = np.argwhere(win >= 0)
         if idx.size == 0:
-            warn.append(f"needle tip {tuple(round(v, 1) for v in tip)} is not within 3 mm of "
-                        "cancellous bone: ignored")
+            warn.append(
+                f"needle tip {tuple(round(v, 1) for v in tip)} is not within 3 mm of "
+                "cancellous bone: ignored"
+            )
             continue
         d = np.linalg.norm((idx + lo - c) * sp[::-1], axis=1)
         best = idx[int(np.argmin(d))] + lo
         out.append(int(node_id[tuple(best)]))
     return out, warn
-
-
-def _zones(fine: FineBody, nodes: BoolArray) -> list[tuple[str, BoolArray]]:
-    """Leak zones: each cortical/endplate gap component, and the basivertebral region."""
-    from scipy import ndimage
-
-    zones: list[tuple[str, BoolArray]] = []
-    lab, n = ndimage.label(fine.gap, structure=np.ones((3, 3, 3), bool))
-    for c in range(1, n + 1):
-        comp = lab == c
-        kinds = fine.label[comp]
-        endplate = np.isin(kinds, (SUPERIOR, INFERIOR)).mean() > 0.5
-        zones.append(("disc" if endplate else "cortical_gap", comp & nodes))
-    h = float(fine.grid.spacing_mm.min())
-    cand = nodes & fine.rim & (fine.label == POSTERIOR) & (fine.depth_mm <= SHELL_MM + RIM_MM + h)
-    idx = np.nonzero(cand)
-    if idx[0].size:
-        xyz = fine.frame.to_body(fine.grid.voxel_to_lps(np.stack(idx[::-1], 1).astype(float)))
-        z0, z1 = fine.body_extent["superior"]
-        zc, half = 0.5 * (z0 + z1), 0.5 * FORAMEN_HEIGHT_FRAC * (z1 - z0)
-        keep = (np.abs(xyz[:, 0]) <= FORAMEN_HALF_WIDTH_MM) & (np.abs(xyz[:, 2] - zc) <= half)
-        zone = np.zeros_like(nodes)
-        zone[tuple(a[keep] for a in idx)] = True
-        zones.append(("basivertebral_foramen", zone))
-    return zones
 
 
 def _fine_mask(mask: BoolArray | None, fine: FineBody, anatomy: LevelAnatomy) -> BoolArray | None:
@@ -196,8 +181,9 @@ def _fine_mask(mask: BoolArray | None, fine: FineBody, anatomy: LevelAnatomy) ->
     return _resample(m, fine.crop_to_fine, fine.grid.shape_kji, 0.0) >= 0.5
 
 
-def _arrival(fine: FineBody, nodes: BoolArray, cavity: BoolArray | None, tips: list[int],
-             viscosity: str) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.int64]]:
+def _arrival(
+    fine: FineBody, nodes: BoolArray, cavity: BoolArray | None, tips: list[int], viscosity: str
+) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.int64]]:
     """Dijkstra from a virtual source joined to the tips and (nearly free) to the cavity."""
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import dijkstra
@@ -216,34 +202,25 @@ def _arrival(fine: FineBody, nodes: BoolArray, cavity: BoolArray | None, tips: l
     src_rows = [np.full(len(tips) + cav_nodes.size, n, np.int64)]
     tip_xyz = np.array([np.unravel_index(flat[t], nodes.shape) for t in tips], float)
     cav_xyz = np.stack(np.unravel_index(flat[cav_nodes], nodes.shape), 1).astype(float)
-    cav_d = (np.min(np.linalg.norm((cav_xyz[:, None] - tip_xyz[None]) * fine.grid.spacing_mm[::-1],
-                                   axis=2), axis=1) if cav_nodes.size else np.empty(0))
+    cav_d = (
+        np.min(
+            np.linalg.norm((cav_xyz[:, None] - tip_xyz[None]) * fine.grid.spacing_mm[::-1], axis=2),
+            axis=1,
+        )
+        if cav_nodes.size
+        else np.empty(0)
+    )
     src_cols = [np.asarray(tips, np.int64), cav_nodes]
     src_w = [np.full(len(tips), 1e-9, np.float32), (1e-6 * (1.0 + cav_d)).astype(np.float32)]
-    g = coo_matrix((np.concatenate(wts + src_w), (np.concatenate(rows + src_rows),
-                                                  np.concatenate(cols + src_cols))),
-                   shape=(n + 1, n + 1)).tocsr()
+    g = coo_matrix(
+        (
+            np.concatenate(wts + src_w),
+            (np.concatenate(rows + src_rows), np.concatenate(cols + src_cols)),
+        ),
+        shape=(n + 1, n + 1),
+    ).tocsr()
     dist = dijkstra(g, directed=False, indices=n)[:n]
     return flat, dist, node_id
-
-
-def _leaks(fine: FineBody, nodes: BoolArray, node_id: NDArray[np.int64], rank: NDArray[np.int64],
-           n_fill: int) -> list[LeakPoint]:
-    out = []
-    vox = fine.voxel_ml
-    for kind, zone in _zones(fine, nodes):
-        ids = node_id[zone]
-        if ids.size == 0:
-            continue
-        r = rank[ids]
-        first = int(np.argmin(r))
-        if r[first] >= n_fill:
-            continue
-        kji = np.argwhere(zone)[first]
-        lps = fine.grid.voxel_to_lps(kji[::-1].astype(float))
-        out.append(LeakPoint(kind, tuple(float(v) for v in lps),  # type: ignore[arg-type]
-                             float(r[first] + 1) * vox))
-    return sorted(out, key=lambda lp: lp.injected_ml_at_reach)
 
 
 def _cloud_metrics(fine: FineBody, cloud: BoolArray) -> tuple[bool, bool, float]:
@@ -312,8 +289,10 @@ def simulate_spread(
     node_id0[nodes] = np.arange(int(nodes.sum()))
     tip_ids, warnings = _tip_nodes(fine, node_id0, tips)
     if not tip_ids:
-        raise AnalysisError(f"{anatomy.level}: no needle tip lies in the cancellous bone of the "
-                            "body; place the tips inside the body before simulating cement")
+        raise AnalysisError(
+            f"{anatomy.level}: no needle tip lies in the cancellous bone of the "
+            "body; place the tips inside the body before simulating cement"
+        )
     flat, dist, node_id = _arrival(fine, nodes, cav, tip_ids, viscosity)
     reach = np.isfinite(dist)
     order = np.argsort(np.where(reach, dist, np.inf), kind="stable")
@@ -322,16 +301,37 @@ def simulate_spread(
     vox = fine.voxel_ml
     n_fill = min(int(round(volume_ml / vox)), int(reach.sum()))
     if n_fill * vox < volume_ml - 0.02 * volume_ml:
-        warnings.append(f"only {n_fill * vox:.2f} mL of cancellous bone is reachable from the tips; "
-                        f"{volume_ml:.2f} mL cannot be placed inside the body")
-    fill = np.full(nodes.shape, np.inf, np.float32)
+        warnings.append(
+            f"only {n_fill * vox:.2f} mL of cancellous bone is reachable from the tips; "
+            f"{volume_ml:.2f} mL cannot be placed inside the body"
+        )
+    fill = np.full(nodes.shape, np.inf, np.float64)
     filled = order[:n_fill]
-    fill.ravel()[flat[filled]] = (np.arange(n_fill, dtype=np.float32) + 1) * vox
+    fill.ravel()[flat[filled]] = (np.arange(n_fill, dtype=np.float64) + 1) * vox
     cloud = np.isfinite(fill)
     both, crosses, pw = _cloud_metrics(fine, cloud)
-    leaks = _leaks(fine, nodes, node_id, rank, n_fill)
+    leaks = leak_points(fine, nodes, node_id, rank, n_fill)
     warnings.extend(fine.notes)
-    return SpreadResult(fine.grid, fill, n_fill * vox, float(volume_ml), both, crosses, pw,
-                        tuple(leaks), step_ml, tuple(warnings),
-                        cite(("flow74", "hu_porosity", "foramen_zone", "zderic2016", "jors2021leak", "bmcmsk2020",
-                              "pmc7427078")))
+    return SpreadResult(
+        fine.grid,
+        fill,
+        n_fill * vox,
+        float(volume_ml),
+        both,
+        crosses,
+        pw,
+        tuple(leaks),
+        step_ml,
+        tuple(warnings),
+        cite(
+            (
+                "flow74",
+                "hu_porosity",
+                "foramen_zone",
+                "zderic2016",
+                "jors2021leak",
+                "bmcmsk2020",
+                "pmc7427078",
+            )
+        ),
+    )

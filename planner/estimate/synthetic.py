@@ -25,11 +25,18 @@ class SyntheticBody:
 
 
 def elliptic_body(
-    semi_lr_mm: float = 20.0, semi_ap_mm: float = 15.0, height_mm: float = 26.0,
-    spacing_mm: tuple[float, float, float] = (0.5, 0.5, 0.5), cortex_mm: float = 1.0,
-    cortex_hu: int = 700, cancellous_hu: int = 100, noise_hu: float = 15.0,
-    gap_center_lps: tuple[float, float, float] | None = None, gap_radius_mm: float = 3.0,
-    reference_heights_mm: tuple[float, float, float] | None = None, level: str = "L1",
+    semi_lr_mm: float = 20.0,
+    semi_ap_mm: float = 15.0,
+    height_mm: float = 26.0,
+    spacing_mm: tuple[float, float, float] = (0.5, 0.5, 0.5),
+    cortex_mm: float = 1.0,
+    cortex_hu: int = 700,
+    cancellous_hu: int = 100,
+    noise_hu: float = 15.0,
+    gap_center_lps: tuple[float, float, float] | None = None,
+    gap_radius_mm: float = 3.0,
+    reference_heights_mm: tuple[float, float, float] | None = None,
+    level: str = "L1",
     seed: int = 0,
 ) -> SyntheticBody:
     """Build an elliptic-cylinder body (axes along L, P, S) with an optional cortical hole.
@@ -53,23 +60,45 @@ def elliptic_body(
     r = np.sqrt((x / a) ** 2 + (y / b) ** 2)
     body = (r <= 1.0) & (np.abs(z) <= h / 2)
     inner = (np.sqrt((x / (a - cortex_mm)) ** 2 + (y / (b - cortex_mm)) ** 2) <= 1.0) & (
-        np.abs(z) <= h / 2 - cortex_mm)
+        np.abs(z) <= h / 2 - cortex_mm
+    )
     rng = np.random.default_rng(seed)
     hu = np.where(np.abs(z) <= h / 2 + 4, 80.0, 40.0)  # disc above/below, soft tissue around
     hu = np.where(body, cortex_hu, hu)
     hu = np.where(inner, cancellous_hu + rng.normal(0, noise_hu, body.shape), hu)
     if gap_center_lps is not None:
-        hole = body & ~inner & (np.linalg.norm(p - np.asarray(gap_center_lps), axis=-1) <= gap_radius_mm)
+        hole = (
+            body
+            & ~inner
+            & (np.linalg.norm(p - np.asarray(gap_center_lps), axis=-1) <= gap_radius_mm)
+        )
         hu = np.where(hole, cancellous_hu, hu)
     canal = (np.hypot(x / 8.0, (y - (b + 7)) / 6.0) <= 1.0) & (np.abs(z) <= h / 2 + 4)
     ped_r = (np.hypot((x - 9) / 4, (z) / 6) <= 1) & (y > b - 2) & (y < b + 10)
     ped_l = (np.hypot((x + 9) / 4, (z) / 6) <= 1) & (y > b - 2) & (y < b + 10)
     ped_left, ped_right = ped_r & ~body, ped_l & ~body  # +x is the patient's left
-    anatomy = LevelAnatomy(level, grid, (0, 0, 0), body, ped_left, ped_right, canal,
-                           BodyFrame.axis_aligned((0.0, 0.0, 0.0)))
+    anatomy = LevelAnatomy(
+        level,
+        grid,
+        (0, 0, 0),
+        body,
+        ped_left,
+        ped_right,
+        canal,
+        BodyFrame.axis_aligned((0.0, 0.0, 0.0)),
+    )
     vol = math.pi * a * b * h / 1000.0
     heights = Heights(h, h, h)
     ref = Heights(*reference_heights_mm) if reference_heights_mm else None
-    morph = Morphometry(level, (0.0, 0.0, 0.0), anatomy.body_volume_ml, heights, 2 * b, 2 * a, 0.0,
-                        float(cancellous_hu), ref)
+    morph = Morphometry(
+        level,
+        (0.0, 0.0, 0.0),
+        anatomy.body_volume_ml,
+        heights,
+        2 * b,
+        2 * a,
+        0.0,
+        float(cancellous_hu),
+        ref,
+    )
     return SyntheticBody(anatomy, np.round(hu).astype(np.int16), morph, vol)

@@ -218,10 +218,17 @@ def load_plan(
     return plan
 
 
-def save_plan(plan: Plan, path: str | Path) -> Path:
-    """Write the plan atomically (temporary file + ``os.replace``); returns the path."""
+def save_plan(plan: Plan, path: str | Path, source_path: str | None = None) -> Path:
+    """Write the plan atomically (temporary file + ``os.replace``); returns the path.
+
+    ``source_path`` (optional) records where the study was opened from, so the workstation
+    can reopen it with the plan (``python main.py PLAN.json``); loading ignores it.
+    """
     p = Path(path)
-    text = json.dumps(plan_to_dict(plan), indent=2) + "\n"
+    data = plan_to_dict(plan)
+    if source_path:
+        data["source_path"] = str(source_path)
+    text = json.dumps(data, indent=2) + "\n"
     fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent or ".")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:

@@ -10,10 +10,12 @@ import logging
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
 
 from planner.anatomy import BodyFrame, LevelAnatomy, Morphometry
 from planner.grid import FloatArray, ImageGrid
 from planner.trajectory.fields import DistanceField, FieldSampler
+from planner.trajectory.geometry import first_crossing
 from planner.volume import CTVolume
 
 log = logging.getLogger(__name__)
@@ -112,7 +114,8 @@ class TrajectoryContext:
         else:
             for info in pedicles.values():
                 if info.voxels:
-                    bone = bone | _extrude(anatomy.pedicle(info.side), frame, info, grid)
+                    bone = bone | _extrude(anatomy.pedicle(info.side), frame, grid, info.axis_dir)
+        sampler = FieldSampler(grid)
         fields = {
             "bone": DistanceField.from_mask(bone, grid),
             "body": DistanceField.from_mask(anatomy.body, grid),
@@ -122,30 +125,39 @@ class TrajectoryContext:
             volume=volume,
             anatomy=anatomy,
             morphometry=morphometry,
-            sampler=FieldSampler(grid),
+            sampler=sampler,
             ct_sampler=FieldSampler(volume.grid),
             fields=fields,
             frame=frame,
-            body=_body_extent(anatomy, half),
+            body=_body_extent(anatomy, half, fields["body"], sampler),
             pedicles=pedicles,
             half_voxel_mm=half,
         )
 
-    def sample(self, name: str, lps: FloatArray) -> FloatArray:
-        """Approximate signed distance (grid, trilinear) of field ``name`` at LPS points."""
-        return self.sampler.sample(self.fields[name].grid_sdf, lps)
-
-    def exact(self, name: str, lps: FloatArray) -> FloatArray:
-        """Signed distance of field ``name`` to its sub-voxel surface at LPS points."""
-        return self.fields[name].exact(self.sampler, lps)
+    def signed(self, name: str, lps: FloatArray) -> FloatArray:
+        """Signed distance (mm, + inside) of field ``name`` at LPS points ``(..., 3)``."""
+        return self.fields[name].signed(self.sampler, lps)
 
     def indicator(self, name: str, lps: FloatArray) -> FloatArray:
-        """Smoothed mask − 0.5 (≥ 0 inside) of field ``name``: for locating crossings on rays."""
-        return self.sampler.sample(self.fields[name].indicator, lps)
+        """Smoothed mask − 0.5 (≥ 0 inside) of field ``name``; NaN outside the level's crop."""
+        return self.sampler.sample(self.fields[name].indicator, lps, cval=np.nan)
 
-    def gradient(self, name: str, lps: FloatArray) -> FloatArray:
-        """Gradient (per mm, LPS) of the approximate distance of field ``name``, ``(n, 3)``."""
-        return self.sampler.gradient(self.fields[name].grid_sdf, lps)
+    def in_crop(self, lps: FloatArray, margin_vox: float = 1.0) -> NDArray[np.bool_]:
+        """True where LPS points lie inside the level's crop (by ``margin_vox`` voxels)."""
+        ijk = self.anatomy.grid.lps_to_voxel(lps)
+        hi = np.array(self.anatomy.grid.shape_kji[::-1], dtype=np.float64) - 1 - margin_vox
+        return np.all((ijk >= margin_vox) & (ijk <= hi), axis=-1)
+
+    def outward(self, name: str, lps: FloatArray) -> FloatArray:
+        """Unit LPS vector from the nearest surface point of field ``name`` towards the outside."""
+        p = np.asarray(lps, dtype=np.float64).reshape(3)
+        _, near = self.fields[name].nearest(p, bound_mm=60.0)
+        v = p - near[0]
+        n = float(np.linalg.norm(v))
+        if not np.isfinite(n) or n < 1e-9:
+            return np.zeros(3)
+        inside = self.indicator(name, p[None])[0] >= 0
+        return -v / n if inside else v / n
 
     def hu(self, lps: FloatArray) -> FloatArray:
         """Trilinear HU at LPS points; NaN outside the image."""
@@ -158,84 +170,98 @@ def _voxel_body_coords(anatomy: LevelAnatomy, mask: np.ndarray) -> FloatArray:
     return anatomy.frame.to_body(lps)
 
 
-def _body_extent(anatomy: LevelAnatomy, half: float) -> BodyExtent:
+def _body_extent(anatomy: LevelAnatomy, half: float, body: DistanceField, sampler: FieldSampler) -> BodyExtent:
+    """Extents from the voxel centres, with the AP depth measured with sub-voxel precision
+    along the posterior axis through the body's origin (where the smoothed mask crosses 0.5)."""
     b = _voxel_body_coords(anatomy, anatomy.body)
     if b.shape[0] == 0:
         raise ValueError(f"level {anatomy.level}: the body mask is empty")
     l, p, s = b[:, 0], b[:, 1], b[:, 2]
-    s_lo, s_hi = s.min() - half, s.max() + half
-    h = s_hi - s_lo
-    col = (np.abs(l) <= max(3.0, 2 * half)) & (np.abs(s - 0.5 * (s_lo + s_hi)) <= 0.25 * h)
-    pc = p[col] if col.any() else p
+    frame = anatomy.frame
+    steps = np.arange(0.0, 80.0, 0.25)
+    ends = []
+    for sign in (1.0, -1.0):
+        ray = frame.to_lps(np.outer(sign * steps, [0.0, 1.0, 0.0]))
+        ends.append(sign * first_crossing(sampler.sample(body.indicator, ray, cval=-0.5), 0.25))
+    p_post, p_ant = ends
+    if not (np.isfinite(p_post) and np.isfinite(p_ant)) or p_post - p_ant < 5.0:
+        p_ant, p_post = float(p.min() - half), float(p.max() + half)  # origin not inside the body
     return BodyExtent(
-        p_anterior=float(pc.min() - half),
-        p_posterior=float(pc.max() + half),
+        p_anterior=float(p_ant),
+        p_posterior=float(p_post),
         p_posterior_max=float(p.max() + half),
         l_min=float(l.min() - half),
         l_max=float(l.max() + half),
-        s_min=float(s_lo),
-        s_max=float(s_hi),
+        s_min=float(s.min() - half),
+        s_max=float(s.max() + half),
     )
 
 
 def _pedicle_info(anatomy: LevelAnatomy, side: str, half: float) -> PedicleInfo:
+    """Pedicle facts from its mask, in body coordinates.
+
+    The pedicle is cut into 1 mm AP slabs; slabs holding less than half the median slab's
+    voxels (slivers where the mask is cut at the body's curved posterior wall) are ignored.
+    The isthmus is the slab with the smallest transverse (left-right) extent; its centre is
+    the middle of that extent at the slab's mean height, and the axis a line fitted through
+    the slab centres within ±6 mm of the isthmus.
+    """
     sign = SIDE_SIGN[side]
-    b = _voxel_body_coords(anatomy, anatomy.pedicle(side))
-    if b.shape[0] < 4:
+    kji = np.argwhere(anatomy.pedicle(side))
+    if kji.shape[0] < 4:
         nan3 = np.full(3, np.nan)
-        return PedicleInfo(side, np.nan, np.nan, np.nan, nan3, nan3, nan3, int(b.shape[0]))
+        return PedicleInfo(side, np.nan, np.nan, np.nan, nan3, nan3, nan3, int(kji.shape[0]))
+    b = anatomy.frame.to_body(anatomy.grid.voxel_to_lps(kji[:, ::-1].astype(np.float64)))
     p = b[:, 1]
     step = max(1.0, 2 * half)
-    edges = np.arange(p.min(), p.max() + step, step)
-    cents, areas = [], []
-    for lo in edges[:-1]:
+    slabs = []
+    for lo in np.arange(p.min(), p.max(), step):
         sel = (p >= lo) & (p < lo + step)
         if sel.sum() >= 3:
-            cents.append(b[sel].mean(axis=0))
-            areas.append(int(sel.sum()))
-    c = np.array(cents)
-    if len(c) >= 2:
-        # l(p) and s(p) as straight lines through the cross-section centroids
-        coef_l = np.polyfit(c[:, 1], c[:, 0], 1)
-        coef_s = np.polyfit(c[:, 1], c[:, 2], 1)
+            bl = b[sel]
+            slabs.append((int(sel.sum()), float(np.ptp(bl[:, 0])),
+                          np.array([0.5 * (bl[:, 0].min() + bl[:, 0].max()), bl[:, 1].mean(), bl[:, 2].mean()])))
+    counts = np.array([c for c, _, _ in slabs])
+    full = [sl for sl in slabs if sl[0] >= 0.5 * np.median(counts)]
+    if len(full) > 4:
+        full = full[1:-1]
+    k = int(np.argmin([w for _, w, _ in full]))
+    c = np.array([x for _, _, x in full])
+    near = np.abs(c[:, 1] - c[k, 1]) <= 6.0
+    if near.sum() >= 2:
+        coef_l = np.polyfit(c[near, 1], c[near, 0], 1)
+        coef_s = np.polyfit(c[near, 1], c[near, 2], 1)
         d = np.array([-coef_l[0], -1.0, -coef_s[0]])  # towards anterior (−p)
         d /= np.linalg.norm(d)
     else:
         d = np.array([0.0, -1.0, 0.0])
-    centre = b.mean(axis=0)
-    inner = slice(1, -1) if len(areas) > 4 else slice(None)
-    k = int(np.argmin(areas[inner])) + (1 if len(areas) > 4 else 0)
     return PedicleInfo(
         side=side,
         p_min=float(p.min() - half),
         p_max=float(p.max() + half),
         u_medial=float((sign * b[:, 0]).min() - half),
-        axis_point=centre,
+        axis_point=c[k],
         axis_dir=d,
-        isthmus_point=c[k] if len(c) else centre,
-        voxels=int(b.shape[0]),
+        isthmus_point=c[k],
+        voxels=int(kji.shape[0]),
     )
 
 
-def _extrude(mask: np.ndarray, frame: BodyFrame, info: PedicleInfo, grid: ImageGrid) -> np.ndarray:
+def _extrude(mask: np.ndarray, frame: BodyFrame, grid: ImageGrid, axis_dir: FloatArray) -> np.ndarray:
     """The pedicle's posterior end face swept backwards along its axis by :data:`EXTRUDE_MM`.
 
     Only the last 2 mm of the pedicle are swept, so a pedicle wider at its base than at its
     isthmus is not widened.
     """
-    from scipy.ndimage import shift
-
     kji = np.argwhere(mask)
     p = frame.to_body(grid.voxel_to_lps(kji[:, ::-1].astype(np.float64)))[:, 1]
-    tail = np.zeros_like(mask)
-    sel = kji[p >= p.max() - 2.0]
-    tail[sel[:, 0], sel[:, 1], sel[:, 2]] = True
-    back_lps = -(frame.rotation @ info.axis_dir)
-    step_ijk = grid.lps_to_ijk[:3, :3] @ back_lps  # voxels per mm along the backward axis
-    n = int(np.ceil(EXTRUDE_MM * np.abs(step_ijk).max()))
+    tail = kji[p >= p.max() - 2.0]
+    back = -(frame.rotation @ axis_dir)
+    step_kji = (grid.lps_to_ijk[:3, :3] @ back)[::-1]  # voxels per mm, (k, j, i)
     out = mask.copy()
-    t8 = tail.astype(np.uint8)
-    for q in range(1, n + 1):
-        d_ijk = step_ijk * (EXTRUDE_MM * q / n)
-        out |= shift(t8, d_ijk[::-1], order=0, mode="constant", cval=0, prefilter=False).astype(bool)
+    shape = np.array(mask.shape)
+    for q in np.arange(0.5, EXTRUDE_MM + 1e-6, 0.5):
+        moved = np.rint(tail + q * step_kji).astype(int)
+        ok = np.all((moved >= 0) & (moved < shape), axis=1)
+        out[tuple(moved[ok].T)] = True
     return out

@@ -15,8 +15,9 @@ from numpy.typing import ArrayLike, NDArray
 from planner.grid import FloatArray, ImageGrid
 
 F32 = NDArray[np.float32]
-#: Fields are clamped at this distance (mm); beyond it nothing a needle does matters.
-FIELD_CLAMP_MM = 40.0
+
+
+REFINE_MM = 6.0  # below this coarse distance a point is refined with the exact surface
 
 
 @dataclass(frozen=True, eq=False)
@@ -26,53 +27,78 @@ class DistanceField:
     Notes
     -----
     The mask is smoothed (Gaussian, σ = 0.7 voxel) and its 0.5 level located with sub-voxel
-    precision on every grid edge that crosses it (``surface_lps``). :meth:`exact` returns
-    the distance to those surface points (k-d tree), signed by the smoothed indicator, so a
-    wall is found to ~0.1 voxel and the ridge on a pedicle's axis is not flattened by
-    interpolation. ``grid_sdf`` (distance transform, ``scipy.ndimage.distance_transform_edt``
-    with ``sampling`` = voxel size, clamped at :data:`FIELD_CLAMP_MM`) is the cheap
-    approximation used by searches and beyond ``band_mm``.
+    precision on every grid edge that crosses it (``surface_lps``). Near the surface
+    (coarse distance < :data:`REFINE_MM`) :meth:`signed` returns the exact distance to those
+    points (k-d tree), signed by the smoothed indicator: a wall is found to ~0.1–0.3 voxel,
+    and the ridge on a pedicle's axis is not flattened as interpolating a distance map would.
+    Farther away a coarse distance map (``scipy.ndimage.distance_transform_edt`` on every
+    second voxel, accurate to about one voxel) is used.
     """
 
-    grid_sdf: F32
     indicator: F32  # smoothed mask − 0.5: ≥ 0 inside
     surface_lps: FloatArray
-    band_mm: float
+    coarse_sdf: F32
+    coarse: FieldSampler
     _tree: object
 
     @classmethod
-    def from_mask(cls, mask: NDArray[np.bool_], grid: ImageGrid, band_mm: float = 15.0) -> DistanceField:
+    def from_mask(cls, mask: NDArray[np.bool_], grid: ImageGrid) -> DistanceField:
         from scipy.ndimage import distance_transform_edt, gaussian_filter
         from scipy.spatial import cKDTree
 
-        sp = grid.spacing_mm[::-1]
-        sdf = np.full(mask.shape, -FIELD_CLAMP_MM, dtype=np.float32)
         ind = np.full(mask.shape, -0.5, dtype=np.float32)
         if not mask.any():
-            return cls(sdf, ind, np.empty((0, 3)), band_mm, None)
-        box = _bbox(mask, pad_vox=np.ceil(FIELD_CLAMP_MM / sp).astype(int))
+            far = np.full((2, 2, 2), -100.0, dtype=np.float32)
+            return cls(ind, np.empty((0, 3)), far, FieldSampler(grid), None)
+        sp = grid.spacing_mm[::-1]
+        box = _bbox(mask, pad_vox=np.ceil(30.0 / sp).astype(int))
         f = gaussian_filter(mask[box].astype(np.float32), sigma=0.7, mode="nearest") - 0.5
-        inside = f >= 0
-        half = 0.5 * float(sp.mean())
-        d = np.where(inside, distance_transform_edt(inside, sampling=sp) - half,
-                     -(distance_transform_edt(~inside, sampling=sp) - half))
-        sdf[box] = d.clip(-FIELD_CLAMP_MM, FIELD_CLAMP_MM)
         ind[box] = f
         off = np.array([b.start for b in box], dtype=np.float64)
         surf = grid.voxel_to_lps((_crossings(f) + off)[:, ::-1])
-        return cls(sdf, ind, surf, band_mm, cKDTree(surf) if len(surf) else None)
+        inside = f[::2, ::2, ::2] >= 0
+        half = float(sp.mean())  # half a coarse voxel
+        d = np.where(inside, distance_transform_edt(inside, sampling=2 * sp) - half,
+                     -(distance_transform_edt(~inside, sampling=2 * sp) - half)).astype(np.float32)
+        cg = ImageGrid(d.shape, _strided_affine(grid, off))  # type: ignore[arg-type]
+        return cls(ind, surf, d, FieldSampler(cg), cKDTree(surf) if len(surf) else None)
 
-    def exact(self, sampler: FieldSampler, lps: ArrayLike) -> FloatArray:
-        """Signed distance at LPS points ``(..., 3)`` to the sub-voxel surface."""
-        p = np.asarray(lps, dtype=np.float64)
-        approx = sampler.sample(self.grid_sdf, p)
+    def nearest(self, lps: ArrayLike, bound_mm: float = 2 * REFINE_MM) -> tuple[FloatArray, FloatArray]:
+        """(unsigned distance, nearest surface point) for ``(n, 3)`` points; inf/NaN beyond bound."""
+        p = np.atleast_2d(np.asarray(lps, dtype=np.float64))
         if self._tree is None:
-            return approx
-        flat = p.reshape(-1, 3)
-        dist, _ = self._tree.query(flat, distance_upper_bound=self.band_mm)  # type: ignore[attr-defined]
-        dist = dist.reshape(p.shape[:-1])
-        sign = np.where(sampler.sample(self.indicator, p) >= 0, 1.0, -1.0)
-        return np.where(np.isfinite(dist), sign * dist, approx)
+            return np.full(len(p), np.inf), np.full_like(p, np.nan)
+        dist, idx = self._tree.query(p, distance_upper_bound=bound_mm)  # type: ignore[attr-defined]
+        found = np.isfinite(dist)
+        near = np.full_like(p, np.nan)
+        near[found] = self.surface_lps[idx[found]]
+        return dist, near
+
+    def signed(self, sampler: FieldSampler, lps: ArrayLike) -> FloatArray:
+        """Signed distance at LPS points ``(..., 3)`` (+ inside); exact near the surface."""
+        p = np.asarray(lps, dtype=np.float64)
+        out, _ = self.signed_nearest(sampler, p.reshape(-1, 3))
+        return out.reshape(p.shape[:-1])
+
+    def signed_nearest(self, sampler: FieldSampler, lps: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """Signed distance at ``(n, 3)`` points and the nearest surface point (NaN when far)."""
+        out = self.coarse.sample(self.coarse_sdf, lps)
+        pts = np.full_like(lps, np.nan)
+        near = np.flatnonzero(np.abs(out) < REFINE_MM)
+        if near.size:
+            dist, q = self.nearest(lps[near])
+            sign = np.where(sampler.sample(self.indicator, lps[near]) >= 0, 1.0, -1.0)
+            ok = np.isfinite(dist)
+            out[near] = np.where(ok, sign * dist, out[near])
+            pts[near] = q
+        return out, pts
+
+
+def _strided_affine(grid: ImageGrid, off_kji: FloatArray) -> FloatArray:
+    m = grid.ijk_to_lps.copy()
+    m[:3, 3] = grid.voxel_to_lps(off_kji[::-1])
+    m[:3, :3] = m[:3, :3] * 2.0
+    return m
 
 
 def _crossings(f: NDArray[np.float32]) -> FloatArray:
@@ -111,8 +137,8 @@ def _bbox(mask: NDArray[np.bool_], pad_vox: NDArray[np.int_]) -> tuple[slice, sl
 class FieldSampler:
     """Trilinear sampling of ``[k, j, i]`` arrays of one grid at LPS points.
 
-    Outside the grid a sample takes the nearest edge value (``mode='nearest'``), which for
-    distance fields clamped at :data:`FIELD_CLAMP_MM` means "far away".
+    Outside the grid a sample takes the nearest edge value (``mode='nearest'``) unless a
+    constant ``cval`` is given.
     """
 
     grid: ImageGrid
@@ -142,11 +168,3 @@ class FieldSampler:
                 array, c, order=1, mode="constant", cval=cval, prefilter=False, output=np.float64
             )
         return v.reshape(lead)
-
-    def gradient(self, array: NDArray[np.generic], lps: ArrayLike, step_mm: float = 0.5) -> FloatArray:
-        """Central-difference gradient (per mm, LPS) of ``array`` at LPS points ``(n, 3)``."""
-        p = np.atleast_2d(np.asarray(lps, dtype=np.float64))
-        offs = np.eye(3) * step_mm
-        pts = np.concatenate([p[:, None, :] + offs[None], p[:, None, :] - offs[None]], axis=1)
-        v = self.sample(array, pts)
-        return (v[:, :3] - v[:, 3:]) / (2 * step_mm)

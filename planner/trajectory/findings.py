@@ -91,6 +91,11 @@ def derive_findings(
         out.append(Finding("canal_margin_low", "warning",
                            f"{side} needle passes {m.canal_clearance_mm:.1f} mm from the spinal canal "
                            f"(threshold {CANAL_MARGIN_MM:.0f} mm)", _pt(s.canal_point)))
+    if m.body_wall_clearance_mm < 0 and not s.tip_exit_dir:
+        sev = "danger" if -m.body_wall_clearance_mm >= 2.0 else "warning"
+        out.append(Finding("body_wall_breach", sev,
+                           f"{side} needle leaves the vertebral body wall or endplate by "
+                           f"{-m.body_wall_clearance_mm:.1f} mm before the tip"))
     out.extend(_tip_findings(traj, m, s, tip, unipedicular))
     if math.isfinite(m.isthmus_width_mm):
         spare = m.isthmus_width_mm - m.needle_od_mm

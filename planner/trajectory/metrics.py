@@ -34,8 +34,9 @@ from planner.trajectory.geometry import (
 )
 
 STEP_MM = 0.5
-RAY_STEP_MM = 0.25
-RAY_CAP_MM = 15.0
+RAY_STEP_MM = 0.5
+RAY_CAP_MM = 8.0
+RAY_EVERY_MM = 1.0  # spacing of the ray fans along the path
 #: HU below which a sample counts as air/lung (HU of air −1000, aerated lung ≈ −700 to −900).
 AIR_HU = -400.0
 #: HU window flagged as dense soft tissue outside bone: contrast-enhanced blood pool or bone
@@ -69,6 +70,7 @@ class TrajectoryMetrics:
     craniocaudal_angle_table_deg: float
     isthmus_width_mm: float
     bone_margin_mm: float
+    body_wall_clearance_mm: float
     canal_clearance_mm: float
     clearance_medial_mm: float
     clearance_lateral_mm: float
@@ -126,22 +128,77 @@ def _direction_name(outward_lps: FloatArray, d: FloatArray, ctx: TrajectoryConte
     return "superior" if sup > 0 else "inferior"
 
 
-def _rays(ctx: TrajectoryContext, pts: FloatArray, d: FloatArray, sign: float) -> dict[str, FloatArray]:
-    """Distance (mm) from each axis point to the bone surface along four perpendicular rays."""
+N_RAYS = 12  # perpendicular rays, 30° apart; 0° = medial, 90° = superior
+
+
+def _ray_dirs(ctx: TrajectoryContext, d: FloatArray, sign: float) -> FloatArray:
+    """(N_RAYS, 3) unit LPS vectors perpendicular to the needle, starting medial, then superior."""
     rot = ctx.frame.rotation
-    dirs = {
-        "medial": perpendicular(-sign * rot[:, 0], d),
-        "lateral": perpendicular(sign * rot[:, 0], d),
-        "superior": perpendicular(rot[:, 2], d),
-        "inferior": perpendicular(-rot[:, 2], d),
-    }
+    med = perpendicular(-sign * rot[:, 0], d)
+    sup = np.cross(d, med)
+    if float(sup @ rot[:, 2]) < 0:
+        sup = -sup
+    ang = np.radians(np.arange(N_RAYS) * (360.0 / N_RAYS))
+    return np.cos(ang)[:, None] * med + np.sin(ang)[:, None] * sup
+
+
+def _ray_distances(ctx: TrajectoryContext, pts: FloatArray, dirs: FloatArray) -> FloatArray:
+    """(n, N_RAYS) distance from each axis point to the bone surface along each ray (capped)."""
     steps = np.arange(0.0, RAY_CAP_MM + RAY_STEP_MM / 2, RAY_STEP_MM)
-    vec = np.stack(list(dirs.values()))  # (4, 3)
-    ray_pts = pts[:, None, None, :] + vec[None, :, None, :] * steps[None, None, :, None]
-    vals = ctx.indicator("bone", ray_pts)  # (n, 4, m)
+    ray_pts = pts[:, None, None, :] + dirs[None, :, None, :] * steps[None, None, :, None]
+    vals = ctx.indicator("bone", ray_pts)
     n = vals.shape[0]
-    dist = first_crossings(vals.reshape(n * 4, -1), RAY_STEP_MM, RAY_CAP_MM).reshape(n, 4)
-    return {name: dist[:, i] for i, name in enumerate(dirs)}
+    return first_crossings(vals.reshape(n * len(dirs), -1), RAY_STEP_MM, RAY_CAP_MM).reshape(n, len(dirs))
+
+
+@dataclass(frozen=True, slots=True)
+class _Clearances:
+    breach_mm: float
+    breach_dir: str
+    breach_point: FloatArray | None
+    margin_mm: float  # smallest needle-surface → bone-surface distance in the pedicle zone
+    body_margin_mm: float  # same in the body (in front of the pedicle zone), up to the tip
+    directional: dict[str, float]
+    width_mm: float
+
+
+def _clearances(ctx: TrajectoryContext, pts: FloatArray, bone: FloatArray, zone: FloatArray,
+                intra: FloatArray, front: FloatArray, d: FloatArray, sign: float, r: float) -> _Clearances:
+    """Perpendicular-ray clearances (pedicle zone and whole intraosseous path) and the breach."""
+    dirs = _ray_dirs(ctx, d, sign)
+    idx = np.flatnonzero(intra)
+    if idx.size:  # one fan every RAY_EVERY_MM, plus the sample deepest out of / least in bone
+        worst = idx[int(np.argmin(bone[idx]))]
+        idx = np.union1d(idx[:: max(1, int(round(RAY_EVERY_MM / STEP_MM)))], [worst, idx[-1]])
+    dist = _ray_distances(ctx, pts[idx], dirs) if idx.size else np.empty((0, N_RAYS))
+    inside = bone[idx] > 0
+    # penetration of the needle surface beyond the bone surface at each sample
+    pen = np.where(inside, r - dist.min(axis=1, initial=np.inf), r - bone[idx])
+    in_zone = zone[idx]
+    nan = math.nan
+    if not in_zone.any():
+        return _Clearances(0.0, "none", None, nan, _min(-pen, front[idx]), dict.fromkeys(_CARD, nan), nan)
+    zpen = np.where(in_zone, pen, -np.inf)
+    k = int(np.argmax(zpen))
+    breach = max(float(zpen[k]), 0.0)
+    bdir, bpt = "none", None
+    if breach > 0:
+        if inside[k]:
+            out_vec = dirs[int(np.argmin(dist[k]))]
+        else:
+            out_vec = ctx.outward("bone", pts[idx[k]])
+        bdir, bpt = _direction_name(out_vec, d, ctx, sign), pts[idx[k]]
+    zin = in_zone & inside
+    card = {name: (float(dist[zin, i].min()) - r if zin.any() else nan) for name, i in _CARD.items()}
+    width = float((dist[zin, 0] + dist[zin, N_RAYS // 2]).min()) if zin.any() else nan
+    return _Clearances(breach, bdir, bpt, _min(-pen, in_zone), _min(-pen, front[idx]), card, width)
+
+
+_CARD = {"medial": 0, "superior": N_RAYS // 4, "lateral": N_RAYS // 2, "inferior": 3 * N_RAYS // 4}
+
+
+def _min(v: FloatArray, sel: FloatArray) -> float:
+    return float(v[sel].min()) if np.any(sel) else math.nan
 
 
 def compute_metrics(ctx: TrajectoryContext, traj: Trajectory, needle: Needle) -> tuple[TrajectoryMetrics, PathSamples]:
@@ -152,52 +209,32 @@ def compute_metrics(ctx: TrajectoryContext, traj: Trajectory, needle: Needle) ->
     d = unit(tip - skin)
     pts, t = _sample_path(skin, tip)
     body_c = ctx.frame.to_body(pts)
-    bone = ctx.exact("bone", pts)
-    body = ctx.exact("body", pts)
-    canal = ctx.exact("canal", pts)
+    bone = ctx.signed("bone", pts)
+    body = ctx.signed("body", pts)
+    canal = ctx.signed("canal", pts)
     t_bone = float((bone_entry - skin) @ d)
     ped = ctx.pedicles[traj.side]
-    zone = (body_c[:, 1] >= ped.p_min) & (body_c[:, 1] <= ped.p_max) & (t >= t_bone - 1e-6)
     parapedicular = traj.approach == "parapedicular"
+    # the needle counts as "in" once its whole cross-section has been inside bone (or 3 mm
+    # past the bone entry): before that it is still entering through the surface
+    fully = np.flatnonzero((bone >= r) & (t >= t_bone - 1.0))
+    t_in = min(float(t[fully[0]]) if fully.size else math.inf, t_bone + 3.0)
+    if parapedicular:  # enters bone at the body wall: judge the part inside the body
+        inb = np.flatnonzero(body >= r)
+        t_in = float(t[inb[0]]) if inb.size else math.inf
+    if ctx.anatomy.vertebra is None and not parapedicular:
+        # without a whole-vertebra mask nothing behind the pedicle is known: judge from its end
+        behind = np.flatnonzero(body_c[:, 1] <= ped.p_max - 1.0)
+        t_in = max(t_in, float(t[behind[0]]) if behind.size else t_in)
+    intra = (t >= t_in) & ctx.in_crop(pts)  # nothing outside the segmented crop is judged
+    zone = intra & (body_c[:, 1] >= ped.p_min) & (body_c[:, 1] <= ped.p_max) & (not parapedicular)
+    front = intra & (body_c[:, 1] < (ped.p_min if not parapedicular else np.inf))
+    c = _clearances(ctx, pts, bone, zone, intra, front, d, sign, r)
 
-    # breach and margins in the pedicle zone
-    exc = np.where(zone, r - bone, -np.inf)
-    ib = int(np.argmax(exc))
-    breach_mm = float(max(exc[ib], 0.0)) if zone.any() else 0.0
-    breach_dir, breach_point = "none", None
-    if breach_mm > 0:
-        g = ctx.gradient("bone", pts[ib])[0]
-        breach_dir = _direction_name(-g / (np.linalg.norm(g) + 1e-12), d, ctx, sign)
-        breach_point = pts[ib] + d * 0.0
-        if parapedicular and breach_dir != "medial":
-            breach_mm, breach_dir, breach_point = 0.0, "none", None
-    bone_margin = float((bone[zone] - r).min()) if zone.any() and not parapedicular else math.nan
-
-    inside = zone & (bone > 0)
-    clear = {k: math.nan for k in ("medial", "lateral", "superior", "inferior")}
-    width = math.nan
-    if inside.any() and not parapedicular:
-        rays = _rays(ctx, pts[inside], d, sign)
-        clear = {k: float(v.min()) - r for k, v in rays.items()}
-        width = float((rays["medial"] + rays["lateral"]).min())
-        if breach_mm > 0 and breach_dir in clear:
-            clear[breach_dir] = min(clear[breach_dir], -breach_mm)
-
-    # canal: the whole path
     ic = int(np.argmax(canal))
     canal_clear = float(-canal[ic]) - r
+    min_cort = float(np.nanmin([c.margin_mm, c.body_margin_mm, canal_clear]))
 
-    # cortical clearance from the pedicle zone (or the bone entry) to the tip
-    start = np.flatnonzero(zone)[0] if zone.any() else int(np.searchsorted(t, t_bone))
-    body_part = slice(start, None)
-    if parapedicular:
-        entered = np.flatnonzero(body > 0)
-        body_part = slice(int(entered[0]) + int(4.0 / STEP_MM), None) if entered.size else slice(len(t), None)
-    seg = bone[body_part]
-    min_cort = float(seg.min()) - r if seg.size else math.nan
-    min_cort = min(min_cort, canal_clear)
-
-    # tip
     ex = ctx.body
     tip_b = ctx.frame.to_body(tip)
     depth_frac = (ex.p_posterior - tip_b[1]) / ex.depth_mm
@@ -217,17 +254,18 @@ def compute_metrics(ctx: TrajectoryContext, traj: Trajectory, needle: Needle) ->
         craniocaudal_angle_deg=cc_b,
         medial_angle_table_deg=med_t,
         craniocaudal_angle_table_deg=cc_t,
-        isthmus_width_mm=width,
-        bone_margin_mm=bone_margin,
+        isthmus_width_mm=c.width_mm,
+        bone_margin_mm=c.margin_mm,
+        body_wall_clearance_mm=c.body_margin_mm,
         canal_clearance_mm=canal_clear,
-        clearance_medial_mm=clear["medial"],
-        clearance_lateral_mm=clear["lateral"],
-        clearance_superior_mm=clear["superior"],
-        clearance_inferior_mm=clear["inferior"],
+        clearance_medial_mm=c.directional["medial"],
+        clearance_lateral_mm=c.directional["lateral"],
+        clearance_superior_mm=c.directional["superior"],
+        clearance_inferior_mm=c.directional["inferior"],
         min_cortical_clearance_mm=min_cort,
-        breach_mm=breach_mm,
-        breach_grade=gr_grade(breach_mm),
-        breach_direction=breach_dir,
+        breach_mm=c.breach_mm,
+        breach_grade=gr_grade(c.breach_mm),
+        breach_direction=c.breach_dir,
         tip_midline_offset_mm=float(mid_off),
         tip_reaches_midline=bool(mid_off <= MIDLINE_TOL_MM),
         air_path_mm=air_mm,
@@ -237,7 +275,7 @@ def compute_metrics(ctx: TrajectoryContext, traj: Trajectory, needle: Needle) ->
         fluoro_rule_margin_mm=margin,
         needle_od_mm=needle.od_mm,
     )
-    samples = PathSamples(pts, t, d, breach_point, pts[ic], air_pt, dense_pt, fpt, exit_dir)
+    samples = PathSamples(pts, t, d, c.breach_point, pts[ic], air_pt, dense_pt, fpt, exit_dir)
     return metrics, samples
 
 
@@ -252,8 +290,7 @@ def _tip_to_cortex(ctx: TrajectoryContext, tip: FloatArray, d: FloatArray) -> tu
     if not math.isfinite(dist):
         return math.nan, "other"
     exit_pt = tip - dist * d
-    g = ctx.gradient("body", exit_pt)[0]
-    outward = ctx.frame.to_body(ctx.frame.origin_lps - g)
+    outward = ctx.frame.to_body(ctx.frame.origin_lps + ctx.outward("body", exit_pt - 0.5 * d))
     anterior = -outward[1] > 0.5 * np.linalg.norm(outward)
     return -dist, "anterior" if anterior else "other"
 

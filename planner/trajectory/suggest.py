@@ -35,6 +35,7 @@ MIN_TRANSPEDICULAR_MM = 0.5
 BONE_HU = 150.0
 AIR_HU = -400.0
 STEP = 0.5
+SEARCH_STEP = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,21 +72,33 @@ def _targets(ctx: TrajectoryContext, side: str, unipedicular: bool, axis_l: floa
 def _score_lines(
     ctx: TrajectoryContext, targets: FloatArray, passes: FloatArray, p_back: float, r: float
 ) -> tuple[FloatArray, FloatArray]:
-    """Smallest clearance (mm) of every target × pass line, from ``p_back`` to the target."""
+    """Smallest wall clearance (mm) of every target × pass line, from ``p_back`` to the target.
+
+    A bone-surface point counts as a wall only if it lies more than 60° off the needle's
+    axis as seen from the sample: the surface the needle enters through (behind) and the
+    anterior cortex (ahead of the tip) are judged by the full evaluation, not here.
+    """
     rot, o = ctx.frame.rotation, ctx.frame.origin_lps
     tt = np.repeat(targets, len(passes), axis=0)
     pp = np.tile(passes, (len(targets), 1))
     d = pp - tt
     d /= np.linalg.norm(d, axis=1, keepdims=True)
     span = (p_back - tt[:, 1]) / np.maximum(d[:, 1], 1e-3)  # distance from target to p_back
-    n = int(math.ceil(np.nanmax(span) / STEP)) + 1
-    s = np.arange(n) * STEP
-    body_pts = tt[:, None, :] + s[None, :, None] * d[:, None, :]
-    lps = body_pts @ rot.T + o
+    n = int(math.ceil(np.nanmax(span) / SEARCH_STEP)) + 1
+    s = np.arange(n) * SEARCH_STEP
     valid = s[None, :] <= span[:, None]
-    bone = np.where(valid, ctx.sample("bone", lps), np.inf).min(axis=1) - r
-    canal = np.where(valid, -ctx.sample("canal", lps), np.inf).min(axis=1) - r
-    return np.minimum(bone, canal), np.stack([tt, pp], axis=1)
+    body_pts = tt[:, None, :] + s[None, :, None] * d[:, None, :]
+    lps = (body_pts @ rot.T + o)[valid]
+    dir_lps = np.broadcast_to((d @ rot.T)[:, None, :], body_pts.shape)[valid]
+    bone, near = ctx.fields["bone"].signed_nearest(ctx.sampler, lps)
+    v = lps - near
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cos = np.abs(np.einsum("ij,ij->i", v, dir_lps)) / np.linalg.norm(v, axis=1)
+    bone = np.where((bone > 0) & (cos > 0.5), np.inf, bone)
+    canal = -ctx.signed("canal", lps)
+    per = np.full(valid.shape, np.inf)
+    per[valid] = np.minimum(bone, canal) - r
+    return per.min(axis=1), np.stack([tt, pp], axis=1)
 
 
 def _transpedicular(ctx: TrajectoryContext, side: str, r: float, unipedicular: bool) -> tuple[FloatArray, FloatArray]:
@@ -96,12 +109,13 @@ def _transpedicular(ctx: TrajectoryContext, side: str, r: float, unipedicular: b
     targets = _targets(ctx, side, unipedicular, axis_l)
     l_pref = 0.0 if unipedicular else sg * 0.18 * ctx.body.width_mm
     s_mid = 0.5 * (ctx.body.s_min + ctx.body.s_max)
+    p_back = ped.p_max
     best = None
     for half, step in ((3.0, 0.75), (0.75, 0.25)):
         centre = iso if best is None else best[1]
         g = np.arange(-half, half + 1e-6, step)
         passes = np.array([centre + np.array([x, 0.0, y]) for x in g for y in g])
-        score, lines = _score_lines(ctx, targets, passes, ped.p_max + 2.0, r)
+        score, lines = _score_lines(ctx, targets, passes, p_back, r)
         score = score - 0.02 * np.abs(lines[:, 0, 0] - l_pref) - 0.02 * np.abs(lines[:, 0, 2] - s_mid)
         k = int(np.argmax(score))
         best = (lines[k, 0], lines[k, 1], float(score[k]))
@@ -134,9 +148,9 @@ def _para_score(ctx: TrajectoryContext, T: FloatArray, P: FloatArray, r: float) 
     d = unit(P - T)
     s = np.arange(0.0, 80.0, STEP)
     lps = ctx.frame.to_lps(T[None] + s[:, None] * d)
-    body = ctx.sample("body", lps)
-    canal = -ctx.sample("canal", lps) - r
-    bone = ctx.sample("bone", lps)
+    body = ctx.signed("body", lps)
+    canal = -ctx.signed("canal", lps) - r
+    bone = ctx.signed("bone", lps)
     hu = ctx.hu(lps)
     out = np.flatnonzero(body < 0)
     if out.size == 0:
@@ -163,24 +177,34 @@ def _entries(ctx: TrajectoryContext, side: str, approach: str, tip: FloatArray, 
     if approach == "parapedicular":
         t = first_crossing(ctx.indicator("body", tip[None] - s[:, None] * d), STEP)
         bone_entry = tip - (t if math.isfinite(t) else 0.0) * d
-    elif ctx.anatomy.vertebra is not None:
-        t = first_crossing(ctx.indicator("bone", through[None] - s[:, None] * d), STEP)
-        bone_entry = through - (t if math.isfinite(t) else 0.0) * d
     else:
-        ped = ctx.pedicles[side]
-        tb = ctx.frame.to_body(through)
-        db = ctx.frame.to_body(ctx.frame.origin_lps + d)
-        start = through - max(0.0, (ped.p_max - tb[1]) / max(-db[1], 1e-3)) * d
+        if ctx.anatomy.vertebra is not None:
+            ind = ctx.indicator("bone", through[None] - s[:, None] * d)
+            k = int(np.argmax(~(ind >= 0)))  # first sample outside bone or outside the crop
+            if np.isfinite(ind[k]):
+                bone_entry = through - first_crossing(ind, STEP) * d
+                return bone_entry, *_skin(ctx, bone_entry, d)
+            start = through - s[max(k - 1, 0)] * d  # bone continues beyond the crop: use HU
+        else:
+            ped = ctx.pedicles[side]
+            tb = ctx.frame.to_body(through)
+            db = ctx.frame.to_body(ctx.frame.origin_lps + d)
+            start = through - max(0.0, (ped.p_max - tb[1]) / max(-db[1], 1e-3)) * d
         back = start[None] - s[: int(40 / STEP), None] * d
         soft = np.nan_to_num(ctx.hu(back), nan=-1000.0) < BONE_HU
         run = np.convolve(soft, np.ones(4), "valid") == 4
         bone_entry = back[int(np.argmax(run))] if run.any() else start
+    return bone_entry, *_skin(ctx, bone_entry, d)
+
+
+def _skin(ctx: TrajectoryContext, bone_entry: FloatArray, d: FloatArray) -> tuple[FloatArray, str]:
+    s = np.arange(0.0, 250.0, STEP)
     beyond = bone_entry[None] - s[:, None] * d
     k, note = _skin_index(ctx.hu(beyond))
     skin = beyond[k]
     if np.linalg.norm(skin - bone_entry) < 1.0:
         skin = bone_entry - 1.0 * d
-    return bone_entry, skin, note
+    return skin, note
 
 
 def _skin_index(hu: FloatArray) -> tuple[int, str]:

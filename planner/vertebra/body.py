@@ -26,12 +26,15 @@ import numpy as np
 from numpy.typing import NDArray
 
 from planner.grid import FloatArray, ImageGrid
-from planner.vertebra.common import half_max_crossing, sample, voxel_centres_lps
+from planner.vertebra.common import half_max_crossing, half_max_crossings, voxel_centres_lps
 
 N_THETA, N_PHI = 36, 72
 R_MAX_MM = 34.0
 MIN_EDGE_HU = 140.0  # the cortex/endplate must reach this (cortical bone ≫ soft tissue ~40)
 MIN_DROP_HU = 70.0
+#: Edge level between the trough outside (0) and the cortical peak inside (1); above one half
+#: because the thin cortex is blurred into a lower, wider peak (measured on the demo case).
+EDGE_LEVEL = 0.6
 CANAL_HU = 70.0  # CSF ~10, epidural fat < 0: the canal stays below this
 MAX_OUTSIDE_HU = 130.0  # disc ~80-110, muscle ~50, canal ~20 (outside the body is soft tissue)
 
@@ -169,17 +172,23 @@ def cast_star(sm: NDArray[np.float32], grid: ImageGrid, centre: FloatArray, left
     Edges are detected on ``sm`` and, when ``raw`` (the unsmoothed crop) is given, located on
     it: smoothing widens the thin bright cortex and would move its half-maximum outwards.
     """
+    from scipy import ndimage as ndi
+
     step = min(0.5, float(np.min(grid.spacing_mm)) / 2)
     r = np.arange(0.0, R_MAX_MM + step, step)
     dirs = ray_directions(left, posterior, superior).reshape(-1, 3)
-    pts = centre + dirs[:, None, :] * r[None, :, None]
-    prof = sample(sm, grid, pts, fill=-1000.0)
+    c_vox = grid.lps_to_voxel(centre)[::-1]  # (k, j, i)
+    d_vox = (grid.lps_to_ijk[:3, :3] @ dirs.T)[::-1]  # (3, n) in (k, j, i)
+    coords = c_vox[:, None, None] + d_vox[:, :, None] * r[None, None, :]
+    prof = ndi.map_coordinates(sm, coords.reshape(3, -1), order=1, mode="constant",
+                               cval=-1000.0).reshape(len(dirs), len(r))
     first = _first_edges(prof, step)
     w = max(2, int(round(2.5 / step)))
-    radius = np.full(len(dirs), np.nan)
-    fine = prof if raw is None else sample(raw, grid, pts, fill=-1000.0)
-    for n in np.nonzero(first >= 0)[0]:
-        radius[n] = half_max_crossing(r, fine[n], int(first[n]), w, 0.55)
+    fine = prof
+    if raw is not None:
+        fine = ndi.map_coordinates(raw, coords.reshape(3, -1), order=1, mode="constant",
+                                   cval=-1000.0).reshape(len(dirs), len(r))
+    radius = half_max_crossings(step, fine, first, w, EDGE_LEVEL)
     radius = _clean_radius(radius.reshape(N_THETA, N_PHI))
     cosp = (dirs @ posterior).reshape(N_THETA, N_PHI)
     radius = _cut_pedicle_bases(radius, cosp)
@@ -191,11 +200,36 @@ def cast_star(sm: NDArray[np.float32], grid: ImageGrid, centre: FloatArray, left
     return StarShape(np.asarray(centre, float), left, posterior, superior, radius, wall)
 
 
+def star_centroid(shape: StarShape) -> FloatArray:
+    """Volume centroid of the star shape, LPS mm (each ray's cone has its centroid at 3r/4)."""
+    theta = (np.arange(N_THETA) + 0.5) * np.pi / N_THETA
+    w = np.sin(theta)[:, None] * shape.radius_mm**3
+    d = shape.directions()
+    num = (w[..., None] * 0.75 * shape.radius_mm[..., None] * d).sum(axis=(0, 1))
+    return shape.centre_lps + num / w.sum()
+
+
+def star_bbox(shape: StarShape, grid: ImageGrid, margin_mm: float = 1.5) -> tuple[
+        tuple[int, int, int], tuple[int, int, int]]:
+    """Index box [start, stop) of ``grid`` enclosing the star surface plus a margin."""
+    surf = shape.surface_lps().reshape(-1, 3)
+    ijk = grid.lps_to_voxel(surf)
+    pad = margin_mm / grid.spacing_mm
+    lo = np.clip(np.floor(ijk.min(axis=0) - pad).astype(int), 0, None)
+    hi = np.minimum(np.ceil(ijk.max(axis=0) + pad).astype(int) + 1, grid.shape_kji[::-1])
+    return (int(lo[2]), int(lo[1]), int(lo[0])), (int(hi[2]), int(hi[1]), int(hi[0]))
+
+
 def star_mask(shape: StarShape, grid: ImageGrid) -> NDArray[np.bool_]:
     """Voxels of ``grid`` whose centres lie inside the star shape."""
     from scipy import ndimage as ndi
 
-    v = voxel_centres_lps(grid) - shape.centre_lps
+    a, b = star_bbox(shape, grid)
+    out = np.zeros(grid.shape_kji, dtype=bool)
+    if min(y - x for x, y in zip(a, b, strict=True)) <= 0:
+        return out
+    sub = grid.crop(a, b)
+    v = voxel_centres_lps(sub) - shape.centre_lps
     dist = np.linalg.norm(v, axis=-1)
     safe = np.maximum(dist, 1e-9)
     ct = np.clip((v @ shape.superior) / safe, -1, 1)
@@ -206,4 +240,5 @@ def star_mask(shape: StarShape, grid: ImageGrid) -> NDArray[np.bool_]:
     rad = shape.radius_mm
     padded = np.concatenate([rad[:, -1:], rad, rad[:, :1]], axis=1)
     rr = ndi.map_coordinates(padded, [ti.ravel(), pi_.ravel()], order=1, mode="nearest")
-    return dist <= rr.reshape(dist.shape)
+    out[a[0]:b[0], a[1]:b[1], a[2]:b[2]] = dist <= rr.reshape(dist.shape)
+    return out

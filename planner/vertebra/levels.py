@@ -4,9 +4,9 @@ Method
 ------
 The column is first tracked coarsely (:mod:`planner.vertebra.column`) to get one point inside
 a body. From a body, the next one is found by *hopping*: the body's star segmentation gives
-its craniocaudal extent along its own axis, the next body's centre is expected one disc
-(~7 mm) and half a body beyond its endplate, adjusted to the densest point within ±6 mm along
-the axis (discs are darker than bodies), and segmented again. Hopping stops when a fit is
+its craniocaudal extent along its own axis; the next body is segmented from points one short
+disc (5 mm) and 35-70 % of a body height beyond the endplate, and accepted when a disc-sized
+gap (1-18 mm) separates the two. Hopping stops when a fit is
 implausible (volume, height, spacing) or the body would not be entirely in the scan. Disc
 spacing therefore comes from the segmentation itself rather than from a 1D profile, which on
 3 mm data cannot tell a disc from an osteoporotic body interior.
@@ -33,7 +33,8 @@ from planner.vertebra.types import LevelCandidate
 from planner.volume import CTVolume
 
 log = logging.getLogger(__name__)
-DISC_GAP_MM = 7.0
+DISC_GAP_MM = 5.0
+HOP_FRACTIONS = (0.5, 0.35, 0.7)
 MAX_LEVELS = 26
 
 
@@ -58,24 +59,31 @@ def _plausible(fit: BodyFit, volume: CTVolume) -> bool:
 
 
 def hop(volume: CTVolume, fit: BodyFit, direction: int) -> BodyFit | None:
-    """The next body above (+1) or below (-1) ``fit``, or None."""
+    """The next body above (+1) or below (-1) ``fit``, or None.
+
+    Start points lie one short disc plus 50 %, 35 % or 70 % of this body's height beyond its
+    endplate (tried in that order): inside the next body whether it is normal, a collapsed
+    fracture, or tilted by the lordosis. The first fit separated from this body by a
+    disc-sized gap (1-18 mm) is taken.
+    """
     sup = fit.star.superior
-    lo, hi = fit.extent_along(sup)
-    edge = hi if direction > 0 else -lo
-    guess = fit.star.centre_lps + direction * sup * (edge + DISC_GAP_MM + 0.5 * (hi - lo))
-    offsets = np.arange(-6.0, 6.5, 1.0)
-    pts = guess + offsets[:, None] * sup
-    if not _in_scan(volume, pts[[0, -1]]):
-        return None
-    best = pts[int(np.argmax(_local_mean(volume, pts)))]
-    try:
-        nxt = fit_body(volume, best, sup, fit.star.posterior)
-    except AnalysisError:
-        return None
-    step = float(np.dot(nxt.centroid_lps - fit.centroid_lps, sup)) * direction
-    if not 14.0 <= step <= 55.0 or not _plausible(nxt, volume):
-        return None
-    return nxt
+    edge = fit.pole_mm(direction)
+    height = fit.pole_mm(1) + fit.pole_mm(-1)
+    for frac in HOP_FRACTIONS:
+        guess = fit.star.centre_lps + direction * sup * (edge + DISC_GAP_MM + frac * height)
+        if not _in_scan(volume, guess[None]):
+            return None
+        try:
+            nxt = fit_body(volume, guess, sup, fit.star.posterior)
+        except AnalysisError:
+            continue
+        step = float(np.linalg.norm(nxt.star.centre_lps - fit.star.centre_lps))
+        gap = step - edge - nxt.pole_mm(-direction)
+        if 1.0 <= gap <= 18.0 and _plausible(nxt, volume):
+            return nxt
+        log.info("hop %+d from %s: start %.0f%% rejected (gap %.1f mm)", direction,
+                 np.round(fit.centroid_lps, 0).tolist(), 100 * frac, gap)
+    return None
 
 
 def lateral_bone_mm(volume: CTVolume, centre: FloatArray, left: FloatArray) -> float:

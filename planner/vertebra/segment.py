@@ -21,7 +21,8 @@ from numpy.typing import NDArray
 from planner.anatomy import BodyFrame, LevelAnatomy
 from planner.errors import AnalysisError
 from planner.grid import FloatArray, ImageGrid
-from planner.vertebra.body import MIN_EDGE_HU, StarShape, cast_star, star_mask
+from planner.vertebra.body import (MIN_EDGE_HU, StarShape, cast_star, star_bbox, star_centroid,
+                                   star_mask)
 from planner.vertebra.common import crop_box, orthonormal_frame, sample, smoothed_crop
 from planner.vertebra.frame import superior_axis
 from planner.volume import CTVolume
@@ -31,21 +32,46 @@ CANAL_MAX_R_MM = 16.0
 
 
 class BodyFit:
-    """Star shape, crop and mask of one body (an internal working value)."""
+    """Star shape of one body and the smoothed crop it was found in (internal working value)."""
 
     def __init__(self, star: StarShape, grid: ImageGrid, start: tuple[int, int, int],
-                 sm: NDArray[np.float32], mask: NDArray[np.bool_]) -> None:
-        self.star, self.grid, self.start, self.sm, self.mask = star, grid, start, sm, mask
+                 sm: NDArray[np.float32]) -> None:
+        self.star, self.grid, self.start, self.sm = star, grid, start, sm
+        self._mask: NDArray[np.bool_] | None = None
+
+    @property
+    def mask(self) -> NDArray[np.bool_]:
+        """Body mask on the fit's crop grid (computed on first use)."""
+        if self._mask is None:
+            self._mask = star_mask(self.star, self.grid)
+        return self._mask
 
     @property
     def centroid_lps(self) -> FloatArray:
-        idx = np.argwhere(self.mask).mean(axis=0)
-        return self.grid.voxel_to_lps(idx[::-1])
+        return star_centroid(self.star)
+
+    @property
+    def volume_ml(self) -> float:
+        return float(self.mask.sum()) * self.grid.voxel_volume_mm3 / 1000.0
 
     def extent_along(self, axis: FloatArray) -> tuple[float, float]:
         """(min, max) of the surface along ``axis`` relative to the star centre, mm."""
         d = (self.star.surface_lps() - self.star.centre_lps) @ axis
         return float(d.min()), float(d.max())
+
+    def pole_mm(self, direction: int) -> float:
+        """Distance from the star centre to the superior (+1) or inferior (-1) endplate."""
+        row = self.star.radius_mm[0 if direction > 0 else -1]
+        return float(np.median(row))
+
+    def sub(self, start: tuple[int, int, int], stop: tuple[int, int, int]) -> BodyFit:
+        """The same fit on a sub-box ``[start, stop)`` of its crop."""
+        sl = tuple(slice(x, y) for x, y in zip(start, stop, strict=True))
+        out = BodyFit(self.star, self.grid.crop(start, stop),
+                      tuple(o + x for o, x in zip(self.start, start, strict=True)),  # type: ignore[arg-type]
+                      self.sm[sl])
+        out._mask = self.mask[sl]
+        return out
 
 
 def fit_body(volume: CTVolume, centre: FloatArray, superior: FloatArray,
@@ -61,20 +87,17 @@ def fit_body(volume: CTVolume, centre: FloatArray, superior: FloatArray,
     sm = smoothed_crop(volume, start, stop)
     raw = smoothed_crop(volume, start, stop, sigma_mm=0.0)
     fit = None
-    for _ in range(iterations):
+    for it in range(iterations):
         left, post, sup = orthonormal_frame(sup, post)
         star = cast_star(sm, grid, c, left, post, sup, raw)
-        mask = star_mask(star, grid)
-        if mask.sum() < 20:
-            break
-        fit = BodyFit(star, grid, start, sm, mask)
+        fit = BodyFit(star, grid, start, sm)
         new_c = fit.centroid_lps
         sup = superior_axis(star)
         moved = float(np.linalg.norm(new_c - c))
         c = new_c
-        if moved < 0.7:
+        if moved < 0.7 and it > 0:
             break
-    if fit is None:
+    if fit is None or fit.mask.sum() < 20:
         raise AnalysisError(
             f"no vertebral body found at {np.round(centre, 1).tolist()} (LPS mm); click inside "
             "the body (cancellous bone), not in a disc, the canal or soft tissue")
@@ -133,7 +156,6 @@ def build_anatomy(level: str, fit: BodyFit) -> LevelAnatomy:
     centroid = fit.centroid_lps
     sup = superior_axis(fit.star)
     left, post, sup = orthonormal_frame(sup, fit.star.posterior)
-    frame0 = BodyFrame(centroid, left, post, sup)
     canal_c, canal_r = _canal_section(fit, left, post, centroid)
     d = canal_c - centroid
     if np.isfinite(canal_r).sum() >= 12 and np.linalg.norm(d) > 5:
@@ -142,6 +164,13 @@ def build_anatomy(level: str, fit: BodyFit) -> LevelAnatomy:
     lo, hi = fit.extent_along(sup)
     off = float(np.dot(fit.star.centre_lps - centroid, sup))
     si = (lo + off + 2.0, hi + off - 2.0)
-    canal, ped_l, ped_r = _posterior_masks(fit, frame0 if frame is None else frame, canal_c,
-                                           canal_r, si)
-    return LevelAnatomy(level, fit.grid, fit.start, fit.mask, ped_l, ped_r, canal, frame)
+    a, b = star_bbox(fit.star, fit.grid, margin_mm=3.0)
+    ends = fit.grid.lps_to_voxel(canal_c + np.array([[s1, s2, s3] for s1 in (-1, 1)
+                                                     for s2 in (-1, 1) for s3 in (-1, 1)]) * 22.0)
+    lo = np.clip(np.floor(ends.min(axis=0)).astype(int), 0, None)[::-1]
+    hi = np.minimum(np.ceil(ends.max(axis=0)).astype(int) + 1, fit.grid.shape_kji[::-1])[::-1]
+    a = tuple(int(min(x, y)) for x, y in zip(a, lo, strict=True))
+    b = tuple(int(max(x, y)) for x, y in zip(b, hi, strict=True))
+    tight = fit.sub(a, b)  # type: ignore[arg-type]
+    canal, ped_l, ped_r = _posterior_masks(tight, frame, canal_c, canal_r, si)
+    return LevelAnatomy(level, tight.grid, tight.start, tight.mask, ped_l, ped_r, canal, frame)

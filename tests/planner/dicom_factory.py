@@ -128,7 +128,9 @@ def write_series(
     r, c = o[:3], o[3:]
     normal = np.cross(r, c)
     sdir = normal if stack_dir is None else np.asarray(stack_dir, dtype=np.float64)
-    depths = np.arange(n) * step_mm if depths_mm is None else np.asarray(depths_mm, dtype=np.float64)
+    depths = (
+        np.arange(n) * step_mm if depths_mm is None else np.asarray(depths_mm, dtype=np.float64)
+    )
     positions = np.asarray(origin, dtype=np.float64) + depths[:, None] * sdir[None, :]
     order = list(range(len(depths)))
     rng = random.Random(seed)
@@ -205,8 +207,15 @@ def _save(ds: Dataset, arr: np.ndarray, path: Path, ts: str) -> None:
 def write_localizer(folder: Path, study_uid: str, n: int = 2) -> Path:
     """A 2-image localizer (coronal), as scanners put in the study folder."""
     s = write_series(
-        folder, n=n, rows=32, cols=64, orientation=(1, 0, 0, 0, 0, -1), step_mm=1.0,
-        image_type="ORIGINAL\\PRIMARY\\LOCALIZER", study_uid=study_uid, prefix="loc_",
+        folder,
+        n=n,
+        rows=32,
+        cols=64,
+        orientation=(1, 0, 0, 0, 0, -1),
+        step_mm=1.0,
+        image_type="ORIGINAL\\PRIMARY\\LOCALIZER",
+        study_uid=study_uid,
+        prefix="loc_",
         field=lambda p: np.zeros(p.shape[:-1]),
     )
     return s.paths[0]
@@ -215,8 +224,14 @@ def write_localizer(folder: Path, study_uid: str, n: int = 2) -> Path:
 def write_secondary_capture(folder: Path, study_uid: str) -> Path:
     """A screenshot labelled CT (secondary capture SOP class), as PACS exports often contain."""
     s = write_series(
-        folder, n=30, rows=16, cols=16, sop_class=SecondaryCaptureImageStorage,
-        image_type="DERIVED\\SECONDARY", study_uid=study_uid, prefix="sc_",
+        folder,
+        n=30,
+        rows=16,
+        cols=16,
+        sop_class=SecondaryCaptureImageStorage,
+        image_type="DERIVED\\SECONDARY",
+        study_uid=study_uid,
+        prefix="sc_",
         field=lambda p: np.zeros(p.shape[:-1]),
     )
     return s.paths[0]

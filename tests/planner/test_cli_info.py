@@ -32,7 +32,9 @@ def test_info_lists_series_and_describes_the_volume(tmp_path, capsys):
     assert vol["shape_kji"] == [6, 64, 64]
     assert vol["spacing_mm"] == [0.9, 0.7, 2.0]
     aff = np.array(vol["ijk_to_lps"])
-    assert aff.shape == (4, 4) and np.allclose(aff[:3, 3], s.positions[np.argmin(s.positions[:, 2])])
+    assert aff.shape == (4, 4) and np.allclose(
+        aff[:3, 3], s.positions[np.argmin(s.positions[:, 2])]
+    )
     assert len(vol["hu_range"]) == 2 and isinstance(js["warnings"], list)
     assert "Synthetic" not in json.dumps(js)
 
@@ -81,7 +83,10 @@ def test_module_entry_point(tmp_path):
     write_series(tmp_path, n=3)
     p = subprocess.run(
         [sys.executable, "-m", "planner", "info", str(tmp_path)],
-        capture_output=True, text=True, cwd=ROOT, timeout=120,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
     )
     assert p.returncode == 0, p.stderr
     assert json.loads(p.stdout)["volume"]["shape_kji"] == [3, 64, 64]

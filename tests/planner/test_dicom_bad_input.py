@@ -21,7 +21,9 @@ from tests.planner.dicom_factory import write_series
 
 def _digest(folder) -> dict[str, str]:
     return {
-        p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
     }
 
 
@@ -105,8 +107,17 @@ def test_folder_without_images(tmp_path):
 
 def test_missing_optional_tags_load_with_warnings(tmp_path):
     write_series(
-        tmp_path, n=4, omit=("RescaleSlope", "RescaleIntercept", "PixelSpacing", "SliceThickness", "InstanceNumber"),
-        intercept=0, signed=True,
+        tmp_path,
+        n=4,
+        omit=(
+            "RescaleSlope",
+            "RescaleIntercept",
+            "PixelSpacing",
+            "SliceThickness",
+            "InstanceNumber",
+        ),
+        intercept=0,
+        signed=True,
     )
     res = load_path(tmp_path)
     codes = [w.code for w in res.warnings]

@@ -21,7 +21,12 @@ def test_patient_positions_give_the_header_affine_and_exact_voxels(tmp_path, pos
     n = np.cross(r, c)
     first = s.positions[np.argmin(s.positions @ n)]
     expected = np.eye(4)
-    expected[:3, 0], expected[:3, 1], expected[:3, 2], expected[:3, 3] = r * 0.9, c * 0.7, n * 2.0, first
+    expected[:3, 0], expected[:3, 1], expected[:3, 2], expected[:3, 3] = (
+        r * 0.9,
+        c * 0.7,
+        n * 2.0,
+        first,
+    )
     np.testing.assert_allclose(vol.ijk_to_lps, expected, atol=1e-4)
     assert vol.shape_kji == (12, 24, 32)
     # every voxel holds the value its LPS position was written with
@@ -56,7 +61,9 @@ def test_spacing_comes_from_positions_not_thickness(tmp_path):
 def test_gantry_tilt_is_resampled_so_every_voxel_sits_where_the_headers_put_it(tmp_path):
     tilt = math.radians(15.0)
     o = (1.0, 0.0, 0.0, 0.0, math.cos(tilt), -math.sin(tilt))  # tilted gantry, as GE writes it
-    s = write_series(tmp_path, n=16, rows=48, cols=40, orientation=o, stack_dir=(0, 0, 1), step_mm=2.5)
+    s = write_series(
+        tmp_path, n=16, rows=48, cols=40, orientation=o, stack_dir=(0, 0, 1), step_mm=2.5
+    )
     res = load_path(tmp_path)
     vol = res.volume
     codes = [w.code for w in res.warnings]
@@ -91,7 +98,9 @@ def test_missing_slice_warns_where_the_gap_is(tmp_path):
     vol = res.volume
     assert vol.shape_kji[0] == 8  # regular 2 mm grid over 14 mm
     np.testing.assert_allclose(vol.spacing_mm[2], 2.0)
-    np.testing.assert_allclose(vol.hu, np.rint(expected_volume(vol.ijk_to_lps, vol.shape_kji)), atol=1)
+    np.testing.assert_allclose(
+        vol.hu, np.rint(expected_volume(vol.ijk_to_lps, vol.shape_kji)), atol=1
+    )
 
 
 def test_nonuniform_spacing_is_resampled_with_a_warning(tmp_path):
@@ -103,7 +112,9 @@ def test_nonuniform_spacing_is_resampled_with_a_warning(tmp_path):
     vol = res.volume
     assert vol.spacing_mm[2] == pytest.approx(1.0)
     assert vol.shape_kji[0] == 11
-    np.testing.assert_allclose(vol.hu, np.rint(expected_volume(vol.ijk_to_lps, vol.shape_kji)), atol=1)
+    np.testing.assert_allclose(
+        vol.hu, np.rint(expected_volume(vol.ijk_to_lps, vol.shape_kji)), atol=1
+    )
 
 
 def test_missing_positions_refuse_with_a_geometry_error(tmp_path):
@@ -123,3 +134,27 @@ def test_single_slice_uses_thickness(tmp_path):
     assert res.volume.shape_kji == (1, 64, 64)
     assert res.volume.spacing_mm[2] == pytest.approx(3.0)
     assert "single_slice" in [w.code for w in res.warnings]
+
+
+def test_voxel_centres_within_a_tenth_of_a_millimetre_of_the_headers(tmp_path):
+    rng = np.random.default_rng(5)
+    depths = np.arange(10) * 1.5 + rng.uniform(-0.015, 0.015, 10)  # DS rounding-size jitter
+    s = write_series(tmp_path, n=10, depths_mm=depths)
+    res = load_path(tmp_path)
+    assert not {"nonuniform_spacing", "missing_slices"} & {w.code for w in res.warnings}
+    vol = res.volume
+    order = np.argsort(s.positions[:, 2])
+    centres = vol.voxel_to_lps([[0, 0, k] for k in range(10)])
+    assert np.max(np.linalg.norm(centres - s.positions[order], axis=1)) < 0.1
+
+
+def test_jitter_beyond_tolerance_is_resampled_not_ignored(tmp_path):
+    depths = np.arange(10) * 1.5
+    depths[4] += 0.3
+    write_series(tmp_path, n=10, depths_mm=depths)
+    res = load_path(tmp_path)
+    assert "nonuniform_spacing" in {w.code for w in res.warnings}
+    vol = res.volume
+    np.testing.assert_allclose(
+        vol.hu, np.rint(expected_volume(vol.ijk_to_lps, vol.shape_kji)), atol=1
+    )

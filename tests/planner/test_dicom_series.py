@@ -43,8 +43,12 @@ def test_localizer_without_image_type_is_recognised_by_orientation(tmp_path):
     study = generate_uid()
     write_series(tmp_path, n=8, study_uid=study)
     write_series(
-        tmp_path, n=2, orientation=(1, 0, 0, 0, 0, -1), image_type="ORIGINAL\\PRIMARY",
-        study_uid=study, prefix="x",
+        tmp_path,
+        n=2,
+        orientation=(1, 0, 0, 0, 0, -1),
+        image_type="ORIGINAL\\PRIMARY",
+        study_uid=study,
+        prefix="x",
     )
     loc = [s for s in scan_path(tmp_path).series if s.n_images == 2]
     assert loc and "localizer" in loc[0].reason
@@ -91,7 +95,9 @@ def test_non_ct_series_loads_with_a_warning(tmp_path):
 
 
 def test_series_info_fields_and_json(tmp_path):
-    s = write_series(tmp_path, n=6, pixel_spacing=(0.7, 0.6), step_mm=1.5, orientation=ORIENTATIONS["FFS"])
+    s = write_series(
+        tmp_path, n=6, pixel_spacing=(0.7, 0.6), step_mm=1.5, orientation=ORIENTATIONS["FFS"]
+    )
     info = scan_path(tmp_path).series[0]
     assert info.series_uid == s.series_uid
     assert (info.rows, info.columns, info.n_images) == (64, 64, 6)
@@ -100,7 +106,9 @@ def test_series_info_fields_and_json(tmp_path):
     assert info.kernel == "B30f" and info.body_part == "SPINE"
     assert info.image_type == ("ORIGINAL", "PRIMARY", "AXIAL") and info.is_axial
     z = [float(np.round(p[2], 3)) for p in s.positions]
-    assert info.files[0] == str(s.paths[int(np.argmin(z))]) or info.files[0] == str(s.paths[int(np.argmax(z))])
+    assert info.files[0] == str(s.paths[int(np.argmin(z))]) or info.files[0] == str(
+        s.paths[int(np.argmax(z))]
+    )
     js = info.to_json()
     assert js["series_uid"] == s.series_uid and js["n_images"] == 6 and js["modality"] == "CT"
     assert "Synthetic" not in repr(js)  # no patient data in the listing

@@ -56,7 +56,10 @@ def test_dcmqa_all_nine_syntaxes_identical(shared_data):
     for res in vols[1:]:
         np.testing.assert_array_equal(res.volume.hu, first)
         assert "not_ct" in [w.code for w in res.warnings]  # MR: loads, says HU won't apply
-    syntaxes = {pydicom.dcmread(folder / f"{i}.dcm", stop_before_pixels=True).file_meta.TransferSyntaxUID for i in range(1, 10)}
+    syntaxes = {
+        pydicom.dcmread(folder / f"{i}.dcm", stop_before_pixels=True).file_meta.TransferSyntaxUID
+        for i in range(1, 10)
+    }
     assert "1.2.840.10008.1.2.2" in syntaxes  # big endian among them
 
 
@@ -70,7 +73,11 @@ def _stats_at_original_pixels(vol, folder, affine=None):
         ps = np.array(ds.PixelSpacing, float)
         j, i = np.mgrid[0:512:4, 0:512:4]
         lps = ipp + i[..., None] * ps[1] * iop[:3] + j[..., None] * ps[0] * iop[3:]
-        ijk = np.linalg.solve(affine, np.c_[lps.reshape(-1, 3), np.ones(lps.size // 3)].T).T[:, :3] if affine is not None else vol.lps_to_voxel(lps.reshape(-1, 3))
+        ijk = (
+            np.linalg.solve(affine, np.c_[lps.reshape(-1, 3), np.ones(lps.size // 3)].T).T[:, :3]
+            if affine is not None
+            else vol.lps_to_voxel(lps.reshape(-1, 3))
+        )
         from planner.grid import trilinear_sample
 
         s = trilinear_sample(vol.hu, ijk)
@@ -104,7 +111,10 @@ def test_enhanced_ct_multiframe_loads_with_per_frame_positions(shared_data):
     vol = res.volume
     assert vol.shape_kji == (2, 512, 512)
     ds = pydicom.dcmread(path, stop_before_pixels=True)
-    pos = [np.array(f.PlanePositionSequence[0].ImagePositionPatient, float) for f in ds.PerFrameFunctionalGroupsSequence]
+    pos = [
+        np.array(f.PlanePositionSequence[0].ImagePositionPatient, float)
+        for f in ds.PerFrameFunctionalGroupsSequence
+    ]
     centres = vol.voxel_to_lps([[0, 0, 0], [0, 0, 1]])
     assert {tuple(np.round(c, 3)) for c in centres} == {tuple(np.round(p, 3)) for p in pos}
     np.testing.assert_allclose(vol.spacing_mm[:2], [0.388672, 0.388672])
@@ -114,7 +124,14 @@ def test_enhanced_ct_multiframe_loads_with_per_frame_positions(shared_data):
     assert "not_hounsfield" in [w.code for w in res.warnings]  # Rescale Type US (a perfusion map)
 
 
-DICOMDIRS = ["DICOMDIR", "DICOMDIR-nopatient", "DICOMDIR-implicit", "DICOMDIR-bigEnd", "DICOMDIR-nooffset", "DICOMDIR-reordered"]
+DICOMDIRS = [
+    "DICOMDIR",
+    "DICOMDIR-nopatient",
+    "DICOMDIR-implicit",
+    "DICOMDIR-bigEnd",
+    "DICOMDIR-nooffset",
+    "DICOMDIR-reordered",
+]
 
 
 @pytest.mark.parametrize("name", DICOMDIRS)
@@ -127,14 +144,18 @@ def test_dicomdir_variants_load_the_ct_series(shared_data, name):
 
 
 def test_empty_dicomdir_falls_back_to_the_folder(shared_data):
-    res = load_path(shared_data / "dicom_pydicom_edge_cases" / "dicomdirtests" / "DICOMDIR-empty.dcm")
+    res = load_path(
+        shared_data / "dicom_pydicom_edge_cases" / "dicomdirtests" / "DICOMDIR-empty.dcm"
+    )
     assert "dicomdir_unusable" in [w.code for w in res.scan.warnings]
     assert res.volume.shape_kji == (5, 16, 16)
 
 
 def test_dicomdir_without_images_refuses_clearly(shared_data):
     with pytest.raises(NoImageSeriesError, match="without an image"):
-        load_path(shared_data / "dicom_pydicom_edge_cases" / "dicomdirtests" / "TINY_ALPHA" / "DICOMDIR")
+        load_path(
+            shared_data / "dicom_pydicom_edge_cases" / "dicomdirtests" / "TINY_ALPHA" / "DICOMDIR"
+        )
 
 
 def test_dicomdir_with_missing_files_marks_the_series_incomplete(shared_data, tmp_path):

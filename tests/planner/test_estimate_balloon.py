@@ -10,7 +10,7 @@ import pytest
 
 from planner.errors import InputError
 from planner.estimate import capsule_volume_ml, fine_body, inflate_balloon, load_balloon_catalog
-from planner.estimate.balloon import capsule_radius_mm
+from planner.estimate.balloon_shape import capsule_radius_mm
 from planner.estimate.synthetic import elliptic_body
 from planner.plan.model import BalloonPlacement, Trajectory
 
@@ -33,8 +33,12 @@ def short():
 
 
 def test_catalog_marks_unconfirmed_values() -> None:
-    assert set(CATALOG.devices) >= {"kyphon-xpander-ii-10-3", "kyphon-xpander-ii-15-3",
-                                    "kyphon-xpander-ii-20-3", "kyphon-express-10-2"}
+    assert set(CATALOG.devices) >= {
+        "kyphon-xpander-ii-10-3",
+        "kyphon-xpander-ii-15-3",
+        "kyphon-xpander-ii-20-3",
+        "kyphon-express-10-2",
+    }
     for d in CATALOG.devices.values():
         assert d.max_pressure.value is None and not d.max_pressure.verified
         assert not d.max_volume.verified
@@ -45,13 +49,19 @@ def test_catalog_marks_unconfirmed_values() -> None:
         CATALOG.get("no-such-balloon")
 
 
-@pytest.mark.parametrize("mutate, match", [
-    (lambda d: d["balloons"][0].pop("max_volume_ml"), "lacks 'max_volume_ml'"),
-    (lambda d: d["balloons"][0]["nominal_length_mm"].update(value=-3), "positive number"),
-    (lambda d: d["balloons"][0]["max_pressure_psi"].update(verified=True), "cannot be verified"),
-    (lambda d: d["balloons"].append(dict(d["balloons"][0])), "duplicate"),
-    (lambda d: d.update(version=7), "version 1"),
-])
+@pytest.mark.parametrize(
+    "mutate, match",
+    [
+        (lambda d: d["balloons"][0].pop("max_volume_ml"), "lacks 'max_volume_ml'"),
+        (lambda d: d["balloons"][0]["nominal_length_mm"].update(value=-3), "positive number"),
+        (
+            lambda d: d["balloons"][0]["max_pressure_psi"].update(verified=True),
+            "cannot be verified",
+        ),
+        (lambda d: d["balloons"].append(dict(d["balloons"][0])), "duplicate"),
+        (lambda d: d.update(version=7), "version 1"),
+    ],
+)
 def test_catalog_validation_names_the_problem(tmp_path: Path, mutate, match: str) -> None:
     data = json.loads(Path(CATALOG.path).read_text())
     mutate(data)
@@ -74,8 +84,9 @@ def test_broken_catalog_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize("volume_ml", [0.5, 1.5, 3.0])
 def test_free_balloon_matches_the_analytic_capsule(big, volume_ml: float) -> None:
     s, fine = big
-    r = inflate_balloon(s.anatomy, TRAJ, BalloonPlacement("left", DEV15.id, 2.0, volume_ml), DEV15,
-                        fine=fine)
+    r = inflate_balloon(
+        s.anatomy, TRAJ, BalloonPlacement("left", DEV15.id, 2.0, volume_ml), DEV15, fine=fine
+    )
     assert not any(r.contacts.values()) and not r.cortex_breach_attempt
     r_exact = capsule_radius_mm(volume_ml, 15.0)
     assert capsule_volume_ml(r.radius_mm, 15.0) == pytest.approx(volume_ml, rel=0.01)
@@ -87,15 +98,23 @@ def test_free_balloon_matches_the_analytic_capsule(big, volume_ml: float) -> Non
 
 
 def test_capsule_volume_formula() -> None:
-    assert capsule_volume_ml(5.0, 10.0) == pytest.approx((np.pi * 25 * 10 + 4 / 3 * np.pi * 125) / 1000)
+    assert capsule_volume_ml(5.0, 10.0) == pytest.approx(
+        (np.pi * 25 * 10 + 4 / 3 * np.pi * 125) / 1000
+    )
 
 
 @pytest.mark.parametrize("offset, volume", [(0.0, 3.0), (5.0, 2.0), (10.0, 4.0)])
 def test_cavity_never_leaves_the_body(short, offset: float, volume: float) -> None:
     s, fine = short
-    r = inflate_balloon(s.anatomy, TRAJ, BalloonPlacement("left", DEV15.id, offset, volume), DEV15,
-                        s.morphometry.reference_heights_mm.as_dict(), s.morphometry.heights_mm.as_dict(),
-                        fine=fine)
+    r = inflate_balloon(
+        s.anatomy,
+        TRAJ,
+        BalloonPlacement("left", DEV15.id, offset, volume),
+        DEV15,
+        s.morphometry.reference_heights_mm.as_dict(),
+        s.morphometry.heights_mm.as_dict(),
+        fine=fine,
+    )
     assert not (r.cavity & ~s.anatomy.body).any()
     assert not (r.cavity_fine & ~fine.interior).any()
     assert r.cavity_ml <= r.volume_ml + 1e-9
@@ -104,16 +123,18 @@ def test_cavity_never_leaves_the_body(short, offset: float, volume: float) -> No
 def test_balloon_lifts_endplates_at_most_to_the_prefracture_height(short) -> None:
     s, fine = short
     ref, cur = s.morphometry.reference_heights_mm.as_dict(), s.morphometry.heights_mm.as_dict()
-    r = inflate_balloon(s.anatomy, TRAJ, BalloonPlacement("left", DEV15.id, 5.0, 4.0), DEV15,
-                        ref, cur, fine=fine)
+    r = inflate_balloon(
+        s.anatomy, TRAJ, BalloonPlacement("left", DEV15.id, 5.0, 4.0), DEV15, ref, cur, fine=fine
+    )
     assert r.contacts["superior_endplate"] and r.contacts["inferior_endplate"]
     assert r.lift_ml > 0 and r.lift_mm["middle"] > 0.5
     for wall in ("anterior", "middle", "posterior"):
         assert 0.0 <= r.lift_mm[wall] <= ref[wall] - cur[wall] + 1e-9
     assert r.lift_mm["posterior"] <= 1.0
     assert any("maximum volume 3 mL (unverified)" in w for w in r.warnings)
-    fixed = inflate_balloon(s.anatomy, TRAJ, BalloonPlacement("left", DEV15.id, 5.0, 4.0), DEV15,
-                            fine=fine)
+    fixed = inflate_balloon(
+        s.anatomy, TRAJ, BalloonPlacement("left", DEV15.id, 5.0, 4.0), DEV15, fine=fine
+    )
     assert fixed.lift_ml == 0.0 and all(v == 0.0 for v in fixed.lift_mm.values())
     assert any("held fixed" in w for w in fixed.warnings)
     assert fixed.radius_mm > r.radius_mm  # a balloon that cannot lift spreads sideways
@@ -121,10 +142,13 @@ def test_balloon_lifts_endplates_at_most_to_the_prefracture_height(short) -> Non
 
 def test_balloon_that_cannot_fit_reports_the_remainder() -> None:
     s = elliptic_body(semi_lr_mm=8, semi_ap_mm=7, height_mm=8, spacing_mm=(0.5, 0.5, 0.5))
-    traj = Trajectory("left", "transpedicular", (10.0, 40.0, 0.0), (3.0, 7.0, 0.0), (0.0, -3.0, 0.0))
+    traj = Trajectory(
+        "left", "transpedicular", (10.0, 40.0, 0.0), (3.0, 7.0, 0.0), (0.0, -3.0, 0.0)
+    )
     dev = CATALOG.get("kyphon-xpander-ii-10-3")
-    r = inflate_balloon(s.anatomy, traj, BalloonPlacement("left", dev.id, 0.0, 3.0), dev,
-                        hu_crop=s.hu)
+    r = inflate_balloon(
+        s.anatomy, traj, BalloonPlacement("left", dev.id, 0.0, 3.0), dev, hu_crop=s.hu
+    )
     assert r.unfitted_ml > 1.0
     assert r.volume_ml + r.unfitted_ml == pytest.approx(3.0)
     assert any("did not fit" in w and "not modelled" in w for w in r.warnings)
@@ -134,8 +158,12 @@ def test_balloon_that_cannot_fit_reports_the_remainder() -> None:
 def test_posterior_wall_distance_is_geometric(big) -> None:
     """Balloon axis on the mid-sagittal line: distance to the posterior wall is analytic."""
     s, fine = big
-    traj = Trajectory("left", "transpedicular", (0.0, 60.0, 0.0), (0.0, 25.0, 0.0), (0.0, -10.0, 0.0))
-    r = inflate_balloon(s.anatomy, traj, BalloonPlacement("left", DEV15.id, 0.0, 1.0), DEV15, fine=fine)
+    traj = Trajectory(
+        "left", "transpedicular", (0.0, 60.0, 0.0), (0.0, 25.0, 0.0), (0.0, -10.0, 0.0)
+    )
+    r = inflate_balloon(
+        s.anatomy, traj, BalloonPlacement("left", DEV15.id, 0.0, 1.0), DEV15, fine=fine
+    )
     # proximal cap tip at y = -10 + 15 + radius; the posterior wall's outer surface at y = 25
     expect = 25.0 - (5.0 + r.radius_mm)
     assert r.posterior_wall_distance_mm == pytest.approx(expect, abs=1.0)

@@ -19,12 +19,17 @@ def _mc(case: str, lost: float, n: int = 1_000_000) -> tuple[np.ndarray, np.ndar
     return (np.percentile(rho * lost, [10, 50, 90]), np.percentile(rho * r * lost, [10, 50, 90]))
 
 
-@pytest.mark.parametrize("procedure, acuity, case", [
-    ("kyphoplasty", "acute", "kyphoplasty/acute"),
-    ("kyphoplasty", "chronic", "kyphoplasty/chronic"),
-    ("vertebroplasty", "acute", "vertebroplasty"),
-])
-def test_bands_equal_closed_form_and_seeded_monte_carlo(procedure: str, acuity: str, case: str) -> None:
+@pytest.mark.parametrize(
+    "procedure, acuity, case",
+    [
+        ("kyphoplasty", "acute", "kyphoplasty/acute"),
+        ("kyphoplasty", "chronic", "kyphoplasty/chronic"),
+        ("vertebroplasty", "acute", "vertebroplasty"),
+    ],
+)
+def test_bands_equal_closed_form_and_seeded_monte_carlo(
+    procedure: str, acuity: str, case: str
+) -> None:
     res = restoration_estimate(LOST, procedure, acuity)
     for wall, lost in LOST.items():
         imm, fol = res.immediate_mm[wall], res.follow_up_mm[wall]
@@ -38,9 +43,11 @@ def test_bands_equal_closed_form_and_seeded_monte_carlo(procedure: str, acuity: 
 
 def test_worked_example_of_domain_9b() -> None:
     """L = 10 mm: the table of DOMAIN.md §9b (rounded there to 0.1 mm)."""
-    table = {("kyphoplasty", "acute"): ((4.4, 1.6, 7.6), (2.0, 0.6, 4.4)),
-             ("kyphoplasty", "chronic"): ((2.4, 0.7, 5.1), (1.1, 0.3, 2.8)),
-             ("vertebroplasty", "chronic"): ((0.8, 0.1, 3.0), (0.3, 0.03, 1.6))}
+    table = {
+        ("kyphoplasty", "acute"): ((4.4, 1.6, 7.6), (2.0, 0.6, 4.4)),
+        ("kyphoplasty", "chronic"): ((2.4, 0.7, 5.1), (1.1, 0.3, 2.8)),
+        ("vertebroplasty", "chronic"): ((0.8, 0.1, 3.0), (0.3, 0.03, 1.6)),
+    }
     for (proc, acuity), (imm, fol) in table.items():
         r = restoration_estimate({"anterior": 10.0, "middle": 10.0}, proc, acuity)
         a, f = r.immediate_mm["anterior"], r.follow_up_mm["anterior"]
@@ -49,7 +56,9 @@ def test_worked_example_of_domain_9b() -> None:
 
 
 def test_quadrature_is_deterministic_and_cached() -> None:
-    assert fraction_quantiles("kyphoplasty/acute", True) == fraction_quantiles("kyphoplasty/acute", True)
+    assert fraction_quantiles("kyphoplasty/acute", True) == fraction_quantiles(
+        "kyphoplasty/acute", True
+    )
     q = fraction_quantiles("kyphoplasty/acute", True)
     assert q[0] < q[1] < q[2] < 1.0
 
@@ -92,3 +101,12 @@ def test_wedge_angle_bands_follow_the_published_means() -> None:
     assert acute.p10 < 2.0 and acute.p90 > 6.0  # wide, as the note says
     js = restoration_estimate(LOST, "kyphoplasty", "acute").to_json()
     assert set(js["wedge_angle_change_deg"]) >= {"median", "p10", "p90", "follow_up"}
+
+
+def test_expected_heights_for_the_ghost_outline() -> None:
+    r = restoration_estimate(LOST, "kyphoplasty", "acute")
+    h = r.expected_heights_mm({"anterior": 15.0, "middle": 19.0})
+    assert h["anterior"].median == pytest.approx(15.0 + r.immediate_mm["anterior"].median)
+    assert h["middle"].p90 <= 19.0 + LOST["middle"]
+    later = r.expected_heights_mm({"anterior": 15.0, "middle": 19.0}, follow_up=True)
+    assert later["anterior"].median < h["anterior"].median

@@ -114,9 +114,23 @@ def synthetic_volume(feet_first: bool = False, shape_kji: tuple[int, int, int] =
                                                    position="FFS" if feet_first else "HFS"))
 
 
+@pytest.fixture(scope="session")
+def demo_case():  # type: ignore[no-untyped-def]
+    from planner.demo import generate_demo
+
+    return generate_demo()
+
+
 @pytest.fixture
-def demo_window(make_window, qtbot):  # type: ignore[no-untyped-def]
-    """A main window that opened the demo case through File → Open demo case."""
+def demo_window(make_window, qtbot, demo_case, monkeypatch):  # type: ignore[no-untyped-def]
+    """A main window that opened the demo case through File → Open demo case.
+
+    The demo is generated once per session (a few seconds); the user path (action → worker
+    thread → document → views) runs in full every time.
+    """
+    import planner.demo
+
+    monkeypatch.setattr(planner.demo, "generate_demo", lambda *a, **k: demo_case)
     win = make_window()
     with qtbot.waitSignal(win.doc.volume_changed, timeout=60000):
         win.actions_by_name["open_demo"].trigger()

@@ -34,7 +34,8 @@ from ui.render.image import image_from_array, image_to_lps_matrix, to_vtk_matrix
 
 log = logging.getLogger(__name__)
 
-MAX_SURFACE_TRIANGLES = 250_000
+MAX_SURFACE_TRIANGLES = 250_000  # DESIGN.md §4 ceiling
+INTERACTIVE_SURFACE_TRIANGLES = 100_000  # what llvmpipe rotates at about 10 fps
 BONE_ISO_HU = 200.0
 # Camera presets: (direction of projection, view up) in LPS.
 CAMERA_PRESETS: dict[str, tuple[tuple[float, float, float], tuple[float, float, float]]] = {
@@ -179,7 +180,7 @@ class VolumeViewPipeline:
             self.prop.VisibilityOn()
             self.surface.VisibilityOff()
         else:
-            self.surface.GetMapper().SetInputData(iso_surface(image))
+            self.surface.GetMapper().SetInputData(iso_surface(image, max_triangles=INTERACTIVE_SURFACE_TRIANGLES))
             self.surface.GetMapper().ScalarVisibilityOff()
             self.surface.SetUserMatrix(matrix)
             self.surface_triangles = self.surface.GetMapper().GetInput().GetNumberOfPolys()
@@ -223,13 +224,15 @@ def iso_surface(image, iso_hu: float = BONE_ISO_HU, max_triangles: int = MAX_SUR
     fe.ComputeNormalsOff()
     fe.Update()
     out = fe.GetOutput()
-    n = out.GetNumberOfPolys()
-    if n > max_triangles:
+    factor = 0.95
+    while (n := out.GetNumberOfPolys()) > max_triangles and factor > 0.3:
+        # quadric decimation overshoots its target a little; tighten until under the cap
         dec = vtkQuadricDecimation()
         dec.SetInputData(out)
-        dec.SetTargetReduction(1.0 - max_triangles / n * 0.98)
+        dec.SetTargetReduction(1.0 - max_triangles / n * factor)
         dec.Update()
         out = dec.GetOutput()
+        factor -= 0.15
     normals = vtkPolyDataNormals()
     normals.SetInputData(out)
     normals.SplittingOff()

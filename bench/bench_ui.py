@@ -1,0 +1,214 @@
+"""Benchmark the workstation: slice rendering while scrolling and during window/level drags,
+3D frame time while rotating (cropped ROI), and time from "open" to the first image.
+
+Usage::
+
+    python bench/bench_ui.py [--size 1280x800] [--slices 300] [--skip-dicom]
+
+Runs the real main window (a virtual X display is started when DISPLAY is unset), on the demo
+case and on a synthetic 512x512xN CT series written once as uncompressed DICOM (shared cache
+with bench_load.py). Prints figures with the machine description. Targets (issue 3): ≤ 25 ms
+per slice render, ≥ 10 fps rotating 3D, first image ≤ load + 0.5 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def machine(render_window) -> str:  # type: ignore[no-untyped-def]
+    cpu = platform.processor() or ""
+    try:
+        with open("/proc/cpuinfo") as fp:
+            cpu = next(line.split(":", 1)[1].strip() for line in fp if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    gl = "?"
+    caps = render_window.ReportCapabilities() or ""
+    for line in caps.splitlines():
+        if "renderer string" in line.lower():
+            gl = line.split(":", 1)[1].strip()
+    import vtkmodules
+    from PySide6 import __version__ as pyside
+
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return (f"{platform.platform()}; {cpu}; {cores} usable cores (load average {load}); "
+            f"OpenGL renderer: {gl}; "
+            f"Python {platform.python_version()}; VTK {vtkmodules.__version__}; PySide6 {pyside}")
+
+
+def _ms(samples: list[float]) -> str:
+    s = sorted(samples)
+    return (f"median {statistics.median(s) * 1e3:6.1f} ms, p90 {s[int(0.9 * (len(s) - 1))] * 1e3:6.1f} ms "
+            f"(n={len(s)})")
+
+
+def open_and_time(app, win, opener_call) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    """Return (load seconds until the worker finished, seconds until the first image)."""
+    import ui.workers
+
+    t: dict[str, float] = {}
+    worker_s: list[float] = []
+    original_run = ui.workers._Thread.run
+
+    def timed_run(thread):  # type: ignore[no-untyped-def]
+        t0 = time.perf_counter()
+        original_run(thread)
+        worker_s.append(time.perf_counter() - t0)
+
+    ui.workers._Thread.run = timed_run  # type: ignore[method-assign]
+    start = time.perf_counter()
+    opener_call()
+    # connected last, so it runs after every view has rendered the new study
+    win.doc.volume_changed.connect(lambda _v: t.setdefault("shown", time.perf_counter()))
+    while "shown" not in t:
+        app.processEvents()
+        time.sleep(0.002)
+    app.processEvents()
+    ui.workers._Thread.run = original_run  # type: ignore[method-assign]
+    return sum(worker_s), t["shown"] - start
+
+
+def bench_slices(app, win, n: int = 40) -> None:  # type: ignore[no-untyped-def]
+    axial = win.slice_views["axial"]
+    views = list(win.slice_views.values())
+    rws = [v.render_window() for v in views]
+    # scrolling: the axial view moves one slice; all 2D views update their crosshair
+    per_view, per_step = [], []
+    for i in range(n):
+        t0 = time.perf_counter()
+        axial.pipeline.set_cursor(axial.pipeline.stepped_point(1 if (i // 20) % 2 == 0 else -1))
+        axial.render_window().Render()
+        per_view.append(time.perf_counter() - t0)
+    for i in range(n):
+        t0 = time.perf_counter()
+        axial.step_slices(1 if (i // 20) % 2 == 0 else -1)
+        per_step.append(time.perf_counter() - t0)
+        app.processEvents()
+    w, lvl = win.state.window, win.state.level
+    wl = []
+    for i in range(n):
+        t0 = time.perf_counter()
+        win.state.set_window_level(w + 10 * (i % 20), lvl + 5 * (i % 20))
+        wl.append((time.perf_counter() - t0) / len(rws))
+    win.state.set_window_level(w, lvl)
+    size = axial.render_window().GetSize()
+    print(f"    scroll, axial view alone ({size[0]}x{size[1]} px): {_ms(per_view)}")
+    print(f"    scroll, full update of all 2D views (one wheel step): {_ms(per_step)}")
+    print(f"    window/level drag, per 2D view render:                {_ms(wl)}")
+
+
+def bench_3d(app, win, n: int = 36) -> None:  # type: ignore[no-untyped-def]
+    v = win.view_3d
+    rw = v.render_window()
+    frames = []
+    rw.SetDesiredUpdateRate(15.0)  # what the interactor asks for while rotating
+    for _ in range(n):
+        t0 = time.perf_counter()
+        v.pipeline.azimuth(10.0)
+        rw.Render()
+        frames.append(time.perf_counter() - t0)
+    rw.SetDesiredUpdateRate(0.5)
+    t0 = time.perf_counter()
+    rw.Render()
+    still = time.perf_counter() - t0
+    lo, hi = v.pipeline.roi_bounds_lps()
+    size = rw.GetSize()
+    fps = 1.0 / statistics.median(frames)
+    print(f"    3D rotate ({size[0]}x{size[1]} px, ROI {' x '.join(f'{d:.0f}' for d in hi - lo)} mm): "
+          f"{_ms(frames)} -> {fps:.1f} fps; still frame {still * 1e3:.0f} ms")
+    v.set_mode("surface")
+    t0 = time.perf_counter()
+    rw.Render()
+    print(f"    3D iso-surface: {v.pipeline.surface_triangles} triangles, build+first frame "
+          f"{(time.perf_counter() - t0) * 1e3:.0f} ms")
+    surf = []
+    for _ in range(12):
+        t0 = time.perf_counter()
+        v.pipeline.azimuth(10.0)
+        rw.Render()
+        surf.append(time.perf_counter() - t0)
+    print(f"    3D iso-surface rotate: {_ms(surf)}")
+    v.set_mode("volume")
+
+
+def run_case(app, win, label: str, opener_call) -> None:  # type: ignore[no-untyped-def]
+    load_s, shown_s = open_and_time(app, win, opener_call)
+    vol = win.doc.volume
+    nk, nj, ni = vol.shape_kji
+    print(f"\n{label}: {ni}x{nj}x{nk} voxels")
+    print(f"    open → first image: {shown_s:.2f} s (loading in workers {load_s:.2f} s; "
+          f"everything else {shown_s - load_s:.2f} s)")
+    for layout in ("2x2", "maximised"):
+        if layout == "maximised":
+            win.grid.toggle_maximised("axial")
+            app.processEvents()
+        print(f"  layout {layout}:")
+        bench_slices(app, win)
+        if layout == "maximised":
+            win.grid.toggle_maximised("axial")
+            app.processEvents()
+    bench_3d(app, win)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--size", default="1280x800")
+    ap.add_argument("--slices", type=int, default=300)
+    ap.add_argument("--skip-dicom", action="store_true")
+    ap.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "planner_bench_load")
+    args = ap.parse_args()
+    display = None
+    if not os.environ.get("DISPLAY"):
+        from pyvirtualdisplay import Display
+
+        display = Display(visible=False, size=(1920, 1080), color_depth=24)
+        display.start()
+    from PySide6.QtCore import QSettings
+
+    import ui.errors
+    import ui.study_open
+    from ui.app import create_application
+    from ui.main_window import MainWindow
+
+    ui.study_open.show_load_warnings = lambda *a: None
+    ui.errors.show_message = lambda parent, level, title, text, details="": print("  ERROR:", text)
+    app = create_application([])
+    settings = QSettings(str(Path(tempfile.mkdtemp()) / "bench.ini"), QSettings.Format.IniFormat)
+    win = MainWindow(settings, allow_gpu=True)
+    w, h = (int(x) for x in args.size.split("x"))
+    win.resize(w, h)
+    win.show()
+    for _ in range(20):
+        app.processEvents()
+    run_case(app, win, "demo case", win.opener.open_demo)
+    print("\nmachine:", machine(win.view_3d.render_window()))
+    print(f"window {w}x{h}; 3D mapper: {type(win.view_3d.pipeline.prop.GetMapper()).__name__}")
+    if not args.skip_dicom:
+        sys.path.insert(0, str(ROOT / "bench"))
+        from bench_load import generate
+
+        folder = args.cache / f"uncompressed_{args.slices}"
+        t0 = time.perf_counter()
+        generate(folder, args.slices, "uncompressed")
+        print(f"\n(synthetic series ready in {time.perf_counter() - t0:.1f} s: {folder})")
+        run_case(app, win, f"synthetic DICOM 512x512x{args.slices}", lambda: win.opener.open_path(folder))
+    win.doc.undo_stack.setClean()
+    win.close()
+    if display is not None:
+        display.stop()
+
+
+if __name__ == "__main__":
+    main()

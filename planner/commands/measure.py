@@ -1,0 +1,84 @@
+"""``python -m planner measure PATH [--labels SEG] [--seed X,Y,Z --level L1] [--mask-out OUT]``.
+
+Finds, names, segments and measures the vertebral bodies (issue 4). Output (JSON, LPS mm)::
+
+    {"levels": [{"level", "source", "confirmed", "centroid_lps", "body_volume_ml",
+                 "heights_mm": {"anterior", "middle", "posterior"}, "reference_heights_mm",
+                 "height_loss_pct", "genant_grade", "morphology", "wedge_angle_deg",
+                 "trabecular_hu", "posterior_wall", ...}],
+     "warnings": [...]}
+
+Without ``--labels`` and ``--seed`` the levels are proposed automatically (unconfirmed).
+``--from-mask`` treats PATH as a vertebra label map and measures it without a CT.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+import numpy as np
+
+from planner.errors import InputError
+
+NAME = "measure"
+HELP = "Find, label, segment and measure the vertebral bodies (heights, Genant grade, volume)."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("path", help="CT: DICOM folder/file or .nii/.nii.gz")
+    parser.add_argument("--labels", metavar="SEG", default=None,
+                        help="vertebra label map (.nii.gz): TotalSegmentator names or VerSe ids")
+    parser.add_argument("--seed", metavar="X,Y,Z", default=None,
+                        help="a point inside one vertebral body, LPS mm (needs --level)")
+    parser.add_argument("--level", metavar="NAME", default=None,
+                        help="name of the seeded level, e.g. L1")
+    parser.add_argument("--mask-out", metavar="OUT", default=None,
+                        help="write the body masks as one label map (VerSe ids) on the CT grid")
+    parser.add_argument("--from-mask", action="store_true",
+                        help="PATH is a vertebra label map: measure it without a CT")
+
+
+def _seed(text: str | None) -> np.ndarray | None:
+    if text is None:
+        return None
+    try:
+        vals = [float(v) for v in text.split(",")]
+    except ValueError:
+        vals = []
+    if len(vals) != 3 or not np.all(np.isfinite(vals)):
+        raise InputError(f"--seed must be three numbers X,Y,Z in LPS mm, got {text!r}")
+    return np.array(vals)
+
+
+def _load_ct(path: str) -> tuple[Any, list[str]]:
+    from planner.loading import load_path
+
+    res = load_path(path)
+    return res.volume, [f"{w.code}: {w.message}" for w in res.warnings]
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    from planner.io_nifti import load_nifti_labels, save_nifti
+    from planner.vertebra import analyze_spine, body_label_map, level_index, measure_from_mask
+
+    seed = _seed(args.seed)
+    if (seed is None) != (args.level is None):
+        raise InputError("--seed and --level go together (a point inside a body and its name)")
+    if args.level is not None:
+        try:
+            level_index(args.level)
+        except ValueError as exc:
+            raise InputError(str(exc)) from exc
+    if args.from_mask:
+        analysis = measure_from_mask(load_nifti_labels(args.path))
+        return analysis.to_json()
+    volume, load_warnings = _load_ct(args.path)
+    labels = load_nifti_labels(args.labels) if args.labels else None
+    analysis = analyze_spine(volume, labels=labels, seed_lps=seed,
+                             level=args.level.upper() if args.level else None)
+    if args.mask_out:
+        save_nifti(body_label_map(volume, analysis), volume.grid, args.mask_out)
+    out = analysis.to_json()
+    out["warnings"] = load_warnings + out["warnings"]
+    return out

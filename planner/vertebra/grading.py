@@ -1,0 +1,131 @@
+"""Fracture grading: reference heights, % height loss, Genant grade and type, posterior wall.
+
+Sources (DOMAIN.md)
+-------------------
+- Genant semiquantitative grades from the worst height loss: grade 0 < 20 %, 1 20-25 %,
+  2 25-40 %, 3 > 40 % (Genant 1993; thresholds as summarised by Wáng 2019; §2.1).
+- Types: wedge (anterior height reduced), biconcave (middle), crush (whole body incl.
+  posterior) (Lenchik; §2.1).
+- Reference heights: same wall of the nearest intact vertebra above and below, averaged
+  (§2.3, an engineering choice there); with one neighbour it is used alone; with none, the
+  level's own posterior height (Kunkel 2010: Hp predicts the rest of the vertebra).
+- Physiological ventral wedging per level, mean of Masharawi 2010's women and men (§1.2), so
+  the normal 4-5° of T11-L1 is expected, not called a fracture: the anterior (middle)
+  reference is shifted by the difference in expected wedging between the level and the
+  neighbour over the distance from the posterior measuring point.
+- Posterior wall: protrusion of the mid-sagittal wall behind the line joining its corners
+  ≥ 2 mm "bulging", ≥ 4 mm "retropulsion" — **[engineering thresholds, not from a source]**;
+  a normal wall is straight or concave (≤ 0 mm).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+from planner.anatomy import HEIGHT_POSITIONS_FRAC, WALLS, Heights, Morphometry
+from planner.vertebra.common import level_index, shift_level
+
+#: Physiological sagittal wedging (°, + = ventral), mean of women and men, Masharawi 2010.
+PHYSIOLOGICAL_WEDGE_DEG: dict[str, float] = {
+    "T9": 3.8, "T10": 3.2, "T11": 5.0, "T12": 4.2, "L1": 3.35,
+    "L2": 1.65, "L3": 0.1, "L4": -1.9, "L5": -6.2,
+}
+GENANT_LIMITS_PCT = (20.0, 25.0, 40.0)
+BULGE_MM = 2.0
+RETROPULSION_MM = 4.0
+MAX_REFERENCE_STEPS = 2
+
+
+def genant_grade(loss_pct: float) -> int:
+    """Genant SQ grade (0-3) from the worst height loss in %."""
+    return sum(loss_pct >= t for t in GENANT_LIMITS_PCT)
+
+
+def morphology(loss: dict[str, float], grade: int) -> str:
+    if grade == 0:
+        return "normal"
+    la, lm, lp = (loss.get(w, 0.0) for w in WALLS)
+    if lp >= GENANT_LIMITS_PCT[0] and min(la, lm) >= 15.0:
+        return "crush"
+    if lm > la + 5.0:
+        return "biconcave"
+    return "wedge"
+
+
+def wall_status(bulge_mm: float | None) -> str:
+    if bulge_mm is None:
+        return "unknown"
+    if bulge_mm >= RETROPULSION_MM:
+        return "retropulsion"
+    return "bulging" if bulge_mm >= BULGE_MM else "intact"
+
+
+def _wedge_tan(level: str) -> float:
+    return math.tan(math.radians(PHYSIOLOGICAL_WEDGE_DEG.get(level, 0.0)))
+
+
+def predicted_heights(target: str, target_depth: float, n: Morphometry) -> Heights:
+    """A neighbour's heights carried over to ``target`` (physiological wedging corrected)."""
+    out = {}
+    for wall in WALLS:
+        arm = (HEIGHT_POSITIONS_FRAC["posterior"] - HEIGHT_POSITIONS_FRAC[wall]) * target_depth
+        out[wall] = n.heights_mm.get(wall) - arm * (_wedge_tan(target) - _wedge_tan(n.level))
+    return Heights(**out)
+
+
+def _own_reference(m: Morphometry) -> Heights:
+    hp = m.heights_mm.posterior
+    out = {}
+    for wall in WALLS:
+        arm = (HEIGHT_POSITIONS_FRAC["posterior"] - HEIGHT_POSITIONS_FRAC[wall]) * m.depth_mm
+        out[wall] = hp - arm * _wedge_tan(m.level)
+    return Heights(**out)
+
+
+def _nearest_intact(level: str, step: int, levels: dict[str, Morphometry],
+                    fractured: set[str]) -> Morphometry | None:
+    for k in range(1, MAX_REFERENCE_STEPS + 1):
+        name = shift_level(level, step * k)
+        if name is None:
+            return None
+        if name in levels and name not in fractured:
+            return levels[name]
+    return None
+
+
+def grade_level(m: Morphometry, neighbours: dict[str, Morphometry],
+                fractured: set[str] = frozenset()) -> Morphometry:  # type: ignore[assignment]
+    """``m`` with reference heights, losses, Genant grade and type filled in."""
+    refs = [predicted_heights(m.level, m.depth_mm, n) for n in (
+        _nearest_intact(m.level, -1, neighbours, fractured),
+        _nearest_intact(m.level, +1, neighbours, fractured)) if n is not None]
+    notes = [x for x in m.notes if not x.startswith("reference")]
+    if refs:
+        ref = Heights(**{w: sum(r.get(w) for r in refs) / len(refs) for w in WALLS})
+        if len(refs) == 1:
+            notes.append("reference heights from one intact neighbour only")
+    else:
+        ref = _own_reference(m)
+        notes.append("reference heights from the level's own posterior height "
+                     "(no intact neighbour within two levels)")
+    loss = {w: max(0.0, 100.0 * (1.0 - m.heights_mm.get(w) / ref.get(w))) for w in WALLS}
+    grade = genant_grade(max(loss.values()))
+    mean_h = sum(m.heights_mm.get(w) for w in WALLS)
+    mean_ref = sum(ref.get(w) for w in WALLS)
+    pre = m.body_volume_ml * max(1.0, mean_ref / mean_h) if grade > 0 else m.body_volume_ml
+    return replace(m, reference_heights_mm=ref, height_loss_pct=loss, genant_grade=grade,
+                   morphology=morphology(loss, grade), prefracture_volume_ml=pre,
+                   notes=tuple(notes))
+
+
+def grade_all(levels: dict[str, Morphometry]) -> dict[str, Morphometry]:
+    """Grade every level against its nearest intact neighbours (two passes).
+
+    The first pass grades against the nearest neighbours whatever their state; levels found
+    fractured are then excluded as references and everything is graded again.
+    """
+    first = {k: grade_level(m, levels) for k, m in levels.items()}
+    fractured = {k for k, m in first.items() if m.genant_grade > 0}
+    return {k: grade_level(m, levels, fractured) for k, m in
+            sorted(levels.items(), key=lambda kv: level_index(kv[0]))}

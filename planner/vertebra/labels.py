@@ -1,0 +1,123 @@
+"""Levels from an existing segmentation, and measurement from a mask without its CT.
+
+Label maps: TotalSegmentator writes its names into a NIfTI extension as a Caret XML label
+table (``vertebrae_L1``…); VerSe uses fixed ids (1-7 C1-C7, 8-19 T1-T12, 20-24 L1-L5, 25 L6,
+28 T13; :data:`planner.io_nifti.VERSE_NAMES`). Names win over ids when both exist.
+
+Measuring from a mask alone (e.g. the VerSe expert masks): a stand-in CT is painted from the
+mask (bone 300 HU, outside -50 HU) so the same ray casting and edge location run unchanged;
+every edge is then the mask surface itself. Trabecular HU is meaningless there and reported
+as NaN (null in JSON).
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from planner.errors import AnalysisError, InputError
+from planner.grid import ImageGrid
+from planner.io_nifti import VERSE_NAMES
+from planner.vertebra.common import LEVEL_ORDER, level_index
+from planner.vertebra.types import LevelCandidate
+from planner.volume import CTVolume, LabelMap
+
+_NAME_RE = re.compile(r"vertebra(?:e)?[_ ]?([CTLS]\d{1,2})$", re.IGNORECASE)
+MASK_BONE_HU = 300
+MASK_OUTSIDE_HU = -50
+
+
+def level_names(labelmap: LabelMap) -> dict[int, str]:
+    """Label id → level name for the vertebrae in ``labelmap`` (names first, then VerSe ids)."""
+    present = set(labelmap.ids())
+    out: dict[int, str] = {}
+    for key, name in labelmap.names.items():
+        m = _NAME_RE.search(name.strip())
+        if m and key in present and m.group(1).upper() in LEVEL_ORDER:
+            out[key] = m.group(1).upper()
+    if not out and not labelmap.names:
+        out = {k: VERSE_NAMES[k] for k in present if k in VERSE_NAMES and VERSE_NAMES[k]
+               in LEVEL_ORDER}
+    return out
+
+
+def labels_on_grid(labelmap: LabelMap, grid: ImageGrid) -> np.ndarray:
+    """The label array on ``grid`` (nearest neighbour if the grids differ)."""
+    from scipy import ndimage as ndi
+
+    if labelmap.grid.fingerprint() == grid.fingerprint():
+        return np.asarray(labelmap.labels)
+    m = labelmap.grid.lps_to_ijk @ grid.ijk_to_lps  # target (i,j,k) -> source (i,j,k)
+    perm = np.zeros((4, 4))
+    perm[[0, 1, 2], [2, 1, 0]] = 1.0
+    perm[3, 3] = 1.0
+    mk = perm @ m @ perm  # (k,j,i) -> (k,j,i)
+    return ndi.affine_transform(labelmap.labels, mk[:3, :3], mk[:3, 3],
+                                output_shape=grid.shape_kji, order=0, cval=0)
+
+
+def _body_start(grid: ImageGrid, mask: np.ndarray) -> np.ndarray:
+    """A point inside the body: centroid of the anterior 45 % of the vertebra (LPS)."""
+    idx = np.argwhere(mask)
+    lps = grid.voxel_to_lps(idx[:, ::-1].astype(float))
+    y = lps[:, 1]
+    front = lps[y <= y.min() + 0.45 * (y.max() - y.min())]
+    return front.mean(axis=0)
+
+
+def levels_from_labels(volume: CTVolume, labelmap: LabelMap) -> tuple[LevelCandidate, ...]:
+    """One candidate per vertebra label (cranial first), ``source="labels"``, unconfirmed.
+
+    Notes
+    -----
+    The label map may lie on another grid than the CT (resampled by nearest neighbour).
+    Sacrum labels are skipped (not a body to measure). Each candidate carries its vertebra
+    mask on a crop of the CT grid.
+    """
+    names = level_names(labelmap)
+    names = {k: v for k, v in names.items() if v != "S1"}
+    if not names:
+        raise InputError("the label map holds no vertebra labels (neither TotalSegmentator "
+                         "names such as 'vertebrae_L1' nor VerSe ids 1-25)",
+                         path=labelmap.source_path or None)
+    lab = labels_on_grid(labelmap, volume.grid)
+    out = []
+    for key, name in sorted(names.items(), key=lambda kv: level_index(kv[1])):
+        m = lab == key
+        if m.sum() < 50:
+            continue
+        idx = np.argwhere(m)
+        a, b = idx.min(axis=0), idx.max(axis=0) + 1
+        sub = volume.grid.crop(tuple(a), tuple(b))  # type: ignore[arg-type]
+        crop = m[a[0]:b[0], a[1]:b[1], a[2]:b[2]]
+        out.append(LevelCandidate(name, tuple(_body_start(sub, crop)), "labels", False,
+                                  label_grid=sub, label_mask=crop))
+    if not out:
+        raise AnalysisError("no vertebra label overlaps the CT; check that the label map "
+                            "belongs to this scan")
+    return tuple(_with_axes(out))
+
+
+def _with_axes(cands: list[LevelCandidate]) -> list[LevelCandidate]:
+    """Cranial axis of each level from its neighbours' centres (the column direction)."""
+    from dataclasses import replace
+
+    pts = np.array([c.centroid_lps for c in cands])
+    out = []
+    for n, c in enumerate(cands):
+        a, b = pts[max(0, n - 1)], pts[min(len(pts) - 1, n + 1)]
+        d = a - b
+        if np.linalg.norm(d) < 5 or abs(d[2]) < 0.5 * np.linalg.norm(d):
+            out.append(c)
+            continue
+        out.append(replace(c, superior_lps=tuple(d / np.linalg.norm(d))))
+    return out
+
+
+def volume_from_mask(labelmap: LabelMap) -> CTVolume:
+    """A stand-in CT painted from a vertebra mask (see module notes)."""
+    hu = np.where(np.asarray(labelmap.labels) > 0, MASK_BONE_HU, MASK_OUTSIDE_HU).astype(np.int16)
+    return CTVolume.from_array(hu, labelmap.grid.ijk_to_lps, "mask:" + labelmap.source_path,
+                               source_path=labelmap.source_path, modality="SEG",
+                               description="vertebra mask")

@@ -1,0 +1,127 @@
+"""Morphometry of one segmented level: heights, depth, width, volume, wedge angle, density.
+
+Method
+------
+All lengths are measured in the body frame (:class:`planner.anatomy.BodyFrame`). The mask
+gives each edge to the voxel; the edge is then located on the raw HU profile along the
+measuring line by its half-maximum crossing (between the cortical peak inside and the trough
+outside, linearly interpolated), i.e. to a fraction of a voxel. Heights are taken in the
+mid-sagittal plane at :data:`planner.anatomy.HEIGHT_POSITIONS_FRAC` of the AP depth from the
+anterior edge (DOMAIN.md §2.2, 6-point morphometry), between the outer endplate surfaces.
+The wedge angle is ``atan((Hp - Ha) / (x_p - x_a))``, + = anterior lower (Masharawi 2010
+sign). Trabecular HU is the mean raw HU of the body deeper than 3 mm from its surface
+(an eroded core, clear of the cortex; DOMAIN.md §7.1 thresholds apply to it).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from planner.anatomy import HEIGHT_POSITIONS_FRAC, WALLS, Heights, LevelAnatomy
+from planner.errors import AnalysisError
+from planner.grid import FloatArray
+from planner.vertebra.common import half_max_crossing, voxel_centres_lps
+from planner.volume import CTVolume
+
+STEP_MM = 0.1
+CORE_DEPTH_MM = 3.0
+#: Edge level between the trough (0) and the cortical peak (1); see planner.vertebra.body.
+EDGE_LEVEL = 0.6
+
+
+def refine_edge(volume: CTVolume, origin: FloatArray, direction: FloatArray,
+                guess_mm: float, window_mm: float = 2.5) -> float:
+    """Distance along ``direction`` from ``origin`` of the body surface near ``guess_mm``."""
+    t = np.arange(guess_mm - window_mm, guess_mm + window_mm + STEP_MM / 2, STEP_MM)
+    prof = volume.sample_lps(origin + t[:, None] * direction, fill=-1000.0)
+    if not np.isfinite(prof).all():
+        return float(guess_mm)
+    i_edge = int(np.argmin(np.abs(t - guess_mm)))
+    # the steepest descent within ±1.5 mm of the mask edge is the surface
+    lo, hi = max(1, i_edge - 15), min(len(t) - 1, i_edge + 15)
+    d = prof[lo - 1:hi - 1] - prof[lo + 1:hi + 1]
+    i_edge = lo + int(np.argmax(d))
+    return half_max_crossing(t, prof, i_edge, int(window_mm / STEP_MM), EDGE_LEVEL)
+
+
+class BodyCoords:
+    """Body-frame coordinates of the mask voxels (left, posterior, superior), mm."""
+
+    def __init__(self, anatomy: LevelAnatomy) -> None:
+        pts = voxel_centres_lps(anatomy.grid)[anatomy.body]
+        if len(pts) < 50:
+            raise AnalysisError(f"the body mask of {anatomy.level} is empty or tiny "
+                                f"({len(pts)} voxels); segment the level again")
+        self.frame = anatomy.frame
+        self.xyz = anatomy.frame.to_body(pts)
+        self.tol = float(np.max(anatomy.grid.spacing_mm))
+
+    def extent(self, axis: int, fixed: dict[int, float]) -> tuple[float, float]:
+        """Mask extent along ``axis`` on the line where the other coordinates are ``fixed``."""
+        sel = np.ones(len(self.xyz), dtype=bool)
+        for ax, val in fixed.items():
+            sel &= np.abs(self.xyz[:, ax] - val) <= self.tol
+        if sel.sum() < 2:
+            raise AnalysisError("the measuring line misses the body mask; check the segmentation")
+        v = self.xyz[sel, axis]
+        return float(v.min()), float(v.max())
+
+    def edges(self, volume: CTVolume, axis: int, fixed: dict[int, float]) -> tuple[float, float]:
+        lo, hi = self.extent(axis, fixed)
+        point = np.zeros(3)
+        for ax, val in fixed.items():
+            point[ax] = val
+        origin = self.frame.to_lps(point)
+        d = self.frame.rotation[:, axis]
+        return -refine_edge(volume, origin, -d, -lo), refine_edge(volume, origin, d, hi)
+
+
+def heights_and_geometry(volume: CTVolume, anatomy: LevelAnatomy) -> dict[str, object]:
+    """Heights, depth, width, wedge angle and the measuring points (body frame)."""
+    bc = BodyCoords(anatomy)
+    ant, post = bc.edges(volume, 1, {0: 0.0, 2: 0.0})
+    depth = post - ant
+    heights: dict[str, float] = {}
+    xs: dict[str, float] = {}
+    ends: dict[str, tuple[float, float]] = {}
+    for wall in WALLS:
+        x = ant + HEIGHT_POSITIONS_FRAC[wall] * depth
+        lo, hi = bc.edges(volume, 2, {0: 0.0, 1: x})
+        heights[wall], xs[wall], ends[wall] = hi - lo, x, (lo, hi)
+    right, left = bc.edges(volume, 0, {1: 0.5 * (ant + post), 2: 0.0})
+    dx = xs["posterior"] - xs["anterior"]
+    wedge = float(np.degrees(np.arctan2(heights["posterior"] - heights["anterior"], dx)))
+    return {"heights": Heights(**heights), "depth": depth, "width": left - right,
+            "wedge": wedge, "x": xs, "ends": ends, "ap": (ant, post)}
+
+
+def trabecular_hu(volume: CTVolume, anatomy: LevelAnatomy) -> float:
+    """Mean HU of the body deeper than 3 mm (2 mm if the core would be too small)."""
+    from scipy import ndimage as ndi
+
+    dist = ndi.distance_transform_edt(anatomy.body, sampling=anatomy.grid.spacing_mm[::-1])
+    k0, j0, i0 = anatomy.offset_kji
+    k1, j1, i1 = (o + n for o, n in zip(anatomy.offset_kji, anatomy.grid.shape_kji, strict=True))
+    hu = volume.hu[k0:k1, j0:j1, i0:i1]
+    for depth in (CORE_DEPTH_MM, 2.0, 1.0):
+        core: NDArray[np.bool_] = dist > depth
+        if core.sum() >= 30:
+            return float(hu[core].mean())
+    return float(hu[anatomy.body].mean())
+
+
+def posterior_wall_bulge_mm(volume: CTVolume, anatomy: LevelAnatomy,
+                            geom: dict[str, object]) -> float:
+    """Largest protrusion of the mid-sagittal posterior wall behind the line of its corners."""
+    bc = BodyCoords(anatomy)
+    lo, hi = geom["ends"]["posterior"]  # type: ignore[index]
+    zs = np.linspace(lo + 0.15 * (hi - lo), hi - 0.15 * (hi - lo), 9)
+    wall = np.array([bc.edges(volume, 1, {0: 0.0, 2: float(z)})[1] for z in zs])
+    line = np.interp(zs, [zs[0], zs[-1]], [wall[0], wall[-1]])
+    return float(np.max(wall - line))
+
+
+def body_points(anatomy: LevelAnatomy) -> FloatArray:
+    """Body-frame coordinates of the body voxels (for shape comparison)."""
+    return BodyCoords(anatomy).xyz

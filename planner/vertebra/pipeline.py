@@ -1,0 +1,166 @@
+"""The whole vertebra analysis as the command line and the workstation run it.
+
+``analyze_spine`` = candidates (labels, seed or automatic) → :func:`segment_level` per level →
+:func:`measure_level` → grading of every level against its intact neighbours.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import replace
+
+import numpy as np
+from numpy.typing import NDArray
+
+from planner.anatomy import LevelAnatomy, Morphometry
+from planner.errors import AnalysisError, Cancelled
+from planner.grid import FloatArray
+from planner.progress import Progress, report
+from planner.vertebra.common import check_ct
+from planner.vertebra.grading import grade_all, grade_level, wall_status
+from planner.vertebra.morphometry import (heights_and_geometry, posterior_wall_bulge_mm,
+                                          trabecular_hu)
+from planner.vertebra.segment import build_anatomy, fit_body
+from planner.vertebra.types import LevelCandidate, LevelResult, SpineAnalysis
+from planner.volume import CTVolume, LabelMap
+
+log = logging.getLogger(__name__)
+
+
+def segment_level(volume: CTVolume, candidate: LevelCandidate,
+                  progress: Progress | None = None) -> LevelAnatomy:
+    """Body, pedicles, canal and frame of one level (masks on a crop of the CT grid).
+
+    Notes
+    -----
+    LPS mm; see :mod:`planner.vertebra.body` and :mod:`planner.vertebra.segment` for the
+    method. With an imported label map the body is kept inside the level's vertebra label
+    (dilated by 2 mm), which also becomes ``LevelAnatomy.vertebra``.
+    """
+    report(progress, 0.0, f"segmenting {candidate.level}")
+    fit = fit_body(volume, np.asarray(candidate.centroid_lps), np.asarray(candidate.superior_lps),
+                   np.asarray(candidate.posterior_lps))
+    anatomy = build_anatomy(candidate.level, fit)
+    if candidate.label_mask is not None and candidate.label_grid is not None:
+        anatomy = _restrict_to_label(volume, anatomy, candidate)
+    report(progress, 1.0, f"{candidate.level} segmented")
+    return anatomy
+
+
+def _restrict_to_label(volume: CTVolume, anatomy: LevelAnatomy,
+                       cand: LevelCandidate) -> LevelAnatomy:
+    from scipy import ndimage as ndi
+
+    assert cand.label_grid is not None and cand.label_mask is not None
+    full = np.zeros(volume.shape_kji, dtype=bool)
+    start = np.rint(volume.grid.lps_to_voxel(cand.label_grid.origin_lps)).astype(int)[::-1]
+    sh = cand.label_mask.shape
+    full[start[0]:start[0] + sh[0], start[1]:start[1] + sh[1], start[2]:start[2] + sh[2]] = \
+        cand.label_mask
+    o, s = anatomy.offset_kji, anatomy.grid.shape_kji
+    lab = full[o[0]:o[0] + s[0], o[1]:o[1] + s[1], o[2]:o[2] + s[2]]
+    it = max(1, int(round(2.0 / float(np.min(volume.spacing_mm)))))
+    body = anatomy.body & ndi.binary_dilation(lab, iterations=it)
+    return replace(anatomy, body=body, vertebra=lab)
+
+
+def measure_level(volume: CTVolume, anatomy: LevelAnatomy,
+                  neighbours: dict[str, Morphometry] | None = None) -> Morphometry:
+    """Heights, depth, width, volume, wedge angle, trabecular HU, posterior wall, grade.
+
+    Notes
+    -----
+    Body frame, mm, mL, degrees (+ = anterior lower), HU. ``neighbours`` (level name →
+    Morphometry) give the reference heights (DOMAIN.md §2.3); without them the level's own
+    posterior height is the reference.
+    """
+    g = heights_and_geometry(volume, anatomy)
+    hu = trabecular_hu(volume, anatomy) if volume.is_ct else math.nan
+    try:
+        bulge: float | None = posterior_wall_bulge_mm(volume, anatomy, g)
+    except AnalysisError:
+        bulge = None
+    m = Morphometry(
+        level=anatomy.level,
+        centroid_lps=tuple(float(v) for v in anatomy.frame.origin_lps),  # type: ignore[arg-type]
+        body_volume_ml=anatomy.body_volume_ml,
+        heights_mm=g["heights"],  # type: ignore[arg-type]
+        depth_mm=float(g["depth"]),  # type: ignore[arg-type]
+        width_mm=float(g["width"]),  # type: ignore[arg-type]
+        wedge_angle_deg=float(g["wedge"]),  # type: ignore[arg-type]
+        trabecular_hu=hu,
+        posterior_wall=wall_status(bulge),
+    )
+    return grade_level(m, dict(neighbours or {}))
+
+
+def _candidates(volume: CTVolume, labels: LabelMap | None, seed_lps: FloatArray | None,
+                level: str | None, progress: Progress | None) -> tuple[LevelCandidate, ...]:
+    from planner.vertebra.labels import levels_from_labels
+    from planner.vertebra.levels import neighbours_from_seed, propose_levels
+
+    if labels is not None:
+        return levels_from_labels(volume, labels)
+    if seed_lps is not None:
+        if not level:
+            raise AnalysisError("a seed needs the name of its level (e.g. --level L1)")
+        return neighbours_from_seed(volume, seed_lps, level, progress)
+    return propose_levels(volume, progress)
+
+
+def analyze_spine(volume: CTVolume, labels: LabelMap | None = None,
+                  seed_lps: FloatArray | None = None, level: str | None = None,
+                  progress: Progress | None = None, *, check: bool = True) -> SpineAnalysis:
+    """Find, name, segment, measure and grade every level (cranial first).
+
+    Notes
+    -----
+    Level sources: ``labels`` (imported map) > ``seed_lps`` + ``level`` (user click, LPS
+    mm) > automatic proposal. A level whose segmentation fails is left out with a warning;
+    no number is made up for it.
+    """
+    if check:
+        check_ct(volume)
+    cands = _candidates(volume, labels, seed_lps, level,
+                        progress.sub(0.0, 0.3) if progress else None)
+    warnings: list[str] = []
+    done: list[tuple[LevelCandidate, LevelAnatomy, Morphometry]] = []
+    for n, cand in enumerate(cands):
+        report(progress, 0.3 + 0.65 * n / max(1, len(cands)), f"measuring {cand.level}")
+        try:
+            anatomy = segment_level(volume, cand)
+            done.append((cand, anatomy, measure_level(volume, anatomy)))
+        except Cancelled:
+            raise
+        except AnalysisError as exc:
+            warnings.append(f"{cand.level}: {exc}")
+    if not done:
+        raise AnalysisError("no vertebral body could be segmented and measured; "
+                            + ("; ".join(warnings) or "check the input"))
+    graded = grade_all({c.level: m for c, _, m in done})
+    results = tuple(LevelResult(c, a, graded[c.level]) for c, a, _ in done)
+    report(progress, 1.0, f"{len(results)} levels measured")
+    return SpineAnalysis(results, tuple(warnings))
+
+
+def measure_from_mask(labelmap: LabelMap, progress: Progress | None = None) -> SpineAnalysis:
+    """Heights, volumes and grades of the vertebrae in a mask, without the CT (see labels)."""
+    from planner.vertebra.labels import volume_from_mask
+
+    vol = volume_from_mask(labelmap)
+    return analyze_spine(vol, labels=labelmap, progress=progress, check=False)
+
+
+def body_label_map(volume: CTVolume, analysis: SpineAnalysis) -> NDArray[np.int16]:
+    """All body masks as one label image on the CT grid, VerSe ids (for ``--mask-out``)."""
+    from planner.io_nifti import VERSE_NAMES
+
+    ids = {v: k for k, v in VERSE_NAMES.items()}
+    out = np.zeros(volume.shape_kji, dtype=np.int16)
+    for r in analysis.levels:
+        a = r.anatomy
+        o, s = a.offset_kji, a.grid.shape_kji
+        view = out[o[0]:o[0] + s[0], o[1]:o[1] + s[1], o[2]:o[2] + s[2]]
+        view[a.body & (view == 0)] = ids.get(r.level, 0)
+    return out

@@ -1,0 +1,244 @@
+"""Needle views: two oblique planes containing the needle and a needle's-eye view across it,
+with a depth slider that advances the needle along its planned path.
+
+The depth (mm from the skin entry) is a view setting, not plan data: moving the slider
+"advances" the drawn needle in these three views and moves the needle's-eye plane to the
+tip, so a resident can push the needle in and watch the anatomy it meets. The slider's end is
+the planned target (plus 10 mm to see what lies beyond it). The wheel over a view moves the
+depth by 1 mm (Shift: 5 mm).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtWidgets import (QComboBox, QFrame, QGridLayout, QHBoxLayout, QLabel, QSlider,
+                               QVBoxLayout, QWidget)
+from vtkmodules.vtkInteractionStyle import vtkInteractorStyleUser
+
+from planner.plan.catalog import get_needle
+from ui.render.adapters import ViewContext
+from ui.render.image import image_from_array
+from ui.render.needle_actors import NeedleAdapter, NeedleDisplay
+from ui.render.oblique import ObliquePipeline, needle_planes
+from ui.trajectory_service import TrajectoryService
+from ui.vtk_widget import create_vtk_widget
+
+log = logging.getLogger(__name__)
+STEPS_PER_MM = 2
+BEYOND_TARGET_MM = 10.0
+TITLES = {"along_cc": "Along needle · craniocaudal plane", "along_tr": "Along needle · transverse plane",
+          "eye": "Needle's eye"}
+
+
+class ObliqueView(QFrame):
+    """A VTK widget showing one :class:`ObliquePipeline` with one needle adapter."""
+
+    def __init__(self, kind: str, image_property: Any, panel: NeedleViewsPanel) -> None:
+        super().__init__(panel)
+        self.kind = kind
+        self.panel = panel
+        self.vtk = create_vtk_widget(self)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(1, 1, 1, 1)
+        lay.addWidget(self.vtk)
+        self.pipeline = ObliquePipeline(image_property)
+        rw = self.vtk.GetRenderWindow()
+        rw.SetNumberOfLayers(2)
+        rw.AddRenderer(self.pipeline.renderer)
+        rw.AddRenderer(self.pipeline.overlay)
+        rw.GetInteractor().SetInteractorStyle(vtkInteractorStyleUser())
+        self.context = ViewContext(f"needle_{kind}", self.pipeline.overlay, self.request_render,
+                                   self.pipeline.plane)
+        self.adapter = NeedleAdapter()
+        self.adapter.attach(self.context)
+        self.vtk.installEventFilter(self)
+        self.closed = False
+        self.setMinimumSize(160, 160)
+
+    def request_render(self) -> None:
+        if not self.closed and self.isVisible():
+            self.vtk.GetRenderWindow().Render()
+
+    def render_window(self) -> Any:
+        return self.vtk.GetRenderWindow()
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        t = event.type()
+        if t == QEvent.Type.Wheel:
+            notches = event.angleDelta().y() / 120.0  # type: ignore[attr-defined]
+            fast = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)  # type: ignore[attr-defined]
+            self.panel.step_depth(notches * (5.0 if fast else 1.0))
+            return True
+        if t == QEvent.Type.Resize:
+            self.panel.schedule()
+            return False
+        # no camera interaction: these views follow the needle
+        return t in (QEvent.Type.MouseButtonPress, QEvent.Type.MouseButtonRelease, QEvent.Type.MouseMove,
+                     QEvent.Type.MouseButtonDblClick, QEvent.Type.KeyPress, QEvent.Type.KeyRelease)
+
+    def close_view(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self.adapter.remove()
+        self.vtk.removeEventFilter(self)
+        self.pipeline.set_volume(None, None)
+        self.vtk.Finalize()
+
+
+class NeedleViewsPanel(QWidget):
+    def __init__(self, service: TrajectoryService, image_property: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.service = service
+        self.doc = service.doc
+        self.views = {k: ObliqueView(k, image_property, self) for k in ("along_cc", "along_tr", "eye")}
+        self.side = QComboBox()
+        self.side.addItems(["left", "right"])
+        self.side.setToolTip("Which needle these views follow")
+        self.side.activated.connect(lambda *_: service.set_selected_side(self.side.currentText()))
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setToolTip("Advance the needle along its planned path (mm from the skin entry)")
+        self.slider.valueChanged.connect(lambda _v: self._on_slider_changed())
+        self.depth_label = QLabel("—")
+        self.depth_label.setMinimumWidth(260)
+        grid = QGridLayout()
+        for c, v in enumerate(self.views.values()):
+            grid.addWidget(v, 0, c)
+            grid.setColumnStretch(c, 1)
+        bar = QHBoxLayout()
+        bar.addWidget(QLabel("Needle"))
+        bar.addWidget(self.side)
+        bar.addWidget(QLabel("Depth"))
+        bar.addWidget(self.slider, 1)
+        bar.addWidget(self.depth_label)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(2, 2, 2, 2)
+        lay.addLayout(grid, 1)
+        lay.addLayout(bar)
+        self._image: Any = None
+        self._traj: Any = None
+        self.depth_mm: float | None = None  # None: follow the planned tip
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(0)
+        self._timer.timeout.connect(self.refresh)
+        self._closed = False
+        self.doc.volume_changed.connect(self._on_document_volume_changed)
+        self.doc.plan_changed.connect(lambda _o, _n: self.schedule())
+        service.preview_changed.connect(lambda _p: self.schedule())
+        service.selected_side_changed.connect(lambda _s: self._on_side_changed())
+        service.context_changed.connect(lambda _l: self.schedule())
+
+    # --- state ---------------------------------------------------------------------------------
+    def trajectory(self) -> Any:
+        plan = self.service.display_plan()
+        if plan is None:
+            return None
+        return plan.trajectory(self.service.selected_side) or (plan.trajectories[0] if plan.trajectories else None)
+
+    def set_depth(self, depth_mm: float | None) -> None:
+        """Advance the needle to ``depth_mm`` from the skin entry (None: the planned tip)."""
+        self.depth_mm = depth_mm
+        self.schedule()
+
+    def step_depth(self, delta_mm: float) -> None:
+        traj = self.trajectory()
+        if traj is None:
+            return
+        length = float(np.linalg.norm(np.subtract(traj.target_lps, traj.skin_entry_lps)))
+        cur = length if self.depth_mm is None else self.depth_mm
+        self.set_depth(float(np.clip(cur + delta_mm, 0.0, length + BEYOND_TARGET_MM)))
+
+    def schedule(self) -> None:
+        if not self._closed:
+            self._timer.start()
+
+    def _on_side_changed(self) -> None:
+        self.side.setCurrentText(self.service.selected_side)
+        self.depth_mm = None
+        self.schedule()
+
+    def _on_slider_changed(self) -> None:
+        if self.slider.signalsBlocked():
+            return
+        self.depth_mm = self.slider.value() / STEPS_PER_MM
+        self.schedule()
+
+    def _on_document_volume_changed(self, volume: Any) -> None:
+        self.depth_mm = None
+        self._image = image_from_array(volume.hu, volume.spacing_mm) if volume is not None else None
+        for v in self.views.values():
+            v.pipeline.set_volume(self._image, volume.grid if volume is not None else None)
+        self.schedule()
+
+    # --- drawing -------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        if self._closed:
+            return
+        traj = self.trajectory()
+        if traj is None or self.doc.volume is None:
+            for v in self.views.values():
+                v.adapter.update(v.adapter.value, None)
+                v.pipeline.image_slice.SetVisibility(False)
+                v.pipeline.corners.SetText(2, f"{TITLES[v.kind]}\n(no needle)")
+                v.request_render()
+            self.depth_label.setText("Place a needle to use these views")
+            self.slider.setEnabled(False)
+            return
+        skin, tip = np.asarray(traj.skin_entry_lps), np.asarray(traj.target_lps)
+        length = float(np.linalg.norm(tip - skin))
+        d = (tip - skin) / length
+        depth = length if self.depth_mm is None else min(self.depth_mm, length + BEYOND_TARGET_MM)
+        self._sync_slider(length, depth)
+        display = NeedleDisplay(traj.skin_entry_lps, traj.bone_entry_lps, traj.target_lps,
+                                get_needle(traj.needle_id).od_mm, self.service.severity(traj),
+                                self.service.preview is not None, "", depth)
+        planes = needle_planes(d)
+        at = skin + d * depth
+        mid = skin + d * (0.5 * length)
+        for kind, v in self.views.items():
+            dop, up = planes[kind]
+            w, h = v.vtk.width(), max(v.vtk.height(), 1)
+            aspect = w / h if w > 0 else 1.0
+            if kind == "eye":
+                v.pipeline.set_plane(at, dop, up, 30.0)
+            else:
+                v.pipeline.set_plane(mid, dop, up, max((0.5 * length + 15.0) / max(aspect, 0.3), 30.0))
+            v.pipeline.image_slice.SetVisibility(True)
+            v.adapter.update(v.adapter.value, display)
+            v.adapter.slice_changed()
+            title = TITLES[kind] + (f" at {depth:.1f} mm" if kind == "eye" else "")
+            v.pipeline.corners.SetText(2, f"{title}\n{traj.side} {traj.needle_id}")
+            v.request_render()
+        self.depth_label.setText(self._depth_text(traj, at, depth, length))
+
+    def _sync_slider(self, length: float, depth: float) -> None:
+        self.slider.blockSignals(True)
+        self.slider.setEnabled(True)
+        self.slider.setRange(0, int(round((length + BEYOND_TARGET_MM) * STEPS_PER_MM)))
+        self.slider.setValue(int(round(depth * STEPS_PER_MM)))
+        self.slider.blockSignals(False)
+
+    def _depth_text(self, traj: Any, at: Any, depth: float, length: float) -> str:
+        to_go = length - depth
+        where = "at the target" if abs(to_go) < 0.25 else (
+            f"{to_go:.1f} mm short of the target" if to_go > 0 else f"{-to_go:.1f} mm BEYOND the target")
+        hu = self.doc.volume.sample_lps(at[None, :], fill=float("nan"))[0] if self.doc.volume is not None else float("nan")
+        tissue = "" if not np.isfinite(hu) else f", tip HU {hu:.0f}"
+        ctx = self.service.context()
+        if ctx is not None:
+            canal = float(-ctx.exact("canal", at[None, :])[0]) - get_needle(traj.needle_id).radius_mm
+            tissue += f", canal {canal:.1f} mm"
+        return f"Depth {depth:.1f} / {length:.1f} mm — {where}{tissue}"
+
+    def close_views(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._timer.stop()
+        for v in self.views.values():
+            v.close_view()

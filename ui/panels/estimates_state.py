@@ -1,0 +1,243 @@
+"""Keeps the estimates of the current plan up to date (derived data, never plan data).
+
+The estimates are a function of (volume, analysis of the plan's level, plan). On every change:
+
+- the closed-form parts (cement volume, expected restoration, VP/BKP comparison) are recomputed
+  at once on the GUI thread (< 1 ms each once the body's fine model exists);
+- the full run (:func:`planner.estimate.compute_estimates`: balloons, cement spread) is debounced
+  and runs off the GUI thread; a newer change cancels a running one.
+
+Panels and actors read :attr:`EstimatesController.current` and listen to ``changed``. The
+injected-volume slider position (``injected_ml``) is a view setting of the spread animation.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from ui.document import Document
+
+log = logging.getLogger(__name__)
+DEBOUNCE_MS = 250
+
+
+@dataclass(frozen=True, eq=False)
+class EstimateView:
+    """What the estimate panels show for one (plan, level result) pair."""
+
+    plan: Any
+    result: Any  # planner.vertebra LevelResult of the plan's level
+    cement: Any
+    restoration: Any
+    comparison: Any
+    full: Any = None  # planner.estimate.PlanEstimates once the full run matches these inputs
+    pending: bool = True
+    flags: tuple[str, ...] = ()
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def balloons(self) -> tuple[Any, ...]:
+        return self.full.balloons if self.full is not None else ()
+
+    @property
+    def spread(self) -> Any:
+        return self.full.spread if self.full is not None else None
+
+
+def closed_form(plan: Any, result: Any, fine: Any, balloons: tuple[Any, ...] | None
+                ) -> tuple[Any, Any, Any, tuple[str, ...], tuple[str, ...]]:
+    """Cement, restoration, comparison, flags and notes the way compute_estimates makes them.
+
+    ``fine`` (the body's FineBody) gives the geometric flags; without it only the clinical and
+    posterior-wall flags are known. ``balloons`` are inflated results for ``plan.balloons``
+    (None → the planned inflation volumes stand in for the cavity until the model has run).
+    """
+    from planner.estimate import cement_recommendation, compare_procedures, restoration_estimate
+    from planner.estimate.report import _flags, _tip_short_of_midline
+    from planner.estimate.restoration import WALLS_ESTIMATED
+
+    morph = result.morphometry
+    notes: list[str] = []
+    if fine is not None:
+        flags, fnotes = _flags(plan, morph, fine)
+        notes.extend(fnotes)
+        short = _tip_short_of_midline(plan, fine)
+    else:
+        flags = []
+        if morph.posterior_wall in ("bulging", "retropulsion"):
+            flags.append("posterior_wall_involvement")
+        if plan.clinical.intravertebral_cleft:
+            flags.append("intravertebral_cleft")
+        if plan.clinical.cement_viscosity == "low":
+            flags.append("low_viscosity_cement")
+        short = False
+        notes.append("Cortex and endplate gaps are still being checked.")
+    cavity = None
+    if plan.procedure == "kyphoplasty" and plan.balloons:
+        cavity = (sum(b.volume_ml for b in balloons) if balloons is not None
+                  else sum(b.inflation_ml for b in plan.balloons))
+    extra = plan.clinical.extra_interdigitation_ml
+    cement = cement_recommendation(morph.body_volume_ml, plan.procedure, cavity, short, flags, extra)
+    ref = morph.reference_heights_mm
+    cur = morph.heights_mm.as_dict()
+    lost = None if ref is None else {w: ref.get(w) - cur[w] for w in WALLS_ESTIMATED}
+    supine = plan.clinical.supine_heights_mm
+    supine_d = None if supine is None else dict(zip(("anterior", "middle", "posterior"), supine, strict=True))
+    acuity = plan.clinical.effective_acuity
+    rest = None if lost is None else restoration_estimate(lost, plan.procedure, acuity, supine_d, cur)
+    comp = compare_procedures(morph.body_volume_ml, lost, acuity, flags, cavity, short, supine_d,
+                              cur, extra)
+    return cement, rest, comp, tuple(flags), tuple(notes)
+
+
+class EstimatesController(QObject):
+    """Signals: ``changed()`` (``current`` replaced), ``injected_changed(ml)``, ``busy_changed(bool)``."""
+
+    changed = Signal()
+    injected_changed = Signal(float)
+    busy_changed = Signal(bool)
+    failed = Signal(str)
+
+    def __init__(self, doc: Document, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.doc = doc
+        self.current: EstimateView | None = None
+        self.injected_ml: float | None = None  # None = the whole planned volume
+        self.error = ""
+        self._fine: tuple[Any, Any] | None = None  # (anatomy, FineBody)
+        self._task: Any = None
+        self._rerun = False
+        self.enabled = True
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(DEBOUNCE_MS)
+        self._timer.timeout.connect(self._start_full)
+        doc.plan_changed.connect(self._on_document_changed)
+        doc.analysis_changed.connect(self._on_document_changed)
+        doc.volume_changed.connect(self._on_document_volume_changed)
+        self.refresh()
+
+    # --- public -----------------------------------------------------------------------------
+    def level_result(self) -> Any:
+        plan = self.doc.plan
+        return None if plan is None else self.doc.level_result(plan.level)
+
+    def set_injected(self, ml: float | None) -> None:
+        if ml != self.injected_ml:
+            self.injected_ml = ml
+            self.injected_changed.emit(-1.0 if ml is None else float(ml))
+
+    @property
+    def busy(self) -> bool:
+        return self._task is not None
+
+    def refresh(self) -> None:
+        """Recompute the closed-form parts now and schedule the full run."""
+        plan, result = self.doc.plan, self.level_result()
+        cur = self.current
+        if plan is None or result is None or self.doc.volume is None:
+            self._set(None)
+            return
+        if cur is not None and cur.plan is plan and cur.result is result:
+            return
+        fine = self._fine[1] if self._fine is not None and self._fine[0] is result.anatomy else None
+        full = cur.full if cur is not None and cur.result is result else None
+        balloons = (full.balloons if full is not None and cur is not None
+                    and cur.plan.balloons is plan.balloons and cur.plan.trajectories is plan.trajectories
+                    and cur.plan.procedure == plan.procedure else None)
+        try:
+            cement, rest, comp, flags, notes = closed_form(plan, result, fine, balloons)
+        except ValueError as exc:
+            self.error = str(exc)
+            self._set(None)
+            self.failed.emit(self.error)
+            return
+        self.error = ""
+        self._set(EstimateView(plan, result, cement, rest, comp, None, True, flags, notes))
+        if self.enabled:
+            self._timer.start()
+
+    def wait_idle(self, ms: int = 30000) -> None:
+        """Tests and the report: run the debounced full run now and wait for it."""
+        if self._timer.isActive():
+            self._timer.stop()
+            self._start_full()
+        if self._task is not None:
+            self._task.wait(ms)
+
+    def close(self) -> None:
+        self.enabled = False
+        self._timer.stop()
+        if self._task is not None:
+            self._task.cancel()
+            self._task.wait(10000)
+
+    # --- internals --------------------------------------------------------------------------
+    def _set(self, view: EstimateView | None) -> None:
+        if view is self.current:
+            return
+        self.current = view
+        if view is None or view.spread is None:
+            self.injected_ml = None
+        self.changed.emit()
+
+    def _on_document_changed(self, old: Any, new: Any) -> None:
+        if old is not new:
+            self.refresh()
+
+    def _on_document_volume_changed(self, _volume: Any) -> None:
+        self._fine = None
+        self.refresh()
+
+    def _start_full(self) -> None:
+        cur = self.current
+        if cur is None or not cur.pending:
+            return
+        if self._task is not None:
+            self._rerun = True
+            self._task.cancel()
+            return
+        from planner.estimate import compute_estimates
+        from ui.workers import start_task
+
+        volume, plan, result = self.doc.volume, cur.plan, cur.result
+
+        def work(progress: Any) -> Any:
+            return compute_estimates(volume, result.anatomy, result.morphometry, plan,
+                                     progress=progress)
+
+        self._task = start_task(None, "Estimating", work, show_dialog=False)
+        self._task.succeeded.connect(lambda est: self._on_full_done(plan, result, est))
+        self._task.failed.connect(self._on_full_failed)
+        self._task.finished.connect(self._on_task_finished)
+        self.busy_changed.emit(True)
+
+    def _on_full_done(self, plan: Any, result: Any, est: Any) -> None:
+        self._fine = (result.anatomy, est.fine)
+        cur = self.current
+        if cur is None or cur.plan is not plan or cur.result is not result:
+            return
+        self._set(EstimateView(plan, result, est.cement, est.restoration, est.comparison, est,
+                               False, tuple(est.cement.flags), est.notes))
+
+    def _on_full_failed(self, exc: BaseException) -> None:
+        log.warning("estimates failed: %s", exc)
+        self.error = str(exc)
+        cur = self.current
+        if cur is not None:
+            self._set(EstimateView(cur.plan, cur.result, cur.cement, cur.restoration,
+                                   cur.comparison, None, False, cur.flags,
+                                   (*cur.notes, f"Balloon / spread model: {exc}")))
+        self.failed.emit(self.error)
+
+    def _on_task_finished(self) -> None:
+        self._task = None
+        self.busy_changed.emit(False)
+        if self._rerun or (self.current is not None and self.current.pending):
+            self._rerun = False
+            if self.enabled:
+                self._timer.start()

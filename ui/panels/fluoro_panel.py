@@ -1,0 +1,261 @@
+"""Simulated fluoroscopy: AP, lateral and bull's-eye DRRs with the needles projected and the
+C-arm angles of each view.
+
+The radiographs come from :mod:`planner.drr` and are computed off the GUI thread (~0.5 s each
+on 2 cores): AP and lateral once per level, the bull's-eye whenever the selected needle's
+direction changes (latest request wins, so a drag never queues work). The needles are drawn
+over the images from the plan on every change — during a drag too — by projecting their LPS
+points with the image's own ``lps_to_pixel``, at their true outer diameter.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+
+from planner.plan.catalog import get_needle
+from planner.progress import Progress
+from ui.render.needle_actors import SEVERITY_COLOURS
+from ui.render.orientation import direction_letters
+from ui.trajectory_service import TrajectoryService
+from ui.workers import Task, start_task
+
+log = logging.getLogger(__name__)
+SIZE_PX = 384
+FOV_MM = 160.0
+TITLES = {"ap": "AP", "lateral": "Lateral", "bullseye": "Bull's-eye"}
+
+
+class DRRView(QWidget):
+    """One radiograph with projected needles, C-arm angle and orientation letters."""
+
+    def __init__(self, view: str, panel: FluoroPanel) -> None:
+        super().__init__(panel)
+        self.view = view
+        self.panel = panel
+        self.image: Any = None  # planner.drr.DRRImage
+        self._qimage: QImage | None = None
+        self.setMinimumSize(180, 180)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+
+    def set_image(self, image: Any) -> None:
+        self.image = image
+        if image is None:
+            self._qimage = None
+        else:
+            px = np.ascontiguousarray(image.display_uint8())
+            h, w = px.shape
+            self._qimage = QImage(px.data, w, h, w, QImage.Format.Format_Grayscale8).copy()
+        self.update()
+
+    @property
+    def angle_text(self) -> str:
+        return "" if self.image is None else f"C-arm {self.image.angles.label}"
+
+    def _image_rect(self) -> QRectF:
+        side = min(self.width(), self.height() - 18)
+        return QRectF((self.width() - side) / 2, 18 + (self.height() - 18 - side) / 2, side, side)
+
+    def paintEvent(self, _event: Any) -> None:
+        p = QPainter(self)
+        p.fillRect(self.rect(), QColor(0, 0, 0))
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        title = TITLES[self.view]
+        if self.view == "bullseye":
+            title += f" ({self.panel.service.selected_side})"
+        p.setPen(QColor(225, 228, 232))
+        p.setFont(QFont("Arial", 9, QFont.Weight.Bold))
+        p.drawText(QRectF(4, 0, self.width() - 8, 18), Qt.AlignmentFlag.AlignVCenter,
+                   f"{title}   {self.angle_text}" if self.image is not None else f"{title}   {self.panel.state_text}")
+        if self._qimage is None:
+            p.end()
+            return
+        rect = self._image_rect()
+        p.drawImage(rect, self._qimage)
+        scale = rect.width() / self.image.pixels.shape[1]
+        self._draw_needles(p, rect, scale)
+        self._draw_letters(p, rect)
+        p.end()
+
+    def _draw_needles(self, p: QPainter, rect: QRectF, scale: float) -> None:
+        plan = self.panel.service.display_plan()
+        if plan is None:
+            return
+        for traj in plan.trajectories:
+            pts = np.array([traj.skin_entry_lps, traj.bone_entry_lps, traj.target_lps])
+            px = self.image.lps_to_pixel(pts) * scale + np.array([rect.left(), rect.top()])
+            sev = self.panel.service.severity(traj, plan)
+            c = SEVERITY_COLOURS.get(sev, SEVERITY_COLOURS["unknown"])
+            colour = QColor.fromRgbF(*c)
+            width = max(2.0, get_needle(traj.needle_id).od_mm / self.image.pixel_mm * scale)
+            pen = QPen(colour, width)
+            pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+            p.setPen(pen)
+            a, b = QPointF(*px[0]), QPointF(*px[2])
+            if float(np.hypot(*(px[2] - px[0]))) < 1.0:
+                p.setBrush(colour)
+                p.drawEllipse(a, width, width)  # looking straight down the needle
+                p.setBrush(Qt.BrushStyle.NoBrush)
+            else:
+                p.drawLine(a, b)
+            p.setPen(QPen(QColor(255, 255, 255), 1.0))
+            p.drawEllipse(QPointF(*px[2]), width / 2 + 2, width / 2 + 2)
+
+    def _draw_letters(self, p: QPainter, rect: QRectF) -> None:
+        im = self.image
+        p.setPen(QColor(240, 215, 140))
+        p.setFont(QFont("Arial", 10, QFont.Weight.Bold))
+        for text, pos in ((direction_letters(im.col_dir_lps), (rect.right() - 22, rect.center().y())),
+                          (direction_letters(-im.col_dir_lps), (rect.left() + 4, rect.center().y())),
+                          (direction_letters(-im.row_dir_lps), (rect.center().x() - 6, rect.top() + 14)),
+                          (direction_letters(im.row_dir_lps), (rect.center().x() - 6, rect.bottom() - 4))):
+            p.drawText(QPointF(*pos), text)
+
+
+class FluoroPanel(QWidget):
+    def __init__(self, service: TrajectoryService, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.service = service
+        self.doc = service.doc
+        self.views = {v: DRRView(v, self) for v in ("ap", "lateral", "bullseye")}
+        self.note = QLabel("Simulated radiographs (parallel beam, no magnification). Angles: beam "
+                           "axis, LAO/RAO and cranial/caudal, detector anterior.")
+        self.note.setWordWrap(True)
+        self.note.setStyleSheet("color: #9aa3ad; font-size: 11px")
+        row = QHBoxLayout()
+        for v in self.views.values():
+            row.addWidget(v)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(2, 2, 2, 2)
+        lay.addLayout(row, 1)
+        lay.addWidget(self.note)
+        self.state_text = "no study"
+        self._renderer: Any = None
+        self._renderer_key: Any = None
+        self._bull_dir: Any = None
+        self.task: Task | None = None
+        self._dirty = False
+        self._closed = False
+        self.doc.volume_changed.connect(lambda _v: self._reset())
+        self.doc.analysis_changed.connect(lambda _o, _n: self.request())
+        self.doc.plan_changed.connect(lambda _o, _n: self._on_plan_changed())
+        service.preview_changed.connect(lambda _p: self._repaint())
+        service.selected_side_changed.connect(lambda _s: self.request())
+        service.context_changed.connect(lambda _l: self.request())
+
+    # --- what to render ------------------------------------------------------------------------
+    def _centre(self) -> Any:
+        res = self.service.level_result()
+        if res is not None:
+            return np.asarray(res.morphometry.centroid_lps, dtype=np.float64), res.level
+        plan = self.service.display_plan()
+        if plan is not None and plan.trajectories:
+            return np.mean([t.target_lps for t in plan.trajectories], axis=0), "needles"
+        return None, None
+
+    def bullseye_direction(self) -> Any:
+        """Beam for the bull's-eye view: the selected needle, else its pedicle axis (LPS)."""
+        side = self.service.selected_side
+        plan = self.doc.plan
+        traj = plan.trajectory(side) if plan is not None else None
+        if traj is None and plan is not None and plan.trajectories:
+            traj = plan.trajectories[0]
+        if traj is not None:
+            d = np.subtract(traj.target_lps, traj.skin_entry_lps)
+            return d / np.linalg.norm(d)
+        ctx = self.service.context()
+        if ctx is not None:
+            ped = ctx.pedicles[side]
+            if np.all(np.isfinite(ped.axis_dir)):
+                return ctx.frame.rotation @ ped.axis_dir
+        return None
+
+    # --- scheduling ----------------------------------------------------------------------------
+    def request(self) -> None:
+        """Compute what is missing or stale, off the GUI thread (latest request wins)."""
+        if self._closed or self.doc.volume is None:
+            return
+        if self.task is not None and self.task.running:
+            self._dirty = True
+            return
+        centre, key = self._centre()
+        if centre is None:
+            self.state_text = "place a needle or analyse the levels"
+            self._repaint()
+            return
+        rkey = (id(self.doc.volume), key)
+        direction = self.bullseye_direction()
+        need_base = rkey != self._renderer_key
+        need_bull = direction is not None and (need_base or self._bull_dir is None
+                                               or not np.allclose(direction, self._bull_dir, atol=1e-4))
+        if not need_base and not need_bull:
+            return
+        volume = self.doc.volume
+        renderer = None if need_base else self._renderer
+
+        def fn(progress: Progress) -> Any:
+            from planner.drr import DRRRenderer
+
+            r = renderer or DRRRenderer(volume, centre, radius_mm=FOV_MM / 2 + 20)
+            out: dict[str, Any] = {"renderer": r}
+            if need_base:
+                for v in ("ap", "lateral"):
+                    progress.update(0.1, f"DRR {v}")
+                    out[v] = r.render(v, SIZE_PX, FOV_MM)
+            if need_bull:
+                out["bullseye"] = r.render("bullseye", SIZE_PX, FOV_MM, direction)
+            return out
+
+        self.state_text = "computing…"
+        self._repaint()
+        task = start_task(self, "Simulated fluoroscopy", fn, show_dialog=False)
+        task.succeeded.connect(lambda out: self._on_rendered(rkey, direction, out))
+        task.failed.connect(lambda exc: log.warning("DRR failed: %s", exc))
+        task.finished.connect(self._on_task_finished)
+        self.task = task
+
+    def _on_rendered(self, rkey: Any, direction: Any, out: dict[str, Any]) -> None:
+        if self._closed or rkey[0] != id(self.doc.volume):
+            return
+        self._renderer, self._renderer_key = out["renderer"], rkey
+        for v in ("ap", "lateral", "bullseye"):
+            if v in out:
+                self.views[v].set_image(out[v])
+        if "bullseye" in out:
+            self._bull_dir = direction
+        self.state_text = ""
+
+    def _on_task_finished(self) -> None:
+        self.task = None
+        if self._dirty and not self._closed:
+            self._dirty = False
+            self.request()
+
+    def _on_plan_changed(self) -> None:
+        self._repaint()
+        self.request()
+
+    def _repaint(self) -> None:
+        for v in self.views.values():
+            v.update()
+
+    def _reset(self) -> None:
+        self._renderer = self._renderer_key = self._bull_dir = None
+        for v in self.views.values():
+            v.set_image(None)
+        self.state_text = "no study" if self.doc.volume is None else "place a needle or analyse the levels"
+        self.request()
+
+    def angle_labels(self) -> dict[str, str]:
+        """The C-arm angle text of each view (empty while not computed)."""
+        return {k: v.angle_text for k, v in self.views.items()}
+
+    def close_panel(self) -> None:
+        self._closed = True
+        if self.task is not None and self.task.running:
+            self.task.wait(10000)

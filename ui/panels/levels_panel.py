@@ -1,0 +1,367 @@
+"""Levels panel: the vertebral levels found in the study, their names, and the target level.
+
+Mirrors ``doc.analysis`` (a ``planner.vertebra.SpineAnalysis``) and ``doc.plan.level``; keeps
+no copy of either. Every edit is one undoable command: a new analysis run, a rename (with the
+neighbours renumbered by counting, optionally), a confirmation, and the choice of the target
+level (``plan.level``). Proposals stay marked "proposed" until the user confirms them, and the
+target level is flagged while unconfirmed (a wrong-level procedure is what this guards against).
+
+Ways to get levels: Analyse (automatic proposal anchored on the sacrum), Name level at
+crosshair (the user puts the crosshair inside a body and names it; the neighbours are counted
+from there), Import label map (a NIfTI segmentation: TotalSegmentator names or VerSe ids).
+All run ``planner.vertebra.analyze_spine`` off the GUI thread with progress and cancel.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDialog, QDialogButtonBox,
+                               QFileDialog, QGridLayout, QHBoxLayout, QHeaderView, QLabel,
+                               QMessageBox, QPushButton, QTableWidget, QTableWidgetItem,
+                               QVBoxLayout, QWidget)
+
+from planner.errors import AnalysisError, InputError
+from planner.plan.model import LEVEL_NAMES
+from ui.document import Document
+from ui.errors import guarded
+from ui.panels.common import plan_or_new, push_analysis
+from ui.panels.level_ops import confirm_levels, rename_level
+from ui.view_state import ViewState
+from ui.workers import Task, start_task
+
+log = logging.getLogger(__name__)
+COLUMNS = ("Level", "Source", "Status", "Genant", "Target")
+SOURCE_TEXT = {"auto": "automatic", "seed": "counted from seed", "labels": "label map"}
+PROPOSED_COLOUR = QColor(240, 190, 90)
+CONFIRMED_COLOUR = QColor(120, 210, 130)
+
+
+def ask_level_name(parent: QWidget | None, title: str, current: str) -> tuple[str, bool] | None:
+    """Ask for a level name and whether to renumber the others; None if cancelled.
+
+    Replaced in tests (module attribute)."""
+    dlg = QDialog(parent)
+    dlg.setWindowTitle(title)
+    combo = QComboBox()
+    combo.addItems(list(LEVEL_NAMES))
+    if current in LEVEL_NAMES:
+        combo.setCurrentText(current)
+    renumber = QCheckBox("Renumber the other levels by counting from this one")
+    renumber.setChecked(True)
+    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+    buttons.accepted.connect(dlg.accept)
+    buttons.rejected.connect(dlg.reject)
+    lay = QVBoxLayout(dlg)
+    lay.addWidget(QLabel("Level name (count from the sacrum or from the last rib-bearing vertebra):"))
+    lay.addWidget(combo)
+    lay.addWidget(renumber)
+    lay.addWidget(buttons)
+    if dlg.exec() != QDialog.DialogCode.Accepted:
+        return None
+    return combo.currentText(), renumber.isChecked()
+
+
+def ask_seed_name(parent: QWidget | None) -> str | None:
+    """Ask the level name of the body under the crosshair (replaced in tests)."""
+    got = ask_level_name(parent, "Name the level at the crosshair", "L1")
+    return None if got is None else got[0]
+
+
+def confirm_drop_trajectories(parent: QWidget | None, old: str, new: str, n: int) -> bool:
+    """Ask before a target-level change removes ``n`` trajectories (replaced in tests)."""
+    return QMessageBox.question(
+        parent, "Change the target level",
+        f"The plan has {n} trajectory(ies) at {old}. Changing the target level to {new} removes "
+        "them and their balloons (Edit → Undo brings them back).") == QMessageBox.StandardButton.Yes
+
+
+def ask_label_file(parent: QWidget | None) -> str:
+    path, _ = QFileDialog.getOpenFileName(parent, "Import label map", "",
+                                          "NIfTI label map (*.nii *.nii.gz);;All files (*)")
+    return path
+
+
+class LevelsPanel(QWidget):
+    """Signals: ``centre_requested(lps)`` when the user asks to look at a level."""
+
+    centre_requested = Signal(object)
+
+    def __init__(self, doc: Document, state: ViewState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("levels_panel")
+        self.doc = doc
+        self.state = state
+        self.task: Task | None = None
+        self.summary = QLabel()
+        self.summary.setWordWrap(True)
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.itemSelectionChanged.connect(self._update_buttons)
+        self.table.cellDoubleClicked.connect(lambda row, _c: self.centre_on(row))
+        self.buttons: dict[str, QPushButton] = {}
+        grid = QGridLayout()
+        for n, (key, text, tip, slot) in enumerate(self._button_specs()):
+            b = QPushButton(text)
+            b.setToolTip(tip)
+            b.clicked.connect(lambda *_, s=slot: s())
+            self.buttons[key] = b
+            grid.addWidget(b, n // 3, n % 3)
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.summary)
+        lay.addWidget(self.table, 1)
+        lay.addLayout(grid)
+        self.warning = QLabel()
+        self.warning.setWordWrap(True)
+        self.warning.setStyleSheet("color: #f0be5a;")
+        lay.addWidget(self.warning)
+        doc.analysis_changed.connect(self._on_document_analysis_changed)
+        doc.plan_changed.connect(self._on_document_plan_changed)
+        doc.volume_changed.connect(self._on_document_volume_changed)
+        self.refresh()
+
+    def _button_specs(self) -> list[tuple[str, str, str, Callable[[], object]]]:
+        return [
+            ("analyse", "Analyse", "Find every vertebral body in view and propose names, anchored "
+             "on the sacrum (runs in the background; Cancel stops it)", self.analyse),
+            ("seed", "Name at crosshair…", "Put the crosshair inside a vertebral body, then name "
+             "its level: the neighbours are found and named by counting", self.name_at_crosshair),
+            ("labels", "Import labels…", "Levels from a NIfTI label map (TotalSegmentator names "
+             "or VerSe ids)", self.import_labels),
+            ("rename", "Rename…", "Rename the selected level (it becomes confirmed)", self.rename_selected),
+            ("confirm", "Confirm", "Confirm the selected level's name after checking it on the images "
+             "(count from the sacrum / the 12th rib)", self.confirm_selected),
+            ("target", "Set as target", "Plan the procedure at the selected level", self.set_target_selected),
+        ]
+
+    # --- mirror -----------------------------------------------------------------------------
+    def refresh(self) -> None:
+        analysis = self.doc.analysis
+        levels = analysis.levels if analysis is not None else ()
+        target = self.doc.plan.level if self.doc.plan is not None else None
+        selected = self.selected_row()
+        self.table.setRowCount(len(levels))
+        for row, r in enumerate(levels):
+            self._fill_row(row, r, r.level == target)
+        if selected is not None and selected < len(levels):
+            self.table.selectRow(selected)
+        self._update_summary(levels, target)
+        self._update_buttons()
+
+    def _fill_row(self, row: int, r: Any, is_target: bool) -> None:
+        c = r.candidate
+        m = r.morphometry
+        status = "confirmed" if c.confirmed else "proposed"
+        grade = f"{m.genant_grade} ({m.morphology})" if m.genant_grade else "0"
+        texts = (c.level, SOURCE_TEXT.get(c.source, c.source), status, grade, "◉ target" if is_target else "")
+        tips = (f"Centre LPS ({c.centroid_lps[0]:.1f}, {c.centroid_lps[1]:.1f}, {c.centroid_lps[2]:.1f}) mm; "
+                "double-click to centre the views on it",
+                "automatic = counted from the sacrum; seed = counted from the body you named; "
+                "label map = from an imported segmentation",
+                "A proposal stays 'proposed' until you confirm it; the report lists which were confirmed",
+                "Genant semiquantitative grade from the worst wall's height loss against the "
+                "neighbours (Genant 1993; DOMAIN.md §2.1)", "")
+        for col, (text, tip) in enumerate(zip(texts, tips, strict=True)):
+            item = QTableWidgetItem(text)
+            item.setToolTip(tip)
+            if col == 2:
+                item.setForeground(QBrush(CONFIRMED_COLOUR if c.confirmed else PROPOSED_COLOUR))
+            if is_target:
+                f = item.font()
+                f.setBold(True)
+                item.setFont(f)
+            self.table.setItem(row, col, item)
+
+    def _update_summary(self, levels: Any, target: str | None) -> None:
+        if self.doc.volume is None:
+            self.summary.setText("No study open.")
+        elif not levels:
+            self.summary.setText("No levels yet: Analyse, or put the crosshair in a body and name it.")
+        else:
+            n_conf = sum(1 for r in levels if r.candidate.confirmed)
+            self.summary.setText(f"{len(levels)} levels ({levels[0].level}–{levels[-1].level}), "
+                                 f"{n_conf} confirmed. Target: {target or 'not chosen'}.")
+        warn = []
+        if target is not None and levels:
+            r = next((x for x in levels if x.level == target), None)
+            if r is None:
+                warn.append(f"The target level {target} is not among the analysed levels.")
+            elif not r.candidate.confirmed:
+                warn.append(f"The target level {target} is a proposal: confirm its name on the "
+                            "images before planning (wrong-level risk).")
+        if self.doc.analysis is not None:
+            warn.extend(self.doc.analysis.warnings)
+        self.warning.setText("\n".join(warn))
+        self.warning.setVisible(bool(warn))
+
+    def _update_buttons(self) -> None:
+        has_vol = self.doc.volume is not None
+        busy = self.task is not None
+        row = self.selected_row()
+        for k in ("analyse", "seed", "labels"):
+            self.buttons[k].setEnabled(has_vol and not busy)
+        for k in ("rename", "confirm", "target"):
+            self.buttons[k].setEnabled(row is not None and not busy)
+
+    def selected_row(self) -> int | None:
+        rows = sorted({i.row() for i in self.table.selectedIndexes()})
+        return rows[0] if rows else None
+
+    def _on_document_analysis_changed(self, old: Any, new: Any) -> None:
+        if old is not new:
+            self.refresh()
+
+    def _on_document_plan_changed(self, old: Any, new: Any) -> None:
+        if (old.level if old is not None else None) != (new.level if new is not None else None):
+            self.refresh()
+
+    def _on_document_volume_changed(self, _volume: Any) -> None:
+        if self.task is not None:
+            self.task.cancel()
+        self.refresh()
+
+    # --- analysis runs ---------------------------------------------------------------------
+    @guarded("analyse the spine")
+    def analyse(self) -> None:
+        self._run("Analysing the spine…", "Analyse spine", {})
+
+    @guarded("name the level at the crosshair")
+    def name_at_crosshair(self) -> None:
+        vol = self.doc.volume
+        if vol is None:
+            return
+        seed = self.state.cursor_lps
+        if vol.value_at_lps(seed) is None:
+            raise InputError("the crosshair is outside the scan; click inside a vertebral body first")
+        name = ask_seed_name(self)
+        if name:
+            self._run(f"Finding the levels around {name}…", f"Name {name} at crosshair",
+                      {"seed_lps": seed, "level": name})
+
+    @guarded("import the label map")
+    def import_labels(self, path: str | None = None) -> None:
+        path = path or ask_label_file(self)
+        if not path:
+            return
+        from planner.io_nifti import load_nifti_labels
+
+        labels = load_nifti_labels(path)
+        self._run("Reading levels from the label map…", "Import levels from labels", {"labels": labels})
+
+    def _run(self, title: str, undo_text: str, kwargs: dict[str, Any]) -> Task | None:
+        vol = self.doc.volume
+        if vol is None or self.task is not None:
+            return None
+        try:
+            from planner.vertebra import analyze_spine  # type: ignore[attr-defined]
+        except ImportError as exc:
+            raise AnalysisError(f"the vertebra analysis is not available in this build ({exc})") from exc
+
+        def work(progress: Any) -> Any:
+            return analyze_spine(vol, progress=progress, **kwargs)
+
+        task = start_task(self, title, work)
+        self.task = task
+        task.succeeded.connect(lambda result: self._on_task_succeeded(vol, result, undo_text))
+        task.failed.connect(self._on_task_failed)
+        task.finished.connect(self._on_task_finished)
+        self._update_buttons()
+        return task
+
+    def _on_task_succeeded(self, vol: Any, result: Any, undo_text: str) -> None:
+        if vol is not self.doc.volume:
+            log.info("analysis finished for a study that is no longer open; dropped")
+            return
+        push_analysis(self.doc, result, undo_text)
+
+    def _on_task_failed(self, exc: BaseException) -> None:
+        from ui.errors import report_exception
+
+        report_exception(self, exc, "analyse the spine")
+
+    def _on_task_finished(self) -> None:
+        self.task = None
+        self._update_buttons()
+
+    # --- edits -----------------------------------------------------------------------------
+    @guarded("rename the level")
+    def rename_selected(self) -> None:
+        row = self.selected_row()
+        if row is None or self.doc.analysis is None:
+            return
+        current = self.doc.analysis.levels[row].level
+        got = ask_level_name(self, f"Rename {current}", current)
+        if got is not None:
+            self.rename(row, *got)
+
+    def rename(self, row: int, new_name: str, renumber: bool) -> None:
+        """Rename level ``row`` as one undo step; the plan follows its body."""
+        analysis = self.doc.analysis
+        old_name = analysis.levels[row].level
+        new_analysis, mapping = rename_level(analysis, row, new_name, renumber)
+        stack = self.doc.undo_stack
+        stack.beginMacro(f"Rename {old_name} → {new_name}" + (" (renumbered)" if renumber and len(mapping) > 1 else ""))
+        push_analysis(self.doc, new_analysis, "rename levels")
+        plan = self.doc.plan
+        if plan is not None and plan.level in mapping:
+            from dataclasses import replace
+
+            self.doc.push_plan(replace(plan, level=mapping[plan.level]), "target follows the rename")
+        stack.endMacro()
+
+    @guarded("confirm the level")
+    def confirm_selected(self) -> None:
+        rows = sorted({i.row() for i in self.table.selectedIndexes()})
+        if rows and self.doc.analysis is not None:
+            self.confirm(rows)
+
+    def confirm(self, rows: list[int]) -> None:
+        analysis = self.doc.analysis
+        todo = [r for r in rows if not analysis.levels[r].candidate.confirmed]
+        if todo:
+            names = ", ".join(analysis.levels[r].level for r in todo)
+            push_analysis(self.doc, confirm_levels(analysis, todo), f"Confirm {names}")
+
+    @guarded("set the target level")
+    def set_target_selected(self) -> None:
+        row = self.selected_row()
+        if row is not None and self.doc.analysis is not None:
+            self.set_target(self.doc.analysis.levels[row].level)
+
+    def set_target(self, level: str) -> None:
+        """Make ``level`` the plan's level (one undo step; creates the plan if needed)."""
+        from dataclasses import replace
+
+        plan = plan_or_new(self.doc, level)
+        if self.doc.plan is not None and plan.level == level:
+            return
+        if plan.trajectories and plan.level != level:
+            if not confirm_drop_trajectories(self, plan.level, level, len(plan.trajectories)):
+                return
+            plan = replace(plan, trajectories=(), balloons=())
+        self.doc.push_plan(replace(plan, level=level), f"Target level {level}")
+        r = self.doc.level_result(level)
+        if r is not None:
+            self.centre_requested.emit(np.asarray(r.morphometry.centroid_lps, float))
+
+    def centre_on(self, row: int) -> None:
+        if self.doc.analysis is None or row >= len(self.doc.analysis.levels):
+            return
+        c = np.asarray(self.doc.analysis.levels[row].morphometry.centroid_lps, float)
+        self.state.set_cursor(c)
+        self.centre_requested.emit(c)
+
+    def close_panel(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            self.task.wait(10000)

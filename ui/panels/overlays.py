@@ -1,0 +1,93 @@
+"""Wires the vertebra and estimate adapters to the views and keeps them in step with the document.
+
+One adapter per view and element (DESIGN.md §4): body outlines (all views), height lines and
+the ghost outline (sagittal), balloons and the cement cloud (all views). Updates are pushed on
+``analysis_changed`` / ``plan_changed`` / the estimates controller's ``changed`` — never polled.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QObject
+
+from ui.document import Document
+from ui.panels.estimates_state import EstimatesController
+from ui.render.estimate_actors import BalloonAdapter, CementAdapter, GhostAdapter
+from ui.render.vertebra_actors import BodyOutlineAdapter, HeightLinesAdapter
+
+
+class PlanningOverlays(QObject):
+    def __init__(self, doc: Document, controller: EstimatesController, views: dict[str, Any],
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.doc, self.ctrl, self.views = doc, controller, views
+        self.outlines: dict[str, BodyOutlineAdapter] = {}
+        self.heights: dict[str, HeightLinesAdapter] = {}
+        self.balloons: dict[str, BalloonAdapter] = {}
+        self.cement: dict[str, CementAdapter] = {}
+        self.ghosts: dict[str, GhostAdapter] = {}
+        for name, view in views.items():
+            self._add(view, self.outlines, name, BodyOutlineAdapter())
+            self._add(view, self.balloons, name, BalloonAdapter())
+            self._add(view, self.cement, name, CementAdapter())
+            if name == "sagittal":
+                self._add(view, self.heights, name, HeightLinesAdapter())
+                self._add(view, self.ghosts, name, GhostAdapter())
+        self._shown_analysis: Any = None
+        self._shown_view: Any = None
+        self._target: str | None = None
+        self._drawn = False
+        doc.analysis_changed.connect(self._on_document_changed)
+        doc.plan_changed.connect(self._on_document_changed)
+        controller.changed.connect(self._on_controller_changed)
+        controller.injected_changed.connect(self._on_controller_injected_changed)
+        self._on_document_changed(None, None)
+        self._on_controller_changed()
+
+    @staticmethod
+    def _add(view: Any, table: dict[str, Any], name: str, adapter: Any) -> None:
+        table[name] = adapter
+        view.add_adapter(adapter)
+
+    def _render(self) -> None:
+        for v in self.views.values():
+            v.request_render()
+
+    def _on_document_changed(self, _old: Any, _new: Any) -> None:
+        analysis = self.doc.analysis
+        target = self.doc.plan.level if self.doc.plan is not None else None
+        if analysis is self._shown_analysis and target == self._target and self._drawn:
+            return
+        for a in self.outlines.values():
+            if analysis is self._shown_analysis:
+                a.set_target(target)
+            else:
+                a.target = target
+                a.update(self._shown_analysis, analysis)
+        self._shown_analysis, self._target, self._drawn = analysis, target, True
+        result = self.doc.level_result(target) if target is not None else None
+        for a in self.heights.values():
+            a.update(a.value, result)
+        self._render()
+
+    def _on_controller_changed(self) -> None:
+        view = self.ctrl.current
+        for table in (self.balloons, self.cement, self.ghosts):
+            for a in table.values():
+                a.update(self._shown_view, view)
+        for a in self.cement.values():
+            if a.injected_ml != self.ctrl.injected_ml:
+                a.set_injected(self.ctrl.injected_ml)
+        self._shown_view = view
+        self._render()
+
+    def _on_controller_injected_changed(self, _ml: float) -> None:
+        for a in self.cement.values():
+            a.set_injected(self.ctrl.injected_ml)
+        self._render()
+
+    def set_ghost_enabled(self, on: bool) -> None:
+        for a in self.ghosts.values():
+            a.set_enabled(on)
+        self._render()

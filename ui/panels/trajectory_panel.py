@@ -1,0 +1,331 @@
+"""Trajectory panel: per side approach, needle, place/clear, auto-suggest; live metrics and
+findings of the needles in the plan (or of the drag preview while a gesture is in progress).
+
+Mirrors the document: the combos show the plan's trajectory when there is one, and editing
+them pushes one undoable command. The metrics are the planner's
+(:func:`planner.trajectory.evaluate`, cached per trajectory), so the panel and the command
+line show the same numbers. Clicking a finding moves the crosshair (all views) to where it is.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QGridLayout, QGroupBox,
+                               QHBoxLayout, QHeaderView, QLabel, QListWidget, QListWidgetItem,
+                               QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+
+from planner.plan.catalog import load_catalog
+from planner.plan.model import APPROACHES
+from ui.errors import guarded
+from ui.trajectory_service import TrajectoryService
+
+log = logging.getLogger(__name__)
+SIDES = ("left", "right")
+SEVERITY_QCOLOURS = {"danger": QColor(255, 95, 85), "warning": QColor(255, 200, 70),
+                     "info": QColor(150, 200, 255)}
+#: Budget for a synchronous metrics update while dragging (issue 5: < 10 ms per update).
+SYNC_BUDGET_S = 0.010
+
+
+def _f(v: Any, digits: int = 1) -> str:
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "—"
+    return f"{v:.{digits}f}"
+
+
+def _breach(m: Any) -> str:
+    if m.breach_grade == 0:
+        return "none (GR 0)"
+    return f"GR {m.breach_grade}: {m.breach_mm:.1f} mm {m.breach_direction}"
+
+
+def _fluoro(m: Any) -> str:
+    if m.fluoro_rule_ok:
+        return "ok" if not math.isfinite(m.fluoro_rule_margin_mm) else f"ok (+{m.fluoro_rule_margin_mm:.1f} mm)"
+    return f"VIOLATED ({m.fluoro_rule_margin_mm:.1f} mm)"
+
+
+#: (row label, formatter of TrajectoryMetrics, tooltip)
+METRIC_ROWS: tuple[tuple[str, Any, str], ...] = (
+    ("Length skin → tip (mm)", lambda m: _f(m.length_skin_to_tip_mm), "Needle length needed from the skin entry to the tip"),
+    ("Length bone → tip (mm)", lambda m: _f(m.length_bone_to_tip_mm), "From the bone entry to the tip"),
+    ("Tip depth (% body AP)", lambda m: _f(100 * m.tip_depth_frac, 0),
+     "Tip position as a fraction of the body's AP depth from the posterior wall; target: anterior third (≥ 67 %)"),
+    ("Tip → anterior cortex (mm)", lambda m: _f(m.tip_to_anterior_cortex_mm),
+     "Distance along the needle from the tip to the anterior cortex (negative: through it)"),
+    ("Medial angle, body (°)", lambda m: _f(m.medial_angle_deg), "Convergence relative to the vertebral body frame"),
+    ("Craniocaudal, body (°)", lambda m: _f(m.craniocaudal_angle_deg), "+ = tip cranial to the entry, body frame"),
+    ("Medial angle, table (°)", lambda m: _f(m.medial_angle_table_deg), "Convergence relative to the table (what the C-arm needs)"),
+    ("Craniocaudal, table (°)", lambda m: _f(m.craniocaudal_angle_table_deg), "+ = tip cranial, relative to the table"),
+    ("Pedicle isthmus width (mm)", lambda m: _f(m.isthmus_width_mm), "Narrowest bone width across the path in the pedicle"),
+    ("Bone margin around needle (mm)", lambda m: _f(m.bone_margin_mm), "Smallest bone left around the needle surface in the pedicle"),
+    ("Canal clearance (mm)", lambda m: _f(m.canal_clearance_mm), "Needle surface to the spinal canal, whole path"),
+    ("Clearance medial (mm)", lambda m: _f(m.clearance_medial_mm), "Needle surface to the medial pedicle cortex"),
+    ("Clearance lateral (mm)", lambda m: _f(m.clearance_lateral_mm), "Needle surface to the lateral pedicle cortex"),
+    ("Clearance superior (mm)", lambda m: _f(m.clearance_superior_mm), "Needle surface to the superior pedicle cortex"),
+    ("Clearance inferior (mm)", lambda m: _f(m.clearance_inferior_mm), "Needle surface to the inferior pedicle cortex"),
+    ("Breach (Gertzbein–Robbins)", _breach, "Grade 0 none, 1 < 2 mm, 2 2–4 mm, 3 > 4 mm (DOMAIN.md §6.1)"),
+    ("Tip to midline (mm)", lambda m: _f(m.tip_midline_offset_mm), "+ = tip still on the entry side of the midsagittal plane"),
+    ("Air on path (mm)", lambda m: _f(m.air_path_mm), "Longest run of air (lung, pleura) along the path outside bone"),
+    ("AP/lateral fluoro rule", _fluoro,
+     "On AP the tip must not cross the medial pedicle border before, on the lateral view, it has passed the posterior wall"),
+    ("Needle OD (mm)", lambda m: _f(m.needle_od_mm, 2), "Outer diameter used for every margin"),
+)
+
+
+class SideControls(QGroupBox):
+    """Approach, needle and actions for one side."""
+
+    def __init__(self, side: str, needle_ids: tuple[str, ...], parent: QWidget | None = None) -> None:
+        super().__init__(f"{side.capitalize()} needle", parent)
+        self.side = side
+        self.approach = QComboBox()
+        self.approach.addItems(list(APPROACHES))
+        self.approach.setToolTip("Transpedicular (through the pedicle) or parapedicular (lateral to it)")
+        self.needle = QComboBox()
+        self.needle.addItems(list(needle_ids))
+        self.needle.setCurrentText("11G")
+        self.needle.setToolTip("Working needle from the device catalog (outer diameter used for margins)")
+        self.place = QPushButton("Place")
+        self.place.setToolTip("Click the target (tip) then the skin entry in a 2D view")
+        self.suggest = QPushButton("Auto-suggest")
+        self.suggest.setToolTip("Safest path through the pedicle isthmus to the anterior third")
+        self.clear = QPushButton("Clear")
+        self.clear.setToolTip("Remove this needle from the plan (undoable)")
+        self.suggestion = QLabel("")
+        self.suggestion.setWordWrap(True)
+        self.accept = QPushButton("Accept")
+        self.accept.setToolTip("Put the suggested path into the plan (one undo step)")
+        self.dismiss = QPushButton("Dismiss")
+        grid = QGridLayout(self)
+        grid.setContentsMargins(6, 4, 6, 4)
+        grid.addWidget(QLabel("Approach"), 0, 0)
+        grid.addWidget(self.approach, 0, 1)
+        grid.addWidget(QLabel("Needle"), 0, 2)
+        grid.addWidget(self.needle, 0, 3)
+        row = QHBoxLayout()
+        for b in (self.place, self.suggest, self.clear):
+            row.addWidget(b)
+        grid.addLayout(row, 1, 0, 1, 4)
+        srow = QHBoxLayout()
+        srow.addWidget(self.suggestion, 1)
+        srow.addWidget(self.accept)
+        srow.addWidget(self.dismiss)
+        grid.addLayout(srow, 2, 0, 1, 4)
+        self.set_suggestion_text("")
+
+    def set_suggestion_text(self, text: str) -> None:
+        self.suggestion.setText(text)
+        for w in (self.suggestion, self.accept, self.dismiss):
+            w.setVisible(bool(text))
+
+
+class TrajectoryPanel(QWidget):
+    def __init__(self, service: TrajectoryService, tool: Any, state: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.service = service
+        self.doc = service.doc
+        self.tool = tool
+        self.state = state
+        self.last_eval_s = 0.0
+        ids = load_catalog().ids()
+        self.level_label = QLabel("")
+        self.analyse = QPushButton("Analyse levels")
+        self.analyse.setToolTip("Segment the vertebrae (needed for metrics and auto-suggest); runs in the background")
+        self.analyse.clicked.connect(self._on_analyse_clicked)
+        self.unipedicular = QCheckBox("Unipedicular (tip to the midline)")
+        self.unipedicular.setToolTip("Auto-suggest aims the tip at the midline so one needle fills both sides")
+        self.sides = {s: SideControls(s, ids) for s in SIDES}
+        for s, c in self.sides.items():
+            c.place.clicked.connect(lambda *_, s=s: self._on_place_clicked(s))
+            c.suggest.clicked.connect(lambda *_, s=s: self._on_suggest_clicked(s))
+            c.clear.clicked.connect(lambda *_, s=s: self._on_clear_clicked(s))
+            c.accept.clicked.connect(lambda *_, s=s: self._on_accept_clicked(s))
+            c.dismiss.clicked.connect(lambda *_, s=s: service.dismiss_suggestion(s))
+            c.approach.activated.connect(lambda *_, s=s: self._on_combo_edited(s))
+            c.needle.activated.connect(lambda *_, s=s: self._on_combo_edited(s))
+        self.table = QTableWidget(len(METRIC_ROWS), 2)
+        self.table.setHorizontalHeaderLabels(["Left", "Right"])
+        self.table.setVerticalHeaderLabels([r[0] for r in METRIC_ROWS])
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.table.verticalHeader().setDefaultSectionSize(20)
+        for r, (_label, _fn, tip) in enumerate(METRIC_ROWS):
+            self.table.verticalHeaderItem(r).setToolTip(tip)
+        self.findings = QListWidget()
+        self.findings.setToolTip("Click a finding to move the crosshair to where it is")
+        self.findings.itemClicked.connect(self._on_finding_clicked)
+        self.findings.setWordWrap(True)
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        top = QHBoxLayout()
+        top.addWidget(self.level_label, 1)
+        top.addWidget(self.analyse)
+        lay.addLayout(top)
+        for c in self.sides.values():
+            lay.addWidget(c)
+        lay.addWidget(self.unipedicular)
+        lay.addWidget(self.table, 3)
+        lay.addWidget(QLabel("Findings"))
+        lay.addWidget(self.findings, 2)
+        lay.addWidget(self.status)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(30)
+        self._timer.timeout.connect(self.refresh)
+        self.doc.plan_changed.connect(lambda _o, _n: self.refresh())
+        self.doc.volume_changed.connect(lambda _v: self.refresh())
+        self.doc.analysis_changed.connect(lambda _o, _n: self.refresh())
+        service.preview_changed.connect(lambda _p: self._on_preview_changed())
+        service.context_changed.connect(lambda _l: self.refresh())
+        service.suggestions_changed.connect(self._show_suggestions)
+        service.analysis_running_changed.connect(lambda _r: self.refresh())
+        tool.status.connect(self.status.setText)
+        self.refresh()
+
+    # --- mirror ------------------------------------------------------------------------------
+    def _on_preview_changed(self) -> None:
+        # live while dragging: synchronous when the planner is fast enough, else throttled
+        if self.last_eval_s <= SYNC_BUDGET_S:
+            self.refresh()
+        elif not self._timer.isActive():
+            self._timer.start()
+
+    def refresh(self) -> None:
+        plan = self.service.display_plan()
+        has_volume = self.doc.volume is not None
+        level = self.service.level
+        res = self.service.level_result(level)
+        ctx = self.service.context(level) if has_volume else None
+        running = self.service.analysis_task is not None and self.service.analysis_task.running
+        if not has_volume:
+            state = "no study"
+        elif res is None:
+            state = "analysing…" if running else "not analysed: metrics need the analysis"
+        elif ctx is None:
+            state = "preparing checks…"
+        else:
+            state = "checks ready"
+        self.level_label.setText(f"<b>Level {level}</b> — {state}")
+        self.analyse.setVisible(has_volume and res is None)
+        self.analyse.setEnabled(not running)
+        t0 = time.perf_counter()
+        findings: list[tuple[str, Any]] = []
+        for col, side in enumerate(SIDES):
+            traj = plan.trajectory(side) if plan is not None else None
+            c = self.sides[side]
+            c.clear.setEnabled(traj is not None)
+            c.place.setEnabled(has_volume)
+            c.suggest.setEnabled(ctx is not None)
+            if traj is not None:
+                c.approach.setCurrentText(traj.approach)
+                c.needle.setCurrentText(traj.needle_id)
+            result = self.service.evaluate(traj, plan.is_unipedicular) if traj is not None else None
+            for r, (_label, fn, _tip) in enumerate(METRIC_ROWS):
+                text = fn(result.metrics) if result is not None else ("…" if traj is not None else "")
+                self._set_cell(r, col, text)
+            if result is not None:
+                findings.extend((side, f) for f in result.findings)
+        self.last_eval_s = time.perf_counter() - t0
+        self._fill_findings(findings, plan)
+
+    def _set_cell(self, r: int, c: int, text: str) -> None:
+        item = self.table.item(r, c)
+        if item is None:
+            item = QTableWidgetItem(text)
+            item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            self.table.setItem(r, c, item)
+        elif item.text() != text:
+            item.setText(text)
+        warn = text.startswith("VIOLATED") or text.startswith("GR ")
+        item.setForeground(QBrush(SEVERITY_QCOLOURS["danger"] if warn else QColor(225, 228, 232)))
+
+    def _fill_findings(self, findings: list[tuple[str, Any]], plan: Any) -> None:
+        self.findings.clear()
+        order = {"danger": 0, "warning": 1, "info": 2}
+        for side, f in sorted(findings, key=lambda sf: order.get(sf[1].severity, 3)):
+            item = QListWidgetItem(f"{f.severity.upper()}: {f.message}")
+            item.setForeground(QBrush(SEVERITY_QCOLOURS.get(f.severity, QColor(220, 220, 220))))
+            item.setData(Qt.ItemDataRole.UserRole, (side, f.location_lps, f.code))
+            item.setToolTip(f"{f.code} ({side})" + ("" if f.location_lps is None else
+                            " — click to go there"))
+            self.findings.addItem(item)
+        if not findings and plan is not None and plan.trajectories and self.service.context() is not None:
+            item = QListWidgetItem("No findings: no breach, margins above thresholds")
+            item.setForeground(QBrush(QColor(120, 220, 130)))
+            self.findings.addItem(item)
+
+    def _show_suggestions(self) -> None:
+        for side, c in self.sides.items():
+            s = self.service.suggestions.get(side)
+            if s is None:
+                c.set_suggestion_text("")
+                continue
+            m = s.result.metrics
+            text = (f"Suggested {s.trajectory.approach} {s.trajectory.needle_id}: clearance "
+                    f"{_f(m.min_cortical_clearance_mm)} mm, tip {_f(100 * m.tip_depth_frac, 0)} %, "
+                    f"medial {_f(m.medial_angle_deg)}°")
+            if not s.transpedicular_feasible:
+                text += f" — {s.reason}"
+            c.set_suggestion_text(text)
+
+    # --- user actions ------------------------------------------------------------------------
+    @guarded("analyse the levels")
+    def _on_analyse_clicked(self) -> None:
+        self.service.run_analysis()
+        self.refresh()
+
+    @guarded("place the needle")
+    def _on_place_clicked(self, side: str) -> None:
+        c = self.sides[side]
+        self.service.set_selected_side(side)
+        self.tool.arm(side, c.approach.currentText(), c.needle.currentText())
+        if self.service.level_result() is None and self.doc.volume is not None:
+            self.status.setText(self.status.text() + " — metrics appear once the levels are analysed "
+                                "(Analyse levels)")
+
+    @guarded("suggest a path")
+    def _on_suggest_clicked(self, side: str) -> None:
+        self.service.set_selected_side(side)
+        c = self.sides[side]
+        self.service.request_suggestion(side, c.needle.currentText(), self.unipedicular.isChecked())
+
+    @guarded("accept the suggestion")
+    def _on_accept_clicked(self, side: str) -> None:
+        self.service.accept_suggestion(side)
+
+    @guarded("remove the needle")
+    def _on_clear_clicked(self, side: str) -> None:
+        plan = self.doc.plan
+        if plan is not None and plan.trajectory(side) is not None:
+            self.doc.push_plan(plan.without_trajectory(side), f"Remove {side} needle")
+
+    @guarded("change the needle")
+    def _on_combo_edited(self, side: str) -> None:
+        plan = self.doc.plan
+        traj = plan.trajectory(side) if plan is not None else None
+        if traj is None:
+            return
+        c = self.sides[side]
+        new = replace(traj, approach=c.approach.currentText(), needle_id=c.needle.currentText())
+        if new != traj:
+            self.doc.push_plan(plan.with_trajectory(new), f"{side.capitalize()} needle {new.needle_id} {new.approach}")
+
+    def _on_finding_clicked(self, item: QListWidgetItem) -> None:
+        data = item.data(Qt.ItemDataRole.UserRole)
+        if not data:
+            return
+        side, loc, _code = data
+        self.service.set_selected_side(side)
+        if loc is not None:
+            self.state.set_cursor(np.asarray(loc, dtype=np.float64))

@@ -1,0 +1,170 @@
+"""File → Save plan / Save plan as / Open plan, and ``python main.py PLAN.json``.
+
+Saving goes through the planner (:func:`planner.plan.file.save_plan`: JSON in LPS mm, format
+version, series binding, atomic temp file + rename) and records where the study came from.
+Opening reads the file with the planner and refuses a plan made on another series (or on a
+differently resampled copy) with the planner's message naming the plan's series; a plan is
+never silently applied to another series (DESIGN.md §2).
+
+At start-up with a plan file the plan's study is opened first when the file records it
+(``source_path``) or when the plan belongs to the built-in demo; otherwise the user is told to
+open the plan's series and then the plan.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QFileDialog, QWidget
+
+from planner.errors import InputError, PlanMismatchError
+from ui.errors import guarded, show_message
+
+log = logging.getLogger(__name__)
+FILTER = "Plan files (*.json);;All files (*)"
+
+
+def ask_save_path(parent: QWidget | None, start: str) -> str:
+    """Ask where to save; tests replace this function."""
+    path, _ = QFileDialog.getSaveFileName(parent, "Save plan", start, FILTER)
+    if path and not path.lower().endswith(".json"):
+        path += ".json"
+    return path
+
+
+def ask_open_path(parent: QWidget | None, start: str) -> str:
+    """Ask which plan to open; tests replace this function."""
+    path, _ = QFileDialog.getOpenFileName(parent, "Open plan", start, FILTER)
+    return path
+
+
+def refuse(parent: QWidget | None, text: str) -> None:
+    """The 'plan belongs to another series' dialog (through the UI's message helper)."""
+    from ui import errors
+
+    errors.show_message(parent, "warning", "Plan not opened", text, "")
+
+
+class PlanIO(QObject):
+    """Plan file actions of a main window. ``path`` is the file the plan was last saved to /
+    opened from (a view setting: not undoable, cleared when another study opens)."""
+
+    plan_file_changed = Signal(str)
+
+    def __init__(self, window: Any) -> None:
+        super().__init__(window)
+        self.window = window
+        self.parent_widget = window
+        self.doc = window.doc
+        self.path = ""
+        self._pending_plan_path = ""
+        self.doc.volume_changed.connect(self._on_document_volume_changed)
+
+    # --- save --------------------------------------------------------------------------------
+    @guarded("save the plan")
+    def save(self) -> str:
+        if not self.path:
+            return self.save_as()
+        return self._write(self.path)
+
+    @guarded("save the plan")
+    def save_as(self, path: str | None = None) -> str:
+        if self.doc.plan is None:
+            raise InputError("there is no plan to save yet: place or suggest a needle first")
+        path = path or ask_save_path(self.parent_widget, self.path or "plan.json")
+        if not path:
+            return ""
+        return self._write(path)
+
+    def _write(self, path: str) -> str:
+        from planner.plan.file import save_plan
+
+        if self.doc.plan is None:
+            raise InputError("there is no plan to save yet: place or suggest a needle first")
+        src = self.doc.source_path if self.doc.source_path and self.doc.source_path != "test:" else None
+        save_plan(self.doc.plan, path, source_path=src)
+        self.path = str(path)
+        self.doc.mark_saved()
+        self.plan_file_changed.emit(self.path)
+        self.window.statusBar().showMessage(f"Plan saved to {Path(path).name}", 5000)
+        log.info("plan saved to %s", path)
+        return self.path
+
+    # --- open --------------------------------------------------------------------------------
+    @guarded("open the plan")
+    def open(self, path: str | None = None) -> bool:
+        path = path or ask_open_path(self.parent_widget, str(Path(self.path).parent) if self.path else "")
+        if not path:
+            return False
+        vol = self.doc.volume
+        if vol is None:
+            raise InputError(f"{path}: open the study the plan was made on first, then open the plan")
+        from planner.plan.file import load_plan
+
+        try:
+            plan = load_plan(path, vol.identity.series_uid, vol.grid.fingerprint())
+        except PlanMismatchError as exc:
+            refuse(self.parent_widget, str(exc))
+            return False
+        from ui import study_open
+
+        if self.doc.plan is not None and not study_open.confirm_discard(self.parent_widget, self.doc):
+            return False
+        self.doc.push_plan(plan, f"Open plan {Path(path).name}")
+        self.doc.mark_saved()
+        self.path = str(path)
+        self.plan_file_changed.emit(self.path)
+        self.window.statusBar().showMessage(f"Plan opened from {Path(path).name}", 5000)
+        return True
+
+    @guarded("open the plan")
+    def open_at_startup(self, path: str) -> None:
+        """``python main.py PLAN.json``: open the plan's study (if known), then the plan."""
+        from planner.plan.file import load_plan
+
+        plan = load_plan(path)
+        source = _recorded_source(path)
+        if not source and _is_demo_series(plan.series.series_uid):
+            source = "demo:"
+        if not source:
+            show_message(self.parent_widget, "warning", "Open the plan's study first",
+                         f"{path} belongs to series {plan.series.series_uid} and does not record "
+                         "where that study is. Open the study (File → Open folder/file), then "
+                         "File → Open plan.", "")
+            return
+        self._pending_plan_path = str(path)
+        self.window.opener.study_opened.connect(self._on_study_opened_for_plan)
+        self.window.open_path(source)
+
+    def _on_study_opened_for_plan(self, _source: str) -> None:
+        self.window.opener.study_opened.disconnect(self._on_study_opened_for_plan)
+        path, self._pending_plan_path = self._pending_plan_path, ""
+        if path:
+            self.open(path)
+
+    def _on_document_volume_changed(self, _v: Any) -> None:
+        self.path = ""
+        self.plan_file_changed.emit("")
+
+
+def _recorded_source(path: str) -> str:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return ""
+    src = data.get("source_path") if isinstance(data, dict) else None
+    if not isinstance(src, str) or not src:
+        return ""
+    return src if src == "demo:" or Path(src).exists() else ""
+
+
+def _is_demo_series(uid: str) -> bool:
+    try:
+        from planner.demo import demo_uid
+    except ImportError:
+        return False
+    return any(uid == demo_uid(0, v, "series") for v in ("standard", "cortical_gap"))

@@ -1,0 +1,228 @@
+"""Needle overlays: a tube at the needle's true outer diameter in 3D, its projection and
+cross-section in 2D views, and the entry/target handles (VTK only, no Qt).
+
+Value drawn: :class:`NeedleDisplay` (frozen). In a 2D view the needle is drawn as what it is
+in that plane: the orthographic projection of a cylinder of diameter OD is a band of width OD
+(two outline lines), the part of the needle within the slice slab is drawn bold, and where
+the axis crosses the slice plane the cylinder's cross-section (an ellipse, a circle of the
+true OD when the needle is perpendicular to the slice) is drawn. All points LPS mm.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from vtkmodules.vtkFiltersCore import vtkTubeFilter
+from vtkmodules.vtkFiltersSources import vtkLineSource, vtkSphereSource
+from vtkmodules.vtkRenderingCore import vtkActor, vtkPolyDataMapper
+
+from ui.render.adapters import OverlayAdapter, polyline_actor, set_polyline
+
+Point = tuple[float, float, float]
+SEVERITY_COLOURS: dict[str, tuple[float, float, float]] = {
+    "none": (0.35, 0.9, 0.45),
+    "info": (0.35, 0.9, 0.45),
+    "warning": (1.0, 0.75, 0.2),
+    "danger": (1.0, 0.3, 0.25),
+    "unknown": (0.4, 0.8, 1.0),
+}
+TARGET_COLOUR = (1.0, 0.35, 0.85)
+SKIN_COLOUR = (0.3, 0.85, 1.0)
+BONE_COLOUR = (1.0, 1.0, 1.0)
+
+
+@dataclass(frozen=True, slots=True)
+class NeedleDisplay:
+    """What a needle overlay shows.
+
+    ``depth_mm``: if set, only the first ``depth_mm`` from the skin entry are drawn (the
+    needle "advanced" to that depth); None draws the whole planned needle.
+    """
+
+    skin_lps: Point
+    bone_lps: Point
+    target_lps: Point
+    od_mm: float
+    severity: str = "unknown"
+    preview: bool = False
+    selected: str = ""  # 'skin' | 'target' | ''
+    depth_mm: float | None = None
+
+    @property
+    def colour(self) -> tuple[float, float, float]:
+        c = SEVERITY_COLOURS.get(self.severity, SEVERITY_COLOURS["unknown"])
+        return tuple(0.55 * v + 0.45 for v in c) if self.preview else c  # type: ignore[return-value]
+
+    def axis(self) -> tuple[NDArray[np.float64], NDArray[np.float64], float]:
+        """(start, unit direction, drawn length) of the needle axis."""
+        a = np.asarray(self.skin_lps, dtype=np.float64)
+        b = np.asarray(self.target_lps, dtype=np.float64)
+        length = float(np.linalg.norm(b - a))
+        d = (b - a) / max(length, 1e-9)
+        if self.depth_mm is not None:
+            length = float(np.clip(self.depth_mm, 0.0, length + 30.0))
+        return a, d, length
+
+
+def ellipse_points(centre: NDArray[np.float64], d: NDArray[np.float64], n: NDArray[np.float64],
+                   radius: float, count: int = 48) -> NDArray[np.float64]:
+    """Cross-section of a cylinder (axis ``d``, radius) with the plane of normal ``n``."""
+    cos = abs(float(d @ n))
+    u = np.cross(n, d)
+    if np.linalg.norm(u) < 1e-9:
+        u = np.cross(n, [1.0, 0.0, 0.0]) if abs(n[0]) < 0.9 else np.cross(n, [0.0, 1.0, 0.0])
+    u /= np.linalg.norm(u)
+    w = np.cross(n, u)
+    w /= np.linalg.norm(w)
+    major = radius / max(cos, 0.05)
+    th = np.linspace(0.0, 2 * np.pi, count + 1)
+    return centre + radius * np.cos(th)[:, None] * u + major * np.sin(th)[:, None] * w
+
+
+class NeedleAdapter(OverlayAdapter):
+    """One needle in one view (3D or 2D); ``value`` is a :class:`NeedleDisplay` or None."""
+
+    def build(self) -> None:
+        assert self.context is not None
+        if self.context.is_2d:
+            self._build_2d()
+        else:
+            self._build_3d()
+
+    # --- 3D ------------------------------------------------------------------------------------
+    def _build_3d(self) -> None:
+        self.line = vtkLineSource()
+        self.tube = vtkTubeFilter()
+        self.tube.SetInputConnection(self.line.GetOutputPort())
+        self.tube.SetNumberOfSides(24)
+        self.tube.CappingOn()
+        mapper = vtkPolyDataMapper()
+        mapper.SetInputConnection(self.tube.GetOutputPort())
+        self.tube_actor = vtkActor()
+        self.tube_actor.SetMapper(mapper)
+        self.tube_actor.GetProperty().SetSpecular(0.4)
+        self.add_prop(self.tube_actor)
+        self.spheres: dict[str, tuple[vtkSphereSource, vtkActor]] = {}
+        for name, colour, radius in (("skin", SKIN_COLOUR, 2.6), ("target", TARGET_COLOUR, 2.6),
+                                     ("bone", BONE_COLOUR, 1.6)):
+            src = vtkSphereSource()
+            src.SetRadius(radius)
+            src.SetThetaResolution(16)
+            src.SetPhiResolution(12)
+            m = vtkPolyDataMapper()
+            m.SetInputConnection(src.GetOutputPort())
+            a = vtkActor()
+            a.SetMapper(m)
+            a.GetProperty().SetColor(*colour)
+            self.add_prop(a)
+            self.spheres[name] = (src, a)
+
+    def _draw_3d(self, v: NeedleDisplay) -> None:
+        start, d, length = v.axis()
+        self.line.SetPoint1(*start)
+        self.line.SetPoint2(*(start + d * max(length, 0.1)))
+        self.tube.SetRadius(v.od_mm / 2.0)
+        self.tube_actor.GetProperty().SetColor(*v.colour)
+        self.tube_actor.GetProperty().SetOpacity(0.7 if v.preview else 1.0)
+        for name, p in (("skin", v.skin_lps), ("target", v.target_lps), ("bone", v.bone_lps)):
+            src, actor = self.spheres[name]
+            src.SetCenter(*p)
+            src.SetRadius((3.4 if v.selected == name else 2.6) if name != "bone" else 1.6)
+            actor.SetVisibility(v.depth_mm is None or name == "skin")
+
+    # --- 2D ------------------------------------------------------------------------------------
+    def _build_2d(self) -> None:
+        self.band, self.band_poly = polyline_actor((1, 1, 1), 1.0)
+        self.axis_actor, self.axis_poly = polyline_actor((1, 1, 1), 1.0)
+        self.slab, self.slab_poly = polyline_actor((1, 1, 1), 3.0)
+        self.section, self.section_poly = polyline_actor((1, 1, 1), 2.0)
+        self.band.GetProperty().SetOpacity(0.75)
+        self.axis_actor.GetProperty().SetOpacity(0.45)
+        self.axis_actor.GetProperty().SetLineStipplePattern(0xF0F0)
+        self.handles: dict[str, tuple[vtkActor, object]] = {}
+        for prop in (self.band, self.axis_actor, self.slab, self.section):
+            self.add_prop(prop)
+        for name, colour, size in (("skin", SKIN_COLOUR, 11.0), ("target", TARGET_COLOUR, 11.0),
+                                   ("bone", BONE_COLOUR, 7.0)):
+            actor, poly = polyline_actor(colour, 1.0)
+            actor.GetProperty().SetPointSize(size)
+            self.add_prop(actor)
+            self.handles[name] = (actor, poly)
+
+    def _draw_2d(self, v: NeedleDisplay) -> None:
+        assert self.context is not None
+        plane = self.context.slice_plane()
+        start, d, length = v.axis()
+        end = start + d * length
+        colour = v.colour
+        for actor in (self.band, self.axis_actor, self.slab, self.section):
+            actor.GetProperty().SetColor(*colour)
+        if plane is None or length <= 0:
+            for actor in (self.band, self.axis_actor, self.slab, self.section):
+                actor.VisibilityOff()
+            return
+        origin, n, half = plane
+        r = v.od_mm / 2.0
+        # projected outline: ± r perpendicular to the axis, within the view plane
+        side = np.cross(n, d)
+        if np.linalg.norm(side) > 1e-6:
+            side /= np.linalg.norm(side)
+            pts = [start + r * side, end + r * side, end - r * side, start - r * side, start + r * side]
+            set_polyline(self.band_poly, pts, with_vertices=False)
+            self.band.VisibilityOn()
+        else:
+            self.band.VisibilityOff()
+        set_polyline(self.axis_poly, [start, end], with_vertices=False)
+        self.axis_actor.VisibilityOn()
+        # part within the slab (axis within half-thickness + radius of the plane)
+        da = float((start - origin) @ n)
+        db = float((end - origin) @ n)
+        lim = half + r
+        t0, t1 = _inside_interval(da, db, lim)
+        if t1 > t0:
+            set_polyline(self.slab_poly, [start + (end - start) * t0, start + (end - start) * t1],
+                         with_vertices=False)
+            self.slab.VisibilityOn()
+        else:
+            self.slab.VisibilityOff()
+        if (da > 0) != (db > 0) and abs(da - db) > 1e-9:
+            c = start + (end - start) * (da / (da - db))
+            set_polyline(self.section_poly, ellipse_points(c, d, n, r), with_vertices=False)
+            self.section.VisibilityOn()
+        else:
+            self.section.VisibilityOff()
+        for name, p in (("skin", v.skin_lps), ("target", v.target_lps), ("bone", v.bone_lps)):
+            actor, poly = self.handles[name]
+            set_polyline(poly, [p], with_vertices=True)
+            near = abs(float((np.asarray(p) - origin) @ n)) <= lim
+            actor.GetProperty().SetOpacity(1.0 if near else 0.45)
+            actor.GetProperty().SetPointSize((15.0 if v.selected == name else 11.0) if name != "bone" else 7.0)
+            actor.SetVisibility(v.depth_mm is None or name == "skin")
+
+    # --- adapter API ---------------------------------------------------------------------------
+    def draw(self, value: NeedleDisplay | None) -> None:
+        assert self.context is not None
+        for prop in self._props:
+            prop.SetVisibility(value is not None)
+        if value is None:
+            return
+        if self.context.is_2d:
+            self._draw_2d(value)
+        else:
+            self._draw_3d(value)
+
+    def slice_changed(self) -> None:
+        if self.context is not None and self.value is not None and self.context.is_2d:
+            self._draw_2d(self.value)
+
+
+def _inside_interval(da: float, db: float, lim: float) -> tuple[float, float]:
+    """Parameter interval [t0, t1] ⊂ [0, 1] where |da + t (db − da)| ≤ lim."""
+    if abs(db - da) < 1e-12:
+        return (0.0, 1.0) if abs(da) <= lim else (0.0, 0.0)
+    ta = (-lim - da) / (db - da)
+    tb = (lim - da) / (db - da)
+    lo, hi = min(ta, tb), max(ta, tb)
+    return max(0.0, lo), min(1.0, hi)

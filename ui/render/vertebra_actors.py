@@ -1,0 +1,265 @@
+"""Vertebral bodies in the views: outlines in 2D, translucent bodies in 3D, the height lines.
+
+- :func:`mask_surface` turns a mask on a (crop) grid into a smooth LPS surface once; 2D views cut
+  it with the slice plane (``vtkCutter``), so outlines follow any slice orientation.
+- :class:`BodyOutlineAdapter` draws every analysed level (value: ``SpineAnalysis``): the target
+  level bright orange, the others pale blue; each labelled with its name ("L2?" while the name
+  is a proposal) in the 2D views where the slice crosses it.
+- :class:`HeightLinesAdapter` (value: ``LevelResult``) draws the anterior, middle and posterior
+  heights as a radiologist does on the mid-sagittal image: a line between the endplates at
+  10 / 50 / 90 % of the depth with its end points marked and its length written beside it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from vtkmodules.util.numpy_support import numpy_to_vtk
+from vtkmodules.vtkCommonDataModel import vtkImageData, vtkPlane, vtkPolyData
+from vtkmodules.vtkCommonTransforms import vtkTransform
+from vtkmodules.vtkFiltersCore import vtkCutter, vtkPolyDataNormals, vtkStripper
+from vtkmodules.vtkFiltersCore import vtkFlyingEdges3D
+from vtkmodules.vtkFiltersGeneral import vtkTransformPolyDataFilter
+from vtkmodules.vtkImagingGeneral import vtkImageGaussianSmooth
+from vtkmodules.vtkRenderingCore import vtkActor, vtkPolyDataMapper, vtkTextActor
+
+from planner.anatomy import HEIGHT_POSITIONS_FRAC, WALLS
+from planner.grid import ImageGrid
+from ui.render.adapters import OverlayAdapter, polyline_actor, set_polyline
+from ui.render.image import to_vtk_matrix
+
+TARGET_COLOUR = (1.0, 0.62, 0.2)
+OTHER_COLOUR = (0.55, 0.75, 1.0)
+HEIGHT_COLOUR = (1.0, 0.9, 0.3)
+WALL_ABBR = {"anterior": "Ha", "middle": "Hm", "posterior": "Hp"}
+
+
+def mask_surface(mask: NDArray[np.bool_], grid: ImageGrid, sigma_vox: float = 0.7) -> vtkPolyData:
+    """Smoothed iso-surface (0.5) of a ``[k, j, i]`` mask, points in LPS mm."""
+    m = np.pad(np.ascontiguousarray(mask, dtype=np.float32), 1)
+    img = vtkImageData()
+    img.SetDimensions(m.shape[2], m.shape[1], m.shape[0])
+    img.SetOrigin(-1.0, -1.0, -1.0)
+    img.GetPointData().SetScalars(numpy_to_vtk(m.ravel(), deep=1))
+    smooth = vtkImageGaussianSmooth()
+    smooth.SetInputData(img)
+    smooth.SetStandardDeviations(sigma_vox, sigma_vox, sigma_vox)
+    smooth.SetRadiusFactors(2.0, 2.0, 2.0)
+    fe = vtkFlyingEdges3D()
+    fe.SetInputConnection(smooth.GetOutputPort())
+    fe.SetValue(0, 0.5)
+    fe.ComputeNormalsOff()
+    tf = vtkTransform()
+    tf.SetMatrix(to_vtk_matrix(grid.ijk_to_lps))
+    tpf = vtkTransformPolyDataFilter()
+    tpf.SetInputConnection(fe.GetOutputPort())
+    tpf.SetTransform(tf)
+    normals = vtkPolyDataNormals()
+    normals.SetInputConnection(tpf.GetOutputPort())
+    normals.SplittingOff()
+    normals.ConsistencyOn()
+    normals.AutoOrientNormalsOn()
+    normals.Update()
+    out = vtkPolyData()
+    out.DeepCopy(normals.GetOutput())
+    return out
+
+
+class SurfaceLayer:
+    """One surface shown as a cut outline (2D) or a translucent body (3D)."""
+
+    def __init__(self, adapter: OverlayAdapter, surface: vtkPolyData, plane: vtkPlane | None,
+                 colour: tuple[float, float, float], width: float = 2.0, opacity: float = 0.25) -> None:
+        self.surface = surface
+        mapper = vtkPolyDataMapper()
+        self.actor = vtkActor()
+        self.actor.SetMapper(mapper)
+        self.actor.PickableOff()
+        if plane is not None:
+            cutter = vtkCutter()
+            cutter.SetInputData(surface)
+            cutter.SetCutFunction(plane)
+            strip = vtkStripper()
+            strip.SetInputConnection(cutter.GetOutputPort())
+            mapper.SetInputConnection(strip.GetOutputPort())
+            self.actor.GetProperty().SetLineWidth(width)
+            self.actor.GetProperty().LightingOff()
+        else:
+            mapper.SetInputData(surface)
+            self.actor.GetProperty().SetOpacity(opacity)
+            self.actor.GetProperty().SetSpecular(0.2)
+        mapper.ScalarVisibilityOff()
+        self.set_colour(colour)
+        adapter.add_prop(self.actor)
+
+    def set_colour(self, colour: tuple[float, float, float]) -> None:
+        self.actor.GetProperty().SetColor(*colour)
+
+    def bounds(self) -> NDArray[np.float64]:
+        return np.asarray(self.surface.GetBounds(), float).reshape(3, 2)
+
+
+def plane_crosses(bounds: NDArray[np.float64], origin: NDArray[np.float64], normal: NDArray[np.float64]) -> bool:
+    corners = np.array(np.meshgrid(*bounds, indexing="ij")).reshape(3, -1).T
+    d = (corners - origin) @ normal
+    return bool(d.min() <= 0.0 <= d.max())
+
+
+def text_actor(colour: tuple[float, float, float], size: int = 14) -> vtkTextActor:
+    t = vtkTextActor()
+    tp = t.GetTextProperty()
+    tp.SetFontSize(size)
+    tp.SetColor(*colour)
+    tp.BoldOn()
+    tp.ShadowOn()
+    t.GetPositionCoordinate().SetCoordinateSystemToWorld()
+    t.PickableOff()
+    return t
+
+
+class BodyOutlineAdapter(OverlayAdapter):
+    """All analysed bodies (value: ``SpineAnalysis`` or None); see the module notes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.target: str | None = None
+        self._surfaces: dict[int, tuple[Any, vtkPolyData]] = {}  # id(anatomy) → (anatomy, surface)
+        self._layers: list[tuple[Any, SurfaceLayer, vtkTextActor | None]] = []
+
+    def build(self) -> None:
+        self.plane = vtkPlane() if self.context is not None and self.context.is_2d else None
+
+    def surface_for(self, anatomy: Any) -> vtkPolyData:
+        hit = self._surfaces.get(id(anatomy))
+        if hit is None or hit[0] is not anatomy:
+            hit = (anatomy, mask_surface(anatomy.body, anatomy.grid))
+            self._surfaces[id(anatomy)] = hit
+        return hit[1]
+
+    def set_target(self, level: str | None) -> None:
+        if level != self.target:
+            self.target = level
+            if self.context is not None and self.value is not None:
+                self.draw(self.value)
+
+    def draw(self, value: Any) -> None:
+        assert self.context is not None
+        for _r, layer, label in self._layers:
+            self.context.renderer.RemoveViewProp(layer.actor)
+            self._props.remove(layer.actor)
+            if label is not None:
+                self.context.renderer.RemoveViewProp(label)
+                self._props.remove(label)
+        self._layers = []
+        if value is None:
+            return
+        keep = {id(r.anatomy) for r in value.levels}
+        self._surfaces = {k: v for k, v in self._surfaces.items() if k in keep}
+        for r in value.levels:
+            is_target = r.level == self.target
+            colour = TARGET_COLOUR if is_target else OTHER_COLOUR
+            layer = SurfaceLayer(self, self.surface_for(r.anatomy), self.plane, colour,
+                                 2.5 if is_target else 1.5, 0.35 if is_target else 0.12)
+            label = None
+            if self.plane is not None:
+                label = text_actor(colour, 15 if is_target else 13)
+                label.SetInput(r.level + ("" if r.candidate.confirmed else "?"))
+                self.add_prop(label)
+            self._layers.append((r, layer, label))
+        self.slice_changed()
+
+    def slice_changed(self) -> None:
+        if self.context is None or self.plane is None:
+            return
+        plane = self.context.slice_plane()
+        if plane is None:
+            return
+        origin, normal, _half = plane
+        self.plane.SetOrigin(*origin)
+        self.plane.SetNormal(*normal)
+        for r, layer, label in self._layers:
+            crosses = plane_crosses(layer.bounds(), origin, normal)
+            layer.actor.SetVisibility(crosses)
+            if label is None:
+                continue
+            label.SetVisibility(crosses)
+            fr = r.anatomy.frame
+            # beside the body, in front of its anterior wall (away from the canal)
+            p = np.asarray(r.morphometry.centroid_lps) - fr.posterior * (0.5 * r.morphometry.depth_mm + 10.0)
+            if abs(float(normal @ fr.posterior)) > 0.9:  # coronal: put it to the patient's right
+                p = np.asarray(r.morphometry.centroid_lps) - fr.left * (0.5 * r.morphometry.width_mm + 12.0)
+            p = p - ((p - origin) @ normal) * normal
+            label.GetPositionCoordinate().SetValue(*p)
+
+
+def height_line_points(anatomy: Any, morph: Any) -> dict[str, tuple[NDArray[np.float64], NDArray[np.float64]]]:
+    """Per wall: (inferior, superior) end points of the height line, LPS mm.
+
+    The line sits in the body's mid-sagittal plane at HEIGHT_POSITIONS_FRAC of the depth, centred
+    on the body mask there, with the measured length (so the drawing shows the measured number).
+    """
+    fr = anatomy.frame
+    k, j, i = np.nonzero(anatomy.body)
+    body = fr.to_body(anatomy.grid.voxel_to_lps(np.stack([i, j, k], axis=1).astype(float)))
+    mid = body[np.abs(body[:, 0]) <= max(2.0, float(anatomy.grid.spacing_mm.max()))]
+    if mid.shape[0] < 10:
+        mid = body
+    y0, y1 = float(mid[:, 1].min()), float(mid[:, 1].max())
+    out = {}
+    for w in WALLS:
+        y = y0 + HEIGHT_POSITIONS_FRAC[w] * (y1 - y0)
+        col = mid[np.abs(mid[:, 1] - y) <= 1.0]
+        zc = 0.5 * (col[:, 2].min() + col[:, 2].max()) if col.size else 0.0
+        h = morph.heights_mm.get(w)
+        out[w] = (fr.to_lps([0.0, y, zc - h / 2]), fr.to_lps([0.0, y, zc + h / 2]))
+    return out
+
+
+class HeightLinesAdapter(OverlayAdapter):
+    """Ha, Hm, Hp of one level on the sagittal view (value: ``LevelResult`` or None)."""
+
+    def build(self) -> None:
+        self.lines: dict[str, tuple[vtkActor, vtkPolyData, vtkTextActor]] = {}
+        for w in WALLS:
+            actor, poly = polyline_actor(HEIGHT_COLOUR, 2.0)
+            actor.GetProperty().SetPointSize(7.0)
+            label = text_actor(HEIGHT_COLOUR, 13)
+            self.add_prop(actor)
+            self.add_prop(label)
+            self.lines[w] = (actor, poly, label)
+        self._points: dict[str, tuple[NDArray[np.float64], NDArray[np.float64]]] = {}
+
+    def draw(self, value: Any) -> None:
+        self._points = {} if value is None else height_line_points(value.anatomy, value.morphometry)
+        self.slice_changed()
+
+    def slice_changed(self) -> None:
+        if self.context is None:
+            return
+        plane = self.context.slice_plane()
+        r = self.value
+        show = r is not None and bool(self._points) and plane is not None
+        if show:
+            origin, normal, _ = plane
+            fr = r.anatomy.frame
+            facing = abs(float(normal @ fr.left)) > 0.8
+            near = abs(float((np.asarray(fr.origin_lps) - origin) @ normal)) <= 0.3 * r.morphometry.width_mm
+            show = facing and near
+        for w, (actor, poly, label) in self.lines.items():
+            actor.SetVisibility(show)
+            label.SetVisibility(show)
+            if not show:
+                continue
+            a, b = (p - ((p - origin) @ normal) * normal for p in self._points[w])
+            set_polyline(poly, [a, b])
+            m = r.morphometry
+            ref = m.reference_heights_mm
+            txt = f"{WALL_ABBR[w]} {m.heights_mm.get(w):.1f} mm"
+            if ref is not None:
+                txt += f"\n(ref {ref.get(w):.1f})"
+            label.SetInput(txt)
+            shift = {"anterior": -9.0, "middle": 0.0, "posterior": 3.0}[w]
+            pos = 0.5 * (a + b) + fr.posterior * shift + fr.superior * (0.0 if w != "middle" else 2.0)
+            label.GetPositionCoordinate().SetValue(*pos)

@@ -1,0 +1,386 @@
+"""Trajectory planning state that is derived or transient, shared by the needle tools and panels.
+
+The document owns the plan; this object owns what is *computed from* it or *about to become*
+it, so nothing keeps a drifting copy of the plan:
+
+- the per-level :class:`~planner.trajectory.TrajectoryContext` (distance fields, built off the
+  GUI thread once per analysed level, ~0.3 s);
+- the drag *preview*: a plan shown while a gesture is in progress (``display_plan()`` is the
+  preview when there is one, else ``doc.plan``); the gesture pushes one command on release;
+- cached evaluations (metrics + findings, < 10 ms each) keyed by the immutable trajectory;
+- auto-suggestions waiting to be accepted (one undo step) and the side the user works on.
+
+All points are patient LPS millimetres.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import math
+from collections import OrderedDict
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QWidget
+
+from planner.plan.model import LEVEL_NAMES, Plan, SeriesBinding, Trajectory
+from planner.progress import Progress
+from ui.document import Document
+from ui.errors import report_exception
+from ui.workers import Task, start_task
+
+log = logging.getLogger(__name__)
+#: HU above which a sample on the needle line counts as bone when no segmentation exists.
+BONE_HU = 250.0
+STEP_MM = 0.5
+
+
+def _analyze_spine() -> Any | None:
+    try:
+        from planner.vertebra import analyze_spine  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    return analyze_spine
+
+
+def demo_truth_analysis(volume: Any, level: str) -> Any:
+    """A :class:`SpineAnalysis` of one demo level from the demo's exact ground truth.
+
+    Used only for the built-in demo when the vertebra analysis is not available in the build.
+    """
+    from planner.anatomy import Morphometry
+    from planner.demo import generate_demo
+    from planner.vertebra.types import LevelCandidate, LevelResult, SpineAnalysis
+
+    truth = generate_demo().truth
+    lt = truth.level(level)
+    anatomy = truth.level_anatomy(level, volume.grid)
+    morph = Morphometry(level=level, centroid_lps=lt.centroid_lps, body_volume_ml=lt.body_volume_ml,
+                        heights_mm=lt.heights_mm, depth_mm=lt.depth_mm, width_mm=lt.width_mm,
+                        wedge_angle_deg=lt.wedge_angle_deg, trabecular_hu=lt.trabecular_hu,
+                        reference_heights_mm=lt.reference_heights_mm, genant_grade=lt.genant_grade,
+                        morphology=lt.morphology, posterior_wall=lt.posterior_wall,
+                        prefracture_volume_ml=lt.prefracture_volume_ml,
+                        notes=("demo ground truth (vertebra analysis not available)",))
+    cand = LevelCandidate(level, lt.centroid_lps, "seed", True)
+    return SpineAnalysis((LevelResult(cand, anatomy, morph),),
+                         ("demo ground truth used: the vertebra analysis is not available",))
+
+
+def run_level_analysis(volume: Any, level: str, is_demo: bool, progress: Progress) -> Any:
+    """The vertebra analysis for ``level`` (worker thread)."""
+    fn = _analyze_spine()
+    if fn is None:
+        if is_demo:
+            progress.update(0.2, f"Demo ground truth for {level}")
+            return demo_truth_analysis(volume, level)
+        from planner.errors import AnalysisError
+
+        raise AnalysisError("the vertebra analysis (planner.vertebra.analyze_spine) is not available "
+                            "in this build; needle metrics need the level's segmentation")
+    kwargs: dict[str, Any] = {"progress": progress} if "progress" in inspect.signature(fn).parameters else {}
+    return fn(volume, **kwargs)
+
+
+class TrajectoryService(QObject):
+    """See the module docstring.
+
+    Signals
+    -------
+    context_changed(level)
+        A trajectory context became available (or was dropped: level '').
+    preview_changed(plan)
+        The gesture preview changed (None: no gesture in progress).
+    selected_side_changed(side)
+    suggestions_changed()
+    analysis_running_changed(bool)
+    """
+
+    context_changed = Signal(str)
+    preview_changed = Signal(object)
+    selected_side_changed = Signal(str)
+    suggestions_changed = Signal()
+    analysis_running_changed = Signal(bool)
+
+    def __init__(self, doc: Document, parent_widget: QWidget | None = None) -> None:
+        super().__init__(parent_widget)
+        self.doc = doc
+        self.parent_widget = parent_widget
+        self._contexts: dict[int, Any] = {}  # id(anatomy) -> TrajectoryContext
+        self._anatomy_refs: dict[int, Any] = {}
+        self._building: set[int] = set()
+        self._evals: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        self._preview: Plan | None = None
+        self.selected_side = "left"
+        self.suggestions: dict[str, Any] = {}
+        self.pending_level = "L1"
+        self.analysis_task: Task | None = None
+        self.suggest_task: Task | None = None
+        self.synchronous = False  # tests: build contexts on the calling thread
+        doc.volume_changed.connect(self._on_document_volume_changed)
+        doc.analysis_changed.connect(self._on_document_analysis_changed)
+        doc.plan_changed.connect(self._on_document_plan_changed)
+
+    # --- plan --------------------------------------------------------------------------------
+    @property
+    def level(self) -> str:
+        plan = self.doc.plan
+        if plan is not None:
+            return str(plan.level)
+        an = self.doc.analysis
+        if an is not None and an.levels and self.pending_level not in an.names():
+            return str(an.names()[0])
+        return self.pending_level
+
+    def display_plan(self) -> Plan | None:
+        return self._preview if self._preview is not None else self.doc.plan
+
+    @property
+    def preview(self) -> Plan | None:
+        return self._preview
+
+    def set_preview(self, plan: Plan | None) -> None:
+        if plan is self._preview:
+            return
+        self._preview = plan
+        self.preview_changed.emit(plan)
+
+    def base_plan(self) -> Plan:
+        """The current plan, or a new empty one bound to the open series."""
+        if self.doc.plan is not None:
+            return self.doc.plan
+        vol = self.doc.volume
+        if vol is None:
+            from planner.errors import InputError
+
+            raise InputError("open a study before placing a needle")
+        return Plan(series=SeriesBinding(vol.identity.series_uid, vol.grid.fingerprint()),
+                    level=self.level)
+
+    def set_level(self, level: str) -> None:
+        if level not in LEVEL_NAMES:
+            raise ValueError(f"unknown level {level!r}")
+        self.pending_level = level
+        plan = self.doc.plan
+        if plan is not None and plan.level != level:
+            self.doc.push_plan(replace(plan, level=level), f"Plan level {level}")
+        else:
+            self.context_changed.emit(level)
+
+    def set_selected_side(self, side: str) -> None:
+        if side != self.selected_side:
+            self.selected_side = side
+            self.selected_side_changed.emit(side)
+
+    # --- geometry ----------------------------------------------------------------------------
+    def make_trajectory(self, side: str, skin_lps: ArrayLike, target_lps: ArrayLike,
+                        approach: str = "transpedicular", needle_id: str = "11G") -> Trajectory:
+        """A trajectory from skin entry to target; the bone entry is derived on the line."""
+        skin = np.asarray(skin_lps, dtype=np.float64)
+        tip = np.asarray(target_lps, dtype=np.float64)
+        bone = self.bone_entry(skin, tip)
+        return Trajectory(side, approach, tuple(skin), tuple(bone), tuple(tip), needle_id)  # type: ignore[arg-type]
+
+    def moved(self, traj: Trajectory, handle: str, new_lps: ArrayLike) -> Trajectory:
+        """``traj`` with its 'skin' or 'target' end moved (bone entry re-derived)."""
+        p = np.asarray(new_lps, dtype=np.float64)
+        skin = p if handle == "skin" else np.asarray(traj.skin_entry_lps)
+        tip = p if handle == "target" else np.asarray(traj.target_lps)
+        if float(np.linalg.norm(tip - skin)) < 2.0:
+            return traj
+        return self.make_trajectory(traj.side, skin, tip, traj.approach, traj.needle_id)
+
+    def bone_entry(self, skin: NDArray[np.float64], tip: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Where the line skin → tip first enters bone (segmentation if analysed, else HU)."""
+        length = float(np.linalg.norm(tip - skin))
+        if length < 1e-6:
+            return tip.copy()
+        d = (tip - skin) / length
+        t = np.arange(0.0, length + 1e-9, STEP_MM)
+        pts = skin + t[:, None] * d
+        ctx = self.context()
+        if ctx is not None:
+            vals = np.asarray(ctx.indicator("bone", pts))
+            inside = vals >= 0
+        else:
+            vol = self.doc.volume
+            if vol is None:
+                return tip.copy()
+            hu = vol.sample_lps(pts, fill=-1000.0)
+            inside = np.asarray(hu) >= BONE_HU
+        run = np.convolve(inside.astype(np.int8), np.ones(3, dtype=np.int8), "valid") == 3
+        idx = np.flatnonzero(run)
+        if idx.size == 0:
+            return tip.copy()
+        return pts[int(idx[0])]
+
+    # --- context and evaluation --------------------------------------------------------------
+    def level_result(self, level: str | None = None) -> Any:
+        return self.doc.level_result(level or self.level)
+
+    def context(self, level: str | None = None) -> Any:
+        """The trajectory context of ``level`` (default: the plan's), or None while building."""
+        res = self.level_result(level)
+        if res is None or self.doc.volume is None:
+            return None
+        key = id(res.anatomy)
+        ctx = self._contexts.get(key)
+        if ctx is None and key not in self._building:
+            self._build(res)
+        return self._contexts.get(key)
+
+    def _build(self, res: Any) -> None:
+        from planner.trajectory import TrajectoryContext
+
+        key = id(res.anatomy)
+        volume = self.doc.volume
+        self._building.add(key)
+        self._anatomy_refs[key] = res.anatomy
+
+        def fn(progress: Progress) -> Any:
+            progress.update(0.1, f"Preparing needle checks for {res.level}")
+            return TrajectoryContext.build(volume, res.anatomy, res.morphometry)
+
+        if self.synchronous:
+            self._on_context_built(key, res.level, fn(Progress()))
+            return
+        task = start_task(self.parent_widget, "Preparing needle checks…", fn, show_dialog=False)
+        task.succeeded.connect(lambda ctx: self._on_context_built(key, res.level, ctx))
+        task.failed.connect(lambda exc: self._on_context_failed(key, exc))
+
+    def _on_context_built(self, key: int, level: str, ctx: Any) -> None:
+        self._building.discard(key)
+        if ctx.volume is not self.doc.volume:
+            return
+        self._contexts[key] = ctx
+        log.info("trajectory context ready for %s", level)
+        self.context_changed.emit(level)
+
+    def _on_context_failed(self, key: int, exc: BaseException) -> None:
+        self._building.discard(key)
+        report_exception(self.parent_widget, exc, "prepare the needle checks")
+
+    def evaluate(self, traj: Trajectory, unipedicular: bool = False) -> Any:
+        """Metrics and findings (:class:`~planner.trajectory.TrajectoryResult`) or None."""
+        ctx = self.context()
+        if ctx is None:
+            return None
+        key = (traj, id(ctx), unipedicular)
+        hit = self._evals.get(key)
+        if hit is not None:
+            self._evals.move_to_end(key)
+            return hit
+        from planner.trajectory import evaluate
+
+        result = evaluate(ctx, traj, traj.needle_id, unipedicular=unipedicular)
+        self._evals[key] = result
+        while len(self._evals) > 64:
+            self._evals.popitem(last=False)
+        return result
+
+    def severity(self, traj: Trajectory, plan: Plan | None = None) -> str:
+        plan = plan or self.display_plan()
+        uni = plan is not None and plan.is_unipedicular
+        res = self.evaluate(traj, uni)
+        return "unknown" if res is None else res.worst_severity
+
+    # --- analysis ----------------------------------------------------------------------------
+    def run_analysis(self, level: str | None = None) -> Task | None:
+        """Analyse ``level`` off the GUI thread and put the result in the document."""
+        vol = self.doc.volume
+        if vol is None or (self.analysis_task is not None and self.analysis_task.running):
+            return None
+        level = level or self.level
+        is_demo = self.doc.source_path == "demo:"
+
+        def fn(progress: Progress) -> Any:
+            return run_level_analysis(vol, level, is_demo, progress)
+
+        task = start_task(self.parent_widget, f"Analysing {level}…", fn)
+        task.succeeded.connect(lambda an: self._on_analysis_done(vol, an))
+        task.failed.connect(lambda exc: report_exception(self.parent_widget, exc, f"analyse {level}"))
+        task.finished.connect(lambda: self.analysis_running_changed.emit(False))
+        self.analysis_task = task
+        self.analysis_running_changed.emit(True)
+        return task
+
+    def _on_analysis_done(self, volume: Any, analysis: Any) -> None:
+        if volume is not self.doc.volume:
+            return
+        from ui.panels.common import push_analysis
+
+        push_analysis(self.doc, analysis, "Analyse levels")
+
+    # --- suggestions -------------------------------------------------------------------------
+    def request_suggestion(self, side: str, needle_id: str, unipedicular: bool) -> Task | None:
+        ctx = self.context()
+        if ctx is None:
+            return None
+        from planner.trajectory import suggest
+
+        def fn(progress: Progress) -> Any:
+            progress.update(0.1, f"Searching the safest {side} path")
+            return suggest(ctx, side, needle_id, unipedicular)
+
+        if self.synchronous:
+            self._on_suggested(side, ctx, fn(Progress()))
+            return None
+        task = start_task(self.parent_widget, f"Auto-suggest ({side})…", fn)
+        task.succeeded.connect(lambda s: self._on_suggested(side, ctx, s))
+        task.failed.connect(lambda exc: report_exception(self.parent_widget, exc, "suggest a path"))
+        self.suggest_task = task
+        return task
+
+    def _on_suggested(self, side: str, ctx: Any, suggestion: Any) -> None:
+        if ctx is not self.context():
+            return
+        self.suggestions[side] = suggestion
+        self.suggestions_changed.emit()
+
+    def accept_suggestion(self, side: str) -> None:
+        """Put the pending suggestion for ``side`` into the plan (one undo step)."""
+        s = self.suggestions.pop(side, None)
+        if s is None:
+            return
+        plan = self.base_plan()
+        self.doc.push_plan(plan.with_trajectory(s.trajectory), f"Accept suggested {side} path")
+        self.suggestions_changed.emit()
+
+    def dismiss_suggestion(self, side: str) -> None:
+        if self.suggestions.pop(side, None) is not None:
+            self.suggestions_changed.emit()
+
+    # --- document reactions ------------------------------------------------------------------
+    def _on_document_volume_changed(self, _volume: Any) -> None:
+        self._contexts.clear()
+        self._anatomy_refs.clear()
+        self._evals.clear()
+        self.suggestions.clear()
+        self.set_preview(None)
+        self.context_changed.emit("")
+
+    def _on_document_analysis_changed(self, _old: Any, _new: Any) -> None:
+        alive = set()
+        if self.doc.analysis is not None:
+            alive = {id(r.anatomy) for r in self.doc.analysis.levels}
+        for key in list(self._contexts):
+            if key not in alive:
+                self._contexts.pop(key)
+                self._anatomy_refs.pop(key, None)
+        self.context()  # start building the plan level's context
+        self.context_changed.emit(self.level)
+
+    def _on_document_plan_changed(self, old: Any, new: Any) -> None:
+        if (old is None) != (new is None) or (old is not None and new is not None and old.level != new.level):
+            self.suggestions.clear()
+            self.suggestions_changed.emit()
+            self.context()
+            self.context_changed.emit(self.level)
+
+
+def fmt_mm(v: float) -> str:
+    return "—" if v is None or not math.isfinite(v) else f"{v:.1f}"

@@ -1,0 +1,84 @@
+"""Wires the needle-planning features into a main window (one call from ``MainWindow``).
+
+Creates the :class:`~ui.trajectory_service.TrajectoryService`, the needle overlays in every
+view, the needle tool (placement, drags, nudges), the trajectory panel, the needle views
+(oblique planes + needle's eye + depth slider), the fluoroscopy panel and the plan-file
+actions in the File menu. ``close()`` releases them before the views are finalized.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtGui import QAction, QKeySequence
+
+from ui.needle_tool import NeedleOverlays, NeedleTool
+from ui.plan_io import PlanIO
+from ui.trajectory_service import TrajectoryService
+
+log = logging.getLogger(__name__)
+
+
+class TrajectoryFeatures(QObject):
+    def __init__(self, win: Any) -> None:
+        super().__init__(win)
+        from ui.needle_views import NeedleViewsPanel
+        from ui.panels.fluoro_panel import FluoroPanel
+        from ui.panels.trajectory_panel import TrajectoryPanel
+
+        self.win = win
+        self.service = TrajectoryService(win.doc, win)
+        self.overlays = NeedleOverlays(win.views(), self.service, self)
+        self.tool = NeedleTool(win, self.service, self.overlays)
+        self.panel = TrajectoryPanel(self.service, self.tool, win.state)
+        self.needle_views = NeedleViewsPanel(self.service, win.image_property)
+        self.fluoro = FluoroPanel(self.service)
+        self.plan_io = PlanIO(win)
+        right = Qt.DockWidgetArea.RightDockWidgetArea
+        self.panel_dock = win.add_panel(self.panel, "Trajectories", right)
+        self.views_dock = win.add_panel(self.needle_views, "Needle views", Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.fluoro_dock = win.add_panel(self.fluoro, "Fluoroscopy", Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.tool.status.connect(lambda text: win.statusBar().showMessage(text, 8000))
+        self.actions = self._add_file_actions()
+        self._closed = False
+
+    def _add_file_actions(self) -> dict[str, QAction]:
+        win = self.win
+        acts: dict[str, QAction] = {}
+        for key, text, slot, sc, tip in (
+            ("open_plan", "Open &plan…", self.plan_io.open, "Ctrl+Shift+P",
+             "Open a plan file made on the open series"),
+            ("save_plan", "&Save plan", self.plan_io.save, QKeySequence.StandardKey.Save,
+             "Save the plan (JSON, LPS mm, bound to this series)"),
+            ("save_plan_as", "Save plan &as…", self.plan_io.save_as, QKeySequence.StandardKey.SaveAs,
+             "Save the plan to a new file"),
+        ):
+            a = QAction(text, win)
+            a.setShortcut(QKeySequence(sc))
+            a.setStatusTip(tip)
+            a.setToolTip(tip)
+            a.triggered.connect(lambda *_, s=slot: s())
+            win.addAction(a)
+            acts[key] = a
+            win.actions_by_name[key] = a
+        file_menu = win.menuBar().actions()[0].menu()
+        anchor = next((a for a in file_menu.actions() if a.isSeparator()), None)
+        for key in ("open_plan", "save_plan", "save_plan_as"):
+            file_menu.insertAction(anchor, acts[key]) if anchor else file_menu.addAction(acts[key])
+        if anchor is not None:
+            file_menu.insertSeparator(acts["open_plan"])
+        return acts
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self.tool.close()
+        self.needle_views.close_views()
+        self.fluoro.close_panel()
+
+
+def install_trajectory_tools(win: Any) -> TrajectoryFeatures:
+    return TrajectoryFeatures(win)
