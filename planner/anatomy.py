@@ -172,3 +172,7 @@ class Morphometry:
     posterior_wall: str = "intact"  # intact | bulging | retropulsion | unknown
     prefracture_volume_ml: float | None = None
     notes: tuple[str, ...] = ()
+    #: Where each height was measured: wall → (inferior, superior) endplate points, LPS mm
+    #: (for drawing the three height lines on the mid-sagittal view).
+    height_lines_lps: dict[str, tuple[tuple[float, float, float], tuple[float, float, float]]] = (
+        field(default_factory=dict))

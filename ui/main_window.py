@@ -65,6 +65,7 @@ class MainWindow(QMainWindow):
             v.maximise_requested.connect(self._on_view_maximise_requested)
         self.opener = StudyOpener(self, self.doc, self.settings)
         self.measurement_panel = MeasurementPanel(self.doc, self.state)
+        self._docks: list[QDockWidget] = []
         self.actions_by_name = build_actions(self)
         build_menus(self, self.actions_by_name)
         build_toolbar(self, self.actions_by_name)
@@ -73,6 +74,9 @@ class MainWindow(QMainWindow):
         from ui.trajectory_setup import install_trajectory_tools
 
         self.trajectory = install_trajectory_tools(self)  # needles, fluoroscopy, plan files
+        from ui.panels.planning import install_planning
+
+        self.planning = install_planning(self)  # levels, morphometry, estimates, report
         self._connect()
         self.grid.set_layout(self.settings.layout() if self.settings.layout() in ("2x2", "1x3") else "2x2")
         self.setAcceptDrops(True)
@@ -90,14 +94,25 @@ class MainWindow(QMainWindow):
         return {**self.slice_views, "3d": self.view_3d}
 
     def add_panel(self, widget: QWidget, title: str,
-                  area: Qt.DockWidgetArea = Qt.DockWidgetArea.RightDockWidgetArea) -> QDockWidget:
+                  area: Qt.DockWidgetArea = Qt.DockWidgetArea.RightDockWidgetArea,
+                  tabify: bool = True) -> QDockWidget:
+        """Dock ``widget`` in ``area`` and list it in View → Panels.
+
+        With ``tabify`` (default) a panel joins the area's first panel as a tab, so the views
+        keep their room; pass False to stack it beside the others instead.
+        """
         dock = QDockWidget(title, self)
         dock.setObjectName(f"dock_{title.lower().replace(' ', '_')}")
         dock.setWidget(widget)
         dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
                          | QDockWidget.DockWidgetFeature.DockWidgetClosable
                          | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        first = next((d for d in self._docks if self.dockWidgetArea(d) == area), None)
         self.addDockWidget(area, dock)
+        if tabify and first is not None:
+            self.tabifyDockWidget(first, dock)
+            first.raise_()
+        self._docks.append(dock)
         self.panels_menu.addAction(dock.toggleViewAction())
         return dock
 
@@ -353,5 +368,6 @@ class MainWindow(QMainWindow):
             return
         self._closed = True
         self.trajectory.close()
+        self.planning.close()
         for v in self.views().values():
             v.close_view()

@@ -103,8 +103,9 @@ class NeedleViewsPanel(QWidget):
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setToolTip("Advance the needle along its planned path (mm from the skin entry)")
         self.slider.valueChanged.connect(lambda _v: self._on_slider_changed())
+        self.slider.setMinimumWidth(160)
         self.depth_label = QLabel("—")
-        self.depth_label.setMinimumWidth(260)
+        self.depth_label.setWordWrap(True)
         grid = QGridLayout()
         for c, v in enumerate(self.views.values()):
             grid.addWidget(v, 0, c)
@@ -113,8 +114,8 @@ class NeedleViewsPanel(QWidget):
         bar.addWidget(QLabel("Needle"))
         bar.addWidget(self.side)
         bar.addWidget(QLabel("Depth"))
-        bar.addWidget(self.slider, 1)
-        bar.addWidget(self.depth_label)
+        bar.addWidget(self.slider, 2)
+        bar.addWidget(self.depth_label, 3)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(2, 2, 2, 2)
         lay.addLayout(grid, 1)
@@ -154,11 +155,20 @@ class NeedleViewsPanel(QWidget):
         self.set_depth(float(np.clip(cur + delta_mm, 0.0, length + BEYOND_TARGET_MM)))
 
     def schedule(self) -> None:
-        if not self._closed:
+        """Redraw soon: at once normally, at most every 150 ms while a drag is in progress."""
+        if self._closed:
+            return
+        if self.service.preview is None:
+            self._timer.setInterval(0)
+            self._timer.start()
+        elif not self._timer.isActive():
+            self._timer.setInterval(150)
             self._timer.start()
 
     def _on_side_changed(self) -> None:
         self.side.setCurrentText(self.service.selected_side)
+        for side in ("left", "right"):
+            self.service.set_advance(side, None)
         self.depth_mm = None
         self.schedule()
 
@@ -194,6 +204,7 @@ class NeedleViewsPanel(QWidget):
         d = (tip - skin) / length
         depth = length if self.depth_mm is None else min(self.depth_mm, length + BEYOND_TARGET_MM)
         self._sync_slider(length, depth)
+        self.service.set_advance(traj.side, None if self.depth_mm is None else depth)
         display = NeedleDisplay(traj.skin_entry_lps, traj.bone_entry_lps, traj.target_lps,
                                 get_needle(traj.needle_id).od_mm, self.service.severity(traj),
                                 self.service.preview is not None, "", depth)
@@ -230,9 +241,11 @@ class NeedleViewsPanel(QWidget):
         hu = self.doc.volume.sample_lps(at[None, :], fill=float("nan"))[0] if self.doc.volume is not None else float("nan")
         tissue = "" if not np.isfinite(hu) else f", tip HU {hu:.0f}"
         ctx = self.service.context()
-        if ctx is not None:
-            canal = float(-ctx.exact("canal", at[None, :])[0]) - get_needle(traj.needle_id).radius_mm
-            tissue += f", canal {canal:.1f} mm"
+        signed = getattr(ctx, "signed", None)
+        if signed is not None:
+            canal = float(-signed("canal", at[None, :])[0]) - get_needle(traj.needle_id).radius_mm
+            if np.isfinite(canal):
+                tissue += f", needle to canal {canal:.1f} mm"
         return f"Depth {depth:.1f} / {length:.1f} mm — {where}{tissue}"
 
     def close_views(self) -> None:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtWidgets import QFileDialog, QWidget
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from planner.errors import InputError, PlanMismatchError
 from ui.errors import guarded, show_message
@@ -43,10 +43,8 @@ def ask_open_path(parent: QWidget | None, start: str) -> str:
 
 
 def refuse(parent: QWidget | None, text: str) -> None:
-    """The 'plan belongs to another series' dialog (through the UI's message helper)."""
-    from ui import errors
-
-    errors.show_message(parent, "warning", "Plan not opened", text, "")
+    """The 'plan belongs to another series' dialog, with the planner's message."""
+    QMessageBox.warning(parent, "Plan not opened", f"The plan was not opened.\n\n{text}")
 
 
 class PlanIO(QObject):

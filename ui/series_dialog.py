@@ -59,7 +59,10 @@ class SeriesDialog(QDialog):
         self.tree.setAlternatingRowColors(True)
         default = getattr(scan, "default_key", None)
         for s in scan.series:
-            item = QTreeWidgetItem(series_row(s))
+            row = series_row(s)
+            item = QTreeWidgetItem(row)
+            item.setToolTip(len(COLUMNS) - 1, row[-1])
+            item.setToolTip(1, row[1])
             item.setData(0, Qt.ItemDataRole.UserRole, s.key)
             if not getattr(s, "is_candidate", True):
                 item.setForeground(1, self.palette().placeholderText())

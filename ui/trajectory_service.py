@@ -105,6 +105,7 @@ class TrajectoryService(QObject):
     selected_side_changed = Signal(str)
     suggestions_changed = Signal()
     analysis_running_changed = Signal(bool)
+    advance_changed = Signal()
 
     def __init__(self, doc: Document, parent_widget: QWidget | None = None) -> None:
         super().__init__(parent_widget)
@@ -121,6 +122,9 @@ class TrajectoryService(QObject):
         self.analysis_task: Task | None = None
         self.suggest_task: Task | None = None
         self.synchronous = False  # tests: build contexts on the calling thread
+        #: "advanced" needle depth (mm from the skin entry) per side, set by the needle views'
+        #: depth slider; a view setting (None: the needle is shown at its planned tip)
+        self.advance_mm: dict[str, float | None] = {"left": None, "right": None}
         doc.volume_changed.connect(self._on_document_volume_changed)
         doc.analysis_changed.connect(self._on_document_analysis_changed)
         doc.plan_changed.connect(self._on_document_plan_changed)
@@ -175,6 +179,11 @@ class TrajectoryService(QObject):
         if side != self.selected_side:
             self.selected_side = side
             self.selected_side_changed.emit(side)
+
+    def set_advance(self, side: str, depth_mm: float | None) -> None:
+        if self.advance_mm.get(side) != depth_mm:
+            self.advance_mm[side] = depth_mm
+            self.advance_changed.emit()
 
     # --- geometry ----------------------------------------------------------------------------
     def make_trajectory(self, side: str, skin_lps: ArrayLike, target_lps: ArrayLike,
@@ -356,6 +365,7 @@ class TrajectoryService(QObject):
 
     # --- document reactions ------------------------------------------------------------------
     def _on_document_volume_changed(self, _volume: Any) -> None:
+        self.advance_mm = {"left": None, "right": None}
         self._contexts.clear()
         self._anatomy_refs.clear()
         self._evals.clear()

@@ -30,16 +30,19 @@ class TrajectoryFeatures(QObject):
 
         self.win = win
         self.service = TrajectoryService(win.doc, win)
-        self.overlays = NeedleOverlays(win.views(), self.service, self)
+        self.overlays = NeedleOverlays(win.views(), self.service, self, lambda: win.state.active_view)
         self.tool = NeedleTool(win, self.service, self.overlays)
         self.panel = TrajectoryPanel(self.service, self.tool, win.state)
         self.needle_views = NeedleViewsPanel(self.service, win.image_property)
         self.fluoro = FluoroPanel(self.service)
         self.plan_io = PlanIO(win)
-        right = Qt.DockWidgetArea.RightDockWidgetArea
-        self.panel_dock = win.add_panel(self.panel, "Trajectories", right)
+        # the left column is the needle planner's own: the right one holds levels and estimates
+        self.panel_dock = win.add_panel(self.panel, "Trajectories", Qt.DockWidgetArea.LeftDockWidgetArea)
         self.views_dock = win.add_panel(self.needle_views, "Needle views", Qt.DockWidgetArea.BottomDockWidgetArea)
         self.fluoro_dock = win.add_panel(self.fluoro, "Fluoroscopy", Qt.DockWidgetArea.BottomDockWidgetArea)
+        win.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
+        win.resizeDocks([self.views_dock, self.fluoro_dock], [250, 250], Qt.Orientation.Vertical)
+        win.resizeDocks([self.panel_dock], [380], Qt.Orientation.Horizontal)
         self.tool.status.connect(lambda text: win.statusBar().showMessage(text, 8000))
         self.actions = self._add_file_actions()
         self._closed = False

@@ -49,7 +49,7 @@ class VolumeView(QFrame):
         self.marker = vtkOrientationMarkerWidget()
         self.marker.SetOrientationMarker(make_orientation_cube())
         self.marker.SetInteractor(iren)
-        self.marker.SetViewport(0.0, 0.0, 0.18, 0.18)
+        self.marker.SetViewport(0.82, 0.0, 1.0, 0.2)
         self._marker_on = False
         self.context = ViewContext("3d", self.pipeline.renderer, self.request_render)
         self._adapters: list[OverlayAdapter] = []

@@ -25,8 +25,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from planner.errors import SeriesNotFoundError
     from planner.plan.file import check_binding, load_plan
     from planner.trajectory import TrajectoryContext, evaluate
-    from planner.trajectory.cli_support import (analyse_level, level_findings, load_volume,
-                                                parse_seed, trajectory_json)
+    from planner.trajectory.cli_support import (
+        analyse_level,
+        level_findings,
+        load_volume,
+        parse_seed,
+        trajectory_json,
+    )
 
     plan = load_plan(args.plan)
     try:

@@ -30,6 +30,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from planner.demo.case import demo_uid
     from planner.dicom_export import write_dicom_series
 
+    if args.seed < 0:
+        raise InputError(f"--seed must be a non-negative integer; got {args.seed}")
     out = Path(args.outdir)
     if out.exists() and not out.is_dir():
         raise InputError("is a file, not a folder; give a folder to write the demo into",
@@ -56,7 +58,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "n_images": len(result.files),
         "levels": [
             {"name": lv.name, "verse_id": lv.verse_id,
-             "centroid_lps": [round(v, 3) for v in lv.centroid_lps],
+             "centroid_lps": [round(v, 3) + 0.0 for v in lv.centroid_lps],
              "genant_grade": lv.genant_grade, "morphology": lv.morphology,
              "body_volume_ml": round(lv.body_volume_ml, 3)}
             for lv in case.truth.levels

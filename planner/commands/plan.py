@@ -22,13 +22,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     src = parser.add_mutually_exclusive_group()
     src.add_argument("--labels", default=None, help="vertebra label map (NIfTI) naming the levels")
     src.add_argument("--seed", default=None, help="X,Y,Z (LPS mm) inside the level's body")
-    parser.add_argument("--approach", choices=("bipedicular", "unipedicular"), default="bipedicular")
-    parser.add_argument("--side", choices=("left", "right"), default=None,
-                        help="side of a unipedicular needle (default: the side with more clearance)")
-    parser.add_argument("--needle", default="11G", help="needle id from the device catalog (default 11G)")
-    parser.add_argument("--procedure", choices=("vertebroplasty", "kyphoplasty"), default="vertebroplasty")
-    parser.add_argument("--auto", action="store_true", help="suggest the trajectories automatically")
-    parser.add_argument("--series", default=None, help="SeriesInstanceUID to load (default: the CT series)")
+    parser.add_argument(
+        "--approach", choices=("bipedicular", "unipedicular"), default="bipedicular"
+    )
+    parser.add_argument(
+        "--side",
+        choices=("left", "right"),
+        default=None,
+        help="side of a unipedicular needle (default: the side with more clearance)",
+    )
+    parser.add_argument(
+        "--needle", default="11G", help="needle id from the device catalog (default 11G)"
+    )
+    parser.add_argument(
+        "--procedure", choices=("vertebroplasty", "kyphoplasty"), default="vertebroplasty"
+    )
+    parser.add_argument(
+        "--auto", action="store_true", help="suggest the trajectories automatically"
+    )
+    parser.add_argument(
+        "--series", default=None, help="SeriesInstanceUID to load (default: the CT series)"
+    )
     parser.add_argument("--out", default=None, help="write the plan file (JSON) here")
 
 
@@ -37,12 +51,19 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from planner.plan.file import save_plan
     from planner.plan.model import Plan, SeriesBinding
     from planner.trajectory import TrajectoryContext, suggest
-    from planner.trajectory.cli_support import (analyse_level, level_findings, load_volume,
-                                                parse_seed, trajectory_json)
+    from planner.trajectory.cli_support import (
+        analyse_level,
+        level_findings,
+        load_volume,
+        parse_seed,
+        trajectory_json,
+    )
 
     if not args.auto:
-        raise InputError("only automatic planning is available from the command line; add --auto "
-                         "(place needles by hand in the workstation)")
+        raise InputError(
+            "only automatic planning is available from the command line; add --auto "
+            "(place needles by hand in the workstation)"
+        )
     needle = load_catalog().needle(args.needle)
     volume, warnings = load_volume(args.path, args.series)
     anatomy, morph = analyse_level(volume, args.level, args.labels, parse_seed(args.seed))
@@ -51,12 +72,21 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     sides = [args.side] if uni and args.side else ["left", "right"]
     results = {s: suggest(ctx, s, needle, unipedicular=uni) for s in sides}
     if uni and not args.side:
-        best = max(results, key=lambda s: (results[s].result.metrics.breach_grade == 0,
-                                           results[s].result.metrics.min_cortical_clearance_mm))
+        best = max(
+            results,
+            key=lambda s: (
+                results[s].result.metrics.breach_grade == 0,
+                results[s].result.metrics.min_cortical_clearance_mm,
+            ),
+        )
         results = {best: results[best]}
     items = [(r.trajectory, r.result) for r in results.values()]
-    plan = Plan(SeriesBinding(volume.series_uid, volume.geometry_fingerprint()), level=args.level,
-                procedure=args.procedure, trajectories=tuple(t for t, _ in items))
+    plan = Plan(
+        SeriesBinding(volume.series_uid, volume.geometry_fingerprint()),
+        level=args.level,
+        procedure=args.procedure,
+        trajectories=tuple(t for t, _ in items),
+    )
     out: dict[str, Any] = {
         "level": args.level,
         "series_uid": volume.series_uid,

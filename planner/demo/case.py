@@ -98,6 +98,8 @@ def generate_demo(seed: int = 0, variant: str = "standard") -> DemoCase:
     grade 2, DOMAIN.md §2.1) and osteoporotic cancellous bone (110 HU, DOMAIN.md §7.1).
     Nothing is cached on disk.
     """
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer; got {seed!r}")
     if variant not in VARIANTS:
         raise ValueError(f"variant must be one of {', '.join(VARIANTS)}; got {variant!r}")
     t0 = time.perf_counter()

@@ -90,7 +90,7 @@ LEVELS: dict[str, LevelParams] = {
 
 #: Disc heights (mm, at the centre) below each level; lumbar discs 8-11 mm, lower thoracic
 #: ~7 mm (typical anatomy; the issue asks for ~8-10 mm).
-DISC_BELOW = {"T10": 7.0, "T11": 7.5, "T12": 8.0, "L1": 8.5, "L2": 9.5, "L3": 10.0}
+DISC_BELOW = {"T10": 7.0, "T11": 7.5, "T12": 9.0, "L1": 8.5, "L2": 9.5, "L3": 10.0}
 
 #: Cortical shell thickness of the body and of the posterior elements, mm. The thin vertebral
 #: body shell is ~0.5-1 mm thick in reality; 1 mm keeps it visible at 0.7 mm voxels.
@@ -113,6 +113,7 @@ class Tissue:
     kidney: float = 32.0
     blood: float = 40.0  # unenhanced aorta (issue: ~40)
     csf: float = 8.0  # issue: CSF ~10
+    cord: float = 35.0  # spinal cord / conus, typical CT value (faintly brighter than CSF)
     epidural_fat: float = -90.0
     ligament: float = 60.0
     disc_nucleus: float = 75.0  # issue: disc ~70-90

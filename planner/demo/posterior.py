@@ -34,6 +34,7 @@ class PedicleGeom:
     tube: Tube
     isthmus_local: F  # body-frame (construction) coordinates
     axis_local: F  # unit, anterior-medial
+    rotation_local: F  # tube axes (transverse, axis, vertical) in the body frame
 
 
 def sub_frame(frame: Placed, offset_local: F, rot_local: F | None = None) -> Placed:
@@ -63,7 +64,7 @@ def pedicle(frame: Placed, p: P.LevelParams, side: str, v_iso: float, w_p: float
     centre = np.array([u_p, v_iso, w_p])
     tube = Tube(sub_frame(frame, centre, rot), a0, p.pedicle_height / 2.0, (-10.0, 15.0),
                 ka_front=0.03, ka_back=0.03, kb=0.008)
-    return PedicleGeom(side, tube, centre, axis)
+    return PedicleGeom(side, tube, centre, axis, rot)
 
 
 def _joint(p: P.LevelParams, peds: dict[str, PedicleGeom], side: str,
@@ -108,12 +109,18 @@ def posterior_parts(frame: Placed, p: P.LevelParams, peds: dict[str, PedicleGeom
         gam = math.radians(p.tp_sweep_deg)
         half_tp = p.tp_length / 2.0 + 3.0
         tp_c = np.array([u_p + sgn * (2.0 + half_tp * math.cos(gam)),
-                         v_c + 1.0 + half_tp * math.sin(gam), w_p])
+                         v_c + 5.0 + half_tp * math.sin(gam), w_p])
         parts[f"tp_{sd}"] = SuperEllipsoid(sub_frame(frame, tp_c, rot_w(sgn * gam)),
-                                           (half_tp, 4.5 if thoracic else 3.6, 5.5), 2.5)
+                                           (half_tp, 4.5 if thoracic else 3.6, 5.5))
+        # pedicle-lamina junction: the bone mass behind the pedicle where lamina, transverse
+        # and articular processes meet; the pedicle axis enters bone through its back surface
+        pg = peds[sd]
+        parts[f"junction_{sd}"] = SuperEllipsoid(
+            sub_frame(frame, pg.isthmus_local - 10.0 * pg.axis_local, pg.rotation_local),
+            (pg.tube.a0 + 2.0, 4.0, pg.tube.b0 - 1.0))
         point, normal = _joint(p, peds, sd, v_c)
         parts[f"sap_{sd}"] = SuperEllipsoid(
-            _facet_frame(frame, point, normal, gap_half + 3.2, w_p + 7.0), (3.2, 6.5, 10.0), 2.5)
+            _facet_frame(frame, point, normal, gap_half + 3.2, w_p + 7.0), (3.2, 6.5, 10.0))
     return parts
 
 
@@ -133,4 +140,4 @@ def add_inferior_facets(levels: list[LevelGeometry]) -> None:
                 w = lv.pedicle_w - 22.0
                 frame = lv.frame
             lv.parts[f"iap_{sd}"] = SuperEllipsoid(
-                _facet_frame(frame, point, normal, -(gap_half + 3.0), w), (3.0, 6.0, 13.0), 2.5)
+                _facet_frame(frame, point, normal, -(gap_half + 3.0), w), (3.0, 6.0, 13.0))

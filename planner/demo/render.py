@@ -16,17 +16,17 @@ import numpy as np
 from numpy.typing import NDArray
 
 from planner.demo import params as P
-from planner.demo.canvas import Canvas, occupancy
+from planner.demo.canvas import Canvas, occupancy, touched
 from planner.demo.ribs import rib_capsules
 from planner.demo.shapes import Capsule, F
 from planner.demo.spine import Column, LevelGeometry
 from planner.demo.spine_soft import Canal, DiscShape
 from planner.demo.tissue import (
     Trunk,
-    noisy_int16,
     background_slices,
     blend_along_z,
     kidneys,
+    noisy_int16,
     paint_psoas,
     paint_vessels,
     thorax_organs,
@@ -56,15 +56,19 @@ def grid_origin(column: Column, levels: list[LevelGeometry]) -> tuple[F, int]:
 
 
 def _texture(rng: np.random.Generator, shape: tuple[int, ...]) -> NDArray[np.float32]:
-    """Zero-mean, unit-variance field correlated over 2x2x2 voxels (trabecular look)."""
-    n = rng.random(tuple(s + 1 for s in shape), dtype=np.float32)
+    """Zero-mean, unit-variance trabecular texture: uniform variates summed over 2x2 voxels in
+    plane and 4 slices along z, so the grain is elongated craniocaudally like the vertical
+    trabeculae that dominate osteoporotic bone (the horizontal ones are lost first)."""
+    nk = 4
+    n = rng.random((shape[0] + nk - 1, shape[1] + 1, shape[2] + 1), dtype=np.float32)
     acc = np.zeros(shape, dtype=np.float32)
-    for dk in (0, 1):
+    for dk in range(nk):
         for dj in (0, 1):
             for di in (0, 1):
                 acc += n[dk:dk + shape[0], dj:dj + shape[1], di:di + shape[2]]
-    acc -= np.float32(4.0)
-    acc *= np.float32(np.sqrt(12.0 / 8.0))  # sum of 8 uniforms has variance 8/12
+    count = 4 * nk
+    acc -= np.float32(count / 2.0)
+    acc *= np.float32(np.sqrt(12.0 / count))  # a sum of n uniforms has variance n/12
     return acc
 
 
@@ -102,19 +106,28 @@ def paint_vertebra(canvas: Canvas, lv: LevelGeometry, texture: NDArray[np.float3
         if name == "body" and lv.fractured:
             band[sub] = _fracture_band(lv, x, y, z)
     d_all = np.minimum(d_body, d_post)
-    outer = occupancy(d_all)
-    inner = np.maximum(occupancy(d_body + P.CORTEX_BODY_MM),
-                       occupancy(d_post + P.CORTEX_POSTERIOR_MM))
+    idx = touched(d_all)
+    db, dp = d_body[idx], d_post[idx]
+    outer = occupancy(d_all[idx])
+    inner = np.maximum(occupancy(db + P.CORTEX_BODY_MM), occupancy(dp + P.CORTEX_POSTERIOR_MM))
     if gap is not None:
-        _cut_gap(canvas, sl, outer, inner, gap)
+        _cut_gap(canvas, sl, idx, outer, inner, gap)
     t = P.TISSUE
-    core = np.where(d_body < d_post, np.float32(lv.params.trabecular_hu),
+    core = np.where(db < dp, np.float32(lv.params.trabecular_hu),
                     np.float32(t.posterior_cancellous))
-    core += texture[:shape[0], :shape[1], :shape[2]] * np.float32(P.TRABECULAR_TEXTURE_HU)
-    core += band
-    region = canvas.hu[sl]
-    region *= 1.0 - outer
-    region += (outer - inner) * np.float32(t.cortex) + inner * core
+    core += texture[:shape[0], :shape[1], :shape[2]][idx] * np.float32(P.TRABECULAR_TEXTURE_HU)
+    core += band[idx]
+    _composite(canvas.hu[sl], idx, outer, inner, core)
+
+
+def _composite(region: NDArray[np.float32], idx: tuple[NDArray[np.intp], ...],
+               outer: NDArray[np.float32], inner: NDArray[np.float32],
+               core: NDArray[np.float32] | np.float32) -> None:
+    """Bone over whatever is there: cortex between the outer and inner surfaces, ``core``
+    inside, partial volume on both surfaces."""
+    cur = region[idx]
+    region[idx] = cur * (1.0 - outer) + (outer - inner) * np.float32(P.TISSUE.cortex) + (
+        inner * core)
 
 
 def paint_ribs(canvas: Canvas, capsules: list[Capsule]) -> None:
@@ -135,11 +148,10 @@ def paint_ribs(canvas: Canvas, capsules: list[Capsule]) -> None:
         psl, x, y, z = b
         sub = _sub_slices(sl, psl)
         d[sub] = np.minimum(d[sub], cap.sdf(x, y, z))
-    outer = occupancy(d)
-    inner = occupancy(d + 1.0)
-    region = canvas.hu[sl]
-    region *= 1.0 - outer
-    region += (outer - inner) * np.float32(P.TISSUE.cortex) + inner * np.float32(P.RIB_MARROW_HU)
+    idx = touched(d)
+    dd = d[idx]
+    _composite(canvas.hu[sl], idx, occupancy(dd), occupancy(dd + 1.0),
+               np.float32(P.RIB_MARROW_HU))
 
 
 def _fracture_band(lv: LevelGeometry, x: F, y: F, z: F) -> NDArray[np.float32]:
@@ -152,13 +164,13 @@ def _fracture_band(lv: LevelGeometry, x: F, y: F, z: F) -> NDArray[np.float32]:
     return (P.TISSUE.fracture_band * weight * prof).astype(np.float32)
 
 
-def _cut_gap(canvas: Canvas, sl: tuple[slice, ...], outer: NDArray[np.float32],
-             inner: NDArray[np.float32], gap: CorticalGap) -> None:
+def _cut_gap(canvas: Canvas, sl: tuple[slice, ...], idx: tuple[NDArray[np.intp], ...],
+             outer: NDArray[np.float32], inner: NDArray[np.float32], gap: CorticalGap) -> None:
     """Remove the cortex inside a sphere: the shell there becomes surrounding soft tissue."""
     ax = canvas.axes()
-    x = ax[0][sl[2]][None, None, :]
-    y = ax[1][sl[1]][None, :, None]
-    z = ax[2][sl[0]][:, None, None]
+    x = ax[0][sl[2]][idx[2]]
+    y = ax[1][sl[1]][idx[1]]
+    z = ax[2][sl[0]][idx[0]]
     c = gap.centre_lps
     r = np.sqrt((x - c[0]) ** 2 + (y - c[1]) ** 2 + (z - c[2]) ** 2)
     g = occupancy(r - gap.radius_mm)
@@ -214,19 +226,26 @@ def _paint_disc(canvas: Canvas, disc: DiscShape) -> None:
     canvas.paint(sl, disc.sdf(x, y, z), value)
 
 
-def _paint_canal(canvas: Canvas, canal: Canal, column: Column) -> None:
+def _paint_canal(canvas: Canvas, canal: Canal, column: Column, chunk: int = 16) -> None:
+    """Canal contents, in slabs of ``chunk`` slices whose boxes follow the column."""
     t = P.TISSUE
     vmax = float(canal.centre_v.max() + canal.half_ap.max()) + 6.0
     vmin = float(canal.centre_v.min() - canal.half_ap.max()) - 3.0
     amax = float(canal.half_width.max()) + 5.0
-    lo = np.array([-amax, column.points[:, 1].min() + vmin - 10.0, canvas.origin[2]])
-    hi = np.array([amax, column.points[:, 1].max() + vmax + 10.0,
-                   canvas.origin[2] + canvas.hu.shape[0] * canvas.spacing[2]])
-    b = canvas.box(lo, hi)
-    if b is None:
-        return
-    sl, x, y, z = b
-    d = canal.sdfs(x, y, z)
-    canvas.paint(sl, d["flavum"], t.ligament)
-    canvas.paint(sl, d["canal"], t.epidural_fat)
-    canvas.paint(sl, d["sac"], t.csf)
+    nk = canvas.hu.shape[0]
+    for k0 in range(0, nk, chunk):
+        z0 = canvas.origin[2] + k0 * canvas.spacing[2]
+        z1 = canvas.origin[2] + min(nk, k0 + chunk) * canvas.spacing[2]
+        near = np.abs(column.points[:, 2] - (z0 + z1) / 2.0) < (z1 - z0) / 2.0 + 15.0
+        ys = column.points[near, 1]
+        lo = np.array([-amax, ys.min() + vmin - 5.0, z0 - 0.1])
+        hi = np.array([amax, ys.max() + vmax + 5.0, z1 - 0.5])
+        b = canvas.box(lo, hi)
+        if b is None:
+            continue
+        sl, x, y, z = b
+        d = canal.sdfs(x, y, z)
+        canvas.paint(sl, d["flavum"], t.ligament)
+        canvas.paint(sl, d["canal"], t.epidural_fat)
+        canvas.paint(sl, d["sac"], t.csf)
+        canvas.paint(sl, d["cord"], t.cord)

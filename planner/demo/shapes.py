@@ -103,7 +103,8 @@ class Tube:
     Local frame: u = transverse (perpendicular to the axis, in the body's axial plane),
     v = along the axis (+ = anterior-medial, into the body), w = vertical. Half-widths
     ``a(t) = a0 + ka t^2`` (transverse) and ``b(t) = b0 + kb t^2`` (vertical); ``ka`` is
-    ``ka_front`` for t > 0 (towards the body) and ``ka_back`` behind the isthmus.
+    ``ka_front`` for t > 0 (towards the body) and ``ka_back`` behind the isthmus; the flare is
+    capped at ``max_flare``.
     """
 
     frame: Placed
@@ -113,12 +114,15 @@ class Tube:
     ka_front: float = 0.035
     ka_back: float = 0.05
     kb: float = 0.01
+    max_flare: float = 2.0  # mm; keeps the base from bulging out of the body into the canal
 
     def half_widths(self, t: F) -> tuple[F, F]:
         t = np.asarray(t)
         typ = t.dtype.type if t.dtype.kind == "f" else np.float64
         ka = np.where(t > 0, typ(self.ka_front), typ(self.ka_back))
-        return self.a0 + ka * t * t, self.b0 + self.kb * t * t
+        tt = t * t
+        return (self.a0 + np.minimum(ka * tt, self.max_flare),
+                self.b0 + np.minimum(self.kb * tt, self.max_flare))
 
     def sdf(self, x: F, y: F, z: F) -> F:
         u, t, w = self.frame.local(x, y, z)

@@ -72,6 +72,7 @@ class Canal:
     centre_v: F
     half_width: F
     half_ap: F
+    conus_tip_s: float  # the spinal cord ends (conus medullaris) at about L1/L2
 
     def local(self, x: F, y: F, z: F) -> tuple[F, F]:
         """(u, v) of points in the canal's cross-section plane, relative to its centre."""
@@ -97,7 +98,9 @@ class Canal:
         sac = _ellipse(u, v + 0.8, a - 2.6, b - 2.4)
         flav_outer = _ellipse(u, v, a + 2.5, b + 3.5)
         flavum = np.maximum(np.maximum(flav_outer, -canal), 2.0 - v)
-        return {"canal": canal, "sac": sac, "flavum": flavum}
+        taper = np.sqrt(np.clip((s - self.conus_tip_s) / 30.0, 1e-4, 1.0))
+        cord = _ellipse(u, v + 1.0, 4.5 * taper, 3.6 * taper)
+        return {"canal": canal, "sac": sac, "flavum": flavum, "cord": cord}
 
 
 def _ellipse(u: F, v: F, a: F, b: F) -> F:
@@ -114,5 +117,6 @@ def build_canal(column: Column, levels: list[LevelGeometry]) -> Canal:
         np.array([lv.canal_centre_v for lv in order]),
         np.array([lv.params.canal_width / 2.0 for lv in order]),
         np.array([lv.params.canal_ap / 2.0 for lv in order]),
+        conus_tip_s=next(lv.s for lv in levels if lv.name == "L1") - 18.0,
     )
 

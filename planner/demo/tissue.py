@@ -116,12 +116,12 @@ class LungRecess:
     z_bottom: float
 
     def _xy(self) -> tuple[float, float]:
-        return self.side_sign * 86.0, self.spine_y + 44.0
+        return self.side_sign * 80.0, self.spine_y + 44.0
 
     def sdf(self, x: F, y: F, z: F) -> F:
         cx, cy = self._xy()
-        d_xy = superellipse_sdf([x - cx, y - cy], [22.0, 24.0], 2.0)
-        rx, ry = x - self.side_sign * 92.0, y - (self.spine_y + 56.0)
+        d_xy = superellipse_sdf([x - cx, y - cy], [17.0, 24.0], 2.0)
+        rx, ry = x - self.side_sign * 86.0, y - (self.spine_y + 56.0)
         z_d = self.z_bottom + 0.012 * (rx * rx + ry * ry)
         return np.maximum(d_xy, (z_d - z) * 0.5)
 
@@ -206,16 +206,17 @@ def noisy_int16(hu: NDArray[np.float32], rng: np.random.Generator,
     nk, nj, ni = hu.shape
     out = np.empty(hu.shape, dtype=np.int16)
     scale = np.float32(sigma * np.sqrt(3.0))
-    chunk = 16
+    offset = np.float32(-2.0 * sigma * np.sqrt(3.0))
+    chunk = 8
     for k0 in range(0, nk, chunk):
         k1 = min(nk, k0 + chunk)
         n = rng.random((k1 - k0, nj + 1, ni + 1), dtype=np.float32)
         s = n[:, :-1, :-1] + n[:, 1:, :-1]
         s += n[:, :-1, 1:]
         s += n[:, 1:, 1:]
-        s -= np.float32(2.0)
         s *= scale
         s += hu[k0:k1]
+        s += offset
         np.clip(s, -1024.0, 3071.0, out=s)
         np.rint(s, out=s)
         out[k0:k1] = s

@@ -31,7 +31,26 @@ CORE_DEPTH_MM = 3.0
 
 @dataclass(frozen=True, eq=False)
 class DemoTruth:
-    """Ground truth of the demo case (see module notes)."""
+    """Ground truth of the demo case.
+
+    Parameters
+    ----------
+    levels
+        :class:`LevelTruth` of the complete levels T11-L3, cranial to caudal.
+    cortical_gap
+        ``None``, or ``(centre_lps, radius_mm, wall)`` of the hole planted in L1's cortex by
+        the ``"cortical_gap"`` variant (the body masks are unchanged by it).
+    seed, variant
+        What the case was generated from.
+    geometry, canal
+        The analytic shapes (internal; used by the mask methods).
+
+    Notes
+    -----
+    LPS mm. Mask methods accept any :class:`~planner.grid.ImageGrid` and rasterise the analytic
+    shapes at its voxel centres, returning arrays ``[k, j, i]`` of that grid's shape. Masks are
+    available for T10 and L4 too (partly outside the demo CT), truth values only for T11-L3.
+    """
 
     levels: tuple[LevelTruth, ...]
     cortical_gap: tuple[Point, float, str] | None

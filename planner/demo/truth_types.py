@@ -25,7 +25,7 @@ def _pt(v: Any) -> Point:
 
 
 def _r(v: float, nd: int = 4) -> float:
-    return round(float(v), nd)
+    return round(float(v), nd) + 0.0  # no '-0.0' in the JSON
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,7 @@ Every number comes with its model, inputs, a range and its sources (DOMAIN.md §
 presented as a guaranteed height, restored strength, pain relief or leak probability.
 """
 
-from planner.estimate.balloon import BalloonResult, inflate_balloon
+from planner.estimate.balloon import BalloonResult, balloon_axis, inflate_balloon
 from planner.estimate.balloon_catalog import BalloonCatalog, BalloonDevice, load_balloon_catalog
 from planner.estimate.balloon_shape import capsule_radius_mm, capsule_volume_ml
 from planner.estimate.cement import CementRecommendation, cement_recommendation
@@ -29,6 +29,7 @@ __all__ = [
     "Restoration",
     "Source",
     "SpreadResult",
+    "balloon_axis",
     "capsule_radius_mm",
     "capsule_volume_ml",
     "cement_recommendation",

@@ -288,15 +288,10 @@ def inflate_balloon(
     planning the balloon, not as expected restoration.
     """
     fine = fine if fine is not None else fine_body(anatomy, hu_crop)
-    tip = np.asarray(trajectory.target_lps, float)
-    u = tip - np.asarray(trajectory.skin_entry_lps, float)
-    u /= np.linalg.norm(u)
-    length = device.nominal_length_mm
-    p1 = tip - placement.tip_offset_mm * u
-    p0 = p1 - length * u
+    p0, p1 = balloon_axis(trajectory, placement, device)
     volume = float(placement.inflation_ml)
     allowed = allowed_lift_mm(prefracture_height_mm, current_height_mm)
-    r_max = min(capsule_radius_mm(max(3.0 * volume, 0.05), length), 20.0)
+    r_max = min(capsule_radius_mm(max(3.0 * volume, 0.05), device.nominal_length_mm), 20.0)
     inf = _Inflation(fine, p0, p1, r_max, allowed)
     fit = inf.fit(volume, r_max) if volume > 0 else inf.evaluate(0.0)
     achieved = min(fit.cavity_ml + fit.lift_ml, volume)
@@ -306,23 +301,16 @@ def inflate_balloon(
     pw = fine.posterior_wall_distance_mm[cav_fine]
     t_sup, t_inf = inf.overreach(fit.radius)
     d = fit.d_sup + fit.d_inf
-    limited = (
-        t_sup > 0 and t_inf > 0 and (t_sup + t_inf) > d + 1e-6 and prefracture_height_mm is not None
-    )
-    warnings = _warnings(
-        device,
-        volume,
-        volume - achieved,
-        inf.inside,
-        breach,
-        limited,
-        prefracture_height_mm is not None and current_height_mm is not None,
-    )
+    have_ref = prefracture_height_mm is not None and current_height_mm is not None
+    limited = have_ref and t_sup > 0 and t_inf > 0 and (t_sup + t_inf) > d + 1e-6
+    warnings = _warnings(device, volume, volume - achieved, inf.inside, breach, limited, have_ref)
     if in_pedicle:
         warnings.append(
             "The balloon's proximal end lies in the pedicle / at the body's posterior "
-            "margin: reduce the offset or advance the needle so it inflates inside the body."
+            "margin: reduce the offset or advance the needle so it inflates inside "
+            "the body."
         )
+    srcs = ("balloon_shape", *device.sources, "k132620", "k223709", "pubmed16762891", "vbs2010")
     return BalloonResult(
         placement.side,
         device.id,
@@ -341,5 +329,22 @@ def inflate_balloon(
         float(pw.min()) if pw.size else float("nan"),
         {w: min(d, a) for w, a in allowed.items()},
         tuple(warnings),
-        cite(("balloon_shape", *device.sources, "k132620", "k223709", "pubmed16762891", "vbs2010")),
+        cite(srcs),
     )
+
+
+def balloon_axis(
+    trajectory: Trajectory, placement: BalloonPlacement, device: BalloonDevice
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Proximal and distal end-marker positions (LPS mm) of a balloon on its needle.
+
+    Notes
+    -----
+    The distal marker sits ``tip_offset_mm`` back from the needle tip along the needle; the
+    proximal one a nominal length further back.
+    """
+    tip = np.asarray(trajectory.target_lps, float)
+    u = tip - np.asarray(trajectory.skin_entry_lps, float)
+    u /= np.linalg.norm(u)
+    p1 = tip - placement.tip_offset_mm * u
+    return p1 - device.nominal_length_mm * u, p1

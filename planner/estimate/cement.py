@@ -149,8 +149,6 @@ def cement_recommendation(
     flags = tuple(flags)
     _check_inputs(body_volume_ml, procedure, cavity_ml, flags, extra_interdigitation_ml)
     v = float(body_volume_ml)
-    low, target, high = FILL_LOW * v, FILL_TARGET * v, FILL_HIGH * v
-    lower_half_top = 0.5 * (low + high)
     notes: list[str] = []
     srcs = [
         "rule9a",
@@ -160,52 +158,10 @@ def cement_recommendation(
         "neurospine2023",
         "globethesis",
     ]
-    if procedure == "vertebroplasty":
-        base = target
-        method = f"VP: 0.24 × V_VB = 0.24 × {v:.1f} mL = {target:.1f} mL; band [0.16, 0.30] × V_VB"
-    elif cavity_ml is None:
-        base = target
-        method = (
-            f"BKP without a planned cavity: 0.24 × V_VB = {target:.1f} mL shown until the "
-            "balloons are planned; band [0.16, 0.30] × V_VB"
-        )
-        notes.append(
-            "No balloon cavity planned yet: the kyphoplasty target will follow the cavity."
-        )
-    else:
-        want = float(cavity_ml) + extra_interdigitation_ml
-        base = min(max(want, low), high)
-        method = (
-            f"BKP: clamp(Σ cavity {cavity_ml:.1f} + extra {extra_interdigitation_ml:.1f} mL, "
-            f"0.16 × V_VB = {low:.1f}, 0.30 × V_VB = {high:.1f}) = {base:.1f} mL"
-        )
-        srcs.append("no_ratio")
-        if want > high:
-            notes.append(
-                f"The cavity ({want:.1f} mL) exceeds 0.30 × V_VB: fill stops at {high:.1f} mL."
-            )
-    recommended, preferred = base, (low, high)
+    base, method = _base_target(v, procedure, cavity_ml, extra_interdigitation_ml, notes, srcs)
+    bkp_cavity = cavity_ml if procedure == "kyphoplasty" else None
+    recommended, preferred = _apply_flags(v, base, bkp_cavity, flags, notes, srcs)
     flag_msgs = {f: RISK_FLAGS[f][0] for f in flags}
-    for f in flags:
-        srcs.extend(RISK_FLAGS[f][1])
-    if flags:
-        preferred = (low, lower_half_top)
-        cavity_floor = (
-            0.0 if cavity_ml is None or procedure != "kyphoplasty" else min(cavity_ml, high)
-        )
-        toward_low = 0.5 * (low + lower_half_top)
-        recommended = min(base, max(toward_low, cavity_floor))
-        notes.append(
-            "Risk flags set: prefer the lower half of the band "
-            f"({low:.1f}-{lower_half_top:.1f} mL); each extra ~{LEAK_WMD_ML} mL was associated "
-            "with leakage (weighted mean difference, World Neurosurg 2017)."
-        )
-        srcs.append("worldneurosurg2017")
-        if cavity_floor > lower_half_top:
-            notes.append(
-                "The planned cavity is larger than the lower half of the band: fill the "
-                "cavity but no more, or plan smaller inflations."
-            )
     hemi = None
     if unipedicular_tip_short_of_midline:
         hemi = HEMI_BODY_FILL * v
@@ -217,6 +173,91 @@ def cement_recommendation(
                 "13.68 %, BMC MSK 2022)"
             )
     notes.append(HONESTY_NOTE)
+    _cross_checks(procedure, recommended, notes, srcs)
+    return CementRecommendation(
+        procedure,
+        recommended,
+        (FILL_LOW * v, FILL_HIGH * v),
+        preferred,
+        method,
+        v,
+        flag_msgs,
+        tuple(notes),
+        cite(srcs),
+        hemi,
+    )
+
+
+def _base_target(
+    v: float,
+    procedure: str,
+    cavity_ml: float | None,
+    extra_ml: float,
+    notes: list[str],
+    srcs: list[str],
+) -> tuple[float, str]:
+    """§9a target before risk flags, and the formula as text."""
+    low, target, high = FILL_LOW * v, FILL_TARGET * v, FILL_HIGH * v
+    if procedure == "vertebroplasty":
+        return (
+            target,
+            f"VP: 0.24 × V_VB = 0.24 × {v:.1f} mL = {target:.1f} mL; band [0.16, 0.30] × V_VB",
+        )
+    if cavity_ml is None:
+        notes.append(
+            "No balloon cavity planned yet: the kyphoplasty target will follow the cavity."
+        )
+        return target, (
+            f"BKP without a planned cavity: 0.24 × V_VB = {target:.1f} mL shown until "
+            "the balloons are planned; band [0.16, 0.30] × V_VB"
+        )
+    want = float(cavity_ml) + extra_ml
+    base = min(max(want, low), high)
+    srcs.append("no_ratio")
+    if want > high:
+        notes.append(
+            f"The cavity ({want:.1f} mL) exceeds 0.30 × V_VB: fill stops at {high:.1f} mL."
+        )
+    return base, (
+        f"BKP: clamp(Σ cavity {cavity_ml:.1f} + extra {extra_ml:.1f} mL, "
+        f"0.16 × V_VB = {low:.1f}, 0.30 × V_VB = {high:.1f}) = {base:.1f} mL"
+    )
+
+
+def _apply_flags(
+    v: float,
+    base: float,
+    bkp_cavity_ml: float | None,
+    flags: tuple[str, ...],
+    notes: list[str],
+    srcs: list[str],
+) -> tuple[float, tuple[float, float]]:
+    """Risk flags: recommendation to the middle of the band's lower half, never below a BKP
+    cavity that fits in the band (§9a "highlight the lower half of the band")."""
+    low, high = FILL_LOW * v, FILL_HIGH * v
+    if not flags:
+        return base, (low, high)
+    for f in flags:
+        srcs.extend(RISK_FLAGS[f][1])
+    lower_half_top = 0.5 * (low + high)
+    cavity_floor = 0.0 if bkp_cavity_ml is None else min(bkp_cavity_ml, high)
+    recommended = min(base, max(0.5 * (low + lower_half_top), cavity_floor))
+    notes.append(
+        "Risk flags set: prefer the lower half of the band "
+        f"({low:.1f}-{lower_half_top:.1f} mL); each extra ~{LEAK_WMD_ML} mL was associated "
+        "with leakage (weighted mean difference, World Neurosurg 2017)."
+    )
+    srcs.append("worldneurosurg2017")
+    if cavity_floor > lower_half_top:
+        notes.append(
+            "The planned cavity is larger than the lower half of the band: fill the "
+            "cavity but no more, or plan smaller inflations."
+        )
+    return recommended, (low, lower_half_top)
+
+
+def _cross_checks(procedure: str, recommended: float, notes: list[str], srcs: list[str]) -> None:
+    """Clinical cross-checks shown as messages, not constraints (§9a)."""
     if procedure == "kyphoplasty":
         srcs.append("roder2013")
         if recommended <= 4.5:
@@ -229,15 +270,3 @@ def cement_recommendation(
         notes.append(
             "VP cement volume did not predict pain relief in two cohorts (Kaufmann 2006; Al-Ali)."
         )
-    return CementRecommendation(
-        procedure,
-        recommended,
-        (low, high),
-        preferred,
-        method,
-        v,
-        flag_msgs,
-        tuple(notes),
-        cite(srcs),
-        hemi,
-    )

@@ -32,6 +32,8 @@ LABEL_NAMES = {
 SHELL_MM = 1.0
 #: Band inside the shell whose voxels are labelled by the surface they face (contacts, leaks).
 RIM_MM = 1.0
+#: Half-length (mm) of the HU profile across the wall searched for cortex [assumption].
+GAP_PROFILE_MM = 2.5
 #: |cos| above which an outward normal counts as facing an endplate / the posterior wall.
 FACING_COS = 0.6
 
@@ -180,6 +182,8 @@ def _labels(
 
 def _gaps(
     hu: NDArray[np.float32],
+    crop_hu: NDArray[np.generic],
+    crop_grid: ImageGrid,
     fine_grid: ImageGrid,
     body: BoolArray,
     shell: BoolArray,
@@ -190,8 +194,9 @@ def _gaps(
 ) -> tuple[BoolArray, str | None]:
     """Shell voxels with no cortical HU across the wall: a disrupted cortex [assumption].
 
-    For each shell voxel the highest HU along its normal from 1 mm outside to 1.5 mm inside
-    is compared with a threshold halfway between the trabecular core's median HU and the
+    For each shell voxel the highest HU along its normal within ±``GAP_PROFILE_MM`` (so a
+    segmentation off the cortex by up to ~2 mm still finds it; sampled on the CT crop) is
+    compared with a threshold halfway between the trabecular core's median HU and the
     median of those maxima over the shell (intact cortex dominates it). Where the body joins
     other bone (pedicles), the boundary is a cut, not a cortex, and is never a gap.
     """
@@ -204,9 +209,10 @@ def _gaps(
     pts = fine_grid.voxel_to_lps(np.argwhere(rim)[in_rim][:, ::-1].astype(np.float64))
     n = normals[in_rim]
     prof = []
-    for t in np.arange(-1.0, 1.51, 0.25):
-        ijk = fine_grid.lps_to_voxel(pts - t * n)
-        prof.append(ndimage.map_coordinates(hu, ijk[:, ::-1].T, order=1, cval=-1000.0))
+    crop = np.asarray(crop_hu, np.float32)
+    for t in np.arange(-GAP_PROFILE_MM, GAP_PROFILE_MM + 1e-6, 0.25):
+        ijk = crop_grid.lps_to_voxel(pts - t * n)
+        prof.append(ndimage.map_coordinates(crop, ijk[:, ::-1].T, order=1, cval=-1000.0))
     peak = np.max(prof, axis=0)
     trab, cortex = float(np.median(hu[core])), float(np.median(peak))
     if cortex - trab < 100.0:
@@ -263,7 +269,7 @@ def fine_body(
     hu = gap = None
     if hu_crop is not None:
         hu = _resample(hu_crop, c2f, grid.shape_kji, -1000.0)
-        gap, note = _gaps(hu, grid, body, shell, depth, normals, rim, other)
+        gap, note = _gaps(hu, hu_crop, anatomy.grid, grid, body, shell, depth, normals, rim, other)
         if note:
             notes.append(note)
     if gap is None:

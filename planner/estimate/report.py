@@ -80,7 +80,14 @@ class PlanEstimates:
         }
 
 
-def _flags(plan: Plan, morph: Morphometry, fine: FineBody) -> tuple[list[str], list[str]]:
+def risk_flags(plan: Plan, morph: Morphometry, fine: FineBody) -> tuple[list[str], list[str]]:
+    """Risk flags (keys of :data:`~planner.estimate.cement.RISK_FLAGS`) and notes for a plan.
+
+    Notes
+    -----
+    Cortical / endplate disruption come from the CT gap heuristic of :func:`fine_body`,
+    posterior-wall involvement from the morphometry, cleft and viscosity from the plan.
+    """
     flags, notes = [], []
     if fine.gap.any():
         on_endplate = np.isin(fine.label[fine.gap], (SUPERIOR, INFERIOR))
@@ -103,7 +110,8 @@ def _flags(plan: Plan, morph: Morphometry, fine: FineBody) -> tuple[list[str], l
     return flags, notes
 
 
-def _tip_short_of_midline(plan: Plan, fine: FineBody) -> bool:
+def tip_short_of_midline(plan: Plan, fine: FineBody) -> bool:
+    """True for a one-needle plan whose tip stays on its entry side of the body's midline."""
     if not plan.is_unipedicular:
         return False
     t = plan.trajectories[0]
@@ -151,80 +159,40 @@ def compute_estimates(
     """
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
-    catalog = balloon_catalog or load_balloon_catalog()
+
+    def lap(name: str) -> None:
+        timings[name] = time.perf_counter() - t0 - sum(timings.values())
+
     report(progress, 0.0, "preparing the body")
     fine = fine_body(anatomy, _crop_hu(volume, anatomy))
-    timings["prepare"] = time.perf_counter() - t0
-    ref, cur = _heights(morphometry)
+    lap("prepare")
     notes: list[str] = []
-    balloons: list[BalloonResult] = []
-    if plan.procedure == "kyphoplasty":
-        for b in plan.balloons:
-            traj = plan.trajectory(b.side)
-            assert traj is not None  # Plan validates that a balloon has its trajectory
-            balloons.append(
-                inflate_balloon(anatomy, traj, b, catalog.get(b.device_id), ref, cur, fine=fine)
-            )
-        if not plan.balloons:
-            notes.append("Kyphoplasty plan without balloons: the cement target uses 0.24 × V_VB.")
-    elif plan.balloons:
-        notes.append("Balloons in a vertebroplasty plan are ignored.")
-    timings["balloons"] = time.perf_counter() - t0 - sum(timings.values())
+    balloons = _inflate_all(plan, anatomy, morphometry, fine, balloon_catalog, notes)
+    lap("balloons")
     report(progress, 0.3, "cement volume")
-    flags, flag_notes = _flags(plan, morphometry, fine)
+    flags, flag_notes = risk_flags(plan, morphometry, fine)
     notes.extend(flag_notes)
     cavity_ml = sum(b.volume_ml for b in balloons) if balloons else None
-    short = _tip_short_of_midline(plan, fine)
+    short = tip_short_of_midline(plan, fine)
     extra = plan.clinical.extra_interdigitation_ml
-    cement = cement_recommendation(
-        morphometry.body_volume_ml, plan.procedure, cavity_ml, short, flags, extra
-    )
-    spread = None
-    tips = [t.target_lps for t in plan.trajectories]
-    if tips:
-        report(progress, 0.4, "cement spread")
-        cav = None
-        if balloons:
-            cav = np.logical_or.reduce([b.cavity_fine for b in balloons])
-        spread = simulate_spread(
-            volume,
-            anatomy,
-            tips,
-            cement.recommended_ml,
-            cav,
-            plan.clinical.cement_viscosity,
-            fine=fine,
-        )
-        notes.append(
-            (
-                "The planned cloud reaches both endplates"
-                if spread.touches_both_endplates
-                else "The planned cloud does not reach both endplates"
-            )
-            + ": cement touching both endplates was associated with about one third of the "
-            "recompression rate (5.2 % vs 16.5 %, PMC7427078)."
-        )
-    else:
-        notes.append("No trajectories: cement spread not simulated.")
-    timings["cement_spread"] = time.perf_counter() - t0 - sum(timings.values())
+    v = morphometry.body_volume_ml
+    cement = cement_recommendation(v, plan.procedure, cavity_ml, short, flags, extra)
+    report(progress, 0.4, "cement spread")
+    spread = _spread(volume, anatomy, plan, cement.recommended_ml, balloons, fine, notes)
+    lap("cement_spread")
     report(progress, 0.8, "height restoration")
+    ref, cur = _heights(morphometry)
     lost = None if ref is None else {w: ref[w] - cur[w] for w in WALLS_ESTIMATED}
-    supine = plan.clinical.supine_heights_mm
-    supine_d = (
-        None
-        if supine is None
-        else dict(zip(("anterior", "middle", "posterior"), supine, strict=True))
+    sup = plan.clinical.supine_heights_mm
+    supine = (
+        None if sup is None else dict(zip(("anterior", "middle", "posterior"), sup, strict=True))
     )
     acuity = plan.clinical.effective_acuity
-    rest = (
-        None if lost is None else restoration_estimate(lost, plan.procedure, acuity, supine_d, cur)
-    )
-    comparison = compare_procedures(
-        morphometry.body_volume_ml, lost, acuity, flags, cavity_ml, short, supine_d, cur, extra
-    )
-    timings["restoration_compare"] = time.perf_counter() - t0 - sum(timings.values())
+    rest = None if lost is None else restoration_estimate(lost, plan.procedure, acuity, supine, cur)
+    comparison = compare_procedures(v, lost, acuity, flags, cavity_ml, short, supine, cur, extra)
+    lap("restoration_compare")
     report(progress, 1.0, "done")
-    log.info("estimates for %s: %s", plan.level, {k: round(v, 3) for k, v in timings.items()})
+    log.info("estimates for %s: %s", plan.level, {k: round(t, 3) for k, t in timings.items()})
     return PlanEstimates(
         plan.level,
         plan.procedure,
@@ -237,6 +205,61 @@ def compute_estimates(
         tuple(notes),
         timings,
     )
+
+
+def _inflate_all(
+    plan: Plan,
+    anatomy: LevelAnatomy,
+    morph: Morphometry,
+    fine: FineBody,
+    catalog: BalloonCatalog | None,
+    notes: list[str],
+) -> list[BalloonResult]:
+    if plan.procedure != "kyphoplasty":
+        if plan.balloons:
+            notes.append("Balloons in a vertebroplasty plan are ignored.")
+        return []
+    if not plan.balloons:
+        notes.append("Kyphoplasty plan without balloons: the cement target uses 0.24 × V_VB.")
+        return []
+    catalog = catalog or load_balloon_catalog()
+    ref, cur = _heights(morph)
+    out = []
+    for b in plan.balloons:
+        traj = plan.trajectory(b.side)
+        assert traj is not None  # Plan validates that a balloon has its trajectory
+        out.append(inflate_balloon(anatomy, traj, b, catalog.get(b.device_id), ref, cur, fine=fine))
+    return out
+
+
+def _spread(
+    volume: Any,
+    anatomy: LevelAnatomy,
+    plan: Plan,
+    volume_ml: float,
+    balloons: list[BalloonResult],
+    fine: FineBody,
+    notes: list[str],
+) -> SpreadResult | None:
+    tips = [t.target_lps for t in plan.trajectories]
+    if not tips:
+        notes.append("No trajectories: cement spread not simulated.")
+        return None
+    cav = np.logical_or.reduce([b.cavity_fine for b in balloons]) if balloons else None
+    spread = simulate_spread(
+        volume, anatomy, tips, volume_ml, cav, plan.clinical.cement_viscosity, fine=fine
+    )
+    reach = "reaches" if spread.touches_both_endplates else "does not reach"
+    notes.append(
+        f"The planned cloud {reach} both endplates: cement touching both endplates was "
+        "associated with about one third of the recompression rate (5.2 % vs 16.5 %, "
+        "PMC7427078)."
+    )
+    return spread
+
+
+_flags = risk_flags  # names used by ui/panels/estimates_state.py before they were public
+_tip_short_of_midline = tip_short_of_midline
 
 
 def estimate_plan(

@@ -245,36 +245,17 @@ def restoration_estimate(
     lost = _check(lost_height_mm, procedure, acuity)
     notes: list[str] = []
     srcs = list(_SOURCES_BASE)
-    alternatives: dict[str, dict[str, dict[str, Band]]] = {}
-    if procedure == "vertebroplasty":
-        case = "vertebroplasty"
-        bands = _case_bands(case, lost)
-        a_imm, a_fol = _angle_bands(case)
-        if acuity == "unknown":
-            notes.append("Fracture acuity unknown: the vertebroplasty band does not depend on it.")
-    elif acuity in ("acute", "chronic"):
-        case = f"kyphoplasty/{acuity}"
-        bands = _case_bands(case, lost)
-        a_imm, a_fol = _angle_bands(case)
-    else:
-        case = "kyphoplasty/unknown"
-        ac, ch = _case_bands("kyphoplasty/acute", lost), _case_bands("kyphoplasty/chronic", lost)
-        alternatives = {"acute": ac, "chronic": ch}
-        bands = {p: {w: _envelope(ac[p][w], ch[p][w]) for w in lost} for p in ac}
-        (ai, af), (ci, cf) = _angle_bands("kyphoplasty/acute"), _angle_bands("kyphoplasty/chronic")
-        a_imm, a_fol = _envelope(ai, ci), _envelope(af, cf)
-        notes.append(
-            "Fracture acuity unknown (no MRI oedema, no age): the band spans the acute "
-            "and the chronic kyphoplasty bands (both shown under alternatives)."
-        )
+    case, bands, (a_imm, a_fol), alternatives = _select(procedure, acuity, lost, notes)
     imm, fol = bands["immediate"], bands["follow_up"]
-    model = (
-        f"ΔH = ρ·L immediately, R·ρ·L at 6-12 months; ρ ~ Beta{BETA_PARAMS.get(case, '')}"
-        if case in BETA_PARAMS
-        else "ΔH = ρ·L immediately, R·ρ·L at 6-12 months; ρ from the acute Beta(1.84, 2.25) and "
-        "chronic Beta(1.58, 4.28) bands (envelope)"
-    )
+    if case in BETA_PARAMS:
+        model = f"ΔH = ρ·L immediately, R·ρ·L at 6-12 months; ρ ~ Beta{BETA_PARAMS[case]}"
+    else:
+        model = (
+            "ΔH = ρ·L immediately, R·ρ·L at 6-12 months; ρ from the acute Beta(1.84, 2.25) "
+            "and chronic Beta(1.58, 4.28) bands (envelope)"
+        )
     model += "; R ~ Beta(2.51, 2.51); clamped to [0, L]; 10th/50th/90th percentiles (DOMAIN.md §9b)"
+    positional = supine_heights_mm is not None and measured_heights_mm is not None
     if supine_heights_mm is not None and measured_heights_mm is not None:
         imm, fol = _positional(lost, supine_heights_mm, measured_heights_mm, bands)
         srcs.append("jorthopsurg2018")
@@ -294,7 +275,7 @@ def restoration_estimate(
         "lost_height_mm": {w: round(v, 2) for w, v in lost.items()},
         "procedure": procedure,
         "acuity": acuity,
-        "positional_heights": supine_heights_mm is not None,
+        "positional_heights": positional,
     }
     return Restoration(
         procedure,
@@ -308,4 +289,38 @@ def restoration_estimate(
         tuple(notes),
         cite(srcs),
         alternatives,
+    )
+
+
+_Bands = dict[str, dict[str, Band]]
+
+
+def _select(
+    procedure: str, acuity: str, lost: dict[str, float], notes: list[str]
+) -> tuple[str, _Bands, tuple[Band, Band], dict[str, _Bands]]:
+    """Case key, height bands, angle bands and (unknown acuity) the alternatives."""
+    if procedure == "vertebroplasty":
+        if acuity == "unknown":
+            notes.append("Fracture acuity unknown: the vertebroplasty band does not depend on it.")
+        return (
+            "vertebroplasty",
+            _case_bands("vertebroplasty", lost),
+            _angle_bands("vertebroplasty"),
+            {},
+        )
+    if acuity in ("acute", "chronic"):
+        case = f"kyphoplasty/{acuity}"
+        return case, _case_bands(case, lost), _angle_bands(case), {}
+    ac, ch = _case_bands("kyphoplasty/acute", lost), _case_bands("kyphoplasty/chronic", lost)
+    bands = {p: {w: _envelope(ac[p][w], ch[p][w]) for w in lost} for p in ac}
+    (ai, af), (ci, cf) = _angle_bands("kyphoplasty/acute"), _angle_bands("kyphoplasty/chronic")
+    notes.append(
+        "Fracture acuity unknown (no MRI oedema, no age): the band spans the acute "
+        "and the chronic kyphoplasty bands (both shown under alternatives)."
+    )
+    return (
+        "kyphoplasty/unknown",
+        bands,
+        (_envelope(ai, ci), _envelope(af, cf)),
+        {"acute": ac, "chronic": ch},
     )

@@ -22,6 +22,7 @@ from planner.anatomy import LevelAnatomy
 from planner.errors import AnalysisError
 from planner.estimate.geometry import (
     INFERIOR,
+    RIM_MM,
     SHELL_MM,
     SUPERIOR,
     FineBody,
@@ -224,8 +225,7 @@ def _arrival(
 
 
 def _cloud_metrics(fine: FineBody, cloud: BoolArray) -> tuple[bool, bool, float]:
-    h = float(fine.grid.spacing_mm.min())
-    touching = cloud & (fine.depth_mm <= SHELL_MM + h + 1e-3)
+    touching = cloud & (fine.depth_mm <= SHELL_MM + RIM_MM + 1e-3)  # within 1 mm of the shell
     labels = fine.label[touching]
     both = bool((labels == SUPERIOR).sum() >= 4 and (labels == INFERIOR).sum() >= 4)
     idx = np.argwhere(cloud)
@@ -294,28 +294,23 @@ def simulate_spread(
             "body; place the tips inside the body before simulating cement"
         )
     flat, dist, node_id = _arrival(fine, nodes, cav, tip_ids, viscosity)
-    reach = np.isfinite(dist)
-    order = np.argsort(np.where(reach, dist, np.inf), kind="stable")
-    rank = np.empty_like(order)
-    rank[order] = np.arange(order.size)
-    vox = fine.voxel_ml
-    n_fill = min(int(round(volume_ml / vox)), int(reach.sum()))
-    if n_fill * vox < volume_ml - 0.02 * volume_ml:
-        warnings.append(
-            f"only {n_fill * vox:.2f} mL of cancellous bone is reachable from the tips; "
-            f"{volume_ml:.2f} mL cannot be placed inside the body"
-        )
-    fill = np.full(nodes.shape, np.inf, np.float64)
-    filled = order[:n_fill]
-    fill.ravel()[flat[filled]] = (np.arange(n_fill, dtype=np.float64) + 1) * vox
-    cloud = np.isfinite(fill)
-    both, crosses, pw = _cloud_metrics(fine, cloud)
+    fill, rank, n_fill = _fill_in_order(flat, dist, nodes.shape, volume_ml, fine.voxel_ml, warnings)
+    both, crosses, pw = _cloud_metrics(fine, np.isfinite(fill))
     leaks = leak_points(fine, nodes, node_id, rank, n_fill)
     warnings.extend(fine.notes)
+    srcs = (
+        "flow74",
+        "hu_porosity",
+        "foramen_zone",
+        "zderic2016",
+        "jors2021leak",
+        "bmcmsk2020",
+        "pmc7427078",
+    )
     return SpreadResult(
         fine.grid,
         fill,
-        n_fill * vox,
+        n_fill * fine.voxel_ml,
         float(volume_ml),
         both,
         crosses,
@@ -323,15 +318,29 @@ def simulate_spread(
         tuple(leaks),
         step_ml,
         tuple(warnings),
-        cite(
-            (
-                "flow74",
-                "hu_porosity",
-                "foramen_zone",
-                "zderic2016",
-                "jors2021leak",
-                "bmcmsk2020",
-                "pmc7427078",
-            )
-        ),
+        cite(srcs),
     )
+
+
+def _fill_in_order(
+    flat: NDArray[np.int64],
+    dist: NDArray[np.float64],
+    shape: tuple[int, ...],
+    volume_ml: float,
+    vox: float,
+    warnings: list[str],
+) -> tuple[NDArray[np.float64], NDArray[np.int64], int]:
+    """Fill nodes by arrival until ``volume_ml`` is placed: fill volume per voxel, ranks, count."""
+    reach = np.isfinite(dist)
+    order = np.argsort(np.where(reach, dist, np.inf), kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.size)
+    n_fill = min(int(round(volume_ml / vox)), int(reach.sum()))
+    if n_fill * vox < 0.98 * volume_ml:
+        warnings.append(
+            f"only {n_fill * vox:.2f} mL of cancellous bone is reachable from the tips; "
+            f"{volume_ml:.2f} mL cannot be placed inside the body"
+        )
+    fill = np.full(shape, np.inf, np.float64)
+    fill.ravel()[flat[order[:n_fill]]] = (np.arange(n_fill, dtype=np.float64) + 1) * vox
+    return fill, rank, n_fill

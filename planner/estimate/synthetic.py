@@ -29,7 +29,7 @@ def elliptic_body(
     semi_ap_mm: float = 15.0,
     height_mm: float = 26.0,
     spacing_mm: tuple[float, float, float] = (0.5, 0.5, 0.5),
-    cortex_mm: float = 1.0,
+    cortex_mm: float = 1.6,
     cortex_hu: int = 700,
     cancellous_hu: int = 100,
     noise_hu: float = 15.0,

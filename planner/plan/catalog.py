@@ -109,7 +109,9 @@ def _parse_needle(entry: Any, index: int, sources: dict[str, str], path: Path) -
         raise CatalogError(f"{where}: id_mm {inner} must be > 0 and < od_mm {od}", path=path)
     src = entry.get("source")
     if not isinstance(src, str) or not src.strip():
-        raise CatalogError(f"{where}: 'source' is required (cite where the OD comes from)", path=path)
+        raise CatalogError(
+            f"{where}: 'source' is required (cite where the OD comes from)", path=path
+        )
     use = str(entry.get("use", ""))
     return Needle(nid, gauge, od, inner, sources.get(src, src), sources.get(use, use))
 

@@ -84,7 +84,9 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
 
 
 def _migrate_v1(data: dict[str, Any]) -> dict[str, Any]:
-    out = {k: v for k, v in data.items() if k not in ("series_uid", "geometry_fingerprint", "needles")}
+    out = {
+        k: v for k, v in data.items() if k not in ("series_uid", "geometry_fingerprint", "needles")
+    }
     out["format"] = FORMAT_NAME
     out["format_version"] = 2
     out["series"] = {
@@ -148,7 +150,9 @@ def plan_from_dict(data: Any) -> Plan:
     series = data.get("series") or {}
     uid, fp = series.get("series_uid"), series.get("geometry_fingerprint")
     if not isinstance(uid, str) or not uid or not isinstance(fp, str) or not fp:
-        raise PlanFormatError("the plan does not say which series it was made on (series_uid, geometry_fingerprint)")
+        raise PlanFormatError(
+            "the plan does not say which series it was made on (series_uid, geometry_fingerprint)"
+        )
     try:
         trajs = tuple(Trajectory(**t) for t in data.get("trajectories", []))
         balloons = tuple(BalloonPlacement(**b) for b in data.get("balloons", []))
@@ -169,7 +173,9 @@ def plan_from_dict(data: Any) -> Plan:
         raise PlanFormatError(f"invalid plan content: {exc}") from exc
 
 
-def check_binding(plan: Plan, series_uid: str, geometry_fingerprint: str, path: str | Path = "") -> None:
+def check_binding(
+    plan: Plan, series_uid: str, geometry_fingerprint: str, path: str | Path = ""
+) -> None:
     """Refuse a plan made on another series (or on a differently resampled copy of it).
 
     Raises
@@ -181,7 +187,8 @@ def check_binding(plan: Plan, series_uid: str, geometry_fingerprint: str, path: 
     where = f"{path}: " if path else ""
     if b.series_uid != series_uid:
         raise PlanMismatchError(
-            f"{where}this plan belongs to series {b.series_uid} (geometry {b.geometry_fingerprint}), "
+            f"{where}this plan belongs to series {b.series_uid} "
+            f"(geometry {b.geometry_fingerprint}), "
             f"not to the open series {series_uid}; open series {b.series_uid} to use it"
         )
     if b.geometry_fingerprint != geometry_fingerprint:

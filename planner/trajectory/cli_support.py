@@ -52,7 +52,9 @@ def analyse_level(
         from planner.io_nifti import load_nifti_labels
 
         labels = load_nifti_labels(labels_path)
-    result = analyze_spine(volume, labels=labels, seed_lps=seed, level=level if seed is not None else None)
+    result = analyze_spine(
+        volume, labels=labels, seed_lps=seed, level=level if seed is not None else None
+    )
     try:
         lr = result.level(level)
     except KeyError:
@@ -67,7 +69,9 @@ def _pt(p: Any) -> list[float]:
     return [round(float(v), 2) for v in p]
 
 
-def trajectory_json(traj: Trajectory, result: TrajectoryResult, approach_label: str) -> dict[str, Any]:
+def trajectory_json(
+    traj: Trajectory, result: TrajectoryResult, approach_label: str
+) -> dict[str, Any]:
     """One entry of the commands' ``trajectories`` list (issue 5 keys)."""
     return {
         "side": traj.side,
@@ -79,8 +83,12 @@ def trajectory_json(traj: Trajectory, result: TrajectoryResult, approach_label: 
         "target_lps": _pt(traj.target_lps),
         "metrics": result.metrics.as_dict(),
         "findings": [
-            {"code": f.code, "severity": f.severity, "message": f.message,
-             "location_lps": None if f.location_lps is None else _pt(f.location_lps)}
+            {
+                "code": f.code,
+                "severity": f.severity,
+                "message": f.message,
+                "location_lps": None if f.location_lps is None else _pt(f.location_lps),
+            }
             for f in result.findings
         ],
     }
@@ -92,7 +100,9 @@ def level_findings(items: list[tuple[Trajectory, TrajectoryResult]]) -> list[dic
     out = []
     for traj, res in items:
         for f in res.findings:
-            out.append({"side": traj.side, "code": f.code, "severity": f.severity, "message": f.message})
+            out.append(
+                {"side": traj.side, "code": f.code, "severity": f.severity, "message": f.message}
+            )
     return sorted(out, key=lambda f: order[str(f["severity"])])
 
 

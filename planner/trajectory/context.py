@@ -7,7 +7,7 @@ call only samples these arrays, which keeps a metric update under 10 ms while th
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -84,7 +84,8 @@ class TrajectoryContext:
     -----
     Fields are signed distances in mm (+ inside) on the level's crop grid: ``bone`` (body ∪
     pedicles ∪ vertebra, pedicles extruded backwards when no vertebra mask is given),
-    ``body`` and ``canal`` (:class:`~planner.trajectory.fields.DistanceField`). Geometry in LPS mm; body
+    ``body`` and ``canal`` (:class:`~planner.trajectory.fields.DistanceField`).
+    Geometry in LPS mm; body
     coordinates via ``frame``.
     """
 
@@ -120,6 +121,9 @@ class TrajectoryContext:
             "bone": DistanceField.from_mask(bone, grid),
             "body": DistanceField.from_mask(anatomy.body, grid),
             "canal": DistanceField.from_mask(anatomy.canal, grid),
+        }
+        pedicles = {
+            s: _refine_isthmus(pedicles[s], fields["bone"], sampler, frame) for s in pedicles
         }
         return cls(
             volume=volume,
@@ -159,6 +163,12 @@ class TrajectoryContext:
         inside = self.indicator(name, p[None])[0] >= 0
         return -v / n if inside else v / n
 
+    def pedicle_axis_lps(self, side: str) -> tuple[FloatArray, FloatArray]:
+        """(isthmus centre, unit axis direction towards anterior) of a pedicle in LPS mm, e.g.
+        for the bull's-eye view (:func:`planner.drr.render_drr` ``direction_lps``)."""
+        info = self.pedicles[side]
+        return self.frame.to_lps(info.isthmus_point), self.frame.rotation @ info.axis_dir
+
     def hu(self, lps: FloatArray) -> FloatArray:
         """Trilinear HU at LPS points; NaN outside the image."""
         return self.ct_sampler.sample(self.volume.hu, lps, cval=np.nan)
@@ -170,13 +180,15 @@ def _voxel_body_coords(anatomy: LevelAnatomy, mask: np.ndarray) -> FloatArray:
     return anatomy.frame.to_body(lps)
 
 
-def _body_extent(anatomy: LevelAnatomy, half: float, body: DistanceField, sampler: FieldSampler) -> BodyExtent:
+def _body_extent(
+    anatomy: LevelAnatomy, half: float, body: DistanceField, sampler: FieldSampler
+) -> BodyExtent:
     """Extents from the voxel centres, with the AP depth measured with sub-voxel precision
     along the posterior axis through the body's origin (where the smoothed mask crosses 0.5)."""
     b = _voxel_body_coords(anatomy, anatomy.body)
     if b.shape[0] == 0:
         raise ValueError(f"level {anatomy.level}: the body mask is empty")
-    l, p, s = b[:, 0], b[:, 1], b[:, 2]
+    lr, p, s = b[:, 0], b[:, 1], b[:, 2]
     frame = anatomy.frame
     steps = np.arange(0.0, 80.0, 0.25)
     ends = []
@@ -190,8 +202,8 @@ def _body_extent(anatomy: LevelAnatomy, half: float, body: DistanceField, sample
         p_anterior=float(p_ant),
         p_posterior=float(p_post),
         p_posterior_max=float(p.max() + half),
-        l_min=float(l.min() - half),
-        l_max=float(l.max() + half),
+        l_min=float(lr.min() - half),
+        l_max=float(lr.max() + half),
         s_min=float(s.min() - half),
         s_max=float(s.max() + half),
     )
@@ -219,8 +231,15 @@ def _pedicle_info(anatomy: LevelAnatomy, side: str, half: float) -> PedicleInfo:
         sel = (p >= lo) & (p < lo + step)
         if sel.sum() >= 3:
             bl = b[sel]
-            slabs.append((int(sel.sum()), float(np.ptp(bl[:, 0])),
-                          np.array([0.5 * (bl[:, 0].min() + bl[:, 0].max()), bl[:, 1].mean(), bl[:, 2].mean()])))
+            slabs.append(
+                (
+                    int(sel.sum()),
+                    float(np.ptp(bl[:, 0])),
+                    np.array(
+                        [0.5 * (bl[:, 0].min() + bl[:, 0].max()), bl[:, 1].mean(), bl[:, 2].mean()]
+                    ),
+                )
+            )
     counts = np.array([c for c, _, _ in slabs])
     full = [sl for sl in slabs if sl[0] >= 0.5 * np.median(counts)]
     if len(full) > 4:
@@ -247,7 +266,40 @@ def _pedicle_info(anatomy: LevelAnatomy, side: str, half: float) -> PedicleInfo:
     )
 
 
-def _extrude(mask: np.ndarray, frame: BodyFrame, grid: ImageGrid, axis_dir: FloatArray) -> np.ndarray:
+def _refine_isthmus(
+    info: PedicleInfo, bone: DistanceField, sampler: FieldSampler, frame: BodyFrame
+) -> PedicleInfo:
+    """Isthmus from the bone: at 1 mm steps along the first-pass axis, the left-right chord of
+    bone through the axis; the narrowest chord (canal medially, soft tissue laterally) is the
+    isthmus, its midpoint the centre. Near the body or the lamina the chord runs into them
+    and is long, so slivers where the mask is cut do not pass for the isthmus."""
+    if info.voxels < 4:
+        return info
+    p_vals = np.arange(info.p_min + 1.0, info.p_max - 1.0, 1.0)
+    if p_vals.size < 3:
+        return info
+    a = info.axis_dir
+    centres = info.axis_point + np.outer((p_vals - info.axis_point[1]) / a[1], a)
+    steps = np.arange(0.0, 15.0, 0.25)
+    widths, mids = [], []
+    for c in centres:
+        ext = []
+        for sgn in (1.0, -1.0):
+            ray = frame.to_lps(c + np.outer(sgn * steps, [1.0, 0.0, 0.0]))
+            ext.append(first_crossing(sampler.sample(bone.indicator, ray, cval=-0.5), 0.25))
+        widths.append(ext[0] + ext[1])
+        mids.append(c + np.array([0.5 * (ext[0] - ext[1]), 0.0, 0.0]))
+    w = np.array(widths)
+    if not np.isfinite(w).any():
+        return info
+    k = int(np.nanargmin(np.where(np.isfinite(w), w, np.nan)))
+    iso = mids[k] if np.isfinite(w[k]) else info.isthmus_point
+    return replace(info, isthmus_point=np.asarray(iso), axis_point=np.asarray(iso))
+
+
+def _extrude(
+    mask: np.ndarray, frame: BodyFrame, grid: ImageGrid, axis_dir: FloatArray
+) -> np.ndarray:
     """The pedicle's posterior end face swept backwards along its axis by :data:`EXTRUDE_MM`.
 
     Only the last 2 mm of the pedicle are swept, so a pedicle wider at its base than at its

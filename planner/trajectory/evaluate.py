@@ -54,4 +54,6 @@ def evaluate(
     """
     n = get_needle(needle if needle is not None else trajectory.needle_id)
     metrics, samples = compute_metrics(ctx, trajectory, n)
-    return TrajectoryResult(metrics, derive_findings(trajectory, metrics, samples, unipedicular=unipedicular))
+    return TrajectoryResult(
+        metrics, derive_findings(trajectory, metrics, samples, unipedicular=unipedicular)
+    )

@@ -58,13 +58,18 @@ class DistanceField:
         surf = grid.voxel_to_lps((_crossings(f) + off)[:, ::-1])
         inside = f[::2, ::2, ::2] >= 0
         half = float(sp.mean())  # half a coarse voxel
-        d = np.where(inside, distance_transform_edt(inside, sampling=2 * sp) - half,
-                     -(distance_transform_edt(~inside, sampling=2 * sp) - half)).astype(np.float32)
+        d = np.where(
+            inside,
+            distance_transform_edt(inside, sampling=2 * sp) - half,
+            -(distance_transform_edt(~inside, sampling=2 * sp) - half),
+        ).astype(np.float32)
         cg = ImageGrid(d.shape, _strided_affine(grid, off))  # type: ignore[arg-type]
         return cls(ind, surf, d, FieldSampler(cg), cKDTree(surf) if len(surf) else None)
 
-    def nearest(self, lps: ArrayLike, bound_mm: float = 2 * REFINE_MM) -> tuple[FloatArray, FloatArray]:
-        """(unsigned distance, nearest surface point) for ``(n, 3)`` points; inf/NaN beyond bound."""
+    def nearest(
+        self, lps: ArrayLike, bound_mm: float = 2 * REFINE_MM
+    ) -> tuple[FloatArray, FloatArray]:
+        """(distance, nearest surface point) for ``(n, 3)`` points; inf / NaN beyond the bound."""
         p = np.atleast_2d(np.asarray(lps, dtype=np.float64))
         if self._tree is None:
             return np.full(len(p), np.inf), np.full_like(p, np.nan)
@@ -80,7 +85,9 @@ class DistanceField:
         out, _ = self.signed_nearest(sampler, p.reshape(-1, 3))
         return out.reshape(p.shape[:-1])
 
-    def signed_nearest(self, sampler: FieldSampler, lps: FloatArray) -> tuple[FloatArray, FloatArray]:
+    def signed_nearest(
+        self, sampler: FieldSampler, lps: FloatArray
+    ) -> tuple[FloatArray, FloatArray]:
         """Signed distance at ``(n, 3)`` points and the nearest surface point (NaN when far)."""
         out = self.coarse.sample(self.coarse_sdf, lps)
         pts = np.full_like(lps, np.nan)
@@ -154,7 +161,9 @@ class FieldSampler:
         p = np.asarray(lps, dtype=np.float64)
         return p @ self._lps_to_kji.T + self._offset  # type: ignore[attr-defined,no-any-return]
 
-    def sample(self, array: NDArray[np.generic], lps: ArrayLike, cval: float | None = None) -> FloatArray:
+    def sample(
+        self, array: NDArray[np.generic], lps: ArrayLike, cval: float | None = None
+    ) -> FloatArray:
         """Values of ``array`` at LPS points ``(..., 3)`` (float64, same leading shape)."""
         from scipy.ndimage import map_coordinates
 
@@ -162,7 +171,9 @@ class FieldSampler:
         lead = p.shape[:-1]
         c = self.kji(p.reshape(-1, 3)).T
         if cval is None:
-            v = map_coordinates(array, c, order=1, mode="nearest", prefilter=False, output=np.float64)
+            v = map_coordinates(
+                array, c, order=1, mode="nearest", prefilter=False, output=np.float64
+            )
         else:
             v = map_coordinates(
                 array, c, order=1, mode="constant", cval=cval, prefilter=False, output=np.float64

@@ -63,7 +63,12 @@ class Finding:
 
     def as_dict(self) -> dict[str, object]:
         loc = None if self.location_lps is None else [round(v, 2) for v in self.location_lps]
-        return {"code": self.code, "severity": self.severity, "message": self.message, "location_lps": loc}
+        return {
+            "code": self.code,
+            "severity": self.severity,
+            "message": self.message,
+            "location_lps": loc,
+        }
 
 
 def _pt(p: np.ndarray | None) -> Point | None:
@@ -79,45 +84,90 @@ def derive_findings(
     side = traj.side
     if m.breach_grade > 0:
         sev = "danger" if m.breach_direction == "medial" or m.breach_grade >= 3 else "warning"
-        out.append(Finding(
-            f"{m.breach_direction}_breach", sev,
-            f"{side} needle breaches the pedicle {m.breach_direction}ly by {m.breach_mm:.1f} mm "
-            f"(Gertzbein-Robbins grade {m.breach_grade})", _pt(s.breach_point)))
+        out.append(
+            Finding(
+                f"{m.breach_direction}_breach",
+                sev,
+                f"{side} needle breaches the pedicle {m.breach_direction}ly by "
+                f"{m.breach_mm:.1f} mm "
+                f"(Gertzbein-Robbins grade {m.breach_grade})",
+                _pt(s.breach_point),
+            )
+        )
     if m.canal_clearance_mm < 0:
-        out.append(Finding("canal_entered", "danger",
-                           f"{side} needle enters the spinal canal ({-m.canal_clearance_mm:.1f} mm deep)",
-                           _pt(s.canal_point)))
+        out.append(
+            Finding(
+                "canal_entered",
+                "danger",
+                f"{side} needle enters the spinal canal ({-m.canal_clearance_mm:.1f} mm deep)",
+                _pt(s.canal_point),
+            )
+        )
     elif m.canal_clearance_mm < CANAL_MARGIN_MM:
-        out.append(Finding("canal_margin_low", "warning",
-                           f"{side} needle passes {m.canal_clearance_mm:.1f} mm from the spinal canal "
-                           f"(threshold {CANAL_MARGIN_MM:.0f} mm)", _pt(s.canal_point)))
+        out.append(
+            Finding(
+                "canal_margin_low",
+                "warning",
+                f"{side} needle passes {m.canal_clearance_mm:.1f} mm from the spinal canal "
+                f"(threshold {CANAL_MARGIN_MM:.0f} mm)",
+                _pt(s.canal_point),
+            )
+        )
     if m.body_wall_clearance_mm < 0 and not s.tip_exit_dir:
         sev = "danger" if -m.body_wall_clearance_mm >= 2.0 else "warning"
-        out.append(Finding("body_wall_breach", sev,
-                           f"{side} needle leaves the vertebral body wall or endplate by "
-                           f"{-m.body_wall_clearance_mm:.1f} mm before the tip"))
+        out.append(
+            Finding(
+                "body_wall_breach",
+                sev,
+                f"{side} needle leaves the vertebral body wall or endplate by "
+                f"{-m.body_wall_clearance_mm:.1f} mm before the tip",
+            )
+        )
     out.extend(_tip_findings(traj, m, s, tip, unipedicular))
     if math.isfinite(m.isthmus_width_mm):
         spare = m.isthmus_width_mm - m.needle_od_mm
         if spare < NARROW_WARNING_MM:
             sev = "danger" if spare < NARROW_DANGER_MM else "warning"
-            out.append(Finding("pedicle_too_narrow", sev,
-                               f"{side} pedicle is {m.isthmus_width_mm:.1f} mm wide along the path: "
-                               f"{spare:.1f} mm total clearance for a {m.needle_od_mm:.2f} mm needle; "
-                               "consider a smaller needle or a parapedicular route"))
+            out.append(
+                Finding(
+                    "pedicle_too_narrow",
+                    sev,
+                    f"{side} pedicle is {m.isthmus_width_mm:.1f} mm wide along the path: "
+                    f"{spare:.1f} mm total clearance for a {m.needle_od_mm:.2f} mm needle; "
+                    "consider a smaller needle or a parapedicular route",
+                )
+            )
     if not m.fluoro_rule_ok:
-        out.append(Finding("fluoro_medial_before_wall", "danger",
-                           f"{side} needle crosses the medial pedicle border on the AP view "
-                           f"{-m.fluoro_rule_margin_mm:.1f} mm before it passes the posterior wall "
-                           "on the lateral view", _pt(s.fluoro_point)))
+        out.append(
+            Finding(
+                "fluoro_medial_before_wall",
+                "danger",
+                f"{side} needle crosses the medial pedicle border on the AP view "
+                f"{-m.fluoro_rule_margin_mm:.1f} mm before it passes the posterior wall "
+                "on the lateral view",
+                _pt(s.fluoro_point),
+            )
+        )
     if m.air_path_mm >= AIR_MIN_MM:
-        out.append(Finding("path_crosses_air", "danger",
-                           f"{side} path crosses {m.air_path_mm:.1f} mm of air (lung/pleura?) "
-                           "outside the bone", _pt(s.air_point)))
+        out.append(
+            Finding(
+                "path_crosses_air",
+                "danger",
+                f"{side} path crosses {m.air_path_mm:.1f} mm of air (lung/pleura?) "
+                "outside the bone",
+                _pt(s.air_point),
+            )
+        )
     if m.dense_path_mm >= DENSE_MIN_MM:
-        out.append(Finding("path_crosses_dense_tissue", "warning",
-                           f"{side} path crosses {m.dense_path_mm:.1f} mm of dense tissue outside "
-                           "the vertebra (enhanced vessel or other bone?)", _pt(s.dense_point)))
+        out.append(
+            Finding(
+                "path_crosses_dense_tissue",
+                "warning",
+                f"{side} path crosses {m.dense_path_mm:.1f} mm of dense tissue outside "
+                "the vertebra (enhanced vessel or other bone?)",
+                _pt(s.dense_point),
+            )
+        )
     order = {"danger": 0, "warning": 1, "info": 2}
     return tuple(sorted(out, key=lambda f: order[f.severity]))
 
@@ -128,18 +178,38 @@ def _tip_findings(
     out: list[Finding] = []
     side = traj.side
     if s.tip_exit_dir == "anterior":
-        out.append(Finding("tip_through_anterior_cortex", "danger",
-                           f"{side} tip is {-m.tip_to_anterior_cortex_mm:.1f} mm beyond the anterior "
-                           "cortex", tip))
+        out.append(
+            Finding(
+                "tip_through_anterior_cortex",
+                "danger",
+                f"{side} tip is {-m.tip_to_anterior_cortex_mm:.1f} mm beyond the anterior cortex",
+                tip,
+            )
+        )
     elif s.tip_exit_dir == "other":
-        out.append(Finding("tip_outside_body", "danger",
-                           f"{side} tip lies outside the vertebral body", tip))
+        out.append(
+            Finding(
+                "tip_outside_body", "danger", f"{side} tip lies outside the vertebral body", tip
+            )
+        )
     elif m.tip_depth_frac < ANTERIOR_THIRD_FRAC:
-        out.append(Finding("tip_short_of_anterior_third", "info",
-                           f"{side} tip is at {100 * m.tip_depth_frac:.0f}% of the body depth; the "
-                           "usual target is the anterior third", tip))
+        out.append(
+            Finding(
+                "tip_short_of_anterior_third",
+                "info",
+                f"{side} tip is at {100 * m.tip_depth_frac:.0f}% of the body depth; the "
+                "usual target is the anterior third",
+                tip,
+            )
+        )
     if unipedicular and not m.tip_reaches_midline:
-        out.append(Finding("tip_short_of_midline", "warning",
-                           f"unipedicular {side} tip stays {m.tip_midline_offset_mm:.1f} mm short of "
-                           "the midline; cement may not fill the other side", tip))
+        out.append(
+            Finding(
+                "tip_short_of_midline",
+                "warning",
+                f"unipedicular {side} tip stays {m.tip_midline_offset_mm:.1f} mm short of "
+                "the midline; cement may not fill the other side",
+                tip,
+            )
+        )
     return out

@@ -31,7 +31,9 @@ def unit(v: ArrayLike) -> FloatArray:
     return a / n
 
 
-def needle_angles_deg(direction: ArrayLike, rotation: ArrayLike, side_sign: float) -> tuple[float, float]:
+def needle_angles_deg(
+    direction: ArrayLike, rotation: ArrayLike, side_sign: float
+) -> tuple[float, float]:
     """(medial, craniocaudal) angles in degrees of an LPS direction in a frame.
 
     ``rotation`` has the frame's left, posterior, superior unit vectors as columns
@@ -48,7 +50,9 @@ def direction_from_angles(
 ) -> FloatArray:
     """Inverse of :func:`needle_angles_deg`: the LPS unit direction (entry → tip)."""
     m, c = math.radians(medial_deg), math.radians(craniocaudal_deg)
-    body = np.array([-side_sign * math.sin(m) * math.cos(c), -math.cos(m) * math.cos(c), math.sin(c)])
+    body = np.array(
+        [-side_sign * math.sin(m) * math.cos(c), -math.cos(m) * math.cos(c), math.sin(c)]
+    )
     return np.asarray(rotation, dtype=np.float64) @ body
 
 

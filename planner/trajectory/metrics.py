@@ -2,14 +2,34 @@
 
 Definitions (all mm / degrees; points LPS; body coordinates per :mod:`planner.anatomy`):
 
-- *pedicle zone*: the part of the needle axis whose body-frame AP coordinate lies within the
-  AP extent of the pedicle on the needle's side;
-- *clearance*: distance from the needle surface (axis ± OD/2) to a boundary; negative values
-  are penetration depths;
+- *judged part*: the needle axis from where its whole cross-section is first inside bone
+  (at most 3 mm past the bone entry; from the pedicle's posterior end when there is no
+  whole-vertebra mask; for a parapedicular needle from where it is inside the body) to the
+  tip, and inside the level's segmented crop. Before that the needle is still entering
+  through the surface, which is not a breach.
+- *pedicle zone*: the judged part whose body-frame AP coordinate lies within the AP extent
+  of the pedicle on the needle's side; *body part*: the judged part in front of it.
+- *clearance*: distance from the needle surface (axis ± OD/2) to the bone surface, measured
+  along 12 rays perpendicular to the needle every 1 mm (0° medial, 90° superior, 180° lateral,
+  270° inferior); negative values are penetration depths. ``bone_margin_mm`` is its minimum
+  in the pedicle zone, ``body_wall_clearance_mm`` in the body part,
+  ``min_cortical_clearance_mm`` the smaller of both and of ``canal_clearance_mm`` (needle
+  surface to the canal along the whole path).
+- *isthmus width*: the shortest medial + lateral chord of bone through the needle axis within
+  5 mm of the pedicle's narrowest cross-section.
 - *breach* (Gertzbein–Robbins, DOMAIN.md §6.1): the deepest penetration of the needle surface
   beyond the outer bone surface within the pedicle zone; grade 0 none, 1 < 2 mm, 2 2–4 mm,
-  3 > 4 mm; its direction is the outward normal of the bone at that point, named medial,
-  lateral, superior or inferior in the plane perpendicular to the needle.
+  3 > 4 mm; its direction is the ray (or, with the axis outside bone, the outward normal)
+  named medial, lateral, superior or inferior in the plane perpendicular to the needle.
+- *tip depth*: fraction of the body's AP depth (mid-sagittal, through the body origin) from
+  the posterior wall (0) to the anterior cortex (1); the target is the anterior third
+  (≥ 2/3; DOMAIN.md §6.3). ``tip_to_anterior_cortex_mm`` is measured along the needle.
+- *fluoroscopic rule*: in body coordinates, the AP view shows the pedicle's medial border as
+  its most medial extent and the lateral view the posterior wall as the body's most posterior
+  point; ``fluoro_rule_margin_mm`` is the distance along the needle from passing the wall to
+  crossing the border (+ = wall first, as it must be).
+- *C-arm bull's-eye*: ``bullseye_lao_deg``/``bullseye_cranial_deg`` are the C-arm angles
+  that look down the needle (see :func:`planner.drr.carm_angles`).
 """
 
 from __future__ import annotations
@@ -20,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from planner.drr import carm_angles
 from planner.grid import FloatArray
 from planner.plan.catalog import Needle
 from planner.plan.model import Trajectory
@@ -88,6 +109,8 @@ class TrajectoryMetrics:
     fluoro_rule_ok: bool
     fluoro_rule_margin_mm: float
     needle_od_mm: float
+    bullseye_lao_deg: float
+    bullseye_cranial_deg: float
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -120,7 +143,9 @@ def _sample_path(skin: FloatArray, tip: FloatArray) -> tuple[FloatArray, FloatAr
     return skin + t[:, None] * d, t
 
 
-def _direction_name(outward_lps: FloatArray, d: FloatArray, ctx: TrajectoryContext, sign: float) -> str:
+def _direction_name(
+    outward_lps: FloatArray, d: FloatArray, ctx: TrajectoryContext, sign: float
+) -> str:
     o = ctx.frame.to_body(ctx.frame.origin_lps + outward_lps - float(outward_lps @ d) * d)
     lat, sup = sign * o[0], o[2]
     if abs(lat) >= abs(sup):
@@ -128,6 +153,7 @@ def _direction_name(outward_lps: FloatArray, d: FloatArray, ctx: TrajectoryConte
     return "superior" if sup > 0 else "inferior"
 
 
+ISTHMUS_WINDOW_MM = 5.0
 N_RAYS = 12  # perpendicular rays, 30° apart; 0° = medial, 90° = superior
 
 
@@ -147,8 +173,27 @@ def _ray_distances(ctx: TrajectoryContext, pts: FloatArray, dirs: FloatArray) ->
     steps = np.arange(0.0, RAY_CAP_MM + RAY_STEP_MM / 2, RAY_STEP_MM)
     ray_pts = pts[:, None, None, :] + dirs[None, :, None, :] * steps[None, None, :, None]
     vals = ctx.indicator("bone", ray_pts)
-    n = vals.shape[0]
-    return first_crossings(vals.reshape(n * len(dirs), -1), RAY_STEP_MM, RAY_CAP_MM).reshape(n, len(dirs))
+    n, k = vals.shape[0], len(dirs)
+    dist = first_crossings(vals.reshape(n * k, -1), RAY_STEP_MM, RAY_CAP_MM).reshape(n, k)
+    # one regula-falsi step inside the bracketing interval: the indicator is an erf profile
+    # about a voxel wide, which a straight line between 0.5 mm samples does not follow exactly
+    hit = (dist > 0) & (dist < RAY_CAP_MM)
+    if hit.any():
+        ii, jj = np.nonzero(hit)
+        lo = np.floor(dist[ii, jj] / RAY_STEP_MM) * RAY_STEP_MM
+        hi = lo + RAY_STEP_MM
+        x = dist[ii, jj]
+        f_lo = vals[ii, jj, np.round(lo / RAY_STEP_MM).astype(int)]
+        f_hi = vals[ii, jj, np.minimum(np.round(hi / RAY_STEP_MM).astype(int), vals.shape[2] - 1)]
+        f_x = ctx.indicator("bone", pts[ii] + dirs[jj] * x[:, None])
+        left = f_x >= 0  # crossing lies between x and hi
+        a, fa = np.where(left, x, lo), np.where(left, f_x, f_lo)
+        b, fb = np.where(left, hi, x), np.where(left, f_hi, f_x)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            refined = a + (b - a) * fa / (fa - fb)
+        ok = np.isfinite(refined) & (fa >= 0) & (fb < 0)
+        dist[ii[ok], jj[ok]] = refined[ok]
+    return dist
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,9 +207,19 @@ class _Clearances:
     width_mm: float
 
 
-def _clearances(ctx: TrajectoryContext, pts: FloatArray, bone: FloatArray, zone: FloatArray,
-                intra: FloatArray, front: FloatArray, d: FloatArray, sign: float, r: float) -> _Clearances:
+def _clearances(
+    ctx: TrajectoryContext,
+    side: str,
+    pts: FloatArray,
+    bone: FloatArray,
+    zone: FloatArray,
+    intra: FloatArray,
+    front: FloatArray,
+    d: FloatArray,
+    r: float,
+) -> _Clearances:
     """Perpendicular-ray clearances (pedicle zone and whole intraosseous path) and the breach."""
+    sign = SIDE_SIGN[side]
     dirs = _ray_dirs(ctx, d, sign)
     idx = np.flatnonzero(intra)
     if idx.size:  # one fan every RAY_EVERY_MM, plus the sample deepest out of / least in bone
@@ -177,7 +232,9 @@ def _clearances(ctx: TrajectoryContext, pts: FloatArray, bone: FloatArray, zone:
     in_zone = zone[idx]
     nan = math.nan
     if not in_zone.any():
-        return _Clearances(0.0, "none", None, nan, _min(-pen, front[idx]), dict.fromkeys(_CARD, nan), nan)
+        return _Clearances(
+            0.0, "none", None, nan, _min(-pen, front[idx]), dict.fromkeys(_CARD, nan), nan
+        )
     zpen = np.where(in_zone, pen, -np.inf)
     k = int(np.argmax(zpen))
     breach = max(float(zpen[k]), 0.0)
@@ -189,8 +246,16 @@ def _clearances(ctx: TrajectoryContext, pts: FloatArray, bone: FloatArray, zone:
             out_vec = ctx.outward("bone", pts[idx[k]])
         bdir, bpt = _direction_name(out_vec, d, ctx, sign), pts[idx[k]]
     zin = in_zone & inside
-    card = {name: (float(dist[zin, i].min()) - r if zin.any() else nan) for name, i in _CARD.items()}
-    width = float((dist[zin, 0] + dist[zin, N_RAYS // 2]).min()) if zin.any() else nan
+    card = {
+        name: (float(dist[zin, i].min()) - r if zin.any() else nan) for name, i in _CARD.items()
+    }
+    # the isthmus: chords within ISTHMUS_WINDOW_MM of the pedicle's narrowest cross-section
+    # (near the entry surface or the body a chord ⊥ the needle is cut short by other walls)
+    ped = ctx.pedicles[side]
+    win = zin & (
+        np.abs(ctx.frame.to_body(pts[idx])[:, 1] - ped.isthmus_point[1]) <= ISTHMUS_WINDOW_MM
+    )
+    width = float((dist[win, 0] + dist[win, N_RAYS // 2]).min()) if win.any() else nan
     return _Clearances(breach, bdir, bpt, _min(-pen, in_zone), _min(-pen, front[idx]), card, width)
 
 
@@ -201,16 +266,20 @@ def _min(v: FloatArray, sel: FloatArray) -> float:
     return float(v[sel].min()) if np.any(sel) else math.nan
 
 
-def compute_metrics(ctx: TrajectoryContext, traj: Trajectory, needle: Needle) -> tuple[TrajectoryMetrics, PathSamples]:
+def compute_metrics(
+    ctx: TrajectoryContext, traj: Trajectory, needle: Needle
+) -> tuple[TrajectoryMetrics, PathSamples]:
     """All metrics of ``traj`` with ``needle`` (see module notes)."""
     sign = SIDE_SIGN[traj.side]
     r = needle.radius_mm
-    skin, bone_entry, tip = (np.asarray(p, dtype=np.float64) for p in (traj.skin_entry_lps, traj.bone_entry_lps, traj.target_lps))
+    skin, bone_entry, tip = (
+        np.asarray(p, dtype=np.float64)
+        for p in (traj.skin_entry_lps, traj.bone_entry_lps, traj.target_lps)
+    )
     d = unit(tip - skin)
     pts, t = _sample_path(skin, tip)
     body_c = ctx.frame.to_body(pts)
     bone = ctx.signed("bone", pts)
-    body = ctx.signed("body", pts)
     canal = ctx.signed("canal", pts)
     t_bone = float((bone_entry - skin) @ d)
     ped = ctx.pedicles[traj.side]
@@ -220,8 +289,11 @@ def compute_metrics(ctx: TrajectoryContext, traj: Trajectory, needle: Needle) ->
     fully = np.flatnonzero((bone >= r) & (t >= t_bone - 1.0))
     t_in = min(float(t[fully[0]]) if fully.size else math.inf, t_bone + 3.0)
     if parapedicular:  # enters bone at the body wall: judge the part inside the body
+        body = ctx.signed("body", pts)
         inb = np.flatnonzero(body >= r)
-        t_in = float(t[inb[0]]) if inb.size else math.inf
+        into = np.flatnonzero(body >= 0)
+        t_wall = float(t[into[0]]) + 3.0 if into.size else math.inf
+        t_in = min(float(t[inb[0]]) if inb.size else math.inf, t_wall)
     if ctx.anatomy.vertebra is None and not parapedicular:
         # without a whole-vertebra mask nothing behind the pedicle is known: judge from its end
         behind = np.flatnonzero(body_c[:, 1] <= ped.p_max - 1.0)
@@ -229,7 +301,7 @@ def compute_metrics(ctx: TrajectoryContext, traj: Trajectory, needle: Needle) ->
     intra = (t >= t_in) & ctx.in_crop(pts)  # nothing outside the segmented crop is judged
     zone = intra & (body_c[:, 1] >= ped.p_min) & (body_c[:, 1] <= ped.p_max) & (not parapedicular)
     front = intra & (body_c[:, 1] < (ped.p_min if not parapedicular else np.inf))
-    c = _clearances(ctx, pts, bone, zone, intra, front, d, sign, r)
+    c = _clearances(ctx, traj.side, pts, bone, zone, intra, front, d, r)
 
     ic = int(np.argmax(canal))
     canal_clear = float(-canal[ic]) - r
@@ -245,6 +317,7 @@ def compute_metrics(ctx: TrajectoryContext, traj: Trajectory, needle: Needle) ->
     ok, margin, fpt = _fluoro_rule(ctx, body_c, pts, t, sign, ped.u_medial)
     med_b, cc_b = needle_angles_deg(d, ctx.frame.rotation, sign)
     med_t, cc_t = needle_angles_deg(d, np.eye(3), sign)
+    bull = carm_angles(d)
     metrics = TrajectoryMetrics(
         length_skin_to_tip_mm=float(np.linalg.norm(tip - skin)),
         length_bone_to_tip_mm=float(np.linalg.norm(tip - bone_entry)),
@@ -274,6 +347,8 @@ def compute_metrics(ctx: TrajectoryContext, traj: Trajectory, needle: Needle) ->
         fluoro_rule_ok=ok,
         fluoro_rule_margin_mm=margin,
         needle_od_mm=needle.od_mm,
+        bullseye_lao_deg=bull.lao_deg,
+        bullseye_cranial_deg=bull.cranial_deg,
     )
     samples = PathSamples(pts, t, d, c.breach_point, pts[ic], air_pt, dense_pt, fpt, exit_dir)
     return metrics, samples
@@ -315,7 +390,12 @@ def _extraosseous(
 
 
 def _fluoro_rule(
-    ctx: TrajectoryContext, body_c: FloatArray, pts: FloatArray, t: FloatArray, sign: float, u_med: float
+    ctx: TrajectoryContext,
+    body_c: FloatArray,
+    pts: FloatArray,
+    t: FloatArray,
+    sign: float,
+    u_med: float,
 ) -> tuple[bool, float, FloatArray | None]:
     """AP/lateral rule: the tip may cross the medial pedicle border (AP view) only after it
     has passed the posterior wall of the body (lateral view).

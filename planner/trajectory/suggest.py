@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from planner.errors import AnalysisError
 from planner.grid import FloatArray
 from planner.plan.catalog import Needle, get_needle
 from planner.plan.model import Trajectory
@@ -63,7 +64,12 @@ def _targets(ctx: TrajectoryContext, side: str, unipedicular: bool, axis_l: floa
     if unipedicular:
         ls = [0.0, -sg * 1.0]
     else:
-        ls = sorted({round(v, 2) for v in (sg * 0.1 * ex.width_mm, sg * 0.18 * ex.width_mm, sg * 0.26 * ex.width_mm)})
+        ls = sorted(
+            {
+                round(v, 2)
+                for v in (sg * 0.1 * ex.width_mm, sg * 0.18 * ex.width_mm, sg * 0.26 * ex.width_mm)
+            }
+        )
         if sg * axis_l > 0:
             ls.append(axis_l)
     return np.array([[lt, p_t, s_mid + ds] for lt in ls for ds in (-3.0, 0.0, 3.0)])
@@ -101,11 +107,16 @@ def _score_lines(
     return per.min(axis=1), np.stack([tt, pp], axis=1)
 
 
-def _transpedicular(ctx: TrajectoryContext, side: str, r: float, unipedicular: bool) -> tuple[FloatArray, FloatArray]:
+def _transpedicular(
+    ctx: TrajectoryContext, side: str, r: float, unipedicular: bool
+) -> tuple[FloatArray, FloatArray]:
     ped = ctx.pedicles[side]
     sg = SIDE_SIGN[side]
     iso, a = ped.isthmus_point, ped.axis_dir
-    axis_l = iso[0] + a[0] * (ctx.body.p_posterior - TARGET_DEPTH_FRAC * ctx.body.depth_mm - iso[1]) / a[1]
+    axis_l = (
+        iso[0]
+        + a[0] * (ctx.body.p_posterior - TARGET_DEPTH_FRAC * ctx.body.depth_mm - iso[1]) / a[1]
+    )
     targets = _targets(ctx, side, unipedicular, axis_l)
     l_pref = 0.0 if unipedicular else sg * 0.18 * ctx.body.width_mm
     s_mid = 0.5 * (ctx.body.s_min + ctx.body.s_max)
@@ -116,7 +127,9 @@ def _transpedicular(ctx: TrajectoryContext, side: str, r: float, unipedicular: b
         g = np.arange(-half, half + 1e-6, step)
         passes = np.array([centre + np.array([x, 0.0, y]) for x in g for y in g])
         score, lines = _score_lines(ctx, targets, passes, p_back, r)
-        score = score - 0.02 * np.abs(lines[:, 0, 0] - l_pref) - 0.02 * np.abs(lines[:, 0, 2] - s_mid)
+        score = (
+            score - 0.02 * np.abs(lines[:, 0, 0] - l_pref) - 0.02 * np.abs(lines[:, 0, 2] - s_mid)
+        )
         k = int(np.argmax(score))
         best = (lines[k, 0], lines[k, 1], float(score[k]))
         targets = targets[np.linalg.norm(targets - best[0], axis=1) < 4.0]
@@ -124,7 +137,9 @@ def _transpedicular(ctx: TrajectoryContext, side: str, r: float, unipedicular: b
     return best[0], best[1]
 
 
-def _parapedicular(ctx: TrajectoryContext, side: str, r: float, unipedicular: bool) -> tuple[FloatArray, FloatArray] | None:
+def _parapedicular(
+    ctx: TrajectoryContext, side: str, r: float, unipedicular: bool
+) -> tuple[FloatArray, FloatArray] | None:
     ped = ctx.pedicles[side]
     sg = SIDE_SIGN[side]
     iso = ped.isthmus_point
@@ -157,13 +172,15 @@ def _para_score(ctx: TrajectoryContext, T: FloatArray, P: FloatArray, r: float) 
         return -np.inf
     k = int(out[0])  # body entry (counted from the tip backwards)
     inner = body[: max(k - int(4.0 / STEP), 1)] - r
-    near_ped = bone[k + int(3.0 / STEP): k + int(20.0 / STEP)]
+    near_ped = bone[k + int(3.0 / STEP) : k + int(20.0 / STEP)]
     if np.any(near_ped > -r + 0.25) or np.any(np.nan_to_num(hu[k:], nan=0) < AIR_HU):
         return -np.inf  # runs through the pedicle, or through air before reaching the body
     return float(min(inner.min(), canal.min(), 3.0))
 
 
-def _entries(ctx: TrajectoryContext, side: str, approach: str, tip: FloatArray, through: FloatArray) -> tuple[FloatArray, FloatArray, str]:
+def _entries(
+    ctx: TrajectoryContext, side: str, approach: str, tip: FloatArray, through: FloatArray
+) -> tuple[FloatArray, FloatArray, str]:
     """Bone entry and skin entry on the line from ``tip`` back through ``through`` (LPS).
 
     A parapedicular needle enters bone at the body wall. Otherwise, with a whole-vertebra
@@ -226,7 +243,9 @@ def _skin_index(hu: FloatArray) -> tuple[int, str]:
     return len(hu) - 1, "no skin found within 250 mm"
 
 
-def _make(ctx: TrajectoryContext, side: str, approach: str, tb: FloatArray, pb: FloatArray, needle: Needle) -> Trajectory:
+def _make(
+    ctx: TrajectoryContext, side: str, approach: str, tb: FloatArray, pb: FloatArray, needle: Needle
+) -> Trajectory:
     tip, through = ctx.frame.to_lps(tb), ctx.frame.to_lps(pb)
     bone, skin, note = _entries(ctx, side, approach, tip, through)
     if note:
@@ -234,7 +253,9 @@ def _make(ctx: TrajectoryContext, side: str, approach: str, tb: FloatArray, pb: 
     return Trajectory(side, approach, tuple(skin), tuple(bone), tuple(tip), needle.id)  # type: ignore[arg-type]
 
 
-def suggest(ctx: TrajectoryContext, side: str, needle: Needle | str = "11G", unipedicular: bool = False) -> Suggestion:
+def suggest(
+    ctx: TrajectoryContext, side: str, needle: Needle | str = "11G", unipedicular: bool = False
+) -> Suggestion:
     """The safest transpedicular path for one side, and a parapedicular one if it is too tight.
 
     Notes
@@ -245,6 +266,11 @@ def suggest(ctx: TrajectoryContext, side: str, needle: Needle | str = "11G", uni
     """
     if side not in SIDE_SIGN:
         raise ValueError(f"side must be 'left' or 'right', got {side!r}")
+    if not np.all(np.isfinite(ctx.pedicles[side].isthmus_point)):
+        raise AnalysisError(
+            f"{ctx.anatomy.level}: the segmentation has no {side} pedicle, so no path can be "
+            "suggested on that side; check the segmentation or place the needle by hand"
+        )
     n = get_needle(needle)
     r = n.radius_mm
     tb, pb = _transpedicular(ctx, side, r, unipedicular)
@@ -253,12 +279,20 @@ def suggest(ctx: TrajectoryContext, side: str, needle: Needle | str = "11G", uni
     m = tp_res.metrics
     ok = m.breach_grade == 0 and m.min_cortical_clearance_mm >= MIN_TRANSPEDICULAR_MM
     if ok:
-        return Suggestion(tp, tp_res, tp, tp_res, None, None, True, "transpedicular corridor is wide enough")
-    reason = (f"transpedicular corridor leaves {m.min_cortical_clearance_mm:.1f} mm clearance for "
-              f"{n.id} (needs {MIN_TRANSPEDICULAR_MM} mm per side)")
+        return Suggestion(
+            tp, tp_res, tp, tp_res, None, None, True, "transpedicular corridor is wide enough"
+        )
+    reason = (
+        f"transpedicular corridor leaves {m.min_cortical_clearance_mm:.1f} mm clearance for "
+        f"{n.id} (needs {MIN_TRANSPEDICULAR_MM} mm per side)"
+    )
     para = _parapedicular(ctx, side, r, unipedicular)
     if para is None:
-        return Suggestion(tp, tp_res, tp, tp_res, None, None, False, reason + "; no parapedicular path found")
+        return Suggestion(
+            tp, tp_res, tp, tp_res, None, None, False, reason + "; no parapedicular path found"
+        )
     alt = _make(ctx, side, "parapedicular", para[0], para[1], n)
     alt_res = evaluate(ctx, alt, n, unipedicular=unipedicular)
-    return Suggestion(alt, alt_res, tp, tp_res, alt, alt_res, False, reason + "; parapedicular suggested")
+    return Suggestion(
+        alt, alt_res, tp, tp_res, alt, alt_res, False, reason + "; parapedicular suggested"
+    )

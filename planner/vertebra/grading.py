@@ -14,8 +14,8 @@ Sources (DOMAIN.md)
   reference is shifted by the difference in expected wedging between the level and the
   neighbour over the distance from the posterior measuring point.
 - Posterior wall: protrusion of the mid-sagittal wall behind the line joining its corners
-  ≥ 2 mm "bulging", ≥ 4 mm "retropulsion" — **[engineering thresholds, not from a source]**;
-  a normal wall is straight or concave (≤ 0 mm).
+  ≥ 2 mm "bulging", ≥ 4 mm "retropulsion" (at least 1 and 2 voxels) — **[engineering
+  thresholds, not from a source]**; a normal wall is straight or concave (≤ 0 mm).
 """
 
 from __future__ import annotations
@@ -53,12 +53,13 @@ def morphology(loss: dict[str, float], grade: int) -> str:
     return "wedge"
 
 
-def wall_status(bulge_mm: float | None) -> str:
-    if bulge_mm is None:
+def wall_status(bulge_mm: float | None, voxel_mm: float = 1.0) -> str:
+    """Posterior wall class from its protrusion; limits grow to 1 and 2 voxels on coarse data."""
+    if bulge_mm is None or not math.isfinite(bulge_mm):
         return "unknown"
-    if bulge_mm >= RETROPULSION_MM:
+    if bulge_mm >= max(RETROPULSION_MM, 2.0 * voxel_mm):
         return "retropulsion"
-    return "bulging" if bulge_mm >= BULGE_MM else "intact"
+    return "bulging" if bulge_mm >= max(BULGE_MM, voxel_mm) else "intact"
 
 
 def _wedge_tan(level: str) -> float:
@@ -83,7 +84,7 @@ def _own_reference(m: Morphometry) -> Heights:
     return Heights(**out)
 
 
-def _nearest_intact(level: str, step: int, levels: dict[str, Morphometry],
+def nearest_intact(level: str, step: int, levels: dict[str, Morphometry],
                     fractured: set[str]) -> Morphometry | None:
     for k in range(1, MAX_REFERENCE_STEPS + 1):
         name = shift_level(level, step * k)
@@ -98,8 +99,8 @@ def grade_level(m: Morphometry, neighbours: dict[str, Morphometry],
                 fractured: set[str] = frozenset()) -> Morphometry:  # type: ignore[assignment]
     """``m`` with reference heights, losses, Genant grade and type filled in."""
     refs = [predicted_heights(m.level, m.depth_mm, n) for n in (
-        _nearest_intact(m.level, -1, neighbours, fractured),
-        _nearest_intact(m.level, +1, neighbours, fractured)) if n is not None]
+        nearest_intact(m.level, -1, neighbours, fractured),
+        nearest_intact(m.level, +1, neighbours, fractured)) if n is not None]
     notes = [x for x in m.notes if not x.startswith("reference")]
     if refs:
         ref = Heights(**{w: sum(r.get(w) for r in refs) / len(refs) for w in WALLS})

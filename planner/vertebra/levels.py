@@ -13,9 +13,11 @@ spacing therefore comes from the segmentation itself rather than from a 1D profi
 
 Naming: anchored on the sacrum — at S1 the bone continues laterally into the alae (> 40 mm
 each side at the level of the body), while a lumbar body ends ~25 mm from its centre (its
-transverse processes lie further back). The lowest free body above it is L5. Without a sacrum
-in view the names cannot be anchored and the user is asked for a seed (a wrong-level
-procedure is the risk this avoids; issue 4).
+transverse processes lie further back); the lowest free body above it is L5. Otherwise on the
+last rib-bearing vertebra, T12: the lowest body with rib bone 60-120 mm to both sides whose
+next two bodies have none. When both anchors are seen and disagree (transitional anatomy,
+13 rib pairs, lumbarised S1) a warning says so. Without an anchor the names are not guessed:
+the user is asked for a seed (a wrong-level procedure is the risk this avoids; issue 4).
 """
 
 from __future__ import annotations
@@ -35,6 +37,9 @@ from planner.volume import CTVolume
 log = logging.getLogger(__name__)
 DISC_GAP_MM = 5.0
 HOP_FRACTIONS = (0.5, 0.35, 0.7)
+#: Bone samples each side that mark a rib-bearing level (measured: 270-300 beside the demo's
+#: T11/T12, ≤ 48 beside real L1-L3 in ../shared/data/totalseg_example).
+RIB_MIN_SAMPLES = 100
 MAX_LEVELS = 26
 
 
@@ -146,32 +151,88 @@ def _start_fit(volume: CTVolume) -> BodyFit:
                         "body and name its level instead (seed)")
 
 
+def rib_bone_counts(volume: CTVolume, fit: BodyFit) -> tuple[int, int]:
+    """Bone samples (> 300 HU, 2 mm grid) 60-120 mm left and right of the body, at its height.
+
+    Ribs cross this region beside a rib-bearing vertebra; beside a lumbar body it holds only
+    muscle (the transverse processes end ~50 mm from the mid-line), except near the iliac
+    crests at L4-L5.
+    """
+    star = fit.star
+    h = fit.pole_mm(1) + fit.pole_mm(-1)
+    left = np.cross(star.posterior, star.superior)
+    a, p = np.arange(60.0, 121.0, 2.0), np.arange(-30.0, 41.0, 2.0)
+    z = np.arange(-h / 2, h / 2, 2.0)
+    out = []
+    for side in (1.0, -1.0):
+        aa, pp, zz = np.meshgrid(side * a, p, z, indexing="ij")
+        pts = (fit.centroid_lps + aa[..., None] * left + pp[..., None] * star.posterior
+               + zz[..., None] * star.superior)
+        out.append(int((volume.sample_lps(pts.reshape(-1, 3), fill=-1000.0) > 300).sum()))
+    return out[0], out[1]
+
+
+def _last_rib_index(volume: CTVolume, fits: list[BodyFit]) -> int | None:
+    """Index (cranial first) of the last rib-bearing body (T12), or None."""
+    ribs = [min(rib_bone_counts(volume, f)) >= RIB_MIN_SAMPLES for f in fits]
+    for n in range(len(fits) - 1):
+        below = ribs[n + 1:n + 3]
+        if ribs[n] and not any(below):
+            return n
+    return None
+
+
+def _name_fits(volume: CTVolume, fits: list[BodyFit]) -> tuple[list[str], list[str]]:
+    """Level names of ``fits`` (cranial first) and warnings; raises without an anchor."""
+    warnings: list[str] = []
+    by_sacrum = by_ribs = None
+    if _is_sacrum(volume, fits[-1]):
+        by_sacrum = [shift_level("S1", n - len(fits) + 1) for n in range(len(fits))]
+    t12 = _last_rib_index(volume, fits)
+    if t12 is not None:
+        by_ribs = [shift_level("T12", n - t12) for n in range(len(fits))]
+    if by_sacrum and by_ribs and by_sacrum != by_ribs:
+        warnings.append(
+            f"the sacrum and the last rib-bearing vertebra disagree (the body above the "
+            f"sacrum would be {by_sacrum[-2]} counting from the ribs it is {by_ribs[-2]}): "
+            "transitional anatomy is likely; names follow the sacrum — confirm the level on "
+            "a whole-spine view")
+    names = by_sacrum or by_ribs
+    if names is None or any(n is None for n in names):
+        centres = ", ".join(f"{np.round(f.centroid_lps, 0).tolist()}" for f in fits)
+        raise AnalysisError(
+            f"found {len(fits)} vertebral bodies (LPS centres {centres}) but neither the "
+            "sacrum nor the last rib-bearing vertebra to anchor their names; click inside a "
+            "body and name its level (--seed X,Y,Z --level L1) or import a label map")
+    warnings.append("level names anchored on the " + ("sacrum" if by_sacrum else
+                                                      "last rib-bearing vertebra (T12)"))
+    return [str(n) for n in names], warnings
+
+
 def propose_levels(volume: CTVolume, progress: Progress | None = None,
                    ) -> tuple[LevelCandidate, ...]:
-    """Find every body in view and name it, anchored on the sacrum (``confirmed=False``).
+    """Find every body in view and name it, anchored on the sacrum or on T12 (unconfirmed).
 
     Notes
     -----
     Centroids in LPS mm. Raises :class:`planner.errors.AnalysisError` when no body is found
-    or no anchor (sacrum) is in view; then a seed with a named level is needed.
+    or no anchor (sacrum, last rib) is in view; then a seed with a named level is needed.
+    The sacrum itself is not returned (it is no body to measure).
     """
+    return propose_levels_with_warnings(volume, progress)[0]
+
+
+def propose_levels_with_warnings(volume: CTVolume, progress: Progress | None = None,
+                                 ) -> tuple[tuple[LevelCandidate, ...], list[str]]:
+    """:func:`propose_levels` and the naming warnings (anchor used, disagreements)."""
     check_ct(volume)
     report(progress, 0.0, "tracking the spinal column")
     fits = walk(volume, _start_fit(volume), progress)
-    if not _is_sacrum(volume, fits[-1]):
-        names = ", ".join(f"{np.round(f.centroid_lps, 0).tolist()}" for f in fits)
-        raise AnalysisError(
-            f"found {len(fits)} vertebral bodies (LPS centres {names}) but no sacrum to anchor "
-            "their names; click inside a body and name its level (--seed X,Y,Z --level L1) "
-            "or import a label map")
-    out = []
-    for n, fit in enumerate(fits[:-1][::-1]):
-        name = shift_level("L5", -n)
-        if name is None:
-            break
-        out.append(_candidate(fit, name, "auto", False))
+    names, warnings = _name_fits(volume, fits)
+    out = [_candidate(f, n, "auto", False) for f, n in zip(fits, names, strict=True)
+           if n != "S1"]
     report(progress, 1.0, f"{len(out)} levels proposed")
-    return tuple(out[::-1])
+    return tuple(out), warnings
 
 
 def neighbours_from_seed(volume: CTVolume, seed_lps: FloatArray, level_name: str,

@@ -17,10 +17,13 @@ from planner.anatomy import LevelAnatomy, Morphometry
 from planner.errors import AnalysisError, Cancelled
 from planner.grid import FloatArray
 from planner.progress import Progress, report
-from planner.vertebra.common import check_ct
-from planner.vertebra.grading import grade_all, grade_level, wall_status
-from planner.vertebra.morphometry import (heights_and_geometry, posterior_wall_bulge_mm,
-                                          trabecular_hu)
+from planner.vertebra.common import check_ct, level_index
+from planner.vertebra.grading import grade_all, grade_level, nearest_intact, wall_status
+from planner.vertebra.morphometry import (
+    heights_and_geometry,
+    posterior_wall_bulge_mm,
+    trabecular_hu,
+)
 from planner.vertebra.segment import build_anatomy, fit_body
 from planner.vertebra.types import LevelCandidate, LevelResult, SpineAnalysis
 from planner.volume import CTVolume, LabelMap
@@ -44,8 +47,34 @@ def segment_level(volume: CTVolume, candidate: LevelCandidate,
     anatomy = build_anatomy(candidate.level, fit)
     if candidate.label_mask is not None and candidate.label_grid is not None:
         anatomy = _restrict_to_label(volume, anatomy, candidate)
+    _check_in_view(volume, anatomy, candidate)
     report(progress, 1.0, f"{candidate.level} segmented")
     return anatomy
+
+
+def _check_in_view(volume: CTVolume, anatomy: LevelAnatomy,
+                   cand: LevelCandidate | None = None) -> None:
+    """Refuse a body cut by the edge of the scan: its heights and volume would be wrong.
+
+    The body (or its imported vertebra label) must stay two voxels clear of every face of the
+    volume; the ray casting stops at the image edge, so a cut body ends just inside it.
+    """
+    o, s = anatomy.offset_kji, anatomy.grid.shape_kji
+    body = anatomy.body
+    if body.sum() < 50:
+        raise AnalysisError(f"{anatomy.level}: no body found (empty segmentation)")
+    idx = np.argwhere(body)
+    lo = idx.min(axis=0) + np.asarray(o)
+    hi = idx.max(axis=0) + np.asarray(o)
+    cut = np.any(lo < 2) or np.any(hi > np.asarray(volume.shape_kji) - 3)
+    if cand is not None and cand.label_grid is not None and cand.label_mask is not None:
+        start = np.rint(volume.grid.lps_to_voxel(cand.label_grid.origin_lps)).astype(int)[::-1]
+        stop = start + np.asarray(cand.label_mask.shape)
+        cut = cut or np.any(start < 1) or np.any(stop > np.asarray(volume.shape_kji) - 1)
+    if cut:
+        raise AnalysisError(
+            f"{anatomy.level} is not entirely inside the scan (its body reaches the edge of "
+            "the image); it is not measured. Use a scan that covers the whole level")
 
 
 def _restrict_to_label(volume: CTVolume, anatomy: LevelAnatomy,
@@ -90,23 +119,35 @@ def measure_level(volume: CTVolume, anatomy: LevelAnatomy,
         width_mm=float(g["width"]),  # type: ignore[arg-type]
         wedge_angle_deg=float(g["wedge"]),  # type: ignore[arg-type]
         trabecular_hu=hu,
-        posterior_wall=wall_status(bulge),
+        posterior_wall=wall_status(bulge, float(np.max(volume.spacing_mm))),
+        height_lines_lps=_height_lines(anatomy, g),
     )
     return grade_level(m, dict(neighbours or {}))
 
 
+def _height_lines(anatomy: LevelAnatomy, g: dict[str, object],
+                  ) -> dict[str, tuple[tuple[float, float, float], tuple[float, float, float]]]:
+    out = {}
+    for wall, x in g["x"].items():  # type: ignore[attr-defined]
+        lo, hi = g["ends"][wall]  # type: ignore[index]
+        a, b = anatomy.frame.to_lps([[0.0, x, lo], [0.0, x, hi]])
+        out[wall] = (tuple(float(v) for v in a), tuple(float(v) for v in b))
+    return out  # type: ignore[return-value]
+
+
 def _candidates(volume: CTVolume, labels: LabelMap | None, seed_lps: FloatArray | None,
-                level: str | None, progress: Progress | None) -> tuple[LevelCandidate, ...]:
+                level: str | None, progress: Progress | None,
+                ) -> tuple[tuple[LevelCandidate, ...], list[str]]:
     from planner.vertebra.labels import levels_from_labels
-    from planner.vertebra.levels import neighbours_from_seed, propose_levels
+    from planner.vertebra.levels import neighbours_from_seed, propose_levels_with_warnings
 
     if labels is not None:
-        return levels_from_labels(volume, labels)
+        return levels_from_labels(volume, labels), []
     if seed_lps is not None:
         if not level:
             raise AnalysisError("a seed needs the name of its level (e.g. --level L1)")
-        return neighbours_from_seed(volume, seed_lps, level, progress)
-    return propose_levels(volume, progress)
+        return neighbours_from_seed(volume, seed_lps, level, progress), []
+    return propose_levels_with_warnings(volume, progress)
 
 
 def analyze_spine(volume: CTVolume, labels: LabelMap | None = None,
@@ -122,26 +163,65 @@ def analyze_spine(volume: CTVolume, labels: LabelMap | None = None,
     """
     if check:
         check_ct(volume)
-    cands = _candidates(volume, labels, seed_lps, level,
-                        progress.sub(0.0, 0.3) if progress else None)
-    warnings: list[str] = []
+    cands, warnings = _candidates(volume, labels, seed_lps, level,
+                                  progress.sub(0.0, 0.3) if progress else None)
+    return analyze_levels(volume, cands, progress.sub(0.3, 1.0) if progress else None,
+                          warnings)
+
+
+def analyze_levels(volume: CTVolume, candidates: tuple[LevelCandidate, ...] | list[LevelCandidate],
+                   progress: Progress | None = None,
+                   warnings: tuple[str, ...] | list[str] = ()) -> SpineAnalysis:
+    """Segment, measure and grade a given list of levels (e.g. after the user renamed them).
+
+    Notes
+    -----
+    Levels are reported cranial first; one that cannot be segmented is left out with a
+    warning. Grading uses the levels in this list as neighbours.
+    """
+    notes = list(warnings)
     done: list[tuple[LevelCandidate, LevelAnatomy, Morphometry]] = []
-    for n, cand in enumerate(cands):
-        report(progress, 0.3 + 0.65 * n / max(1, len(cands)), f"measuring {cand.level}")
+    for n, cand in enumerate(candidates):
+        report(progress, n / max(1, len(candidates)), f"measuring {cand.level}")
         try:
             anatomy = segment_level(volume, cand)
             done.append((cand, anatomy, measure_level(volume, anatomy)))
         except Cancelled:
             raise
         except AnalysisError as exc:
-            warnings.append(f"{cand.level}: {exc}")
+            text = str(exc)
+            notes.append(text if text.startswith(cand.level) else f"{cand.level}: {text}")
     if not done:
         raise AnalysisError("no vertebral body could be segmented and measured; "
-                            + ("; ".join(warnings) or "check the input"))
+                            + ("; ".join(notes) or "check the input"))
     graded = grade_all({c.level: m for c, _, m in done})
-    results = tuple(LevelResult(c, a, graded[c.level]) for c, a, _ in done)
+    done.sort(key=lambda t: level_index(t[0].level))
+    anatomies = {c.level: a for c, a, _ in done}
+    results = tuple(_with_prefracture(volume, LevelResult(c, a, graded[c.level]), graded,
+                                      anatomies) for c, a, _ in done)
     report(progress, 1.0, f"{len(results)} levels measured")
-    return SpineAnalysis(results, tuple(warnings))
+    return SpineAnalysis(results, tuple(notes))
+
+
+def _with_prefracture(volume: CTVolume, r: LevelResult, graded: dict[str, Morphometry],
+                      anatomies: dict[str, LevelAnatomy]) -> LevelResult:
+    """Attach the neighbour-based pre-fracture shape to a fractured level (see prefracture)."""
+    from planner.vertebra.prefracture import prefracture_shape
+
+    m = r.morphometry
+    if m.genant_grade == 0:
+        return r
+    intact = set(graded) - {k for k, g in graded.items() if g.genant_grade > 0}
+    nbrs = []
+    for step in (-1, 1):
+        n = nearest_intact(r.level, step, graded, set(graded) - intact)
+        if n is not None:
+            nbrs.append((anatomies[n.level], n))
+    shape = prefracture_shape(volume, (r.anatomy, m), nbrs)
+    if shape is None:
+        return r
+    return replace(r, morphometry=replace(m, prefracture_volume_ml=shape.volume_ml),
+                   prefracture=shape)
 
 
 def measure_from_mask(labelmap: LabelMap, progress: Progress | None = None) -> SpineAnalysis:

@@ -21,13 +21,19 @@ from numpy.typing import NDArray
 from planner.anatomy import BodyFrame, LevelAnatomy
 from planner.errors import AnalysisError
 from planner.grid import FloatArray, ImageGrid
-from planner.vertebra.body import (MIN_EDGE_HU, StarShape, cast_star, star_bbox, star_centroid,
-                                   star_mask)
+from planner.vertebra.body import (
+    MIN_EDGE_HU,
+    StarShape,
+    cast_star,
+    star_bbox,
+    star_centroid,
+    star_mask,
+)
 from planner.vertebra.common import crop_box, orthonormal_frame, sample, smoothed_crop
 from planner.vertebra.frame import superior_axis
 from planner.volume import CTVolume
 
-HALF_CROP_MM = 48.0
+HALF_CROP_MM = 44.0
 CANAL_MAX_R_MM = 16.0
 
 
@@ -139,7 +145,8 @@ def _posterior_masks(fit: BodyFit, frame: BodyFrame, canal_c: FloatArray,
     canal = in_si & (np.hypot(rel_l, rel_p) <= rr) & ~fit.mask
     if not np.isfinite(canal_r).all():
         canal[:] = False
-    half_w = float(np.nanmax(np.abs(np.sin(np.linspace(0, 2 * np.pi, 37)[:-1]) * canal_r)))
+        canal_r = np.full_like(canal_r, 8.0)  # no canal wall found: a typical half-width
+    half_w = float(np.max(np.abs(np.sin(np.linspace(0, 2 * np.pi, 37)[:-1]) * canal_r)))
     back = cb[1] + (0.0 if not np.isfinite(half_w) else 0.3 * half_w)
     bone = ndi.binary_closing(fit.sm >= MIN_EDGE_HU, iterations=1) | fit.mask
     vertebra = ndi.binary_fill_holes(bone)

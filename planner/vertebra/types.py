@@ -74,6 +74,9 @@ class LevelResult:
     candidate: LevelCandidate
     anatomy: LevelAnatomy
     morphometry: Morphometry
+    #: Estimated pre-fracture body (fractured levels only), a
+    #: :class:`planner.vertebra.prefracture.PrefractureShape`.
+    prefracture: Any = None
 
     @property
     def level(self) -> str:
@@ -125,3 +128,22 @@ class SpineAnalysis:
     def to_json(self) -> dict[str, Any]:
         """The ``measure`` command's JSON (issue 4 contract)."""
         return {"levels": [r.to_json() for r in self.levels], "warnings": list(self.warnings)}
+
+
+def renumber(candidates: tuple[LevelCandidate, ...] | list[LevelCandidate], index: int,
+             level: str) -> tuple[LevelCandidate, ...]:
+    """The user names body ``index`` ``level`` (confirmed); the others are counted from it.
+
+    Candidates are ordered cranial first. A neighbour keeps its confirmation only if its
+    name did not change; names beyond C1 or S1 are dropped with their bodies.
+    """
+    from planner.vertebra.common import shift_level
+
+    out = []
+    for n, c in enumerate(candidates):
+        name = shift_level(level, n - index)
+        if name is None:
+            continue
+        confirmed = True if n == index else (c.confirmed and name == c.level)
+        out.append(replace(c, level=name, confirmed=confirmed))
+    return tuple(out)

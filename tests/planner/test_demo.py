@@ -89,6 +89,8 @@ def test_levels_are_cranial_to_caudal_with_verse_ids(case: DemoCase) -> None:
     assert all(a > b for a, b in zip(z, z[1:], strict=False))
     with pytest.raises(ValueError, match="variant"):
         generate_demo(0, "nonsense")
+    with pytest.raises(ValueError, match="seed"):
+        generate_demo(-1)
 
 
 # --- ground truth vs image ------------------------------------------------------------------

@@ -102,3 +102,15 @@ def test_kyphoplasty_plan_on_the_demo(gap_case) -> None:
     assert 0.0 <= imm["p10"] < imm["median"] < imm["p90"] <= lost
     for b in out["balloons"]:
         assert b["cavity_ml"] <= b["volume_ml"] + 1e-6
+
+
+def test_standard_demo_has_no_gap_and_keeps_cement_in_the_body() -> None:
+    case = demo.generate_demo(variant="standard")
+    lt, anatomy, _ = level_inputs(case)
+    tips = [trajectory(lt, "left").target_lps, trajectory(lt, "right").target_lps]
+    r = simulate_spread(case.volume, anatomy, tips, 8.0)
+    assert not [lp for lp in r.leak_points if lp.kind in ("cortical_gap", "disc")]
+    fine = fine_body(anatomy)
+    assert r.grid.shape_kji == fine.grid.shape_kji
+    assert not (r.cloud & ~fine.body).any()
+    assert r.volume_ml == pytest.approx(8.0, rel=0.02)

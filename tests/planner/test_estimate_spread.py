@@ -101,11 +101,11 @@ def test_animation_volumes_are_monotonic(intact) -> None:
 
 
 def test_endplates_and_midline_flags() -> None:
-    s = elliptic_body(height_mm=12.0, spacing_mm=(0.8, 0.8, 1.0))
+    s = elliptic_body(height_mm=12.0, spacing_mm=(0.5, 0.5, 0.5), cortex_mm=1.0)
     fine = fine_body(s.anatomy, s.hu)
     big = simulate_spread(s.hu, s.anatomy, [(0.0, 0.0, 0.0)], 6.0, fine=fine)
     assert big.touches_both_endplates and big.crosses_midline
-    lateral = simulate_spread(s.hu, s.anatomy, [(12.0, 0.0, 0.0)], 0.3, fine=fine)
+    lateral = simulate_spread(s.hu, s.anatomy, [(12.0, 0.0, 0.0)], 0.1, fine=fine)
     assert not lateral.crosses_midline and not lateral.touches_both_endplates
     assert lateral.posterior_wall_distance_mm > 4.0
 

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
+from PySide6.QtWidgets import QPushButton
 
 from planner.errors import CorruptFileError
 from tests.ui.conftest import synthetic_volume
@@ -91,7 +92,7 @@ def test_cancelling_a_load_leaves_the_previous_study_intact(make_window, qtbot, 
     task = win.opener.open_path("/somewhere/a_big_study")
     assert started.wait(10)
     with qtbot.waitSignal(task.cancelled, timeout=10000):
-        task.dialog.cancel()  # the Cancel button of the progress dialog
+        task.dialog.findChild(QPushButton).click()  # the Cancel button of the progress dialog
     assert win.doc.volume is vol
     assert win.slice_views["axial"].pipeline.grid is vol.grid
     qtbot.waitUntil(lambda: win.opener.task is None, timeout=5000)

@@ -240,31 +240,36 @@ def test_screenshots_hold_vtk_pixels_and_no_patient_identifiers(make_window, tmp
     assert QImage(wimg).pixelColor(centre).value() > 30  # VTK pixels, not the empty grab
 
 
-def test_undo_commands_merge_nudges_and_discard_prompt(make_window, dialogs) -> None:  # type: ignore[no-untyped-def]
+def test_undo_commands_merge_nudges_and_discard_prompt(make_window, qtbot, dialogs) -> None:  # type: ignore[no-untyped-def]
+    from planner.plan.model import Plan, SeriesBinding
     from ui.commands import merge_key_for
 
     win = make_window()
-    set_study(win, synthetic_volume())
+    vol = synthetic_volume()
+    set_study(win, vol)
     doc = win.doc
     seen = []
     doc.plan_changed.connect(lambda old, new: seen.append((old, new)))
-    a, b, c = object(), object(), object()
+    binding = SeriesBinding(vol.series_uid, vol.geometry_fingerprint())
+    a = Plan(binding, level="L1")
+    b = Plan(binding, level="L2")
+    c = Plan(binding, level="L3")
     doc.push_plan(a, "Set plan")
-    key = merge_key_for("nudge entry")
+    key = merge_key_for("nudge level")
     doc.push_plan(b, "Nudge", key)
     doc.push_plan(c, "Nudge", key)
-    assert doc.undo_stack.count() == 2 and doc.plan is c
-    assert "*" in win.windowTitle() or win.isWindowModified()
+    assert doc.undo_stack.count() == 2 and doc.plan is c  # the two nudges merged
+    assert win.isWindowModified() and win.windowTitle().endswith("[*]")
     doc.undo_stack.undo()
     assert doc.plan is a and seen[-1] == (c, a)
-    win.doc.undo_stack.redo()
+    doc.undo_stack.redo()
+    assert doc.plan is c
     dialogs["discard"].clear()
-    set_study_again = synthetic_volume(feet_first=True)
-    win.opener.open_path("demo:")  # the discard prompt is asked (and answered yes in tests)
+    task = win.opener.open_path("demo:")  # asks before discarding (answered yes in tests)
     assert dialogs["discard"] == [True]
-    win.opener.task.cancel()
-    win.opener.task.wait()
-    assert set_study_again is not None
+    with qtbot.waitSignal(task.finished, timeout=60000):
+        task.cancel()
+    assert doc.volume is vol and doc.plan is c  # cancelled: nothing replaced
 
 
 def test_help_shortcuts_lists_every_shortcut(make_window) -> None:  # type: ignore[no-untyped-def]

@@ -64,6 +64,8 @@ class EstimatesPanel(QWidget):
         self._play.timeout.connect(self._on_play_timer_timeout)
         controller.changed.connect(self.refresh)
         controller.busy_changed.connect(lambda *_: self._update_status())
+        controller.injected_changed.connect(lambda *_: self._update_inject(
+            self.ctrl.current.spread if self.ctrl.current is not None else None))
         self.refresh()
 
     # --- construction -----------------------------------------------------------------------

@@ -71,7 +71,7 @@ class DRRView(QWidget):
         p.setPen(QColor(225, 228, 232))
         p.setFont(QFont("Arial", 9, QFont.Weight.Bold))
         p.drawText(QRectF(4, 0, self.width() - 8, 18), Qt.AlignmentFlag.AlignVCenter,
-                   f"{title}   {self.angle_text}" if self.image is not None else f"{title}   {self.panel.state_text}")
+                   title if self.image is not None else f"{title}   {self.panel.state_text}")
         if self._qimage is None:
             p.end()
             return
@@ -80,6 +80,13 @@ class DRRView(QWidget):
         scale = rect.width() / self.image.pixels.shape[1]
         self._draw_needles(p, rect, scale)
         self._draw_letters(p, rect)
+        p.setPen(QColor(255, 230, 120))
+        p.setFont(QFont("Arial", 9, QFont.Weight.Bold))
+        a = self.image.angles
+        lines = (f"{'LAO' if a.lao_deg >= 0 else 'RAO'} {abs(a.lao_deg):.1f}°\n"
+                 f"{'CRAN' if a.cranial_deg >= 0 else 'CAUD'} {abs(a.cranial_deg):.1f}°")
+        p.drawText(QRectF(rect.left() + 4, rect.bottom() - 36, rect.width() - 8, 34),
+                   Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom, lines)
         p.end()
 
     def _draw_needles(self, p: QPainter, rect: QRectF, scale: float) -> None:
@@ -88,6 +95,11 @@ class DRRView(QWidget):
             return
         for traj in plan.trajectories:
             pts = np.array([traj.skin_entry_lps, traj.bone_entry_lps, traj.target_lps])
+            depth = self.panel.service.advance_mm.get(traj.side)
+            if depth is not None:  # the needle "advanced" with the needle views' depth slider
+                self._draw_planned_path(p, pts, rect, scale)
+                d = (pts[2] - pts[0]) / np.linalg.norm(pts[2] - pts[0])
+                pts = np.array([pts[0], pts[0], pts[0] + d * depth])
             px = self.image.lps_to_pixel(pts) * scale + np.array([rect.left(), rect.top()])
             sev = self.panel.service.severity(traj, plan)
             c = SEVERITY_COLOURS.get(sev, SEVERITY_COLOURS["unknown"])
@@ -105,6 +117,12 @@ class DRRView(QWidget):
                 p.drawLine(a, b)
             p.setPen(QPen(QColor(255, 255, 255), 1.0))
             p.drawEllipse(QPointF(*px[2]), width / 2 + 2, width / 2 + 2)
+
+    def _draw_planned_path(self, p: QPainter, pts: Any, rect: QRectF, scale: float) -> None:
+        px = self.image.lps_to_pixel(pts) * scale + np.array([rect.left(), rect.top()])
+        pen = QPen(QColor(255, 255, 255, 150), 1.0, Qt.PenStyle.DashLine)
+        p.setPen(pen)
+        p.drawLine(QPointF(*px[0]), QPointF(*px[2]))
 
     def _draw_letters(self, p: QPainter, rect: QRectF) -> None:
         im = self.image
@@ -145,6 +163,7 @@ class FluoroPanel(QWidget):
         self.doc.analysis_changed.connect(lambda _o, _n: self.request())
         self.doc.plan_changed.connect(lambda _o, _n: self._on_plan_changed())
         service.preview_changed.connect(lambda _p: self._repaint())
+        service.advance_changed.connect(self._repaint)
         service.selected_side_changed.connect(lambda _s: self.request())
         service.context_changed.connect(lambda _l: self.request())
 

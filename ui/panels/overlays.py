@@ -14,7 +14,8 @@ from PySide6.QtCore import QObject
 from ui.document import Document
 from ui.panels.estimates_state import EstimatesController
 from ui.render.estimate_actors import BalloonAdapter, CementAdapter, GhostAdapter
-from ui.render.vertebra_actors import BodyOutlineAdapter, HeightLinesAdapter
+from ui.render.vertebra_actors import (BodyOutlineAdapter, HeightLinesAdapter, remove_top_layer,
+                                      top_layer_context)
 
 
 class PlanningOverlays(QObject):
@@ -27,10 +28,13 @@ class PlanningOverlays(QObject):
         self.balloons: dict[str, BalloonAdapter] = {}
         self.cement: dict[str, CementAdapter] = {}
         self.ghosts: dict[str, GhostAdapter] = {}
+        self._top: Any = None
         for name, view in views.items():
+            if name == "3d":
+                self._top = top_layer_context(view.context)
             self._add(view, self.outlines, name, BodyOutlineAdapter())
-            self._add(view, self.balloons, name, BalloonAdapter())
             self._add(view, self.cement, name, CementAdapter())
+            self._add(view, self.balloons, name, BalloonAdapter())  # drawn over the cement
             if name == "sagittal":
                 self._add(view, self.heights, name, HeightLinesAdapter())
                 self._add(view, self.ghosts, name, GhostAdapter())
@@ -45,10 +49,23 @@ class PlanningOverlays(QObject):
         self._on_document_changed(None, None)
         self._on_controller_changed()
 
-    @staticmethod
-    def _add(view: Any, table: dict[str, Any], name: str, adapter: Any) -> None:
+    def _add(self, view: Any, table: dict[str, Any], name: str, adapter: Any) -> None:
         table[name] = adapter
-        view.add_adapter(adapter)
+        if name == "3d":  # on the layer above the bone volume (see top_layer_context)
+            adapter.attach(self._top)
+        else:
+            view.add_adapter(adapter)
+
+    def close(self) -> None:
+        """Remove the 3D adapters and their layer (before the views are finalized)."""
+        view = self.views.get("3d")
+        for table in (self.outlines, self.balloons, self.cement):
+            a = table.pop("3d", None)
+            if a is not None:
+                a.remove()
+        if view is not None and self._top is not None:
+            remove_top_layer(view.context)
+            self._top = None
 
     def _render(self) -> None:
         for v in self.views.values():

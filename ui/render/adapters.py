@@ -171,7 +171,7 @@ class MeasurementAdapter(OverlayAdapter):
             return
         pts = np.asarray(value.points_lps, dtype=np.float64)
         set_polyline(self.poly, pts)
-        anchor = pts[1] if value.kind == "angle" else pts.mean(axis=0)
+        anchor = pts[1] if value.kind == "angle" else pts[np.argmax(pts[:, 0])]  # vertex / one end
         self.label.GetPositionCoordinate().SetValue(*anchor)
         self.label.SetInput(value.label)
         self.slice_changed()

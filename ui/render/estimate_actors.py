@@ -26,7 +26,7 @@ from vtkmodules.vtkRenderingCore import vtkActor, vtkPolyDataMapper
 
 from planner.anatomy import HEIGHT_POSITIONS_FRAC
 from ui.render.adapters import OverlayAdapter, polyline_actor, set_polyline
-from ui.render.vertebra_actors import height_line_points, mask_surface, text_actor
+from ui.render.vertebra_actors import body_surface, height_line_points, mask_surface, text_actor
 
 BALLOON_COLOUR = (0.95, 0.35, 0.85)
 LIFT_COLOUR = (0.4, 1.0, 0.5)
@@ -114,7 +114,7 @@ class BalloonAdapter(OverlayAdapter):
     """Inflated balloons and lifted endplates (value: EstimateView or None)."""
 
     def build(self) -> None:
-        self.shapes = {s: _MaskShape(self, BALLOON_COLOUR, fill=False, opacity_3d=0.85) for s in ("left", "right")}
+        self.shapes = {s: _MaskShape(self, BALLOON_COLOUR, fill=False, opacity_3d=0.45) for s in ("left", "right")}
         self.lift, self.lift_poly = polyline_actor(LIFT_COLOUR, 2.0)
         self.add_prop(self.lift)
         self._lift_pts: NDArray[np.float64] | None = None
@@ -217,7 +217,7 @@ def ghost_outline(anatomy: Any, gains: dict[str, float], surface: vtkPolyData | 
     stretched upward so the superior endplate rises by the gain interpolated between the walls.
     """
     fr = anatomy.frame
-    surface = surface if surface is not None else mask_surface(anatomy.body, anatomy.grid)
+    surface = surface if surface is not None else body_surface(anatomy)
     plane = vtkPlane()
     plane.SetOrigin(*fr.origin_lps)
     plane.SetNormal(*fr.left)
@@ -232,10 +232,16 @@ def ghost_outline(anatomy: Any, gains: dict[str, float], surface: vtkPolyData | 
         return np.zeros((0, 3))
     from vtkmodules.util.numpy_support import vtk_to_numpy
 
+    from vtkmodules.vtkCommonCore import vtkIdList
+
     pts = vtk_to_numpy(out.GetPoints().GetData()).astype(float)
-    lines = vtk_to_numpy(out.GetLines().GetData())
-    n = int(lines[0])
-    order = lines[1:1 + n]  # the longest loop is first after stripping a closed contour
+    cells = out.GetLines()
+    cells.InitTraversal()
+    ids, best = vtkIdList(), np.zeros(0, np.int64)
+    while cells.GetNextCell(ids):  # the longest loop is the body's outline
+        if ids.GetNumberOfIds() > best.size:
+            best = np.array([ids.GetId(n) for n in range(ids.GetNumberOfIds())], np.int64)
+    order = best
     body = fr.to_body(pts[order])
     y, z = body[:, 1], body[:, 2]
     y0, y1 = y.min(), y.max()
@@ -264,6 +270,8 @@ class GhostAdapter(OverlayAdapter):
         self.actor.GetProperty().SetPointSize(3.0)
         self.actor.GetProperty().SetOpacity(0.9)
         self.label = text_actor(GHOST_COLOUR, 12)
+        self.label.GetTextProperty().SetJustificationToRight()
+        self.label.GetTextProperty().SetVerticalJustificationToBottom()
         self.add_prop(self.actor)
         self.add_prop(self.label)
         self._pts = np.zeros((0, 3))
@@ -302,6 +310,7 @@ class GhostAdapter(OverlayAdapter):
             return
         p = self._pts - ((self._pts - origin) @ normal)[:, None] * normal
         set_polyline(self.poly, np.vstack([p, p[:1]]))
-        top = p[np.argmax(p @ v.result.anatomy.frame.superior)]
-        self.label.SetInput("expected shape (median gain, immediately)")
-        self.label.GetPositionCoordinate().SetValue(*(top + v.result.anatomy.frame.superior * 3.0))
+        fr = v.result.anatomy.frame
+        corner = p[np.argmax(p @ (fr.superior - fr.posterior))]  # antero-superior corner
+        self.label.SetInput("expected shape\n(median, immediate)")
+        self.label.GetPositionCoordinate().SetValue(*(corner - fr.posterior * 3.0 + fr.superior * 2.0))

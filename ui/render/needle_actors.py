@@ -130,7 +130,7 @@ class NeedleAdapter(OverlayAdapter):
             src, actor = self.spheres[name]
             src.SetCenter(*p)
             src.SetRadius((3.4 if v.selected == name else 2.6) if name != "bone" else 1.6)
-            actor.SetVisibility(v.depth_mm is None or name == "skin")
+            actor.SetVisibility(v.depth_mm is None)
 
     # --- 2D ------------------------------------------------------------------------------------
     def _build_2d(self) -> None:
@@ -187,8 +187,9 @@ class NeedleAdapter(OverlayAdapter):
             self.slab.VisibilityOn()
         else:
             self.slab.VisibilityOff()
-        if (da > 0) != (db > 0) and abs(da - db) > 1e-9:
-            c = start + (end - start) * (da / (da - db))
+        tc = da / (da - db) if abs(da - db) > 1e-9 else -1.0
+        if -1e-6 <= tc <= 1.0 + 1e-6:
+            c = start + (end - start) * tc
             set_polyline(self.section_poly, ellipse_points(c, d, n, r), with_vertices=False)
             self.section.VisibilityOn()
         else:
@@ -199,7 +200,7 @@ class NeedleAdapter(OverlayAdapter):
             near = abs(float((np.asarray(p) - origin) @ n)) <= lim
             actor.GetProperty().SetOpacity(1.0 if near else 0.45)
             actor.GetProperty().SetPointSize((15.0 if v.selected == name else 11.0) if name != "bone" else 7.0)
-            actor.SetVisibility(v.depth_mm is None or name == "skin")
+            actor.SetVisibility(v.depth_mm is None)
 
     # --- adapter API ---------------------------------------------------------------------------
     def draw(self, value: NeedleDisplay | None) -> None:

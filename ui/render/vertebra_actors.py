@@ -12,28 +12,43 @@
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from vtkmodules.util.numpy_support import numpy_to_vtk
+from vtkmodules.util.numpy_support import numpy_to_vtk, vtk_to_numpy
+from vtkmodules.vtkCommonCore import vtkPoints
 from vtkmodules.vtkCommonDataModel import vtkImageData, vtkPlane, vtkPolyData
-from vtkmodules.vtkCommonTransforms import vtkTransform
 from vtkmodules.vtkFiltersCore import vtkCutter, vtkPolyDataNormals, vtkStripper
 from vtkmodules.vtkFiltersCore import vtkFlyingEdges3D
-from vtkmodules.vtkFiltersGeneral import vtkTransformPolyDataFilter
 from vtkmodules.vtkImagingGeneral import vtkImageGaussianSmooth
-from vtkmodules.vtkRenderingCore import vtkActor, vtkPolyDataMapper, vtkTextActor
+from vtkmodules.vtkRenderingCore import vtkActor, vtkPolyDataMapper, vtkRenderer, vtkTextActor
 
 from planner.anatomy import HEIGHT_POSITIONS_FRAC, WALLS
 from planner.grid import ImageGrid
-from ui.render.adapters import OverlayAdapter, polyline_actor, set_polyline
-from ui.render.image import to_vtk_matrix
+from ui.render.adapters import OverlayAdapter, ViewContext, polyline_actor, set_polyline
 
 TARGET_COLOUR = (1.0, 0.62, 0.2)
 OTHER_COLOUR = (0.55, 0.75, 1.0)
 HEIGHT_COLOUR = (1.0, 0.9, 0.3)
 WALL_ABBR = {"anterior": "Ha", "middle": "Hm", "posterior": "Hp"}
+
+
+_BODY_SURFACES: dict[int, tuple[weakref.ref[Any], vtkPolyData]] = {}
+
+
+def body_surface(anatomy: Any) -> vtkPolyData:
+    """The body surface of a level, computed once per body mask and shared by every view
+    (renaming a level keeps its mask array, so its surface is reused)."""
+    key = id(anatomy.body)
+    hit = _BODY_SURFACES.get(key)
+    if hit is None or hit[0]() is not anatomy.body:
+        for k in [k for k, (ref, _s) in _BODY_SURFACES.items() if ref() is None]:
+            del _BODY_SURFACES[k]
+        hit = (weakref.ref(anatomy.body), mask_surface(anatomy.body, anatomy.grid))
+        _BODY_SURFACES[key] = hit
+    return hit[1]
 
 
 def mask_surface(mask: NDArray[np.bool_], grid: ImageGrid, sigma_vox: float = 0.7) -> vtkPolyData:
@@ -51,13 +66,17 @@ def mask_surface(mask: NDArray[np.bool_], grid: ImageGrid, sigma_vox: float = 0.
     fe.SetInputConnection(smooth.GetOutputPort())
     fe.SetValue(0, 0.5)
     fe.ComputeNormalsOff()
-    tf = vtkTransform()
-    tf.SetMatrix(to_vtk_matrix(grid.ijk_to_lps))
-    tpf = vtkTransformPolyDataFilter()
-    tpf.SetInputConnection(fe.GetOutputPort())
-    tpf.SetTransform(tf)
+    fe.Update()
+    surf = vtkPolyData()
+    surf.ShallowCopy(fe.GetOutput())
+    if surf.GetNumberOfPoints():
+        ijk = vtk_to_numpy(surf.GetPoints().GetData()).astype(np.float64)
+        lps = ijk @ grid.ijk_to_lps[:3, :3].T + grid.ijk_to_lps[:3, 3]
+        pts = vtkPoints()
+        pts.SetData(numpy_to_vtk(np.ascontiguousarray(lps), deep=1))
+        surf.SetPoints(pts)
     normals = vtkPolyDataNormals()
-    normals.SetInputConnection(tpf.GetOutputPort())
+    normals.SetInputData(surf)
     normals.SplittingOff()
     normals.ConsistencyOn()
     normals.AutoOrientNormalsOn()
@@ -65,6 +84,36 @@ def mask_surface(mask: NDArray[np.bool_], grid: ImageGrid, sigma_vox: float = 0.
     out = vtkPolyData()
     out.DeepCopy(normals.GetOutput())
     return out
+
+
+def top_layer_context(context: ViewContext) -> ViewContext:
+    """A context drawing on a renderer layered above ``context``'s (same camera, own depth).
+
+    In 3D the bone volume rendering would hide what lies inside the body (balloons, cement):
+    drawn on the top layer they show through the bone, like on fluoroscopy.
+    """
+    rw = context.renderer.GetRenderWindow()
+    ren = getattr(context.renderer, "_planning_top", None)
+    if ren is None:
+        if rw is not None and rw.GetNumberOfLayers() < 2:
+            rw.SetNumberOfLayers(2)
+        ren = vtkRenderer()
+        ren.SetLayer(1)
+        ren.InteractiveOff()
+        ren.SetActiveCamera(context.renderer.GetActiveCamera())
+        if rw is not None:
+            rw.AddRenderer(ren)
+        context.renderer._planning_top = ren  # type: ignore[attr-defined]
+    return ViewContext(context.kind, ren, context.request_render)
+
+
+def remove_top_layer(context: ViewContext) -> None:
+    ren = getattr(context.renderer, "_planning_top", None)
+    if ren is not None:
+        rw = context.renderer.GetRenderWindow()
+        if rw is not None:
+            rw.RemoveRenderer(ren)
+        del context.renderer._planning_top  # type: ignore[attr-defined]
 
 
 class SurfaceLayer:
@@ -125,18 +174,10 @@ class BodyOutlineAdapter(OverlayAdapter):
     def __init__(self) -> None:
         super().__init__()
         self.target: str | None = None
-        self._surfaces: dict[int, tuple[Any, vtkPolyData]] = {}  # id(anatomy) → (anatomy, surface)
         self._layers: list[tuple[Any, SurfaceLayer, vtkTextActor | None]] = []
 
     def build(self) -> None:
         self.plane = vtkPlane() if self.context is not None and self.context.is_2d else None
-
-    def surface_for(self, anatomy: Any) -> vtkPolyData:
-        hit = self._surfaces.get(id(anatomy))
-        if hit is None or hit[0] is not anatomy:
-            hit = (anatomy, mask_surface(anatomy.body, anatomy.grid))
-            self._surfaces[id(anatomy)] = hit
-        return hit[1]
 
     def set_target(self, level: str | None) -> None:
         if level != self.target:
@@ -155,12 +196,12 @@ class BodyOutlineAdapter(OverlayAdapter):
         self._layers = []
         if value is None:
             return
-        keep = {id(r.anatomy) for r in value.levels}
-        self._surfaces = {k: v for k, v in self._surfaces.items() if k in keep}
         for r in value.levels:
             is_target = r.level == self.target
+            if self.plane is None and not is_target:
+                continue  # 3D: only the target body (the bone rendering shows the others)
             colour = TARGET_COLOUR if is_target else OTHER_COLOUR
-            layer = SurfaceLayer(self, self.surface_for(r.anatomy), self.plane, colour,
+            layer = SurfaceLayer(self, body_surface(r.anatomy), self.plane, colour,
                                  2.5 if is_target else 1.5, 0.35 if is_target else 0.12)
             label = None
             if self.plane is not None:
@@ -187,7 +228,7 @@ class BodyOutlineAdapter(OverlayAdapter):
             label.SetVisibility(crosses)
             fr = r.anatomy.frame
             # beside the body, in front of its anterior wall (away from the canal)
-            p = np.asarray(r.morphometry.centroid_lps) - fr.posterior * (0.5 * r.morphometry.depth_mm + 10.0)
+            p = np.asarray(r.morphometry.centroid_lps) - fr.posterior * (0.5 * r.morphometry.depth_mm + 4.0)
             if abs(float(normal @ fr.posterior)) > 0.9:  # coronal: put it to the patient's right
                 p = np.asarray(r.morphometry.centroid_lps) - fr.left * (0.5 * r.morphometry.width_mm + 12.0)
             p = p - ((p - origin) @ normal) * normal
@@ -221,14 +262,17 @@ class HeightLinesAdapter(OverlayAdapter):
     """Ha, Hm, Hp of one level on the sagittal view (value: ``LevelResult`` or None)."""
 
     def build(self) -> None:
-        self.lines: dict[str, tuple[vtkActor, vtkPolyData, vtkTextActor]] = {}
+        self.lines: dict[str, tuple[vtkActor, vtkPolyData]] = {}
         for w in WALLS:
             actor, poly = polyline_actor(HEIGHT_COLOUR, 2.0)
             actor.GetProperty().SetPointSize(7.0)
-            label = text_actor(HEIGHT_COLOUR, 13)
             self.add_prop(actor)
-            self.add_prop(label)
-            self.lines[w] = (actor, poly, label)
+            self.lines[w] = (actor, poly)
+        # one label block in front of the body (the lines stay readable on a small view)
+        self.label = text_actor(HEIGHT_COLOUR, 13)
+        self.label.GetTextProperty().SetJustificationToRight()
+        self.label.GetTextProperty().SetVerticalJustificationToCentered()
+        self.add_prop(self.label)
         self._points: dict[str, tuple[NDArray[np.float64], NDArray[np.float64]]] = {}
 
     def draw(self, value: Any) -> None:
@@ -247,19 +291,23 @@ class HeightLinesAdapter(OverlayAdapter):
             facing = abs(float(normal @ fr.left)) > 0.8
             near = abs(float((np.asarray(fr.origin_lps) - origin) @ normal)) <= 0.3 * r.morphometry.width_mm
             show = facing and near
-        for w, (actor, poly, label) in self.lines.items():
+        self.label.SetVisibility(show)
+        for w, (actor, poly) in self.lines.items():
             actor.SetVisibility(show)
-            label.SetVisibility(show)
-            if not show:
-                continue
-            a, b = (p - ((p - origin) @ normal) * normal for p in self._points[w])
-            set_polyline(poly, [a, b])
-            m = r.morphometry
-            ref = m.reference_heights_mm
-            txt = f"{WALL_ABBR[w]} {m.heights_mm.get(w):.1f} mm"
+            if show:
+                a, b = (p - ((p - origin) @ normal) * normal for p in self._points[w])
+                set_polyline(poly, [a, b])
+        if not show:
+            return
+        m = r.morphometry
+        ref = m.reference_heights_mm
+        rows = []
+        for w in WALLS:
+            t = f"{WALL_ABBR[w]} {m.heights_mm.get(w):.1f}"
             if ref is not None:
-                txt += f"\n(ref {ref.get(w):.1f})"
-            label.SetInput(txt)
-            shift = {"anterior": -9.0, "middle": 0.0, "posterior": 3.0}[w]
-            pos = 0.5 * (a + b) + fr.posterior * shift + fr.superior * (0.0 if w != "middle" else 2.0)
-            label.GetPositionCoordinate().SetValue(*pos)
+                t += f" / ref {ref.get(w):.1f}"
+            rows.append(t)
+        self.label.SetInput("\n".join(rows) + " mm")
+        a = self._points["anterior"]
+        p = 0.5 * (a[0] + a[1]) - fr.posterior * 4.0
+        self.label.GetPositionCoordinate().SetValue(*(p - ((p - origin) @ normal) * normal))

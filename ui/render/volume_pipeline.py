@@ -17,7 +17,7 @@ from numpy.typing import ArrayLike, NDArray
 from vtkmodules.vtkCommonCore import vtkSMPTools
 from vtkmodules.vtkCommonDataModel import vtkPiecewiseFunction
 from vtkmodules.vtkFiltersCore import vtkFlyingEdges3D, vtkPolyDataNormals, vtkQuadricDecimation
-from vtkmodules.vtkRenderingAnnotation import vtkAnnotatedCubeActor
+from vtkmodules.vtkRenderingAnnotation import vtkAnnotatedCubeActor, vtkCornerAnnotation
 from vtkmodules.vtkRenderingCore import (
     vtkActor,
     vtkColorTransferFunction,
@@ -41,7 +41,8 @@ BONE_ISO_HU = 200.0
 CAMERA_PRESETS: dict[str, tuple[tuple[float, float, float], tuple[float, float, float]]] = {
     "ap": ((0.0, 1.0, 0.0), (0.0, 0.0, 1.0)),  # from the front, patient's left on the right
     "lateral": ((-1.0, 0.0, 0.0), (0.0, 0.0, 1.0)),  # from the patient's left
-    "oblique": ((-0.5, 0.866, 0.0), (0.0, 0.0, 1.0)),  # 30 deg from AP towards the left side
+    # from behind and 30 deg to the patient's left: how the pedicles are approached (prone)
+    "oblique": ((-0.5, 0.866 * -1.0, 0.0), (0.0, 0.0, 1.0)),
     "posterior": ((0.0, -1.0, 0.0), (0.0, 0.0, 1.0)),
 }
 
@@ -122,6 +123,12 @@ class VolumeViewPipeline:
         sp.SetSpecularPower(20)
         self.renderer.AddVolume(self.prop)
         self.renderer.AddActor(self.surface)
+        self.corners = vtkCornerAnnotation()
+        self.corners.SetMaximumFontSize(16)
+        self.corners.SetMinimumFontSize(12)
+        self.corners.GetTextProperty().SetColor(0.85, 0.88, 0.92)
+        self.corners.GetTextProperty().SetFontFamilyToArial()
+        self.renderer.AddViewProp(self.corners)
         self.prop.VisibilityOff()
         self.surface.VisibilityOff()
         self.surface_triangles = 0
@@ -134,6 +141,8 @@ class VolumeViewPipeline:
         else:
             mapper = vtkFixedPointVolumeRayCastMapper()
             mapper.SetNumberOfThreads(0)
+            # finer still frames (no wood-grain rings); interaction still adapts the distance
+            mapper.SetSampleDistance(0.5)
         mapper.SetBlendModeToComposite()
         return mapper
 
@@ -142,6 +151,7 @@ class VolumeViewPipeline:
         if volume is None:
             self.prop.VisibilityOff()
             self.surface.VisibilityOff()
+            self.corners.ClearAllTexts()
             return
         if self.roi_centre_lps is None or not self._inside(self.roi_centre_lps):
             lo, hi = volume.bounds_lps()
@@ -186,6 +196,9 @@ class VolumeViewPipeline:
             self.surface_triangles = self.surface.GetMapper().GetInput().GetNumberOfPolys()
             self.surface.VisibilityOn()
             self.prop.VisibilityOff()
+        roi = "whole volume" if self.roi_size_mm is None else f"region {self.roi_size_mm:.0f} mm"
+        what = "bone volume" if self.mode == "volume" else f"bone surface {BONE_ISO_HU:.0f} HU"
+        self.corners.SetText(2, f"3D  {what}\n{roi}")
         log.debug("3D ROI %s..%s (%d voxels), mode %s", (k0, j0, i0), (k1, j1, i1), crop.size, self.mode)
 
     def roi_bounds_lps(self) -> tuple[NDArray[np.float64], NDArray[np.float64]] | None:

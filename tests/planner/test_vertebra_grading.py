@@ -1,0 +1,75 @@
+"""Genant grading, morphology and reference heights (DOMAIN.md §2.1, §2.3, §1.2)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from planner.anatomy import Heights, Morphometry
+from planner.vertebra.grading import genant_grade, grade_all, grade_level, morphology, wall_status
+
+
+def _m(level: str, a: float, m: float, p: float, depth: float = 32.0) -> Morphometry:
+    wedge = math.degrees(math.atan2(p - a, 0.8 * depth))
+    return Morphometry(level, (0.0, 0.0, 0.0), 30.0, Heights(a, m, p), depth, 42.0, wedge,
+                       150.0)
+
+
+@pytest.mark.parametrize(("loss", "grade"), [(0, 0), (19.9, 0), (20, 1), (24.9, 1), (25, 2),
+                                             (39.9, 2), (40, 3), (70, 3)])
+def test_genant_thresholds(loss: float, grade: int) -> None:
+    assert genant_grade(loss) == grade
+
+
+def test_morphology_types() -> None:
+    assert morphology({"anterior": 30, "middle": 10, "posterior": 0}, 2) == "wedge"
+    assert morphology({"anterior": 10, "middle": 30, "posterior": 5}, 2) == "biconcave"
+    assert morphology({"anterior": 30, "middle": 30, "posterior": 28}, 2) == "crush"
+    assert morphology({"anterior": 5, "middle": 5, "posterior": 5}, 0) == "normal"
+
+
+def test_physiological_wedging_of_t12_is_not_a_fracture() -> None:
+    # T12 with its normal ~4-5° ventral wedge (Masharawi 2010) between square-ish neighbours
+    levels = {"T11": _m("T11", 22.5, 22.0, 24.0), "T12": _m("T12", 22.6, 23.0, 25.5),
+              "L1": _m("L1", 25.0, 24.5, 26.5)}
+    graded = grade_all(levels)
+    assert all(g.genant_grade == 0 for g in graded.values())
+    # the same anterior height with no wedging expected (L3 rule) loses more
+    assert graded["T12"].height_loss_pct["anterior"] < 12.0
+
+
+def test_fractured_neighbour_is_not_used_as_reference() -> None:
+    levels = {"T12": _m("T12", 24.0, 23.5, 25.5), "L1": _m("L1", 16.0, 20.0, 26.0),
+              "L2": _m("L2", 12.0, 20.0, 27.0), "L3": _m("L3", 28.0, 27.0, 28.0)}
+    graded = grade_all(levels)
+    assert graded["L2"].genant_grade >= 2
+    assert graded["L1"].genant_grade == 2
+    assert graded["L1"].morphology == "wedge"
+    # L1's reference comes from T12 alone (L2 is fractured, L3 is two levels away but intact)
+    ref = graded["L1"].reference_heights_mm
+    assert ref is not None and 24.0 < ref.anterior < 27.5
+
+
+def test_without_neighbours_the_own_posterior_height_is_the_reference() -> None:
+    g = grade_level(_m("L3", 18.0, 26.0, 28.0), {})
+    assert g.genant_grade == 2 and any("own posterior" in n for n in g.notes)
+
+
+def test_posterior_wall_status() -> None:
+    assert wall_status(-1.0) == "intact"
+    assert wall_status(2.5) == "bulging"
+    assert wall_status(5.0) == "retropulsion"
+    assert wall_status(None) == "unknown"
+
+
+def test_renumber_after_a_user_rename() -> None:
+    from planner.vertebra import LevelCandidate, renumber
+
+    cands = [LevelCandidate(n, (0.0, 0.0, float(-30 * k)), "auto", n == "L2")
+             for k, n in enumerate(["T12", "L1", "L2", "L3", "L4"])]
+    out = renumber(cands, 1, "T12")  # the user says the second body is T12
+    assert [c.level for c in out] == ["T11", "T12", "L1", "L2", "L3"]
+    assert [c.confirmed for c in out] == [False, True, False, False, False]
+    assert [c.level for c in renumber(cands, 4, "S1")] == ["L2", "L3", "L4", "L5", "S1"]
+    assert len(renumber(cands, 0, "C1")) == 5 and renumber(cands, 1, "C1")[0].level == "C1"

@@ -1,0 +1,148 @@
+"""Levels panel and morphometry table: they mirror the analysis; every edit is one undo step."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtWidgets import QApplication
+
+pytestmark = pytest.mark.gui
+
+
+def truth_analysis(demo_case, confirmed=(), source="auto"):  # type: ignore[no-untyped-def]
+    """A SpineAnalysis built from the demo's exact ground truth (fast, no segmentation run)."""
+    from planner.anatomy import Morphometry
+    from planner.vertebra.types import LevelCandidate, LevelResult, SpineAnalysis
+
+    out = []
+    for lt in demo_case.truth.levels:
+        ref = lt.reference_heights_mm
+        loss = {w: 100.0 * (1 - lt.heights_mm.get(w) / ref.get(w)) for w in ("anterior", "middle", "posterior")}
+        cand = LevelCandidate(lt.name, lt.centroid_lps, source, lt.name in confirmed,
+                              tuple(lt.frame.superior), tuple(lt.frame.posterior))
+        morph = Morphometry(lt.name, lt.centroid_lps, lt.body_volume_ml, lt.heights_mm, lt.depth_mm,
+                            lt.width_mm, lt.wedge_angle_deg, lt.trabecular_hu, ref, loss,
+                            lt.genant_grade, lt.morphology, lt.posterior_wall, lt.prefracture_volume_ml)
+        out.append(LevelResult(cand, demo_case.truth.level_anatomy(lt.name, demo_case.volume.grid), morph))
+    return SpineAnalysis(tuple(out))
+
+
+@pytest.fixture(scope="session")
+def demo_analysis(demo_case):  # type: ignore[no-untyped-def]
+    return truth_analysis(demo_case)
+
+
+@pytest.fixture
+def analysed_window(demo_window, demo_analysis):  # type: ignore[no-untyped-def]
+    from ui.panels.common import push_analysis
+
+    push_analysis(demo_window.doc, demo_analysis, "Analyse spine")
+    QApplication.processEvents()
+    return demo_window
+
+
+def _table_column(table, col):  # type: ignore[no-untyped-def]
+    return [table.item(r, col).text() for r in range(table.rowCount())]
+
+
+def test_levels_panel_mirrors_the_analysis(analysed_window, demo_analysis) -> None:  # type: ignore[no-untyped-def]
+    panel = analysed_window.planning.levels
+    names = [lt.level for lt in demo_analysis.levels]
+    assert names == ["T11", "T12", "L1", "L2", "L3"]
+    assert _table_column(panel.table, 0) == names
+    assert _table_column(panel.table, 2) == ["proposed"] * 5
+    assert _table_column(panel.table, 3)[2] == "2 (wedge)"  # the demo's L1 fracture
+    assert "5 levels (T11–L3), 0 confirmed" in panel.summary.text()
+    table = analysed_window.planning.measurements.table
+    assert table.rowCount() == 5
+    l1 = demo_analysis.level("L1").morphometry
+    row = [table.item(2, c).text() for c in range(table.columnCount())]
+    assert row[1] == " / ".join(f"{l1.heights_mm.get(w):.1f}" for w in ("anterior", "middle", "posterior")) + " mm"
+    assert row[6].startswith(f"{l1.trabecular_hu:.0f} HU")
+    assert "≤ 160" in row[6]  # 114 HU: DOMAIN.md §7.1 band
+    assert row[7].startswith(f"{l1.body_volume_ml:.1f} mL")
+    # undoing the analysis empties both
+    analysed_window.doc.undo_stack.undo()
+    assert panel.table.rowCount() == 0 and table.rowCount() == 0
+
+
+def test_confirm_and_rename_are_one_undo_step_each(analysed_window, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    doc = analysed_window.doc
+    panel = analysed_window.planning.levels
+    stack = doc.undo_stack
+    n0 = stack.count()
+    panel.table.selectRow(2)
+    panel.buttons["confirm"].click()
+    assert stack.count() == n0 + 1
+    assert doc.analysis.level("L1").candidate.confirmed
+    assert panel.table.item(2, 2).text() == "confirmed"
+    # rename T12 → L1 with renumbering: every level shifts by one, all in one step
+    import ui.panels.levels_panel as lp
+
+    monkeypatch.setattr(lp, "ask_level_name", lambda parent, title, current: ("L1", True))
+    panel.table.selectRow(1)
+    panel.buttons["rename"].click()
+    assert stack.count() == n0 + 2
+    assert doc.analysis.names() == ["T12", "L1", "L2", "L3", "L4"]
+    assert doc.analysis.levels[1].candidate.confirmed  # the renamed one
+    assert not doc.analysis.levels[2].candidate.confirmed  # its name changed under it
+    assert doc.analysis.levels[1].anatomy.level == "L1"
+    stack.undo()
+    assert doc.analysis.names() == ["T11", "T12", "L1", "L2", "L3"]
+    assert doc.analysis.level("L1").candidate.confirmed
+    # a plain rename to a name already taken is refused with a message, nothing pushed
+    monkeypatch.setattr(lp, "ask_level_name", lambda parent, title, current: ("L2", False))
+    errors = []
+    import ui.errors
+
+    monkeypatch.setattr(ui.errors, "show_message", lambda *a: errors.append(a[3]))
+    panel.table.selectRow(0)
+    panel.buttons["rename"].click()
+    assert stack.count() == n0 + 2 and "already named L2" in errors[0]
+
+
+def test_choosing_the_target_sets_plan_level_and_follows_renames(analysed_window, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    doc = analysed_window.doc
+    panel = analysed_window.planning.levels
+    assert doc.plan is None
+    panel.table.selectRow(2)
+    n0 = doc.undo_stack.count()
+    panel.buttons["target"].click()
+    assert doc.plan is not None and doc.plan.level == "L1"
+    assert doc.plan.series.series_uid == doc.volume.series_uid
+    assert doc.undo_stack.count() == n0 + 1
+    assert panel.table.item(2, 4).text() == "◉ target"
+    assert "target level L1 is a proposal" in panel.warning.text()
+    # the crosshair went to the level
+    np.testing.assert_allclose(analysed_window.state.cursor_lps, doc.analysis.level("L1").morphometry.centroid_lps)
+    panel.table.selectRow(3)
+    panel.buttons["target"].click()
+    assert doc.plan.level == "L2"
+    doc.undo_stack.undo()
+    assert doc.plan.level == "L1"
+    # renaming the target level's body moves the plan with it, in the same undo step
+    panel.rename(2, "T12", True)
+    assert doc.plan.level == "T12" and doc.analysis.levels[2].level == "T12"
+    doc.undo_stack.undo()
+    assert doc.plan.level == "L1" and doc.analysis.levels[2].level == "L1"
+
+
+def test_name_at_crosshair_runs_the_analysis_off_the_gui_thread(demo_window, demo_case, qtbot, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import ui.panels.levels_panel as lp
+
+    win = demo_window
+    panel = win.planning.levels
+    l1 = demo_case.truth.level("L1")
+    win.state.set_cursor(l1.centroid_lps)
+    monkeypatch.setattr(lp, "ask_seed_name", lambda parent: "L1")
+    n0 = win.doc.undo_stack.count()
+    panel.buttons["seed"].click()
+    assert panel.task is not None and not panel.buttons["analyse"].isEnabled()
+    qtbot.waitUntil(lambda: panel.task is None, timeout=60000)
+    assert win.doc.undo_stack.count() == n0 + 1
+    names = win.doc.analysis.names()
+    assert "L1" in names and "L2" in names
+    r = win.doc.analysis.level("L1")
+    assert r.candidate.source == "seed" and r.candidate.confirmed
+    assert abs(r.morphometry.body_volume_ml - l1.body_volume_ml) / l1.body_volume_ml < 0.05
+    assert panel.table.item(names.index("L1"), 2).text() == "confirmed"

@@ -1,0 +1,71 @@
+"""Plan files from the workstation: save, open, refuse another series' plan, start-up."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+import ui.plan_io
+from planner.plan.file import save_plan
+from planner.plan.model import Plan, SeriesBinding
+from tests.ui.trajectory_helpers import truth_trajectory
+
+pytestmark = pytest.mark.gui
+
+
+def _plan(win, case):  # type: ignore[no-untyped-def]
+    plan = win.trajectory.service.base_plan()
+    for side in ("left", "right"):
+        plan = plan.with_trajectory(truth_trajectory(case, side))
+    win.doc.push_plan(plan, "plan")
+    return plan
+
+
+def test_save_then_open_round_trips(demo_window, demo_case, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    win = demo_window
+    plan = _plan(win, demo_case)
+    (tmp_path / "plans").mkdir()
+    path = tmp_path / "plans" / "case.json"
+    monkeypatch.setattr(ui.plan_io, "ask_save_path", lambda parent, start: str(path))
+    win.trajectory.actions["save_plan"].trigger()  # no file yet: asks where (Save as)
+    assert path.is_file() and not win.doc.is_modified
+    data = json.loads(path.read_text())
+    assert data["coordinate_system"] == "LPS" and data["units"] == "mm"
+    assert data["series"]["series_uid"] == demo_case.volume.identity.series_uid
+    assert data["source_path"] == "demo:"
+    assert [p.name for p in path.parent.iterdir()] == ["case.json"]  # atomic: no temp file left
+    win.doc.push_plan(plan.without_trajectory("left"), "remove left")
+    assert win.doc.is_modified
+    monkeypatch.setattr(ui.plan_io, "ask_open_path", lambda parent, start: str(path))
+    win.trajectory.actions["open_plan"].trigger()
+    assert win.doc.plan == plan
+    assert win.doc.plan.trajectory("left").target_lps == plan.trajectory("left").target_lps
+    assert not win.doc.is_modified
+
+
+def test_plan_of_another_series_is_refused_with_a_dialog(demo_window, demo_case, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    win = demo_window
+    other = Plan(series=SeriesBinding("1.2.826.0.1.999", "0123456789abcdef"), level="L1",
+                 trajectories=(truth_trajectory(demo_case, "left"),))
+    path = save_plan(other, tmp_path / "other.json")
+    shown = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda parent, title, text, *a: shown.append(text))
+    assert win.trajectory.plan_io.open(str(path)) is False
+    assert win.doc.plan is None
+    assert len(shown) == 1
+    assert "1.2.826.0.1.999" in shown[0] and "belongs to series" in shown[0]
+
+
+def test_main_py_plan_argument_opens_the_demo_then_the_plan(demo_window, demo_case, tmp_path, qtbot) -> None:  # type: ignore[no-untyped-def]
+    win = demo_window
+    plan = _plan(win, demo_case)
+    path = save_plan(plan, tmp_path / "p.json", source_path="demo:")
+    win.doc.undo_stack.setClean()
+    win.doc.set_study(None)
+    QApplication.processEvents()
+    assert win.doc.plan is None
+    win.trajectory.plan_io.open_at_startup(str(path))
+    qtbot.waitUntil(lambda: win.doc.plan is not None, timeout=30000)
+    assert win.doc.plan == plan

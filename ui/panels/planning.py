@@ -1,0 +1,148 @@
+"""Installs the levels, measurements and estimates panels, their overlays and menu actions.
+
+``MainWindow`` calls :func:`install_planning` once (one-line hook) and ``planning.close()``
+when it closes (cancels running analyses and estimates before the views are finalized).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (QCheckBox, QDialog, QDialogButtonBox, QFileDialog, QHBoxLayout,
+                               QLineEdit, QPushButton, QVBoxLayout, QWidget)
+
+from ui.errors import guarded
+from ui.panels.estimates_panel import EstimatesPanel
+from ui.panels.estimates_state import EstimatesController
+from ui.panels.levels_panel import LevelsPanel
+from ui.panels.measurements_table import MeasurementsTable
+from ui.panels.overlays import PlanningOverlays
+
+if TYPE_CHECKING:
+    from ui.main_window import MainWindow
+
+log = logging.getLogger(__name__)
+
+
+def ask_report_options(parent: QWidget | None) -> tuple[str, bool] | None:
+    """Ask where to save the report and whether to include patient identifiers (default no).
+
+    Replaced in tests (module attribute)."""
+    dlg = QDialog(parent)
+    dlg.setWindowTitle("Export plan report")
+    path = QLineEdit("plan_report.html")
+    browse = QPushButton("Browse…")
+    browse.clicked.connect(lambda: path.setText(
+        QFileDialog.getSaveFileName(dlg, "Save report", path.text(), "HTML (*.html)")[0] or path.text()))
+    patient = QCheckBox("Include patient identifiers (name, ID, birth date)")
+    patient.setChecked(False)
+    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
+    buttons.accepted.connect(dlg.accept)
+    buttons.rejected.connect(dlg.reject)
+    lay = QVBoxLayout(dlg)
+    row = QHBoxLayout()
+    row.addWidget(path, 1)
+    row.addWidget(browse)
+    lay.addLayout(row)
+    lay.addWidget(patient)
+    lay.addWidget(buttons)
+    if dlg.exec() != QDialog.DialogCode.Accepted or not path.text().strip():
+        return None
+    return path.text().strip(), patient.isChecked()
+
+
+class Planning:
+    """The planning panels of one main window (kept apart from the shell)."""
+
+    def __init__(self, win: MainWindow) -> None:
+        self.win = win
+        doc = win.doc
+        self.controller = EstimatesController(doc, win)
+        self.levels = LevelsPanel(doc, win.state)
+        self.measurements = MeasurementsTable(doc)
+        self.estimates = EstimatesPanel(doc, self.controller)
+        self.overlays = PlanningOverlays(doc, self.controller, win.views(), win)
+        self.estimates.ghost_box.toggled.connect(self.overlays.set_ghost_enabled)
+        self.levels.centre_requested.connect(self._on_levels_centre_requested)
+        right = Qt.DockWidgetArea.RightDockWidgetArea
+        self.docks = {"levels": win.add_panel(self.levels, "Levels", right),
+                      "estimates": win.add_panel(self.estimates, "Estimates", right),
+                      "measurements": win.add_panel(self.measurements, "Morphometry", right)}
+        win.tabifyDockWidget(self.docks["levels"], self.docks["measurements"])
+        self.docks["levels"].raise_()
+        self.actions = self._build_actions()
+        self._closed = False
+
+    def _build_actions(self) -> dict[str, QAction]:
+        win = self.win
+        specs = (("analyse", "&Analyse spine", self.levels.analyse, "Ctrl+Shift+A",
+                  "Find and name the vertebral bodies (automatic proposal)"),
+                 ("seed", "&Name level at crosshair…", self.levels.name_at_crosshair, "Ctrl+Shift+N",
+                  "Name the body under the crosshair; the neighbours are counted from it"),
+                 ("labels", "&Import label map…", self.levels.import_labels, None,
+                  "Levels from a NIfTI segmentation (TotalSegmentator or VerSe ids)"),
+                 ("report", "Export plan &report…", self.export_report, "Ctrl+Shift+R",
+                  "Printable HTML report of the plan (no patient identifiers unless ticked)"))
+        actions = {}
+        for key, text, slot, sc, tip in specs:
+            a = QAction(text, win)
+            if sc:
+                a.setShortcut(QKeySequence(sc))
+            a.setStatusTip(tip)
+            a.setToolTip(tip)
+            a.triggered.connect(lambda *_, s=slot: s())
+            win.addAction(a)
+            actions[key] = a
+        menu = win.menuBar().addMenu("&Analysis")
+        for k in ("analyse", "seed", "labels"):
+            menu.addAction(actions[k])
+        file_menu = next((m.menu() for m in win.menuBar().actions() if m.text() == "&File"), None)
+        if file_menu is not None:
+            quit_action = win.actions_by_name.get("quit")
+            if quit_action is not None:
+                file_menu.insertAction(quit_action, actions["report"])
+                file_menu.insertSeparator(quit_action)
+            else:
+                file_menu.addAction(actions["report"])
+        return actions
+
+    def _on_levels_centre_requested(self, lps: Any) -> None:
+        self.win.state.set_cursor(lps)
+        self.win.view_3d.set_roi(lps, self.win.view_3d.pipeline.roi_size_mm)
+
+    @guarded("export the plan report")
+    def export_report(self, path: str | None = None, include_patient: bool | None = None) -> str:
+        from ui.report import build_report_html, estimates_for_report, write_report
+
+        doc = self.win.doc
+        if doc.volume is None or doc.plan is None:
+            from planner.errors import InputError
+
+            raise InputError("no plan yet: choose a target level in the Levels panel first")
+        if path is None or include_patient is None:
+            got = ask_report_options(self.win)
+            if got is None:
+                return ""
+            path, include_patient = got
+        from ui.main_window import VERSION
+
+        est = estimates_for_report(doc, self.controller)
+        out = write_report(path, build_report_html(doc.volume, doc.plan, doc.analysis, est,
+                                                   include_patient, VERSION))
+        self.win.statusBar().showMessage(f"Saved {out.name}", 4000)
+        return str(out)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self.levels.close_panel()
+        self.estimates.close_panel()
+        self.overlays.close()
+
+
+def install_planning(win: MainWindow) -> Planning:
+    return Planning(win)
