@@ -71,3 +71,19 @@ def test_tptbox_l3_body_from_a_seed_in_a_sagittal_pir_volume(shared_data: Path) 
     anatomy = segment_level(ct, l3)
     assert dice(full_mask(ct.shape_kji, anatomy), ref) >= 0.85
     assert anatomy.pedicle_left.sum() > 100 and anatomy.pedicle_right.sum() > 100
+
+
+def test_tptbox_verse_id_labels_measure_l3_and_refuse_the_cut_neighbours(
+        shared_data: Path) -> None:
+    from planner.io_nifti import load_nifti_ct, load_nifti_labels
+    from planner.vertebra import analyze_spine
+
+    d = shared_data / "tptbox_l3"
+    ct, _ = load_nifti_ct(d / "sub-ct_label-22_ct.nii.gz")
+    labels = load_nifti_labels(d / "sub-ct_seg-vert_label-22_msk.nii.gz")  # VerSe ids, no names
+    analysis = analyze_spine(ct, labels=labels)
+    assert analysis.names() == ["L3"]
+    assert sorted(w.split()[0] for w in analysis.warnings) == ["L2", "L4"]
+    m = analysis.level("L3").morphometry
+    assert 30.0 <= m.body_volume_ml <= 45.0 and 20.0 <= m.heights_mm.posterior <= 35.0
+    assert 0.0 < m.trabecular_hu < 150.0  # an osteoporotic-range core (DOMAIN.md §7.1)
