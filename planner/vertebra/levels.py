@@ -235,6 +235,53 @@ def propose_levels_with_warnings(volume: CTVolume, progress: Progress | None = N
     return tuple(out), warnings
 
 
+def _min_body_ml(level: str) -> float:
+    """Smallest plausible body of a level, mL (below: a pedicle or rim was segmented).
+
+    **[engineering limits]** under the smallest bodies measured here: the collapsed VerSe
+    L1 in ../shared/data/verse004_labels is 11.6 mL, healthy T3 8.6 mL (biceps reference).
+    """
+    if level.startswith("L"):
+        return 10.0
+    if level in ("T9", "T10", "T11", "T12"):
+        return 7.0
+    return 4.0 if level.startswith("T") else 2.0
+
+
+def _fit_near(volume: CTVolume, seed: FloatArray, level: str) -> BodyFit:
+    """The body around a clicked point; from the column centre if the click was off the body.
+
+    A click in a pedicle or on the rim gives an implausible fit; the body is then segmented
+    from the tracked column centre at the click's height (within 40 mm of it).
+    """
+    from planner.vertebra.column import resample_lps, track_centreline
+
+    up, back = np.array([0, 0, 1.0]), np.array([0, 1.0, 0])
+    try:
+        fit = fit_body(volume, seed, up, back)
+        if _plausible(fit, volume) and fit.volume_ml >= _min_body_ml(level):
+            return fit
+    except AnalysisError:
+        pass
+    res = resample_lps(volume)
+    pos, ok = track_centreline(res)
+    z0 = float(res.to_index(seed)[0])
+    for dz_mm in (0.0, -8.0, 8.0, -14.0, 14.0):  # a click near an endplate: try the body's middle
+        z = int(np.clip(round(z0 + dz_mm / 2.0), 0, len(pos) - 1))
+        centre = res.to_lps(np.array([z, *pos[z]]))
+        if not ok[z] or np.linalg.norm(centre - seed) > 40.0:
+            continue
+        try:
+            fit = fit_body(volume, centre, up, back)
+        except AnalysisError:
+            continue
+        if (_plausible(fit, volume) and fit.volume_ml >= _min_body_ml(level)
+                and np.linalg.norm(fit.centroid_lps - seed) <= 30.0):
+            return fit
+    raise AnalysisError(f"no complete vertebral body found at the seed "
+                        f"{np.round(seed, 1).tolist()} (LPS mm); click inside the body")
+
+
 def neighbours_from_seed(volume: CTVolume, seed_lps: FloatArray, level_name: str,
                          progress: Progress | None = None) -> tuple[LevelCandidate, ...]:
     """The clicked body (named by the user, confirmed) and its neighbours, counted up/down.
@@ -255,10 +302,7 @@ def neighbours_from_seed(volume: CTVolume, seed_lps: FloatArray, level_name: str
         raise AnalysisError(
             f"the seed {np.round(seed, 1).tolist()} (LPS mm) is not in bone (mean HU "
             f"{_local_mean(volume, seed[None])[0]:.0f}); click inside the vertebral body")
-    fit = fit_body(volume, seed, np.array([0, 0, 1.0]), np.array([0, 1.0, 0]))
-    if not _plausible(fit, volume) or not fit.mask.any():
-        raise AnalysisError(f"no complete vertebral body found at the seed "
-                            f"{np.round(seed, 1).tolist()} (LPS mm); click inside the body")
+    fit = _fit_near(volume, seed, level_name.strip().upper())
     fits = walk(volume, fit, progress)
     k = next(n for n, f in enumerate(fits) if f is fit)
     out = []

@@ -81,7 +81,7 @@ class BodyFit:
 
 
 def fit_body(volume: CTVolume, centre: FloatArray, superior: FloatArray,
-             posterior: FloatArray, iterations: int = 3) -> BodyFit:
+             posterior: FloatArray, iterations: int = 6) -> BodyFit:
     """Ray-cast the body from ``centre``, re-centring and re-orienting until stable."""
     c = np.asarray(centre, float)
     sup = np.asarray(superior, float)

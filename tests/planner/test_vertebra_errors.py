@@ -68,3 +68,16 @@ def test_non_ct_and_thick_slices_are_refused() -> None:
     no_air = _phantom(fill=40.0)
     with pytest.raises(AnalysisError, match="not a CT in Hounsfield"):
         analyze_spine(CTVolume.from_array(np.clip(no_air.hu, 0, 200), no_air.ijk_to_lps, "x"))
+
+
+def test_cancel_stops_the_analysis() -> None:
+    from planner.errors import Cancelled
+    from planner.progress import Progress
+    from planner.vertebra import analyze_spine
+
+    seen: list[str] = []
+    progress = Progress(lambda f, msg: seen.append(msg))
+    progress.cancel()
+    with pytest.raises(Cancelled):
+        analyze_spine(demo_case().volume, progress=progress)
+    assert seen == []

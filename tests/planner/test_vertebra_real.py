@@ -87,3 +87,14 @@ def test_tptbox_verse_id_labels_measure_l3_and_refuse_the_cut_neighbours(
     m = analysis.level("L3").morphometry
     assert 30.0 <= m.body_volume_ml <= 45.0 and 20.0 <= m.heights_mm.posterior <= 35.0
     assert 0.0 < m.trabecular_hu < 150.0  # an osteoporotic-range core (DOMAIN.md §7.1)
+
+
+def test_a_click_in_the_pedicle_still_finds_the_body(shared_data: Path) -> None:
+    from planner.vertebra import neighbours_from_seed, segment_level
+
+    ct, labels, bodies, _ = _totalseg(str(shared_data))
+    seed = np.array([22.0, -125.0, 256.0])  # upper right L5, at the pedicle base
+    cands = neighbours_from_seed(ct, seed, "L5")
+    assert [c.level for c in cands] == ["L1", "L2", "L3", "L4", "L5"]
+    anatomy = segment_level(ct, cands[-1])
+    assert dice(full_mask(ct.shape_kji, anatomy), _reference(labels, bodies, "L5")) >= 0.8

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PySide6.QtWidgets import QApplication
 
-from tests.ui.test_levels_panel import truth_analysis
+from tests.ui.test_levels_panel import quiet_window, truth_analysis  # noqa: F401
 
 pytestmark = pytest.mark.gui
 
@@ -26,10 +26,10 @@ def demo_trajectories(demo_case, depth_frac=0.8):  # type: ignore[no-untyped-def
 
 
 @pytest.fixture
-def planned_window(demo_window, demo_case):  # type: ignore[no-untyped-def]
+def planned_window(quiet_window, demo_case):  # type: ignore[no-untyped-def]
     from ui.panels.common import push_analysis
 
-    win = demo_window
+    win = quiet_window
     push_analysis(win.doc, truth_analysis(demo_case), "Analyse spine")
     win.planning.levels.set_target("L1")
     QApplication.processEvents()

@@ -33,12 +33,22 @@ def demo_analysis(demo_case):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def analysed_window(demo_window, demo_analysis):  # type: ignore[no-untyped-def]
+def quiet_window(demo_window):  # type: ignore[no-untyped-def]
+    """The demo window with the trajectory tools' background builds made synchronous (they
+    react to our analysis and plan changes; a build still running at teardown would abort)."""
+    svc = getattr(getattr(demo_window, "trajectory", None), "service", None)
+    if svc is not None:
+        svc.synchronous = True
+    return demo_window
+
+
+@pytest.fixture
+def analysed_window(quiet_window, demo_analysis):  # type: ignore[no-untyped-def]
     from ui.panels.common import push_analysis
 
-    push_analysis(demo_window.doc, demo_analysis, "Analyse spine")
+    push_analysis(quiet_window.doc, demo_analysis, "Analyse spine")
     QApplication.processEvents()
-    return demo_window
+    return quiet_window
 
 
 def _table_column(table, col):  # type: ignore[no-untyped-def]
@@ -127,10 +137,10 @@ def test_choosing_the_target_sets_plan_level_and_follows_renames(analysed_window
     assert doc.plan.level == "L1" and doc.analysis.levels[2].level == "L1"
 
 
-def test_name_at_crosshair_runs_the_analysis_off_the_gui_thread(demo_window, demo_case, qtbot, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_name_at_crosshair_runs_the_analysis_off_the_gui_thread(quiet_window, demo_case, qtbot, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     import ui.panels.levels_panel as lp
 
-    win = demo_window
+    win = quiet_window
     panel = win.planning.levels
     l1 = demo_case.truth.level("L1")
     win.state.set_cursor(l1.centroid_lps)

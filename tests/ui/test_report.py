@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from tests.ui.test_estimates_panel import demo_trajectories
-from tests.ui.test_levels_panel import truth_analysis
+from tests.ui.test_levels_panel import quiet_window, truth_analysis  # noqa: F401
 
 
 @pytest.fixture(scope="module")
@@ -65,11 +65,11 @@ def test_patient_identifiers_only_when_ticked_and_foreign_plan_warned(report_inp
 
 
 @pytest.mark.gui
-def test_export_action_writes_the_file(demo_window, demo_case, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_export_action_writes_the_file(quiet_window, demo_case, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     import ui.panels.planning as planning
     from ui.panels.common import push_analysis
 
-    win = demo_window
+    win = quiet_window
     win.planning.controller.enabled = False
     push_analysis(win.doc, truth_analysis(demo_case), "Analyse spine")
     win.planning.levels.set_target("L2")

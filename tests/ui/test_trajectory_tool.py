@@ -136,8 +136,9 @@ def test_needle_appears_at_the_same_lps_position_in_every_view(planning_window, 
     for v in win.slice_views.values():
         v.pipeline.set_crosshair_visible(False)
     mine = {id(p) for a in win.trajectory.overlays.adapters.values() for p in a._props}
-    for v in win.slice_views.values():  # other panels' annotations may cover the tip
-        props = v.pipeline.overlay.GetViewProps()
+    renderers = [v.pipeline.overlay for v in win.slice_views.values()] + [win.view_3d.pipeline.renderer]
+    for r in renderers:  # other panels' annotations and surfaces may cover the tip
+        props = r.GetViewProps()
         props.InitTraversal()
         for _ in range(props.GetNumberOfItems()):
             p = props.GetNextProp()
@@ -146,6 +147,10 @@ def test_needle_appears_at_the_same_lps_position_in_every_view(planning_window, 
     QApplication.processEvents()
     target_rgb = np.array(TARGET_COLOUR) * 255
     win.view_3d.pipeline.prop.VisibilityOff()  # the tip lies inside bone: look at the overlay alone
+    for side in ("left", "right"):  # and at the target sphere alone (the tube ends inside it)
+        a3 = win.trajectory.overlays.adapters[("3d", side)]
+        a3.tube_actor.VisibilityOff()
+        a3.spheres["bone"][1].VisibilityOff()
     for name, view in win.views().items():
         rw = view.render_window()
         rgb = vtk_pixels(rw).astype(float)
@@ -154,6 +159,10 @@ def test_needle_appears_at_the_same_lps_position_in_every_view(planning_window, 
         col, row = int(round(q.x() * ratio)), int(round(q.y() * ratio))
         patch = rgb[row - 2: row + 3, col - 2: col + 3].reshape(-1, 3)
         dist = np.linalg.norm(patch - target_rgb, axis=1).min()
+        if name == "3d":
+            from PySide6.QtGui import QImage
+            a = np.ascontiguousarray(rgb.astype(np.uint8)); QImage(a.data, a.shape[1], a.shape[0], 3*a.shape[1], QImage.Format.Format_RGB888).save("/tmp/scratch/dbg3d.png")
+            rs = view.render_window().GetRenderers(); print("renderers", rs.GetNumberOfItems(), col, row)
         assert dist < 90, f"{name}: target handle not drawn at its LPS position ({patch.mean(0)})"
         if name != "3d":
             # and the picked LPS under that pixel is the tip (in-plane)
