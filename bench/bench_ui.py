@@ -94,13 +94,14 @@ def bench_slices(app, win, n: int = 40) -> None:  # type: ignore[no-untyped-def]
     for i in range(n):
         t0 = time.perf_counter()
         axial.step_slices(1 if (i // 20) % 2 == 0 else -1)
+        app.processEvents()  # the views render when control returns to the event loop
         per_step.append(time.perf_counter() - t0)
-        app.processEvents()
     w, lvl = win.state.window, win.state.level
     wl = []
     for i in range(n):
         t0 = time.perf_counter()
         win.state.set_window_level(w + 10 * (i % 20), lvl + 5 * (i % 20))
+        app.processEvents()
         wl.append((time.perf_counter() - t0) / len(rws))
     win.state.set_window_level(w, lvl)
     size = axial.render_window().GetSize()

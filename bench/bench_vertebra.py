@@ -29,8 +29,11 @@ def bench_volume(name: str, volume) -> None:  # type: ignore[no-untyped-def]
     print(f"{name}: automatic proposal of {len(cands)} levels: {t_prop:.2f} s "
           f"({', '.join(c.level for c in cands)})")
     per = []
+    from dataclasses import replace
+
     for c in cands:
-        anatomy, t_seg = _time(segment_level, volume, c)
+        # from scratch: drop the detection's cached body fit
+        anatomy, t_seg = _time(segment_level, volume, replace(c, fit_cache=None))
         m, t_meas = _time(measure_level, volume, anatomy)
         per.append(t_seg + t_meas)
         print(f"  {c.level}: segment {t_seg:.2f} s + measure {t_meas:.2f} s = "

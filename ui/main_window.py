@@ -28,6 +28,7 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QWi
 from ui import study_open
 from ui.document import Document
 from ui.errors import guarded
+from ui.initial_view import spine_guess_lps
 from ui.help_dialogs import ShortcutsDialog, show_about
 from ui.main_actions import build_actions, build_menus, build_toolbar
 from ui.measurement_panel import MeasurementPanel
@@ -185,8 +186,7 @@ class MainWindow(QMainWindow):
     # --- state reactions --------------------------------------------------------------------
     def _on_document_volume_changed(self, volume) -> None:  # type: ignore[no-untyped-def]
         if volume is not None:
-            lo, hi = volume.bounds_lps()
-            self.state.set_cursor((lo + hi) / 2.0)
+            self.state.set_cursor(spine_guess_lps(volume))
             self._on_state_cursor_changed(self.state.cursor_lps)
             self.view_3d.set_roi(self.state.cursor_lps, self.view_3d.pipeline.roi_size_mm)
             self.view_3d.set_camera_preset("ap")

@@ -39,14 +39,24 @@ HIT_PX = 10.0
 THROTTLE_MS = 150
 NUDGE_MM = 0.5
 NUDGE_FAST_MM = 2.0
-ARROWS = {Qt.Key.Key_Left: (-1, 0), Qt.Key.Key_Right: (1, 0), Qt.Key.Key_Up: (0, 1), Qt.Key.Key_Down: (0, -1)}
+ARROWS = {
+    Qt.Key.Key_Left: (-1, 0),
+    Qt.Key.Key_Right: (1, 0),
+    Qt.Key.Key_Up: (0, 1),
+    Qt.Key.Key_Down: (0, -1),
+}
 
 
 class NeedleOverlays(QObject):
     """One :class:`NeedleAdapter` per side in every view, mirroring ``service.display_plan()``."""
 
-    def __init__(self, views: dict[str, Any], service: TrajectoryService,
-                 parent: QObject | None = None, active_view: Any = None) -> None:
+    def __init__(
+        self,
+        views: dict[str, Any],
+        service: TrajectoryService,
+        parent: QObject | None = None,
+        active_view: Any = None,
+    ) -> None:
         super().__init__(parent)
         self.views = views
         self.active_view = active_view  # () -> name of the view the user works in
@@ -86,9 +96,19 @@ class NeedleOverlays(QObject):
                 continue
             self._last[side] = key
             changed = True
-            new = None if traj is None else NeedleDisplay(
-                traj.skin_entry_lps, traj.bone_entry_lps, traj.target_lps,
-                get_needle(traj.needle_id).od_mm, key[1], key[2], key[3])
+            new = (
+                None
+                if traj is None
+                else NeedleDisplay(
+                    traj.skin_entry_lps,
+                    traj.bone_entry_lps,
+                    traj.target_lps,
+                    get_needle(traj.needle_id).od_mm,
+                    key[1],
+                    key[2],
+                    key[3],
+                )
+            )
             old = self._displays[side]
             self._displays[side] = new
             for vname in self.views:
@@ -158,7 +178,9 @@ class NeedleTool(QObject):
         for view in self._widgets.values():
             if view.name != "3d":
                 view.vtk.setCursor(Qt.CursorShape.CrossCursor)
-        self.status.emit(f"Place the {side} needle: click the TARGET (tip) in a 2D view (Esc cancels)")
+        self.status.emit(
+            f"Place the {side} needle: click the TARGET (tip) in a 2D view (Esc cancels)"
+        )
         self.armed_changed.emit(side)
 
     def disarm(self) -> None:
@@ -187,8 +209,11 @@ class NeedleTool(QObject):
         new_traj = self.service.moved(traj, handle, old + dx * right + dy * up + dn * normal)
         if new_traj is traj:
             return
-        self.doc.push_plan(plan.with_trajectory(new_traj), f"Nudge {side} {_name(handle)}",
-                           merge_key_for(f"nudge {side} {handle}"))
+        self.doc.push_plan(
+            plan.with_trajectory(new_traj),
+            f"Nudge {side} {_name(handle)}",
+            merge_key_for(f"nudge {side} {handle}"),
+        )
 
     def close(self) -> None:
         for w in list(self._widgets):
@@ -219,8 +244,15 @@ class NeedleTool(QObject):
     def _wants_key(self, ev: QKeyEvent) -> bool:
         if ev.key() == Qt.Key.Key_Escape:
             return bool(self.armed or self._drag)
-        return ev.key() in ARROWS and self.overlays.selected is not None and self.doc.plan is not None \
-            and not (ev.modifiers() & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier))
+        return (
+            ev.key() in ARROWS
+            and self.overlays.selected is not None
+            and self.doc.plan is not None
+            and not (
+                ev.modifiers()
+                & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier)
+            )
+        )
 
     def _key(self, view: Any, ev: QKeyEvent) -> bool:
         if ev.key() == Qt.Key.Key_Escape and (self.armed or self._drag):
@@ -238,7 +270,8 @@ class NeedleTool(QObject):
 
     def _press(self, view: Any, ev: QMouseEvent) -> bool:
         if ev.button() != Qt.MouseButton.LeftButton or ev.modifiers() & (
-                Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.ControlModifier):
+            Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.ControlModifier
+        ):
             return False
         pos = ev.position()
         if self.armed and view.name != "3d":
@@ -254,8 +287,15 @@ class NeedleTool(QObject):
         view.vtk.setFocus()
         traj = plan.trajectory(side)
         point = np.asarray(traj.skin_entry_lps if handle == "skin" else traj.target_lps)
-        self._drag = {"view": view, "side": side, "handle": handle, "plan": plan, "traj": traj,
-                      "point": point, "depth": self._display_depth(view, point)}
+        self._drag = {
+            "view": view,
+            "side": side,
+            "handle": handle,
+            "plan": plan,
+            "traj": traj,
+            "point": point,
+            "depth": self._display_depth(view, point),
+        }
         self.select(side, handle)
         return True
 
@@ -269,11 +309,15 @@ class NeedleTool(QObject):
             return True
         side = self.armed
         plan = self.service.base_plan()
-        traj = self.service.make_trajectory(side, p, self.pending_target, self.arm_approach, self.arm_needle)
+        traj = self.service.make_trajectory(
+            side, p, self.pending_target, self.arm_approach, self.arm_needle
+        )
         self.disarm()
         self.doc.push_plan(plan.with_trajectory(traj), f"Place {side} needle")
         self.select(side, "skin")
-        self.status.emit(f"{side.capitalize()} needle placed; drag its ends or nudge with the arrow keys")
+        self.status.emit(
+            f"{side.capitalize()} needle placed; drag its ends or nudge with the arrow keys"
+        )
         return True
 
     def _move(self, view: Any, ev: QMouseEvent) -> bool:
@@ -287,8 +331,9 @@ class NeedleTool(QObject):
         if self.armed and self.pending_target is not None and view.name != "3d":
             p = view.lps_at(pos)
             if float(np.linalg.norm(p - self.pending_target)) >= 2.0:
-                traj = self.service.make_trajectory(self.armed, p, self.pending_target,
-                                                    self.arm_approach, self.arm_needle)
+                traj = self.service.make_trajectory(
+                    self.armed, p, self.pending_target, self.arm_approach, self.arm_needle
+                )
                 self.service.set_preview(self.service.base_plan().with_trajectory(traj))
         return False
 
@@ -297,8 +342,11 @@ class NeedleTool(QObject):
             return False
         d, self._drag = self._drag, None
         preview = self.service.preview
-        if isinstance(preview, Plan) and preview is not d["plan"] and \
-                preview.trajectory(d["side"]) is not d["traj"]:
+        if (
+            isinstance(preview, Plan)
+            and preview is not d["plan"]
+            and preview.trajectory(d["side"]) is not d["traj"]
+        ):
             self.doc.push_plan(preview, f"Move {d['side']} {_name(d['handle'])}")
         self.service.set_preview(None)
         return True
@@ -345,7 +393,9 @@ class NeedleTool(QObject):
         r.WorldToDisplay()
         return float(r.GetDisplayPoint()[2])
 
-    def _dragged_point(self, view: Any, pos: QPointF, start: NDArray[np.float64], depth: float) -> NDArray[np.float64]:
+    def _dragged_point(
+        self, view: Any, pos: QPointF, start: NDArray[np.float64], depth: float
+    ) -> NDArray[np.float64]:
         if view.name != "3d":
             q = view.lps_at(pos)
             n = view.pipeline.normal
@@ -358,7 +408,9 @@ class NeedleTool(QObject):
         w = np.asarray(r.GetWorldPoint(), dtype=np.float64)
         return w[:3] / w[3] if w[3] != 0 else w[:3]
 
-    def _screen_axes(self, view_name: str) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    def _screen_axes(
+        self, view_name: str
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
         from ui.render.orientation import screen_axes
 
         view = self.window.views()[view_name]

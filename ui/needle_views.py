@@ -15,8 +15,16 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
-from PySide6.QtWidgets import (QComboBox, QFrame, QGridLayout, QHBoxLayout, QLabel, QSlider,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
 from vtkmodules.vtkInteractionStyle import vtkInteractorStyleUser
 
 from planner.plan.catalog import get_needle
@@ -30,8 +38,11 @@ from ui.vtk_widget import create_vtk_widget
 log = logging.getLogger(__name__)
 STEPS_PER_MM = 2
 BEYOND_TARGET_MM = 10.0
-TITLES = {"along_cc": "Along needle · craniocaudal plane", "along_tr": "Along needle · transverse plane",
-          "eye": "Needle's eye"}
+TITLES = {
+    "along_cc": "Along needle · craniocaudal plane",
+    "along_tr": "Along needle · transverse plane",
+    "eye": "Needle's eye",
+}
 
 
 class ObliqueView(QFrame):
@@ -51,8 +62,9 @@ class ObliqueView(QFrame):
         rw.AddRenderer(self.pipeline.renderer)
         rw.AddRenderer(self.pipeline.overlay)
         rw.GetInteractor().SetInteractorStyle(vtkInteractorStyleUser())
-        self.context = ViewContext(f"needle_{kind}", self.pipeline.overlay, self.request_render,
-                                   self.pipeline.plane)
+        self.context = ViewContext(
+            f"needle_{kind}", self.pipeline.overlay, self.request_render, self.pipeline.plane
+        )
         self.adapter = NeedleAdapter()
         self.adapter.attach(self.context)
         self.vtk.installEventFilter(self)
@@ -77,8 +89,14 @@ class ObliqueView(QFrame):
             self.panel.schedule()
             return False
         # no camera interaction: these views follow the needle
-        return t in (QEvent.Type.MouseButtonPress, QEvent.Type.MouseButtonRelease, QEvent.Type.MouseMove,
-                     QEvent.Type.MouseButtonDblClick, QEvent.Type.KeyPress, QEvent.Type.KeyRelease)
+        return t in (
+            QEvent.Type.MouseButtonPress,
+            QEvent.Type.MouseButtonRelease,
+            QEvent.Type.MouseMove,
+            QEvent.Type.MouseButtonDblClick,
+            QEvent.Type.KeyPress,
+            QEvent.Type.KeyRelease,
+        )
 
     def close_view(self) -> None:
         if self.closed:
@@ -91,11 +109,15 @@ class ObliqueView(QFrame):
 
 
 class NeedleViewsPanel(QWidget):
-    def __init__(self, service: TrajectoryService, image_property: Any, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, service: TrajectoryService, image_property: Any, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.service = service
         self.doc = service.doc
-        self.views = {k: ObliqueView(k, image_property, self) for k in ("along_cc", "along_tr", "eye")}
+        self.views = {
+            k: ObliqueView(k, image_property, self) for k in ("along_cc", "along_tr", "eye")
+        }
         self.side = QComboBox()
         self.side.addItems(["left", "right"])
         self.side.setToolTip("Which needle these views follow")
@@ -139,7 +161,9 @@ class NeedleViewsPanel(QWidget):
         plan = self.service.display_plan()
         if plan is None:
             return None
-        return plan.trajectory(self.service.selected_side) or (plan.trajectories[0] if plan.trajectories else None)
+        return plan.trajectory(self.service.selected_side) or (
+            plan.trajectories[0] if plan.trajectories else None
+        )
 
     def set_depth(self, depth_mm: float | None) -> None:
         """Advance the needle to ``depth_mm`` from the skin entry (None: the planned tip)."""
@@ -205,9 +229,16 @@ class NeedleViewsPanel(QWidget):
         depth = length if self.depth_mm is None else min(self.depth_mm, length + BEYOND_TARGET_MM)
         self._sync_slider(length, depth)
         self.service.set_advance(traj.side, None if self.depth_mm is None else depth)
-        display = NeedleDisplay(traj.skin_entry_lps, traj.bone_entry_lps, traj.target_lps,
-                                get_needle(traj.needle_id).od_mm, self.service.severity(traj),
-                                self.service.preview is not None, "", depth)
+        display = NeedleDisplay(
+            traj.skin_entry_lps,
+            traj.bone_entry_lps,
+            traj.target_lps,
+            get_needle(traj.needle_id).od_mm,
+            self.service.severity(traj),
+            self.service.preview is not None,
+            "",
+            depth,
+        )
         planes = needle_planes(d)
         at = skin + d * depth
         mid = skin + d * (0.5 * length)
@@ -218,7 +249,9 @@ class NeedleViewsPanel(QWidget):
             if kind == "eye":
                 v.pipeline.set_plane(at, dop, up, 30.0)
             else:
-                v.pipeline.set_plane(mid, dop, up, max((0.5 * length + 15.0) / max(aspect, 0.3), 30.0))
+                v.pipeline.set_plane(
+                    mid, dop, up, max((0.5 * length + 15.0) / max(aspect, 0.3), 30.0)
+                )
             v.pipeline.image_slice.SetVisibility(True)
             v.adapter.update(v.adapter.value, display)
             v.adapter.slice_changed()
@@ -236,9 +269,20 @@ class NeedleViewsPanel(QWidget):
 
     def _depth_text(self, traj: Any, at: Any, depth: float, length: float) -> str:
         to_go = length - depth
-        where = "at the target" if abs(to_go) < 0.25 else (
-            f"{to_go:.1f} mm short of the target" if to_go > 0 else f"{-to_go:.1f} mm BEYOND the target")
-        hu = self.doc.volume.sample_lps(at[None, :], fill=float("nan"))[0] if self.doc.volume is not None else float("nan")
+        where = (
+            "at the target"
+            if abs(to_go) < 0.25
+            else (
+                f"{to_go:.1f} mm short of the target"
+                if to_go > 0
+                else f"{-to_go:.1f} mm BEYOND the target"
+            )
+        )
+        hu = (
+            self.doc.volume.sample_lps(at[None, :], fill=float("nan"))[0]
+            if self.doc.volume is not None
+            else float("nan")
+        )
         tissue = "" if not np.isfinite(hu) else f", tip HU {hu:.0f}"
         ctx = self.service.context()
         signed = getattr(ctx, "signed", None)

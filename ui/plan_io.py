@@ -83,7 +83,11 @@ class PlanIO(QObject):
 
         if self.doc.plan is None:
             raise InputError("there is no plan to save yet: place or suggest a needle first")
-        src = self.doc.source_path if self.doc.source_path and self.doc.source_path != "test:" else None
+        src = (
+            self.doc.source_path
+            if self.doc.source_path and self.doc.source_path != "test:"
+            else None
+        )
         save_plan(self.doc.plan, path, source_path=src)
         self.path = str(path)
         self.doc.mark_saved()
@@ -95,12 +99,16 @@ class PlanIO(QObject):
     # --- open --------------------------------------------------------------------------------
     @guarded("open the plan")
     def open(self, path: str | None = None) -> bool:
-        path = path or ask_open_path(self.parent_widget, str(Path(self.path).parent) if self.path else "")
+        path = path or ask_open_path(
+            self.parent_widget, str(Path(self.path).parent) if self.path else ""
+        )
         if not path:
             return False
         vol = self.doc.volume
         if vol is None:
-            raise InputError(f"{path}: open the study the plan was made on first, then open the plan")
+            raise InputError(
+                f"{path}: open the study the plan was made on first, then open the plan"
+            )
         from planner.plan.file import load_plan
 
         try:
@@ -110,7 +118,9 @@ class PlanIO(QObject):
             return False
         from ui import study_open
 
-        if self.doc.plan is not None and not study_open.confirm_discard(self.parent_widget, self.doc):
+        if self.doc.plan is not None and not study_open.confirm_discard(
+            self.parent_widget, self.doc
+        ):
             return False
         self.doc.push_plan(plan, f"Open plan {Path(path).name}")
         self.doc.mark_saved()
@@ -129,10 +139,15 @@ class PlanIO(QObject):
         if not source and _is_demo_series(plan.series.series_uid):
             source = "demo:"
         if not source:
-            show_message(self.parent_widget, "warning", "Open the plan's study first",
-                         f"{path} belongs to series {plan.series.series_uid} and does not record "
-                         "where that study is. Open the study (File → Open folder/file), then "
-                         "File → Open plan.", "")
+            show_message(
+                self.parent_widget,
+                "warning",
+                "Open the plan's study first",
+                f"{path} belongs to series {plan.series.series_uid} and does not record "
+                "where that study is. Open the study (File → Open folder/file), then "
+                "File → Open plan.",
+                "",
+            )
             return
         self._pending_plan_path = str(path)
         self.window.opener.study_opened.connect(self._on_study_opened_for_plan)

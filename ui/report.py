@@ -17,8 +17,14 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from ui.panels.estimates_text import (balloon_html, cement_html, compare_html, restoration_html,
-                                      sources_html, spread_html)
+from ui.panels.estimates_text import (
+    balloon_html,
+    cement_html,
+    compare_html,
+    restoration_html,
+    sources_html,
+    spread_html,
+)
 
 log = logging.getLogger(__name__)
 E = html.escape
@@ -30,9 +36,11 @@ table.grid{border-collapse:collapse;margin:2mm 0} table.grid td,table.grid th{bo
 .honest{font-style:italic;color:#333} .warn{color:#a04000;font-weight:bold} ol.sources{font-size:9pt}
 @media print{h2{page-break-after:avoid} table{page-break-inside:avoid}}
 """
-NOT_CLAIMED = ("This plan does not predict a guaranteed height, restored strength, pain relief or a "
-               "leakage probability (DOMAIN.md §9). Bands are population-level; flags are not "
-               "probabilities. Verify every level name and every path on the images.")
+NOT_CLAIMED = (
+    "This plan does not predict a guaranteed height, restored strength, pain relief or a "
+    "leakage probability (DOMAIN.md §9). Bands are population-level; flags are not "
+    "probabilities. Verify every level name and every path on the images."
+)
 
 
 def _pt(p: Any) -> str:
@@ -41,24 +49,47 @@ def _pt(p: Any) -> str:
 
 def _series_section(volume: Any, plan: Any) -> str:
     sp = volume.grid.spacing_mm
-    rows = [("Series UID", volume.series_uid), ("Geometry fingerprint", volume.grid.fingerprint()),
-            ("Description", volume.identity.description or "—"), ("Modality", volume.identity.modality),
-            ("Voxels", f"{sp[0]:.2f} × {sp[1]:.2f} × {sp[2]:.2f} mm")]
-    out = "<table class='meta'>" + "".join(f"<tr><td>{E(a)}</td><td>{E(str(b))}</td></tr>" for a, b in rows)
+    rows = [
+        ("Series UID", volume.series_uid),
+        ("Geometry fingerprint", volume.grid.fingerprint()),
+        ("Description", volume.identity.description or "—"),
+        ("Modality", volume.identity.modality),
+        ("Voxels", f"{sp[0]:.2f} × {sp[1]:.2f} × {sp[2]:.2f} mm"),
+    ]
+    out = "<table class='meta'>" + "".join(
+        f"<tr><td>{E(a)}</td><td>{E(str(b))}</td></tr>" for a, b in rows
+    )
     out += "</table>"
-    if plan.series.series_uid != volume.series_uid or plan.series.geometry_fingerprint != volume.grid.fingerprint():
-        out += ("<p class='warn'>The plan is bound to another series (UID "
-                f"{E(plan.series.series_uid)}): do not use this report for this study.</p>")
+    if (
+        plan.series.series_uid != volume.series_uid
+        or plan.series.geometry_fingerprint != volume.grid.fingerprint()
+    ):
+        out += (
+            "<p class='warn'>The plan is bound to another series (UID "
+            f"{E(plan.series.series_uid)}): do not use this report for this study.</p>"
+        )
     return out
 
 
 def _patient_section(volume: Any, include: bool) -> str:
     if not include:
-        return "<p>Patient identifiers omitted (tick “include patient identifiers” to print them).</p>"
+        return (
+            "<p>Patient identifiers omitted (tick “include patient identifiers” to print them).</p>"
+        )
     p = volume.patient
-    rows = [("Name", p.patient_name), ("ID", p.patient_id), ("Birth date", p.birth_date),
-            ("Sex", p.sex), ("Study date", p.study_date), ("Institution", p.institution)]
-    return "<table class='meta'>" + "".join(f"<tr><td>{E(a)}</td><td>{E(b or '—')}</td></tr>" for a, b in rows) + "</table>"
+    rows = [
+        ("Name", p.patient_name),
+        ("ID", p.patient_id),
+        ("Birth date", p.birth_date),
+        ("Sex", p.sex),
+        ("Study date", p.study_date),
+        ("Institution", p.institution),
+    ]
+    return (
+        "<table class='meta'>"
+        + "".join(f"<tr><td>{E(a)}</td><td>{E(b or '—')}</td></tr>" for a, b in rows)
+        + "</table>"
+    )
 
 
 def _levels_section(analysis: Any, target: str) -> str:
@@ -69,7 +100,9 @@ def _levels_section(analysis: Any, target: str) -> str:
     head = "<tr><th>Status</th>" + "".join(f"<th>{E(c)}</th>" for c in COLUMNS) + "</tr>"
     rows = []
     for r in analysis.levels:
-        status = ("confirmed" if r.candidate.confirmed else "<b>proposed</b>") + f" ({E(r.candidate.source)})"
+        status = (
+            "confirmed" if r.candidate.confirmed else "<b>proposed</b>"
+        ) + f" ({E(r.candidate.source)})"
         mark = " ◉ target" if r.level == target else ""
         cells = [t for t, _ in row_texts(r.morphometry)]
         cells[0] += mark
@@ -79,10 +112,14 @@ def _levels_section(analysis: Any, target: str) -> str:
     if res is not None and not res.candidate.confirmed:
         out += f"<p class='warn'>The target level {E(target)} is a proposal, not confirmed by the user.</p>"
     if analysis.warnings:
-        out += "<ul class='flags'>" + "".join(f"<li>{E(w)}</li>" for w in analysis.warnings) + "</ul>"
-    out += ("<p class='honest'>Heights in the body's mid-sagittal plane; reference heights from the "
-            "nearest intact neighbours (DOMAIN.md §2.3); Genant grades (Genant 1993); trabecular HU "
-            "thresholds (Pickhardt 2013, DOMAIN.md §7.1).</p>")
+        out += (
+            "<ul class='flags'>" + "".join(f"<li>{E(w)}</li>" for w in analysis.warnings) + "</ul>"
+        )
+    out += (
+        "<p class='honest'>Heights in the body's mid-sagittal plane; reference heights from the "
+        "nearest intact neighbours (DOMAIN.md §2.3); Genant grades (Genant 1993); trabecular HU "
+        "thresholds (Pickhardt 2013, DOMAIN.md §7.1).</p>"
+    )
     return out
 
 
@@ -102,50 +139,79 @@ def _trajectories_section(volume: Any, plan: Any, result: Any) -> str:
         import math
 
         length = math.dist(t.skin_entry_lps, t.target_lps)
-        out.append(f"<p><b>{E(t.side.capitalize())}</b> {E(t.approach)}, needle {E(t.needle_id)}: skin "
-                   f"entry {_pt(t.skin_entry_lps)}, bone entry {_pt(t.bone_entry_lps)}, tip "
-                   f"{_pt(t.target_lps)} LPS mm; skin to tip {length:.1f} mm.</p>")
+        out.append(
+            f"<p><b>{E(t.side.capitalize())}</b> {E(t.approach)}, needle {E(t.needle_id)}: skin "
+            f"entry {_pt(t.skin_entry_lps)}, bone entry {_pt(t.bone_entry_lps)}, tip "
+            f"{_pt(t.target_lps)} LPS mm; skin to tip {length:.1f} mm.</p>"
+        )
         if ctx is not None:
             from planner.trajectory import evaluate
 
             res = evaluate(ctx, t, unipedicular=plan.is_unipedicular)
             if res.findings:
-                out.append("<ul class='flags'>" + "".join(
-                    f"<li>{E(f.severity)}: {E(f.message)}</li>" for f in res.findings) + "</ul>")
+                out.append(
+                    "<ul class='flags'>"
+                    + "".join(f"<li>{E(f.severity)}: {E(f.message)}</li>" for f in res.findings)
+                    + "</ul>"
+                )
             else:
                 out.append("<p>No findings.</p>")
     return "".join(out)
 
 
-def build_report_html(volume: Any, plan: Any, analysis: Any, estimates: Any,
-                      include_patient: bool = False, app_version: str = "") -> str:
+def build_report_html(
+    volume: Any,
+    plan: Any,
+    analysis: Any,
+    estimates: Any,
+    include_patient: bool = False,
+    app_version: str = "",
+) -> str:
     """The report as one HTML document (pure function of its inputs).
 
     ``estimates`` is a ``planner.estimate.PlanEstimates`` for ``plan`` (or None when the level
     has no analysis). All positions LPS mm, volumes mL, heights mm, angles degrees.
     """
-    result = None if analysis is None else next((r for r in analysis.levels if r.level == plan.level), None)
+    result = (
+        None
+        if analysis is None
+        else next((r for r in analysis.levels if r.level == plan.level), None)
+    )
     now = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
-    parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>Plan {E(plan.level)}</title>"
-             f"<style>{CSS}</style></head><body>",
-             f"<h1>Vertebral augmentation plan — {E(plan.level)} — {E(plan.procedure)}</h1>",
-             f"<p>Generated {now} by Vertebral Augmentation Planner {E(app_version)}. A planning aid: "
-             "every number below is an estimate with its model, inputs, band and sources.</p>",
-             "<h2>Series</h2>", _series_section(volume, plan),
-             "<h2>Patient</h2>", _patient_section(volume, include_patient),
-             "<h2>Levels and measurements</h2>", _levels_section(analysis, plan.level),
-             "<h2>Trajectories</h2>", _trajectories_section(volume, plan, result)]
+    parts = [
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>Plan {E(plan.level)}</title>"
+        f"<style>{CSS}</style></head><body>",
+        f"<h1>Vertebral augmentation plan — {E(plan.level)} — {E(plan.procedure)}</h1>",
+        f"<p>Generated {now} by Vertebral Augmentation Planner {E(app_version)}. A planning aid: "
+        "every number below is an estimate with its model, inputs, band and sources.</p>",
+        "<h2>Series</h2>",
+        _series_section(volume, plan),
+        "<h2>Patient</h2>",
+        _patient_section(volume, include_patient),
+        "<h2>Levels and measurements</h2>",
+        _levels_section(analysis, plan.level),
+        "<h2>Trajectories</h2>",
+        _trajectories_section(volume, plan, result),
+    ]
     if estimates is not None:
-        parts += ["<h2>Balloons</h2>", "".join(balloon_html(b) for b in estimates.balloons)
-                  or "<p>No balloons planned.</p>",
-                  "<h2>Cement volume</h2>", cement_html(estimates.cement),
-                  "<h2>Cement spread</h2>", spread_html(estimates.spread),
-                  "<h2>Expected height restoration</h2>",
-                  restoration_html(estimates.restoration, result.morphometry if result else None),
-                  "<h2>Vertebroplasty and kyphoplasty compared</h2>", compare_html(estimates.comparison)]
+        parts += [
+            "<h2>Balloons</h2>",
+            "".join(balloon_html(b) for b in estimates.balloons) or "<p>No balloons planned.</p>",
+            "<h2>Cement volume</h2>",
+            cement_html(estimates.cement),
+            "<h2>Cement spread</h2>",
+            spread_html(estimates.spread),
+            "<h2>Expected height restoration</h2>",
+            restoration_html(estimates.restoration, result.morphometry if result else None),
+            "<h2>Vertebroplasty and kyphoplasty compared</h2>",
+            compare_html(estimates.comparison),
+        ]
         if estimates.notes:
-            parts.append("<h2>Notes</h2><ul class='notes'>" +
-                         "".join(f"<li>{E(n)}</li>" for n in estimates.notes) + "</ul>")
+            parts.append(
+                "<h2>Notes</h2><ul class='notes'>"
+                + "".join(f"<li>{E(n)}</li>" for n in estimates.notes)
+                + "</ul>"
+            )
         parts += ["<h2>Sources</h2>", sources_html(estimates.source_ids)]
     else:
         parts.append("<p>No estimates: the target level has not been analysed.</p>")

@@ -15,7 +15,7 @@ import logging
 
 import numpy as np
 from numpy.typing import NDArray
-from PySide6.QtCore import QEvent, QObject, QPointF, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QPointF, Qt, QTimer, Signal
 from PySide6.QtGui import QMouseEvent, QWheelEvent
 from PySide6.QtWidgets import QFrame, QVBoxLayout, QWidget
 from vtkmodules.vtkInteractionStyle import vtkInteractorStyleUser
@@ -66,6 +66,12 @@ class SliceView(QFrame):
         self.pipeline.overlay.AddActor(self._preview)
         self.closed = False
         self._needs_reset = True
+        # Renders are coalesced: every change asks, one render happens when control returns
+        # to the event loop (render on change, never on a polling timer).
+        self._render_timer = QTimer(self)
+        self._render_timer.setSingleShot(True)
+        self._render_timer.setInterval(0)
+        self._render_timer.timeout.connect(self.render_now)
         doc.volume_changed.connect(self._on_document_volume_changed)
         doc.measurements_changed.connect(self._on_document_measurements_changed)
         state.cursor_changed.connect(self._on_state_cursor_changed)
@@ -88,6 +94,12 @@ class SliceView(QFrame):
         return self.vtk.GetRenderWindow()
 
     def request_render(self) -> None:
+        """Schedule one render for when control returns to the event loop."""
+        if not self.closed and self.isVisible() and not self._render_timer.isActive():
+            self._render_timer.start()
+
+    def render_now(self) -> None:
+        self._render_timer.stop()
         if not self.closed and self.isVisible():
             self.vtk.GetRenderWindow().Render()
 
@@ -124,6 +136,7 @@ class SliceView(QFrame):
         if self.closed:
             return
         self.closed = True
+        self._render_timer.stop()
         for adapter in list(self._adapters) + list(self._measure_adapters.values()):
             adapter.remove()
         self._adapters.clear()

@@ -65,9 +65,9 @@ def _load_nifti(path: str, progress: Progress) -> tuple[CTVolume, tuple[LoadWarn
     from planner.io_nifti import load_nifti_ct
 
     progress.update(0.1, f"Reading {Path(path).name}")
-    volume = load_nifti_ct(path)
+    volume, warnings = load_nifti_ct(path)
     progress.update(1.0, "Done")
-    return volume, ()
+    return volume, tuple(warnings)
 
 
 def make_demo_volume(progress: Progress) -> CTVolume:

@@ -59,16 +59,27 @@ def demo_truth_analysis(volume: Any, level: str) -> Any:
     truth = generate_demo().truth
     lt = truth.level(level)
     anatomy = truth.level_anatomy(level, volume.grid)
-    morph = Morphometry(level=level, centroid_lps=lt.centroid_lps, body_volume_ml=lt.body_volume_ml,
-                        heights_mm=lt.heights_mm, depth_mm=lt.depth_mm, width_mm=lt.width_mm,
-                        wedge_angle_deg=lt.wedge_angle_deg, trabecular_hu=lt.trabecular_hu,
-                        reference_heights_mm=lt.reference_heights_mm, genant_grade=lt.genant_grade,
-                        morphology=lt.morphology, posterior_wall=lt.posterior_wall,
-                        prefracture_volume_ml=lt.prefracture_volume_ml,
-                        notes=("demo ground truth (vertebra analysis not available)",))
+    morph = Morphometry(
+        level=level,
+        centroid_lps=lt.centroid_lps,
+        body_volume_ml=lt.body_volume_ml,
+        heights_mm=lt.heights_mm,
+        depth_mm=lt.depth_mm,
+        width_mm=lt.width_mm,
+        wedge_angle_deg=lt.wedge_angle_deg,
+        trabecular_hu=lt.trabecular_hu,
+        reference_heights_mm=lt.reference_heights_mm,
+        genant_grade=lt.genant_grade,
+        morphology=lt.morphology,
+        posterior_wall=lt.posterior_wall,
+        prefracture_volume_ml=lt.prefracture_volume_ml,
+        notes=("demo ground truth (vertebra analysis not available)",),
+    )
     cand = LevelCandidate(level, lt.centroid_lps, "seed", True)
-    return SpineAnalysis((LevelResult(cand, anatomy, morph),),
-                         ("demo ground truth used: the vertebra analysis is not available",))
+    return SpineAnalysis(
+        (LevelResult(cand, anatomy, morph),),
+        ("demo ground truth used: the vertebra analysis is not available",),
+    )
 
 
 def run_level_analysis(volume: Any, level: str, is_demo: bool, progress: Progress) -> Any:
@@ -80,9 +91,13 @@ def run_level_analysis(volume: Any, level: str, is_demo: bool, progress: Progres
             return demo_truth_analysis(volume, level)
         from planner.errors import AnalysisError
 
-        raise AnalysisError("the vertebra analysis (planner.vertebra.analyze_spine) is not available "
-                            "in this build; needle metrics need the level's segmentation")
-    kwargs: dict[str, Any] = {"progress": progress} if "progress" in inspect.signature(fn).parameters else {}
+        raise AnalysisError(
+            "the vertebra analysis (planner.vertebra.analyze_spine) is not available "
+            "in this build; needle metrics need the level's segmentation"
+        )
+    kwargs: dict[str, Any] = (
+        {"progress": progress} if "progress" in inspect.signature(fn).parameters else {}
+    )
     return fn(volume, **kwargs)
 
 
@@ -162,8 +177,9 @@ class TrajectoryService(QObject):
             from planner.errors import InputError
 
             raise InputError("open a study before placing a needle")
-        return Plan(series=SeriesBinding(vol.identity.series_uid, vol.grid.fingerprint()),
-                    level=self.level)
+        return Plan(
+            series=SeriesBinding(vol.identity.series_uid, vol.grid.fingerprint()), level=self.level
+        )
 
     def set_level(self, level: str) -> None:
         if level not in LEVEL_NAMES:
@@ -186,8 +202,14 @@ class TrajectoryService(QObject):
             self.advance_changed.emit()
 
     # --- geometry ----------------------------------------------------------------------------
-    def make_trajectory(self, side: str, skin_lps: ArrayLike, target_lps: ArrayLike,
-                        approach: str = "transpedicular", needle_id: str = "11G") -> Trajectory:
+    def make_trajectory(
+        self,
+        side: str,
+        skin_lps: ArrayLike,
+        target_lps: ArrayLike,
+        approach: str = "transpedicular",
+        needle_id: str = "11G",
+    ) -> Trajectory:
         """A trajectory from skin entry to target; the bone entry is derived on the line."""
         skin = np.asarray(skin_lps, dtype=np.float64)
         tip = np.asarray(target_lps, dtype=np.float64)
@@ -203,7 +225,9 @@ class TrajectoryService(QObject):
             return traj
         return self.make_trajectory(traj.side, skin, tip, traj.approach, traj.needle_id)
 
-    def bone_entry(self, skin: NDArray[np.float64], tip: NDArray[np.float64]) -> NDArray[np.float64]:
+    def bone_entry(
+        self, skin: NDArray[np.float64], tip: NDArray[np.float64]
+    ) -> NDArray[np.float64]:
         """Where the line skin → tip first enters bone (segmentation if analysed, else HU)."""
         length = float(np.linalg.norm(tip - skin))
         if length < 1e-6:
@@ -311,7 +335,9 @@ class TrajectoryService(QObject):
 
         task = start_task(self.parent_widget, f"Analysing {level}…", fn)
         task.succeeded.connect(lambda an: self._on_analysis_done(vol, an))
-        task.failed.connect(lambda exc: report_exception(self.parent_widget, exc, f"analyse {level}"))
+        task.failed.connect(
+            lambda exc: report_exception(self.parent_widget, exc, f"analyse {level}")
+        )
         task.finished.connect(lambda: self.analysis_running_changed.emit(False))
         self.analysis_task = task
         self.analysis_running_changed.emit(True)
@@ -385,7 +411,9 @@ class TrajectoryService(QObject):
         self.context_changed.emit(self.level)
 
     def _on_document_plan_changed(self, old: Any, new: Any) -> None:
-        if (old is None) != (new is None) or (old is not None and new is not None and old.level != new.level):
+        if (old is None) != (new is None) or (
+            old is not None and new is not None and old.level != new.level
+        ):
             self.suggestions.clear()
             self.suggestions_changed.emit()
             self.context()

@@ -30,18 +30,28 @@ class TrajectoryFeatures(QObject):
 
         self.win = win
         self.service = TrajectoryService(win.doc, win)
-        self.overlays = NeedleOverlays(win.views(), self.service, self, lambda: win.state.active_view)
+        self.overlays = NeedleOverlays(
+            win.views(), self.service, self, lambda: win.state.active_view
+        )
         self.tool = NeedleTool(win, self.service, self.overlays)
         self.panel = TrajectoryPanel(self.service, self.tool, win.state)
         self.needle_views = NeedleViewsPanel(self.service, win.image_property)
         self.fluoro = FluoroPanel(self.service)
         self.plan_io = PlanIO(win)
         # the left column is the needle planner's own: the right one holds levels and estimates
-        self.panel_dock = win.add_panel(self.panel, "Trajectories", Qt.DockWidgetArea.LeftDockWidgetArea)
-        self.views_dock = win.add_panel(self.needle_views, "Needle views", Qt.DockWidgetArea.BottomDockWidgetArea)
-        self.fluoro_dock = win.add_panel(self.fluoro, "Fluoroscopy", Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.panel_dock = win.add_panel(
+            self.panel, "Trajectories", Qt.DockWidgetArea.LeftDockWidgetArea
+        )
+        self.views_dock = win.add_panel(
+            self.needle_views, "Needle views", Qt.DockWidgetArea.BottomDockWidgetArea
+        )
+        # beside the needle views, not behind them: a resident advances the needle and watches both
+        self.fluoro_dock = win.add_panel(
+            self.fluoro, "Fluoroscopy", Qt.DockWidgetArea.BottomDockWidgetArea, tabify=False
+        )
         win.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
         win.resizeDocks([self.views_dock, self.fluoro_dock], [250, 250], Qt.Orientation.Vertical)
+        win.resizeDocks([self.views_dock, self.fluoro_dock], [560, 560], Qt.Orientation.Horizontal)
         win.resizeDocks([self.panel_dock], [380], Qt.Orientation.Horizontal)
         self.tool.status.connect(lambda text: win.statusBar().showMessage(text, 8000))
         self.actions = self._add_file_actions()
@@ -51,12 +61,27 @@ class TrajectoryFeatures(QObject):
         win = self.win
         acts: dict[str, QAction] = {}
         for key, text, slot, sc, tip in (
-            ("open_plan", "Open &plan…", self.plan_io.open, "Ctrl+Shift+P",
-             "Open a plan file made on the open series"),
-            ("save_plan", "&Save plan", self.plan_io.save, QKeySequence.StandardKey.Save,
-             "Save the plan (JSON, LPS mm, bound to this series)"),
-            ("save_plan_as", "Save plan &as…", self.plan_io.save_as, QKeySequence.StandardKey.SaveAs,
-             "Save the plan to a new file"),
+            (
+                "open_plan",
+                "Open &plan…",
+                self.plan_io.open,
+                "Ctrl+Shift+P",
+                "Open a plan file made on the open series",
+            ),
+            (
+                "save_plan",
+                "&Save plan",
+                self.plan_io.save,
+                QKeySequence.StandardKey.Save,
+                "Save the plan (JSON, LPS mm, bound to this series)",
+            ),
+            (
+                "save_plan_as",
+                "Save plan &as…",
+                self.plan_io.save_as,
+                QKeySequence.StandardKey.SaveAs,
+                "Save the plan to a new file",
+            ),
         ):
             a = QAction(text, win)
             a.setShortcut(QKeySequence(sc))

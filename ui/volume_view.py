@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 
 from numpy.typing import ArrayLike
-from PySide6.QtCore import QEvent, QObject, Signal
+from PySide6.QtCore import QEvent, QObject, QTimer, Signal
 from PySide6.QtWidgets import QFrame, QVBoxLayout, QWidget
 from vtkmodules.vtkInteractionStyle import vtkInteractorStyleTrackballCamera
 from vtkmodules.vtkInteractionWidgets import vtkOrientationMarkerWidget
@@ -56,6 +56,12 @@ class VolumeView(QFrame):
         self.vtk.installEventFilter(self)
         self.closed = False
         self._gpu_checked = False
+        # Renders are coalesced: every change asks, one render happens when control returns
+        # to the event loop (render on change, never on a polling timer).
+        self._render_timer = QTimer(self)
+        self._render_timer.setSingleShot(True)
+        self._render_timer.setInterval(0)
+        self._render_timer.timeout.connect(self.render_now)
         doc.volume_changed.connect(self._on_document_volume_changed)
 
     def add_adapter(self, adapter: OverlayAdapter) -> None:
@@ -73,6 +79,12 @@ class VolumeView(QFrame):
         return self.vtk.GetRenderWindow()
 
     def request_render(self) -> None:
+        """Schedule one render for when control returns to the event loop."""
+        if not self.closed and self.isVisible() and not self._render_timer.isActive():
+            self._render_timer.start()
+
+    def render_now(self) -> None:
+        self._render_timer.stop()
         if not self.closed and self.isVisible():
             self._ensure_marker()
             self.vtk.GetRenderWindow().Render()
@@ -108,6 +120,7 @@ class VolumeView(QFrame):
         if self.closed:
             return
         self.closed = True
+        self._render_timer.stop()
         for adapter in self._adapters:
             adapter.remove()
         self._adapters.clear()

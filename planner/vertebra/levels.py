@@ -126,7 +126,7 @@ def walk(volume: CTVolume, start: BodyFit, progress: Progress | None = None) -> 
 
 def _candidate(fit: BodyFit, name: str, source: str, confirmed: bool) -> LevelCandidate:
     return LevelCandidate(name, tuple(fit.centroid_lps), source, confirmed,
-                          tuple(fit.star.superior), tuple(fit.star.posterior))
+                          tuple(fit.star.superior), tuple(fit.star.posterior), fit_cache=fit)
 
 
 def _start_fit(volume: CTVolume) -> BodyFit:

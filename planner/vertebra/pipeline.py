@@ -24,7 +24,7 @@ from planner.vertebra.morphometry import (
     posterior_wall_bulge_mm,
     trabecular_hu,
 )
-from planner.vertebra.segment import build_anatomy, fit_body
+from planner.vertebra.segment import BodyFit, build_anatomy, fit_body
 from planner.vertebra.types import LevelCandidate, LevelResult, SpineAnalysis
 from planner.volume import CTVolume, LabelMap
 
@@ -42,14 +42,21 @@ def segment_level(volume: CTVolume, candidate: LevelCandidate,
     (dilated by 2 mm), which also becomes ``LevelAnatomy.vertebra``.
     """
     report(progress, 0.0, f"segmenting {candidate.level}")
-    fit = fit_body(volume, np.asarray(candidate.centroid_lps), np.asarray(candidate.superior_lps),
-                   np.asarray(candidate.posterior_lps))
+    fit = candidate.fit_cache
+    if not isinstance(fit, BodyFit) or fit.source != _volume_key(volume) or not np.allclose(
+            fit.centroid_lps, candidate.centroid_lps, atol=0.5):
+        fit = fit_body(volume, np.asarray(candidate.centroid_lps),
+                       np.asarray(candidate.superior_lps), np.asarray(candidate.posterior_lps))
     anatomy = build_anatomy(candidate.level, fit)
     if candidate.label_mask is not None and candidate.label_grid is not None:
         anatomy = _restrict_to_label(volume, anatomy, candidate)
     _check_in_view(volume, anatomy, candidate)
     report(progress, 1.0, f"{candidate.level} segmented")
     return anatomy
+
+
+def _volume_key(volume: CTVolume) -> tuple[str, str]:
+    return volume.series_uid, volume.grid.fingerprint()
 
 
 def _check_in_view(volume: CTVolume, anatomy: LevelAnatomy,
@@ -59,7 +66,7 @@ def _check_in_view(volume: CTVolume, anatomy: LevelAnatomy,
     The body (or its imported vertebra label) must stay two voxels clear of every face of the
     volume; the ray casting stops at the image edge, so a cut body ends just inside it.
     """
-    o, s = anatomy.offset_kji, anatomy.grid.shape_kji
+    o = anatomy.offset_kji
     body = anatomy.body
     if body.sum() < 50:
         raise AnalysisError(f"{anatomy.level}: no body found (empty segmentation)")

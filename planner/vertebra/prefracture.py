@@ -2,8 +2,9 @@
 
 Method (DOMAIN.md §2.3 recommends neighbour-based reference heights; the shape version is an
 **[engineering choice]**): each intact neighbour's body mask is carried into the fractured
-body's frame — scaled per axis to the fractured body's width and AP depth (which a compression
-fracture barely changes) and to its reference height, and anchored at its inferior endplate
+body's frame — scaled per axis to the expected width and AP depth (which a compression
+fracture should not change; the neighbours' mean, so a burst that spread the fractured body
+does not inflate the estimate) and to its reference height, and anchored at its inferior endplate
 and AP centre (a typical osteoporotic fracture collapses the superior endplate; Genant 1993) —
 and the neighbours' occupancies are averaged. The shape is where the average is ≥ 0.5.
 """
@@ -47,14 +48,15 @@ def _anchor(anatomy: LevelAnatomy, m: Morphometry) -> tuple[float, float]:
 
 
 def _occupancy(pts_body: NDArray[np.float64], target: tuple[LevelAnatomy, Morphometry],
-               ref_h: float, n_anat: LevelAnatomy, n_m: Morphometry) -> NDArray[np.float64]:
+               size: tuple[float, float, float], n_anat: LevelAnatomy,
+               n_m: Morphometry) -> NDArray[np.float64]:
     from scipy import ndimage as ndi
 
     t_anat, t_m = target
     ty, tz = _anchor(t_anat, t_m)
     ny, nz = _anchor(n_anat, n_m)
     n_h = float(np.mean([n_m.heights_mm.get(w) for w in WALLS]))
-    scale = np.array([n_m.width_mm / t_m.width_mm, n_m.depth_mm / t_m.depth_mm, n_h / ref_h])
+    scale = np.array([n_m.width_mm / size[0], n_m.depth_mm / size[1], n_h / size[2]])
     b = (pts_body - np.array([0.0, ty, tz])) * scale + np.array([0.0, ny, nz])
     ijk = n_anat.grid.lps_to_voxel(n_anat.frame.to_lps(b))
     occ = ndi.map_coordinates(n_anat.body.astype(np.float32), ijk[..., ::-1].reshape(-1, 3).T,
@@ -76,10 +78,12 @@ def prefracture_shape(volume: CTVolume, target: tuple[LevelAnatomy, Morphometry]
     if not neighbours or m.reference_heights_mm is None:
         return None
     ref_h = float(np.mean([m.reference_heights_mm.get(w) for w in WALLS]))
+    size = (float(np.mean([n.width_mm for _, n in neighbours])),
+            float(np.mean([n.depth_mm for _, n in neighbours])), ref_h)
     start, stop = crop_box(volume.grid, anat.frame.origin_lps, HALF_BOX_MM)
     grid = volume.grid.crop(start, stop)
     pts = anat.frame.to_body(voxel_centres_lps(grid))
     acc = np.zeros(pts.shape[:-1])
     for n_anat, n_m in neighbours:
-        acc += _occupancy(pts, target, ref_h, n_anat, n_m)
+        acc += _occupancy(pts, target, size, n_anat, n_m)
     return PrefractureShape(anat.level, grid, start, acc / len(neighbours) >= 0.5)

@@ -44,6 +44,8 @@ class BodyFit:
                  sm: NDArray[np.float32]) -> None:
         self.star, self.grid, self.start, self.sm = star, grid, start, sm
         self._mask: NDArray[np.bool_] | None = None
+        #: (series UID, geometry fingerprint) of the volume the fit was made on
+        self.source: tuple[str, str] = ("", "")
 
     @property
     def mask(self) -> NDArray[np.bool_]:
@@ -77,6 +79,7 @@ class BodyFit:
                       tuple(o + x for o, x in zip(self.start, start, strict=True)),  # type: ignore[arg-type]
                       self.sm[sl])
         out._mask = self.mask[sl]
+        out.source = self.source
         return out
 
 
@@ -103,6 +106,8 @@ def fit_body(volume: CTVolume, centre: FloatArray, superior: FloatArray,
         c = new_c
         if moved < 0.7 and it > 0:
             break
+    if fit is not None:
+        fit.source = (volume.series_uid, volume.grid.fingerprint())
     if fit is None or fit.mask.sum() < 20:
         raise AnalysisError(
             f"no vertebral body found at {np.round(centre, 1).tolist()} (LPS mm); click inside "

@@ -52,6 +52,8 @@ class LevelCandidate:
     posterior_lps: tuple[float, float, float] = (0.0, 1.0, 0.0)
     label_grid: ImageGrid | None = None
     label_mask: NDArray[np.bool_] | None = None
+    #: The detection's body fit, reused by segment_level (internal; not part of the value).
+    fit_cache: Any = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.source not in SOURCES:

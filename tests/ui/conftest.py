@@ -136,3 +136,7 @@ def demo_window(make_window, qtbot, demo_case, monkeypatch):  # type: ignore[no-
         win.actions_by_name["open_demo"].trigger()
     qtbot.waitUntil(lambda: win.opener.task is None, timeout=10000)
     return win
+
+
+# needle-planning fixtures (tests/ui/test_trajectory_*.py, test_fluoro_panel.py)
+from tests.ui.trajectory_helpers import planning_window  # noqa: E402, F401

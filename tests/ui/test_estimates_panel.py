@@ -20,13 +20,20 @@ def demo_trajectories(demo_case, depth_frac=0.8):  # type: ignore[no-untyped-def
     for side in ("left", "right"):
         p = lt.pedicles[side]
         e, u = np.asarray(p.entry_lps), np.asarray(p.axis_dir_lps)
-        out.append(Trajectory(side, "transpedicular", tuple(e - 60 * u), tuple(e),
-                              tuple(e + depth_frac * p.length_to_anterior_cortex_mm * u)))
+        out.append(
+            Trajectory(
+                side,
+                "transpedicular",
+                tuple(e - 60 * u),
+                tuple(e),
+                tuple(e + depth_frac * p.length_to_anterior_cortex_mm * u),
+            )
+        )
     return tuple(out)
 
 
 @pytest.fixture
-def planned_window(quiet_window, demo_case):  # type: ignore[no-untyped-def]
+def planned_window(quiet_window, demo_case):  # type: ignore[no-untyped-def]  # noqa: F811
     from ui.panels.common import push_analysis
 
     win = quiet_window
@@ -37,11 +44,15 @@ def planned_window(quiet_window, demo_case):  # type: ignore[no-untyped-def]
 
 
 def _wait_full(qtbot, ctrl):  # type: ignore[no-untyped-def]
-    qtbot.waitUntil(lambda: ctrl.current is not None and not ctrl.current.pending and not ctrl.busy,
-                    timeout=60000)
+    qtbot.waitUntil(
+        lambda: ctrl.current is not None and not ctrl.current.pending and not ctrl.busy,
+        timeout=60000,
+    )
 
 
-def test_cement_recommendation_matches_planner_for_demo_l1(planned_window, demo_case, qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_cement_recommendation_matches_planner_for_demo_l1(
+    planned_window, demo_case, qtbot
+) -> None:  # type: ignore[no-untyped-def]
     from dataclasses import replace
 
     from planner.estimate import cement_recommendation, compute_estimates
@@ -63,7 +74,9 @@ def test_cement_recommendation_matches_planner_for_demo_l1(planned_window, demo_
         plan = plan.with_trajectory(t)
     plan = replace(plan, procedure="kyphoplasty")
     dev = "kyphon-xpander-ii-15-3"
-    plan = plan.with_balloon(BalloonPlacement("left", dev, 0.0, 2.5)).with_balloon(BalloonPlacement("right", dev, 0.0, 2.5))
+    plan = plan.with_balloon(BalloonPlacement("left", dev, 0.0, 2.5)).with_balloon(
+        BalloonPlacement("right", dev, 0.0, 2.5)
+    )
     doc.push_plan(plan, "test plan")
     _wait_full(qtbot, ctrl)
     ref = compute_estimates(doc.volume, l1.anatomy, l1.morphometry, doc.plan)
@@ -72,17 +85,26 @@ def test_cement_recommendation_matches_planner_for_demo_l1(planned_window, demo_
     assert ctrl.current.spread.volume_ml == pytest.approx(ref.spread.volume_ml, abs=1e-9)
     assert f"{ref.spread.volume_ml:.1f} mL of" in panel.spread_text.toPlainText()
     imm = ref.restoration.immediate_mm["anterior"]
-    assert f"{imm.median:.1f} mm ({imm.p10:.1f}–{imm.p90:.1f})" in panel.restoration_text.toPlainText()
+    assert (
+        f"{imm.median:.1f} mm ({imm.p10:.1f}–{imm.p90:.1f})" in panel.restoration_text.toPlainText()
+    )
     cmp = panel.compare.toPlainText()
-    assert "Vertebroplasty" in cmp and f"{ref.comparison.kyphoplasty.cement.recommended_ml:.1f} mL" in cmp
+    assert (
+        "Vertebroplasty" in cmp
+        and f"{ref.comparison.kyphoplasty.cement.recommended_ml:.1f} mL" in cmp
+    )
     res = {b.side: b for b in ref.balloons}
-    assert f"Placed <b>{res['left'].volume_ml:.2f} mL</b>" in panel.balloon_boxes["left"].result.text()
+    assert (
+        f"Placed <b>{res['left'].volume_ml:.2f} mL</b>" in panel.balloon_boxes["left"].result.text()
+    )
     # the overlays drew the balloons and the cloud in 3D
     assert win.planning.overlays.cement["3d"].shape.surface.GetNumberOfPoints() > 100
     assert win.planning.overlays.balloons["3d"].shapes["left"].surface.GetNumberOfPoints() > 100
 
 
-def test_inflation_slider_release_pushes_exactly_one_command(planned_window, demo_case, qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_inflation_slider_release_pushes_exactly_one_command(
+    planned_window, demo_case, qtbot
+) -> None:  # type: ignore[no-untyped-def]
     from planner.plan.model import BalloonPlacement
 
     win = planned_window
@@ -112,12 +134,16 @@ def test_inflation_slider_release_pushes_exactly_one_command(planned_window, dem
     assert doc.undo_stack.count() == n0 + 2
     assert doc.plan.balloon("left").inflation_ml == pytest.approx(2.8)
     doc.undo_stack.undo()
-    assert doc.plan.balloon("left").inflation_ml == pytest.approx(BalloonPlacement("left", "x").inflation_ml)
+    assert doc.plan.balloon("left").inflation_ml == pytest.approx(
+        BalloonPlacement("left", "x").inflation_ml
+    )
     assert s.value() == 40 and box.spin.value() == pytest.approx(2.0)
     # the spin box: one command per edit
     box.spin.setValue(1.5)
     box.spin.editingFinished.emit()
-    assert doc.undo_stack.count() == n0 + 2 and doc.plan.balloon("left").inflation_ml == pytest.approx(1.5)
+    assert doc.undo_stack.count() == n0 + 2 and doc.plan.balloon(
+        "left"
+    ).inflation_ml == pytest.approx(1.5)
 
 
 def test_clinical_inputs_update_the_restoration_at_once(planned_window) -> None:  # type: ignore[no-untyped-def]

@@ -17,13 +17,37 @@ def truth_analysis(demo_case, confirmed=(), source="auto"):  # type: ignore[no-u
     out = []
     for lt in demo_case.truth.levels:
         ref = lt.reference_heights_mm
-        loss = {w: 100.0 * (1 - lt.heights_mm.get(w) / ref.get(w)) for w in ("anterior", "middle", "posterior")}
-        cand = LevelCandidate(lt.name, lt.centroid_lps, source, lt.name in confirmed,
-                              tuple(lt.frame.superior), tuple(lt.frame.posterior))
-        morph = Morphometry(lt.name, lt.centroid_lps, lt.body_volume_ml, lt.heights_mm, lt.depth_mm,
-                            lt.width_mm, lt.wedge_angle_deg, lt.trabecular_hu, ref, loss,
-                            lt.genant_grade, lt.morphology, lt.posterior_wall, lt.prefracture_volume_ml)
-        out.append(LevelResult(cand, demo_case.truth.level_anatomy(lt.name, demo_case.volume.grid), morph))
+        loss = {
+            w: 100.0 * (1 - lt.heights_mm.get(w) / ref.get(w))
+            for w in ("anterior", "middle", "posterior")
+        }
+        cand = LevelCandidate(
+            lt.name,
+            lt.centroid_lps,
+            source,
+            lt.name in confirmed,
+            tuple(lt.frame.superior),
+            tuple(lt.frame.posterior),
+        )
+        morph = Morphometry(
+            lt.name,
+            lt.centroid_lps,
+            lt.body_volume_ml,
+            lt.heights_mm,
+            lt.depth_mm,
+            lt.width_mm,
+            lt.wedge_angle_deg,
+            lt.trabecular_hu,
+            ref,
+            loss,
+            lt.genant_grade,
+            lt.morphology,
+            lt.posterior_wall,
+            lt.prefracture_volume_ml,
+        )
+        out.append(
+            LevelResult(cand, demo_case.truth.level_anatomy(lt.name, demo_case.volume.grid), morph)
+        )
     return SpineAnalysis(tuple(out))
 
 
@@ -67,7 +91,11 @@ def test_levels_panel_mirrors_the_analysis(analysed_window, demo_analysis) -> No
     assert table.rowCount() == 5
     l1 = demo_analysis.level("L1").morphometry
     row = [table.item(2, c).text() for c in range(table.columnCount())]
-    assert row[1] == " / ".join(f"{l1.heights_mm.get(w):.1f}" for w in ("anterior", "middle", "posterior")) + " mm"
+    assert (
+        row[1]
+        == " / ".join(f"{l1.heights_mm.get(w):.1f}" for w in ("anterior", "middle", "posterior"))
+        + " mm"
+    )
     assert row[6].startswith(f"{l1.trabecular_hu:.0f} HU")
     assert "≤ 160" in row[6]  # 114 HU: DOMAIN.md §7.1 band
     assert row[7].startswith(f"{l1.body_volume_ml:.1f} mL")
@@ -111,7 +139,9 @@ def test_confirm_and_rename_are_one_undo_step_each(analysed_window, monkeypatch)
     assert stack.count() == n0 + 2 and "already named L2" in errors[0]
 
 
-def test_choosing_the_target_sets_plan_level_and_follows_renames(analysed_window, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_choosing_the_target_sets_plan_level_and_follows_renames(
+    analysed_window, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
     doc = analysed_window.doc
     panel = analysed_window.planning.levels
     assert doc.plan is None
@@ -124,7 +154,9 @@ def test_choosing_the_target_sets_plan_level_and_follows_renames(analysed_window
     assert panel.table.item(2, 4).text() == "◉ target"
     assert "target level L1 is a proposal" in panel.warning.text()
     # the crosshair went to the level
-    np.testing.assert_allclose(analysed_window.state.cursor_lps, doc.analysis.level("L1").morphometry.centroid_lps)
+    np.testing.assert_allclose(
+        analysed_window.state.cursor_lps, doc.analysis.level("L1").morphometry.centroid_lps
+    )
     panel.table.selectRow(3)
     panel.buttons["target"].click()
     assert doc.plan.level == "L2"
@@ -137,7 +169,9 @@ def test_choosing_the_target_sets_plan_level_and_follows_renames(analysed_window
     assert doc.plan.level == "L1" and doc.analysis.levels[2].level == "L1"
 
 
-def test_name_at_crosshair_runs_the_analysis_off_the_gui_thread(quiet_window, demo_case, qtbot, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_name_at_crosshair_runs_the_analysis_off_the_gui_thread(
+    quiet_window, demo_case, qtbot, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
     import ui.panels.levels_panel as lp
 
     win = quiet_window

@@ -45,10 +45,15 @@ def test_save_then_open_round_trips(demo_window, demo_case, tmp_path, monkeypatc
     assert not win.doc.is_modified
 
 
-def test_plan_of_another_series_is_refused_with_a_dialog(demo_window, demo_case, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_plan_of_another_series_is_refused_with_a_dialog(
+    demo_window, demo_case, tmp_path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
     win = demo_window
-    other = Plan(series=SeriesBinding("1.2.826.0.1.999", "0123456789abcdef"), level="L1",
-                 trajectories=(truth_trajectory(demo_case, "left"),))
+    other = Plan(
+        series=SeriesBinding("1.2.826.0.1.999", "0123456789abcdef"),
+        level="L1",
+        trajectories=(truth_trajectory(demo_case, "left"),),
+    )
     path = save_plan(other, tmp_path / "other.json")
     shown = []
     monkeypatch.setattr(QMessageBox, "warning", lambda parent, title, text, *a: shown.append(text))
@@ -58,7 +63,9 @@ def test_plan_of_another_series_is_refused_with_a_dialog(demo_window, demo_case,
     assert "1.2.826.0.1.999" in shown[0] and "belongs to series" in shown[0]
 
 
-def test_main_py_plan_argument_opens_the_demo_then_the_plan(demo_window, demo_case, tmp_path, qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_main_py_plan_argument_opens_the_demo_then_the_plan(
+    demo_window, demo_case, tmp_path, qtbot
+) -> None:  # type: ignore[no-untyped-def]
     win = demo_window
     plan = _plan(win, demo_case)
     path = save_plan(plan, tmp_path / "p.json", source_path="demo:")

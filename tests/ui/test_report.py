@@ -17,11 +17,17 @@ def report_inputs(demo_case):  # type: ignore[no-untyped-def]
     from planner.plan.model import BalloonPlacement, Plan, SeriesBinding
     from planner.volume import PatientInfo
 
-    vol = replace(demo_case.volume, patient=PatientInfo(patient_name="DOE^JANE", patient_id="ID12345",
-                                                        birth_date="19450101"))
+    vol = replace(
+        demo_case.volume,
+        patient=PatientInfo(patient_name="DOE^JANE", patient_id="ID12345", birth_date="19450101"),
+    )
     analysis = truth_analysis(demo_case, confirmed=("L1",))
-    plan = Plan(SeriesBinding(vol.series_uid, vol.grid.fingerprint()), "L1", "kyphoplasty",
-                demo_trajectories(demo_case))
+    plan = Plan(
+        SeriesBinding(vol.series_uid, vol.grid.fingerprint()),
+        "L1",
+        "kyphoplasty",
+        demo_trajectories(demo_case),
+    )
     plan = plan.with_balloon(BalloonPlacement("left", "kyphon-xpander-ii-15-3", 0.0, 2.0))
     r = analysis.level("L1")
     est = compute_estimates(vol, r.anatomy, r.morphometry, plan)
@@ -65,7 +71,7 @@ def test_patient_identifiers_only_when_ticked_and_foreign_plan_warned(report_inp
 
 
 @pytest.mark.gui
-def test_export_action_writes_the_file(quiet_window, demo_case, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_export_action_writes_the_file(quiet_window, demo_case, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]  # noqa: F811, E501
     import ui.panels.planning as planning
     from ui.panels.common import push_analysis
 

@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtWidgets import QApplication
 
 from planner.trajectory import TrajectoryContext, evaluate
-from tests.ui.trajectory_helpers import planning_window, truth_trajectory  # noqa: F401
+from tests.ui.trajectory_helpers import truth_trajectory  # noqa: F401
 from ui.panels.trajectory_panel import METRIC_ROWS, SEVERITY_QCOLOURS
 
 pytestmark = pytest.mark.gui
@@ -19,7 +19,9 @@ def _row(label_start: str) -> int:
     return next(i for i, r in enumerate(METRIC_ROWS) if r[0].startswith(label_start))
 
 
-def test_metrics_panel_shows_the_planners_values_for_the_demo_plan(planning_window, demo_case) -> None:  # type: ignore[no-untyped-def]
+def test_metrics_panel_shows_the_planners_values_for_the_demo_plan(
+    planning_window, demo_case
+) -> None:  # type: ignore[no-untyped-def]
     win = planning_window
     svc = win.trajectory.service
     panel = win.trajectory.panel
@@ -33,7 +35,10 @@ def test_metrics_panel_shows_the_planners_values_for_the_demo_plan(planning_wind
     ctx = TrajectoryContext.build(demo_case.volume, anatomy)
     for col, side in enumerate(("left", "right")):
         m = evaluate(ctx, plan.trajectory(side)).metrics
-        cell = lambda label: panel.table.item(_row(label), col).text()  # noqa: E731
+
+        def cell(label: str, col: int = col) -> str:
+            return panel.table.item(_row(label), col).text()
+
         assert cell("Length skin") == f"{m.length_skin_to_tip_mm:.1f}"
         assert cell("Length bone") == f"{m.length_bone_to_tip_mm:.1f}"
         assert cell("Tip depth") == f"{100 * m.tip_depth_frac:.0f}"
@@ -68,14 +73,19 @@ def test_accepting_an_auto_suggestion_is_one_undo_step(planning_window) -> None:
     assert win.doc.plan is None
 
 
-def test_findings_are_coloured_by_severity_and_click_locates(planning_window, demo_case, qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_findings_are_coloured_by_severity_and_click_locates(
+    planning_window, demo_case, qtbot
+) -> None:  # type: ignore[no-untyped-def]
     win = planning_window
     panel = win.trajectory.panel
     good = truth_trajectory(demo_case, "left")
     shift = np.array([-6.0, 0.0, 0.0])  # 6 mm medial for a left needle: into the canal side
-    bad = replace(good, skin_entry_lps=tuple(np.add(good.skin_entry_lps, shift)),
-                  bone_entry_lps=tuple(np.add(good.bone_entry_lps, shift)),
-                  target_lps=tuple(np.add(good.target_lps, shift)))
+    bad = replace(
+        good,
+        skin_entry_lps=tuple(np.add(good.skin_entry_lps, shift)),
+        bone_entry_lps=tuple(np.add(good.bone_entry_lps, shift)),
+        target_lps=tuple(np.add(good.target_lps, shift)),
+    )
     win.doc.push_plan(win.trajectory.service.base_plan().with_trajectory(bad), "bad")
     QApplication.processEvents()
     items = [panel.findings.item(i) for i in range(panel.findings.count())]

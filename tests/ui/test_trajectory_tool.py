@@ -7,7 +7,7 @@ import pytest
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtWidgets import QApplication
 
-from tests.ui.trajectory_helpers import planning_window, send_key, send_mouse, truth_trajectory  # noqa: F401
+from tests.ui.trajectory_helpers import send_key, send_mouse, truth_trajectory  # noqa: F401
 from ui.render.needle_actors import TARGET_COLOUR
 from ui.screenshot import vtk_pixels
 
@@ -22,7 +22,9 @@ def _with_plan(win, case):  # type: ignore[no-untyped-def]
     return plan
 
 
-def test_clicking_target_then_entry_in_a_2d_view_places_the_needle_there(demo_window, demo_case) -> None:  # type: ignore[no-untyped-def]
+def test_clicking_target_then_entry_in_a_2d_view_places_the_needle_there(
+    demo_window, demo_case
+) -> None:  # type: ignore[no-untyped-def]
     win = demo_window
     vol = demo_case.volume
     target = np.asarray(demo_case.truth.level("L1").centroid_lps) + np.array([6.0, -4.0, 0.0])
@@ -54,7 +56,9 @@ def test_clicking_target_then_entry_in_a_2d_view_places_the_needle_there(demo_wi
     assert win.doc.plan is None
 
 
-def test_drag_in_a_2d_view_pushes_one_command_and_undo_restores(planning_window, demo_case, qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_drag_in_a_2d_view_pushes_one_command_and_undo_restores(
+    planning_window, demo_case, qtbot
+) -> None:  # type: ignore[no-untyped-def]
     win = planning_window
     plan = _with_plan(win, demo_case)
     before = plan.trajectory("left")
@@ -123,7 +127,9 @@ def test_keyboard_nudges_merge_into_one_command(planning_window, demo_case) -> N
     assert win.doc.undo_stack.count() == n0 + 1
     after = win.doc.plan.trajectory("left")
     # axial: screen right = patient left (+x), screen up = anterior (-y)
-    assert np.allclose(np.subtract(after.target_lps, before.target_lps), [2.5, -2.0, 0.0], atol=1e-9)
+    assert np.allclose(
+        np.subtract(after.target_lps, before.target_lps), [2.5, -2.0, 0.0], atol=1e-9
+    )
     win.doc.undo_stack.undo()
     assert win.doc.plan.trajectory("left") is before
 
@@ -136,7 +142,10 @@ def test_needle_appears_at_the_same_lps_position_in_every_view(planning_window, 
     for v in win.slice_views.values():
         v.pipeline.set_crosshair_visible(False)
     mine = {id(p) for a in win.trajectory.overlays.adapters.values() for p in a._props}
-    renderers = [v.pipeline.overlay for v in win.slice_views.values()] + [win.view_3d.pipeline.renderer]
+    rs3 = win.view_3d.render_window().GetRenderers()
+    rs3.InitTraversal()
+    renderers = [v.pipeline.overlay for v in win.slice_views.values()]
+    renderers += [rs3.GetNextItem() for _ in range(rs3.GetNumberOfItems())]
     for r in renderers:  # other panels' annotations and surfaces may cover the tip
         props = r.GetViewProps()
         props.InitTraversal()
@@ -157,12 +166,8 @@ def test_needle_appears_at_the_same_lps_position_in_every_view(planning_window, 
         q = win.trajectory.tool._widget_point(view, tip)
         ratio = view.vtk.devicePixelRatioF()
         col, row = int(round(q.x() * ratio)), int(round(q.y() * ratio))
-        patch = rgb[row - 2: row + 3, col - 2: col + 3].reshape(-1, 3)
+        patch = rgb[row - 2 : row + 3, col - 2 : col + 3].reshape(-1, 3)
         dist = np.linalg.norm(patch - target_rgb, axis=1).min()
-        if name == "3d":
-            from PySide6.QtGui import QImage
-            a = np.ascontiguousarray(rgb.astype(np.uint8)); QImage(a.data, a.shape[1], a.shape[0], 3*a.shape[1], QImage.Format.Format_RGB888).save("/tmp/scratch/dbg3d.png")
-            rs = view.render_window().GetRenderers(); print("renderers", rs.GetNumberOfItems(), col, row)
         assert dist < 90, f"{name}: target handle not drawn at its LPS position ({patch.mean(0)})"
         if name != "3d":
             # and the picked LPS under that pixel is the tip (in-plane)
@@ -171,9 +176,13 @@ def test_needle_appears_at_the_same_lps_position_in_every_view(planning_window, 
             inplane = (back - tip) - n * float((back - tip) @ n)
             assert np.linalg.norm(inplane) < 0.5
             # mirror check: nothing magenta at the patient's right-side mirror of the tip
-            mirror = tip * np.array([-1.0, 1.0, 1.0]) + np.array([2 * demo_case.truth.level("L1").centroid_lps[0], 0, 0])
+            mirror = tip * np.array([-1.0, 1.0, 1.0]) + np.array(
+                [2 * demo_case.truth.level("L1").centroid_lps[0], 0, 0]
+            )
             qm = view.widget_point(mirror)
             if name != "sagittal":
-                pm = rgb[int(qm.y() * ratio) - 2: int(qm.y() * ratio) + 3,
-                         int(qm.x() * ratio) - 2: int(qm.x() * ratio) + 3].reshape(-1, 3)
+                pm = rgb[
+                    int(qm.y() * ratio) - 2 : int(qm.y() * ratio) + 3,
+                    int(qm.x() * ratio) - 2 : int(qm.x() * ratio) + 3,
+                ].reshape(-1, 3)
                 assert np.linalg.norm(pm - target_rgb, axis=1).min() > 60, name

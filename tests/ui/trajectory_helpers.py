@@ -18,17 +18,29 @@ from PySide6.QtWidgets import QApplication
 from planner.plan.model import Trajectory
 
 
-def send_mouse(widget: Any, kind: str, pos: QPointF, button: Qt.MouseButton = Qt.MouseButton.LeftButton) -> None:
-    types = {"press": QEvent.Type.MouseButtonPress, "move": QEvent.Type.MouseMove,
-             "release": QEvent.Type.MouseButtonRelease}
+def send_mouse(
+    widget: Any, kind: str, pos: QPointF, button: Qt.MouseButton = Qt.MouseButton.LeftButton
+) -> None:
+    types = {
+        "press": QEvent.Type.MouseButtonPress,
+        "move": QEvent.Type.MouseMove,
+        "release": QEvent.Type.MouseButtonRelease,
+    }
     buttons = Qt.MouseButton.NoButton if kind == "release" else button
-    ev = QMouseEvent(types[kind], QPointF(pos), widget.mapToGlobal(QPointF(pos)),
-                     button if kind != "move" else Qt.MouseButton.NoButton, buttons,
-                     Qt.KeyboardModifier.NoModifier)
+    ev = QMouseEvent(
+        types[kind],
+        QPointF(pos),
+        widget.mapToGlobal(QPointF(pos)),
+        button if kind != "move" else Qt.MouseButton.NoButton,
+        buttons,
+        Qt.KeyboardModifier.NoModifier,
+    )
     QApplication.sendEvent(widget, ev)
 
 
-def send_key(widget: Any, key: Qt.Key, modifiers: Qt.KeyboardModifier = Qt.KeyboardModifier.NoModifier) -> None:
+def send_key(
+    widget: Any, key: Qt.Key, modifiers: Qt.KeyboardModifier = Qt.KeyboardModifier.NoModifier
+) -> None:
     QApplication.sendEvent(widget, QKeyEvent(QEvent.Type.KeyPress, key, modifiers))
 
 

@@ -44,11 +44,14 @@ def renamed_result(result: Any, name: str, confirmed: bool) -> Any:
     from planner.vertebra.types import LevelResult
 
     if name == result.level:  # a confirmation: share the segmentation (nothing to redraw)
-        return LevelResult(result.candidate.renamed(name, confirmed), result.anatomy,
-                           result.morphometry)
-    return LevelResult(result.candidate.renamed(name, confirmed),
-                       replace(result.anatomy, level=name),
-                       replace(result.morphometry, level=name))
+        return LevelResult(
+            result.candidate.renamed(name, confirmed), result.anatomy, result.morphometry
+        )
+    return LevelResult(
+        result.candidate.renamed(name, confirmed),
+        replace(result.anatomy, level=name),
+        replace(result.morphometry, level=name),
+    )
 
 
 def new_plan(doc: Document, level: str) -> Any:

@@ -13,8 +13,17 @@ from dataclasses import replace
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox,
-                               QHBoxLayout, QLabel, QSlider, QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QSlider,
+    QWidget,
+)
 
 from planner.plan.model import BalloonPlacement, ClinicalInputs
 from ui.commands import merge_key_for
@@ -23,11 +32,16 @@ from ui.errors import guarded
 from ui.panels.common import plan_or_new
 
 SLIDER_STEP_ML = 0.05
-ACUITY_ITEMS = (("unknown", "not known"), ("acute", "oedema on MRI (acute)"),
-                ("chronic", "no oedema on MRI (chronic)"))
+ACUITY_ITEMS = (
+    ("unknown", "not known"),
+    ("acute", "oedema on MRI (acute)"),
+    ("chronic", "no oedema on MRI (chronic)"),
+)
 
 
-def _spin(lo: float, hi: float, step: float, decimals: int, suffix: str, tip: str) -> QDoubleSpinBox:
+def _spin(
+    lo: float, hi: float, step: float, decimals: int, suffix: str, tip: str
+) -> QDoubleSpinBox:
     s = QDoubleSpinBox()
     s.setRange(lo, hi)
     s.setSingleStep(step)
@@ -53,26 +67,50 @@ class ClinicalBox(QGroupBox):
         self.procedure = QComboBox()
         self.procedure.addItems(["vertebroplasty", "kyphoplasty"])
         self.procedure.setToolTip("Vertebroplasty (VP) or balloon kyphoplasty (BKP)")
-        self.age = _spin(-1, 520, 1, 0, " weeks", "Fracture age in weeks (≤ 6 weeks counts as acute, "
-                         "DOMAIN.md §5.2); 'unknown' when not known")
+        self.age = _spin(
+            -1,
+            520,
+            1,
+            0,
+            " weeks",
+            "Fracture age in weeks (≤ 6 weeks counts as acute, "
+            "DOMAIN.md §5.2); 'unknown' when not known",
+        )
         self.age.setSpecialValueText("unknown")
         self.oedema = QComboBox()
         for _key, text in ACUITY_ITEMS:
             self.oedema.addItem(text)
-        self.oedema.setToolTip("MRI bone-marrow oedema (STIR/T2): present = acute; overrides the age")
+        self.oedema.setToolTip(
+            "MRI bone-marrow oedema (STIR/T2): present = acute; overrides the age"
+        )
         self.acuity_label = QLabel()
         self.viscosity = QComboBox()
         self.viscosity.addItems(["high", "standard", "low"])
-        self.viscosity.setToolTip("Low-viscosity cement: leak odds ratio 3.32 (World Neurosurg 2017)")
+        self.viscosity.setToolTip(
+            "Low-viscosity cement: leak odds ratio 3.32 (World Neurosurg 2017)"
+        )
         self.cleft = QCheckBox("Intravertebral cleft")
-        self.cleft.setToolTip("Intravertebral cleft (Kümmell): leak odds ratio 1.40; recollapse OR 2.97")
+        self.cleft.setToolTip(
+            "Intravertebral cleft (Kümmell): leak odds ratio 1.40; recollapse OR 2.97"
+        )
         self.supine_on = QCheckBox("Positional (supine / prone) heights measured")
-        self.supine_on.setToolTip("For a mobile fracture: heights on a supine-stress or prone image; "
-                                  "the restoration median is then measured, not assumed (J Orthop Surg 2018)")
-        self.supine = [_spin(0, 60, 0.5, 1, " mm", f"{w} height on the positional image")
-                       for w in ("Anterior", "Middle", "Posterior")]
-        self.extra = _spin(0, 5, 0.1, 1, " mL", "Kyphoplasty: cement beyond the cavity for "
-                           "interdigitation (no published ratio; default 0, DOMAIN.md §9a)")
+        self.supine_on.setToolTip(
+            "For a mobile fracture: heights on a supine-stress or prone image; "
+            "the restoration median is then measured, not assumed (J Orthop Surg 2018)"
+        )
+        self.supine = [
+            _spin(0, 60, 0.5, 1, " mm", f"{w} height on the positional image")
+            for w in ("Anterior", "Middle", "Posterior")
+        ]
+        self.extra = _spin(
+            0,
+            5,
+            0.1,
+            1,
+            " mL",
+            "Kyphoplasty: cement beyond the cavity for "
+            "interdigitation (no published ratio; default 0, DOMAIN.md §9a)",
+        )
         form = QFormLayout(self)
         form.addRow("Procedure", self.procedure)
         form.addRow("Fracture age", self.age)
@@ -106,7 +144,11 @@ class ClinicalBox(QGroupBox):
             return
         c = plan.clinical
         _set(self.procedure, self.procedure.setCurrentText, plan.procedure)
-        _set(self.age, self.age.setValue, -1 if c.fracture_age_weeks is None else c.fracture_age_weeks)
+        _set(
+            self.age,
+            self.age.setValue,
+            -1 if c.fracture_age_weeks is None else c.fracture_age_weeks,
+        )
         _set(self.oedema, self.oedema.setCurrentIndex, [k for k, _ in ACUITY_ITEMS].index(c.acuity))
         _set(self.viscosity, self.viscosity.setCurrentText, c.cement_viscosity)
         _set(self.cleft, self.cleft.setChecked, c.intravertebral_cleft)
@@ -117,9 +159,13 @@ class ClinicalBox(QGroupBox):
         _set(self.extra, self.extra.setValue, c.extra_interdigitation_ml)
         self.extra.setEnabled(plan.procedure == "kyphoplasty")
         eff = c.effective_acuity
-        why = ("from MRI oedema" if c.acuity != "unknown" else
-               "from the age (≤ 6 weeks acute)" if c.fracture_age_weeks is not None else
-               "no age or MRI: the kyphoplasty band spans acute and chronic")
+        why = (
+            "from MRI oedema"
+            if c.acuity != "unknown"
+            else "from the age (≤ 6 weeks acute)"
+            if c.fracture_age_weeks is not None
+            else "no age or MRI: the kyphoplasty band spans acute and chronic"
+        )
         self.acuity_label.setText(f"Acuity used: {eff} ({why})")
 
     @guarded("change the procedure")
@@ -160,25 +206,42 @@ class BalloonBox(QGroupBox):
 
     preview_changed = Signal(str, float)
 
-    def __init__(self, doc: Document, side: str, catalog: Any, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, doc: Document, side: str, catalog: Any, parent: QWidget | None = None
+    ) -> None:
         super().__init__(f"{side.capitalize()} balloon", parent)
         self.doc, self.side, self.catalog = doc, side, catalog
         self.enable = QCheckBox(f"Balloon on the {side} needle")
         self.device = QComboBox()
         for d in catalog.devices.values():
-            self.device.addItem(f"{d.name} — {d.nominal_length.describe('mm')}, max "
-                                f"{d.max_volume.describe('mL')}", d.id)
-            self.device.setItemData(self.device.count() - 1,
-                                    f"Rated pressure: {d.max_pressure.describe('psi')}. "
-                                    "Values marked unverified could not be confirmed from the IFU "
-                                    "(DOMAIN.md §4.1).", Qt.ItemDataRole.ToolTipRole)
-        self.offset = _spin(0, 40, 0.5, 1, " mm", "Distance from the needle tip back to the balloon's "
-                            "distal marker (0 = the balloon starts at the tip)")
+            self.device.addItem(
+                f"{d.name} — {d.nominal_length.describe('mm')}, max {d.max_volume.describe('mL')}",
+                d.id,
+            )
+            self.device.setItemData(
+                self.device.count() - 1,
+                f"Rated pressure: {d.max_pressure.describe('psi')}. "
+                "Values marked unverified could not be confirmed from the IFU "
+                "(DOMAIN.md §4.1).",
+                Qt.ItemDataRole.ToolTipRole,
+            )
+        self.offset = _spin(
+            0,
+            40,
+            0.5,
+            1,
+            " mm",
+            "Distance from the needle tip back to the balloon's "
+            "distal marker (0 = the balloon starts at the tip)",
+        )
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(0, int(round(4.0 / SLIDER_STEP_ML)))
-        self.slider.setToolTip("Inflation volume: drag to preview, release to apply (one undo step)")
-        self.spin = _spin(0, 10, 0.1, 2, " mL", "Inflation volume (mL); the planner models volume, "
-                          "not pressure")
+        self.slider.setToolTip(
+            "Inflation volume: drag to preview, release to apply (one undo step)"
+        )
+        self.spin = _spin(
+            0, 10, 0.1, 2, " mL", "Inflation volume (mL); the planner models volume, not pressure"
+        )
         self.result = QLabel("—")
         self.result.setWordWrap(True)
         self.result.setTextFormat(Qt.TextFormat.RichText)
@@ -193,8 +256,12 @@ class BalloonBox(QGroupBox):
         form.addRow(self.result)
         self.enable.toggled.connect(lambda on: self._on_enable_toggled(on))
         self.device.activated.connect(lambda *_: self._push(device_id=self.device.currentData()))
-        self.offset.editingFinished.connect(lambda: self._push(tip_offset_mm=round(self.offset.value(), 2)))
-        self.spin.editingFinished.connect(lambda: self._push(inflation_ml=round(self.spin.value(), 2)))
+        self.offset.editingFinished.connect(
+            lambda: self._push(tip_offset_mm=round(self.offset.value(), 2))
+        )
+        self.spin.editingFinished.connect(
+            lambda: self._push(inflation_ml=round(self.spin.value(), 2))
+        )
         self.slider.valueChanged.connect(self._on_slider_value_changed)
         self.slider.sliderReleased.connect(self._on_slider_released)
         doc.plan_changed.connect(lambda *_: self.refresh())
@@ -206,8 +273,11 @@ class BalloonBox(QGroupBox):
         b = plan.balloon(self.side) if plan is not None else None
         kp = plan is not None and plan.procedure == "kyphoplasty"
         self.enable.setEnabled(traj is not None and kp)
-        self.enable.setToolTip("" if traj is not None and kp else
-                               "Kyphoplasty with a trajectory on this side is needed first")
+        self.enable.setToolTip(
+            ""
+            if traj is not None and kp
+            else "Kyphoplasty with a trajectory on this side is needed first"
+        )
         _set(self.enable, self.enable.setChecked, b is not None)
         for w in (self.device, self.offset, self.slider, self.spin):
             w.setEnabled(b is not None)
@@ -217,7 +287,11 @@ class BalloonBox(QGroupBox):
         _set(self.device, self.device.setCurrentIndex, max(idx, 0))
         dev = self.catalog.devices.get(b.device_id)
         top = dev.max_volume.value if dev is not None and dev.max_volume.value else 4.0
-        _set(self.slider, self.slider.setMaximum, int(round(max(top * 1.34, b.inflation_ml) / SLIDER_STEP_ML)))
+        _set(
+            self.slider,
+            self.slider.setMaximum,
+            int(round(max(top * 1.34, b.inflation_ml) / SLIDER_STEP_ML)),
+        )
         if not self.slider.isSliderDown():
             _set(self.slider, self.slider.setValue, int(round(b.inflation_ml / SLIDER_STEP_ML)))
         _set(self.spin, self.spin.setValue, b.inflation_ml)
@@ -229,15 +303,20 @@ class BalloonBox(QGroupBox):
             return
         yes = {True: "✓", False: "✗"}
         c = res.contacts
-        txt = (f"Placed <b>{res.volume_ml:.2f} mL</b> (cavity {res.cavity_ml:.2f}, endplate lift "
-               f"{res.lift_ml:.2f}); radius {res.radius_mm:.1f} mm<br>"
-               f"Contacts: superior endplate {yes[c.get('superior_endplate', False)]}, inferior "
-               f"endplate {yes[c.get('inferior_endplate', False)]}, cortex {yes[c.get('cortex', False)]}"
-               f"<br>Posterior wall: {res.posterior_wall_distance_mm:.1f} mm")
+        txt = (
+            f"Placed <b>{res.volume_ml:.2f} mL</b> (cavity {res.cavity_ml:.2f}, endplate lift "
+            f"{res.lift_ml:.2f}); radius {res.radius_mm:.1f} mm<br>"
+            f"Contacts: superior endplate {yes[c.get('superior_endplate', False)]}, inferior "
+            f"endplate {yes[c.get('inferior_endplate', False)]}, cortex {yes[c.get('cortex', False)]}"
+            f"<br>Posterior wall: {res.posterior_wall_distance_mm:.1f} mm"
+        )
         lift = res.lift_mm
         if any(v > 0 for v in lift.values()):
-            txt += "<br>Endplate lift A/M/P: " + " / ".join(f"{lift.get(w, 0):.1f}" for w in
-                                                           ("anterior", "middle", "posterior")) + " mm"
+            txt += (
+                "<br>Endplate lift A/M/P: "
+                + " / ".join(f"{lift.get(w, 0):.1f}" for w in ("anterior", "middle", "posterior"))
+                + " mm"
+            )
         for w in res.warnings:
             txt += f"<br><span style='color:#f0be5a'>⚠ {w}</span>"
         if pending:
@@ -263,11 +342,14 @@ class BalloonBox(QGroupBox):
             return
         if on and plan.balloon(self.side) is None:
             dev = self.device.currentData() or next(iter(self.catalog.devices))
-            self.doc.push_plan(plan.with_balloon(BalloonPlacement(self.side, dev)),
-                               f"Add {self.side} balloon")
+            self.doc.push_plan(
+                plan.with_balloon(BalloonPlacement(self.side, dev)), f"Add {self.side} balloon"
+            )
         elif not on and plan.balloon(self.side) is not None:
-            self.doc.push_plan(replace(plan, balloons=tuple(b for b in plan.balloons if b.side != self.side)),
-                               f"Remove {self.side} balloon")
+            self.doc.push_plan(
+                replace(plan, balloons=tuple(b for b in plan.balloons if b.side != self.side)),
+                f"Remove {self.side} balloon",
+            )
 
     @guarded("change the balloon")
     def _push(self, merge: bool = False, **changes: Any) -> None:

@@ -11,19 +11,37 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import (QCheckBox, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSlider,
-                               QTabWidget, QTextBrowser, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QSlider,
+    QTabWidget,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ui.document import Document
 from ui.panels.common import sources_tooltip
 from ui.panels.estimates_inputs import BalloonBox, ClinicalBox
 from ui.panels.estimates_state import EstimatesController
-from ui.panels.estimates_text import (compare_html, cement_html, restoration_html, sources_html,
-                                      spread_html, balloon_html)
+from ui.panels.estimates_text import (
+    balloon_html,
+    cement_html,
+    compare_html,
+    restoration_html,
+    sources_html,
+    spread_html,
+)
 
-STYLE = ("<style>p{margin:3px 0} .big{font-size:15pt} .flags li{color:#f0be5a} "
-         ".notes li{color:#aab4c0} .honest{color:#9ab;font-style:italic} "
-         "table.grid td, table.grid th{padding:2px 6px;border:1px solid #556}</style>")
+STYLE = (
+    "<style>p{margin:3px 0} .big{font-size:15pt} .flags li{color:#f0be5a} "
+    ".notes li{color:#aab4c0} .honest{color:#9ab;font-style:italic} "
+    "table.grid td, table.grid th{padding:2px 6px;border:1px solid #556}</style>"
+)
 INJECT_STEP_ML = 0.1
 PLAY_INTERVAL_MS = 80
 
@@ -35,8 +53,13 @@ def _browser() -> QTextBrowser:
 
 
 class EstimatesPanel(QWidget):
-    def __init__(self, doc: Document, controller: EstimatesController, catalog: Any = None,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        doc: Document,
+        controller: EstimatesController,
+        catalog: Any = None,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("estimates_panel")
         self.doc = doc
@@ -64,8 +87,11 @@ class EstimatesPanel(QWidget):
         self._play.timeout.connect(self._on_play_timer_timeout)
         controller.changed.connect(self.refresh)
         controller.busy_changed.connect(lambda *_: self._update_status())
-        controller.injected_changed.connect(lambda *_: self._update_inject(
-            self.ctrl.current.spread if self.ctrl.current is not None else None))
+        controller.injected_changed.connect(
+            lambda *_: self._update_inject(
+                self.ctrl.current.spread if self.ctrl.current is not None else None
+            )
+        )
         self.refresh()
 
     # --- construction -----------------------------------------------------------------------
@@ -105,7 +131,9 @@ class EstimatesPanel(QWidget):
         lay = QVBoxLayout(w)
         row = QHBoxLayout()
         self.inject_slider = QSlider(Qt.Orientation.Horizontal)
-        self.inject_slider.setToolTip("Injected volume: shows the cloud as it fills (a view setting)")
+        self.inject_slider.setToolTip(
+            "Injected volume: shows the cloud as it fills (a view setting)"
+        )
         self.inject_slider.valueChanged.connect(self._on_inject_slider_value_changed)
         self.play_button = QPushButton("▶ Play")
         self.play_button.setToolTip("Animate the filling from 0 mL to the planned volume")
@@ -123,10 +151,14 @@ class EstimatesPanel(QWidget):
     def _restoration_tab(self) -> QWidget:
         w = QWidget()
         lay = QVBoxLayout(w)
-        self.ghost_box = QCheckBox("Show the expected shape (median, immediately) as a ghost outline")
+        self.ghost_box = QCheckBox(
+            "Show the expected shape (median, immediately) as a ghost outline"
+        )
         self.ghost_box.setChecked(True)
-        self.ghost_box.setToolTip("Dashed outline in the sagittal view: the body with the median "
-                                  "expected gain per wall (a band, not a promise)")
+        self.ghost_box.setToolTip(
+            "Dashed outline in the sagittal view: the body with the median "
+            "expected gain per wall (a band, not a promise)"
+        )
         self.restoration_text = _browser()
         lay.addWidget(self.ghost_box)
         lay.addWidget(self.restoration_text, 1)
@@ -150,24 +182,44 @@ class EstimatesPanel(QWidget):
         c = v.cement
         self.cement_value.setText(f"{c.recommended_ml:.1f} mL")
         lo, hi = c.range_ml
-        self.cement_band.setText(f"band {lo:.1f}–{hi:.1f} mL · {c.procedure}"
-                                 + (" · provisional (cavity pending)" if v.pending and v.plan.balloons else ""))
-        self.cement_value.setToolTip(sources_tooltip(c.method, f"V_VB {c.body_volume_ml:.1f} mL, "
-                                                     f"flags: {', '.join(c.flags) or 'none'}", c.sources))
-        self.cement_text.setHtml(STYLE + cement_html(c) + "<h4>Sources</h4>" + sources_html(c.sources))
+        self.cement_band.setText(
+            f"band {lo:.1f}–{hi:.1f} mL · {c.procedure}"
+            + (" · provisional (cavity pending)" if v.pending and v.plan.balloons else "")
+        )
+        self.cement_value.setToolTip(
+            sources_tooltip(
+                c.method,
+                f"V_VB {c.body_volume_ml:.1f} mL, flags: {', '.join(c.flags) or 'none'}",
+                c.sources,
+            )
+        )
+        self.cement_text.setHtml(
+            STYLE + cement_html(c) + "<h4>Sources</h4>" + sources_html(c.sources)
+        )
         morph = v.result.morphometry
         rs = v.restoration
-        self.restoration_text.setHtml(STYLE + restoration_html(rs, morph) +
-                                      ("" if rs is None else "<h4>Sources</h4>" + sources_html(rs.sources)))
-        self.compare.setHtml(STYLE + compare_html(v.comparison) + "<h4>Sources</h4>" +
-                             sources_html(v.comparison.sources))
+        self.restoration_text.setHtml(
+            STYLE
+            + restoration_html(rs, morph)
+            + ("" if rs is None else "<h4>Sources</h4>" + sources_html(rs.sources))
+        )
+        self.compare.setHtml(
+            STYLE
+            + compare_html(v.comparison)
+            + "<h4>Sources</h4>"
+            + sources_html(v.comparison.sources)
+        )
         spread = v.spread
         balloons = "".join(balloon_html(b) for b in v.balloons)
         if v.pending and spread is None:
             self.spread_text.setHtml(STYLE + "<p><i>Simulating the cement spread…</i></p>")
         else:
-            self.spread_text.setHtml(STYLE + spread_html(spread) + balloons +
-                                     ("" if spread is None else "<h4>Sources</h4>" + sources_html(spread.sources)))
+            self.spread_text.setHtml(
+                STYLE
+                + spread_html(spread)
+                + balloons
+                + ("" if spread is None else "<h4>Sources</h4>" + sources_html(spread.sources))
+            )
         self._update_inject(spread)
 
     def _update_status(self) -> None:
@@ -176,12 +228,17 @@ class EstimatesPanel(QWidget):
         if plan is None:
             self.status.setText("No plan: choose a target level in the Levels panel.")
         elif v is None:
-            self.status.setText(f"{plan.level}: analyse the level first (Levels panel)."
-                                if not self.ctrl.error else f"{plan.level}: {self.ctrl.error}")
+            self.status.setText(
+                f"{plan.level}: analyse the level first (Levels panel)."
+                if not self.ctrl.error
+                else f"{plan.level}: {self.ctrl.error}"
+            )
         else:
             busy = " · updating…" if self.ctrl.busy or v.pending else ""
-            self.status.setText(f"<b>{plan.level}</b> · {plan.procedure} · V_VB "
-                                f"{v.result.morphometry.body_volume_ml:.1f} mL{busy}")
+            self.status.setText(
+                f"<b>{plan.level}</b> · {plan.procedure} · V_VB "
+                f"{v.result.morphometry.body_volume_ml:.1f} mL{busy}"
+            )
 
     def _update_inject(self, spread: Any) -> None:
         self.inject_slider.blockSignals(True)

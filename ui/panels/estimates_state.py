@@ -48,8 +48,9 @@ class EstimateView:
         return self.full.spread if self.full is not None else None
 
 
-def closed_form(plan: Any, result: Any, fine: Any, balloons: tuple[Any, ...] | None
-                ) -> tuple[Any, Any, Any, tuple[str, ...], tuple[str, ...]]:
+def closed_form(
+    plan: Any, result: Any, fine: Any, balloons: tuple[Any, ...] | None
+) -> tuple[Any, Any, Any, tuple[str, ...], tuple[str, ...]]:
     """Cement, restoration, comparison, flags and notes the way compute_estimates makes them.
 
     ``fine`` (the body's FineBody) gives the geometric flags; without it only the clinical and
@@ -78,19 +79,31 @@ def closed_form(plan: Any, result: Any, fine: Any, balloons: tuple[Any, ...] | N
         notes.append("Cortex and endplate gaps are still being checked.")
     cavity = None
     if plan.procedure == "kyphoplasty" and plan.balloons:
-        cavity = (sum(b.volume_ml for b in balloons) if balloons is not None
-                  else sum(b.inflation_ml for b in plan.balloons))
+        cavity = (
+            sum(b.volume_ml for b in balloons)
+            if balloons is not None
+            else sum(b.inflation_ml for b in plan.balloons)
+        )
     extra = plan.clinical.extra_interdigitation_ml
-    cement = cement_recommendation(morph.body_volume_ml, plan.procedure, cavity, short, flags, extra)
+    cement = cement_recommendation(
+        morph.body_volume_ml, plan.procedure, cavity, short, flags, extra
+    )
     ref = morph.reference_heights_mm
     cur = morph.heights_mm.as_dict()
     lost = None if ref is None else {w: ref.get(w) - cur[w] for w in WALLS_ESTIMATED}
     supine = plan.clinical.supine_heights_mm
-    supine_d = None if supine is None else dict(zip(("anterior", "middle", "posterior"), supine, strict=True))
+    supine_d = (
+        None
+        if supine is None
+        else dict(zip(("anterior", "middle", "posterior"), supine, strict=True))
+    )
     acuity = plan.clinical.effective_acuity
-    rest = None if lost is None else restoration_estimate(lost, plan.procedure, acuity, supine_d, cur)
-    comp = compare_procedures(morph.body_volume_ml, lost, acuity, flags, cavity, short, supine_d,
-                              cur, extra)
+    rest = (
+        None if lost is None else restoration_estimate(lost, plan.procedure, acuity, supine_d, cur)
+    )
+    comp = compare_procedures(
+        morph.body_volume_ml, lost, acuity, flags, cavity, short, supine_d, cur, extra
+    )
     return cement, rest, comp, tuple(flags), tuple(notes)
 
 
@@ -146,9 +159,15 @@ class EstimatesController(QObject):
             return
         fine = self._fine[1] if self._fine is not None and self._fine[0] is result.anatomy else None
         full = cur.full if cur is not None and cur.result is result else None
-        balloons = (full.balloons if full is not None and cur is not None
-                    and cur.plan.balloons is plan.balloons and cur.plan.trajectories is plan.trajectories
-                    and cur.plan.procedure == plan.procedure else None)
+        balloons = (
+            full.balloons
+            if full is not None
+            and cur is not None
+            and cur.plan.balloons is plan.balloons
+            and cur.plan.trajectories is plan.trajectories
+            and cur.plan.procedure == plan.procedure
+            else None
+        )
         try:
             cement, rest, comp, flags, notes = closed_form(plan, result, fine, balloons)
         except ValueError as exc:
@@ -207,8 +226,9 @@ class EstimatesController(QObject):
         volume, plan, result = self.doc.volume, cur.plan, cur.result
 
         def work(progress: Any) -> Any:
-            return compute_estimates(volume, result.anatomy, result.morphometry, plan,
-                                     progress=progress)
+            return compute_estimates(
+                volume, result.anatomy, result.morphometry, plan, progress=progress
+            )
 
         self._task = start_task(None, "Estimating", work, show_dialog=False)
         self._task.succeeded.connect(lambda est: self._on_full_done(plan, result, est))
@@ -221,17 +241,38 @@ class EstimatesController(QObject):
         cur = self.current
         if cur is None or cur.plan is not plan or cur.result is not result:
             return
-        self._set(EstimateView(plan, result, est.cement, est.restoration, est.comparison, est,
-                               False, tuple(est.cement.flags), est.notes))
+        self._set(
+            EstimateView(
+                plan,
+                result,
+                est.cement,
+                est.restoration,
+                est.comparison,
+                est,
+                False,
+                tuple(est.cement.flags),
+                est.notes,
+            )
+        )
 
     def _on_full_failed(self, exc: BaseException) -> None:
         log.warning("estimates failed: %s", exc)
         self.error = str(exc)
         cur = self.current
         if cur is not None:
-            self._set(EstimateView(cur.plan, cur.result, cur.cement, cur.restoration,
-                                   cur.comparison, None, False, cur.flags,
-                                   (*cur.notes, f"Balloon / spread model: {exc}")))
+            self._set(
+                EstimateView(
+                    cur.plan,
+                    cur.result,
+                    cur.cement,
+                    cur.restoration,
+                    cur.comparison,
+                    None,
+                    False,
+                    cur.flags,
+                    (*cur.notes, f"Balloon / spread model: {exc}"),
+                )
+            )
         self.failed.emit(self.error)
 
     def _on_task_finished(self) -> None:

@@ -70,8 +70,11 @@ class DRRView(QWidget):
             title += f" ({self.panel.service.selected_side})"
         p.setPen(QColor(225, 228, 232))
         p.setFont(QFont("Arial", 9, QFont.Weight.Bold))
-        p.drawText(QRectF(4, 0, self.width() - 8, 18), Qt.AlignmentFlag.AlignVCenter,
-                   title if self.image is not None else f"{title}   {self.panel.state_text}")
+        p.drawText(
+            QRectF(4, 0, self.width() - 8, 18),
+            Qt.AlignmentFlag.AlignVCenter,
+            title if self.image is not None else f"{title}   {self.panel.state_text}",
+        )
         if self._qimage is None:
             p.end()
             return
@@ -83,10 +86,15 @@ class DRRView(QWidget):
         p.setPen(QColor(255, 230, 120))
         p.setFont(QFont("Arial", 9, QFont.Weight.Bold))
         a = self.image.angles
-        lines = (f"{'LAO' if a.lao_deg >= 0 else 'RAO'} {abs(a.lao_deg):.1f}°\n"
-                 f"{'CRAN' if a.cranial_deg >= 0 else 'CAUD'} {abs(a.cranial_deg):.1f}°")
-        p.drawText(QRectF(rect.left() + 4, rect.bottom() - 36, rect.width() - 8, 34),
-                   Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom, lines)
+        lines = (
+            f"{'LAO' if a.lao_deg >= 0 else 'RAO'} {abs(a.lao_deg):.1f}°\n"
+            f"{'CRAN' if a.cranial_deg >= 0 else 'CAUD'} {abs(a.cranial_deg):.1f}°"
+        )
+        p.drawText(
+            QRectF(rect.left() + 4, rect.bottom() - 36, rect.width() - 8, 34),
+            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom,
+            lines,
+        )
         p.end()
 
     def _draw_needles(self, p: QPainter, rect: QRectF, scale: float) -> None:
@@ -128,10 +136,12 @@ class DRRView(QWidget):
         im = self.image
         p.setPen(QColor(240, 215, 140))
         p.setFont(QFont("Arial", 10, QFont.Weight.Bold))
-        for text, pos in ((direction_letters(im.col_dir_lps), (rect.right() - 22, rect.center().y())),
-                          (direction_letters(-im.col_dir_lps), (rect.left() + 4, rect.center().y())),
-                          (direction_letters(-im.row_dir_lps), (rect.center().x() - 6, rect.top() + 14)),
-                          (direction_letters(im.row_dir_lps), (rect.center().x() - 6, rect.bottom() - 4))):
+        for text, pos in (
+            (direction_letters(im.col_dir_lps), (rect.right() - 22, rect.center().y())),
+            (direction_letters(-im.col_dir_lps), (rect.left() + 4, rect.center().y())),
+            (direction_letters(-im.row_dir_lps), (rect.center().x() - 6, rect.top() + 14)),
+            (direction_letters(im.row_dir_lps), (rect.center().x() - 6, rect.bottom() - 4)),
+        ):
             p.drawText(QPointF(*pos), text)
 
 
@@ -141,8 +151,10 @@ class FluoroPanel(QWidget):
         self.service = service
         self.doc = service.doc
         self.views = {v: DRRView(v, self) for v in ("ap", "lateral", "bullseye")}
-        self.note = QLabel("Simulated radiographs (parallel beam, no magnification). Angles: beam "
-                           "axis, LAO/RAO and cranial/caudal, detector anterior.")
+        self.note = QLabel(
+            "Simulated radiographs (parallel beam, no magnification). Angles: beam "
+            "axis, LAO/RAO and cranial/caudal, detector anterior."
+        )
         self.note.setWordWrap(True)
         self.note.setStyleSheet("color: #9aa3ad; font-size: 11px")
         row = QHBoxLayout()
@@ -210,8 +222,11 @@ class FluoroPanel(QWidget):
         rkey = (id(self.doc.volume), key)
         direction = self.bullseye_direction()
         need_base = rkey != self._renderer_key
-        need_bull = direction is not None and (need_base or self._bull_dir is None
-                                               or not np.allclose(direction, self._bull_dir, atol=1e-4))
+        need_bull = direction is not None and (
+            need_base
+            or self._bull_dir is None
+            or not np.allclose(direction, self._bull_dir, atol=1e-4)
+        )
         if not need_base and not need_bull:
             return
         volume = self.doc.volume
@@ -267,7 +282,9 @@ class FluoroPanel(QWidget):
         self._renderer = self._renderer_key = self._bull_dir = None
         for v in self.views.values():
             v.set_image(None)
-        self.state_text = "no study" if self.doc.volume is None else "place a needle or analyse the levels"
+        self.state_text = (
+            "no study" if self.doc.volume is None else "place a needle or analyse the levels"
+        )
         self.request()
 
     def angle_labels(self) -> dict[str, str]:

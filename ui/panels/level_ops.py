@@ -18,8 +18,9 @@ def _shift(name: str, steps: int) -> str | None:
     return LEVEL_NAMES[idx] if 0 <= idx < len(LEVEL_NAMES) else None
 
 
-def rename_level(analysis: Any, index: int, new_name: str, renumber: bool
-                 ) -> tuple[Any, dict[str, str]]:
+def rename_level(
+    analysis: Any, index: int, new_name: str, renumber: bool
+) -> tuple[Any, dict[str, str]]:
     """Rename level ``index`` (it becomes confirmed); optionally renumber the others by counting.
 
     Renumbered neighbours lose their confirmation (their name changed under them); a plain
@@ -39,13 +40,16 @@ def rename_level(analysis: Any, index: int, new_name: str, renumber: bool
             if shifted is None:
                 raise InputError(
                     f"renumbering {old_name} as {new_name} would move {r.level} past C1 or S1; "
-                    "rename this level alone, or remove the level from the analysis first")
+                    "rename this level alone, or remove the level from the analysis first"
+                )
             mapping[r.level] = shifted
     else:
         taken = [r.level for n, r in enumerate(levels) if n != index]
         if new_name in taken:
-            raise InputError(f"another level is already named {new_name}; rename it first, or tick "
-                             "'renumber the other levels'")
+            raise InputError(
+                f"another level is already named {new_name}; rename it first, or tick "
+                "'renumber the other levels'"
+            )
         mapping[old_name] = new_name
     out = []
     for n, r in enumerate(levels):
@@ -56,7 +60,9 @@ def rename_level(analysis: Any, index: int, new_name: str, renumber: bool
             out.append(renamed_result(r, name, False))
         else:
             out.append(r)
-    return SpineAnalysis(tuple(out), analysis.warnings), {k: v for k, v in mapping.items() if k != v}
+    return SpineAnalysis(tuple(out), analysis.warnings), {
+        k: v for k, v in mapping.items() if k != v
+    }
 
 
 def confirm_levels(analysis: Any, indices: list[int]) -> Any:

@@ -19,12 +19,25 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDialog, QDialogButtonBox,
-                               QFileDialog, QGridLayout, QHBoxLayout, QHeaderView, QLabel,
-                               QMessageBox, QPushButton, QTableWidget, QTableWidgetItem,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QGridLayout,
+    QHeaderView,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from planner.errors import AnalysisError, InputError
 from planner.plan.model import LEVEL_NAMES
@@ -54,11 +67,15 @@ def ask_level_name(parent: QWidget | None, title: str, current: str) -> tuple[st
         combo.setCurrentText(current)
     renumber = QCheckBox("Renumber the other levels by counting from this one")
     renumber.setChecked(True)
-    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+    buttons = QDialogButtonBox(
+        QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+    )
     buttons.accepted.connect(dlg.accept)
     buttons.rejected.connect(dlg.reject)
     lay = QVBoxLayout(dlg)
-    lay.addWidget(QLabel("Level name (count from the sacrum or from the last rib-bearing vertebra):"))
+    lay.addWidget(
+        QLabel("Level name (count from the sacrum or from the last rib-bearing vertebra):")
+    )
     lay.addWidget(combo)
     lay.addWidget(renumber)
     lay.addWidget(buttons)
@@ -75,15 +92,21 @@ def ask_seed_name(parent: QWidget | None) -> str | None:
 
 def confirm_drop_trajectories(parent: QWidget | None, old: str, new: str, n: int) -> bool:
     """Ask before a target-level change removes ``n`` trajectories (replaced in tests)."""
-    return QMessageBox.question(
-        parent, "Change the target level",
-        f"The plan has {n} trajectory(ies) at {old}. Changing the target level to {new} removes "
-        "them and their balloons (Edit → Undo brings them back).") == QMessageBox.StandardButton.Yes
+    return (
+        QMessageBox.question(
+            parent,
+            "Change the target level",
+            f"The plan has {n} trajectory(ies) at {old}. Changing the target level to {new} removes "
+            "them and their balloons (Edit → Undo brings them back).",
+        )
+        == QMessageBox.StandardButton.Yes
+    )
 
 
 def ask_label_file(parent: QWidget | None) -> str:
-    path, _ = QFileDialog.getOpenFileName(parent, "Import label map", "",
-                                          "NIfTI label map (*.nii *.nii.gz);;All files (*)")
+    path, _ = QFileDialog.getOpenFileName(
+        parent, "Import label map", "", "NIfTI label map (*.nii *.nii.gz);;All files (*)"
+    )
     return path
 
 
@@ -132,16 +155,45 @@ class LevelsPanel(QWidget):
 
     def _button_specs(self) -> list[tuple[str, str, str, Callable[[], object]]]:
         return [
-            ("analyse", "Analyse", "Find every vertebral body in view and propose names, anchored "
-             "on the sacrum (runs in the background; Cancel stops it)", self.analyse),
-            ("seed", "Name at crosshair…", "Put the crosshair inside a vertebral body, then name "
-             "its level: the neighbours are found and named by counting", self.name_at_crosshair),
-            ("labels", "Import labels…", "Levels from a NIfTI label map (TotalSegmentator names "
-             "or VerSe ids)", self.import_labels),
-            ("rename", "Rename…", "Rename the selected level (it becomes confirmed)", self.rename_selected),
-            ("confirm", "Confirm", "Confirm the selected level's name after checking it on the images "
-             "(count from the sacrum / the 12th rib)", self.confirm_selected),
-            ("target", "Set as target", "Plan the procedure at the selected level", self.set_target_selected),
+            (
+                "analyse",
+                "Analyse",
+                "Find every vertebral body in view and propose names, anchored "
+                "on the sacrum (runs in the background; Cancel stops it)",
+                self.analyse,
+            ),
+            (
+                "seed",
+                "Name at crosshair…",
+                "Put the crosshair inside a vertebral body, then name "
+                "its level: the neighbours are found and named by counting",
+                self.name_at_crosshair,
+            ),
+            (
+                "labels",
+                "Import labels…",
+                "Levels from a NIfTI label map (TotalSegmentator names or VerSe ids)",
+                self.import_labels,
+            ),
+            (
+                "rename",
+                "Rename…",
+                "Rename the selected level (it becomes confirmed)",
+                self.rename_selected,
+            ),
+            (
+                "confirm",
+                "Confirm",
+                "Confirm the selected level's name after checking it on the images "
+                "(count from the sacrum / the 12th rib)",
+                self.confirm_selected,
+            ),
+            (
+                "target",
+                "Set as target",
+                "Plan the procedure at the selected level",
+                self.set_target_selected,
+            ),
         ]
 
     # --- mirror -----------------------------------------------------------------------------
@@ -163,14 +215,23 @@ class LevelsPanel(QWidget):
         m = r.morphometry
         status = "confirmed" if c.confirmed else "proposed"
         grade = f"{m.genant_grade} ({m.morphology})" if m.genant_grade else "0"
-        texts = (c.level, SOURCE_TEXT.get(c.source, c.source), status, grade, "◉ target" if is_target else "")
-        tips = (f"Centre LPS ({c.centroid_lps[0]:.1f}, {c.centroid_lps[1]:.1f}, {c.centroid_lps[2]:.1f}) mm; "
-                "double-click to centre the views on it",
-                "automatic = counted from the sacrum; seed = counted from the body you named; "
-                "label map = from an imported segmentation",
-                "A proposal stays 'proposed' until you confirm it; the report lists which were confirmed",
-                "Genant semiquantitative grade from the worst wall's height loss against the "
-                "neighbours (Genant 1993; DOMAIN.md §2.1)", "")
+        texts = (
+            c.level,
+            SOURCE_TEXT.get(c.source, c.source),
+            status,
+            grade,
+            "◉ target" if is_target else "",
+        )
+        tips = (
+            f"Centre LPS ({c.centroid_lps[0]:.1f}, {c.centroid_lps[1]:.1f}, {c.centroid_lps[2]:.1f}) mm; "
+            "double-click to centre the views on it",
+            "automatic = counted from the sacrum; seed = counted from the body you named; "
+            "label map = from an imported segmentation",
+            "A proposal stays 'proposed' until you confirm it; the report lists which were confirmed",
+            "Genant semiquantitative grade from the worst wall's height loss against the "
+            "neighbours (Genant 1993; DOMAIN.md §2.1)",
+            "",
+        )
         for col, (text, tip) in enumerate(zip(texts, tips, strict=True)):
             item = QTableWidgetItem(text)
             item.setToolTip(tip)
@@ -186,19 +247,25 @@ class LevelsPanel(QWidget):
         if self.doc.volume is None:
             self.summary.setText("No study open.")
         elif not levels:
-            self.summary.setText("No levels yet: Analyse, or put the crosshair in a body and name it.")
+            self.summary.setText(
+                "No levels yet: Analyse, or put the crosshair in a body and name it."
+            )
         else:
             n_conf = sum(1 for r in levels if r.candidate.confirmed)
-            self.summary.setText(f"{len(levels)} levels ({levels[0].level}–{levels[-1].level}), "
-                                 f"{n_conf} confirmed. Target: {target or 'not chosen'}.")
+            self.summary.setText(
+                f"{len(levels)} levels ({levels[0].level}–{levels[-1].level}), "
+                f"{n_conf} confirmed. Target: {target or 'not chosen'}."
+            )
         warn = []
         if target is not None and levels:
             r = next((x for x in levels if x.level == target), None)
             if r is None:
                 warn.append(f"The target level {target} is not among the analysed levels.")
             elif not r.candidate.confirmed:
-                warn.append(f"The target level {target} is a proposal: confirm its name on the "
-                            "images before planning (wrong-level risk).")
+                warn.append(
+                    f"The target level {target} is a proposal: confirm its name on the "
+                    "images before planning (wrong-level risk)."
+                )
         if self.doc.analysis is not None:
             warn.extend(self.doc.analysis.warnings)
         self.warning.setText("\n".join(warn))
@@ -242,11 +309,16 @@ class LevelsPanel(QWidget):
             return
         seed = self.state.cursor_lps
         if vol.value_at_lps(seed) is None:
-            raise InputError("the crosshair is outside the scan; click inside a vertebral body first")
+            raise InputError(
+                "the crosshair is outside the scan; click inside a vertebral body first"
+            )
         name = ask_seed_name(self)
         if name:
-            self._run(f"Finding the levels around {name}…", f"Name {name} at crosshair",
-                      {"seed_lps": seed, "level": name})
+            self._run(
+                f"Finding the levels around {name}…",
+                f"Name {name} at crosshair",
+                {"seed_lps": seed, "level": name},
+            )
 
     @guarded("import the label map")
     def import_labels(self, path: str | None = None) -> None:
@@ -256,7 +328,9 @@ class LevelsPanel(QWidget):
         from planner.io_nifti import load_nifti_labels
 
         labels = load_nifti_labels(path)
-        self._run("Reading levels from the label map…", "Import levels from labels", {"labels": labels})
+        self._run(
+            "Reading levels from the label map…", "Import levels from labels", {"labels": labels}
+        )
 
     def _run(self, title: str, undo_text: str, kwargs: dict[str, Any]) -> Task | None:
         vol = self.doc.volume
@@ -265,7 +339,9 @@ class LevelsPanel(QWidget):
         try:
             from planner.vertebra import analyze_spine  # type: ignore[attr-defined]
         except ImportError as exc:
-            raise AnalysisError(f"the vertebra analysis is not available in this build ({exc})") from exc
+            raise AnalysisError(
+                f"the vertebra analysis is not available in this build ({exc})"
+            ) from exc
 
         def work(progress: Any) -> Any:
             return analyze_spine(vol, progress=progress, **kwargs)
@@ -310,13 +386,18 @@ class LevelsPanel(QWidget):
         old_name = analysis.levels[row].level
         new_analysis, mapping = rename_level(analysis, row, new_name, renumber)
         stack = self.doc.undo_stack
-        stack.beginMacro(f"Rename {old_name} → {new_name}" + (" (renumbered)" if renumber and len(mapping) > 1 else ""))
+        stack.beginMacro(
+            f"Rename {old_name} → {new_name}"
+            + (" (renumbered)" if renumber and len(mapping) > 1 else "")
+        )
         push_analysis(self.doc, new_analysis, "rename levels")
         plan = self.doc.plan
         if plan is not None and plan.level in mapping:
             from dataclasses import replace
 
-            self.doc.push_plan(replace(plan, level=mapping[plan.level]), "target follows the rename")
+            self.doc.push_plan(
+                replace(plan, level=mapping[plan.level]), "target follows the rename"
+            )
         stack.endMacro()
 
     @guarded("confirm the level")

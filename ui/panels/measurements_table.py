@@ -12,13 +12,29 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QTableWidget,
-                               QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QLabel,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ui.document import Document
 
-COLUMNS = ("Level", "Heights A/M/P", "Reference A/M/P", "Loss A/M/P", "Genant", "Wedge",
-           "Trabecular HU", "Body volume", "Posterior wall")
+COLUMNS = (
+    "Level",
+    "Heights A/M/P",
+    "Reference A/M/P",
+    "Loss A/M/P",
+    "Genant",
+    "Wedge",
+    "Trabecular HU",
+    "Body volume",
+    "Posterior wall",
+)
 GRADE_COLOURS = {0: None, 1: QColor(230, 200, 90), 2: QColor(240, 150, 70), 3: QColor(235, 90, 80)}
 PICKHARDT = "Pickhardt et al. 2013, Ann Intern Med (L1 trabecular ROI, 2,067 CT–DXA pairs)"
 
@@ -26,14 +42,28 @@ PICKHARDT = "Pickhardt et al. 2013, Ann Intern Med (L1 trabecular ROI, 2,067 CT�
 def hu_category(hu: float) -> tuple[str, str, QColor | None]:
     """Short label, explanation and colour of a trabecular HU value (DOMAIN.md §7.1)."""
     if hu <= 110:
-        return ("≤ 110: osteoporosis likely",
-                "≤ 110 HU: > 90 % specific for DXA osteoporosis; < 100 HU: PPV ≥ 68 %", QColor(235, 110, 90))
+        return (
+            "≤ 110: osteoporosis likely",
+            "≤ 110 HU: > 90 % specific for DXA osteoporosis; < 100 HU: PPV ≥ 68 %",
+            QColor(235, 110, 90),
+        )
     if hu <= 160:
-        return ("≤ 160: possible osteoporosis",
-                "≤ 160 HU: 90 % sensitive for DXA osteoporosis (not specific)", QColor(230, 190, 90))
+        return (
+            "≤ 160: possible osteoporosis",
+            "≤ 160 HU: 90 % sensitive for DXA osteoporosis (not specific)",
+            QColor(230, 190, 90),
+        )
     if hu > 200:
-        return ("> 200: osteoporosis unlikely", "> 200 HU: negative predictive value 99 %", QColor(130, 200, 130))
-    return ("160–200: indeterminate", "between the sensitive (160 HU) and the NPV (200 HU) thresholds", None)
+        return (
+            "> 200: osteoporosis unlikely",
+            "> 200 HU: negative predictive value 99 %",
+            QColor(130, 200, 130),
+        )
+    return (
+        "160–200: indeterminate",
+        "between the sensitive (160 HU) and the NPV (200 HU) thresholds",
+        None,
+    )
 
 
 def _three(h: Any, digits: int = 1) -> str:
@@ -45,40 +75,70 @@ def row_texts(m: Any) -> list[tuple[str, str]]:
     ref = m.reference_heights_mm
     loss = m.height_loss_pct
     hu_short, hu_tip, _ = hu_category(m.trabecular_hu)
-    wall_tip = {"intact": "no bulging or retropulsion of the posterior wall detected",
-                "bulging": "the posterior wall bulges into the canal: higher leakage and neurological "
-                           "risk; matters for the vertebroplasty indication",
-                "retropulsion": "a posterior-wall fragment is displaced into the canal: check the "
-                                "indication (relative contraindication to augmentation)",
-                "unknown": "could not be assessed: check it on the images"}
+    wall_tip = {
+        "intact": "no bulging or retropulsion of the posterior wall detected",
+        "bulging": "the posterior wall bulges into the canal: higher leakage and neurological "
+        "risk; matters for the vertebroplasty indication",
+        "retropulsion": "a posterior-wall fragment is displaced into the canal: check the "
+        "indication (relative contraindication to augmentation)",
+        "unknown": "could not be assessed: check it on the images",
+    }
     return [
-        (m.level, f"Centre LPS ({m.centroid_lps[0]:.1f}, {m.centroid_lps[1]:.1f}, {m.centroid_lps[2]:.1f}) mm"),
-        (_three(m.heights_mm), "Anterior / middle / posterior height between the outer endplate "
-         "surfaces in the body's mid-sagittal plane, at 10 % / 50 % / 90 % of its depth "
-         f"(6-point morphometry, Chou & Vokes 2015). Depth {m.depth_mm:.1f} mm, width {m.width_mm:.1f} mm."),
-        ("—" if ref is None else _three(ref),
-         "Expected pre-fracture heights: mean of the same wall of the nearest intact levels above "
-         "and below (DOMAIN.md §2.3, an engineering estimator)" if ref is not None
-         else "No intact neighbour available: no reference height, no loss, no restoration estimate"),
-        ("—" if not loss else " / ".join(f"{loss.get(w, float('nan')):.0f}" for w in
-                                          ("anterior", "middle", "posterior")) + " %",
-         "Height loss against the reference per wall, % (Genant grades: < 20 % normal, 20–25 % "
-         "mild, 25–40 % moderate, > 40 % severe)"),
-        (f"{m.genant_grade}" + (f" {m.morphology}" if m.genant_grade else ""),
-         "Genant semiquantitative grade from the worst wall, allowing for each level's normal "
-         "physiological wedging; type wedge (anterior) / biconcave (middle) / crush (all walls). "
-         "Genant 1993; Wáng 2019; DOMAIN.md §1.2, §2.1"),
-        (f"{m.wedge_angle_deg:.1f}°", "Angle between the endplates in the mid-sagittal plane, "
-         "+ = anterior lower (ventral wedge)"),
-        (f"{m.trabecular_hu:.0f} HU — {hu_short}",
-         f"Mean HU of the eroded trabecular core. {hu_tip} ({PICKHARDT}). Thresholds were "
-         "established at L1, 120 kV; HU → BMD is scanner-specific; a fractured body's HU is "
-         "raised by compaction. DOMAIN.md §7.1"),
-        (f"{m.body_volume_ml:.1f} mL" + ("" if m.prefracture_volume_ml is None
-                                          else f" (pre-fracture ≈ {m.prefracture_volume_ml:.1f})"),
-         "Vertebral body incl. cortex, cut from the pedicles at the posterior wall (V_VB, the "
-         "cement estimate's input, DOMAIN.md §9a); pre-fracture volume interpolated from the "
-         "neighbours' shapes"),
+        (
+            m.level,
+            f"Centre LPS ({m.centroid_lps[0]:.1f}, {m.centroid_lps[1]:.1f}, {m.centroid_lps[2]:.1f}) mm",
+        ),
+        (
+            _three(m.heights_mm),
+            "Anterior / middle / posterior height between the outer endplate "
+            "surfaces in the body's mid-sagittal plane, at 10 % / 50 % / 90 % of its depth "
+            f"(6-point morphometry, Chou & Vokes 2015). Depth {m.depth_mm:.1f} mm, width {m.width_mm:.1f} mm.",
+        ),
+        (
+            "—" if ref is None else _three(ref),
+            "Expected pre-fracture heights: mean of the same wall of the nearest intact levels above "
+            "and below (DOMAIN.md §2.3, an engineering estimator)"
+            if ref is not None
+            else "No intact neighbour available: no reference height, no loss, no restoration estimate",
+        ),
+        (
+            "—"
+            if not loss
+            else " / ".join(
+                f"{loss.get(w, float('nan')):.0f}" for w in ("anterior", "middle", "posterior")
+            )
+            + " %",
+            "Height loss against the reference per wall, % (Genant grades: < 20 % normal, 20–25 % "
+            "mild, 25–40 % moderate, > 40 % severe)",
+        ),
+        (
+            f"{m.genant_grade}" + (f" {m.morphology}" if m.genant_grade else ""),
+            "Genant semiquantitative grade from the worst wall, allowing for each level's normal "
+            "physiological wedging; type wedge (anterior) / biconcave (middle) / crush (all walls). "
+            "Genant 1993; Wáng 2019; DOMAIN.md §1.2, §2.1",
+        ),
+        (
+            f"{m.wedge_angle_deg:.1f}°",
+            "Angle between the endplates in the mid-sagittal plane, "
+            "+ = anterior lower (ventral wedge)",
+        ),
+        (
+            f"{m.trabecular_hu:.0f} HU — {hu_short}",
+            f"Mean HU of the eroded trabecular core. {hu_tip} ({PICKHARDT}). Thresholds were "
+            "established at L1, 120 kV; HU → BMD is scanner-specific; a fractured body's HU is "
+            "raised by compaction. DOMAIN.md §7.1",
+        ),
+        (
+            f"{m.body_volume_ml:.1f} mL"
+            + (
+                ""
+                if m.prefracture_volume_ml is None
+                else f" (pre-fracture ≈ {m.prefracture_volume_ml:.1f})"
+            ),
+            "Vertebral body incl. cortex, cut from the pedicles at the posterior wall (V_VB, the "
+            "cement estimate's input, DOMAIN.md §9a); pre-fracture volume interpolated from the "
+            "neighbours' shapes",
+        ),
         (m.posterior_wall, wall_tip.get(m.posterior_wall, "")),
     ]
 
@@ -94,8 +154,10 @@ class MeasurementsTable(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.note = QLabel("Hover a cell for how it is measured and its source. Heights in mm, "
-                           "loss in % of the reference, angles in degrees.")
+        self.note = QLabel(
+            "Hover a cell for how it is measured and its source. Heights in mm, "
+            "loss in % of the reference, angles in degrees."
+        )
         self.note.setWordWrap(True)
         self.note.setStyleSheet("color: #9aa4b0;")
         lay = QVBoxLayout(self)

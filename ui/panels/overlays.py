@@ -14,13 +14,22 @@ from PySide6.QtCore import QObject
 from ui.document import Document
 from ui.panels.estimates_state import EstimatesController
 from ui.render.estimate_actors import BalloonAdapter, CementAdapter, GhostAdapter
-from ui.render.vertebra_actors import (BodyOutlineAdapter, HeightLinesAdapter, remove_top_layer,
-                                      top_layer_context)
+from ui.render.vertebra_actors import (
+    BodyOutlineAdapter,
+    HeightLinesAdapter,
+    remove_top_layer,
+    top_layer_context,
+)
 
 
 class PlanningOverlays(QObject):
-    def __init__(self, doc: Document, controller: EstimatesController, views: dict[str, Any],
-                 parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        doc: Document,
+        controller: EstimatesController,
+        views: dict[str, Any],
+        parent: QObject | None = None,
+    ) -> None:
         super().__init__(parent)
         self.doc, self.ctrl, self.views = doc, controller, views
         self.outlines: dict[str, BodyOutlineAdapter] = {}

@@ -11,8 +11,17 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QCheckBox, QDialog, QDialogButtonBox, QFileDialog, QHBoxLayout,
-                               QLineEdit, QPushButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ui.errors import guarded
 from ui.panels.estimates_panel import EstimatesPanel
@@ -35,11 +44,17 @@ def ask_report_options(parent: QWidget | None) -> tuple[str, bool] | None:
     dlg.setWindowTitle("Export plan report")
     path = QLineEdit("plan_report.html")
     browse = QPushButton("Browse…")
-    browse.clicked.connect(lambda: path.setText(
-        QFileDialog.getSaveFileName(dlg, "Save report", path.text(), "HTML (*.html)")[0] or path.text()))
+    browse.clicked.connect(
+        lambda: path.setText(
+            QFileDialog.getSaveFileName(dlg, "Save report", path.text(), "HTML (*.html)")[0]
+            or path.text()
+        )
+    )
     patient = QCheckBox("Include patient identifiers (name, ID, birth date)")
     patient.setChecked(False)
-    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
+    buttons = QDialogButtonBox(
+        QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
+    )
     buttons.accepted.connect(dlg.accept)
     buttons.rejected.connect(dlg.reject)
     lay = QVBoxLayout(dlg)
@@ -68,9 +83,11 @@ class Planning:
         self.estimates.ghost_box.toggled.connect(self.overlays.set_ghost_enabled)
         self.levels.centre_requested.connect(self._on_levels_centre_requested)
         right = Qt.DockWidgetArea.RightDockWidgetArea
-        self.docks = {"levels": win.add_panel(self.levels, "Levels", right),
-                      "estimates": win.add_panel(self.estimates, "Estimates", right),
-                      "measurements": win.add_panel(self.measurements, "Morphometry", right)}
+        self.docks = {
+            "levels": win.add_panel(self.levels, "Levels", right),
+            "estimates": win.add_panel(self.estimates, "Estimates", right),
+            "measurements": win.add_panel(self.measurements, "Morphometry", right),
+        }
         win.tabifyDockWidget(self.docks["levels"], self.docks["measurements"])
         self.docks["levels"].raise_()
         self.actions = self._build_actions()
@@ -78,14 +95,36 @@ class Planning:
 
     def _build_actions(self) -> dict[str, QAction]:
         win = self.win
-        specs = (("analyse", "&Analyse spine", self.levels.analyse, "Ctrl+Shift+A",
-                  "Find and name the vertebral bodies (automatic proposal)"),
-                 ("seed", "&Name level at crosshair…", self.levels.name_at_crosshair, "Ctrl+Shift+N",
-                  "Name the body under the crosshair; the neighbours are counted from it"),
-                 ("labels", "&Import label map…", self.levels.import_labels, None,
-                  "Levels from a NIfTI segmentation (TotalSegmentator or VerSe ids)"),
-                 ("report", "Export plan &report…", self.export_report, "Ctrl+Shift+R",
-                  "Printable HTML report of the plan (no patient identifiers unless ticked)"))
+        specs = (
+            (
+                "analyse",
+                "&Analyse spine",
+                self.levels.analyse,
+                "Ctrl+Shift+A",
+                "Find and name the vertebral bodies (automatic proposal)",
+            ),
+            (
+                "seed",
+                "&Name level at crosshair…",
+                self.levels.name_at_crosshair,
+                "Ctrl+Shift+N",
+                "Name the body under the crosshair; the neighbours are counted from it",
+            ),
+            (
+                "labels",
+                "&Import label map…",
+                self.levels.import_labels,
+                None,
+                "Levels from a NIfTI segmentation (TotalSegmentator or VerSe ids)",
+            ),
+            (
+                "report",
+                "Export plan &report…",
+                self.export_report,
+                "Ctrl+Shift+R",
+                "Printable HTML report of the plan (no patient identifiers unless ticked)",
+            ),
+        )
         actions = {}
         for key, text, slot, sc, tip in specs:
             a = QAction(text, win)
@@ -130,8 +169,10 @@ class Planning:
         from ui.main_window import VERSION
 
         est = estimates_for_report(doc, self.controller)
-        out = write_report(path, build_report_html(doc.volume, doc.plan, doc.analysis, est,
-                                                   include_patient, VERSION))
+        out = write_report(
+            path,
+            build_report_html(doc.volume, doc.plan, doc.analysis, est, include_patient, VERSION),
+        )
         self.win.statusBar().showMessage(f"Saved {out.name}", 4000)
         return str(out)
 
@@ -142,6 +183,9 @@ class Planning:
         self.levels.close_panel()
         self.estimates.close_panel()
         self.overlays.close()
+        from ui.render.vertebra_actors import clear_surface_cache
+
+        clear_surface_cache()
 
 
 def install_planning(win: MainWindow) -> Planning:

@@ -10,7 +10,6 @@ line show the same numbers. Clicking a finding moves the crosshair (all views) t
 from __future__ import annotations
 
 import logging
-import math
 import time
 from dataclasses import replace
 from typing import Any
@@ -18,82 +17,60 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QGridLayout, QGroupBox,
-                               QHBoxLayout, QHeaderView, QLabel, QListWidget, QListWidgetItem,
-                               QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from planner.plan.catalog import load_catalog
 from planner.plan.model import APPROACHES
 from ui.errors import guarded
+from ui.panels.trajectory_rows import METRIC_ROWS, fmt
 from ui.trajectory_service import TrajectoryService
 
 log = logging.getLogger(__name__)
 SIDES = ("left", "right")
-SEVERITY_QCOLOURS = {"danger": QColor(255, 95, 85), "warning": QColor(255, 200, 70),
-                     "info": QColor(150, 200, 255)}
+SEVERITY_QCOLOURS = {
+    "danger": QColor(255, 95, 85),
+    "warning": QColor(255, 200, 70),
+    "info": QColor(150, 200, 255),
+}
 #: Budget for a synchronous metrics update while dragging (issue 5: < 10 ms per update).
 SYNC_BUDGET_S = 0.010
-
-
-def _f(v: Any, digits: int = 1) -> str:
-    if v is None or (isinstance(v, float) and not math.isfinite(v)):
-        return "—"
-    return f"{v:.{digits}f}"
-
-
-def _breach(m: Any) -> str:
-    if m.breach_grade == 0:
-        return "none (GR 0)"
-    return f"GR {m.breach_grade}: {m.breach_mm:.1f} mm {m.breach_direction}"
-
-
-def _fluoro(m: Any) -> str:
-    if m.fluoro_rule_ok:
-        return "ok" if not math.isfinite(m.fluoro_rule_margin_mm) else f"ok (+{m.fluoro_rule_margin_mm:.1f} mm)"
-    return f"VIOLATED ({m.fluoro_rule_margin_mm:.1f} mm)"
-
-
-#: (row label, formatter of TrajectoryMetrics, tooltip)
-METRIC_ROWS: tuple[tuple[str, Any, str], ...] = (
-    ("Length skin → tip (mm)", lambda m: _f(m.length_skin_to_tip_mm), "Needle length needed from the skin entry to the tip"),
-    ("Length bone → tip (mm)", lambda m: _f(m.length_bone_to_tip_mm), "From the bone entry to the tip"),
-    ("Tip depth (% body AP)", lambda m: _f(100 * m.tip_depth_frac, 0),
-     "Tip position as a fraction of the body's AP depth from the posterior wall; target: anterior third (≥ 67 %)"),
-    ("Tip → anterior cortex (mm)", lambda m: _f(m.tip_to_anterior_cortex_mm),
-     "Distance along the needle from the tip to the anterior cortex (negative: through it)"),
-    ("Medial angle, body (°)", lambda m: _f(m.medial_angle_deg), "Convergence relative to the vertebral body frame"),
-    ("Craniocaudal, body (°)", lambda m: _f(m.craniocaudal_angle_deg), "+ = tip cranial to the entry, body frame"),
-    ("Medial angle, table (°)", lambda m: _f(m.medial_angle_table_deg), "Convergence relative to the table (what the C-arm needs)"),
-    ("Craniocaudal, table (°)", lambda m: _f(m.craniocaudal_angle_table_deg), "+ = tip cranial, relative to the table"),
-    ("Pedicle isthmus width (mm)", lambda m: _f(m.isthmus_width_mm), "Narrowest bone width across the path in the pedicle"),
-    ("Bone margin around needle (mm)", lambda m: _f(m.bone_margin_mm), "Smallest bone left around the needle surface in the pedicle"),
-    ("Canal clearance (mm)", lambda m: _f(m.canal_clearance_mm), "Needle surface to the spinal canal, whole path"),
-    ("Clearance medial (mm)", lambda m: _f(m.clearance_medial_mm), "Needle surface to the medial pedicle cortex"),
-    ("Clearance lateral (mm)", lambda m: _f(m.clearance_lateral_mm), "Needle surface to the lateral pedicle cortex"),
-    ("Clearance superior (mm)", lambda m: _f(m.clearance_superior_mm), "Needle surface to the superior pedicle cortex"),
-    ("Clearance inferior (mm)", lambda m: _f(m.clearance_inferior_mm), "Needle surface to the inferior pedicle cortex"),
-    ("Breach (Gertzbein–Robbins)", _breach, "Grade 0 none, 1 < 2 mm, 2 2–4 mm, 3 > 4 mm (DOMAIN.md §6.1)"),
-    ("Tip to midline (mm)", lambda m: _f(m.tip_midline_offset_mm), "+ = tip still on the entry side of the midsagittal plane"),
-    ("Air on path (mm)", lambda m: _f(m.air_path_mm), "Longest run of air (lung, pleura) along the path outside bone"),
-    ("AP/lateral fluoro rule", _fluoro,
-     "On AP the tip must not cross the medial pedicle border before, on the lateral view, it has passed the posterior wall"),
-    ("Needle OD (mm)", lambda m: _f(m.needle_od_mm, 2), "Outer diameter used for every margin"),
-)
 
 
 class SideControls(QGroupBox):
     """Approach, needle and actions for one side."""
 
-    def __init__(self, side: str, needle_ids: tuple[str, ...], parent: QWidget | None = None) -> None:
+    def __init__(
+        self, side: str, needle_ids: tuple[str, ...], parent: QWidget | None = None
+    ) -> None:
         super().__init__(f"{side.capitalize()} needle", parent)
         self.side = side
         self.approach = QComboBox()
         self.approach.addItems(list(APPROACHES))
-        self.approach.setToolTip("Transpedicular (through the pedicle) or parapedicular (lateral to it)")
+        self.approach.setToolTip(
+            "Transpedicular (through the pedicle) or parapedicular (lateral to it)"
+        )
         self.needle = QComboBox()
         self.needle.addItems(list(needle_ids))
         self.needle.setCurrentText("11G")
-        self.needle.setToolTip("Working needle from the device catalog (outer diameter used for margins)")
+        self.needle.setToolTip(
+            "Working needle from the device catalog (outer diameter used for margins)"
+        )
         self.place = QPushButton("Place")
         self.place.setToolTip("Click the target (tip) then the skin entry in a 2D view")
         self.suggest = QPushButton("Auto-suggest")
@@ -129,7 +106,9 @@ class SideControls(QGroupBox):
 
 
 class TrajectoryPanel(QWidget):
-    def __init__(self, service: TrajectoryService, tool: Any, state: Any, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, service: TrajectoryService, tool: Any, state: Any, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.service = service
         self.doc = service.doc
@@ -139,10 +118,14 @@ class TrajectoryPanel(QWidget):
         ids = load_catalog().ids()
         self.level_label = QLabel("")
         self.analyse = QPushButton("Analyse levels")
-        self.analyse.setToolTip("Segment the vertebrae (needed for metrics and auto-suggest); runs in the background")
+        self.analyse.setToolTip(
+            "Segment the vertebrae (needed for metrics and auto-suggest); runs in the background"
+        )
         self.analyse.clicked.connect(self._on_analyse_clicked)
         self.unipedicular = QCheckBox("Unipedicular (tip to the midline)")
-        self.unipedicular.setToolTip("Auto-suggest aims the tip at the midline so one needle fills both sides")
+        self.unipedicular.setToolTip(
+            "Auto-suggest aims the tip at the midline so one needle fills both sides"
+        )
         self.sides = {s: SideControls(s, ids) for s in SIDES}
         for s, c in self.sides.items():
             c.place.clicked.connect(lambda *_, s=s: self._on_place_clicked(s))
@@ -232,7 +215,9 @@ class TrajectoryPanel(QWidget):
                 c.needle.setCurrentText(traj.needle_id)
             result = self.service.evaluate(traj, plan.is_unipedicular) if traj is not None else None
             for r, (_label, fn, _tip) in enumerate(METRIC_ROWS):
-                text = fn(result.metrics) if result is not None else ("…" if traj is not None else "")
+                text = (
+                    fn(result.metrics) if result is not None else ("…" if traj is not None else "")
+                )
                 self._set_cell(r, col, text)
             if result is not None:
                 findings.extend((side, f) for f in result.findings)
@@ -257,10 +242,16 @@ class TrajectoryPanel(QWidget):
             item = QListWidgetItem(f"{f.severity.upper()}: {f.message}")
             item.setForeground(QBrush(SEVERITY_QCOLOURS.get(f.severity, QColor(220, 220, 220))))
             item.setData(Qt.ItemDataRole.UserRole, (side, f.location_lps, f.code))
-            item.setToolTip(f"{f.code} ({side})" + ("" if f.location_lps is None else
-                            " — click to go there"))
+            item.setToolTip(
+                f"{f.code} ({side})" + ("" if f.location_lps is None else " — click to go there")
+            )
             self.findings.addItem(item)
-        if not findings and plan is not None and plan.trajectories and self.service.context() is not None:
+        if (
+            not findings
+            and plan is not None
+            and plan.trajectories
+            and self.service.context() is not None
+        ):
             item = QListWidgetItem("No findings: no breach, margins above thresholds")
             item.setForeground(QBrush(QColor(120, 220, 130)))
             self.findings.addItem(item)
@@ -272,9 +263,11 @@ class TrajectoryPanel(QWidget):
                 c.set_suggestion_text("")
                 continue
             m = s.result.metrics
-            text = (f"Suggested {s.trajectory.approach} {s.trajectory.needle_id}: clearance "
-                    f"{_f(m.min_cortical_clearance_mm)} mm, tip {_f(100 * m.tip_depth_frac, 0)} %, "
-                    f"medial {_f(m.medial_angle_deg)}°")
+            text = (
+                f"Suggested {s.trajectory.approach} {s.trajectory.needle_id}: clearance "
+                f"{fmt(m.min_cortical_clearance_mm)} mm, tip {fmt(100 * m.tip_depth_frac, 0)} %, "
+                f"medial {fmt(m.medial_angle_deg)}°"
+            )
             if not s.transpedicular_feasible:
                 text += f" — {s.reason}"
             c.set_suggestion_text(text)
@@ -291,8 +284,10 @@ class TrajectoryPanel(QWidget):
         self.service.set_selected_side(side)
         self.tool.arm(side, c.approach.currentText(), c.needle.currentText())
         if self.service.level_result() is None and self.doc.volume is not None:
-            self.status.setText(self.status.text() + " — metrics appear once the levels are analysed "
-                                "(Analyse levels)")
+            self.status.setText(
+                self.status.text() + " — metrics appear once the levels are analysed "
+                "(Analyse levels)"
+            )
 
     @guarded("suggest a path")
     def _on_suggest_clicked(self, side: str) -> None:
@@ -319,7 +314,10 @@ class TrajectoryPanel(QWidget):
         c = self.sides[side]
         new = replace(traj, approach=c.approach.currentText(), needle_id=c.needle.currentText())
         if new != traj:
-            self.doc.push_plan(plan.with_trajectory(new), f"{side.capitalize()} needle {new.needle_id} {new.approach}")
+            self.doc.push_plan(
+                plan.with_trajectory(new),
+                f"{side.capitalize()} needle {new.needle_id} {new.approach}",
+            )
 
     def _on_finding_clicked(self, item: QListWidgetItem) -> None:
         data = item.data(Qt.ItemDataRole.UserRole)

@@ -51,8 +51,13 @@ def _points_poly(points: NDArray[np.float64]) -> vtkPolyData:
 class _MaskShape:
     """A surface shown whole (3D) or cut (2D, outline + optional translucent fill)."""
 
-    def __init__(self, adapter: OverlayAdapter, colour: tuple[float, float, float], fill: bool,
-                 opacity_3d: float = 1.0) -> None:
+    def __init__(
+        self,
+        adapter: OverlayAdapter,
+        colour: tuple[float, float, float],
+        fill: bool,
+        opacity_3d: float = 1.0,
+    ) -> None:
         self.is_2d = adapter.context is not None and adapter.context.is_2d
         self.plane = vtkPlane()
         self.surface = vtkPolyData()
@@ -114,7 +119,10 @@ class BalloonAdapter(OverlayAdapter):
     """Inflated balloons and lifted endplates (value: EstimateView or None)."""
 
     def build(self) -> None:
-        self.shapes = {s: _MaskShape(self, BALLOON_COLOUR, fill=False, opacity_3d=0.45) for s in ("left", "right")}
+        self.shapes = {
+            s: _MaskShape(self, BALLOON_COLOUR, fill=False, opacity_3d=0.45)
+            for s in ("left", "right")
+        }
         self.lift, self.lift_poly = polyline_actor(LIFT_COLOUR, 2.0)
         self.add_prop(self.lift)
         self._lift_pts: NDArray[np.float64] | None = None
@@ -124,7 +132,9 @@ class BalloonAdapter(OverlayAdapter):
         by_side = {b.side: b for b in full.balloons} if full is not None else {}
         for side, shape in self.shapes.items():
             b = by_side.get(side)
-            shape.set_mask(None if b is None else b.cavity_fine, None if full is None else full.fine.grid)
+            shape.set_mask(
+                None if b is None else b.cavity_fine, None if full is None else full.fine.grid
+            )
             shape.set_visible(b is not None)
         self._lift_pts = None
         lifted = [b for b in by_side.values() if any(v > 0.05 for v in b.lift_mm.values())]
@@ -132,8 +142,12 @@ class BalloonAdapter(OverlayAdapter):
             r = value.result
             pts = height_line_points(r.anatomy, r.morphometry)
             lift = {w: max(b.lift_mm.get(w, 0.0) for b in lifted) for w in HEIGHT_POSITIONS_FRAC}
-            self._lift_pts = np.array([pts[w][1] + r.anatomy.frame.superior * lift[w]
-                                       for w in ("anterior", "middle", "posterior")])
+            self._lift_pts = np.array(
+                [
+                    pts[w][1] + r.anatomy.frame.superior * lift[w]
+                    for w in ("anterior", "middle", "posterior")
+                ]
+            )
         self.slice_changed()
 
     def slice_changed(self) -> None:
@@ -184,16 +198,29 @@ class CementAdapter(OverlayAdapter):
     def draw(self, value: Any) -> None:
         spread = getattr(getattr(value, "full", None), "spread", None)
         key = (spread, self.injected_ml)
-        if self._shown is None or self._shown[0] is not spread or self._shown[1] != self.injected_ml:
+        if (
+            self._shown is None
+            or self._shown[0] is not spread
+            or self._shown[1] != self.injected_ml
+        ):
             self._shown = key
             if spread is None:
                 self.shape.set_mask(None, None)
             else:
-                cloud = spread.cloud if self.injected_ml is None else spread.cloud_at(self.injected_ml)
+                cloud = (
+                    spread.cloud if self.injected_ml is None else spread.cloud_at(self.injected_ml)
+                )
                 self.shape.set_mask(cloud, spread.grid)
         self.shape.set_visible(spread is not None)
-        leaks = [] if spread is None else [lp for lp in spread.leak_points if
-                                           self.injected_ml is None or lp.injected_ml_at_reach <= self.injected_ml]
+        leaks = (
+            []
+            if spread is None
+            else [
+                lp
+                for lp in spread.leak_points
+                if self.injected_ml is None or lp.injected_ml_at_reach <= self.injected_ml
+            ]
+        )
         self._leak_pts = np.array([lp.location_lps for lp in leaks], float).reshape(-1, 3)
         self.slice_changed()
 
@@ -211,8 +238,9 @@ class CementAdapter(OverlayAdapter):
         self.leaks.SetVisibility(len(pts) > 0)
 
 
-def ghost_outline(anatomy: Any, gains: dict[str, float], surface: vtkPolyData | None = None
-                  ) -> NDArray[np.float64]:
+def ghost_outline(
+    anatomy: Any, gains: dict[str, float], surface: vtkPolyData | None = None
+) -> NDArray[np.float64]:
     """Points (LPS) of the expected mid-sagittal outline: each column of the body outline
     stretched upward so the superior endplate rises by the gain interpolated between the walls.
     """
@@ -231,7 +259,6 @@ def ghost_outline(anatomy: Any, gains: dict[str, float], surface: vtkPolyData | 
     if out.GetNumberOfPoints() == 0:
         return np.zeros((0, 3))
     from vtkmodules.util.numpy_support import vtk_to_numpy
-
     from vtkmodules.vtkCommonCore import vtkIdList
 
     pts = vtk_to_numpy(out.GetPoints().GetData()).astype(float)
@@ -246,7 +273,9 @@ def ghost_outline(anatomy: Any, gains: dict[str, float], surface: vtkPolyData | 
     y, z = body[:, 1], body[:, 2]
     y0, y1 = y.min(), y.max()
     xs = [y0 + HEIGHT_POSITIONS_FRAC[w] * (y1 - y0) for w in ("anterior", "middle", "posterior")]
-    g = np.interp(y, xs, [gains.get("anterior", 0.0), gains.get("middle", 0.0), gains.get("posterior", 0.0)])
+    g = np.interp(
+        y, xs, [gains.get("anterior", 0.0), gains.get("middle", 0.0), gains.get("posterior", 0.0)]
+    )
     bins = np.round(y).astype(int)
     lo = {b: z[bins == b].min() for b in np.unique(bins)}
     hi = {b: z[bins == b].max() for b in np.unique(bins)}
@@ -302,8 +331,11 @@ class GhostAdapter(OverlayAdapter):
         if show:
             origin, normal, _ = plane
             fr = v.result.anatomy.frame
-            show = (abs(float(normal @ fr.left)) > 0.8 and
-                    abs(float((fr.origin_lps - origin) @ normal)) <= 0.3 * v.result.morphometry.width_mm)
+            show = (
+                abs(float(normal @ fr.left)) > 0.8
+                and abs(float((fr.origin_lps - origin) @ normal))
+                <= 0.3 * v.result.morphometry.width_mm
+            )
         self.actor.SetVisibility(show)
         self.label.SetVisibility(show)
         if not show:
@@ -313,4 +345,6 @@ class GhostAdapter(OverlayAdapter):
         fr = v.result.anatomy.frame
         corner = p[np.argmax(p @ (fr.superior - fr.posterior))]  # antero-superior corner
         self.label.SetInput("expected shape\n(median, immediate)")
-        self.label.GetPositionCoordinate().SetValue(*(corner - fr.posterior * 3.0 + fr.superior * 2.0))
+        self.label.GetPositionCoordinate().SetValue(
+            *(corner - fr.posterior * 3.0 + fr.superior * 2.0)
+        )

@@ -66,8 +66,13 @@ class NeedleDisplay:
         return a, d, length
 
 
-def ellipse_points(centre: NDArray[np.float64], d: NDArray[np.float64], n: NDArray[np.float64],
-                   radius: float, count: int = 48) -> NDArray[np.float64]:
+def ellipse_points(
+    centre: NDArray[np.float64],
+    d: NDArray[np.float64],
+    n: NDArray[np.float64],
+    radius: float,
+    count: int = 48,
+) -> NDArray[np.float64]:
     """Cross-section of a cylinder (axis ``d``, radius) with the plane of normal ``n``."""
     cos = abs(float(d @ n))
     u = np.cross(n, d)
@@ -105,8 +110,11 @@ class NeedleAdapter(OverlayAdapter):
         self.tube_actor.GetProperty().SetSpecular(0.4)
         self.add_prop(self.tube_actor)
         self.spheres: dict[str, tuple[vtkSphereSource, vtkActor]] = {}
-        for name, colour, radius in (("skin", SKIN_COLOUR, 2.6), ("target", TARGET_COLOUR, 2.6),
-                                     ("bone", BONE_COLOUR, 1.6)):
+        for name, colour, radius in (
+            ("skin", SKIN_COLOUR, 2.6),
+            ("target", TARGET_COLOUR, 2.6),
+            ("bone", BONE_COLOUR, 1.6),
+        ):
             src = vtkSphereSource()
             src.SetRadius(radius)
             src.SetThetaResolution(16)
@@ -144,8 +152,11 @@ class NeedleAdapter(OverlayAdapter):
         self.handles: dict[str, tuple[vtkActor, object]] = {}
         for prop in (self.band, self.axis_actor, self.slab, self.section):
             self.add_prop(prop)
-        for name, colour, size in (("skin", SKIN_COLOUR, 11.0), ("target", TARGET_COLOUR, 11.0),
-                                   ("bone", BONE_COLOUR, 7.0)):
+        for name, colour, size in (
+            ("skin", SKIN_COLOUR, 11.0),
+            ("target", TARGET_COLOUR, 11.0),
+            ("bone", BONE_COLOUR, 7.0),
+        ):
             actor, poly = polyline_actor(colour, 1.0)
             actor.GetProperty().SetPointSize(size)
             self.add_prop(actor)
@@ -169,7 +180,13 @@ class NeedleAdapter(OverlayAdapter):
         side = np.cross(n, d)
         if np.linalg.norm(side) > 1e-6:
             side /= np.linalg.norm(side)
-            pts = [start + r * side, end + r * side, end - r * side, start - r * side, start + r * side]
+            pts = [
+                start + r * side,
+                end + r * side,
+                end - r * side,
+                start - r * side,
+                start + r * side,
+            ]
             set_polyline(self.band_poly, pts, with_vertices=False)
             self.band.VisibilityOn()
         else:
@@ -182,8 +199,11 @@ class NeedleAdapter(OverlayAdapter):
         lim = half + r
         t0, t1 = _inside_interval(da, db, lim)
         if t1 > t0:
-            set_polyline(self.slab_poly, [start + (end - start) * t0, start + (end - start) * t1],
-                         with_vertices=False)
+            set_polyline(
+                self.slab_poly,
+                [start + (end - start) * t0, start + (end - start) * t1],
+                with_vertices=False,
+            )
             self.slab.VisibilityOn()
         else:
             self.slab.VisibilityOff()
@@ -199,7 +219,9 @@ class NeedleAdapter(OverlayAdapter):
             set_polyline(poly, [p], with_vertices=True)
             near = abs(float((np.asarray(p) - origin) @ n)) <= lim
             actor.GetProperty().SetOpacity(1.0 if near else 0.45)
-            actor.GetProperty().SetPointSize((15.0 if v.selected == name else 11.0) if name != "bone" else 7.0)
+            actor.GetProperty().SetPointSize(
+                (15.0 if v.selected == name else 11.0) if name != "bone" else 7.0
+            )
             actor.SetVisibility(v.depth_mm is None)
 
     # --- adapter API ---------------------------------------------------------------------------

@@ -102,7 +102,9 @@ class ObliquePipeline:
         self.image_slice.VisibilityOn()
         self.half_thickness_mm = 0.5 * float(np.min(grid.spacing_mm))
 
-    def set_plane(self, focal_lps: ArrayLike, dop: ArrayLike, up: ArrayLike, half_height_mm: float) -> None:
+    def set_plane(
+        self, focal_lps: ArrayLike, dop: ArrayLike, up: ArrayLike, half_height_mm: float
+    ) -> None:
         """Show the plane through ``focal_lps`` with normal ``dop`` (away from the viewer)."""
         f = np.asarray(focal_lps, dtype=np.float64)
         d = _unit(dop)
@@ -117,8 +119,11 @@ class ObliquePipeline:
 
     def plane(self) -> tuple[F64, F64, float]:
         cam = self.renderer.GetActiveCamera()
-        return (np.asarray(cam.GetFocalPoint()), np.asarray(cam.GetDirectionOfProjection()),
-                self.half_thickness_mm)
+        return (
+            np.asarray(cam.GetFocalPoint()),
+            np.asarray(cam.GetDirectionOfProjection()),
+            self.half_thickness_mm,
+        )
 
     def screen_axes(self) -> tuple[F64, F64]:
         cam = self.renderer.GetActiveCamera()

@@ -20,8 +20,7 @@ from numpy.typing import NDArray
 from vtkmodules.util.numpy_support import numpy_to_vtk, vtk_to_numpy
 from vtkmodules.vtkCommonCore import vtkPoints
 from vtkmodules.vtkCommonDataModel import vtkImageData, vtkPlane, vtkPolyData
-from vtkmodules.vtkFiltersCore import vtkCutter, vtkPolyDataNormals, vtkStripper
-from vtkmodules.vtkFiltersCore import vtkFlyingEdges3D
+from vtkmodules.vtkFiltersCore import vtkCutter, vtkFlyingEdges3D, vtkPolyDataNormals, vtkStripper
 from vtkmodules.vtkImagingGeneral import vtkImageGaussianSmooth
 from vtkmodules.vtkRenderingCore import vtkActor, vtkPolyDataMapper, vtkRenderer, vtkTextActor
 
@@ -49,6 +48,10 @@ def body_surface(anatomy: Any) -> vtkPolyData:
         hit = (weakref.ref(anatomy.body), mask_surface(anatomy.body, anatomy.grid))
         _BODY_SURFACES[key] = hit
     return hit[1]
+
+
+def clear_surface_cache() -> None:
+    _BODY_SURFACES.clear()
 
 
 def mask_surface(mask: NDArray[np.bool_], grid: ImageGrid, sigma_vox: float = 0.7) -> vtkPolyData:
@@ -119,8 +122,15 @@ def remove_top_layer(context: ViewContext) -> None:
 class SurfaceLayer:
     """One surface shown as a cut outline (2D) or a translucent body (3D)."""
 
-    def __init__(self, adapter: OverlayAdapter, surface: vtkPolyData, plane: vtkPlane | None,
-                 colour: tuple[float, float, float], width: float = 2.0, opacity: float = 0.25) -> None:
+    def __init__(
+        self,
+        adapter: OverlayAdapter,
+        surface: vtkPolyData,
+        plane: vtkPlane | None,
+        colour: tuple[float, float, float],
+        width: float = 2.0,
+        opacity: float = 0.25,
+    ) -> None:
         self.surface = surface
         mapper = vtkPolyDataMapper()
         self.actor = vtkActor()
@@ -150,7 +160,9 @@ class SurfaceLayer:
         return np.asarray(self.surface.GetBounds(), float).reshape(3, 2)
 
 
-def plane_crosses(bounds: NDArray[np.float64], origin: NDArray[np.float64], normal: NDArray[np.float64]) -> bool:
+def plane_crosses(
+    bounds: NDArray[np.float64], origin: NDArray[np.float64], normal: NDArray[np.float64]
+) -> bool:
     corners = np.array(np.meshgrid(*bounds, indexing="ij")).reshape(3, -1).T
     d = (corners - origin) @ normal
     return bool(d.min() <= 0.0 <= d.max())
@@ -201,8 +213,14 @@ class BodyOutlineAdapter(OverlayAdapter):
             if self.plane is None and not is_target:
                 continue  # 3D: only the target body (the bone rendering shows the others)
             colour = TARGET_COLOUR if is_target else OTHER_COLOUR
-            layer = SurfaceLayer(self, body_surface(r.anatomy), self.plane, colour,
-                                 2.5 if is_target else 1.5, 0.35 if is_target else 0.12)
+            layer = SurfaceLayer(
+                self,
+                body_surface(r.anatomy),
+                self.plane,
+                colour,
+                2.5 if is_target else 1.5,
+                0.35 if is_target else 0.12,
+            )
             label = None
             if self.plane is not None:
                 label = text_actor(colour, 15 if is_target else 13)
@@ -228,14 +246,20 @@ class BodyOutlineAdapter(OverlayAdapter):
             label.SetVisibility(crosses)
             fr = r.anatomy.frame
             # beside the body, in front of its anterior wall (away from the canal)
-            p = np.asarray(r.morphometry.centroid_lps) - fr.posterior * (0.5 * r.morphometry.depth_mm + 4.0)
+            p = np.asarray(r.morphometry.centroid_lps) - fr.posterior * (
+                0.5 * r.morphometry.depth_mm + 4.0
+            )
             if abs(float(normal @ fr.posterior)) > 0.9:  # coronal: put it to the patient's right
-                p = np.asarray(r.morphometry.centroid_lps) - fr.left * (0.5 * r.morphometry.width_mm + 12.0)
+                p = np.asarray(r.morphometry.centroid_lps) - fr.left * (
+                    0.5 * r.morphometry.width_mm + 12.0
+                )
             p = p - ((p - origin) @ normal) * normal
             label.GetPositionCoordinate().SetValue(*p)
 
 
-def height_line_points(anatomy: Any, morph: Any) -> dict[str, tuple[NDArray[np.float64], NDArray[np.float64]]]:
+def height_line_points(
+    anatomy: Any, morph: Any
+) -> dict[str, tuple[NDArray[np.float64], NDArray[np.float64]]]:
     """Per wall: (inferior, superior) end points of the height line, LPS mm.
 
     The line sits in the body's mid-sagittal plane at HEIGHT_POSITIONS_FRAC of the depth, centred
@@ -289,7 +313,10 @@ class HeightLinesAdapter(OverlayAdapter):
             origin, normal, _ = plane
             fr = r.anatomy.frame
             facing = abs(float(normal @ fr.left)) > 0.8
-            near = abs(float((np.asarray(fr.origin_lps) - origin) @ normal)) <= 0.3 * r.morphometry.width_mm
+            near = (
+                abs(float((np.asarray(fr.origin_lps) - origin) @ normal))
+                <= 0.3 * r.morphometry.width_mm
+            )
             show = facing and near
         self.label.SetVisibility(show)
         for w, (actor, poly) in self.lines.items():

@@ -1,0 +1,85 @@
+"""Needle editing in the workstation: cost of one drag update and of the fluoroscopy views.
+
+Run under a display: ``xvfb-run -a -s "-screen 0 1920x1080x24" python bench/bench_needle_ui.py``.
+Prints the planner's evaluation time per update (target < 10 ms), the time to handle one
+mouse move during a drag (evaluation + preview + the view under the mouse; the other views
+redraw at most every 150 ms), and the DRR times (target < 0.5 s each).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def main() -> None:
+    from PySide6.QtCore import QPointF, QSettings
+
+    from ui.app import create_application
+
+    app = create_application([])
+    from planner.demo import generate_demo
+    from planner.drr import DRRRenderer
+    from planner.trajectory import evaluate
+    from tests.ui.trajectory_helpers import send_mouse, truth_trajectory
+    from ui.main_window import MainWindow
+    from ui.trajectory_service import demo_truth_analysis
+
+    win = MainWindow(
+        QSettings("/tmp/bench_needle_ui.ini", QSettings.Format.IniFormat), allow_gpu=False
+    )
+    win.resize(1920, 1050)
+    win.show()
+    case = generate_demo()
+    win.doc.set_study(case.volume, (), "demo:")
+    svc = win.trajectory.service
+    svc.synchronous = True
+    win.doc._apply_analysis(demo_truth_analysis(case.volume, "L1"))
+    plan = svc.base_plan()
+    for side in ("left", "right"):
+        plan = plan.with_trajectory(truth_trajectory(case, side))
+    win.doc.push_plan(plan, "bench")
+    for _ in range(20):
+        app.processEvents()
+        time.sleep(0.02)
+    tr = plan.trajectory("left")
+    ax = win.slice_views["axial"]
+    win.state.set_cursor(np.asarray(tr.target_lps))
+    app.processEvents()
+    q0 = ax.widget_point(np.asarray(tr.target_lps))
+    send_mouse(ax.vtk, "press", q0)
+    moves, evals = [], []
+    for k in range(1, 31):
+        t = time.perf_counter()
+        send_mouse(ax.vtk, "move", q0 + QPointF(float(k), 0.0))
+        app.processEvents()
+        moves.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        evaluate(svc.context(), svc.preview.trajectory("left"))
+        evals.append(time.perf_counter() - t)
+    send_mouse(ax.vtk, "release", q0 + QPointF(30.0, 0.0))
+    print(
+        f"planner evaluate per update: median {1e3 * np.median(evals):.1f} ms, "
+        f"max {1e3 * max(evals):.1f} ms"
+    )
+    print(
+        f"mouse move during a drag (evaluate, preview, redraws due): "
+        f"median {1e3 * np.median(moves):.0f} ms, max {1e3 * max(moves):.0f} ms"
+    )
+    r = DRRRenderer(case.volume, case.truth.level("L1").centroid_lps, radius_mm=100.0)
+    d = np.subtract(tr.target_lps, tr.skin_entry_lps)
+    for view in ("ap", "lateral", "bullseye"):
+        t = time.perf_counter()
+        r.render(view, 384, 160.0, d)
+        print(f"DRR {view} 384 px: {time.perf_counter() - t:.2f} s")
+    win.doc.undo_stack.setClean()
+    win.close()
+
+
+if __name__ == "__main__":
+    main()
