@@ -27,8 +27,8 @@ def main() -> None:
     from planner.drr import DRRRenderer
     from planner.trajectory import evaluate
     from tests.ui.trajectory_helpers import send_mouse, truth_trajectory
+    from ui.level_analysis import demo_truth_analysis
     from ui.main_window import MainWindow
-    from ui.trajectory_service import demo_truth_analysis
 
     win = MainWindow(
         QSettings("/tmp/bench_needle_ui.ini", QSettings.Format.IniFormat), allow_gpu=False

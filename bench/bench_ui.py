@@ -30,7 +30,9 @@ def machine(render_window) -> str:  # type: ignore[no-untyped-def]
     cpu = platform.processor() or ""
     try:
         with open("/proc/cpuinfo") as fp:
-            cpu = next(line.split(":", 1)[1].strip() for line in fp if line.startswith("model name"))
+            cpu = next(
+                line.split(":", 1)[1].strip() for line in fp if line.startswith("model name")
+            )
     except (OSError, StopIteration):
         pass
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
@@ -43,15 +45,20 @@ def machine(render_window) -> str:  # type: ignore[no-untyped-def]
     from PySide6 import __version__ as pyside
 
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    return (f"{platform.platform()}; {cpu}; {cores} usable cores (load average {load}); "
-            f"OpenGL renderer: {gl}; "
-            f"Python {platform.python_version()}; VTK {vtkmodules.__version__}; PySide6 {pyside}")
+    return (
+        f"{platform.platform()}; {cpu}; {cores} usable cores (load average {load}); "
+        f"OpenGL renderer: {gl}; "
+        f"Python {platform.python_version()}; VTK {vtkmodules.__version__}; PySide6 {pyside}"
+    )
 
 
 def _ms(samples: list[float]) -> str:
     s = sorted(samples)
-    return (f"median {statistics.median(s) * 1e3:6.1f} ms, p90 {s[int(0.9 * (len(s) - 1))] * 1e3:6.1f} ms "
-            f"(n={len(s)})")
+    return (
+        f"median {statistics.median(s) * 1e3:6.1f} ms, "
+        f"p90 {s[int(0.9 * (len(s) - 1))] * 1e3:6.1f} ms "
+        f"(n={len(s)})"
+    )
 
 
 def open_and_time(app, win, opener_call) -> tuple[float, float]:  # type: ignore[no-untyped-def]
@@ -127,13 +134,18 @@ def bench_3d(app, win, n: int = 36) -> None:  # type: ignore[no-untyped-def]
     lo, hi = v.pipeline.roi_bounds_lps()
     size = rw.GetSize()
     fps = 1.0 / statistics.median(frames)
-    print(f"    3D rotate ({size[0]}x{size[1]} px, ROI {' x '.join(f'{d:.0f}' for d in hi - lo)} mm): "
-          f"{_ms(frames)} -> {fps:.1f} fps; still frame {still * 1e3:.0f} ms")
+    print(
+        f"    3D rotate ({size[0]}x{size[1]} px, "
+        f"ROI {' x '.join(f'{d:.0f}' for d in hi - lo)} mm): "
+        f"{_ms(frames)} -> {fps:.1f} fps; still frame {still * 1e3:.0f} ms"
+    )
     v.set_mode("surface")
     t0 = time.perf_counter()
     rw.Render()
-    print(f"    3D iso-surface: {v.pipeline.surface_triangles} triangles, build+first frame "
-          f"{(time.perf_counter() - t0) * 1e3:.0f} ms")
+    print(
+        f"    3D iso-surface: {v.pipeline.surface_triangles} triangles, build+first frame "
+        f"{(time.perf_counter() - t0) * 1e3:.0f} ms"
+    )
     surf = []
     for _ in range(12):
         t0 = time.perf_counter()
@@ -149,8 +161,10 @@ def run_case(app, win, label: str, opener_call) -> None:  # type: ignore[no-unty
     vol = win.doc.volume
     nk, nj, ni = vol.shape_kji
     print(f"\n{label}: {ni}x{nj}x{nk} voxels")
-    print(f"    open → first image: {shown_s:.2f} s (loading in workers {load_s:.2f} s; "
-          f"everything else {shown_s - load_s:.2f} s)")
+    print(
+        f"    open → first image: {shown_s:.2f} s (loading in workers {load_s:.2f} s; "
+        f"everything else {shown_s - load_s:.2f} s)"
+    )
     for layout in ("2x2", "maximised"):
         if layout == "maximised":
             win.grid.toggle_maximised("axial")
@@ -168,15 +182,21 @@ def main() -> None:
     ap.add_argument("--size", default="1280x800")
     ap.add_argument("--slices", type=int, default=300)
     ap.add_argument("--skip-dicom", action="store_true")
-    ap.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "planner_bench_load")
+    ap.add_argument(
+        "--cache", type=Path, default=Path(tempfile.gettempdir()) / "planner_bench_load"
+    )
     args = ap.parse_args()
-    display = None
     if not os.environ.get("DISPLAY"):
+        # run in a child under a virtual X display, which outlives the child's Qt connection
+        import subprocess
+
         from pyvirtualdisplay import Display
 
-        display = Display(visible=False, size=(1920, 1080), color_depth=24)
-        display.start()
+        with Display(visible=False, size=(1920, 1080), color_depth=24) as disp:
+            env = {**os.environ, "DISPLAY": f":{disp.display}"}
+            sys.exit(subprocess.call([sys.executable, __file__, *sys.argv[1:]], env=env))
     from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QDockWidget
 
     import ui.errors
     import ui.study_open
@@ -191,6 +211,8 @@ def main() -> None:
     w, h = (int(x) for x in args.size.split("x"))
     win.resize(w, h)
     win.show()
+    for dock in win.findChildren(QDockWidget):
+        dock.hide()  # time the four views at the window size, without planning panels
     for _ in range(20):
         app.processEvents()
     run_case(app, win, "demo case", win.opener.open_demo)
@@ -204,11 +226,11 @@ def main() -> None:
         t0 = time.perf_counter()
         generate(folder, args.slices, "uncompressed")
         print(f"\n(synthetic series ready in {time.perf_counter() - t0:.1f} s: {folder})")
-        run_case(app, win, f"synthetic DICOM 512x512x{args.slices}", lambda: win.opener.open_path(folder))
+        run_case(
+            app, win, f"synthetic DICOM 512x512x{args.slices}", lambda: win.opener.open_path(folder)
+        )
     win.doc.undo_stack.setClean()
     win.close()
-    if display is not None:
-        display.stop()
 
 
 if __name__ == "__main__":

@@ -25,7 +25,9 @@ def merge_key_for(name: str) -> int:
 class SetPlanCommand(QUndoCommand):
     """Replace the document's plan ``old_plan`` by ``new_plan``."""
 
-    def __init__(self, doc: Document, old_plan: Any, new_plan: Any, text: str, merge_key: int = -1) -> None:
+    def __init__(
+        self, doc: Document, old_plan: Any, new_plan: Any, text: str, merge_key: int = -1
+    ) -> None:
         super().__init__(text)
         self.doc = doc
         self.old_plan = old_plan
@@ -49,8 +51,9 @@ class SetPlanCommand(QUndoCommand):
 
 
 class SetMeasurementsCommand(QUndoCommand):
-    def __init__(self, doc: Document, old: tuple[Measurement, ...], new: tuple[Measurement, ...],
-                 text: str) -> None:
+    def __init__(
+        self, doc: Document, old: tuple[Measurement, ...], new: tuple[Measurement, ...], text: str
+    ) -> None:
         super().__init__(text)
         self.doc = doc
         self.old = old

@@ -23,7 +23,9 @@ log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _show_message_box(parent: QWidget | None, level: str, title: str, text: str, details: str = "") -> None:
+def _show_message_box(
+    parent: QWidget | None, level: str, title: str, text: str, details: str = ""
+) -> None:
     box = QMessageBox(parent)
     box.setIcon(QMessageBox.Icon.Critical if level == "critical" else QMessageBox.Icon.Warning)
     box.setWindowTitle(title)
@@ -50,7 +52,9 @@ def report_exception(parent: QWidget | None, exc: BaseException, what: str = "")
     log.error("Unexpected error during %s", what or "an action", exc_info=exc)
     details = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     show_message(
-        parent, "critical", title,
+        parent,
+        "critical",
+        title,
         f"An unexpected error occurred: {type(exc).__name__}: {exc}\n\n"
         "The current study is unchanged. Please report this with the details below.",
         details,

@@ -31,7 +31,8 @@ def shortcut_rows(actions: list[QAction]) -> list[tuple[str, str]]:
     for a in actions:
         keys = [k.toString(QKeySequence.SequenceFormat.NativeText) for k in a.shortcuts()]
         if keys:
-            rows.append((" or ".join(keys), a.text().replace("&", "").rstrip(".…")))
+            label = a.property("shortcut_label") or a.text()  # undo/redo texts name the command
+            rows.append((" or ".join(keys), str(label).replace("&", "").rstrip(".…")))
     return rows
 
 

@@ -27,15 +27,24 @@ def _pen(p: QPainter, colour: QColor = INK, width: float = 1.8) -> None:
 
 def _folder(p: QPainter) -> None:
     path = QPainterPath()
-    path.moveTo(3, 7); path.lineTo(9, 7); path.lineTo(11, 9); path.lineTo(21, 9)  # noqa: E702
-    path.lineTo(21, 19); path.lineTo(3, 19); path.closeSubpath()  # noqa: E702
+    path.moveTo(3, 7)
+    path.lineTo(9, 7)
+    path.lineTo(11, 9)
+    path.lineTo(21, 9)  # noqa: E702
+    path.lineTo(21, 19)
+    path.lineTo(3, 19)
+    path.closeSubpath()  # noqa: E702
     p.drawPath(path)
 
 
 def _file(p: QPainter) -> None:
     path = QPainterPath()
-    path.moveTo(6, 3); path.lineTo(14, 3); path.lineTo(19, 8); path.lineTo(19, 21)  # noqa: E702
-    path.lineTo(6, 21); path.closeSubpath()  # noqa: E702
+    path.moveTo(6, 3)
+    path.lineTo(14, 3)
+    path.lineTo(19, 8)
+    path.lineTo(19, 21)  # noqa: E702
+    path.lineTo(6, 21)
+    path.closeSubpath()  # noqa: E702
     p.drawPath(path)
     p.drawPolyline([QPointF(14, 3), QPointF(14, 8), QPointF(19, 8)])
 
@@ -49,12 +58,18 @@ def _demo(p: QPainter) -> None:
 def _camera(p: QPainter) -> None:
     p.drawRoundedRect(QRectF(3, 7, 18, 12), 2, 2)
     p.drawEllipse(QPointF(12, 13), 3.5, 3.5)
-    p.drawLine(QPointF(8, 7), QPointF(10, 4)); p.drawLine(QPointF(10, 4), QPointF(14, 4))  # noqa: E702
+    p.drawLine(QPointF(8, 7), QPointF(10, 4))
+    p.drawLine(QPointF(10, 4), QPointF(14, 4))  # noqa: E702
     p.drawLine(QPointF(14, 4), QPointF(16, 7))
 
 
 def _crosshair(p: QPainter) -> None:
-    for a, b in (((12, 2), (12, 9)), ((12, 15), (12, 22)), ((2, 12), (9, 12)), ((15, 12), (22, 12))):
+    for a, b in (
+        ((12, 2), (12, 9)),
+        ((12, 15), (12, 22)),
+        ((2, 12), (9, 12)),
+        ((15, 12), (22, 12)),
+    ):
         p.drawLine(QPointF(*a), QPointF(*b))
     _pen(p, ACCENT)
     p.drawEllipse(QPointF(12, 12), 1.2, 1.2)
@@ -73,7 +88,8 @@ def _window_level(p: QPainter) -> None:
 def _ruler(p: QPainter) -> None:
     p.drawLine(QPointF(4, 20), QPointF(20, 4))
     _pen(p, ACCENT, 2.4)
-    p.drawPoint(QPointF(4, 20)); p.drawPoint(QPointF(20, 4))  # noqa: E702
+    p.drawPoint(QPointF(4, 20))
+    p.drawPoint(QPointF(20, 4))  # noqa: E702
     _pen(p)
     for t in (0.3, 0.5, 0.7):
         x, y = 4 + 16 * t, 20 - 16 * t
@@ -123,8 +139,16 @@ def _arrow(p: QPainter, flip: bool) -> None:
 
 
 def _cube(p: QPainter) -> None:
-    p.drawPolygon([QPointF(12, 3), QPointF(20, 7), QPointF(20, 17), QPointF(12, 21),
-                   QPointF(4, 17), QPointF(4, 7)])
+    p.drawPolygon(
+        [
+            QPointF(12, 3),
+            QPointF(20, 7),
+            QPointF(20, 17),
+            QPointF(12, 21),
+            QPointF(4, 17),
+            QPointF(4, 7),
+        ]
+    )
     p.drawPolyline([QPointF(4, 7), QPointF(12, 11), QPointF(20, 7)])
     p.drawLine(QPointF(12, 11), QPointF(12, 21))
 
@@ -136,10 +160,21 @@ def _target(p: QPainter) -> None:
 
 
 _DRAW: dict[str, Callable[[QPainter], None]] = {
-    "open_folder": _folder, "open_file": _file, "demo": _demo, "screenshot": _camera,
-    "navigate": _crosshair, "window_level": _window_level, "distance": _ruler, "angle": _angle,
-    "layout_2x2": _layout_2x2, "layout_1x3": _layout_1x3, "maximise": _maximise, "reset": _reset,
-    "undo": lambda p: _arrow(p, False), "redo": lambda p: _arrow(p, True), "surface": _cube,
+    "open_folder": _folder,
+    "open_file": _file,
+    "demo": _demo,
+    "screenshot": _camera,
+    "navigate": _crosshair,
+    "window_level": _window_level,
+    "distance": _ruler,
+    "angle": _angle,
+    "layout_2x2": _layout_2x2,
+    "layout_1x3": _layout_1x3,
+    "maximise": _maximise,
+    "reset": _reset,
+    "undo": lambda p: _arrow(p, False),
+    "redo": lambda p: _arrow(p, True),
+    "surface": _cube,
     "roi": _target,
 }
 

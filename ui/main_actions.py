@@ -18,8 +18,15 @@ if TYPE_CHECKING:
 ROI_SIZES_MM = (80.0, 120.0, 200.0, None)
 
 
-def _act(win: MainWindow, text: str, slot: Callable[[], object], shortcut: str | QKeySequence | None = None,
-         tip: str = "", icon_name: str | None = None, checkable: bool = False) -> QAction:
+def _act(
+    win: MainWindow,
+    text: str,
+    slot: Callable[[], object],
+    shortcut: str | QKeySequence | None = None,
+    tip: str = "",
+    icon_name: str | None = None,
+    checkable: bool = False,
+) -> QAction:
     a = QAction(text, win)
     if shortcut is not None:
         a.setShortcut(QKeySequence(shortcut))
@@ -36,16 +43,45 @@ def _act(win: MainWindow, text: str, slot: Callable[[], object], shortcut: str |
 
 def build_actions(win: MainWindow) -> dict[str, QAction]:
     A: dict[str, QAction] = {}
-    A["open_folder"] = _act(win, "Open &folder…", win.open_folder_dialog, "Ctrl+O",
-                            "Open a DICOM study folder", "open_folder")
-    A["open_file"] = _act(win, "Open fi&le…", win.open_file_dialog, "Ctrl+Shift+O",
-                          "Open a DICOM or NIfTI file", "open_file")
-    A["open_demo"] = _act(win, "Open &demo case", win.open_demo, "Ctrl+D",
-                          "Open the built-in synthetic spine case", "demo")
-    A["shot_view"] = _act(win, "Screenshot of active &view…", win.save_view_screenshot, "F12",
-                          "Save the active view as PNG (no patient identifiers)", "screenshot")
-    A["shot_window"] = _act(win, "Screenshot of &window…", win.save_window_screenshot, "Shift+F12",
-                            "Save the whole window as PNG (no patient identifiers)")
+    A["open_folder"] = _act(
+        win,
+        "Open &folder…",
+        win.open_folder_dialog,
+        "Ctrl+O",
+        "Open a DICOM study folder",
+        "open_folder",
+    )
+    A["open_file"] = _act(
+        win,
+        "Open fi&le…",
+        win.open_file_dialog,
+        "Ctrl+Shift+O",
+        "Open a DICOM or NIfTI file",
+        "open_file",
+    )
+    A["open_demo"] = _act(
+        win,
+        "Open &demo case",
+        win.open_demo,
+        "Ctrl+D",
+        "Open the built-in synthetic spine case",
+        "demo",
+    )
+    A["shot_view"] = _act(
+        win,
+        "Screenshot of active &view…",
+        win.save_view_screenshot,
+        "F12",
+        "Save the active view as PNG (no patient identifiers)",
+        "screenshot",
+    )
+    A["shot_window"] = _act(
+        win,
+        "Screenshot of &window…",
+        win.save_window_screenshot,
+        "Shift+F12",
+        "Save the whole window as PNG (no patient identifiers)",
+    )
     A["quit"] = _act(win, "&Quit", win.close, QKeySequence.StandardKey.Quit, "Quit")
     A["undo"] = win.doc.undo_stack.createUndoAction(win, "&Undo")
     A["undo"].setShortcut(QKeySequence.StandardKey.Undo)
@@ -54,9 +90,11 @@ def build_actions(win: MainWindow) -> dict[str, QAction]:
     A["redo"].setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
     A["redo"].setIcon(icon("redo"))
     for k in ("undo", "redo"):
+        A[k].setProperty("shortcut_label", k.capitalize())
         win.addAction(A[k])
-    A["delete_measurement"] = _act(win, "Delete selected measurement",
-                                   win.measurement_panel.delete_selected, "Del")
+    A["delete_measurement"] = _act(
+        win, "Delete selected measurement", win.measurement_panel.delete_selected, "Del"
+    )
     tools = QActionGroup(win)
     for key, text, sc, tip in (
         ("navigate", "&Navigate", "N", "Click or drag to move the linked crosshair"),
@@ -69,34 +107,75 @@ def build_actions(win: MainWindow) -> dict[str, QAction]:
         A[f"tool_{key}"] = a
     A["tool_navigate"].setChecked(True)
     for p in load_window_presets():
-        A[f"preset_{p.key}"] = _act(win, f"{p.name} (W {p.width:.0f} / L {p.level:.0f})",
-                                    lambda p=p: win.state.set_window_level(p.width, p.level),
-                                    p.shortcut, f"Window preset: {p.name}")
-    A["layout_2x2"] = _act(win, "Layout 2×2", lambda: win.set_layout("2x2"), "F5",
-                           "Four equal views", "layout_2x2")
-    A["layout_1x3"] = _act(win, "Layout 1+3", lambda: win.set_layout("1x3"), "F6",
-                           "Active view large above the other three", "layout_1x3")
-    A["maximise"] = _act(win, "&Maximise / restore active view", win.toggle_maximise, "F7",
-                         "Show only the active view, or restore the layout", "maximise")
-    A["reset"] = _act(win, "&Reset views", win.reset_views, "Home", "Reset zoom and pan of all views",
-                      "reset")
+        A[f"preset_{p.key}"] = _act(
+            win,
+            f"{p.name} (W {p.width:.0f} / L {p.level:.0f})",
+            lambda p=p: win.state.set_window_level(p.width, p.level),
+            p.shortcut,
+            f"Window preset: {p.name}",
+        )
+    A["layout_2x2"] = _act(
+        win, "Layout 2×2", lambda: win.set_layout("2x2"), "F5", "Four equal views", "layout_2x2"
+    )
+    A["layout_1x3"] = _act(
+        win,
+        "Layout 1+3",
+        lambda: win.set_layout("1x3"),
+        "F6",
+        "Active view large above the other three",
+        "layout_1x3",
+    )
+    A["maximise"] = _act(
+        win,
+        "&Maximise / restore active view",
+        win.toggle_maximise,
+        "F7",
+        "Show only the active view, or restore the layout",
+        "maximise",
+    )
+    A["reset"] = _act(
+        win, "&Reset views", win.reset_views, "Home", "Reset zoom and pan of all views", "reset"
+    )
     A["next_slice"] = _act(win, "Next slice", lambda: win.step_active(1), "PgUp")
     A["next_slice"].setShortcuts([QKeySequence("PgUp"), QKeySequence("Up")])
     A["prev_slice"] = _act(win, "Previous slice", lambda: win.step_active(-1), "PgDown")
     A["prev_slice"].setShortcuts([QKeySequence("PgDown"), QKeySequence("Down")])
     A["crosshair"] = _act(win, "Show &crosshair", win.toggle_crosshair, "X", checkable=True)
     A["crosshair"].setChecked(True)
-    A["patient_info"] = _act(win, "Show &patient information", win.toggle_patient_info, None,
-                             "Show patient name and ID in the axial view (never in screenshots)",
-                             checkable=True)
-    A["roi_centre"] = _act(win, "3D: centre region on crosshair", win.views_3d_centre, "C",
-                           "Crop the 3D view around the crosshair", "roi")
-    A["surface"] = _act(win, "3D: bone surface instead of volume", win.toggle_surface, "S",
-                        "Iso-surface at 200 HU (decimated) instead of volume rendering", "surface",
-                        checkable=True)
-    for name, sc in (("ap", "Ctrl+1"), ("lateral", "Ctrl+2"), ("oblique", "Ctrl+3"),
-                     ("posterior", "Ctrl+4")):
-        A[f"cam_{name}"] = _act(win, f"3D camera: {name}", lambda n=name: win.view_3d.set_camera_preset(n), sc)
+    A["patient_info"] = _act(
+        win,
+        "Show &patient information",
+        win.toggle_patient_info,
+        None,
+        "Show patient name and ID in the axial view (never in screenshots)",
+        checkable=True,
+    )
+    A["roi_centre"] = _act(
+        win,
+        "3D: centre region on crosshair",
+        win.views_3d_centre,
+        "C",
+        "Crop the 3D view around the crosshair",
+        "roi",
+    )
+    A["surface"] = _act(
+        win,
+        "3D: bone surface instead of volume",
+        win.toggle_surface,
+        "S",
+        "Iso-surface at 200 HU (decimated) instead of volume rendering",
+        "surface",
+        checkable=True,
+    )
+    for name, sc in (
+        ("ap", "Ctrl+1"),
+        ("lateral", "Ctrl+2"),
+        ("oblique", "Ctrl+3"),
+        ("posterior", "Ctrl+4"),
+    ):
+        A[f"cam_{name}"] = _act(
+            win, f"3D camera: {name}", lambda n=name: win.view_3d.set_camera_preset(n), sc
+        )
     A["shortcuts"] = _act(win, "&Shortcuts", win.show_shortcuts, "F1")
     A["about"] = _act(win, "&About", win.show_about)
     return A
@@ -160,10 +239,28 @@ def build_toolbar(win: MainWindow, A: dict[str, QAction]) -> None:
     tb.setMovable(False)
     tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
     win.addToolBar(tb)
-    for k in ("open_folder", "open_file", "open_demo", None, "undo", "redo", None,
-              "tool_navigate", "tool_window_level", "tool_distance", "tool_angle", None,
-              "layout_2x2", "layout_1x3", "maximise", "reset", None, "roi_centre", "surface",
-              "shot_view"):
+    for k in (
+        "open_folder",
+        "open_file",
+        "open_demo",
+        None,
+        "undo",
+        "redo",
+        None,
+        "tool_navigate",
+        "tool_window_level",
+        "tool_distance",
+        "tool_angle",
+        None,
+        "layout_2x2",
+        "layout_1x3",
+        "maximise",
+        "reset",
+        None,
+        "roi_centre",
+        "surface",
+        "shot_view",
+    ):
         if k is None:
             tb.addSeparator()
         else:

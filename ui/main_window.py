@@ -28,8 +28,8 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QWi
 from ui import study_open
 from ui.document import Document
 from ui.errors import guarded
-from ui.initial_view import spine_guess_lps
 from ui.help_dialogs import ShortcutsDialog, show_about
+from ui.initial_view import spine_guess_lps
 from ui.main_actions import build_actions, build_menus, build_toolbar
 from ui.measurement_panel import MeasurementPanel
 from ui.render.slice_pipeline import make_image_property
@@ -57,8 +57,10 @@ class MainWindow(QMainWindow):
         self.image_property = make_image_property()
         self.image_property.SetColorWindow(self.state.window)
         self.image_property.SetColorLevel(self.state.level)
-        self.slice_views = {o: SliceView(o, self.doc, self.state, self.image_property)
-                            for o in ("axial", "coronal", "sagittal")}
+        self.slice_views = {
+            o: SliceView(o, self.doc, self.state, self.image_property)
+            for o in ("axial", "coronal", "sagittal")
+        }
         self.view_3d = VolumeView(self.doc, self.state, allow_gpu=allow_gpu)
         self.grid = ViewGrid(self.views())
         self.setCentralWidget(self.grid)
@@ -70,7 +72,9 @@ class MainWindow(QMainWindow):
         self.actions_by_name = build_actions(self)
         build_menus(self, self.actions_by_name)
         build_toolbar(self, self.actions_by_name)
-        self.add_panel(self.measurement_panel, "Measurements", Qt.DockWidgetArea.RightDockWidgetArea)
+        self.add_panel(
+            self.measurement_panel, "Measurements", Qt.DockWidgetArea.RightDockWidgetArea
+        )
         self._build_status_bar()
         from ui.trajectory_setup import install_trajectory_tools
 
@@ -79,11 +83,15 @@ class MainWindow(QMainWindow):
 
         self.planning = install_planning(self)  # levels, morphometry, estimates, report
         self._connect()
-        self.grid.set_layout(self.settings.layout() if self.settings.layout() in ("2x2", "1x3") else "2x2")
+        self.grid.set_layout(
+            self.settings.layout() if self.settings.layout() in ("2x2", "1x3") else "2x2"
+        )
         self.setAcceptDrops(True)
         self.resize(1440, 900)
         if (geo := self.settings.geometry()) is not None:
             self.restoreGeometry(geo)
+        if (dock_state := self.settings.state()) is not None:
+            self.restoreState(dock_state)  # docks and toolbars, by object name
         self._closed = False
         self._update_title()
         self._refresh_recent_menu()
@@ -94,9 +102,13 @@ class MainWindow(QMainWindow):
     def views(self) -> dict[str, QWidget]:
         return {**self.slice_views, "3d": self.view_3d}
 
-    def add_panel(self, widget: QWidget, title: str,
-                  area: Qt.DockWidgetArea = Qt.DockWidgetArea.RightDockWidgetArea,
-                  tabify: bool = True) -> QDockWidget:
+    def add_panel(
+        self,
+        widget: QWidget,
+        title: str,
+        area: Qt.DockWidgetArea = Qt.DockWidgetArea.RightDockWidgetArea,
+        tabify: bool = True,
+    ) -> QDockWidget:
         """Dock ``widget`` in ``area`` and list it in View → Panels.
 
         With ``tabify`` (default) a panel joins the area's first panel as a tab, so the views
@@ -105,9 +117,11 @@ class MainWindow(QMainWindow):
         dock = QDockWidget(title, self)
         dock.setObjectName(f"dock_{title.lower().replace(' ', '_')}")
         dock.setWidget(widget)
-        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
-                         | QDockWidget.DockWidgetFeature.DockWidgetClosable
-                         | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        dock.setFeatures(
+            QDockWidget.DockWidgetFeature.DockWidgetMovable
+            | QDockWidget.DockWidgetFeature.DockWidgetClosable
+            | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+        )
         first = next((d for d in self._docks if self.dockWidgetArea(d) == area), None)
         self.addDockWidget(area, dock)
         if tabify and first is not None:
@@ -123,10 +137,12 @@ class MainWindow(QMainWindow):
         self.position_label = QLabel("LPS —")
         self.slice_label = QLabel("")
         self.wl_label = QLabel("")
-        for w, tip in ((self.hu_label, "Hounsfield units of the voxel under the mouse or crosshair"),
-                       (self.position_label, "Patient position (LPS mm: +x left, +y posterior, +z superior)"),
-                       (self.slice_label, "Slice index and position in the view under the mouse"),
-                       (self.wl_label, "Window width / level (HU)")):
+        for w, tip in (
+            (self.hu_label, "Hounsfield units of the voxel under the mouse or crosshair"),
+            (self.position_label, "Patient position (LPS mm: +x left, +y posterior, +z superior)"),
+            (self.slice_label, "Slice index and position in the view under the mouse"),
+            (self.wl_label, "Window width / level (HU)"),
+        ):
             w.setToolTip(tip)
             sb.addPermanentWidget(w)
 
@@ -153,7 +169,11 @@ class MainWindow(QMainWindow):
     @guarded("open the file")
     def open_file_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
-            self, "Open image file", "", "Images (*.dcm *.nii *.nii.gz *.DCM DICOMDIR);;All files (*)")
+            self,
+            "Open image file",
+            "",
+            "Images (*.dcm *.nii *.nii.gz *.DCM DICOMDIR);;All files (*)",
+        )
         if path:
             self.opener.open_path(path)
 
@@ -219,7 +239,9 @@ class MainWindow(QMainWindow):
         info = view.pipeline.slice_info() if view is not None else None
         if info is not None:
             self.slice_label.setText(
-                f"{view_name.capitalize()} {info.index + 1}/{info.count}  {info.world_axis} {info.position_mm:.1f} mm")
+                f"{view_name.capitalize()} {info.index + 1}/{info.count}  "
+                f"{info.world_axis} {info.position_mm:.1f} mm"
+            )
 
     def _on_state_cursor_changed(self, lps) -> None:  # type: ignore[no-untyped-def]
         name = self.state.active_view if self.state.active_view in self.slice_views else "axial"
@@ -287,8 +309,11 @@ class MainWindow(QMainWindow):
     def _update_patient_annotation(self, force_hidden: bool = False) -> None:
         view = self.slice_views["axial"]
         vol = self.doc.volume
-        show = (not force_hidden and vol is not None
-                and self.actions_by_name["patient_info"].isChecked())
+        show = (
+            not force_hidden
+            and vol is not None
+            and self.actions_by_name["patient_info"].isChecked()
+        )
         text = ""
         if show and vol is not None:
             p = vol.patient
@@ -304,7 +329,9 @@ class MainWindow(QMainWindow):
 
     @guarded("switch the 3D mode")
     def toggle_surface(self) -> None:
-        self.view_3d.set_mode("surface" if self.actions_by_name["surface"].isChecked() else "volume")
+        self.view_3d.set_mode(
+            "surface" if self.actions_by_name["surface"].isChecked() else "volume"
+        )
 
     # --- screenshots ------------------------------------------------------------------------
     def _ask_png(self, title: str) -> str:
@@ -321,7 +348,9 @@ class MainWindow(QMainWindow):
             try:
                 view = self.views()[self.state.active_view]
                 if not view_image(view).save(path, "PNG"):
-                    raise OSError(f"Could not write {path}; check the folder exists and is writable.")
+                    raise OSError(
+                        f"Could not write {path}; check the folder exists and is writable."
+                    )
             finally:
                 self._update_patient_annotation()
             self.statusBar().showMessage(f"Saved {Path(path).name}", 4000)
@@ -334,7 +363,9 @@ class MainWindow(QMainWindow):
             self._update_patient_annotation(force_hidden=True)
             try:
                 if not window_image(self, self.views().values()).save(path, "PNG"):
-                    raise OSError(f"Could not write {path}; check the folder exists and is writable.")
+                    raise OSError(
+                        f"Could not write {path}; check the folder exists and is writable."
+                    )
             finally:
                 self._update_patient_annotation()
             self.statusBar().showMessage(f"Saved {Path(path).name}", 4000)

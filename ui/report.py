@@ -29,11 +29,15 @@ from ui.panels.estimates_text import (
 log = logging.getLogger(__name__)
 E = html.escape
 CSS = """
-body{font-family:Helvetica,Arial,sans-serif;font-size:10.5pt;color:#111;max-width:190mm;margin:10mm auto}
+body{font-family:Helvetica,Arial,sans-serif;font-size:10.5pt;color:#111;max-width:190mm;
+  margin:10mm auto}
 h1{font-size:16pt;margin:0 0 2mm} h2{font-size:12.5pt;border-bottom:1px solid #888;margin:6mm 0 2mm}
-table.grid{border-collapse:collapse;margin:2mm 0} table.grid td,table.grid th{border:1px solid #999;padding:1mm 2mm;text-align:left;vertical-align:top}
+table.grid{border-collapse:collapse;margin:2mm 0}
+table.grid td,table.grid th{border:1px solid #999;padding:1mm 2mm;text-align:left;
+  vertical-align:top}
 .meta td{padding:0 4mm 0 0} .big{font-size:13pt} .flags li{color:#a04000} .notes li{color:#333}
-.honest{font-style:italic;color:#333} .warn{color:#a04000;font-weight:bold} ol.sources{font-size:9pt}
+.honest{font-style:italic;color:#333} .warn{color:#a04000;font-weight:bold}
+ol.sources{font-size:9pt}
 @media print{h2{page-break-after:avoid} table{page-break-inside:avoid}}
 """
 NOT_CLAIMED = (
@@ -110,7 +114,8 @@ def _levels_section(analysis: Any, target: str) -> str:
     out = "<table class='grid'>" + head + "".join(rows) + "</table>"
     res = next((r for r in analysis.levels if r.level == target), None)
     if res is not None and not res.candidate.confirmed:
-        out += f"<p class='warn'>The target level {E(target)} is a proposal, not confirmed by the user.</p>"
+        out += (f"<p class='warn'>The target level {E(target)} is a proposal, "
+                "not confirmed by the user.</p>")
     if analysis.warnings:
         out += (
             "<ul class='flags'>" + "".join(f"<li>{E(w)}</li>" for w in analysis.warnings) + "</ul>"

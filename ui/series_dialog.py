@@ -1,4 +1,5 @@
-"""Series chooser: the series the loader found, with their warnings; the loader's choice preselected."""
+"""Series chooser: the series the loader found, with their warnings; the loader's choice
+preselected."""
 
 from __future__ import annotations
 
@@ -16,7 +17,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-COLUMNS = ("#", "Description", "Modality", "Images", "Matrix", "Pixel mm", "Slice mm", "Kernel", "Notes")
+COLUMNS = (
+    "#",
+    "Description",
+    "Modality",
+    "Images",
+    "Matrix",
+    "Pixel mm",
+    "Slice mm",
+    "Kernel",
+    "Notes",
+)
 
 
 def _fmt(v: Any, spec: str = "") -> str:
@@ -51,8 +62,12 @@ class SeriesDialog(QDialog):
         self.resize(900, 420)
         self.scan = scan
         lay = QVBoxLayout(self)
-        lay.addWidget(QLabel("The study holds several series. Choose the CT series to plan on "
-                             "(thin axial reconstructions in a bone kernel are best)."))
+        lay.addWidget(
+            QLabel(
+                "The study holds several series. Choose the CT series to plan on "
+                "(thin axial reconstructions in a bone kernel are best)."
+            )
+        )
         self.tree = QTreeWidget()
         self.tree.setHeaderLabels(list(COLUMNS))
         self.tree.setRootIsDecorated(False)
@@ -80,7 +95,9 @@ class SeriesDialog(QDialog):
             box.setMaximumHeight(90)
             lay.addWidget(QLabel("Warnings from the scan:"))
             lay.addWidget(box)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Open | QDialogButtonBox.StandardButton.Cancel)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Open | QDialogButtonBox.StandardButton.Cancel
+        )
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         lay.addWidget(buttons)

@@ -24,7 +24,13 @@ from vtkmodules.vtkRenderingCore import vtkImageProperty
 from ui.document import Document
 from ui.errors import error_display
 from ui.measurement import Measurement, next_measurement_id
-from ui.render.adapters import MeasurementAdapter, OverlayAdapter, ViewContext, polyline_actor, set_polyline
+from ui.render.adapters import (
+    MeasurementAdapter,
+    OverlayAdapter,
+    ViewContext,
+    polyline_actor,
+    set_polyline,
+)
 from ui.render.image import image_from_array
 from ui.render.slice_pipeline import SliceViewPipeline
 from ui.view_state import ViewState
@@ -37,8 +43,14 @@ TITLES = {"axial": "Axial", "coronal": "Coronal", "sagittal": "Sagittal"}
 class SliceView(QFrame):
     maximise_requested = Signal(str)
 
-    def __init__(self, orientation: str, doc: Document, state: ViewState,
-                 image_property: vtkImageProperty, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        orientation: str,
+        doc: Document,
+        state: ViewState,
+        image_property: vtkImageProperty,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.name = orientation
         self.setObjectName(f"view_{orientation}")
@@ -56,7 +68,9 @@ class SliceView(QFrame):
         rw.AddRenderer(self.pipeline.overlay)
         rw.GetInteractor().SetInteractorStyle(vtkInteractorStyleUser())
         self.vtk.installEventFilter(self)
-        self.context = ViewContext(orientation, self.pipeline.overlay, self.request_render, self._plane)
+        self.context = ViewContext(
+            orientation, self.pipeline.overlay, self.request_render, self._plane
+        )
         self._adapters: list[OverlayAdapter] = []
         self._measure_adapters: dict[int, MeasurementAdapter] = {}
         self._drag: tuple[str, QPointF, tuple[float, float]] | None = None
@@ -181,7 +195,11 @@ class SliceView(QFrame):
 
     def _on_state_tool_changed(self, tool: str) -> None:
         self._cancel_pending()
-        cursor = Qt.CursorShape.CrossCursor if tool in ("distance", "angle") else Qt.CursorShape.ArrowCursor
+        cursor = (
+            Qt.CursorShape.CrossCursor
+            if tool in ("distance", "angle")
+            else Qt.CursorShape.ArrowCursor
+        )
         self.vtk.setCursor(cursor)
 
     def _on_document_measurements_changed(self, old, new) -> None:  # type: ignore[no-untyped-def]
@@ -222,7 +240,10 @@ class SliceView(QFrame):
             self.pipeline.corners.ClearAllTexts()
             return
         self.pipeline.set_corner_text(
-            2, f"{TITLES[self.name]}  {info.index + 1}/{info.count}\n{info.world_axis} {info.position_mm:.1f} mm")
+            2,
+            f"{TITLES[self.name]}  {info.index + 1}/{info.count}\n"
+            f"{info.world_axis} {info.position_mm:.1f} mm",
+        )
         self.pipeline.set_corner_text(0, f"W {self.state.window:.0f}  L {self.state.level:.0f}")
 
     def _cancel_pending(self) -> None:
@@ -256,8 +277,13 @@ class SliceView(QFrame):
                 self._mouse_release(event)  # type: ignore[arg-type]
             elif t == QEvent.Type.Wheel:
                 self._wheel(event)  # type: ignore[arg-type]
-        return t in (QEvent.Type.MouseButtonDblClick, QEvent.Type.MouseButtonPress,
-                     QEvent.Type.MouseMove, QEvent.Type.MouseButtonRelease, QEvent.Type.Wheel)
+        return t in (
+            QEvent.Type.MouseButtonDblClick,
+            QEvent.Type.MouseButtonPress,
+            QEvent.Type.MouseMove,
+            QEvent.Type.MouseButtonRelease,
+            QEvent.Type.Wheel,
+        )
 
     def _on_resize(self) -> bool:
         if self.doc.volume is not None and self._needs_reset and self.vtk.width() > 10:
@@ -274,7 +300,8 @@ class SliceView(QFrame):
         if button == Qt.MouseButton.RightButton:
             self._drag = ("zoom", ev.position(), start)
         elif button == Qt.MouseButton.MiddleButton or (
-                button == Qt.MouseButton.LeftButton and mods & Qt.KeyboardModifier.ShiftModifier):
+            button == Qt.MouseButton.LeftButton and mods & Qt.KeyboardModifier.ShiftModifier
+        ):
             self._drag = ("pan", ev.position(), start)
         elif button == Qt.MouseButton.LeftButton:
             tool = self.state.tool
@@ -323,7 +350,7 @@ class SliceView(QFrame):
             return
         mods = ev.modifiers()
         if mods & Qt.KeyboardModifier.ControlModifier:
-            self.zoom(1.15 ** notches)
+            self.zoom(1.15**notches)
             return
         step = 5 if mods & Qt.KeyboardModifier.ShiftModifier else 1
         # Wheel away from the user moves superior / anterior / left (FORWARD in slice_pipeline).
@@ -345,7 +372,8 @@ class SliceView(QFrame):
         self.request_render()
 
     def _commit_measurement(self, kind: str, pts: list[NDArray[np.float64]]) -> None:
-        m = Measurement(next_measurement_id(), kind, tuple(tuple(float(v) for v in p) for p in pts),
-                        self.name)
+        m = Measurement(
+            next_measurement_id(), kind, tuple(tuple(float(v) for v in p) for p in pts), self.name
+        )
         self._cancel_pending()
         self.doc.push_measurements((*self.doc.measurements, m), f"Add {kind} {m.label}")

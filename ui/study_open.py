@@ -32,7 +32,8 @@ def confirm_discard(parent: QWidget | None, doc: Document) -> bool:
     if not doc.is_modified:
         return True
     answer = QMessageBox.question(
-        parent, "Discard changes?",
+        parent,
+        "Discard changes?",
         "The current plan has unsaved changes. Discard them?",
         QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
         QMessageBox.StandardButton.Cancel,
@@ -106,7 +107,9 @@ class StudyOpener(QObject):
     def _start(self, title: str, fn: Any, on_success: Any) -> Task:
         task = start_task(self.parent_widget, title, fn)
         task.succeeded.connect(on_success)
-        task.failed.connect(lambda exc: report_exception(self.parent_widget, exc, title.lower().rstrip("…")))
+        task.failed.connect(
+            lambda exc: report_exception(self.parent_widget, exc, title.lower().rstrip("…"))
+        )
         task.finished.connect(self._on_task_finished)
         self.task = task
         return task
@@ -118,8 +121,9 @@ class StudyOpener(QObject):
     def open_demo(self) -> Task | None:
         if self._busy() or not confirm_discard(self.parent_widget, self.doc):
             return None
-        return self._start("Open demo case…", make_demo_volume,
-                           lambda vol: self._install(vol, (), "demo:", None))
+        return self._start(
+            "Open demo case…", make_demo_volume, lambda vol: self._install(vol, (), "demo:", None)
+        )
 
     def open_path(self, path: str | Path, series_key: str | None = None) -> Task | None:
         path = str(path)
@@ -130,12 +134,19 @@ class StudyOpener(QObject):
         loading = _facade()
         if loading is None:
             if not path.lower().endswith(NIFTI_SUFFIXES):
-                raise InputError("DICOM loading is not available in this build; open a NIfTI file.",
-                                 path=path)
-            return self._start("Open study…", lambda p: _load_nifti(path, p),
-                               lambda res: self._install(res[0], res[1], path, None))
-        return self._start("Scan study…", lambda p: loading.scan_path(path, p),
-                           lambda scan: self._on_scanned(path, scan, series_key))
+                raise InputError(
+                    "DICOM loading is not available in this build; open a NIfTI file.", path=path
+                )
+            return self._start(
+                "Open study…",
+                lambda p: _load_nifti(path, p),
+                lambda res: self._install(res[0], res[1], path, None),
+            )
+        return self._start(
+            "Scan study…",
+            lambda p: loading.scan_path(path, p),
+            lambda scan: self._on_scanned(path, scan, series_key),
+        )
 
     def _on_scanned(self, path: str, scan: Any, series_key: str | None) -> None:
         loading = _facade()
@@ -147,10 +158,15 @@ class StudyOpener(QObject):
             if key is None:
                 log.info("series choice cancelled; study unchanged")
                 return
-        self._start("Load series…", lambda p: loading.load_series(scan, key, p),
-                    lambda res: self._install(res.volume, tuple(res.warnings), path, scan))
+        self._start(
+            "Load series…",
+            lambda p: loading.load_series(scan, key, p),
+            lambda res: self._install(res.volume, tuple(res.warnings), path, scan),
+        )
 
-    def _install(self, volume: CTVolume, warnings: tuple[LoadWarning, ...], source: str, scan: Any) -> None:
+    def _install(
+        self, volume: CTVolume, warnings: tuple[LoadWarning, ...], source: str, scan: Any
+    ) -> None:
         self.doc.set_study(volume, warnings, source, scan)
         self.settings.add_recent(source)
         self.study_opened.emit(source)

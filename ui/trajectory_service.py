@@ -15,9 +15,7 @@ All points are patient LPS millimetres.
 
 from __future__ import annotations
 
-import inspect
 import logging
-import math
 from collections import OrderedDict
 from dataclasses import replace
 from typing import Any
@@ -31,74 +29,13 @@ from planner.plan.model import LEVEL_NAMES, Plan, SeriesBinding, Trajectory
 from planner.progress import Progress
 from ui.document import Document
 from ui.errors import report_exception
+from ui.level_analysis import run_level_analysis
 from ui.workers import Task, start_task
 
 log = logging.getLogger(__name__)
 #: HU above which a sample on the needle line counts as bone when no segmentation exists.
 BONE_HU = 250.0
 STEP_MM = 0.5
-
-
-def _analyze_spine() -> Any | None:
-    try:
-        from planner.vertebra import analyze_spine  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    return analyze_spine
-
-
-def demo_truth_analysis(volume: Any, level: str) -> Any:
-    """A :class:`SpineAnalysis` of one demo level from the demo's exact ground truth.
-
-    Used only for the built-in demo when the vertebra analysis is not available in the build.
-    """
-    from planner.anatomy import Morphometry
-    from planner.demo import generate_demo
-    from planner.vertebra.types import LevelCandidate, LevelResult, SpineAnalysis
-
-    truth = generate_demo().truth
-    lt = truth.level(level)
-    anatomy = truth.level_anatomy(level, volume.grid)
-    morph = Morphometry(
-        level=level,
-        centroid_lps=lt.centroid_lps,
-        body_volume_ml=lt.body_volume_ml,
-        heights_mm=lt.heights_mm,
-        depth_mm=lt.depth_mm,
-        width_mm=lt.width_mm,
-        wedge_angle_deg=lt.wedge_angle_deg,
-        trabecular_hu=lt.trabecular_hu,
-        reference_heights_mm=lt.reference_heights_mm,
-        genant_grade=lt.genant_grade,
-        morphology=lt.morphology,
-        posterior_wall=lt.posterior_wall,
-        prefracture_volume_ml=lt.prefracture_volume_ml,
-        notes=("demo ground truth (vertebra analysis not available)",),
-    )
-    cand = LevelCandidate(level, lt.centroid_lps, "seed", True)
-    return SpineAnalysis(
-        (LevelResult(cand, anatomy, morph),),
-        ("demo ground truth used: the vertebra analysis is not available",),
-    )
-
-
-def run_level_analysis(volume: Any, level: str, is_demo: bool, progress: Progress) -> Any:
-    """The vertebra analysis for ``level`` (worker thread)."""
-    fn = _analyze_spine()
-    if fn is None:
-        if is_demo:
-            progress.update(0.2, f"Demo ground truth for {level}")
-            return demo_truth_analysis(volume, level)
-        from planner.errors import AnalysisError
-
-        raise AnalysisError(
-            "the vertebra analysis (planner.vertebra.analyze_spine) is not available "
-            "in this build; needle metrics need the level's segmentation"
-        )
-    kwargs: dict[str, Any] = (
-        {"progress": progress} if "progress" in inspect.signature(fn).parameters else {}
-    )
-    return fn(volume, **kwargs)
 
 
 class TrajectoryService(QObject):
@@ -137,6 +74,7 @@ class TrajectoryService(QObject):
         self.analysis_task: Task | None = None
         self.suggest_task: Task | None = None
         self.synchronous = False  # tests: build contexts on the calling thread
+        self._tasks: list[Task] = []
         #: "advanced" needle depth (mm from the skin entry) per side, set by the needle views'
         #: depth slider; a view setting (None: the needle is shown at its planned tip)
         self.advance_mm: dict[str, float | None] = {"left": None, "right": None}
@@ -195,6 +133,18 @@ class TrajectoryService(QObject):
         if side != self.selected_side:
             self.selected_side = side
             self.selected_side_changed.emit(side)
+
+    def _track(self, task: Task) -> Task:
+        self._tasks.append(task)
+        task.finished.connect(lambda: self._tasks.remove(task) if task in self._tasks else None)
+        return task
+
+    def shutdown(self) -> None:
+        """Cancel and wait for background work (the window is closing)."""
+        for task in list(self._tasks):
+            if task.running:
+                task.cancel()
+                task.wait(15000)
 
     def set_advance(self, side: str, depth_mm: float | None) -> None:
         if self.advance_mm.get(side) != depth_mm:
@@ -281,7 +231,9 @@ class TrajectoryService(QObject):
         if self.synchronous:
             self._on_context_built(key, res.level, fn(Progress()))
             return
-        task = start_task(self.parent_widget, "Preparing needle checks…", fn, show_dialog=False)
+        task = self._track(
+            start_task(self.parent_widget, "Preparing needle checks…", fn, show_dialog=False)
+        )
         task.succeeded.connect(lambda ctx: self._on_context_built(key, res.level, ctx))
         task.failed.connect(lambda exc: self._on_context_failed(key, exc))
 
@@ -333,7 +285,7 @@ class TrajectoryService(QObject):
         def fn(progress: Progress) -> Any:
             return run_level_analysis(vol, level, is_demo, progress)
 
-        task = start_task(self.parent_widget, f"Analysing {level}…", fn)
+        task = self._track(start_task(self.parent_widget, f"Analysing {level}…", fn))
         task.succeeded.connect(lambda an: self._on_analysis_done(vol, an))
         task.failed.connect(
             lambda exc: report_exception(self.parent_widget, exc, f"analyse {level}")
@@ -364,7 +316,7 @@ class TrajectoryService(QObject):
         if self.synchronous:
             self._on_suggested(side, ctx, fn(Progress()))
             return None
-        task = start_task(self.parent_widget, f"Auto-suggest ({side})…", fn)
+        task = self._track(start_task(self.parent_widget, f"Auto-suggest ({side})…", fn))
         task.succeeded.connect(lambda s: self._on_suggested(side, ctx, s))
         task.failed.connect(lambda exc: report_exception(self.parent_widget, exc, "suggest a path"))
         self.suggest_task = task
@@ -419,6 +371,3 @@ class TrajectoryService(QObject):
             self.context()
             self.context_changed.emit(self.level)
 
-
-def fmt_mm(v: float) -> str:
-    return "—" if v is None or not math.isfinite(v) else f"{v:.1f}"

@@ -14,7 +14,8 @@ from typing import Any
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
 
-from ui.needle_tool import NeedleOverlays, NeedleTool
+from ui.needle_overlays import NeedleOverlays
+from ui.needle_tool import NeedleTool
 from ui.plan_io import PlanIO
 from ui.trajectory_service import TrajectoryService
 
@@ -103,6 +104,7 @@ class TrajectoryFeatures(QObject):
         if self._closed:
             return
         self._closed = True
+        self.service.shutdown()
         self.tool.close()
         self.needle_views.close_views()
         self.fluoro.close_panel()

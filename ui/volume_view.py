@@ -27,8 +27,9 @@ log = logging.getLogger(__name__)
 class VolumeView(QFrame):
     maximise_requested = Signal(str)
 
-    def __init__(self, doc: Document, state: ViewState, parent: QWidget | None = None,
-                 allow_gpu: bool = True) -> None:
+    def __init__(
+        self, doc: Document, state: ViewState, parent: QWidget | None = None, allow_gpu: bool = True
+    ) -> None:
         super().__init__(parent)
         self.name = "3d"
         self.setObjectName("view_3d")

@@ -46,8 +46,13 @@ class Task(QObject):
     cancelled = Signal()
     finished = Signal()
 
-    def __init__(self, parent: QWidget | None, title: str, fn: Callable[[Progress], Any],
-                 show_dialog: bool = True) -> None:
+    def __init__(
+        self,
+        parent: QWidget | None,
+        title: str,
+        fn: Callable[[Progress], Any],
+        show_dialog: bool = True,
+    ) -> None:
         super().__init__(parent)
         self.title = title
         self._thread = _Thread(fn, self)
@@ -107,6 +112,7 @@ class Task(QObject):
         self.deleteLater()
 
 
-def start_task(parent: QWidget | None, title: str, fn: Callable[[Progress], Any],
-               show_dialog: bool = True) -> Task:
+def start_task(
+    parent: QWidget | None, title: str, fn: Callable[[Progress], Any], show_dialog: bool = True
+) -> Task:
     return Task(parent, title, fn, show_dialog).start()

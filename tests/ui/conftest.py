@@ -30,10 +30,16 @@ def dialogs(monkeypatch: pytest.MonkeyPatch) -> dict[str, list]:
     import ui.study_open
 
     seen: dict[str, list] = {"errors": [], "warnings": [], "series": [], "discard": []}
-    monkeypatch.setattr(ui.errors, "show_message",
-                        lambda parent, level, title, text, details="": seen["errors"].append((level, text)))
-    monkeypatch.setattr(ui.study_open, "show_load_warnings",
-                        lambda parent, warnings: seen["warnings"].append(tuple(warnings)))
+    monkeypatch.setattr(
+        ui.errors,
+        "show_message",
+        lambda parent, level, title, text, details="": seen["errors"].append((level, text)),
+    )
+    monkeypatch.setattr(
+        ui.study_open,
+        "show_load_warnings",
+        lambda parent, warnings: seen["warnings"].append(tuple(warnings)),
+    )
 
     def choose(parent, scan):  # type: ignore[no-untyped-def]
         seen["series"].append(scan)
@@ -60,7 +66,9 @@ def make_window(qtbot, tmp_path, dialogs) -> Iterator[Callable[..., object]]:  #
 
     def factory(size: tuple[int, int] = (1280, 800)):  # type: ignore[no-untyped-def]
         first_rw = len(vtk_widget.created_render_windows)
-        settings = QSettings(str(tmp_path / f"settings{len(created)}.ini"), QSettings.Format.IniFormat)
+        settings = QSettings(
+            str(tmp_path / f"settings{len(created)}.ini"), QSettings.Format.IniFormat
+        )
         win = MainWindow(settings, allow_gpu=False)
         win.resize(*size)
         win.show()
@@ -88,7 +96,9 @@ def make_window(qtbot, tmp_path, dialogs) -> Iterator[Callable[..., object]]:  #
     assert not dialogs["errors"], f"unexpected error dialogs: {dialogs['errors']}"
 
 
-def synthetic_volume(feet_first: bool = False, shape_kji: tuple[int, int, int] = (30, 64, 64)) -> CTVolume:
+def synthetic_volume(
+    feet_first: bool = False, shape_kji: tuple[int, int, int] = (30, 64, 64)
+) -> CTVolume:
     """Soft-tissue block with a bright bone marker on the patient's LEFT (+x, LPS).
 
     Head-first supine: i → patient left, j → posterior, k → superior. Feet-first supine: the
@@ -106,12 +116,17 @@ def synthetic_volume(feet_first: bool = False, shape_kji: tuple[int, int, int] =
         aff[:3, :3] = np.diag(spacing)
         aff[:3, 3] = (-(ni - 1) / 2 * spacing[0], -(nj - 1) / 2, -(nk - 1) / 2 * spacing[2])
         left_i = slice(ni - 14, ni - 2)
-    hu[:, nj // 2 - 6: nj // 2 + 6, left_i] = 1500
+    hu[:, nj // 2 - 6 : nj // 2 + 6, left_i] = 1500
     # a small anterior marker too (low j = anterior for both)
-    hu[:, 2:8, ni // 2 - 3: ni // 2 + 3] = 1000
-    return CTVolume.from_array(hu, aff, "synthetic.ff" if feet_first else "synthetic.hf",
-                               patient=PatientInfo(patient_name="DOE^JANE", patient_id="ID12345",
-                                                   position="FFS" if feet_first else "HFS"))
+    hu[:, 2:8, ni // 2 - 3 : ni // 2 + 3] = 1000
+    return CTVolume.from_array(
+        hu,
+        aff,
+        "synthetic.ff" if feet_first else "synthetic.hf",
+        patient=PatientInfo(
+            patient_name="DOE^JANE", patient_id="ID12345", position="FFS" if feet_first else "HFS"
+        ),
+    )
 
 
 @pytest.fixture(scope="session")

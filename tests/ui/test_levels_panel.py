@@ -153,6 +153,19 @@ def test_choosing_the_target_sets_plan_level_and_follows_renames(
     assert doc.undo_stack.count() == n0 + 1
     assert panel.table.item(2, 4).text() == "◉ target"
     assert "target level L1 is a proposal" in panel.warning.text()
+    # the views follow: L1 outlined as the target, its height lines on the sagittal view
+    ov = analysed_window.planning.overlays
+    heights = ov.heights["sagittal"]
+    assert heights.value is doc.level_result("L1")
+    m = doc.level_result("L1").morphometry
+    assert heights.label.GetVisibility()
+    assert f"Ha {m.heights_mm.anterior:.1f}" in heights.label.GetInput()
+    (a0, a1) = heights._points["anterior"]
+    assert np.linalg.norm(a1 - a0) == pytest.approx(m.heights_mm.anterior, abs=1e-6)
+    layers = {r.level: layer for r, layer, _label in ov.outlines["axial"]._layers}
+    assert set(layers) == {"T11", "T12", "L1", "L2", "L3"}
+    assert layers["L1"].actor.GetVisibility() and not layers["L3"].actor.GetVisibility()
+    assert layers["L1"].actor.GetProperty().GetColor() == pytest.approx((1.0, 0.62, 0.2))
     # the crosshair went to the level
     np.testing.assert_allclose(
         analysed_window.state.cursor_lps, doc.analysis.level("L1").morphometry.centroid_lps

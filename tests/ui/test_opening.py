@@ -33,7 +33,9 @@ def open_and_wait(win, qtbot, path, timeout=60000):  # type: ignore[no-untyped-d
 
 
 @pytest.mark.parametrize("rel", SHARED_CTS)
-def test_each_shared_ct_opens_and_shows_in_every_view(make_window, qtbot, shared_data, dialogs, rel) -> None:  # type: ignore[no-untyped-def]
+def test_each_shared_ct_opens_and_shows_in_every_view(
+    make_window, qtbot, shared_data, dialogs, rel
+) -> None:  # type: ignore[no-untyped-def]
     from planner.loading import load_path
 
     path = shared_data / rel
@@ -47,7 +49,9 @@ def test_each_shared_ct_opens_and_shows_in_every_view(make_window, qtbot, shared
     assert np.array_equal(vol.hu, expected.hu)
     assert win.settings.recent()[0] == str(path)
     cursor = win.state.cursor_lps
-    assert win.hu_label.text() == f"HU {vol.value_at_lps(cursor)}" or vol.value_at_lps(cursor) is None
+    assert (
+        win.hu_label.text() == f"HU {vol.value_at_lps(cursor)}" or vol.value_at_lps(cursor) is None
+    )
     for view in win.slice_views.values():
         info = view.pipeline.slice_info()
         assert 0 <= info.index < info.count
@@ -56,7 +60,9 @@ def test_each_shared_ct_opens_and_shows_in_every_view(make_window, qtbot, shared
     assert (letters["left"], letters["right"]) == ("R", "L")
 
 
-def test_load_error_shows_the_message_and_keeps_the_study(make_window, qtbot, tmp_path, dialogs) -> None:  # type: ignore[no-untyped-def]
+def test_load_error_shows_the_message_and_keeps_the_study(
+    make_window, qtbot, tmp_path, dialogs
+) -> None:  # type: ignore[no-untyped-def]
     win = make_window()
     vol = synthetic_volume()
     win.doc.set_study(vol, (), "test:")
@@ -64,14 +70,18 @@ def test_load_error_shows_the_message_and_keeps_the_study(make_window, qtbot, tm
     bad.write_bytes(b"not a nifti file at all")
     task_done = []
     win.open_path(str(bad))
-    qtbot.waitUntil(lambda: win.opener.task is None and (task_done.append(1) or True), timeout=30000)
+    qtbot.waitUntil(
+        lambda: win.opener.task is None and (task_done.append(1) or True), timeout=30000
+    )
     assert win.doc.volume is vol
     assert len(dialogs["errors"]) == 1
     level, text = dialogs["errors"].pop()
     assert level == "warning" and "broken.nii.gz" in text
 
 
-def test_cancelling_a_load_leaves_the_previous_study_intact(make_window, qtbot, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_cancelling_a_load_leaves_the_previous_study_intact(
+    make_window, qtbot, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
     import ui.study_open
 
     win = make_window()
@@ -111,7 +121,7 @@ def test_failed_loader_raises_corrupt_file_dialog(make_window, qtbot, monkeypatc
     win.open_path("/data/study")
     qtbot.waitUntil(lambda: win.opener.task is None, timeout=10000)
     assert win.doc.volume is None
-    (level, text), = dialogs["errors"]
+    ((level, text),) = dialogs["errors"]
     dialogs["errors"].clear()
     assert "slice 12 is truncated" in text and "/data/study" in text
 
@@ -121,8 +131,13 @@ def test_drop_a_file_opens_it(make_window, qtbot, shared_data) -> None:  # type:
     win = make_window()
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(path))])
-    ev = QDropEvent(QPointF(100, 100), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
-                    Qt.KeyboardModifier.NoModifier)
+    ev = QDropEvent(
+        QPointF(100, 100),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
     with qtbot.waitSignal(win.opener.study_opened, timeout=30000):
         win.dropEvent(ev)
     assert win.doc.volume.shape_kji == (73, 47, 73) or win.doc.volume is not None

@@ -23,8 +23,14 @@ def _with_plan(win, case):  # type: ignore[no-untyped-def]
 
 
 def test_clicking_target_then_entry_in_a_2d_view_places_the_needle_there(
-    demo_window, demo_case
+    demo_window, demo_case, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
+    import ui.panels.trajectory_panel as tp
+
+    offered = []
+    monkeypatch.setattr(
+        tp, "ask_run_analysis", lambda parent, level: offered.append(level) or False
+    )
     win = demo_window
     vol = demo_case.volume
     target = np.asarray(demo_case.truth.level("L1").centroid_lps) + np.array([6.0, -4.0, 0.0])
@@ -34,6 +40,7 @@ def test_clicking_target_then_entry_in_a_2d_view_places_the_needle_there(
     QApplication.processEvents()
     win.trajectory.panel.sides["left"].place.click()
     assert win.trajectory.tool.armed == "left"
+    assert offered == ["L1"]  # no analysis yet: the user was offered to run it (declined here)
     n0 = win.doc.undo_stack.count()
     for p in (target, entry):
         pos = view.widget_point(p)

@@ -14,21 +14,44 @@ from ui.screenshot import vtk_pixels
 pytestmark = pytest.mark.gui
 
 
-def send_mouse(widget, kind, pos, button=Qt.MouseButton.LeftButton,  # type: ignore[no-untyped-def]
-               modifiers=Qt.KeyboardModifier.NoModifier):
-    types = {"press": QEvent.Type.MouseButtonPress, "move": QEvent.Type.MouseMove,
-             "release": QEvent.Type.MouseButtonRelease, "double": QEvent.Type.MouseButtonDblClick}
+def send_mouse(
+    widget,
+    kind,
+    pos,
+    button=Qt.MouseButton.LeftButton,  # type: ignore[no-untyped-def]
+    modifiers=Qt.KeyboardModifier.NoModifier,
+):
+    types = {
+        "press": QEvent.Type.MouseButtonPress,
+        "move": QEvent.Type.MouseMove,
+        "release": QEvent.Type.MouseButtonRelease,
+        "double": QEvent.Type.MouseButtonDblClick,
+    }
     buttons = Qt.MouseButton.NoButton if kind == "release" else button
     p = QPointF(pos)
-    ev = QMouseEvent(types[kind], p, widget.mapToGlobal(p), button if kind != "move" else Qt.MouseButton.NoButton,
-                     buttons, modifiers)
+    ev = QMouseEvent(
+        types[kind],
+        p,
+        widget.mapToGlobal(p),
+        button if kind != "move" else Qt.MouseButton.NoButton,
+        buttons,
+        modifiers,
+    )
     QApplication.sendEvent(widget, ev)
 
 
 def send_wheel(widget, pos, notches=1, modifiers=Qt.KeyboardModifier.NoModifier):  # type: ignore[no-untyped-def]
     p = QPointF(pos)
-    ev = QWheelEvent(p, widget.mapToGlobal(p), QPoint(), QPoint(0, 120 * notches), Qt.MouseButton.NoButton,
-                     modifiers, Qt.ScrollPhase.NoScrollPhase, False)
+    ev = QWheelEvent(
+        p,
+        widget.mapToGlobal(p),
+        QPoint(),
+        QPoint(0, 120 * notches),
+        Qt.MouseButton.NoButton,
+        modifiers,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
     QApplication.sendEvent(widget, ev)
 
 
@@ -75,7 +98,9 @@ def test_demo_opens_through_the_menu_and_each_view_shows_its_slice(demo_window) 
     assert win.settings.recent()[0] == "demo:"
 
 
-def test_click_moves_linked_crosshair_and_hu_readout_is_the_volume_value(demo_window, qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_click_moves_linked_crosshair_and_hu_readout_is_the_volume_value(
+    demo_window, qtbot
+) -> None:  # type: ignore[no-untyped-def]
     win = demo_window
     vol = win.doc.volume
     axial = win.slice_views["axial"]
@@ -115,7 +140,9 @@ def test_wheel_page_keys_zoom_and_maximise(demo_window, qtbot) -> None:  # type:
     send_wheel(axial.vtk, centre, 2, Qt.KeyboardModifier.ControlModifier)
     assert axial.pipeline.renderer.GetActiveCamera().GetParallelScale() < scale
     win.actions_by_name["reset"].trigger()
-    assert axial.pipeline.renderer.GetActiveCamera().GetParallelScale() == pytest.approx(scale, rel=0.02)
+    assert axial.pipeline.renderer.GetActiveCamera().GetParallelScale() == pytest.approx(
+        scale, rel=0.02
+    )
     send_mouse(axial.vtk, "double", centre)
     assert win.grid.maximised == "axial"
     assert not win.view_3d.isVisible() and axial.isVisible()
@@ -159,7 +186,9 @@ def test_window_level_presets_typed_values_and_drag_change_pixels(make_window, q
 
 
 @pytest.mark.parametrize("feet_first", [False, True])
-def test_axial_view_shows_patient_left_on_screen_right_with_matching_letters(make_window, feet_first) -> None:  # type: ignore[no-untyped-def]
+def test_axial_view_shows_patient_left_on_screen_right_with_matching_letters(
+    make_window, feet_first
+) -> None:  # type: ignore[no-untyped-def]
     win = make_window()
     vol = synthetic_volume(feet_first=feet_first)
     set_study(win, vol)
@@ -171,7 +200,12 @@ def test_axial_view_shows_patient_left_on_screen_right_with_matching_letters(mak
     assert cols.size > 5
     assert cols.min() > rgb.shape[1] / 2, "the patient's left must be on the screen's right"
     letters = axial.pipeline.edge_letters()
-    assert (letters["right"], letters["left"], letters["top"], letters["bottom"]) == ("L", "R", "A", "P")
+    assert (letters["right"], letters["left"], letters["top"], letters["bottom"]) == (
+        "L",
+        "R",
+        "A",
+        "P",
+    )
     assert win.slice_views["coronal"].pipeline.edge_letters()["right"] == "L"
     assert win.slice_views["sagittal"].pipeline.edge_letters()["top"] == "S"
     # the letters drawn are the ones computed
@@ -214,7 +248,9 @@ def test_distance_measurement_is_one_undo_step_listed_and_deletable(make_window,
     assert len(win.doc.measurements) == 2
 
 
-def test_screenshots_hold_vtk_pixels_and_no_patient_identifiers(make_window, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_screenshots_hold_vtk_pixels_and_no_patient_identifiers(
+    make_window, tmp_path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
     from PySide6.QtGui import QImage
 
     import ui.main_window as mw
@@ -227,7 +263,9 @@ def test_screenshots_hold_vtk_pixels_and_no_patient_identifiers(make_window, tmp
     assert "DOE^JANE" in axial.pipeline.corners.GetText(3)
     seen = []
     real = mw.view_image
-    monkeypatch.setattr(mw, "view_image", lambda v: (seen.append(axial.pipeline.corners.GetText(3)), real(v))[1])
+    monkeypatch.setattr(
+        mw, "view_image", lambda v: (seen.append(axial.pipeline.corners.GetText(3)), real(v))[1]
+    )
     path = win.save_view_screenshot(str(tmp_path / "axial.png"))
     assert seen == [""]
     img = QImage(path)

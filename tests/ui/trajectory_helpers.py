@@ -57,7 +57,7 @@ def truth_trajectory(case: Any, side: str, level: str = "L1", needle_id: str = "
 
 @pytest.fixture
 def planning_window(demo_window: Any, demo_case: Any, qtbot: Any) -> Any:
-    from ui.trajectory_service import demo_truth_analysis
+    from ui.level_analysis import demo_truth_analysis
 
     win = demo_window
     svc = win.trajectory.service

@@ -307,7 +307,8 @@ class BalloonBox(QGroupBox):
             f"Placed <b>{res.volume_ml:.2f} mL</b> (cavity {res.cavity_ml:.2f}, endplate lift "
             f"{res.lift_ml:.2f}); radius {res.radius_mm:.1f} mm<br>"
             f"Contacts: superior endplate {yes[c.get('superior_endplate', False)]}, inferior "
-            f"endplate {yes[c.get('inferior_endplate', False)]}, cortex {yes[c.get('cortex', False)]}"
+            f"endplate {yes[c.get('inferior_endplate', False)]}, "
+            f"cortex {yes[c.get('cortex', False)]}"
             f"<br>Posterior wall: {res.posterior_wall_distance_mm:.1f} mm"
         )
         lift = res.lift_mm
@@ -328,6 +329,7 @@ class BalloonBox(QGroupBox):
         ml = value * SLIDER_STEP_ML
         _set(self.spin, self.spin.setValue, ml)
         if self.slider.isSliderDown():
+            self.result.setText(f"<i>Preview {ml:.2f} mL: release to apply</i>")
             self.preview_changed.emit(self.side, ml)
         else:  # keyboard / page steps: merge consecutive steps into one undo step
             self._push(inflation_ml=round(ml, 2), merge=True)

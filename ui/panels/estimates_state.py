@@ -108,7 +108,8 @@ def closed_form(
 
 
 class EstimatesController(QObject):
-    """Signals: ``changed()`` (``current`` replaced), ``injected_changed(ml)``, ``busy_changed(bool)``."""
+    """Signals: ``changed()`` (``current`` replaced), ``injected_changed(ml)``,
+    ``busy_changed(bool)``, ``failed(message)``."""
 
     changed = Signal()
     injected_changed = Signal(float)

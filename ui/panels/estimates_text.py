@@ -129,9 +129,11 @@ def balloon_html(b: Any) -> str:
     yes = {True: "yes", False: "no"}
     s = (
         f"<p><b>{E(b.side.capitalize())}</b> {E(b.device_id)}: requested {b.requested_ml:.2f} mL, "
-        f"placed {b.volume_ml:.2f} mL (cavity {b.cavity_ml:.2f} mL, endplate lift {b.lift_ml:.2f} mL); "
+        f"placed {b.volume_ml:.2f} mL (cavity {b.cavity_ml:.2f} mL, "
+        f"endplate lift {b.lift_ml:.2f} mL); "
         f"contact superior endplate {yes[c.get('superior_endplate', False)]}, inferior endplate "
-        f"{yes[c.get('inferior_endplate', False)]}, cortex {yes[c.get('cortex', False)]}; posterior "
+        f"{yes[c.get('inferior_endplate', False)]}, "
+        f"cortex {yes[c.get('cortex', False)]}; posterior "
         f"wall {b.posterior_wall_distance_mm:.1f} mm.</p>"
     )
     return s + _list(b.warnings, "flags")
@@ -142,7 +144,8 @@ def spread_html(s: Any) -> str:
         return "<p>No trajectories: the cement spread is not simulated.</p>"
     yes = {True: "yes", False: "no"}
     out = [
-        f"<p>Cloud {s.volume_ml:.1f} mL of {s.requested_ml:.1f} mL planned; reaches both endplates: "
+        f"<p>Cloud {s.volume_ml:.1f} mL of {s.requested_ml:.1f} mL planned; "
+        "reaches both endplates: "
         f"<b>{yes[s.touches_both_endplates]}</b>; crosses the midline: {yes[s.crosses_midline]}; "
         f"closest to the posterior wall: {s.posterior_wall_distance_mm:.1f} mm.</p>"
     ]

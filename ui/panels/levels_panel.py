@@ -96,7 +96,8 @@ def confirm_drop_trajectories(parent: QWidget | None, old: str, new: str, n: int
         QMessageBox.question(
             parent,
             "Change the target level",
-            f"The plan has {n} trajectory(ies) at {old}. Changing the target level to {new} removes "
+            f"The plan has {n} trajectory(ies) at {old}. Changing the target level to {new} "
+            "removes "
             "them and their balloons (Edit → Undo brings them back).",
         )
         == QMessageBox.StandardButton.Yes
@@ -223,11 +224,12 @@ class LevelsPanel(QWidget):
             "◉ target" if is_target else "",
         )
         tips = (
-            f"Centre LPS ({c.centroid_lps[0]:.1f}, {c.centroid_lps[1]:.1f}, {c.centroid_lps[2]:.1f}) mm; "
-            "double-click to centre the views on it",
+            "Centre LPS ({:.1f}, {:.1f}, {:.1f}) mm; ".format(*c.centroid_lps)
+            + "double-click to centre the views on it",
             "automatic = counted from the sacrum; seed = counted from the body you named; "
             "label map = from an imported segmentation",
-            "A proposal stays 'proposed' until you confirm it; the report lists which were confirmed",
+            "A proposal stays 'proposed' until you confirm it; "
+            "the report lists which were confirmed",
             "Genant semiquantitative grade from the worst wall's height loss against the "
             "neighbours (Genant 1993; DOMAIN.md §2.1)",
             "",

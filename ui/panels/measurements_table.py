@@ -86,20 +86,23 @@ def row_texts(m: Any) -> list[tuple[str, str]]:
     return [
         (
             m.level,
-            f"Centre LPS ({m.centroid_lps[0]:.1f}, {m.centroid_lps[1]:.1f}, {m.centroid_lps[2]:.1f}) mm",
+            "Centre LPS ({:.1f}, {:.1f}, {:.1f}) mm".format(*m.centroid_lps),
         ),
         (
             _three(m.heights_mm),
             "Anterior / middle / posterior height between the outer endplate "
             "surfaces in the body's mid-sagittal plane, at 10 % / 50 % / 90 % of its depth "
-            f"(6-point morphometry, Chou & Vokes 2015). Depth {m.depth_mm:.1f} mm, width {m.width_mm:.1f} mm.",
+            f"(6-point morphometry, Chou & Vokes 2015). Depth {m.depth_mm:.1f} mm, "
+            f"width {m.width_mm:.1f} mm.",
         ),
         (
             "—" if ref is None else _three(ref),
-            "Expected pre-fracture heights: mean of the same wall of the nearest intact levels above "
+            "Expected pre-fracture heights: mean of the same wall of the nearest intact levels "
+            "above "
             "and below (DOMAIN.md §2.3, an engineering estimator)"
             if ref is not None
-            else "No intact neighbour available: no reference height, no loss, no restoration estimate",
+            else "No intact neighbour available: no reference height, no loss, "
+            "no restoration estimate",
         ),
         (
             "—"
@@ -114,7 +117,8 @@ def row_texts(m: Any) -> list[tuple[str, str]]:
         (
             f"{m.genant_grade}" + (f" {m.morphology}" if m.genant_grade else ""),
             "Genant semiquantitative grade from the worst wall, allowing for each level's normal "
-            "physiological wedging; type wedge (anterior) / biconcave (middle) / crush (all walls). "
+            "physiological wedging; type wedge (anterior) / biconcave (middle) / "
+            "crush (all walls). "
             "Genant 1993; Wáng 2019; DOMAIN.md §1.2, §2.1",
         ),
         (

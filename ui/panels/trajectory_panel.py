@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QListWidgetItem,
+    QMessageBox,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
@@ -50,6 +51,20 @@ SEVERITY_QCOLOURS = {
 }
 #: Budget for a synchronous metrics update while dragging (issue 5: < 10 ms per update).
 SYNC_BUDGET_S = 0.010
+
+
+def ask_run_analysis(parent: QWidget | None, level: str) -> bool:
+    """Offer to analyse the levels when a needle is placed without them; tests replace this."""
+    answer = QMessageBox.question(
+        parent,
+        "Analyse the vertebrae?",
+        f"Needle metrics and checks need the segmentation of {level} (body, pedicles, canal).\n"
+        "Run the vertebra analysis now? It runs in the background; you can place the needle "
+        "meanwhile.",
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+        QMessageBox.StandardButton.Yes,
+    )
+    return answer == QMessageBox.StandardButton.Yes
 
 
 class SideControls(QGroupBox):
@@ -115,6 +130,7 @@ class TrajectoryPanel(QWidget):
         self.tool = tool
         self.state = state
         self.last_eval_s = 0.0
+        self._offered_for: Any = None
         ids = load_catalog().ids()
         self.level_label = QLabel("")
         self.analyse = QPushButton("Analyse levels")
@@ -214,10 +230,9 @@ class TrajectoryPanel(QWidget):
                 c.approach.setCurrentText(traj.approach)
                 c.needle.setCurrentText(traj.needle_id)
             result = self.service.evaluate(traj, plan.is_unipedicular) if traj is not None else None
+            pending = "…" if (res is not None or running) else "—"  # computing / needs analysis
             for r, (_label, fn, _tip) in enumerate(METRIC_ROWS):
-                text = (
-                    fn(result.metrics) if result is not None else ("…" if traj is not None else "")
-                )
+                text = fn(result.metrics) if result is not None else (pending if traj else "")
                 self._set_cell(r, col, text)
             if result is not None:
                 findings.extend((side, f) for f in result.findings)
@@ -283,11 +298,15 @@ class TrajectoryPanel(QWidget):
         c = self.sides[side]
         self.service.set_selected_side(side)
         self.tool.arm(side, c.approach.currentText(), c.needle.currentText())
-        if self.service.level_result() is None and self.doc.volume is not None:
-            self.status.setText(
-                self.status.text() + " — metrics appear once the levels are analysed "
-                "(Analyse levels)"
-            )
+        vol = self.doc.volume
+        if vol is None or self.service.level_result() is not None:
+            return
+        running = self.service.analysis_task is not None and self.service.analysis_task.running
+        if not running and self._offered_for is not vol:
+            self._offered_for = vol  # ask once per study
+            if ask_run_analysis(self, self.service.level):
+                self.service.run_analysis()
+                self.tool.arm(side, c.approach.currentText(), c.needle.currentText())
 
     @guarded("suggest a path")
     def _on_suggest_clicked(self, side: str) -> None:

@@ -21,7 +21,13 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from vtkmodules.vtkCommonCore import vtkPoints
 from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkPolyData
-from vtkmodules.vtkRenderingCore import vtkActor, vtkPolyDataMapper, vtkProp, vtkRenderer, vtkTextActor
+from vtkmodules.vtkRenderingCore import (
+    vtkActor,
+    vtkPolyDataMapper,
+    vtkProp,
+    vtkRenderer,
+    vtkTextActor,
+)
 
 PlaneFn = Callable[[], tuple[NDArray[np.float64], NDArray[np.float64], float] | None]
 
@@ -41,8 +47,13 @@ class ViewContext:
         For 2D views: returns (point on plane, unit normal, half slice thickness mm).
     """
 
-    def __init__(self, kind: str, renderer: vtkRenderer, request_render: Callable[[], None],
-                 plane: PlaneFn | None = None) -> None:
+    def __init__(
+        self,
+        kind: str,
+        renderer: vtkRenderer,
+        request_render: Callable[[], None],
+        plane: PlaneFn | None = None,
+    ) -> None:
         self.kind = kind
         self.renderer = renderer
         self.request_render = request_render
@@ -109,7 +120,9 @@ class OverlayAdapter:
         """Update props from ``value`` (override)."""
 
 
-def polyline_actor(colour: tuple[float, float, float], width: float = 2.0) -> tuple[vtkActor, vtkPolyData]:
+def polyline_actor(
+    colour: tuple[float, float, float], width: float = 2.0
+) -> tuple[vtkActor, vtkPolyData]:
     poly = vtkPolyData()
     mapper = vtkPolyDataMapper()
     mapper.SetInputData(poly)

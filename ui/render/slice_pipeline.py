@@ -165,7 +165,9 @@ class SliceViewPipeline:
         cam.SetParallelScale(max(half_h, half_w / aspect) * 1.04)
         self._update_crosshair()
 
-    def _place_camera(self, focal: NDArray[np.float64], dop: NDArray[np.float64], up: ArrayLike) -> None:
+    def _place_camera(
+        self, focal: NDArray[np.float64], dop: NDArray[np.float64], up: ArrayLike
+    ) -> None:
         cam = self.renderer.GetActiveCamera()
         cam.SetFocalPoint(*focal)
         cam.SetPosition(*(focal - dop * CAMERA_DISTANCE_MM))
@@ -300,12 +302,20 @@ class _Crosshair:
         for name, (dop, _up) in VIEW_AXES.items():
             if name == self.orientation:
                 continue
-            if abs(float(np.asarray(dop) @ direction)) < 0.5 and abs(float(np.asarray(dop) @ own)) < 0.5:
+            if (
+                abs(float(np.asarray(dop) @ direction)) < 0.5
+                and abs(float(np.asarray(dop) @ own)) < 0.5
+            ):
                 return VIEW_COLOURS[name]
         return (200, 200, 200)
 
-    def update(self, centre: NDArray[np.float64], right: NDArray[np.float64],
-               up: NDArray[np.float64], mm_per_px: float) -> None:
+    def update(
+        self,
+        centre: NDArray[np.float64],
+        right: NDArray[np.float64],
+        up: NDArray[np.float64],
+        mm_per_px: float,
+    ) -> None:
         gap = 12.0 * mm_per_px
         length = 5000.0
         pts = vtkPoints()

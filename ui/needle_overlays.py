@@ -1,0 +1,117 @@
+"""Needle overlays in the workstation's views: one adapter per side and view, mirroring the
+plan shown (the drag preview while a gesture runs, else the document's plan), coloured by the
+planner's worst finding. During a gesture the view under the mouse redraws at once and the
+others at most every :data:`THROTTLE_MS`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QObject, QTimer
+
+from planner.plan.catalog import get_needle
+from ui.render.needle_actors import NeedleAdapter, NeedleDisplay
+from ui.trajectory_service import TrajectoryService
+
+#: While dragging, views other than the one under the mouse redraw at most this often
+#: (a 3D frame costs ~90 ms at interactive quality on 2 CPU cores).
+THROTTLE_MS = 150
+
+
+class NeedleOverlays(QObject):
+    """One :class:`NeedleAdapter` per side in every view, mirroring ``service.display_plan()``."""
+
+    def __init__(
+        self,
+        views: dict[str, Any],
+        service: TrajectoryService,
+        parent: QObject | None = None,
+        active_view: Any = None,
+    ) -> None:
+        super().__init__(parent)
+        self.views = views
+        self.active_view = active_view  # () -> name of the view the user works in
+        self.service = service
+        self.selected: tuple[str, str] | None = None
+        self.adapters: dict[tuple[str, str], NeedleAdapter] = {}
+        self._last: dict[str, tuple[Any, ...]] = {}
+        self._displays: dict[str, NeedleDisplay | None] = {"left": None, "right": None}
+        for vname, view in views.items():
+            for side in ("left", "right"):
+                a = NeedleAdapter()
+                view.add_adapter(a)
+                self.adapters[(vname, side)] = a
+        self._render_timer = QTimer(self)
+        self._render_timer.setSingleShot(True)
+        self._render_timer.setInterval(0)
+        self._render_timer.timeout.connect(self._render_all)
+        service.doc.plan_changed.connect(lambda _o, _n: self.refresh())
+        service.preview_changed.connect(self._on_service_preview_changed)
+        service.context_changed.connect(lambda _l: self.refresh())
+
+    def display(self, side: str) -> NeedleDisplay | None:
+        return self._displays.get(side)
+
+    def refresh(self) -> None:
+        plan = self.service.display_plan()
+        changed = False
+        for side in ("left", "right"):
+            traj = plan.trajectory(side) if plan is not None else None  # type: ignore[arg-type]
+            if traj is None:
+                key: tuple[Any, ...] = (None,)
+            else:
+                sev = self.service.severity(traj, plan)
+                sel = self.selected[1] if self.selected and self.selected[0] == side else ""
+                key = (traj, sev, self.service.preview is not None, sel)
+            if self._last.get(side) == key:
+                continue
+            self._last[side] = key
+            changed = True
+            new = (
+                None
+                if traj is None
+                else NeedleDisplay(
+                    traj.skin_entry_lps,
+                    traj.bone_entry_lps,
+                    traj.target_lps,
+                    get_needle(traj.needle_id).od_mm,
+                    key[1],
+                    key[2],
+                    key[3],
+                )
+            )
+            old = self._displays[side]
+            self._displays[side] = new
+            for vname in self.views:
+                self.adapters[(vname, side)].update(old, new)
+        if not changed:
+            return
+        if self.service.preview is None:
+            self._render_timer.setInterval(0)
+            self._render_timer.start()
+            return
+        # during a gesture: the view under the mouse now, the others at most every THROTTLE_MS
+        name = self.active_view() if self.active_view is not None else ""
+        if name in self.views:
+            self.views[name].request_render()
+        if not self._render_timer.isActive():
+            self._render_timer.setInterval(THROTTLE_MS)
+            self._render_timer.start()
+
+    def _on_service_preview_changed(self, preview: Any) -> None:
+        # while a gesture runs the 3D view renders at its interactive level of detail
+        # (10-18 fps on CPU, HEADLESS.md) instead of ~250 ms still frames
+        v3 = self.views.get("3d")
+        if v3 is not None and not getattr(v3, "closed", False):
+            v3.render_window().SetDesiredUpdateRate(15.0 if preview is not None else 0.5)
+        self.refresh()
+
+    def _render_all(self) -> None:
+        for view in self.views.values():
+            view.request_render()
+
+    def remove(self) -> None:
+        for (vname, _side), a in self.adapters.items():
+            self.views[vname].remove_adapter(a)
+        self.adapters.clear()
