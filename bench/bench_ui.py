@@ -36,11 +36,9 @@ def machine(render_window) -> str:  # type: ignore[no-untyped-def]
     except (OSError, StopIteration):
         pass
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    gl = "?"
-    caps = render_window.ReportCapabilities() or ""
-    for line in caps.splitlines():
-        if "renderer string" in line.lower():
-            gl = line.split(":", 1)[1].strip()
+    from ui.render.volume_pipeline import opengl_renderer
+
+    gl = opengl_renderer(render_window) or "?"
     import vtkmodules
     from PySide6 import __version__ as pyside
 
@@ -90,7 +88,7 @@ def open_and_time(app, win, opener_call) -> tuple[float, float]:  # type: ignore
 def bench_slices(app, win, n: int = 40) -> None:  # type: ignore[no-untyped-def]
     axial = win.slice_views["axial"]
     views = list(win.slice_views.values())
-    rws = [v.render_window() for v in views]
+    rws = [v.render_window() for v in views if v.isVisible()]
     # scrolling: the axial view moves one slice; all 2D views update their crosshair
     per_view, per_step = [], []
     for i in range(n):
@@ -204,7 +202,7 @@ def main() -> None:
     from ui.main_window import MainWindow
 
     ui.study_open.show_load_warnings = lambda *a: None
-    ui.errors.show_message = lambda parent, level, title, text, details="": print("  ERROR:", text)
+    ui.errors.message_sink = lambda parent, level, title, text, details="": print("  ERROR:", text)
     app = create_application([])
     settings = QSettings(str(Path(tempfile.mkdtemp()) / "bench.ini"), QSettings.Format.IniFormat)
     win = MainWindow(settings, allow_gpu=True)

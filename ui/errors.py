@@ -3,7 +3,7 @@
 Every action slot runs inside :func:`error_display` (or is decorated with :func:`guarded`):
 a :class:`~planner.errors.PlannerError` becomes a dialog with its message, a
 :class:`~planner.errors.Cancelled` a status-bar note, anything else is logged with its traceback
-and shown with details. Tests replace :data:`show_message` to capture dialogs.
+and shown with details. Tests replace :data:`message_sink` to capture dialogs.
 """
 
 from __future__ import annotations
@@ -35,8 +35,19 @@ def _show_message_box(
     box.exec()
 
 
-# (parent, level 'warning'|'critical', title, text, details) -> None; replaced in tests.
-show_message: Callable[[QWidget | None, str, str, str, str], None] = _show_message_box
+# (parent, level 'warning'|'critical', title, text, details) -> None; tests replace it.
+message_sink: Callable[[QWidget | None, str, str, str, str], None] = _show_message_box
+
+
+def show_message(
+    parent: QWidget | None, level: str, title: str, text: str, details: str = ""
+) -> None:
+    """Show a message box ('warning' or 'critical').
+
+    Goes through :data:`message_sink` at call time, so a test that replaces the sink captures
+    messages even from modules that imported this function by name.
+    """
+    message_sink(parent, level, title, text, details)
 
 
 def report_exception(parent: QWidget | None, exc: BaseException, what: str = "") -> None:

@@ -14,7 +14,6 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-from planner.errors import InputError
 from planner.progress import Progress
 from planner.volume import CTVolume, LoadWarning
 from ui import series_dialog
@@ -24,7 +23,6 @@ from ui.settings import Settings
 from ui.workers import Task, start_task
 
 log = logging.getLogger(__name__)
-NIFTI_SUFFIXES = (".nii", ".nii.gz")
 
 
 def confirm_discard(parent: QWidget | None, doc: Document) -> bool:
@@ -54,32 +52,17 @@ def show_load_warnings(parent: QWidget | None, warnings: tuple[LoadWarning, ...]
     box.show()
 
 
-def _facade() -> Any | None:
-    try:
-        from planner import loading
-    except ImportError:
-        return None
+def _facade() -> Any:
+    """The planner's loading facade (a function so tests can put a slow or failing one in)."""
+    from planner import loading
+
     return loading
 
 
-def _load_nifti(path: str, progress: Progress) -> tuple[CTVolume, tuple[LoadWarning, ...]]:
-    from planner.io_nifti import load_nifti_ct
-
-    progress.update(0.1, f"Reading {Path(path).name}")
-    volume, warnings = load_nifti_ct(path)
-    progress.update(1.0, "Done")
-    return volume, tuple(warnings)
-
-
 def make_demo_volume(progress: Progress) -> CTVolume:
-    progress.update(0.05, "Building the demo case")
-    try:
-        from planner.demo import generate_demo
-    except ImportError:
-        from ui._fallback_demo import fallback_demo_volume
+    from planner.demo import generate_demo
 
-        log.warning("planner.demo.generate_demo not available; using a stand-in volume")
-        return fallback_demo_volume()
+    progress.update(0.05, "Building the demo case")
     return generate_demo().volume
 
 
@@ -132,16 +115,6 @@ class StudyOpener(QObject):
         if self._busy() or not confirm_discard(self.parent_widget, self.doc):
             return None
         loading = _facade()
-        if loading is None:
-            if not path.lower().endswith(NIFTI_SUFFIXES):
-                raise InputError(
-                    "DICOM loading is not available in this build; open a NIfTI file.", path=path
-                )
-            return self._start(
-                "Open study…",
-                lambda p: _load_nifti(path, p),
-                lambda res: self._install(res[0], res[1], path, None),
-            )
         return self._start(
             "Scan study…",
             lambda p: loading.scan_path(path, p),
@@ -150,7 +123,6 @@ class StudyOpener(QObject):
 
     def _on_scanned(self, path: str, scan: Any, series_key: str | None) -> None:
         loading = _facade()
-        assert loading is not None
         key = series_key or getattr(scan, "default_key", None)
         candidates = [s for s in scan.series if getattr(s, "is_candidate", True)]
         if series_key is None and (len(scan.series) > 1 or not candidates):

@@ -40,6 +40,7 @@ class VolumeView(QFrame):
         lay.setContentsMargins(1, 1, 1, 1)
         lay.addWidget(self.vtk)
         rw = self.vtk.GetRenderWindow()
+        rw.SetMultiSamples(0)  # ray casting gains nothing from MSAA; llvmpipe pays 4x fill
         self._allow_gpu = allow_gpu
         self.pipeline = VolumeViewPipeline(use_gpu=False)
         rw.AddRenderer(self.pipeline.renderer)
@@ -146,8 +147,13 @@ class VolumeView(QFrame):
         self._gpu_checked = True
         if has_real_gpu(self.vtk.GetRenderWindow()):
             log.info("hardware OpenGL found: GPU ray casting for the 3D view")
-            self.pipeline.use_gpu = True
-            self.pipeline.prop.SetMapper(self.pipeline._make_mapper())
+            try:
+                self.pipeline.use_gpu = True
+                self.pipeline.prop.SetMapper(self.pipeline._make_mapper())
+            except Exception:  # noqa: BLE001 - fall back to the CPU mapper, never lose the view
+                log.exception("GPU ray casting unavailable; staying on the CPU mapper")
+                self.pipeline.use_gpu = False
+                self.pipeline.prop.SetMapper(self.pipeline._make_mapper())
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:
         t = event.type()

@@ -32,7 +32,7 @@ def dialogs(monkeypatch: pytest.MonkeyPatch) -> dict[str, list]:
     seen: dict[str, list] = {"errors": [], "warnings": [], "series": [], "discard": []}
     monkeypatch.setattr(
         ui.errors,
-        "show_message",
+        "message_sink",
         lambda parent, level, title, text, details="": seen["errors"].append((level, text)),
     )
     monkeypatch.setattr(
@@ -64,11 +64,10 @@ def make_window(qtbot, tmp_path, dialogs) -> Iterator[Callable[..., object]]:  #
 
     created = []
 
-    def factory(size: tuple[int, int] = (1280, 800)):  # type: ignore[no-untyped-def]
+    def factory(size: tuple[int, int] = (1280, 800), settings_name: str = ""):  # type: ignore[no-untyped-def]
         first_rw = len(vtk_widget.created_render_windows)
-        settings = QSettings(
-            str(tmp_path / f"settings{len(created)}.ini"), QSettings.Format.IniFormat
-        )
+        name = settings_name or f"settings{len(created)}.ini"
+        settings = QSettings(str(tmp_path / name), QSettings.Format.IniFormat)
         win = MainWindow(settings, allow_gpu=False)
         win.resize(*size)
         win.show()

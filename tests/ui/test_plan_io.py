@@ -76,3 +76,20 @@ def test_main_py_plan_argument_opens_the_demo_then_the_plan(
     win.trajectory.plan_io.open_at_startup(str(path))
     qtbot.waitUntil(lambda: win.doc.plan is not None, timeout=30000)
     assert win.doc.plan == plan
+
+
+def test_plan_without_a_recorded_study_asks_to_open_its_series_first(
+    demo_window, demo_case, tmp_path, dialogs
+) -> None:  # type: ignore[no-untyped-def]
+    win = demo_window
+    other = Plan(
+        series=SeriesBinding("1.2.826.0.1.777", "fedcba9876543210"),
+        level="L2",
+        trajectories=(truth_trajectory(demo_case, "right"),),
+    )
+    path = save_plan(other, tmp_path / "elsewhere.json")  # no source_path recorded
+    win.trajectory.plan_io.open_at_startup(str(path))
+    assert win.doc.plan is None and win.doc.volume is demo_case.volume  # nothing replaced
+    assert len(dialogs["errors"]) == 1
+    level, text = dialogs["errors"].pop()
+    assert level == "warning" and "1.2.826.0.1.777" in text and "Open plan" in text

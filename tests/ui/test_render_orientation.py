@@ -95,3 +95,46 @@ def test_volume_pipeline_crops_to_roi_and_builds_bounded_surface() -> None:
     surf = iso_surface(image_from_array(vol.hu, vol.spacing_mm), max_triangles=500)
     assert 0 < surf.GetNumberOfPolys() <= 500
     assert MAX_SURFACE_TRIANGLES == 250_000
+
+
+class _FakeWindow:
+    def __init__(self, caps: str) -> None:
+        self.caps = caps
+
+    def ReportCapabilities(self) -> str:  # noqa: N802 - VTK's name
+        return self.caps
+
+
+@pytest.mark.parametrize(
+    ("caps", "expected"),
+    [
+        ("OpenGL vendor string:  Mesa\nOpenGL renderer string:  llvmpipe (LLVM 15.0.6)\n", False),
+        (
+            "OpenGL vendor string:  NVIDIA Corporation\n"
+            "OpenGL renderer string:  NVIDIA RTX A2000/PCIe\n",
+            True,
+        ),
+        ("EGL version string: 1.5\n", False),  # renderer unknown: stay on the CPU mapper
+        ("", False),
+    ],
+)
+def test_gpu_ray_casting_only_on_an_identified_hardware_renderer(caps, expected) -> None:  # type: ignore[no-untyped-def]
+    from ui.render.volume_pipeline import has_real_gpu
+
+    assert has_real_gpu(_FakeWindow(caps)) is expected
+
+
+def test_initial_cursor_lands_on_the_spine_not_the_volume_centre() -> None:
+    from planner.volume import CTVolume
+    from ui.initial_view import spine_guess_lps
+
+    hu = np.full((40, 120, 120), -1000, np.int16)
+    hu[:, 10:110, 10:110] = 30  # body
+    hu[:, 80:100, 50:70] = 300  # a vertebral column, posterior and near the midline
+    aff = np.diag([1.0, 1.0, 2.0, 1.0])
+    aff[:3, 3] = (-60.0, -60.0, 0.0)
+    vol = CTVolume.from_array(hu, aff, "spine.guess")
+    x, y, z = spine_guess_lps(vol)
+    assert abs(x - 0.0) < 3.0  # column centre i = 59.5 → x = -0.5
+    assert 20.0 <= y <= 40.0  # column spans j 80..99 → y 20..39
+    assert z == pytest.approx(39.0)

@@ -321,3 +321,16 @@ def test_help_shortcuts_lists_every_shortcut(make_window) -> None:  # type: igno
     assert dlg.table.rowCount() >= len(rows)
     dlg.close()
     dlg.deleteLater()
+
+
+def test_layout_window_level_and_recent_persist_between_sessions(make_window) -> None:  # type: ignore[no-untyped-def]
+    first = make_window(settings_name="shared.ini")
+    first.actions_by_name["layout_1x3"].trigger()
+    first.actions_by_name["preset_soft_tissue"].trigger()
+    first.settings.add_recent("/data/study_a")
+    first.close()
+    second = make_window(settings_name="shared.ini")
+    assert second.grid.layout_name == "1x3"
+    assert (second.state.window, second.state.level) == (400.0, 50.0)
+    assert second.settings.recent() == ["/data/study_a"]
+    assert [a.text() for a in second.recent_menu.actions()] == ["/data/study_a"]

@@ -18,7 +18,6 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from vtkmodules.vtkCommonCore import vtkPoints, vtkUnsignedCharArray
 from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkImageData, vtkPolyData
-from vtkmodules.vtkRenderingAnnotation import vtkCornerAnnotation
 from vtkmodules.vtkRenderingCore import (
     vtkActor,
     vtkImageProperty,
@@ -95,12 +94,7 @@ class SliceViewPipeline:
         self._letters = {edge: _letter_actor(edge) for edge in ("left", "right", "top", "bottom")}
         for actor in self._letters.values():
             self.overlay.AddViewProp(actor)
-        self.corners = vtkCornerAnnotation()
-        self.corners.SetMaximumFontSize(16)
-        self.corners.SetMinimumFontSize(12)
-        self.corners.GetTextProperty().SetColor(*TEXT_COLOUR)
-        self.corners.GetTextProperty().SetFontFamilyToArial()
-        self.overlay.AddViewProp(self.corners)
+        self.corners = CornerText(self.overlay)
         dop, up = VIEW_AXES[orientation]
         self._place_camera(np.zeros(3), np.asarray(dop), np.asarray(up))
 
@@ -335,3 +329,53 @@ class _Crosshair:
         self.poly.SetLines(lines)
         self.poly.GetCellData().SetScalars(colours)
         self.poly.Modified()
+
+
+class CornerText:
+    """Text in the four corners of a view, with vtkCornerAnnotation's SetText/GetText API.
+
+    Plain text actors at a fixed font size: vtkCornerAnnotation searches a font size on every
+    text change, which cost ~20 ms per view per scroll step on llvmpipe.
+    """
+
+    # corner: (x, y, horizontal justification, vertical justification); 0 = lower left
+    PLACES = {
+        0: (0.008, 0.012, 0, 0),
+        1: (0.992, 0.012, 2, 0),
+        2: (0.008, 0.988, 0, 2),
+        3: (0.992, 0.988, 2, 2),
+    }
+
+    def __init__(self, renderer: vtkRenderer, font_size: int = 14) -> None:
+        self.actors: dict[int, vtkTextActor] = {}
+        for corner, (x, y, hj, vj) in self.PLACES.items():
+            actor = vtkTextActor()
+            tp = actor.GetTextProperty()
+            tp.SetFontSize(font_size)
+            tp.SetColor(*TEXT_COLOUR)
+            tp.SetFontFamilyToArial()
+            tp.ShadowOn()
+            tp.SetJustification(hj)
+            tp.SetVerticalJustification(vj)
+            coord = actor.GetPositionCoordinate()
+            coord.SetCoordinateSystemToNormalizedViewport()
+            coord.SetValue(x, y)
+            actor.PickableOff()
+            renderer.AddViewProp(actor)
+            self.actors[corner] = actor
+
+    def SetText(self, corner: int, text: str) -> None:  # noqa: N802 - VTK-style API
+        actor = self.actors[corner]
+        if actor.GetInput() != text:
+            actor.SetInput(text)
+
+    def GetText(self, corner: int) -> str:  # noqa: N802
+        return self.actors[corner].GetInput() or ""
+
+    def ClearAllTexts(self) -> None:  # noqa: N802
+        for corner in self.actors:
+            self.SetText(corner, "")
+
+    def SetVisibility(self, visible: bool) -> None:  # noqa: N802
+        for actor in self.actors.values():
+            actor.SetVisibility(visible)

@@ -43,21 +43,30 @@ CAMERA_PRESETS: dict[str, tuple[tuple[float, float, float], tuple[float, float, 
     "ap": ((0.0, 1.0, 0.0), (0.0, 0.0, 1.0)),  # from the front, patient's left on the right
     "lateral": ((-1.0, 0.0, 0.0), (0.0, 0.0, 1.0)),  # from the patient's left
     # from behind and 30 deg to the patient's left: how the pedicles are approached (prone)
-    "oblique": ((-0.5, 0.866 * -1.0, 0.0), (0.0, 0.0, 1.0)),
+    "oblique": ((-0.5, -0.866, 0.0), (0.0, 0.0, 1.0)),
     "posterior": ((0.0, -1.0, 0.0), (0.0, 0.0, 1.0)),
 }
 
 
-def has_real_gpu(render_window: vtkRenderWindow) -> bool:
-    """True when the OpenGL renderer is hardware (not llvmpipe/softpipe/swrast)."""
+SOFTWARE_RENDERERS = ("llvmpipe", "softpipe", "swrast", "software", "lavapipe", "swiftshader")
+
+
+def opengl_renderer(render_window: vtkRenderWindow) -> str:
+    """The OpenGL renderer string ('' when the window cannot tell yet)."""
     try:
         info = render_window.ReportCapabilities() or ""
     except Exception:  # noqa: BLE001 - capability probing must never break the view
-        return False
-    lowered = info.lower()
-    return bool(info) and not any(
-        s in lowered for s in ("llvmpipe", "softpipe", "swrast", "software")
-    )
+        return ""
+    for line in info.splitlines():
+        if "renderer string" in line.lower():
+            return line.split(":", 1)[1].strip()
+    return ""
+
+
+def has_real_gpu(render_window: vtkRenderWindow) -> bool:
+    """True only when a hardware OpenGL renderer is positively identified."""
+    renderer = opengl_renderer(render_window).lower()
+    return bool(renderer) and not any(s in renderer for s in SOFTWARE_RENDERERS)
 
 
 def roi_bounds_kji(
@@ -138,7 +147,8 @@ class VolumeViewPipeline:
 
     def _make_mapper(self):  # type: ignore[no-untyped-def]
         if self.use_gpu:
-            from vtkmodules.vtkRenderingVolumeOpenGL2 import vtkGPUVolumeRayCastMapper
+            import vtkmodules.vtkRenderingVolumeOpenGL2  # noqa: F401  (the OpenGL override)
+            from vtkmodules.vtkRenderingVolume import vtkGPUVolumeRayCastMapper
 
             mapper = vtkGPUVolumeRayCastMapper()
         else:
