@@ -363,11 +363,11 @@ class TrajectoryService(QObject):
         self.context_changed.emit(self.level)
 
     def _on_document_plan_changed(self, old: Any, new: Any) -> None:
-        if (old is None) != (new is None) or (
-            old is not None and new is not None and old.level != new.level
-        ):
+        old_level = old.level if old is not None else self.pending_level
+        new_level = new.level if new is not None else self.level
+        if old_level != new_level:  # suggestions were for another level's anatomy
             self.suggestions.clear()
             self.suggestions_changed.emit()
+        if old_level != new_level or (old is None) != (new is None):
             self.context()
             self.context_changed.emit(self.level)
-
