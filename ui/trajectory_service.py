@@ -280,10 +280,9 @@ class TrajectoryService(QObject):
         if vol is None or (self.analysis_task is not None and self.analysis_task.running):
             return None
         level = level or self.level
-        is_demo = self.doc.source_path == "demo:"
 
         def fn(progress: Progress) -> Any:
-            return run_level_analysis(vol, level, is_demo, progress)
+            return run_level_analysis(vol, progress)
 
         task = self._track(start_task(self.parent_widget, f"Analysing {level}…", fn))
         task.succeeded.connect(lambda an: self._on_analysis_done(vol, an))
