@@ -43,6 +43,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--series", default=None, help="SeriesInstanceUID to load (default: the CT series)"
     )
+    parser.add_argument(
+        "--balloon",
+        default=None,
+        metavar="DEVICE_ID",
+        help="kyphoplasty: put this balloon (resources/balloons.json id) on every needle",
+    )
+    parser.add_argument(
+        "--inflation-ml", type=float, default=2.0, help="balloon inflation volume, mL (default 2.0)"
+    )
+    parser.add_argument(
+        "--balloon-offset-mm",
+        type=float,
+        default=0.0,
+        help="distance from the needle tip back to the balloon's distal end, mm (default 0)",
+    )
     parser.add_argument("--out", default=None, help="write the plan file (JSON) here")
 
 
@@ -65,6 +80,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "(place needles by hand in the workstation)"
         )
     needle = load_catalog().needle(args.needle)
+    _balloons(args, ["left"])  # refuse a bad balloon id or volume before the slow analysis
     volume, warnings = load_volume(args.path, args.series)
     anatomy, morph = analyse_level(volume, args.level, args.labels, parse_seed(args.seed))
     ctx = TrajectoryContext.build(volume, anatomy, morph)
@@ -84,8 +100,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     plan = Plan(
         SeriesBinding(volume.series_uid, volume.geometry_fingerprint()),
         level=args.level,
-        procedure=args.procedure,
+        procedure="kyphoplasty" if args.balloon else args.procedure,
         trajectories=tuple(t for t, _ in items),
+        balloons=_balloons(args, [t.side for t, _ in items]),
     )
     out: dict[str, Any] = {
         "level": args.level,
@@ -99,3 +116,20 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if args.out:
         out["plan_file"] = str(save_plan(plan, args.out))
     return out
+
+
+def _balloons(args: argparse.Namespace, sides: list[str]) -> tuple[Any, ...]:
+    """One balloon per needle when ``--balloon`` is given (validated against the catalog)."""
+    if not args.balloon:
+        return ()
+    from planner.estimate.balloon_catalog import load_balloon_catalog
+    from planner.plan.model import BalloonPlacement
+
+    load_balloon_catalog().get(args.balloon)
+    try:
+        return tuple(
+            BalloonPlacement(side, args.balloon, args.balloon_offset_mm, args.inflation_ml)  # type: ignore[arg-type]
+            for side in sides
+        )
+    except ValueError as exc:
+        raise InputError(f"balloon: {exc}") from exc

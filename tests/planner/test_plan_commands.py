@@ -105,3 +105,21 @@ def test_plan_needs_auto_and_a_known_needle(
     assert code == 2 and "--auto" in err
     code, _, err = _run(["plan", ct, "--level", "L3", "--needle", "9G", "--auto"], capsys)
     assert code == 2 and "11G" in err
+
+
+def test_plan_with_a_balloon_makes_a_kyphoplasty_plan(
+    l3: tuple[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ct, labels = l3
+    out_path = tmp_path / "bkp.json"
+    argv = ["plan", ct, "--level", "L3", "--labels", labels, "--auto", "--out", str(out_path)]
+    code, _, err = _run(argv + ["--balloon", "kyphon-xpander-ii-15-3", "--inflation-ml", "2.5"], capsys)
+    assert code == 0, err
+    saved = json.loads(out_path.read_text())
+    assert saved["procedure"] == "kyphoplasty"
+    assert sorted(b["side"] for b in saved["balloons"]) == ["left", "right"]
+    assert all(b["inflation_ml"] == 2.5 for b in saved["balloons"])
+
+    code, _, err = _run(argv + ["--balloon", "no-such-balloon"], capsys)
+    assert code == 2
+    assert "no-such-balloon" in err and "not in the catalog" in err
