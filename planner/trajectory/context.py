@@ -63,7 +63,8 @@ class PedicleInfo:
     ``axis_point``/``axis_dir`` are a least-squares line through the centroids of its
     cross-sections (direction pointing anterior); ``isthmus_point`` is the centroid of the
     smallest cross-section. ``u_medial`` is the medial border as an AP projection shows it,
-    as a distance from the midline towards this side.
+    as a distance from the midline towards this side. ``half_width_mm``/``half_height_mm``
+    are half the left-right and craniocaudal extent of the isthmus cross-section.
     """
 
     side: str
@@ -74,6 +75,14 @@ class PedicleInfo:
     axis_dir: FloatArray
     isthmus_point: FloatArray
     voxels: int
+    half_width_mm: float = float("nan")
+    half_height_mm: float = float("nan")
+
+    def axis_at(self, p_mm: FloatArray) -> FloatArray:
+        """Body coordinates ``(..., 3)`` of the pedicle axis at AP coordinates ``p_mm``."""
+        p = np.asarray(p_mm, dtype=np.float64)
+        a, c = self.axis_dir, self.axis_point
+        return c + ((p - c[1]) / a[1])[..., None] * a
 
 
 @dataclass(frozen=True, eq=False)
@@ -238,14 +247,15 @@ def _pedicle_info(anatomy: LevelAnatomy, side: str, half: float) -> PedicleInfo:
                     np.array(
                         [0.5 * (bl[:, 0].min() + bl[:, 0].max()), bl[:, 1].mean(), bl[:, 2].mean()]
                     ),
+                    float(np.ptp(bl[:, 2])),
                 )
             )
-    counts = np.array([c for c, _, _ in slabs])
+    counts = np.array([sl[0] for sl in slabs])
     full = [sl for sl in slabs if sl[0] >= 0.5 * np.median(counts)]
     if len(full) > 4:
         full = full[1:-1]
-    k = int(np.argmin([w for _, w, _ in full]))
-    c = np.array([x for _, _, x in full])
+    k = int(np.argmin([sl[1] for sl in full]))
+    c = np.array([sl[2] for sl in full])
     near = np.abs(c[:, 1] - c[k, 1]) <= 6.0
     if near.sum() >= 2:
         coef_l = np.polyfit(c[near, 1], c[near, 0], 1)
@@ -263,6 +273,8 @@ def _pedicle_info(anatomy: LevelAnatomy, side: str, half: float) -> PedicleInfo:
         axis_dir=d,
         isthmus_point=c[k],
         voxels=int(kji.shape[0]),
+        half_width_mm=0.5 * full[k][1] + half,
+        half_height_mm=0.5 * full[k][3] + half,
     )
 
 
@@ -293,8 +305,10 @@ def _refine_isthmus(
     if not np.isfinite(w).any():
         return info
     k = int(np.nanargmin(np.where(np.isfinite(w), w, np.nan)))
-    iso = mids[k] if np.isfinite(w[k]) else info.isthmus_point
-    return replace(info, isthmus_point=np.asarray(iso), axis_point=np.asarray(iso))
+    if not np.isfinite(w[k]):
+        return info
+    iso = np.asarray(mids[k])
+    return replace(info, isthmus_point=iso, axis_point=iso, half_width_mm=0.5 * float(w[k]))
 
 
 def _extrude(
