@@ -22,23 +22,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    from planner.errors import SeriesNotFoundError
-    from planner.plan.file import check_binding, load_plan
+    from planner.commands._common import analyse_level, load_plan_and_volume, parse_seed
     from planner.trajectory import TrajectoryContext, evaluate
-    from planner.trajectory.cli_support import (
-        analyse_level,
-        level_findings,
-        load_volume,
-        parse_seed,
-        trajectory_json,
-    )
+    from planner.trajectory.cli_support import level_findings, trajectory_json
 
-    plan = load_plan(args.plan)
-    try:
-        volume, warnings = load_volume(args.path, plan.series.series_uid)
-    except SeriesNotFoundError:
-        volume, warnings = load_volume(args.path, None)
-    check_binding(plan, volume.series_uid, volume.geometry_fingerprint(), args.plan)
+    plan, volume, warnings = load_plan_and_volume(args.path, args.plan)
     anatomy, morph = analyse_level(volume, plan.level, args.labels, parse_seed(args.seed))
     ctx = TrajectoryContext.build(volume, anatomy, morph)
     uni = plan.is_unipedicular

@@ -17,8 +17,6 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-import numpy as np
-
 from planner.errors import InputError
 
 NAME = "measure"
@@ -39,18 +37,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="PATH is a vertebra label map: measure it without a CT")
 
 
-def _seed(text: str | None) -> np.ndarray | None:
-    if text is None:
-        return None
-    try:
-        vals = [float(v) for v in text.split(",")]
-    except ValueError:
-        vals = []
-    if len(vals) != 3 or not np.all(np.isfinite(vals)):
-        raise InputError(f"--seed must be three numbers X,Y,Z in LPS mm, got {text!r}")
-    return np.array(vals)
-
-
 def _load_ct(path: str) -> tuple[Any, list[str]]:
     from planner.loading import load_path
 
@@ -59,10 +45,11 @@ def _load_ct(path: str) -> tuple[Any, list[str]]:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
+    from planner.commands._common import parse_seed
     from planner.io_nifti import load_nifti_labels, save_nifti
     from planner.vertebra import analyze_spine, body_label_map, level_index, measure_from_mask
 
-    seed = _seed(args.seed)
+    seed = parse_seed(args.seed)
     if (seed is None) != (args.level is None):
         raise InputError("--seed and --level go together (a point inside a body and its name)")
     if args.level is not None:

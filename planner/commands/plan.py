@@ -62,17 +62,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
+    from planner.commands._common import analyse_level, load_volume, parse_seed
     from planner.plan.catalog import load_catalog
     from planner.plan.file import save_plan
     from planner.plan.model import Plan, SeriesBinding
     from planner.trajectory import TrajectoryContext, suggest
-    from planner.trajectory.cli_support import (
-        analyse_level,
-        level_findings,
-        load_volume,
-        parse_seed,
-        trajectory_json,
-    )
+    from planner.trajectory.cli_support import level_findings, trajectory_json
 
     if not args.auto:
         raise InputError(

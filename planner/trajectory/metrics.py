@@ -19,8 +19,11 @@ Definitions (all mm / degrees; points LPS; body coordinates per :mod:`planner.an
   5 mm of the pedicle's narrowest cross-section.
 - *breach* (Gertzbein–Robbins, DOMAIN.md §6.1): the deepest penetration of the needle surface
   beyond the outer bone surface within the pedicle zone; grade 0 none, 1 < 2 mm, 2 2–4 mm,
-  3 > 4 mm; its direction is the ray (or, with the axis outside bone, the outward normal)
-  named medial, lateral, superior or inferior in the plane perpendicular to the needle.
+  3 > 4 mm; its direction (medial, lateral, superior, inferior, relative to the pedicle of
+  the needle's side, in the plane perpendicular to the needle) is the ray that leaves bone
+  soonest, or with the axis outside bone the axis's offset from that pedicle's axis. A needle
+  whose surface enters the spinal canal within the pedicle zone is a *medial* breach at least
+  as deep as its canal penetration (:mod:`planner.trajectory.breach`).
 - *tip depth*: fraction of the body's AP depth (mid-sagittal, through the body origin) from
   the posterior wall (0) to the anterior cortex (1); the target is the anterior third
   (≥ 2/3; DOMAIN.md §6.3). ``tip_to_anterior_cortex_mm`` is measured along the needle.
@@ -44,6 +47,7 @@ from planner.drr import carm_angles
 from planner.grid import FloatArray
 from planner.plan.catalog import Needle
 from planner.plan.model import Trajectory
+from planner.trajectory.breach import direction_name, pedicle_offset_direction
 from planner.trajectory.context import SIDE_SIGN, TrajectoryContext
 from planner.trajectory.geometry import (
     first_crossing,
@@ -143,16 +147,6 @@ def _sample_path(skin: FloatArray, tip: FloatArray) -> tuple[FloatArray, FloatAr
     return skin + t[:, None] * d, t
 
 
-def _direction_name(
-    outward_lps: FloatArray, d: FloatArray, ctx: TrajectoryContext, sign: float
-) -> str:
-    o = ctx.frame.to_body(ctx.frame.origin_lps + outward_lps - float(outward_lps @ d) * d)
-    lat, sup = sign * o[0], o[2]
-    if abs(lat) >= abs(sup):
-        return "lateral" if lat > 0 else "medial"
-    return "superior" if sup > 0 else "inferior"
-
-
 ISTHMUS_WINDOW_MM = 5.0
 N_RAYS = 12  # perpendicular rays, 30° apart; 0° = medial, 90° = superior
 
@@ -212,6 +206,7 @@ def _clearances(
     side: str,
     pts: FloatArray,
     bone: FloatArray,
+    canal: FloatArray,
     zone: FloatArray,
     intra: FloatArray,
     front: FloatArray,
@@ -239,12 +234,17 @@ def _clearances(
     k = int(np.argmax(zpen))
     breach = max(float(zpen[k]), 0.0)
     bdir, bpt = "none", None
-    if breach > 0:
+    zcanal = np.where(zone, canal + r, -np.inf)  # > 0: needle surface inside the canal
+    kc = int(np.argmax(zcanal))
+    if zcanal[kc] > 0:  # in the canal: medial whatever bone is nearest (see breach.py)
+        breach = max(breach, float(zcanal[kc]))
+        bdir, bpt = "medial", pts[kc]
+    elif breach > 0:
+        bpt = pts[idx[k]]
         if inside[k]:
-            out_vec = dirs[int(np.argmin(dist[k]))]
+            bdir = direction_name(dirs[int(np.argmin(dist[k]))], d, ctx, sign)
         else:
-            out_vec = ctx.outward("bone", pts[idx[k]])
-        bdir, bpt = _direction_name(out_vec, d, ctx, sign), pts[idx[k]]
+            bdir = pedicle_offset_direction(ctx, side, bpt, d)
     zin = in_zone & inside
     card = {
         name: (float(dist[zin, i].min()) - r if zin.any() else nan) for name, i in _CARD.items()
@@ -301,7 +301,7 @@ def compute_metrics(
     intra = (t >= t_in) & ctx.in_crop(pts)  # nothing outside the segmented crop is judged
     zone = intra & (body_c[:, 1] >= ped.p_min) & (body_c[:, 1] <= ped.p_max) & (not parapedicular)
     front = intra & (body_c[:, 1] < (ped.p_min if not parapedicular else np.inf))
-    c = _clearances(ctx, traj.side, pts, bone, zone, intra, front, d, r)
+    c = _clearances(ctx, traj.side, pts, bone, canal, zone, intra, front, d, r)
 
     ic = int(np.argmax(canal))
     canal_clear = float(-canal[ic]) - r

@@ -133,7 +133,7 @@ def test_compare_side_by_side() -> None:
 
 
 def test_estimate_command_end_to_end(tmp_path: Path, body, monkeypatch, capsys) -> None:
-    from planner.commands import estimate as cmd
+    from planner.commands import _common as cmd
     from planner.io_nifti import save_nifti
     from planner.loading import load_path
     from planner.plan.file import save_plan
@@ -163,18 +163,3 @@ def test_estimate_command_end_to_end(tmp_path: Path, body, monkeypatch, capsys) 
     other_path = save_plan(other, tmp_path / "other.json")
     assert cli.main(["estimate", str(ct), str(other_path)]) == 2
     assert "1.2.3" in capsys.readouterr().err
-
-
-def test_pick_accepts_the_analysis_result_shapes(body) -> None:
-    from types import SimpleNamespace
-
-    from planner.commands.estimate import _pick
-    from planner.errors import AnalysisError
-
-    pair = (body.anatomy, body.morphometry)
-    entry = SimpleNamespace(level="L1", anatomy=body.anatomy, morphometry=body.morphometry)
-    assert _pick(pair, "L1") == pair
-    assert _pick(SimpleNamespace(levels={"L1": entry}), "L1") == pair
-    assert _pick(SimpleNamespace(levels=[entry]), "L1") == pair
-    with pytest.raises(AnalysisError, match="L2"):
-        _pick(SimpleNamespace(levels={"L1": entry}), "L2")
