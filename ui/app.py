@@ -33,7 +33,13 @@ def run(argv: list[str]) -> int:
     from ui.main_window import MainWindow
 
     win = MainWindow()
-    win.show()
+    if win.settings.geometry() is None:  # first start: use the whole screen for the views
+        screen = app.primaryScreen()
+        if screen is not None:
+            win.setGeometry(screen.availableGeometry())
+        win.showMaximized()
+    else:
+        win.show()
     paths = [a for a in argv if not a.startswith("-")]
     if paths and paths[0].lower().endswith(".json"):
         QTimer.singleShot(0, lambda: win.trajectory.plan_io.open_at_startup(paths[0]))

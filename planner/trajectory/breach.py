@@ -53,10 +53,10 @@ def pedicle_offset_direction(
     ped = ctx.pedicles[side]
     b = ctx.frame.to_body(np.asarray(point_lps, dtype=np.float64))
     off_lps = ctx.frame.rotation @ (b - ped.axis_at(b[1]))
-    scale = (
-        ped.half_width_mm if math.isfinite(ped.half_width_mm) and ped.half_width_mm > 0 else 1.0,
-        ped.half_height_mm
-        if math.isfinite(ped.half_height_mm) and ped.half_height_mm > 0
-        else 1.0,
-    )
+    scale = (_positive(ped.half_width_mm), _positive(ped.half_height_mm))
     return direction_name(off_lps, d, ctx, SIDE_SIGN[side], scale)
+
+
+def _positive(mm: float) -> float:
+    """A usable scale: ``mm`` if finite and > 0, else 1 (unscaled)."""
+    return mm if math.isfinite(mm) and mm > 0 else 1.0

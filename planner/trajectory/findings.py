@@ -140,12 +140,7 @@ def derive_findings(
     if not m.fluoro_rule_ok:
         out.append(
             Finding(
-                "fluoro_medial_before_wall",
-                "danger",
-                f"{side} needle crosses the medial pedicle border on the AP view "
-                f"{-m.fluoro_rule_margin_mm:.1f} mm before it passes the posterior wall "
-                "on the lateral view",
-                _pt(s.fluoro_point),
+                "fluoro_medial_before_wall", "danger", _fluoro_message(side, m), _pt(s.fluoro_point)
             )
         )
     if m.air_path_mm >= AIR_MIN_MM:
@@ -170,6 +165,18 @@ def derive_findings(
         )
     order = {"danger": 0, "warning": 1, "info": 2}
     return tuple(sorted(out, key=lambda f: order[f.severity]))
+
+
+def _fluoro_message(side: str, m: TrajectoryMetrics) -> str:
+    """The AP/lateral rule violation in words (the margin is −inf when the wall is never
+    passed, which must not read as "inf mm")."""
+    head = f"{side} needle crosses the medial pedicle border on the AP view "
+    if math.isfinite(m.fluoro_rule_margin_mm):
+        return (
+            head + f"{-m.fluoro_rule_margin_mm:.1f} mm before it passes the posterior wall "
+            "on the lateral view"
+        )
+    return head + "while the tip never passes the posterior wall on the lateral view"
 
 
 def _tip_findings(

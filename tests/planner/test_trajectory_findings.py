@@ -146,6 +146,36 @@ def test_fluoroscopic_rule_is_violated_by_a_steep_medial_path(
     assert res.metrics.fluoro_rule_ok is False
     assert res.metrics.fluoro_rule_margin_mm < 0
     assert "fluoro_medial_before_wall" in _codes(res)
+    f = next(f for f in res.findings if f.code == "fluoro_medial_before_wall")
+    assert f"{-res.metrics.fluoro_rule_margin_mm:.1f} mm before it passes the posterior wall" in (
+        f.message
+    )
+
+
+def test_fluoroscopic_rule_when_the_tip_never_passes_the_posterior_wall(
+    ph_ctx: tuple[Phantom, TrajectoryContext],
+) -> None:
+    ph, ctx = ph_ctx
+    # the same steep path stopped 4 mm behind the posterior wall (p = body_b): the medial
+    # border is crossed, the wall never passed; the margin is -inf, the message says so in words
+    skin, tip = np.array([45.0, 40.0, 0.0]), np.array([0.0, ph.body_b + 4.0, 0.0])
+    res = evaluate(
+        ctx,
+        Trajectory("left", "transpedicular", ph.lps(skin), ph.lps([30, 32, 0]), ph.lps(tip)),
+        "11G",
+    )
+    m = res.metrics
+    assert m.fluoro_rule_ok is False
+    assert m.fluoro_rule_margin_mm == -np.inf
+    assert m.as_dict()["fluoro_rule_margin_mm"] is None
+    f = next(f for f in res.findings if f.code == "fluoro_medial_before_wall")
+    assert f.severity == "danger"
+    assert f.message == (
+        "left needle crosses the medial pedicle border on the AP view while the tip never "
+        "passes the posterior wall on the lateral view"
+    )
+    assert "inf" not in f.message and "nan" not in f.message
+    assert f.location_lps is not None
 
 
 def test_pedicle_too_narrow_for_the_needle() -> None:
