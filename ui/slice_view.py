@@ -15,9 +15,9 @@ import logging
 
 import numpy as np
 from numpy.typing import NDArray
-from PySide6.QtCore import QEvent, QObject, QPointF, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QPointF, Qt, Signal
 from PySide6.QtGui import QMouseEvent, QWheelEvent
-from PySide6.QtWidgets import QFrame, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QVBoxLayout, QWidget
 from vtkmodules.vtkInteractionStyle import vtkInteractorStyleUser
 from vtkmodules.vtkRenderingCore import vtkImageProperty
 
@@ -26,13 +26,13 @@ from ui.errors import error_display
 from ui.measurement import Measurement, next_measurement_id
 from ui.render.adapters import (
     MeasurementAdapter,
-    OverlayAdapter,
     ViewContext,
     polyline_actor,
     set_polyline,
 )
 from ui.render.image import image_from_array
 from ui.render.slice_pipeline import SliceViewPipeline
+from ui.view_base import RenderedView
 from ui.view_state import ViewState
 from ui.vtk_widget import create_vtk_widget
 
@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 TITLES = {"axial": "Axial", "coronal": "Coronal", "sagittal": "Sagittal"}
 
 
-class SliceView(QFrame):
+class SliceView(RenderedView):
     maximise_requested = Signal(str)
 
     def __init__(
@@ -72,7 +72,6 @@ class SliceView(QFrame):
         self.context = ViewContext(
             orientation, self.pipeline.overlay, self.request_render, self._plane
         )
-        self._adapters: list[OverlayAdapter] = []
         self._measure_adapters: dict[int, MeasurementAdapter] = {}
         self._drag: tuple[str, QPointF, tuple[float, float]] | None = None
         self._pending: list[NDArray[np.float64]] = []
@@ -81,12 +80,6 @@ class SliceView(QFrame):
         self.pipeline.overlay.AddActor(self._preview)
         self.closed = False
         self._needs_reset = True
-        # Renders are coalesced: every change asks, one render happens when control returns
-        # to the event loop (render on change, never on a polling timer).
-        self._render_timer = QTimer(self)
-        self._render_timer.setSingleShot(True)
-        self._render_timer.setInterval(0)
-        self._render_timer.timeout.connect(self.render_now)
         doc.volume_changed.connect(self._on_document_volume_changed)
         doc.measurements_changed.connect(self._on_document_measurements_changed)
         state.cursor_changed.connect(self._on_state_cursor_changed)
@@ -94,29 +87,6 @@ class SliceView(QFrame):
         state.tool_changed.connect(self._on_state_tool_changed)
 
     # --- public ---------------------------------------------------------------------------
-    def add_adapter(self, adapter: OverlayAdapter) -> None:
-        self._adapters.append(adapter)
-        adapter.attach(self.context)
-        self.request_render()
-
-    def remove_adapter(self, adapter: OverlayAdapter) -> None:
-        if adapter in self._adapters:
-            self._adapters.remove(adapter)
-            adapter.remove()
-            self.request_render()
-
-    def render_window(self):  # type: ignore[no-untyped-def]
-        return self.vtk.GetRenderWindow()
-
-    def request_render(self) -> None:
-        """Schedule one render for when control returns to the event loop."""
-        if not self.closed and self.isVisible() and not self._render_timer.isActive():
-            self._render_timer.start()
-
-    def render_now(self) -> None:
-        self._render_timer.stop()
-        if not self.closed and self.isVisible():
-            self.vtk.GetRenderWindow().Render()
 
     def reset_view(self) -> None:
         self.pipeline.reset_camera()

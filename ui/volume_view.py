@@ -10,21 +10,22 @@ from __future__ import annotations
 import logging
 
 from numpy.typing import ArrayLike
-from PySide6.QtCore import QEvent, QObject, QTimer, Signal
-from PySide6.QtWidgets import QFrame, QVBoxLayout, QWidget
+from PySide6.QtCore import QEvent, QObject, Signal
+from PySide6.QtWidgets import QVBoxLayout, QWidget
 from vtkmodules.vtkInteractionStyle import vtkInteractorStyleTrackballCamera
 from vtkmodules.vtkInteractionWidgets import vtkOrientationMarkerWidget
 
 from ui.document import Document
-from ui.render.adapters import OverlayAdapter, ViewContext
+from ui.render.adapters import ViewContext
 from ui.render.volume_pipeline import VolumeViewPipeline, has_real_gpu, make_orientation_cube
+from ui.view_base import RenderedView
 from ui.view_state import ViewState
 from ui.vtk_widget import create_vtk_widget
 
 log = logging.getLogger(__name__)
 
 
-class VolumeView(QFrame):
+class VolumeView(RenderedView):
     maximise_requested = Signal(str)
 
     def __init__(
@@ -54,42 +55,13 @@ class VolumeView(QFrame):
         self.marker.SetViewport(0.82, 0.0, 1.0, 0.2)
         self._marker_on = False
         self.context = ViewContext("3d", self.pipeline.renderer, self.request_render)
-        self._adapters: list[OverlayAdapter] = []
         self.vtk.installEventFilter(self)
         self.closed = False
         self._gpu_checked = False
-        # Renders are coalesced: every change asks, one render happens when control returns
-        # to the event loop (render on change, never on a polling timer).
-        self._render_timer = QTimer(self)
-        self._render_timer.setSingleShot(True)
-        self._render_timer.setInterval(0)
-        self._render_timer.timeout.connect(self.render_now)
         doc.volume_changed.connect(self._on_document_volume_changed)
 
-    def add_adapter(self, adapter: OverlayAdapter) -> None:
-        self._adapters.append(adapter)
-        adapter.attach(self.context)
-        self.request_render()
-
-    def remove_adapter(self, adapter: OverlayAdapter) -> None:
-        if adapter in self._adapters:
-            self._adapters.remove(adapter)
-            adapter.remove()
-            self.request_render()
-
-    def render_window(self):  # type: ignore[no-untyped-def]
-        return self.vtk.GetRenderWindow()
-
-    def request_render(self) -> None:
-        """Schedule one render for when control returns to the event loop."""
-        if not self.closed and self.isVisible() and not self._render_timer.isActive():
-            self._render_timer.start()
-
-    def render_now(self) -> None:
-        self._render_timer.stop()
-        if not self.closed and self.isVisible():
-            self._ensure_marker()
-            self.vtk.GetRenderWindow().Render()
+    def _before_render(self) -> None:
+        self._ensure_marker()
 
     def _ensure_marker(self) -> None:
         if not self._marker_on:
