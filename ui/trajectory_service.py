@@ -58,6 +58,7 @@ class TrajectoryService(QObject):
     suggestions_changed = Signal()
     analysis_running_changed = Signal(bool)
     advance_changed = Signal()
+    unipedicular_changed = Signal(bool)
 
     def __init__(self, doc: Document, parent_widget: QWidget | None = None) -> None:
         super().__init__(parent_widget)
@@ -78,6 +79,10 @@ class TrajectoryService(QObject):
         #: "advanced" needle depth (mm from the skin entry) per side, set by the needle views'
         #: depth slider; a view setting (None: the needle is shown at its planned tip)
         self.advance_mm: dict[str, float | None] = {"left": None, "right": None}
+        #: the user's intent (panel checkbox): one needle to the midline. A session setting, not
+        #: plan data: a plan with one needle is not unipedicular while the second is to come.
+        self.unipedicular_intent = False
+        self._drag: tuple[Plan, Trajectory, str] | None = None
         doc.volume_changed.connect(self._on_document_volume_changed)
         doc.analysis_changed.connect(self._on_document_analysis_changed)
         doc.plan_changed.connect(self._on_document_plan_changed)
@@ -150,6 +155,54 @@ class TrajectoryService(QObject):
         if self.advance_mm.get(side) != depth_mm:
             self.advance_mm[side] = depth_mm
             self.advance_changed.emit()
+
+    def set_unipedicular(self, on: bool) -> None:
+        if bool(on) != self.unipedicular_intent:
+            self.unipedicular_intent = bool(on)
+            self.unipedicular_changed.emit(self.unipedicular_intent)
+
+    def is_unipedicular(self, plan: Plan | None = None) -> bool:
+        """Evaluate ``plan`` (default: the displayed one) as unipedicular? The user's intent,
+        and never with two needles."""
+        plan = plan or self.display_plan()
+        return self.unipedicular_intent and (plan is None or len(plan.trajectories) <= 1)
+
+    # --- drag gestures (one gesture = one undo step) -----------------------------------------
+    def begin_drag(self, side: str, handle: str) -> bool:
+        """Start moving the 'skin' or 'target' end of ``side`` of the current plan."""
+        plan = self.doc.plan
+        traj = plan.trajectory(side) if plan is not None else None  # type: ignore[arg-type]
+        if traj is None or handle not in ("skin", "target"):
+            return False
+        self._drag = (plan, traj, handle)  # type: ignore[assignment]
+        return True
+
+    @property
+    def dragging(self) -> bool:
+        return self._drag is not None
+
+    def drag_to(self, lps: ArrayLike) -> None:
+        """Preview the dragged end at ``lps`` (the document is untouched until release)."""
+        if self._drag is not None:
+            plan, traj, handle = self._drag
+            self.set_preview(plan.with_trajectory(self.moved(traj, handle, lps)))
+
+    def end_drag(self) -> bool:
+        """Push the previewed plan as ONE command (if the end moved); True if pushed."""
+        d, self._drag = self._drag, None
+        preview, pushed = self._preview, False
+        if d is not None and isinstance(preview, Plan) and self.doc.plan is d[0]:
+            plan, traj, handle = d
+            if preview is not plan and preview.trajectory(traj.side) is not traj:
+                name = "skin entry" if handle == "skin" else "target"
+                self.doc.push_plan(preview, f"Move {traj.side} {name}")
+                pushed = True
+        self.set_preview(None)
+        return pushed
+
+    def cancel_drag(self) -> None:
+        self._drag = None
+        self.set_preview(None)
 
     # --- geometry ----------------------------------------------------------------------------
     def make_trajectory(
@@ -268,9 +321,7 @@ class TrajectoryService(QObject):
         return result
 
     def severity(self, traj: Trajectory, plan: Plan | None = None) -> str:
-        plan = plan or self.display_plan()
-        uni = plan is not None and plan.is_unipedicular
-        res = self.evaluate(traj, uni)
+        res = self.evaluate(traj, self.is_unipedicular(plan))
         return "unknown" if res is None else res.worst_severity
 
     # --- analysis ----------------------------------------------------------------------------
