@@ -25,7 +25,6 @@ from numpy.typing import NDArray
 from PySide6.QtCore import QEvent, QObject, QPointF, Qt, Signal
 from PySide6.QtGui import QKeyEvent, QMouseEvent
 
-from planner.plan.model import Plan
 from ui.commands import merge_key_for
 from ui.errors import error_display
 from ui.needle_overlays import NeedleOverlays
@@ -160,7 +159,7 @@ class NeedleTool(QObject):
     def _key(self, view: Any, ev: QKeyEvent) -> bool:
         if ev.key() == Qt.Key.Key_Escape and (self.armed or self._drag):
             self._drag = None
-            self.service.set_preview(None)
+            self.service.cancel_drag()
             self.disarm()
             self.status.emit("Cancelled")
             return True
@@ -194,12 +193,12 @@ class NeedleTool(QObject):
         view.vtk.setFocus()
         traj = plan.trajectory(side)
         point = np.asarray(traj.skin_entry_lps if handle == "skin" else traj.target_lps)
+        if not self.service.begin_drag(side, handle):
+            return False
         self._drag = {
             "view": view,
             "side": side,
             "handle": handle,
-            "plan": plan,
-            "traj": traj,
             "point": point,
             "depth": self._display_depth(view, point),
         }
@@ -232,9 +231,7 @@ class NeedleTool(QObject):
         pos = ev.position()
         if self._drag is not None:
             d = self._drag
-            new_pt = self._dragged_point(view, pos, d["point"], d["depth"])
-            traj = self.service.moved(d["traj"], d["handle"], new_pt)
-            self.service.set_preview(d["plan"].with_trajectory(traj))
+            self.service.drag_to(self._dragged_point(view, pos, d["point"], d["depth"]))
             return True
         if self.armed and self.pending_target is not None and view.name != "3d":
             p = view.lps_at(pos)
@@ -248,15 +245,8 @@ class NeedleTool(QObject):
     def _release(self, view: Any, ev: QMouseEvent) -> bool:
         if self._drag is None or ev.button() != Qt.MouseButton.LeftButton:
             return False
-        d, self._drag = self._drag, None
-        preview = self.service.preview
-        if (
-            isinstance(preview, Plan)
-            and preview is not d["plan"]
-            and preview.trajectory(d["side"]) is not d["traj"]
-        ):
-            self.doc.push_plan(preview, f"Move {d['side']} {_name(d['handle'])}")
-        self.service.set_preview(None)
+        self._drag = None
+        self.service.end_drag()
         return True
 
     # --- geometry ------------------------------------------------------------------------------

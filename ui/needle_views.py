@@ -6,6 +6,10 @@ The depth (mm from the skin entry) is a view setting, not plan data: moving the 
 tip, so a resident can push the needle in and watch the anatomy it meets. The slider's end is
 the planned target (plus 10 mm to see what lies beyond it). The wheel over a view moves the
 depth by 1 mm (Shift: 5 mm).
+
+Either end of the needle can be dragged in these views (where it lies on the view's plane):
+the three planes stay frozen as they were at the press, the end moves on that plane under the
+mouse, the other views follow the preview, and the release pushes one undo step (Esc cancels).
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import logging
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, QPointF, Qt, QTimer
 from PySide6.QtWidgets import (
     QComboBox,
     QFrame,
@@ -28,6 +32,7 @@ from PySide6.QtWidgets import (
 from vtkmodules.vtkInteractionStyle import vtkInteractorStyleUser
 
 from planner.plan.catalog import get_needle
+from ui.needle_tool import HIT_PX
 from ui.render.adapters import ViewContext
 from ui.render.image import image_from_array
 from ui.render.needle_actors import NeedleAdapter, NeedleDisplay
@@ -38,6 +43,8 @@ from ui.vtk_widget import create_vtk_widget
 log = logging.getLogger(__name__)
 STEPS_PER_MM = 2
 BEYOND_TARGET_MM = 10.0
+#: an end can be grabbed in a view when it lies this close to the view's plane
+ON_PLANE_MM = 1.0
 TITLES = {
     "along_cc": "Along needle · craniocaudal plane",
     "along_tr": "Along needle · transverse plane",
@@ -78,8 +85,29 @@ class ObliqueView(QFrame):
     def render_window(self) -> Any:
         return self.vtk.GetRenderWindow()
 
+    def display_point(self, pos: QPointF) -> tuple[float, float]:
+        ratio = self.vtk.devicePixelRatioF()
+        h = self.vtk.GetRenderWindow().GetSize()[1]
+        return pos.x() * ratio, h - 1 - pos.y() * ratio
+
+    def widget_point(self, lps: Any) -> QPointF:
+        ratio = self.vtk.devicePixelRatioF()
+        h = self.vtk.GetRenderWindow().GetSize()[1]
+        x, y = self.pipeline.lps_to_display(lps)
+        return QPointF(x / ratio, (h - 1 - y) / ratio)
+
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:
         t = event.type()
+        if t in (
+            QEvent.Type.MouseButtonPress,
+            QEvent.Type.MouseMove,
+            QEvent.Type.MouseButtonRelease,
+        ):
+            self.panel.mouse(self, t, event)  # type: ignore[arg-type]
+            return True
+        if t == QEvent.Type.KeyPress and event.key() == Qt.Key.Key_Escape:  # type: ignore[attr-defined]
+            self.panel.cancel_drag()
+            return True
         if t == QEvent.Type.Wheel:
             notches = event.angleDelta().y() / 120.0  # type: ignore[attr-defined]
             fast = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)  # type: ignore[attr-defined]
@@ -150,6 +178,10 @@ class NeedleViewsPanel(QWidget):
         self._timer.setInterval(0)
         self._timer.timeout.connect(self.refresh)
         self._closed = False
+        #: plane (focal, normal, up, half height) each view shows; frozen during a drag here
+        self._planes: dict[str, tuple[Any, Any, Any, float]] = {}
+        self._frozen: dict[str, tuple[Any, Any, Any, float]] | None = None
+        self._drag_view: ObliqueView | None = None
         self.doc.volume_changed.connect(self._on_document_volume_changed)
         self.doc.plan_changed.connect(lambda _o, _n: self.schedule())
         service.preview_changed.connect(lambda _p: self.schedule())
@@ -209,6 +241,69 @@ class NeedleViewsPanel(QWidget):
             v.pipeline.set_volume(self._image, volume.grid if volume is not None else None)
         self.schedule()
 
+    # --- dragging an end ------------------------------------------------------------------------
+    def mouse(self, view: ObliqueView, kind: QEvent.Type, ev: Any) -> None:
+        if kind == QEvent.Type.MouseButtonPress:
+            if ev.button() == Qt.MouseButton.LeftButton and self._drag_view is None:
+                self._press(view, ev.position())
+        elif kind == QEvent.Type.MouseMove and self._drag_view is None:
+            traj = self.trajectory() if self.service.preview is None else None
+            grab = traj is not None and self._hit(view, traj, ev.position()) is not None
+            view.vtk.setCursor(
+                Qt.CursorShape.OpenHandCursor if grab else Qt.CursorShape.ArrowCursor
+            )
+        elif self._drag_view is view and self._frozen is not None:
+            if kind == QEvent.Type.MouseMove:
+                focal, normal = self._frozen[view.kind][:2]
+                p = view.pipeline.display_to_lps(
+                    *view.display_point(ev.position()), (focal, normal)
+                )
+                self.service.drag_to(p)
+            elif ev.button() == Qt.MouseButton.LeftButton:
+                self._drag_view, self._frozen = None, None
+                self.service.end_drag()
+                self.schedule()
+
+    def _press(self, view: ObliqueView, pos: QPointF) -> None:
+        plan, traj = self.doc.plan, self.trajectory()
+        if (
+            plan is None
+            or traj is None
+            or self.service.dragging
+            or self.service.preview is not None
+        ):
+            return
+        if self._timer.isActive():  # show (and pick on) the current planes first
+            self._timer.stop()
+            self.refresh()
+        handle = self._hit(view, traj, pos)
+        if handle is None or not self.service.begin_drag(traj.side, handle):
+            return
+        self._frozen = dict(self._planes)
+        self._drag_view = view
+        view.vtk.setFocus()
+
+    def _hit(self, view: ObliqueView, traj: Any, pos: QPointF) -> str | None:
+        if view.kind not in self._planes:
+            return None
+        focal, normal = (np.asarray(a) for a in self._planes[view.kind][:2])
+        best, best_d = None, HIT_PX
+        for handle, p in (("target", traj.target_lps), ("skin", traj.skin_entry_lps)):
+            p = np.asarray(p, dtype=np.float64)
+            if abs(float((p - focal) @ normal)) > ON_PLANE_MM:
+                continue
+            q = view.widget_point(p)
+            dist = float(np.hypot(q.x() - pos.x(), q.y() - pos.y()))
+            if dist <= best_d:
+                best, best_d = handle, dist
+        return best
+
+    def cancel_drag(self) -> None:
+        if self._drag_view is not None:
+            self._drag_view, self._frozen = None, None
+            self.service.cancel_drag()
+            self.schedule()
+
     # --- drawing -------------------------------------------------------------------------------
     def refresh(self) -> None:
         if self._closed:
@@ -246,12 +341,12 @@ class NeedleViewsPanel(QWidget):
             dop, up = planes[kind]
             w, h = v.vtk.width(), max(v.vtk.height(), 1)
             aspect = w / h if w > 0 else 1.0
-            if kind == "eye":
-                v.pipeline.set_plane(at, dop, up, 30.0)
-            else:
-                v.pipeline.set_plane(
-                    mid, dop, up, max((0.5 * length + 15.0) / max(aspect, 0.3), 30.0)
-                )
+            half = 30.0 if kind == "eye" else max((0.5 * length + 15.0) / max(aspect, 0.3), 30.0)
+            shown = (at if kind == "eye" else mid, dop, up, half)
+            if self._frozen is not None and kind in self._frozen:
+                shown = self._frozen[kind]  # a drag in these views: the planes stay put
+            self._planes[kind] = shown
+            v.pipeline.set_plane(*shown)
             v.pipeline.image_slice.SetVisibility(True)
             v.adapter.update(v.adapter.value, display)
             v.adapter.slice_changed()

@@ -16,6 +16,7 @@ All points are patient LPS millimetres.
 from __future__ import annotations
 
 import logging
+import time
 from collections import OrderedDict
 from dataclasses import replace
 from typing import Any
@@ -74,6 +75,8 @@ class TrajectoryService(QObject):
         self.pending_level = "L1"
         self.analysis_task: Task | None = None
         self.suggest_task: Task | None = None
+        #: per side: seconds in ``suggest`` on the worker and from the click to the result
+        self.suggest_timing: dict[str, dict[str, float]] = {}
         self.synchronous = False  # tests: build contexts on the calling thread
         self._tasks: list[Task] = []
         #: "advanced" needle depth (mm from the skin entry) per side, set by the needle views'
@@ -164,7 +167,7 @@ class TrajectoryService(QObject):
     def is_unipedicular(self, plan: Plan | None = None) -> bool:
         """Evaluate ``plan`` (default: the displayed one) as unipedicular? The user's intent,
         and never with two needles."""
-        plan = plan or self.display_plan()
+        plan = plan if plan is not None else self.display_plan()
         return self.unipedicular_intent and (plan is None or len(plan.trajectories) <= 1)
 
     # --- drag gestures (one gesture = one undo step) -----------------------------------------
@@ -359,20 +362,33 @@ class TrajectoryService(QObject):
             return None
         from planner.trajectory import suggest
 
+        t_click = time.perf_counter()
+
         def fn(progress: Progress) -> Any:
             progress.update(0.1, f"Searching the safest {side} path")
-            return suggest(ctx, side, needle_id, unipedicular)
+            t0 = time.perf_counter()
+            out = suggest(ctx, side, needle_id, unipedicular)
+            self.suggest_timing[side] = {"worker_s": time.perf_counter() - t0}
+            return out
 
         if self.synchronous:
-            self._on_suggested(side, ctx, fn(Progress()))
+            self._on_suggested(side, ctx, fn(Progress()), t_click)
             return None
         task = self._track(start_task(self.parent_widget, f"Auto-suggest ({side})…", fn))
-        task.succeeded.connect(lambda s: self._on_suggested(side, ctx, s))
+        task.succeeded.connect(lambda s: self._on_suggested(side, ctx, s, t_click))
         task.failed.connect(lambda exc: report_exception(self.parent_widget, exc, "suggest a path"))
         self.suggest_task = task
         return task
 
-    def _on_suggested(self, side: str, ctx: Any, suggestion: Any) -> None:
+    def _on_suggested(self, side: str, ctx: Any, suggestion: Any, t_click: float) -> None:
+        timing = self.suggest_timing.setdefault(side, {})
+        timing["shown_s"] = time.perf_counter() - t_click
+        log.info(
+            "auto-suggest %s: %.2f s in the planner, %.2f s from the click to the result",
+            side,
+            timing.get("worker_s", float("nan")),
+            timing["shown_s"],
+        )
         if ctx is not self.context():
             return
         self.suggestions[side] = suggestion

@@ -15,8 +15,10 @@ Definitions (all mm / degrees; points LPS; body coordinates per :mod:`planner.an
   in the pedicle zone, ``body_wall_clearance_mm`` in the body part,
   ``min_cortical_clearance_mm`` the smaller of both and of ``canal_clearance_mm`` (needle
   surface to the canal along the whole path).
-- *isthmus width*: the shortest medial + lateral chord of bone through the needle axis within
-  5 mm of the pedicle's narrowest cross-section.
+- *isthmus width*: the narrowest medial + lateral chord of bone through the needle axis within
+  5 mm of the pedicle's narrowest cross-section: chord ends moved to the CT's cortical edge
+  (half maximum) within 1 mm of the mask's surface, chords averaged over ±1 mm along the
+  needle, the smallest mean (:mod:`planner.trajectory.isthmus`).
 - *breach* (Gertzbein–Robbins, DOMAIN.md §6.1): the deepest penetration of the needle surface
   beyond the outer bone surface within the pedicle zone; grade 0 none, 1 < 2 mm, 2 2–4 mm,
   3 > 4 mm; its direction (medial, lateral, superior, inferior, relative to the pedicle of
@@ -57,6 +59,7 @@ from planner.trajectory.geometry import (
     perpendicular,
     unit,
 )
+from planner.trajectory.isthmus import isthmus_width
 
 STEP_MM = 0.5
 RAY_STEP_MM = 0.5
@@ -255,7 +258,8 @@ def _clearances(
     win = zin & (
         np.abs(ctx.frame.to_body(pts[idx])[:, 1] - ped.isthmus_point[1]) <= ISTHMUS_WINDOW_MM
     )
-    width = float((dist[win, 0] + dist[win, N_RAYS // 2]).min()) if win.any() else nan
+    ml = [0, N_RAYS // 2]  # medial, lateral; chord ends refined to the CT's cortical edge
+    width = isthmus_width(ctx, pts[idx[win]], dirs[ml], dist[win][:, ml], RAY_CAP_MM)
     return _Clearances(breach, bdir, bpt, _min(-pen, in_zone), _min(-pen, front[idx]), card, width)
 
 

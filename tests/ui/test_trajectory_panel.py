@@ -59,6 +59,8 @@ def test_accepting_an_auto_suggestion_is_one_undo_step(planning_window) -> None:
     assert c.suggest.isEnabled()
     c.suggest.click()  # synchronous in tests
     assert c.accept.isVisibleTo(panel) and "Suggested transpedicular" in c.suggestion.text()
+    timing = win.trajectory.service.suggest_timing["right"]  # measured, for the log
+    assert 0.0 < timing["worker_s"] <= timing["shown_s"]
     assert win.doc.plan is None  # a suggestion is not yet part of the plan
     n0 = win.doc.undo_stack.count()
     c.accept.click()
@@ -102,3 +104,37 @@ def test_findings_are_coloured_by_severity_and_click_locates(
     assert win.doc.undo_stack.count() == n0 + 1
     assert win.doc.plan.trajectory("left").needle_id == "13G"
     assert panel.table.item(_row("Needle OD"), 0).text() == "2.41"
+
+
+def _codes(panel) -> list[str]:  # type: ignore[no-untyped-def]
+    return [panel.findings.item(i).data(0x0100)[2] for i in range(panel.findings.count())]
+
+
+def test_one_needle_is_checked_for_the_midline_only_when_unipedicular_is_ticked(
+    planning_window, demo_case
+) -> None:  # type: ignore[no-untyped-def]
+    win = planning_window
+    svc = win.trajectory.service
+    panel = win.trajectory.panel
+    left = truth_trajectory(demo_case, "left")  # 70 % along the pedicle axis: short of midline
+    assert not evaluate(svc.context(), left, unipedicular=True).metrics.tip_reaches_midline
+    assert not panel.unipedicular.isChecked() and not svc.unipedicular_intent
+    win.doc.push_plan(svc.base_plan().with_trajectory(left), "first of two needles")
+    QApplication.processEvents()
+    # the first of two needles: no "tip short of midline" while the second is still to come
+    assert "tip_short_of_midline" not in _codes(panel)
+    assert svc.severity(left) == evaluate(svc.context(), left).worst_severity
+    n0 = win.doc.undo_stack.count()
+    panel.unipedicular.setChecked(True)  # the user means one needle to the midline
+    assert svc.unipedicular_intent and "tip_short_of_midline" in _codes(panel)
+    assert win.doc.undo_stack.count() == n0  # an intent, not an edit of the plan
+    # two needles are never evaluated as unipedicular, whatever the box says
+    plan2 = win.doc.plan.with_trajectory(truth_trajectory(demo_case, "right"))
+    win.doc.push_plan(plan2, "second needle")
+    QApplication.processEvents()
+    assert not svc.is_unipedicular() and "tip_short_of_midline" not in _codes(panel)
+    win.doc.undo_stack.undo()
+    QApplication.processEvents()
+    assert "tip_short_of_midline" in _codes(panel)
+    svc.set_unipedicular(False)  # the service drives the box too
+    assert not panel.unipedicular.isChecked() and "tip_short_of_midline" not in _codes(panel)

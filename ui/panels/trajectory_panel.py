@@ -140,8 +140,12 @@ class TrajectoryPanel(QWidget):
         self.analyse.clicked.connect(self._on_analyse_clicked)
         self.unipedicular = QCheckBox("Unipedicular (tip to the midline)")
         self.unipedicular.setToolTip(
-            "Auto-suggest aims the tip at the midline so one needle fills both sides"
+            "One needle only: auto-suggest aims the tip at the midline, and a single needle is "
+            "checked for reaching it. Unticked, a single needle is the first of two."
         )
+        self.unipedicular.setChecked(service.unipedicular_intent)
+        self.unipedicular.toggled.connect(service.set_unipedicular)
+        service.unipedicular_changed.connect(self._on_unipedicular_changed)
         self.sides = {s: SideControls(s, ids) for s in SIDES}
         for s, c in self.sides.items():
             c.place.clicked.connect(lambda *_, s=s: self._on_place_clicked(s))
@@ -220,6 +224,7 @@ class TrajectoryPanel(QWidget):
         self.analyse.setEnabled(not running)
         t0 = time.perf_counter()
         findings: list[tuple[str, Any]] = []
+        uni = self.service.is_unipedicular(plan)  # the user's intent, not the needle count
         for col, side in enumerate(SIDES):
             traj = plan.trajectory(side) if plan is not None else None
             c = self.sides[side]
@@ -229,7 +234,7 @@ class TrajectoryPanel(QWidget):
             if traj is not None:
                 c.approach.setCurrentText(traj.approach)
                 c.needle.setCurrentText(traj.needle_id)
-            result = self.service.evaluate(traj, plan.is_unipedicular) if traj is not None else None
+            result = self.service.evaluate(traj, uni) if traj is not None else None
             pending = "…" if (res is not None or running) else "—"  # computing / needs analysis
             for r, (_label, fn, _tip) in enumerate(METRIC_ROWS):
                 text = fn(result.metrics) if result is not None else (pending if traj else "")
@@ -286,6 +291,11 @@ class TrajectoryPanel(QWidget):
             if not s.transpedicular_feasible:
                 text += f" — {s.reason}"
             c.set_suggestion_text(text)
+
+    def _on_unipedicular_changed(self, on: bool) -> None:
+        if self.unipedicular.isChecked() != on:
+            self.unipedicular.setChecked(on)
+        self.refresh()
 
     # --- user actions ------------------------------------------------------------------------
     @guarded("analyse the levels")

@@ -129,6 +129,20 @@ class ObliquePipeline:
         cam = self.renderer.GetActiveCamera()
         return screen_axes(cam.GetDirectionOfProjection(), cam.GetViewUp())
 
+    def display_to_lps(
+        self, x: float, y: float, plane: tuple[ArrayLike, ArrayLike] | None = None
+    ) -> F64:
+        """Display pixel (x, y) → the LPS point under it on ``plane`` = (point, normal)
+        (default: the shown slice plane). Parallel projection: exact for any plane."""
+        self.renderer.SetDisplayPoint(float(x), float(y), 0.0)
+        self.renderer.DisplayToWorld()
+        w = np.asarray(self.renderer.GetWorldPoint(), dtype=np.float64)
+        p = w[:3] / w[3] if w[3] != 0 else w[:3]
+        focal, normal = (self.plane()[:2]) if plane is None else plane
+        o, n = np.asarray(focal, dtype=np.float64), _unit(normal)
+        d = _unit(self.renderer.GetActiveCamera().GetDirectionOfProjection())
+        return p + d * float(((o - p) @ n) / (d @ n))  # along the view ray onto the plane
+
     def lps_to_display(self, lps: ArrayLike) -> F64:
         p = np.asarray(lps, dtype=np.float64)
         self.renderer.SetWorldPoint(float(p[0]), float(p[1]), float(p[2]), 1.0)
