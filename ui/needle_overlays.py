@@ -49,6 +49,7 @@ class NeedleOverlays(QObject):
         service.doc.plan_changed.connect(lambda _o, _n: self.refresh())
         service.preview_changed.connect(self._on_service_preview_changed)
         service.context_changed.connect(lambda _l: self.refresh())
+        service.unipedicular_changed.connect(lambda _on: self.refresh())
 
     def display(self, side: str) -> NeedleDisplay | None:
         return self._displays.get(side)

@@ -52,6 +52,7 @@ class PlanIO(QObject):
     opened from (a view setting: not undoable, cleared when another study opens)."""
 
     plan_file_changed = Signal(str)
+    plan_opened = Signal(object)  # the Plan just opened from a file
 
     def __init__(self, window: Any) -> None:
         super().__init__(window)
@@ -126,6 +127,7 @@ class PlanIO(QObject):
         self.doc.mark_saved()
         self.path = str(path)
         self.plan_file_changed.emit(self.path)
+        self.plan_opened.emit(plan)
         self.window.statusBar().showMessage(f"Plan opened from {Path(path).name}", 5000)
         return True
 

@@ -39,6 +39,10 @@ class TrajectoryFeatures(QObject):
         self.needle_views = NeedleViewsPanel(self.service, win.image_property)
         self.fluoro = FluoroPanel(self.service)
         self.plan_io = PlanIO(win)
+        # a saved one-needle plan was made as unipedicular: check it as such once opened
+        self.plan_io.plan_opened.connect(
+            lambda plan: self.service.set_unipedicular(plan.is_unipedicular)
+        )
         # the left column is the needle planner's own: the right one holds levels and estimates
         self.panel_dock = win.add_panel(
             self.panel, "Trajectories", Qt.DockWidgetArea.LeftDockWidgetArea

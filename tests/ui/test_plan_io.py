@@ -93,3 +93,18 @@ def test_plan_without_a_recorded_study_asks_to_open_its_series_first(
     assert len(dialogs["errors"]) == 1
     level, text = dialogs["errors"].pop()
     assert level == "warning" and "1.2.826.0.1.777" in text and "Open plan" in text
+
+
+def test_opening_a_one_needle_plan_checks_it_as_unipedicular(
+    demo_window, demo_case, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    win = demo_window
+    svc = win.trajectory.service
+    one = win.trajectory.service.base_plan().with_trajectory(truth_trajectory(demo_case, "left"))
+    path = save_plan(one, tmp_path / "uni.json")
+    assert not svc.unipedicular_intent
+    assert win.trajectory.plan_io.open(str(path)) is True
+    assert svc.unipedicular_intent and svc.is_unipedicular(win.doc.plan)
+    two = one.with_trajectory(truth_trajectory(demo_case, "right"))
+    assert win.trajectory.plan_io.open(str(save_plan(two, tmp_path / "bi.json"))) is True
+    assert not svc.unipedicular_intent
