@@ -1,15 +1,17 @@
 """Pedicle isthmus width along a needle: bone chords refined to the CT's cortical edge.
 
-Why the CT: the bone surface of :mod:`planner.trajectory.fields` comes from a voxel mask.
-A pedicle wall that runs nearly parallel to a grid plane (pedicles converge by only 4–15°,
-DOMAIN.md §1.2, and CT rows run left-right) sits at the same voxel boundary for several mm
-along the pedicle, so the mask places it up to half a voxel (0.35 mm at 0.7 mm pixels) off,
-with a staircase that steps every ``voxel / tan(angle)`` mm. Chords through the needle axis
-then swing by ± one voxel along the pedicle and their minimum — the isthmus width — is biased
-low by up to 0.4 mm (demo T11: 7.11 mm for 7.5 mm). The CT still holds the wall's sub-voxel
-position in the partial-volume grey values of its edge voxels, so each chord end is moved to
-the half-maximum crossing between the cortex and the tissue outside it (the usual CT
-edge criterion), searched within :data:`EDGE_SEARCH_MM` of the mask's surface.
+Why the CT: the bone surface of :mod:`planner.trajectory.fields` comes from a voxel mask. A
+pedicle wall that runs nearly parallel to a grid plane (pedicles converge by only a few degrees
+at T11–L1, DOMAIN.md §1.2; the demo's 4–13°, and CT rows run left-right) sits at the same voxel
+boundary for several mm along the pedicle, so the mask places it up to half a voxel (0.35 mm at
+0.7 mm pixels) off, with a staircase that steps every ``voxel / tan(angle)`` mm. Chords through
+the needle axis then swing by ± one voxel along the pedicle and their minimum — the isthmus
+width — is biased low by up to 0.4 mm (demo T11: 7.11 mm for 7.5 mm). The CT still holds the
+wall's sub-voxel position in the partial-volume grey values of its edge voxels, so each chord
+end is moved to the half-maximum crossing between the cortex and the tissue outside it (the
+usual CT edge criterion), searched within :data:`EDGE_SEARCH_MM` of the mask's surface. The
+width is then the narrowest mean of the chords over a 2 mm slab (:data:`SLAB_HALF_MM`), not the
+smallest single chord, so the remaining noise does not bias it low either.
 """
 
 from __future__ import annotations

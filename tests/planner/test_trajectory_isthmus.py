@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from types import SimpleNamespace
+from typing import cast
 
 import numpy as np
 import pytest
@@ -58,38 +59,27 @@ class _RampCT:
         return self.out + occ * (cortex - self.out)
 
 
+def _refine(ct: _RampCT, dist: list[float]) -> np.ndarray:
+    """Refine chord ends along +x from the origin (the stub context only provides ``hu``)."""
+    n = len(dist)
+    ctx = cast(TrajectoryContext, SimpleNamespace(hu=ct.hu))
+    return refine_to_ct_edge(
+        ctx, np.zeros((n, 3)), np.tile([1.0, 0.0, 0.0], (n, 1)), np.array(dist, dtype=np.float64)
+    )
+
+
 @pytest.mark.parametrize("edge", [3.0, 3.27, 3.6])
 def test_chord_end_moves_to_the_half_maximum_edge(edge: float) -> None:
-    ctx = SimpleNamespace(hu=_RampCT(edge, 40.0).hu)
-    pts, dirs = np.zeros((2, 3)), np.array([[1.0, 0, 0], [1.0, 0, 0]])
-    mask_dist = np.array([3.35, 2.95])  # a mask's surface within half a voxel of the edge
-    got = refine_to_ct_edge(ctx, pts, dirs, mask_dist)  # type: ignore[arg-type]
+    # a mask's surface within half a voxel either side of the edge
+    got = _refine(_RampCT(edge, 40.0), [edge + 0.35, edge - 0.32])
     assert got == pytest.approx([edge, edge], abs=0.03)
 
 
 def test_chord_end_keeps_the_mask_surface_without_a_clear_edge() -> None:
-    pts, dirs = np.zeros((3, 3)), np.tile([1.0, 0.0, 0.0], (3, 1))
     # the chord runs on into dense bone (no cortex-to-soft-tissue step): too little contrast
-    low = refine_to_ct_edge(
-        SimpleNamespace(hu=_RampCT(3.3, 1100.0).hu),
-        pts[:1],
-        dirs[:1],  # type: ignore[arg-type]
-        np.array([3.0]),
-    )
-    assert low[0] == pytest.approx(3.0, abs=1e-12)
+    assert _refine(_RampCT(3.3, 1100.0), [3.0])[0] == 3.0
     # the CT edge lies 1.3 mm beyond the mask's surface: not taken
-    far = refine_to_ct_edge(
-        SimpleNamespace(hu=_RampCT(4.3, 40.0).hu),
-        pts[:1],
-        dirs[:1],  # type: ignore[arg-type]
-        np.array([3.0]),
-    )
-    assert far[0] == pytest.approx(3.0, abs=1e-12)
+    assert _refine(_RampCT(4.3, 40.0), [3.0])[0] == 3.0
     # no surface found (non-finite or zero distances) is passed through untouched
-    odd = refine_to_ct_edge(
-        SimpleNamespace(hu=_RampCT(3.3, 40.0).hu),
-        pts[:2],
-        dirs[:2],  # type: ignore[arg-type]
-        np.array([np.inf, 0.0]),
-    )
+    odd = _refine(_RampCT(3.3, 40.0), [np.inf, 0.0])
     assert odd[0] == np.inf and odd[1] == 0.0
