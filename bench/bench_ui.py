@@ -99,8 +99,32 @@ def bench_slices(app, win, n: int = 40) -> None:  # type: ignore[no-untyped-def]
     for i in range(n):
         t0 = time.perf_counter()
         axial.step_slices(1 if (i // 20) % 2 == 0 else -1)
-        app.processEvents()  # the views render when control returns to the event loop
+        app.processEvents()  # the scrolled view renders when control returns to the event loop
         per_step.append(time.perf_counter() - t0)
+    # a burst of wheel steps at 60 Hz: how often the other views (crosshair followers) redraw
+    from ui.view_base import FOLLOWER_RENDER_MS
+
+    others = [v for v in views if v is not axial and v.isVisible()]
+    counts = {id(v): 0 for v in others}
+    originals = {}
+    for v in others:
+        originals[id(v)] = v.render_now
+
+        def counted(v=v):  # type: ignore[no-untyped-def]
+            counts[id(v)] += 1
+            originals[id(v)]()
+
+        v.render_now = counted
+    t_burst = time.perf_counter()
+    for i in range(n):
+        axial.step_slices(1 if (i // 20) % 2 == 0 else -1)
+        end = t_burst + (i + 1) / 60.0
+        while time.perf_counter() < end:
+            app.processEvents()
+    burst_s = time.perf_counter() - t_burst
+    for v in others:
+        del v.render_now
+    follower_hz = [counts[id(v)] / burst_s for v in others]
     w, lvl = win.state.window, win.state.level
     wl = []
     for i in range(n):
@@ -111,7 +135,13 @@ def bench_slices(app, win, n: int = 40) -> None:  # type: ignore[no-untyped-def]
     win.state.set_window_level(w, lvl)
     size = axial.render_window().GetSize()
     print(f"    scroll, axial view alone ({size[0]}x{size[1]} px): {_ms(per_view)}")
-    print(f"    scroll, full update of all 2D views (one wheel step): {_ms(per_step)}")
+    print(f"    scroll, one wheel step until the scrolled view is drawn: {_ms(per_step)}")
+    if follower_hz:
+        print(
+            f"    wheel at 60 steps/s: the other 2D views follow at "
+            f"{min(follower_hz):.0f}-{max(follower_hz):.0f} redraws/s "
+            f"(at most one per {FOLLOWER_RENDER_MS} ms)"
+        )
     print(f"    window/level drag, per 2D view render:                {_ms(wl)}")
 
 

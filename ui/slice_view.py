@@ -94,6 +94,7 @@ class SliceView(RenderedView):
 
     def step_slices(self, steps: int) -> None:
         if self.doc.volume is not None:
+            self.state.set_active_view(self.name)  # scrolled here: this view redraws first
             self.state.set_cursor(self.pipeline.stepped_point(steps))
 
     def zoom(self, factor: float) -> None:
@@ -121,7 +122,7 @@ class SliceView(RenderedView):
         if self.closed:
             return
         self.closed = True
-        self._render_timer.stop()
+        self._stop_render_timers()
         for adapter in list(self._adapters) + list(self._measure_adapters.values()):
             adapter.remove()
         self._adapters.clear()
@@ -158,7 +159,7 @@ class SliceView(RenderedView):
         if self.pipeline.slice_info() != before:
             self._notify_slice_changed()
         self._update_annotations()
-        self.request_render()
+        self.request_render(follower=self.name != self.state.active_view)
 
     def _on_state_window_level_changed(self, width: float, level: float) -> None:
         self._update_annotations()

@@ -14,6 +14,10 @@ from PySide6.QtWidgets import QFrame, QWidget
 
 from ui.render.adapters import OverlayAdapter, ViewContext
 
+#: A view that only follows the crosshair of another view redraws at most this often while the
+#: user scrolls there, so each wheel step costs one render, not three.
+FOLLOWER_RENDER_MS = 60
+
 
 class RenderedView(QFrame):
     """A QFrame holding one VTK render window, with overlay adapters and coalesced renders."""
@@ -30,6 +34,10 @@ class RenderedView(QFrame):
         self._render_timer.setSingleShot(True)
         self._render_timer.setInterval(0)
         self._render_timer.timeout.connect(self.render_now)
+        self._follow_timer = QTimer(self)
+        self._follow_timer.setSingleShot(True)
+        self._follow_timer.setInterval(FOLLOWER_RENDER_MS)
+        self._follow_timer.timeout.connect(self.render_now)
 
     def add_adapter(self, adapter: OverlayAdapter) -> None:
         self._adapters.append(adapter)
@@ -45,16 +53,28 @@ class RenderedView(QFrame):
     def render_window(self):  # type: ignore[no-untyped-def]
         return self.vtk.GetRenderWindow()
 
-    def request_render(self) -> None:
-        """Schedule one render for when control returns to the event loop."""
-        if not self.closed and self.isVisible() and not self._render_timer.isActive():
+    def request_render(self, follower: bool = False) -> None:
+        """Schedule one render for when control returns to the event loop.
+
+        ``follower``: the change comes from another view (e.g. its crosshair moved); render
+        within ``FOLLOWER_RENDER_MS`` instead, coalescing a fast run of such changes.
+        """
+        if self.closed or not self.isVisible() or self._render_timer.isActive():
+            return
+        if not follower:
             self._render_timer.start()
+        elif not self._follow_timer.isActive():
+            self._follow_timer.start()
 
     def render_now(self) -> None:
-        self._render_timer.stop()
+        self._stop_render_timers()
         if not self.closed and self.isVisible():
             self._before_render()
             self.vtk.GetRenderWindow().Render()
+
+    def _stop_render_timers(self) -> None:
+        self._render_timer.stop()
+        self._follow_timer.stop()
 
     def _before_render(self) -> None:
         """Hook run just before each render."""

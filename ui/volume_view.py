@@ -94,7 +94,7 @@ class VolumeView(RenderedView):
         if self.closed:
             return
         self.closed = True
-        self._render_timer.stop()
+        self._stop_render_timers()
         for adapter in self._adapters:
             adapter.remove()
         self._adapters.clear()
