@@ -16,13 +16,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from machine_info import cpu_description  # bench/ is on sys.path when run as a script
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -157,25 +158,11 @@ def _child(method: str, folder: Path) -> dict[str, float]:
 
 
 def machine() -> str:
-    cpu = platform.processor() or ""
-    try:
-        with open("/proc/cpuinfo") as fp:
-            cpu = next(
-                line.split(":", 1)[1].strip() for line in fp if line.startswith("model name")
-            )
-    except (OSError, StopIteration):
-        pass
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:
-        cores = os.cpu_count() or 0
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     import pydicom
     import SimpleITK as sitk
 
     return (
-        f"{platform.platform()}; {cpu}; {cores} usable cores; {mem:.1f} GiB RAM; "
-        f"Python {platform.python_version()}; pydicom {pydicom.__version__}; "
+        f"{cpu_description()}; pydicom {pydicom.__version__}; "
         f"SimpleITK {sitk.Version.VersionString()}"
     )
 

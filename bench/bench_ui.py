@@ -15,38 +15,28 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from machine_info import cpu_description  # bench/ is on sys.path when run as a script
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
 def machine(render_window) -> str:  # type: ignore[no-untyped-def]
-    cpu = platform.processor() or ""
-    try:
-        with open("/proc/cpuinfo") as fp:
-            cpu = next(
-                line.split(":", 1)[1].strip() for line in fp if line.startswith("model name")
-            )
-    except (OSError, StopIteration):
-        pass
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     from ui.render.volume_pipeline import opengl_renderer
 
     gl = opengl_renderer(render_window) or "?"
     import vtkmodules
     from PySide6 import __version__ as pyside
 
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     return (
-        f"{platform.platform()}; {cpu}; {cores} usable cores (load average {load}); "
-        f"OpenGL renderer: {gl}; "
-        f"Python {platform.python_version()}; VTK {vtkmodules.__version__}; PySide6 {pyside}"
+        f"{cpu_description()}; OpenGL renderer: {gl}; "
+        f"VTK {vtkmodules.__version__}; PySide6 {pyside}"
     )
 
 

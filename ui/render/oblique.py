@@ -22,12 +22,12 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from vtkmodules.vtkCommonDataModel import vtkImageData
 from vtkmodules.vtkRenderingAnnotation import vtkCornerAnnotation
-from vtkmodules.vtkRenderingCore import vtkImageProperty, vtkImageSlice, vtkRenderer, vtkTextActor
-from vtkmodules.vtkRenderingImage import vtkImageResliceMapper
+from vtkmodules.vtkRenderingCore import vtkImageProperty, vtkTextActor
 
 from planner.grid import ImageGrid
 from ui.render.image import image_to_lps_matrix, to_vtk_matrix
 from ui.render.orientation import edge_letters, screen_axes
+from ui.render.slice_pipeline import ResliceLayers
 
 CAMERA_DISTANCE_MM = 1000.0
 F64 = NDArray[np.float64]
@@ -65,21 +65,9 @@ class ObliquePipeline:
     """One oblique view: image layer + overlay layer sharing a camera, letters, corner text."""
 
     def __init__(self, image_property: vtkImageProperty) -> None:
-        self.renderer = vtkRenderer()
-        self.renderer.SetBackground(0.0, 0.0, 0.0)
-        self.overlay = vtkRenderer()
-        self.overlay.SetLayer(1)
-        self.overlay.InteractiveOff()
-        self.overlay.SetActiveCamera(self.renderer.GetActiveCamera())
-        self.renderer.GetActiveCamera().ParallelProjectionOn()
-        self.mapper = vtkImageResliceMapper()
-        self.mapper.SliceFacesCameraOn()
-        self.mapper.SliceAtFocalPointOn()
-        self.image_slice = vtkImageSlice()
-        self.image_slice.SetMapper(self.mapper)
-        self.image_slice.SetProperty(image_property)
-        self.image_slice.VisibilityOff()
-        self.renderer.AddViewProp(self.image_slice)
+        layers = ResliceLayers(image_property, (0.0, 0.0, 0.0))
+        self.renderer, self.overlay = layers.renderer, layers.overlay
+        self.mapper, self.image_slice = layers.mapper, layers.image_slice
         self.grid: ImageGrid | None = None
         self.letters = {e: _letter(e) for e in ("left", "right", "top", "bottom")}
         for a in self.letters.values():

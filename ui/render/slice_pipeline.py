@@ -64,15 +64,15 @@ def make_image_property() -> vtkImageProperty:
     return prop
 
 
-class SliceViewPipeline:
-    """VTK side of one 2D view (axial, coronal or sagittal)."""
+class ResliceLayers:
+    """An image layer (reslice mapper facing the camera) and an overlay layer sharing its
+    parallel-projection camera: the common base of the slice views and the needle views."""
 
-    def __init__(self, orientation: str, image_property: vtkImageProperty) -> None:
-        if orientation not in VIEW_AXES:
-            raise ValueError(f"orientation must be one of {sorted(VIEW_AXES)}, got {orientation!r}")
-        self.orientation = orientation
+    def __init__(
+        self, image_property: vtkImageProperty, background: tuple[float, float, float]
+    ) -> None:
         self.renderer = vtkRenderer()
-        self.renderer.SetBackground(*BACKGROUND)
+        self.renderer.SetBackground(*background)
         self.overlay = vtkRenderer()
         self.overlay.SetLayer(1)
         self.overlay.InteractiveOff()
@@ -81,8 +81,7 @@ class SliceViewPipeline:
         self.renderer.SetUseOIT(False)
         self.overlay.SetUseOIT(False)
         self.overlay.SetActiveCamera(self.renderer.GetActiveCamera())
-        cam = self.renderer.GetActiveCamera()
-        cam.ParallelProjectionOn()
+        self.renderer.GetActiveCamera().ParallelProjectionOn()
         self.mapper = vtkImageResliceMapper()
         self.mapper.SliceFacesCameraOn()
         self.mapper.SliceAtFocalPointOn()
@@ -91,6 +90,18 @@ class SliceViewPipeline:
         self.image_slice.SetProperty(image_property)
         self.image_slice.VisibilityOff()
         self.renderer.AddViewProp(self.image_slice)
+
+
+class SliceViewPipeline:
+    """VTK side of one 2D view (axial, coronal or sagittal)."""
+
+    def __init__(self, orientation: str, image_property: vtkImageProperty) -> None:
+        if orientation not in VIEW_AXES:
+            raise ValueError(f"orientation must be one of {sorted(VIEW_AXES)}, got {orientation!r}")
+        self.orientation = orientation
+        layers = ResliceLayers(image_property, BACKGROUND)
+        self.renderer, self.overlay = layers.renderer, layers.overlay
+        self.mapper, self.image_slice = layers.mapper, layers.image_slice
         self.grid: ImageGrid | None = None
         self.cursor_lps = np.zeros(3)
         self._crosshair = _Crosshair(orientation)
