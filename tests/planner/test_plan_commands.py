@@ -113,7 +113,8 @@ def test_plan_with_a_balloon_makes_a_kyphoplasty_plan(
     ct, labels = l3
     out_path = tmp_path / "bkp.json"
     argv = ["plan", ct, "--level", "L3", "--labels", labels, "--auto", "--out", str(out_path)]
-    code, _, err = _run(argv + ["--balloon", "kyphon-xpander-ii-15-3", "--inflation-ml", "2.5"], capsys)
+    balloon = ["--balloon", "kyphon-xpander-ii-15-3", "--inflation-ml", "2.5"]
+    code, _, err = _run(argv + balloon, capsys)
     assert code == 0, err
     saved = json.loads(out_path.read_text())
     assert saved["procedure"] == "kyphoplasty"

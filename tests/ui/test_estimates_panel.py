@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from PySide6.QtWidgets import QApplication
 
-from tests.ui.test_levels_panel import quiet_window, truth_analysis  # noqa: F401
+from tests.ui.demo_truth import truth_analysis
+from tests.ui.test_levels_panel import quiet_window  # noqa: F401
 
 pytestmark = pytest.mark.gui
 

@@ -6,49 +6,9 @@ import numpy as np
 import pytest
 from PySide6.QtWidgets import QApplication
 
+from tests.ui.demo_truth import truth_analysis
+
 pytestmark = pytest.mark.gui
-
-
-def truth_analysis(demo_case, confirmed=(), source="auto"):  # type: ignore[no-untyped-def]
-    """A SpineAnalysis built from the demo's exact ground truth (fast, no segmentation run)."""
-    from planner.anatomy import Morphometry
-    from planner.vertebra.types import LevelCandidate, LevelResult, SpineAnalysis
-
-    out = []
-    for lt in demo_case.truth.levels:
-        ref = lt.reference_heights_mm
-        loss = {
-            w: 100.0 * (1 - lt.heights_mm.get(w) / ref.get(w))
-            for w in ("anterior", "middle", "posterior")
-        }
-        cand = LevelCandidate(
-            lt.name,
-            lt.centroid_lps,
-            source,
-            lt.name in confirmed,
-            tuple(lt.frame.superior),
-            tuple(lt.frame.posterior),
-        )
-        morph = Morphometry(
-            lt.name,
-            lt.centroid_lps,
-            lt.body_volume_ml,
-            lt.heights_mm,
-            lt.depth_mm,
-            lt.width_mm,
-            lt.wedge_angle_deg,
-            lt.trabecular_hu,
-            ref,
-            loss,
-            lt.genant_grade,
-            lt.morphology,
-            lt.posterior_wall,
-            lt.prefracture_volume_ml,
-        )
-        out.append(
-            LevelResult(cand, demo_case.truth.level_anatomy(lt.name, demo_case.volume.grid), morph)
-        )
-    return SpineAnalysis(tuple(out))
 
 
 @pytest.fixture(scope="session")

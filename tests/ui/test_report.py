@@ -7,8 +7,9 @@ from dataclasses import replace
 
 import pytest
 
+from tests.ui.demo_truth import truth_analysis
 from tests.ui.test_estimates_panel import demo_trajectories
-from tests.ui.test_levels_panel import quiet_window, truth_analysis  # noqa: F401
+from tests.ui.test_levels_panel import quiet_window  # noqa: F401
 
 
 @pytest.fixture(scope="module")

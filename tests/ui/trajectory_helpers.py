@@ -16,6 +16,7 @@ from PySide6.QtGui import QKeyEvent, QMouseEvent
 from PySide6.QtWidgets import QApplication
 
 from planner.plan.model import Trajectory
+from tests.ui.demo_truth import truth_analysis
 
 
 def send_mouse(
@@ -55,48 +56,13 @@ def truth_trajectory(case: Any, side: str, level: str = "L1", needle_id: str = "
     return Trajectory(side, "transpedicular", tuple(skin), tuple(entry), tuple(tip), needle_id)  # type: ignore[arg-type]
 
 
-def demo_truth_analysis(volume: Any, level: str) -> Any:
-    """A :class:`SpineAnalysis` of one demo level from the demo's exact ground truth.
-
-    Tests use it to decouple the needle UI from the segmentation's accuracy.
-    """
-    from planner.anatomy import Morphometry
-    from planner.demo import generate_demo
-    from planner.vertebra.types import LevelCandidate, LevelResult, SpineAnalysis
-
-    truth = generate_demo().truth
-    lt = truth.level(level)
-    anatomy = truth.level_anatomy(level, volume.grid)
-    morph = Morphometry(
-        level=level,
-        centroid_lps=lt.centroid_lps,
-        body_volume_ml=lt.body_volume_ml,
-        heights_mm=lt.heights_mm,
-        depth_mm=lt.depth_mm,
-        width_mm=lt.width_mm,
-        wedge_angle_deg=lt.wedge_angle_deg,
-        trabecular_hu=lt.trabecular_hu,
-        reference_heights_mm=lt.reference_heights_mm,
-        genant_grade=lt.genant_grade,
-        morphology=lt.morphology,
-        posterior_wall=lt.posterior_wall,
-        prefracture_volume_ml=lt.prefracture_volume_ml,
-        notes=("demo ground truth (test fixture)",),
-    )
-    cand = LevelCandidate(level, lt.centroid_lps, "seed", True)
-    return SpineAnalysis(
-        (LevelResult(cand, anatomy, morph),),
-        ("demo ground truth (test fixture)",),
-    )
-
-
-
 @pytest.fixture
 def planning_window(demo_window: Any, demo_case: Any, qtbot: Any) -> Any:
     win = demo_window
     svc = win.trajectory.service
     svc.synchronous = True
-    win.doc._apply_analysis(demo_truth_analysis(demo_case.volume, "L1"))
+    analysis = truth_analysis(demo_case, confirmed=("L1",), source="seed", levels=("L1",))
+    win.doc._apply_analysis(analysis)
     assert svc.context("L1") is not None
     QApplication.processEvents()
     return win
