@@ -37,7 +37,7 @@ def _command_modules() -> list[ModuleType]:
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, ModuleType]]:
     parser = argparse.ArgumentParser(
         prog="python -m planner",
-        description="Vertebral augmentation planner: data, analysis and estimates as JSON (LPS mm).",
+        description="Vertebral augmentation planner: data, analysis, estimates as JSON (LPS mm).",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

@@ -77,7 +77,7 @@ class PlanFormatError(InputError):
 
 
 class AnalysisError(PlannerError):
-    """An analysis (segmentation, measurement, simulation) could not produce a trustworthy result."""
+    """An analysis (segmentation, measurement, simulation) gave no trustworthy result."""
 
     default_message = "The analysis could not produce a trustworthy result."
 

@@ -89,7 +89,9 @@ def load_nifti_ct(path: str | Path) -> tuple[CTVolume, list[LoadWarning]]:
         clipped = np.clip(np.rint(f), -32768, 32767)
         if data.dtype.kind == "f" and not np.allclose(clipped, f, atol=0.51):
             warnings.append(
-                LoadWarning("hu_clipped", "Some voxel values were outside the int16 range and were clipped.")
+                LoadWarning(
+                    "hu_clipped", "Some voxel values were outside the int16 range and were clipped."
+                )
             )
         data = clipped.astype(np.int16)
     lo, hi = int(data.min()), int(data.max())

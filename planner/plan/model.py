@@ -19,7 +19,10 @@ PROCEDURES = ("vertebroplasty", "kyphoplasty")
 VISCOSITIES = ("high", "standard", "low")
 ACUITIES = ("acute", "chronic", "unknown")
 LEVEL_NAMES = tuple(
-    [f"C{i}" for i in range(1, 8)] + [f"T{i}" for i in range(1, 13)] + [f"L{i}" for i in range(1, 6)] + ["S1"]
+    [f"C{i}" for i in range(1, 8)]
+    + [f"T{i}" for i in range(1, 13)]
+    + [f"L{i}" for i in range(1, 6)]
+    + ["S1"]
 )
 
 
@@ -115,7 +118,9 @@ class ClinicalInputs:
         _choice("acuity", self.acuity, ACUITIES)
         _choice("cement_viscosity", self.cement_viscosity, VISCOSITIES)
         if self.fracture_age_weeks is not None and not (0 <= self.fracture_age_weeks <= 520):
-            raise ValueError(f"fracture_age_weeks must be within 0-520, got {self.fracture_age_weeks}")
+            raise ValueError(
+                f"fracture_age_weeks must be within 0-520, got {self.fracture_age_weeks}"
+            )
         if not (0.0 <= self.extra_interdigitation_ml <= 5.0):
             raise ValueError("extra_interdigitation_ml must be within 0-5 mL")
 
