@@ -62,3 +62,14 @@ def test_ui_render_sources_import_no_qt() -> None:
     for f in (ROOT / "ui" / "render").rglob("*.py"):
         bad = _imports(f) & {"PySide6", "shiboken6"}
         assert not bad, f"{f.relative_to(ROOT)} imports {sorted(bad)}"
+
+
+def test_import_linter_contracts_hold() -> None:
+    """The same rule as declared for import-linter in pyproject.toml (napari's way)."""
+    import shutil
+
+    exe = shutil.which("lint-imports")
+    assert exe is not None, "import-linter is a test dependency: pip install -e '.[test]'"
+    out = subprocess.run([exe], capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    assert "0 broken" in out.stdout
