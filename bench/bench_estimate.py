@@ -33,7 +33,6 @@ def _t(fn: Callable[[], Any], repeat: int = 3, name: str = "") -> tuple[float, A
 
 
 def bench_demo(variant: str) -> None:
-    from planner.anatomy import Morphometry
     from planner.demo import generate_demo
     from planner.estimate import (
         compute_estimates,
@@ -47,17 +46,7 @@ def bench_demo(variant: str) -> None:
     case = generate_demo(variant=variant)
     lt = case.truth.level("L1")
     anatomy = case.truth.level_anatomy("L1", case.volume.grid)
-    morph = Morphometry(
-        "L1",
-        lt.centroid_lps,
-        lt.body_volume_ml,
-        lt.heights_mm,
-        lt.depth_mm,
-        lt.width_mm,
-        lt.wedge_angle_deg,
-        lt.trabecular_hu,
-        lt.reference_heights_mm,
-    )
+    morph = lt.morphometry()
     box = zip(anatomy.offset_kji, anatomy.grid.shape_kji, strict=True)
     hu = case.volume.hu[tuple(slice(o, o + s) for o, s in box)]
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from planner.anatomy import BodyFrame, Heights
+from planner.anatomy import WALLS, BodyFrame, Heights, Morphometry
 
 Point = tuple[float, float, float]
 
@@ -107,6 +107,27 @@ class LevelTruth:
     prefracture_volume_ml: float
     posterior_wall: str
     pedicles: dict[str, PedicleTruth]
+
+    def morphometry(self) -> Morphometry:
+        """The exact measurements as the vertebra analysis reports them (tests, benchmarks)."""
+        ref = self.reference_heights_mm
+        loss = {w: 100.0 * (1.0 - self.heights_mm.get(w) / ref.get(w)) for w in WALLS}
+        return Morphometry(
+            self.name,
+            self.centroid_lps,
+            self.body_volume_ml,
+            self.heights_mm,
+            self.depth_mm,
+            self.width_mm,
+            self.wedge_angle_deg,
+            self.trabecular_hu,
+            ref,
+            loss,
+            self.genant_grade,
+            self.morphology,
+            self.posterior_wall,
+            self.prefracture_volume_ml,
+        )
 
     def to_json(self) -> dict[str, Any]:
         f = self.frame

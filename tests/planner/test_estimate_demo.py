@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from planner.anatomy import Morphometry
 from planner.estimate import estimate_plan, fine_body, simulate_spread
 from planner.plan.model import BalloonPlacement, ClinicalInputs, Plan, SeriesBinding, Trajectory
 
@@ -15,18 +14,7 @@ demo = pytest.importorskip("planner.demo", reason="demo generator not importable
 def level_inputs(case, level: str = "L1"):
     lt = case.truth.level(level)
     anatomy = case.truth.level_anatomy(level, case.volume.grid)
-    morph = Morphometry(
-        level,
-        lt.centroid_lps,
-        lt.body_volume_ml,
-        lt.heights_mm,
-        lt.depth_mm,
-        lt.width_mm,
-        lt.wedge_angle_deg,
-        lt.trabecular_hu,
-        lt.reference_heights_mm,
-        posterior_wall=lt.posterior_wall,
-    )
+    morph = lt.morphometry()
     return lt, anatomy, morph
 
 

@@ -13,18 +13,12 @@ def truth_analysis(
     levels: tuple[str, ...] | None = None,
 ) -> Any:
     """A SpineAnalysis built from the demo's exact ground truth (fast, no segmentation run)."""
-    from planner.anatomy import Morphometry
     from planner.vertebra.types import LevelCandidate, LevelResult, SpineAnalysis
 
     out = []
     for lt in demo_case.truth.levels:
         if levels is not None and lt.name not in levels:
             continue
-        ref = lt.reference_heights_mm
-        loss = {
-            w: 100.0 * (1 - lt.heights_mm.get(w) / ref.get(w))
-            for w in ("anterior", "middle", "posterior")
-        }
         cand = LevelCandidate(
             lt.name,
             lt.centroid_lps,
@@ -33,22 +27,7 @@ def truth_analysis(
             tuple(lt.frame.superior),
             tuple(lt.frame.posterior),
         )
-        morph = Morphometry(
-            lt.name,
-            lt.centroid_lps,
-            lt.body_volume_ml,
-            lt.heights_mm,
-            lt.depth_mm,
-            lt.width_mm,
-            lt.wedge_angle_deg,
-            lt.trabecular_hu,
-            ref,
-            loss,
-            lt.genant_grade,
-            lt.morphology,
-            lt.posterior_wall,
-            lt.prefracture_volume_ml,
-        )
+        morph = lt.morphometry()
         out.append(
             LevelResult(cand, demo_case.truth.level_anatomy(lt.name, demo_case.volume.grid), morph)
         )
