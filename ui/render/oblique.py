@@ -22,12 +22,12 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from vtkmodules.vtkCommonDataModel import vtkImageData
 from vtkmodules.vtkRenderingAnnotation import vtkCornerAnnotation
-from vtkmodules.vtkRenderingCore import vtkImageProperty, vtkTextActor
+from vtkmodules.vtkRenderingCore import vtkImageProperty
 
 from planner.grid import ImageGrid
 from ui.render.image import image_to_lps_matrix, to_vtk_matrix
 from ui.render.orientation import edge_letters, screen_axes
-from ui.render.slice_pipeline import ResliceLayers
+from ui.render.slice_pipeline import ResliceLayers, letter_actor
 
 CAMERA_DISTANCE_MM = 1000.0
 F64 = NDArray[np.float64]
@@ -69,7 +69,9 @@ class ObliquePipeline:
         self.renderer, self.overlay = layers.renderer, layers.overlay
         self.mapper, self.image_slice = layers.mapper, layers.image_slice
         self.grid: ImageGrid | None = None
-        self.letters = {e: _letter(e) for e in ("left", "right", "top", "bottom")}
+        self.letters = {
+            e: letter_actor(e, font_size=15) for e in ("left", "right", "top", "bottom")
+        }
         for a in self.letters.values():
             self.overlay.AddViewProp(a)
         self.corners = vtkCornerAnnotation()
@@ -136,19 +138,3 @@ class ObliquePipeline:
         self.renderer.SetWorldPoint(float(p[0]), float(p[1]), float(p[2]), 1.0)
         self.renderer.WorldToDisplay()
         return np.asarray(self.renderer.GetDisplayPoint()[:2], dtype=np.float64)
-
-
-def _letter(edge: str) -> vtkTextActor:
-    a = vtkTextActor()
-    tp = a.GetTextProperty()
-    tp.SetFontSize(15)
-    tp.BoldOn()
-    tp.SetColor(0.95, 0.85, 0.55)
-    tp.ShadowOn()
-    pos = {"left": (0.015, 0.5), "right": (0.985, 0.5), "top": (0.5, 0.975), "bottom": (0.5, 0.02)}
-    tp.SetJustification({"left": 0, "right": 2}.get(edge, 1))
-    tp.SetVerticalJustification({"top": 2, "bottom": 0}.get(edge, 1))
-    c = a.GetPositionCoordinate()
-    c.SetCoordinateSystemToNormalizedViewport()
-    c.SetValue(*pos[edge])
-    return a

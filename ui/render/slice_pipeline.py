@@ -106,7 +106,7 @@ class SliceViewPipeline:
         self.cursor_lps = np.zeros(3)
         self._crosshair = _Crosshair(orientation)
         self.overlay.AddActor(self._crosshair.actor)
-        self._letters = {edge: _letter_actor(edge) for edge in ("left", "right", "top", "bottom")}
+        self._letters = {edge: letter_actor(edge) for edge in ("left", "right", "top", "bottom")}
         for actor in self._letters.values():
             self.overlay.AddViewProp(actor)
         self.corners = CornerText(self.overlay)
@@ -271,10 +271,11 @@ class SliceViewPipeline:
         self._update_letters()
 
 
-def _letter_actor(edge: str) -> vtkTextActor:
+def letter_actor(edge: str, font_size: int = 17) -> vtkTextActor:
+    """An orientation letter pinned to the middle of one view edge ('left', 'top', ...)."""
     actor = vtkTextActor()
     tp = actor.GetTextProperty()
-    tp.SetFontSize(17)
+    tp.SetFontSize(font_size)
     tp.BoldOn()
     tp.SetColor(*LETTER_COLOUR)
     tp.SetFontFamilyToArial()
