@@ -233,6 +233,11 @@ def main() -> None:
         dock.hide()  # time the four views at the window size, without planning panels
     for _ in range(20):
         app.processEvents()
+    win.resize(w, h)  # again: the docks' minimum widths held the first resize wider
+    for _ in range(20):
+        app.processEvents()
+    if (win.width(), win.height()) != (w, h):
+        print(f"  (window is {win.width()}x{win.height()}, not {w}x{h})")
     run_case(app, win, "demo case", win.opener.open_demo)
     print("\nmachine:", machine(win.view_3d.render_window()))
     print(f"window {w}x{h}; 3D mapper: {type(win.view_3d.pipeline.prop.GetMapper()).__name__}")

@@ -85,6 +85,10 @@ class ResliceLayers:
         self.mapper = vtkImageResliceMapper()
         self.mapper.SliceFacesCameraOn()
         self.mapper.SliceAtFocalPointOn()
+        # Reslice at the volume's own resolution and let the texture do the in-plane bilinear
+        # interpolation: the same picture as reslicing at screen pixels, but a maximised view
+        # no longer reslices and colour-maps a million pixels per scroll step (~6 ms on llvmpipe).
+        self.mapper.ResampleToScreenPixelsOff()
         self.image_slice = vtkImageSlice()
         self.image_slice.SetMapper(self.mapper)
         self.image_slice.SetProperty(image_property)
