@@ -106,10 +106,15 @@ def _layout_2x2(p: QPainter) -> None:
         p.drawRect(QRectF(x, y, 8, 8))
 
 
-def _layout_1x3(p: QPainter) -> None:
+def _layout_1p3(p: QPainter) -> None:
     p.drawRect(QRectF(3, 3, 18, 11))
     for x in (3, 9.5, 16):
         p.drawRect(QRectF(x, 16, 5, 5))
+
+
+def _layout_1x3(p: QPainter) -> None:
+    for x in (2, 9, 16):
+        p.drawRect(QRectF(x, 6, 6, 12))
 
 
 def _maximise(p: QPainter) -> None:
@@ -169,6 +174,7 @@ _DRAW: dict[str, Callable[[QPainter], None]] = {
     "distance": _ruler,
     "angle": _angle,
     "layout_2x2": _layout_2x2,
+    "layout_1p3": _layout_1p3,
     "layout_1x3": _layout_1x3,
     "maximise": _maximise,
     "reset": _reset,

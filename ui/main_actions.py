@@ -117,12 +117,20 @@ def build_actions(win: MainWindow) -> dict[str, QAction]:
     A["layout_2x2"] = _act(
         win, "Layout 2×2", lambda: win.set_layout("2x2"), "F5", "Four equal views", "layout_2x2"
     )
-    A["layout_1x3"] = _act(
+    A["layout_1p3"] = _act(
         win,
         "Layout 1+3",
-        lambda: win.set_layout("1x3"),
+        lambda: win.set_layout("1+3"),
         "F6",
         "Active view large above the other three",
+        "layout_1p3",
+    )
+    A["layout_1x3"] = _act(
+        win,
+        "Layout 1×3",
+        lambda: win.set_layout("1x3"),
+        "F8",
+        "Axial, coronal and sagittal side by side (no 3D)",
         "layout_1x3",
     )
     A["maximise"] = _act(
@@ -176,6 +184,13 @@ def build_actions(win: MainWindow) -> dict[str, QAction]:
         A[f"cam_{name}"] = _act(
             win, f"3D camera: {name}", lambda n=name: win.view_3d.set_camera_preset(n), sc
         )
+    A["reset_panels"] = _act(
+        win,
+        "Reset panels",
+        win.reset_panels,
+        None,
+        "Put every panel back in its default place for this screen",
+    )
     A["shortcuts"] = _act(win, "&Shortcuts", win.show_shortcuts, "F1")
     A["about"] = _act(win, "&About", win.show_about)
     return A
@@ -198,7 +213,7 @@ def build_menus(win: MainWindow, A: dict[str, QAction]) -> None:
     m.addSeparator()
     m.addAction(A["delete_measurement"])
     m = mb.addMenu("&View")
-    for k in ("layout_2x2", "layout_1x3", "maximise", "reset"):
+    for k in ("layout_2x2", "layout_1p3", "layout_1x3", "maximise", "reset"):
         m.addAction(A[k])
     m.addSeparator()
     wl = m.addMenu("Window/level presets")
@@ -225,6 +240,8 @@ def build_menus(win: MainWindow, A: dict[str, QAction]) -> None:
     for k in ("cam_ap", "cam_lateral", "cam_oblique", "cam_posterior"):
         m3.addAction(A[k])
     win.panels_menu = m.addMenu("Panels")
+    win.panels_menu.addAction(A["reset_panels"])
+    win.panels_menu.addSeparator()
     m = mb.addMenu("&Tools")
     for k in ("tool_navigate", "tool_window_level", "tool_distance", "tool_angle"):
         m.addAction(A[k])
@@ -253,6 +270,7 @@ def build_toolbar(win: MainWindow, A: dict[str, QAction]) -> None:
         "tool_angle",
         None,
         "layout_2x2",
+        "layout_1p3",
         "layout_1x3",
         "maximise",
         "reset",

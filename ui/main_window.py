@@ -21,8 +21,8 @@ import logging
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QSettings, Qt
-from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
+from PySide6.QtCore import QSettings, QSize, Qt
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QWidget
 
 from ui import study_open
@@ -32,12 +32,13 @@ from ui.help_dialogs import ShortcutsDialog, show_about
 from ui.initial_view import spine_guess_lps
 from ui.main_actions import build_actions, build_menus, build_toolbar
 from ui.measurement_panel import MeasurementPanel
+from ui.panel_layout import arrange_panels
 from ui.render.slice_pipeline import make_image_property
 from ui.screenshot import view_image, window_image
 from ui.settings import Settings
 from ui.slice_view import SliceView
 from ui.study_open import StudyOpener
-from ui.view_grid import ViewGrid
+from ui.view_grid import LAYOUTS, ViewGrid
 from ui.view_state import ViewState
 from ui.volume_view import VolumeView
 
@@ -83,11 +84,10 @@ class MainWindow(QMainWindow):
 
         self.planning = install_planning(self)  # levels, morphometry, estimates, report
         self._connect()
-        self.grid.set_layout(
-            self.settings.layout() if self.settings.layout() in ("2x2", "1x3") else "2x2"
-        )
+        self.grid.set_layout(self.settings.layout() if self.settings.layout() in LAYOUTS else "2x2")
         self.setAcceptDrops(True)
-        self.resize(1440, 900)
+        self.resize(self._screen_size().boundedTo(QSize(1440, 900)))
+        arrange_panels(self, self._screen_size())
         if (geo := self.settings.geometry()) is not None:
             self.restoreGeometry(geo)
         if (dock_state := self.settings.state()) is not None:
@@ -99,6 +99,13 @@ class MainWindow(QMainWindow):
         self._set_active_highlight(self.state.active_view)
 
     # --- structure --------------------------------------------------------------------------
+    def _screen_size(self) -> QSize:
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        return screen.availableGeometry().size() if screen is not None else QSize(1440, 900)
+
+    def reset_panels(self) -> None:
+        arrange_panels(self, self._screen_size())
+
     def views(self) -> dict[str, QWidget]:
         return {**self.slice_views, "3d": self.view_3d}
 
@@ -276,7 +283,7 @@ class MainWindow(QMainWindow):
         self.grid.toggle_maximised(name)
 
     def _on_grid_layout_changed(self, name: str) -> None:
-        if name in ("2x2", "1x3"):
+        if name in LAYOUTS:
             self.settings.set_layout(name)
         for v in self.views().values():
             if v.isVisible():

@@ -76,7 +76,7 @@ class ObliqueView(QFrame):
         self.adapter.attach(self.context)
         self.vtk.installEventFilter(self)
         self.closed = False
-        self.setMinimumSize(160, 160)
+        self.setMinimumSize(130, 150)
 
     def request_render(self) -> None:
         if not self.closed and self.isVisible():
@@ -153,7 +153,7 @@ class NeedleViewsPanel(QWidget):
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setToolTip("Advance the needle along its planned path (mm from the skin entry)")
         self.slider.valueChanged.connect(lambda _v: self._on_slider_changed())
-        self.slider.setMinimumWidth(160)
+        self.slider.setMinimumWidth(100)
         self.depth_label = QLabel("—")
         self.depth_label.setWordWrap(True)
         grid = QGridLayout()

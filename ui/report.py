@@ -114,8 +114,10 @@ def _levels_section(analysis: Any, target: str) -> str:
     out = "<table class='grid'>" + head + "".join(rows) + "</table>"
     res = next((r for r in analysis.levels if r.level == target), None)
     if res is not None and not res.candidate.confirmed:
-        out += (f"<p class='warn'>The target level {E(target)} is a proposal, "
-                "not confirmed by the user.</p>")
+        out += (
+            f"<p class='warn'>The target level {E(target)} is a proposal, "
+            "not confirmed by the user.</p>"
+        )
     if analysis.warnings:
         out += (
             "<ul class='flags'>" + "".join(f"<li>{E(w)}</li>" for w in analysis.warnings) + "</ul>"

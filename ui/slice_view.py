@@ -257,6 +257,9 @@ class SliceView(RenderedView):
             QEvent.Type.Wheel,
         )
 
+    def _before_render(self) -> None:
+        self.pipeline.before_render()
+
     def _on_resize(self) -> bool:
         if self.doc.volume is not None and self._needs_reset and self.vtk.width() > 10:
             self._needs_reset = False

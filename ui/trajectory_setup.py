@@ -43,7 +43,7 @@ class TrajectoryFeatures(QObject):
         self.plan_io.plan_opened.connect(
             lambda plan: self.service.set_unipedicular(plan.is_unipedicular)
         )
-        # the left column is the needle planner's own: the right one holds levels and estimates
+        # where the panels finally go depends on the screen: see ui.panel_layout
         self.panel_dock = win.add_panel(
             self.panel, "Trajectories", Qt.DockWidgetArea.LeftDockWidgetArea
         )
@@ -54,10 +54,6 @@ class TrajectoryFeatures(QObject):
         self.fluoro_dock = win.add_panel(
             self.fluoro, "Fluoroscopy", Qt.DockWidgetArea.BottomDockWidgetArea, tabify=False
         )
-        win.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
-        win.resizeDocks([self.views_dock, self.fluoro_dock], [250, 250], Qt.Orientation.Vertical)
-        win.resizeDocks([self.views_dock, self.fluoro_dock], [560, 560], Qt.Orientation.Horizontal)
-        win.resizeDocks([self.panel_dock], [380], Qt.Orientation.Horizontal)
         self.tool.status.connect(lambda text: win.statusBar().showMessage(text, 8000))
         self.actions = self._add_file_actions()
         self._closed = False

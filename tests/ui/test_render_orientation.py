@@ -138,3 +138,27 @@ def test_initial_cursor_lands_on_the_spine_not_the_volume_centre() -> None:
     assert abs(x - 0.0) < 3.0  # column centre i = 59.5 → x = -0.5
     assert 20.0 <= y <= 40.0  # column spans j 80..99 → y 20..39
     assert z == pytest.approx(39.0)
+
+
+@pytest.mark.parametrize("width_px", [160, 640])
+def test_top_letter_steps_below_corner_text_only_in_a_narrow_view(width_px: int) -> None:
+    from ui.render.slice_pipeline import SliceViewPipeline, make_image_property, text_size_px
+
+    rw = _offscreen((width_px, 240))
+    try:
+        p = SliceViewPipeline("axial", make_image_property())
+        rw.AddRenderer(p.renderer)
+        rw.AddRenderer(p.overlay)
+        p.set_corner_text(2, "Axial 197/392\nz -119.5 mm")
+        rw.Render()
+        p.before_render()
+        top = p._letters["top"]
+        y = top.GetPositionCoordinate().GetValue()[1]
+        text_h = text_size_px(p.corners.actors[2], p.renderer)[1]
+        assert text_h > 20  # two lines of 14 px text
+        if width_px == 160:  # text ~100 px wide: it reaches the middle, the letter goes below
+            assert y == pytest.approx(0.985 - (text_h + 2.0) / 240, abs=1e-9)
+        else:
+            assert y == pytest.approx(0.985)
+    finally:
+        rw.Finalize()

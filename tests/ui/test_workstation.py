@@ -148,9 +148,18 @@ def test_wheel_page_keys_zoom_and_maximise(demo_window, qtbot) -> None:  # type:
     assert not win.view_3d.isVisible() and axial.isVisible()
     send_mouse(axial.vtk, "double", centre)
     assert win.grid.maximised is None and win.view_3d.isVisible()
-    win.actions_by_name["layout_1x3"].trigger()
-    assert win.grid.layout_name == "1x3" and all(v.isVisible() for v in win.views().values())
+    win.actions_by_name["layout_1p3"].trigger()
+    assert win.grid.layout_name == "1+3" and all(v.isVisible() for v in win.views().values())
     assert axial.width() > 1.5 * win.slice_views["coronal"].width()
+    win.actions_by_name["layout_1x3"].trigger()
+    row = [win.slice_views[n] for n in ("axial", "coronal", "sagittal")]
+    assert win.grid.layout_name == "1x3" and not win.view_3d.isVisible()
+    assert all(v.isVisible() for v in row)
+    assert [v.mapTo(win, v.rect().topLeft()).x() for v in row] == sorted(
+        v.mapTo(win, v.rect().topLeft()).x() for v in row
+    )
+    assert len({v.mapTo(win, v.rect().topLeft()).y() for v in row}) == 1
+    assert max(v.width() for v in row) - min(v.width() for v in row) <= 2
 
 
 def test_window_level_presets_typed_values_and_drag_change_pixels(make_window, qtbot) -> None:  # type: ignore[no-untyped-def]
@@ -325,12 +334,12 @@ def test_help_shortcuts_lists_every_shortcut(make_window) -> None:  # type: igno
 
 def test_layout_window_level_and_recent_persist_between_sessions(make_window) -> None:  # type: ignore[no-untyped-def]
     first = make_window(settings_name="shared.ini")
-    first.actions_by_name["layout_1x3"].trigger()
+    first.actions_by_name["layout_1p3"].trigger()
     first.actions_by_name["preset_soft_tissue"].trigger()
     first.settings.add_recent("/data/study_a")
     first.close()
     second = make_window(settings_name="shared.ini")
-    assert second.grid.layout_name == "1x3"
+    assert second.grid.layout_name == "1+3"
     assert (second.state.window, second.state.level) == (400.0, 50.0)
     assert second.settings.recent() == ["/data/study_a"]
     assert [a.text() for a in second.recent_menu.actions()] == ["/data/study_a"]

@@ -93,7 +93,7 @@ class ClinicalBox(QGroupBox):
         self.cleft.setToolTip(
             "Intravertebral cleft (Kümmell): leak odds ratio 1.40; recollapse OR 2.97"
         )
-        self.supine_on = QCheckBox("Positional (supine / prone) heights measured")
+        self.supine_on = QCheckBox("Positional heights measured")
         self.supine_on.setToolTip(
             "For a mobile fracture: heights on a supine-stress or prone image; "
             "the restoration median is then measured, not assumed (J Orthop Surg 2018)"

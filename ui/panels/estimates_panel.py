@@ -151,13 +151,11 @@ class EstimatesPanel(QWidget):
     def _restoration_tab(self) -> QWidget:
         w = QWidget()
         lay = QVBoxLayout(w)
-        self.ghost_box = QCheckBox(
-            "Show the expected shape (median, immediately) as a ghost outline"
-        )
+        self.ghost_box = QCheckBox("Ghost outline of the expected shape")
         self.ghost_box.setChecked(True)
         self.ghost_box.setToolTip(
-            "Dashed outline in the sagittal view: the body with the median "
-            "expected gain per wall (a band, not a promise)"
+            "Dashed outline in the sagittal view: the body with the median expected "
+            "gain per wall, immediately after the procedure (a band, not a promise)"
         )
         self.restoration_text = _browser()
         lay.addWidget(self.ghost_box)

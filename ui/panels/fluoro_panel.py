@@ -40,7 +40,7 @@ class DRRView(QWidget):
         self.panel = panel
         self.image: Any = None  # planner.drr.DRRImage
         self._qimage: QImage | None = None
-        self.setMinimumSize(180, 180)
+        self.setMinimumSize(130, 150)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
     def set_image(self, image: Any) -> None:

@@ -88,8 +88,6 @@ class Planning:
             "estimates": win.add_panel(self.estimates, "Estimates", right),
             "measurements": win.add_panel(self.measurements, "Morphometry", right),
         }
-        win.tabifyDockWidget(self.docks["levels"], self.docks["measurements"])
-        self.docks["levels"].raise_()
         self.actions = self._build_actions()
         self._closed = False
 

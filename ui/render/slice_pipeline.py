@@ -43,6 +43,13 @@ VIEW_COLOURS = {
 # World direction one step "forward" (wheel away from the user, Page Up) moves the slice.
 FORWARD = {"axial": (0.0, 0.0, 1.0), "coronal": (0.0, -1.0, 0.0), "sagittal": (1.0, 0.0, 0.0)}
 LETTER_COLOUR = (0.95, 0.85, 0.55)
+# normalized viewport position of each edge letter
+LETTER_PLACES = {
+    "left": (0.012, 0.5),
+    "right": (0.988, 0.5),
+    "top": (0.5, 0.985),
+    "bottom": (0.5, 0.015),
+}
 TEXT_COLOUR = (0.85, 0.88, 0.92)
 
 
@@ -114,6 +121,7 @@ class SliceViewPipeline:
         for actor in self._letters.values():
             self.overlay.AddViewProp(actor)
         self.corners = CornerText(self.overlay)
+        self._fitted_size: tuple[int, ...] = (0, 0)
         dop, up = VIEW_AXES[orientation]
         self._place_camera(np.zeros(3), np.asarray(dop), np.asarray(up))
 
@@ -267,12 +275,26 @@ class SliceViewPipeline:
 
     def set_corner_text(self, corner: int, text: str) -> None:
         """0 lower-left, 1 lower-right, 2 upper-left, 3 upper-right."""
-        self.corners.SetText(corner, text)
+        if self.corners.GetText(corner) != text:
+            self.corners.SetText(corner, text)
+            self._fit_letters()
 
     def refresh_overlays(self) -> None:
         """Recompute crosshair gap and letters after a zoom, pan or resize."""
         self._update_crosshair()
         self._update_letters()
+        self._fit_letters()
+
+    def _fit_letters(self) -> None:
+        """Move the top and bottom letters clear of the corner text in a narrow view."""
+        self._fitted_size = tuple(self.renderer.GetSize())
+        fit_edge_letters(self.renderer, self._letters, self.corners)
+
+    def before_render(self) -> None:
+        """Refit what depends on the view's pixel size if it changed since the last fit (Qt
+        delivers the resize before VTK knows the new size)."""
+        if tuple(self.renderer.GetSize()) != self._fitted_size:
+            self.refresh_overlays()
 
 
 def letter_actor(edge: str, font_size: int = 17) -> vtkTextActor:
@@ -284,13 +306,42 @@ def letter_actor(edge: str, font_size: int = 17) -> vtkTextActor:
     tp.SetColor(*LETTER_COLOUR)
     tp.SetFontFamilyToArial()
     tp.ShadowOn()
-    pos = {"left": (0.012, 0.5), "right": (0.988, 0.5), "top": (0.5, 0.985), "bottom": (0.5, 0.015)}
+    pos = LETTER_PLACES
     tp.SetJustification({"left": 0, "right": 2}.get(edge, 1))
     tp.SetVerticalJustification({"top": 2, "bottom": 0}.get(edge, 1))
     coord = actor.GetPositionCoordinate()
     coord.SetCoordinateSystemToNormalizedViewport()
     coord.SetValue(*pos[edge])
     return actor
+
+
+def text_size_px(actor: vtkTextActor, renderer: vtkRenderer) -> tuple[float, float]:
+    """Width and height of a text actor's rendered text in display pixels (0 when empty)."""
+    if not actor.GetInput() or renderer.GetRenderWindow() is None:
+        return 0.0, 0.0
+    size = [0.0, 0.0]
+    actor.GetSize(renderer, size)
+    return float(size[0]), float(size[1])
+
+
+def fit_edge_letters(
+    renderer: vtkRenderer, letters: dict[str, vtkTextActor], corners: CornerText
+) -> None:
+    """Keep the top/bottom letters at mid-edge, or just inside the corner text they would
+    otherwise overlap when the view is narrow (1×3 layout, small docks)."""
+    w, h = renderer.GetSize()
+    if w <= 0 or h <= 0:
+        return
+    for edge, pair, y in (
+        ("top", (2, 3), LETTER_PLACES["top"][1]),
+        ("bottom", (0, 1), LETTER_PLACES["bottom"][1]),
+    ):
+        letter = letters[edge]
+        free_px = w / 2.0 - text_size_px(letter, renderer)[0] / 2.0 - 6.0
+        sizes = [text_size_px(corners.actors[c], renderer) for c in pair]
+        clash_px = max((th for tw, th in sizes if tw > free_px), default=0.0)
+        shift = (clash_px + 2.0) / h if clash_px else 0.0
+        letter.GetPositionCoordinate().SetValue(0.5, y - shift if edge == "top" else y + shift)
 
 
 class _Crosshair:
