@@ -13,11 +13,17 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 FloatArray = NDArray[np.float64]
+
+
+def _read_only(a: FloatArray) -> FloatArray:
+    a.setflags(write=False)
+    return a
 
 
 @dataclass(frozen=True, eq=False)
@@ -48,20 +54,20 @@ class ImageGrid:
         object.__setattr__(self, "ijk_to_lps", m)
         object.__setattr__(self, "shape_kji", tuple(int(s) for s in self.shape_kji))
 
-    # --- geometry --------------------------------------------------------------------------
-    @property
+    # --- geometry (computed once per grid: the views ask for them on every scroll step) ----
+    @cached_property
     def lps_to_ijk(self) -> FloatArray:
-        return np.linalg.inv(self.ijk_to_lps)
+        return _read_only(np.linalg.inv(self.ijk_to_lps))
 
-    @property
+    @cached_property
     def spacing_mm(self) -> FloatArray:
         """Voxel size along i, j, k in mm (norms of the affine's columns)."""
-        return np.linalg.norm(self.ijk_to_lps[:3, :3], axis=0)
+        return _read_only(np.linalg.norm(self.ijk_to_lps[:3, :3], axis=0))
 
-    @property
+    @cached_property
     def direction(self) -> FloatArray:
         """3x3 matrix whose columns are the unit LPS directions of i, j, k."""
-        return self.ijk_to_lps[:3, :3] / self.spacing_mm
+        return _read_only(self.ijk_to_lps[:3, :3] / self.spacing_mm)
 
     @property
     def origin_lps(self) -> FloatArray:

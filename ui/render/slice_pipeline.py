@@ -122,6 +122,7 @@ class SliceViewPipeline:
             self.overlay.AddViewProp(actor)
         self.corners = CornerText(self.overlay)
         self._fitted_size: tuple[int, ...] = (0, 0)
+        self._letters_key: tuple | None = None
         dop, up = VIEW_AXES[orientation]
         self._place_camera(np.zeros(3), np.asarray(dop), np.asarray(up))
 
@@ -270,6 +271,11 @@ class SliceViewPipeline:
         self._crosshair.update(self.cursor_lps, right, up, self.mm_per_pixel())
 
     def _update_letters(self) -> None:
+        cam = self.renderer.GetActiveCamera()
+        key = (cam.GetDirectionOfProjection(), cam.GetViewUp())
+        if key == self._letters_key:  # scrolling and panning keep the camera's axes
+            return
+        self._letters_key = key
         for edge, text in self.edge_letters().items():
             self._letters[edge].SetInput(text)
 
