@@ -1,7 +1,7 @@
 """Distance and angle measurements drawn in 2D views (LPS mm, degrees).
 
-A measurement is a view annotation, not plan data: it lives in the document (undoable) but is
-not written into plan files.
+Measurements live in the document (undoable) and are written into the plan file when the plan
+is saved (:class:`planner.plan.model.PlanMeasurement`); opening a plan brings them back.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+
+from planner.plan.model import PlanMeasurement
 
 Point = tuple[float, float, float]
 _ids = itertools.count(1)
@@ -53,3 +55,11 @@ class Measurement:
 
     def describe(self) -> str:
         return f"{self.kind.capitalize()} {self.label} ({self.view})"
+
+
+def to_plan_measurement(m: Measurement) -> PlanMeasurement:
+    return PlanMeasurement(m.kind, m.points_lps, m.view)
+
+
+def from_plan_measurement(pm: PlanMeasurement) -> Measurement:
+    return Measurement(next_measurement_id(), pm.kind, pm.points_lps, pm.view)

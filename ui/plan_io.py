@@ -2,6 +2,7 @@
 
 Saving goes through the planner (:func:`planner.plan.file.save_plan`: JSON in LPS mm, format
 version, series binding, atomic temp file + rename) and records where the study came from.
+The document's distance and angle measurements are saved with the plan and restored with it.
 Opening reads the file with the planner and refuses a plan made on another series (or on a
 differently resampled copy) with the planner's message naming the plan's series; a plan is
 never silently applied to another series (DESIGN.md §2).
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -89,7 +91,13 @@ class PlanIO(QObject):
             if self.doc.source_path and self.doc.source_path != "test:"
             else None
         )
-        save_plan(self.doc.plan, path, source_path=src)
+        from ui.measurement import to_plan_measurement
+
+        plan = replace(
+            self.doc.plan,
+            measurements=tuple(to_plan_measurement(m) for m in self.doc.measurements),
+        )
+        save_plan(plan, path, source_path=src)
         self.path = str(path)
         self.doc.mark_saved()
         self.plan_file_changed.emit(self.path)
@@ -123,7 +131,16 @@ class PlanIO(QObject):
             self.parent_widget, self.doc
         ):
             return False
-        self.doc.push_plan(plan, f"Open plan {Path(path).name}")
+        from ui.measurement import from_plan_measurement
+
+        # one undo step: the plan, and the measurements saved with it (kept by the document)
+        stack = self.doc.undo_stack
+        stack.beginMacro(f"Open plan {Path(path).name}")
+        self.doc.push_plan(replace(plan, measurements=()), f"Open plan {Path(path).name}")
+        self.doc.push_measurements(
+            tuple(from_plan_measurement(m) for m in plan.measurements), "Plan measurements"
+        )
+        stack.endMacro()
         self.doc.mark_saved()
         self.path = str(path)
         self.plan_file_changed.emit(self.path)

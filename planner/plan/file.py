@@ -1,6 +1,6 @@
 """Plan files: JSON in patient LPS millimetres, bound to the series they were made on.
 
-Format (version 2, current)::
+Format (version 3, current)::
 
     {"format": "vertebral-augmentation-plan", "format_version": 2,
      "coordinate_system": "LPS", "units": "mm",
@@ -9,7 +9,12 @@ Format (version 2, current)::
      "trajectories": [{"side", "approach", "needle_id",
                        "skin_entry_lps", "bone_entry_lps", "target_lps"}],
      "balloons": [{"side", "device_id", "tip_offset_mm", "inflation_ml"}],
-     "clinical": {...}, "notes": "", "saved_by": "planner 0.1.0"}
+     "clinical": {...}, "notes": "",
+     "measurements": [{"kind": "distance" | "angle", "points_lps": [[x, y, z], ...], "view"}],
+     "saved_by": "planner 0.1.0"}
+
+Version 2 had no measurements (the user's distances and angles); :func:`migrate` gives it an
+empty list.
 
 Version 1 (the first prototype's files) kept the series UID and fingerprint at the top level,
 called the trajectories ``needles`` with ``entry_lps`` (the skin entry), ``target_lps`` and
@@ -37,6 +42,7 @@ from planner.plan.model import (
     BalloonPlacement,
     ClinicalInputs,
     Plan,
+    PlanMeasurement,
     SeriesBinding,
     Trajectory,
 )
@@ -44,7 +50,7 @@ from planner.plan.model import (
 log = logging.getLogger(__name__)
 
 FORMAT_NAME = "vertebral-augmentation-plan"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 
 
 def plan_to_dict(plan: Plan) -> dict[str, Any]:
@@ -79,6 +85,10 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
         "balloons": [asdict(b) for b in plan.balloons],
         "clinical": clinical,
         "notes": plan.notes,
+        "measurements": [
+            {"kind": m.kind, "points_lps": [list(p) for p in m.points_lps], "view": m.view}
+            for m in plan.measurements
+        ],
         "saved_by": f"planner {__version__}",
     }
 
@@ -114,7 +124,11 @@ def _migrate_v1(data: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-_MIGRATIONS = {1: _migrate_v1}
+def _migrate_v2(data: dict[str, Any]) -> dict[str, Any]:
+    return {**data, "format_version": 3, "measurements": []}
+
+
+_MIGRATIONS = {1: _migrate_v1, 2: _migrate_v2}
 
 
 def migrate(data: dict[str, Any]) -> dict[str, Any]:
@@ -160,6 +174,7 @@ def plan_from_dict(data: Any) -> Plan:
         if clinical_raw.get("supine_heights_mm") is not None:
             clinical_raw["supine_heights_mm"] = tuple(clinical_raw["supine_heights_mm"])
         clinical = ClinicalInputs(**clinical_raw)
+        measurements = tuple(PlanMeasurement(**m) for m in data.get("measurements") or [])
         return Plan(
             series=SeriesBinding(uid, fp),
             level=data.get("level", "L1"),
@@ -168,6 +183,7 @@ def plan_from_dict(data: Any) -> Plan:
             balloons=balloons,
             clinical=clinical,
             notes=str(data.get("notes", "")),
+            measurements=measurements,
         )
     except (TypeError, ValueError) as exc:
         raise PlanFormatError(f"invalid plan content: {exc}") from exc

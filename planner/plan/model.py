@@ -134,6 +134,34 @@ class ClinicalInputs:
         return "acute" if self.fracture_age_weeks <= 6 else "chronic"
 
 
+MEASUREMENT_POINTS = {"distance": 2, "angle": 3}
+
+
+@dataclass(frozen=True, slots=True)
+class PlanMeasurement:
+    """A distance or angle drawn by the user in a 2D view, kept with the plan.
+
+    Notes
+    -----
+    ``points_lps`` are patient LPS millimetres: two for a distance, three for an angle with the
+    vertex in the middle. ``view`` names the view it was drawn in ('axial', 'coronal',
+    'sagittal'); it is a display hint, the points alone define the value.
+    """
+
+    kind: str
+    points_lps: tuple[Point, ...]
+    view: str = "axial"
+
+    def __post_init__(self) -> None:
+        _choice("measurement kind", self.kind, tuple(MEASUREMENT_POINTS))
+        pts = tuple(_point(f"{self.kind} point", p) for p in self.points_lps)
+        if len(pts) != MEASUREMENT_POINTS[self.kind]:
+            raise ValueError(
+                f"a {self.kind} needs {MEASUREMENT_POINTS[self.kind]} points, got {len(pts)}"
+            )
+        object.__setattr__(self, "points_lps", pts)
+
+
 @dataclass(frozen=True, slots=True)
 class SeriesBinding:
     """The series a plan was made on: SeriesInstanceUID and geometry fingerprint."""
@@ -153,12 +181,14 @@ class Plan:
     balloons: tuple[BalloonPlacement, ...] = ()
     clinical: ClinicalInputs = field(default_factory=ClinicalInputs)
     notes: str = ""
+    measurements: tuple[PlanMeasurement, ...] = ()
 
     def __post_init__(self) -> None:
         _choice("level", self.level, LEVEL_NAMES)
         _choice("procedure", self.procedure, PROCEDURES)
         object.__setattr__(self, "trajectories", tuple(self.trajectories))
         object.__setattr__(self, "balloons", tuple(self.balloons))
+        object.__setattr__(self, "measurements", tuple(self.measurements))
         sides = [t.side for t in self.trajectories]
         if len(sides) != len(set(sides)):
             raise ValueError("at most one trajectory per side")

@@ -1,4 +1,4 @@
-"""Plan files: round trip, series binding, atomic save, migration from format version 1."""
+"""Plan files: round trip, series binding, atomic save, migration from format versions 1 and 2."""
 
 from __future__ import annotations
 
@@ -10,7 +10,14 @@ import pytest
 
 from planner.errors import PlanFormatError, PlanMismatchError
 from planner.plan.file import FORMAT_VERSION, check_binding, load_plan, plan_to_dict, save_plan
-from planner.plan.model import BalloonPlacement, ClinicalInputs, Plan, SeriesBinding, Trajectory
+from planner.plan.model import (
+    BalloonPlacement,
+    ClinicalInputs,
+    Plan,
+    PlanMeasurement,
+    SeriesBinding,
+    Trajectory,
+)
 
 UID, FP = "1.2.826.0.1.3680043.8.498.1", "0123456789abcdef"
 
@@ -30,13 +37,22 @@ def _plan() -> Plan:
         balloons=(BalloonPlacement("left", "kyphon-15-3", 2.0, 3.0),),
         clinical=ClinicalInputs(fracture_age_weeks=3.0, supine_heights_mm=(20.0, 22.0, 27.0)),
         notes="bipedicular",
+        measurements=(
+            PlanMeasurement("distance", ((0.0, 1.0, 2.0), (10.5, 1.0, 2.0)), "axial"),
+            PlanMeasurement("angle", ((0, 0, 0), (0, 0, 10), (5, 0, 10)), "sagittal"),
+        ),
     )
 
 
 def test_round_trip_and_header(tmp_path: Path) -> None:
     p = save_plan(_plan(), tmp_path / "plan.json")
     data = json.loads(p.read_text(encoding="utf-8"))
-    assert data["format_version"] == FORMAT_VERSION == 2
+    assert data["format_version"] == FORMAT_VERSION == 3
+    assert data["measurements"][0] == {
+        "kind": "distance",
+        "points_lps": [[0.0, 1.0, 2.0], [10.5, 1.0, 2.0]],
+        "view": "axial",
+    }
     assert (data["coordinate_system"], data["units"]) == ("LPS", "mm")
     assert data["series"] == {"series_uid": UID, "geometry_fingerprint": FP}
     assert load_plan(p, UID, FP) == _plan()
@@ -89,13 +105,42 @@ def test_version_1_files_migrate(tmp_path: Path) -> None:
     assert (t.side, t.approach, t.needle_id) == ("left", "transpedicular", "13G")
     assert t.skin_entry_lps == (40.0, 80.0, 10.0) and t.target_lps == (5.0, -10.0, 6.0)
     assert t.bone_entry_lps == t.skin_entry_lps  # unknown in v1 (see planner.plan.file)
-    assert plan_to_dict(plan)["format_version"] == 2
+    assert plan_to_dict(plan)["format_version"] == 3
+    assert plan.measurements == ()
+
+
+def test_version_2_file_opens_without_measurements(tmp_path: Path) -> None:
+    data = plan_to_dict(_plan())
+    del data["measurements"]
+    data["format_version"] = 2
+    p = tmp_path / "v2.json"
+    p.write_text(json.dumps(data), encoding="utf-8")
+    plan = load_plan(p, UID, FP)
+    assert plan.measurements == () and plan.trajectories == _plan().trajectories
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ({"kind": "area", "points_lps": [[0, 0, 0]] * 2}, "measurement kind"),
+        ({"kind": "angle", "points_lps": [[0, 0, 0]] * 2}, "needs 3 points"),
+        ({"kind": "distance", "points_lps": [[0, 0, "x"], [1, 1, 1]]}, "three numbers"),
+        ("3 mm", "invalid plan content"),
+    ],
+)
+def test_bad_measurement_entries_are_named(tmp_path: Path, entry, message) -> None:  # type: ignore[no-untyped-def]
+    data = plan_to_dict(_plan())
+    data["measurements"] = [entry]
+    p = tmp_path / "bad.json"
+    p.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(PlanFormatError, match=message):
+        load_plan(p, UID, FP)
 
 
 @pytest.mark.parametrize(
     ("patch", "message"),
     [
-        ({"format_version": 3}, "newer than this planner"),
+        ({"format_version": 4}, "newer than this planner"),
         ({"format_version": "2"}, "must be an integer"),
         ({"coordinate_system": "RAS"}, "LPS"),
         ({"series": {}}, "which series"),

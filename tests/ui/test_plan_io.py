@@ -11,6 +11,7 @@ import ui.plan_io
 from planner.plan.file import save_plan
 from planner.plan.model import Plan, SeriesBinding
 from tests.ui.trajectory_helpers import truth_trajectory
+from ui.measurement import Measurement, next_measurement_id
 
 pytestmark = pytest.mark.gui
 
@@ -26,6 +27,8 @@ def _plan(win, case):  # type: ignore[no-untyped-def]
 def test_save_then_open_round_trips(demo_window, demo_case, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     win = demo_window
     plan = _plan(win, demo_case)
+    ruler = Measurement(next_measurement_id(), "distance", ((0, 0, 0), (12.5, 0, 0)), "axial")
+    win.doc.push_measurements((ruler,), "ruler")
     (tmp_path / "plans").mkdir()
     path = tmp_path / "plans" / "case.json"
     monkeypatch.setattr(ui.plan_io, "ask_save_path", lambda parent, start: str(path))
@@ -35,14 +38,23 @@ def test_save_then_open_round_trips(demo_window, demo_case, tmp_path, monkeypatc
     assert data["coordinate_system"] == "LPS" and data["units"] == "mm"
     assert data["series"]["series_uid"] == demo_case.volume.identity.series_uid
     assert data["source_path"] == "demo:"
+    assert data["measurements"] == [
+        {"kind": "distance", "points_lps": [[0, 0, 0], [12.5, 0, 0]], "view": "axial"}
+    ]
     assert [p.name for p in path.parent.iterdir()] == ["case.json"]  # atomic: no temp file left
     win.doc.push_plan(plan.without_trajectory("left"), "remove left")
+    win.doc.push_measurements((), "delete ruler")
     assert win.doc.is_modified
     monkeypatch.setattr(ui.plan_io, "ask_open_path", lambda parent, start: str(path))
     win.trajectory.actions["open_plan"].trigger()
     assert win.doc.plan == plan
     assert win.doc.plan.trajectory("left").target_lps == plan.trajectory("left").target_lps
     assert not win.doc.is_modified
+    (back,) = win.doc.measurements
+    assert (back.kind, back.view, back.value) == ("distance", "axial", 12.5)
+    assert win.measurement_panel.list.count() == 1
+    win.doc.undo_stack.undo()  # opening the plan is one undo step: plan and measurements
+    assert win.doc.measurements == () and win.doc.plan.trajectory("left") is None
 
 
 def test_plan_of_another_series_is_refused_with_a_dialog(
