@@ -166,6 +166,19 @@ def _trajectories_section(volume: Any, plan: Any, result: Any) -> str:
     return "".join(out)
 
 
+def _measurements_section(plan: Any) -> str:
+    from ui.measurement import from_plan_measurement
+
+    rows = []
+    for pm in plan.measurements:
+        m = from_plan_measurement(pm)
+        pts = ", ".join(_pt(p) for p in m.points_lps)
+        rows.append(
+            f"<li>{E(m.kind.capitalize())} {E(m.label)} in the {E(m.view)} view: {pts}</li>"
+        )
+    return "<ul>" + "".join(rows) + "</ul><p>Points in LPS mm.</p>"
+
+
 def build_report_html(
     volume: Any,
     plan: Any,
@@ -222,6 +235,8 @@ def build_report_html(
         parts += ["<h2>Sources</h2>", sources_html(estimates.source_ids)]
     else:
         parts.append("<p>No estimates: the target level has not been analysed.</p>")
+    if plan.measurements:
+        parts += ["<h2>Measurements drawn</h2>", _measurements_section(plan)]
     if plan.notes:
         parts += ["<h2>Plan notes</h2>", f"<p>{E(plan.notes)}</p>"]
     parts += [f"<h2>Limits</h2><p class='honest'>{E(NOT_CLAIMED)}</p>", "</body></html>"]

@@ -87,3 +87,18 @@ def test_export_action_writes_the_file(quiet_window, demo_case, tmp_path, monkey
     text = written.read_text(encoding="utf-8")
     assert "plan — L2 — vertebroplasty" in text and win.doc.volume.series_uid in text
     assert "No trajectories planned." in text
+
+
+def test_measurements_drawn_are_listed_with_their_points(report_inputs) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    from planner.plan.model import PlanMeasurement
+    from ui.report import build_report_html
+
+    vol, plan, analysis, est = report_inputs
+    assert "Measurements drawn" not in build_report_html(vol, plan, analysis, est)
+    ruler = PlanMeasurement("distance", ((0.0, 0.0, 0.0), (3.0, 4.0, 0.0)), "axial")
+    angle = PlanMeasurement("angle", ((10, 0, 0), (0, 0, 0), (0, 10, 0)), "sagittal")
+    text = build_report_html(vol, replace(plan, measurements=(ruler, angle)), analysis, est)
+    assert "Distance 5.0 mm in the axial view" in text
+    assert "Angle 90.0° in the sagittal view" in text

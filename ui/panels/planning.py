@@ -164,12 +164,15 @@ class Planning:
             if got is None:
                 return ""
             path, include_patient = got
+        from dataclasses import replace
+
         from ui.main_window import VERSION
+        from ui.measurement import to_plan_measurement
 
         est = estimates_for_report(doc, self.controller)
+        plan = replace(doc.plan, measurements=tuple(map(to_plan_measurement, doc.measurements)))
         out = write_report(
-            path,
-            build_report_html(doc.volume, doc.plan, doc.analysis, est, include_patient, VERSION),
+            path, build_report_html(doc.volume, plan, doc.analysis, est, include_patient, VERSION)
         )
         self.win.statusBar().showMessage(f"Saved {out.name}", 4000)
         return str(out)
