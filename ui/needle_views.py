@@ -46,8 +46,8 @@ BEYOND_TARGET_MM = 10.0
 #: an end can be grabbed in a view when it lies this close to the view's plane
 ON_PLANE_MM = 1.0
 TITLES = {
-    "along_cc": "Along needle · craniocaudal plane",
-    "along_tr": "Along needle · transverse plane",
+    "along_cc": "Needle · craniocaudal",
+    "along_tr": "Needle · transverse",
     "eye": "Needle's eye",
 }
 
@@ -352,6 +352,7 @@ class NeedleViewsPanel(QWidget):
             v.adapter.slice_changed()
             title = TITLES[kind] + (f" at {depth:.1f} mm" if kind == "eye" else "")
             v.pipeline.corners.SetText(2, f"{title}\n{traj.side} {traj.needle_id}")
+            v.pipeline.fit_letters()
             v.request_render()
         self.depth_label.setText(self._depth_text(traj, at, depth, length))
 

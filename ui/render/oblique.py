@@ -21,13 +21,17 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from vtkmodules.vtkCommonDataModel import vtkImageData
-from vtkmodules.vtkRenderingAnnotation import vtkCornerAnnotation
 from vtkmodules.vtkRenderingCore import vtkImageProperty
 
 from planner.grid import ImageGrid
 from ui.render.image import image_to_lps_matrix, to_vtk_matrix
 from ui.render.orientation import edge_letters, screen_axes
-from ui.render.slice_pipeline import ResliceLayers, letter_actor
+from ui.render.slice_pipeline import (
+    CornerText,
+    ResliceLayers,
+    fit_edge_letters,
+    letter_actor,
+)
 
 CAMERA_DISTANCE_MM = 1000.0
 F64 = NDArray[np.float64]
@@ -74,11 +78,7 @@ class ObliquePipeline:
         }
         for a in self.letters.values():
             self.overlay.AddViewProp(a)
-        self.corners = vtkCornerAnnotation()
-        self.corners.SetMaximumFontSize(14)
-        self.corners.SetMinimumFontSize(10)
-        self.corners.GetTextProperty().SetColor(0.85, 0.88, 0.92)
-        self.overlay.AddViewProp(self.corners)
+        self.corners = CornerText(self.overlay, font_size=12)
         self.half_thickness_mm = 0.5
 
     def set_volume(self, image: vtkImageData | None, grid: ImageGrid | None) -> None:
@@ -106,6 +106,11 @@ class ObliquePipeline:
         cam.SetParallelScale(max(half_height_mm, 5.0))
         for edge, text in edge_letters(d, up).items():
             self.letters[edge].SetInput(text)
+        self.fit_letters()
+
+    def fit_letters(self) -> None:
+        """Top and bottom letters clear of the corner text (these views are small)."""
+        fit_edge_letters(self.renderer, self.letters, self.corners)
 
     def plane(self) -> tuple[F64, F64, float]:
         cam = self.renderer.GetActiveCamera()
