@@ -135,6 +135,35 @@ def bench_slices(app, win, n: int = 40) -> None:  # type: ignore[no-untyped-def]
     print(f"    window/level drag, per 2D view render:                {_ms(wl)}")
 
 
+def bench_reference(win, size: tuple[int, int], n: int = 40) -> None:  # type: ignore[no-untyped-def]
+    """Reference in the same run: VTK's own vtkImageViewer2 (a bare X window, no overlays, no
+    Qt, no Python per step beyond SetSlice) scrolling the same volume at the same size."""
+    from vtkmodules.vtkInteractionImage import vtkImageViewer2
+
+    image = win.slice_views["axial"].pipeline.mapper.GetInput()
+    viewer = vtkImageViewer2()
+    viewer.SetInputData(image)
+    rw = viewer.GetRenderWindow()
+    rw.SetMultiSamples(0)
+    rw.SetSize(*size)
+    viewer.SetSliceOrientationToXY()
+    viewer.SetColorWindow(1800.0)
+    viewer.SetColorLevel(400.0)
+    lo, hi = viewer.GetSliceMin(), viewer.GetSliceMax()
+    viewer.SetSlice((lo + hi) // 2)
+    viewer.Render()
+    viewer.GetRenderer().ResetCamera()
+    times = []
+    for i in range(n):
+        k = viewer.GetSlice() + (1 if (i // 20) % 2 == 0 else -1)
+        t0 = time.perf_counter()
+        viewer.SetSlice(min(max(k, lo), hi))
+        viewer.Render()
+        times.append(time.perf_counter() - t0)
+    print(f"    reference, vtkImageViewer2 alone ({size[0]}x{size[1]} px): {_ms(times)}")
+    rw.Finalize()
+
+
 def bench_3d(app, win, n: int = 36) -> None:  # type: ignore[no-untyped-def]
     v = win.view_3d
     rw = v.render_window()
@@ -190,6 +219,7 @@ def run_case(app, win, label: str, opener_call) -> None:  # type: ignore[no-unty
         print(f"  layout {layout}:")
         bench_slices(app, win)
         if layout == "maximised":
+            bench_reference(win, tuple(win.slice_views["axial"].render_window().GetSize()))
             win.grid.toggle_maximised("axial")
             app.processEvents()
     bench_3d(app, win)
