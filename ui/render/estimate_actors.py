@@ -298,9 +298,13 @@ class GhostAdapter(OverlayAdapter):
         self.actor, self.poly = polyline_actor(GHOST_COLOUR, 1.0)
         self.actor.GetProperty().SetPointSize(3.0)
         self.actor.GetProperty().SetOpacity(0.9)
+        # a legend just above the view's lower-right corner, clear of the height labels
         self.label = text_actor(GHOST_COLOUR, 12)
         self.label.GetTextProperty().SetJustificationToRight()
         self.label.GetTextProperty().SetVerticalJustificationToBottom()
+        self.label.GetPositionCoordinate().SetCoordinateSystemToNormalizedViewport()
+        self.label.GetPositionCoordinate().SetValue(0.99, 0.05)
+        self.label.SetInput("- - - expected shape (median, immediately after)")
         self.add_prop(self.actor)
         self.add_prop(self.label)
         self._pts = np.zeros((0, 3))
@@ -342,9 +346,3 @@ class GhostAdapter(OverlayAdapter):
             return
         p = self._pts - ((self._pts - origin) @ normal)[:, None] * normal
         set_polyline(self.poly, np.vstack([p, p[:1]]))
-        fr = v.result.anatomy.frame
-        corner = p[np.argmax(p @ (fr.superior - fr.posterior))]  # antero-superior corner
-        self.label.SetInput("expected shape\n(median, immediate)")
-        self.label.GetPositionCoordinate().SetValue(
-            *(corner - fr.posterior * 3.0 + fr.superior * 2.0)
-        )
