@@ -114,12 +114,11 @@ class MainWindow(QMainWindow):
         widget: QWidget,
         title: str,
         area: Qt.DockWidgetArea = Qt.DockWidgetArea.RightDockWidgetArea,
-        tabify: bool = True,
     ) -> QDockWidget:
         """Dock ``widget`` in ``area`` and list it in View → Panels.
 
-        With ``tabify`` (default) a panel joins the area's first panel as a tab, so the views
-        keep their room; pass False to stack it beside the others instead.
+        Where panels finally sit (tabs, columns) is decided once for the screen by
+        :func:`ui.panel_layout.arrange_panels` when the window is built.
         """
         dock = QDockWidget(title, self)
         dock.setObjectName(f"dock_{title.lower().replace(' ', '_')}")
@@ -129,11 +128,7 @@ class MainWindow(QMainWindow):
             | QDockWidget.DockWidgetFeature.DockWidgetClosable
             | QDockWidget.DockWidgetFeature.DockWidgetFloatable
         )
-        first = next((d for d in self._docks if self.dockWidgetArea(d) == area), None)
         self.addDockWidget(area, dock)
-        if tabify and first is not None:
-            self.tabifyDockWidget(first, dock)
-            first.raise_()
         self._docks.append(dock)
         self.panels_menu.addAction(dock.toggleViewAction())
         return dock

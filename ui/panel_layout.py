@@ -42,6 +42,8 @@ def arrange_panels(win: QMainWindow, screen_px: QSize) -> None:
     win.setTabPosition(Area.LeftDockWidgetArea, QTabWidget.TabPosition.North)
     win.setCorner(Qt.Corner.BottomLeftCorner, Area.LeftDockWidgetArea)
     win.setCorner(Qt.Corner.BottomRightCorner, Area.RightDockWidgetArea)
+    for dock in docks.values():  # start from nothing: re-tabifying in place leaves stale tab bars
+        win.removeDockWidget(dock)
     side = [n for n in SIDE_ORDER if n in docks]
     side += [n for n in docks if n not in side and n not in BOTTOM_ORDER]
     left = [] if compact else [n for n in side if n == "trajectories"]
@@ -73,8 +75,9 @@ def _tabbed(win: QMainWindow, docks: list[QDockWidget], area: Area) -> None:
         return
     _place(win, docks[0], area)
     for dock in docks[1:]:
-        _place(win, dock, area)
+        dock.setFloating(False)
         win.tabifyDockWidget(docks[0], dock)
+        dock.show()
     docks[0].raise_()
 
 

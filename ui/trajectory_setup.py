@@ -50,9 +50,9 @@ class TrajectoryFeatures(QObject):
         self.views_dock = win.add_panel(
             self.needle_views, "Needle views", Qt.DockWidgetArea.BottomDockWidgetArea
         )
-        # beside the needle views, not behind them: a resident advances the needle and watches both
+        # beside the needle views on wide screens: a resident advances the needle and watches both
         self.fluoro_dock = win.add_panel(
-            self.fluoro, "Fluoroscopy", Qt.DockWidgetArea.BottomDockWidgetArea, tabify=False
+            self.fluoro, "Fluoroscopy", Qt.DockWidgetArea.BottomDockWidgetArea
         )
         self.tool.status.connect(lambda text: win.statusBar().showMessage(text, 8000))
         self.actions = self._add_file_actions()
