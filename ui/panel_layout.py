@@ -65,8 +65,8 @@ def arrange_panels(win: QMainWindow, screen_px: QSize) -> None:
 
 
 def _place(win: QMainWindow, dock: QDockWidget, area: Area) -> None:
-    dock.setFloating(False)
     win.addDockWidget(area, dock)
+    dock.setFloating(False)
     dock.show()
 
 
@@ -75,9 +75,8 @@ def _tabbed(win: QMainWindow, docks: list[QDockWidget], area: Area) -> None:
         return
     _place(win, docks[0], area)
     for dock in docks[1:]:
-        dock.setFloating(False)
+        _place(win, dock, area)
         win.tabifyDockWidget(docks[0], dock)
-        dock.show()
     docks[0].raise_()
 
 

@@ -304,7 +304,7 @@ class GhostAdapter(OverlayAdapter):
         self.label.GetTextProperty().SetVerticalJustificationToBottom()
         self.label.GetPositionCoordinate().SetCoordinateSystemToNormalizedViewport()
         self.label.GetPositionCoordinate().SetValue(0.99, 0.05)
-        self.label.SetInput("- - - expected shape (median, immediately after)")
+        self.label.SetInput("- - - expected shape\n(median, just after)")
         self.add_prop(self.actor)
         self.add_prop(self.label)
         self._pts = np.zeros((0, 3))
