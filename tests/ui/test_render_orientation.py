@@ -142,7 +142,8 @@ def test_initial_cursor_lands_on_the_spine_not_the_volume_centre() -> None:
 
 @pytest.mark.parametrize("width_px", [160, 640])
 def test_top_letter_steps_below_corner_text_only_in_a_narrow_view(width_px: int) -> None:
-    from ui.render.slice_pipeline import SliceViewPipeline, make_image_property, text_size_px
+    from ui.render.slice_pipeline import SliceViewPipeline, make_image_property
+    from ui.render.view_text import text_size_px
 
     rw = _offscreen((width_px, 240))
     try:

@@ -26,12 +26,8 @@ from vtkmodules.vtkRenderingCore import vtkImageProperty
 from planner.grid import ImageGrid
 from ui.render.image import image_to_lps_matrix, to_vtk_matrix
 from ui.render.orientation import edge_letters, screen_axes
-from ui.render.slice_pipeline import (
-    CornerText,
-    ResliceLayers,
-    fit_edge_letters,
-    letter_actor,
-)
+from ui.render.slice_pipeline import ResliceLayers
+from ui.render.view_text import CornerText, fit_edge_letters, letter_actor
 
 CAMERA_DISTANCE_MM = 1000.0
 F64 = NDArray[np.float64]
