@@ -75,7 +75,7 @@ def test_confirm_and_rename_are_one_undo_step_each(analysed_window, monkeypatch)
     assert doc.analysis.level("L1").candidate.confirmed
     assert panel.table.item(2, 2).text() == "confirmed"
     # rename T12 → L1 with renumbering: every level shifts by one, all in one step
-    import ui.panels.levels_panel as lp
+    import ui.panels.level_dialogs as lp
 
     monkeypatch.setattr(lp, "ask_level_name", lambda parent, title, current: ("L1", True))
     panel.table.selectRow(1)
@@ -145,7 +145,7 @@ def test_choosing_the_target_sets_plan_level_and_follows_renames(
 def test_name_at_crosshair_runs_the_analysis_off_the_gui_thread(
     quiet_window, demo_case, qtbot, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
-    import ui.panels.levels_panel as lp
+    import ui.panels.level_dialogs as lp
 
     win = quiet_window
     panel = win.planning.levels

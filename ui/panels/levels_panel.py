@@ -23,15 +23,9 @@ from PySide6.QtCore import Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QCheckBox,
-    QComboBox,
-    QDialog,
-    QDialogButtonBox,
-    QFileDialog,
     QGridLayout,
     QHeaderView,
     QLabel,
-    QMessageBox,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
@@ -40,9 +34,9 @@ from PySide6.QtWidgets import (
 )
 
 from planner.errors import AnalysisError, InputError
-from planner.plan.model import LEVEL_NAMES
 from ui.document import Document
 from ui.errors import guarded
+from ui.panels import level_dialogs
 from ui.panels.common import plan_or_new, push_analysis
 from ui.panels.level_ops import confirm_levels, rename_level
 from ui.view_state import ViewState
@@ -53,62 +47,6 @@ COLUMNS = ("Level", "Source", "Status", "Genant", "Target")
 SOURCE_TEXT = {"auto": "automatic", "seed": "counted from seed", "labels": "label map"}
 PROPOSED_COLOUR = QColor(240, 190, 90)
 CONFIRMED_COLOUR = QColor(120, 210, 130)
-
-
-def ask_level_name(parent: QWidget | None, title: str, current: str) -> tuple[str, bool] | None:
-    """Ask for a level name and whether to renumber the others; None if cancelled.
-
-    Replaced in tests (module attribute)."""
-    dlg = QDialog(parent)
-    dlg.setWindowTitle(title)
-    combo = QComboBox()
-    combo.addItems(list(LEVEL_NAMES))
-    if current in LEVEL_NAMES:
-        combo.setCurrentText(current)
-    renumber = QCheckBox("Renumber the other levels by counting from this one")
-    renumber.setChecked(True)
-    buttons = QDialogButtonBox(
-        QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-    )
-    buttons.accepted.connect(dlg.accept)
-    buttons.rejected.connect(dlg.reject)
-    lay = QVBoxLayout(dlg)
-    lay.addWidget(
-        QLabel("Level name (count from the sacrum or from the last rib-bearing vertebra):")
-    )
-    lay.addWidget(combo)
-    lay.addWidget(renumber)
-    lay.addWidget(buttons)
-    if dlg.exec() != QDialog.DialogCode.Accepted:
-        return None
-    return combo.currentText(), renumber.isChecked()
-
-
-def ask_seed_name(parent: QWidget | None) -> str | None:
-    """Ask the level name of the body under the crosshair (replaced in tests)."""
-    got = ask_level_name(parent, "Name the level at the crosshair", "L1")
-    return None if got is None else got[0]
-
-
-def confirm_drop_trajectories(parent: QWidget | None, old: str, new: str, n: int) -> bool:
-    """Ask before a target-level change removes ``n`` trajectories (replaced in tests)."""
-    return (
-        QMessageBox.question(
-            parent,
-            "Change the target level",
-            f"The plan has {n} trajectory(ies) at {old}. Changing the target level to {new} "
-            "removes "
-            "them and their balloons (Edit → Undo brings them back).",
-        )
-        == QMessageBox.StandardButton.Yes
-    )
-
-
-def ask_label_file(parent: QWidget | None) -> str:
-    path, _ = QFileDialog.getOpenFileName(
-        parent, "Import label map", "", "NIfTI label map (*.nii *.nii.gz);;All files (*)"
-    )
-    return path
 
 
 class LevelsPanel(QWidget):
@@ -314,7 +252,7 @@ class LevelsPanel(QWidget):
             raise InputError(
                 "the crosshair is outside the scan; click inside a vertebral body first"
             )
-        name = ask_seed_name(self)
+        name = level_dialogs.ask_seed_name(self)
         if name:
             self._run(
                 f"Finding the levels around {name}…",
@@ -324,7 +262,7 @@ class LevelsPanel(QWidget):
 
     @guarded("import the label map")
     def import_labels(self, path: str | None = None) -> None:
-        path = path or ask_label_file(self)
+        path = path or level_dialogs.ask_label_file(self)
         if not path:
             return
         from planner.io_nifti import load_nifti_labels
@@ -378,7 +316,7 @@ class LevelsPanel(QWidget):
         if row is None or self.doc.analysis is None:
             return
         current = self.doc.analysis.levels[row].level
-        got = ask_level_name(self, f"Rename {current}", current)
+        got = level_dialogs.ask_level_name(self, f"Rename {current}", current)
         if got is not None:
             self.rename(row, *got)
 
@@ -429,7 +367,9 @@ class LevelsPanel(QWidget):
         if self.doc.plan is not None and plan.level == level:
             return
         if plan.trajectories and plan.level != level:
-            if not confirm_drop_trajectories(self, plan.level, level, len(plan.trajectories)):
+            if not level_dialogs.confirm_drop_trajectories(
+                self, plan.level, level, len(plan.trajectories)
+            ):
                 return
             plan = replace(plan, trajectories=(), balloons=())
         self.doc.push_plan(replace(plan, level=level), f"Target level {level}")
