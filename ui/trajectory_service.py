@@ -28,15 +28,13 @@ from PySide6.QtWidgets import QWidget
 
 from planner.plan.model import LEVEL_NAMES, Plan, SeriesBinding, Trajectory
 from planner.progress import Progress
+from planner.trajectory.entry import bone_entry_lps, inside_from_context, inside_from_hu
 from ui.document import Document
 from ui.errors import report_exception
 from ui.level_analysis import run_level_analysis
 from ui.workers import Task, start_task
 
 log = logging.getLogger(__name__)
-#: HU above which a sample on the needle line counts as bone when no segmentation exists.
-BONE_HU = 250.0
-STEP_MM = 0.5
 
 
 class TrajectoryService(QObject):
@@ -235,27 +233,12 @@ class TrajectoryService(QObject):
         self, skin: NDArray[np.float64], tip: NDArray[np.float64]
     ) -> NDArray[np.float64]:
         """Where the line skin → tip first enters bone (segmentation if analysed, else HU)."""
-        length = float(np.linalg.norm(tip - skin))
-        if length < 1e-6:
-            return tip.copy()
-        d = (tip - skin) / length
-        t = np.arange(0.0, length + 1e-9, STEP_MM)
-        pts = skin + t[:, None] * d
         ctx = self.context()
         if ctx is not None:
-            vals = np.asarray(ctx.indicator("bone", pts))
-            inside = vals >= 0
-        else:
-            vol = self.doc.volume
-            if vol is None:
-                return tip.copy()
-            hu = vol.sample_lps(pts, fill=-1000.0)
-            inside = np.asarray(hu) >= BONE_HU
-        run = np.convolve(inside.astype(np.int8), np.ones(3, dtype=np.int8), "valid") == 3
-        idx = np.flatnonzero(run)
-        if idx.size == 0:
-            return tip.copy()
-        return pts[int(idx[0])]
+            return bone_entry_lps(skin, tip, inside_from_context(ctx))
+        if self.doc.volume is None:
+            return np.asarray(tip, dtype=np.float64).copy()
+        return bone_entry_lps(skin, tip, inside_from_hu(self.doc.volume))
 
     # --- context and evaluation --------------------------------------------------------------
     def level_result(self, level: str | None = None) -> Any:
