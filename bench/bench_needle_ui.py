@@ -26,8 +26,8 @@ def main() -> None:
     from planner.demo import generate_demo
     from planner.drr import DRRRenderer
     from planner.trajectory import evaluate
+    from tests.ui.demo_truth import truth_analysis
     from tests.ui.trajectory_helpers import send_mouse, truth_trajectory
-    from ui.level_analysis import demo_truth_analysis
     from ui.main_window import MainWindow
 
     win = MainWindow(
@@ -39,7 +39,7 @@ def main() -> None:
     win.doc.set_study(case.volume, (), "demo:")
     svc = win.trajectory.service
     svc.synchronous = True
-    win.doc._apply_analysis(demo_truth_analysis(case.volume, "L1"))
+    win.doc._apply_analysis(truth_analysis(case, confirmed=("L1",)))
     plan = svc.base_plan()
     for side in ("left", "right"):
         plan = plan.with_trajectory(truth_trajectory(case, side))
