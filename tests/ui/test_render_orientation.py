@@ -163,3 +163,11 @@ def test_top_letter_steps_below_corner_text_only_in_a_narrow_view(width_px: int)
             assert y == pytest.approx(0.985)
     finally:
         rw.Finalize()
+
+
+def test_slice_views_resample_at_screen_pixels_only_for_volumes_oblique_to_lps() -> None:
+    from ui.render.slice_pipeline import axis_aligned
+
+    assert axis_aligned(np.eye(3)) and axis_aligned(np.diag([1.0, -1.0, -1.0])[[1, 0, 2]])
+    c, s = np.cos(np.radians(10.0)), np.sin(np.radians(10.0))
+    assert not axis_aligned(np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]]))

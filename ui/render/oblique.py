@@ -65,7 +65,7 @@ class ObliquePipeline:
     """One oblique view: image layer + overlay layer sharing a camera, letters, corner text."""
 
     def __init__(self, image_property: vtkImageProperty) -> None:
-        layers = ResliceLayers(image_property, (0.0, 0.0, 0.0))
+        layers = ResliceLayers(image_property, (0.0, 0.0, 0.0), screen_pixels=True)
         self.renderer, self.overlay = layers.renderer, layers.overlay
         self.mapper, self.image_slice = layers.mapper, layers.image_slice
         self.grid: ImageGrid | None = None

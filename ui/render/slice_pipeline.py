@@ -54,6 +54,11 @@ class SliceInfo:
     position_mm: float  # LPS coordinate of the slice along that axis
 
 
+def axis_aligned(direction: NDArray[np.float64], tol: float = 1e-4) -> bool:
+    """True when every volume axis lies along an LPS axis (a signed permutation matrix)."""
+    return bool(np.all(np.abs(np.abs(direction).max(axis=0) - 1.0) < tol))
+
+
 def make_image_property() -> vtkImageProperty:
     prop = vtkImageProperty()
     prop.SetColorWindow(1800.0)
@@ -67,7 +72,10 @@ class ResliceLayers:
     parallel-projection camera: the common base of the slice views and the needle views."""
 
     def __init__(
-        self, image_property: vtkImageProperty, background: tuple[float, float, float]
+        self,
+        image_property: vtkImageProperty,
+        background: tuple[float, float, float],
+        screen_pixels: bool = False,
     ) -> None:
         self.renderer = vtkRenderer()
         self.renderer.SetBackground(*background)
@@ -83,10 +91,12 @@ class ResliceLayers:
         self.mapper = vtkImageResliceMapper()
         self.mapper.SliceFacesCameraOn()
         self.mapper.SliceAtFocalPointOn()
-        # Reslice at the volume's own resolution and let the texture do the in-plane bilinear
-        # interpolation: the same picture as reslicing at screen pixels, but a maximised view
-        # no longer reslices and colour-maps a million pixels per scroll step (~6 ms on llvmpipe).
-        self.mapper.ResampleToScreenPixelsOff()
+        # Slice views reslice at the volume's own resolution and let the texture do the
+        # in-plane bilinear interpolation: the same picture for planes along the volume axes,
+        # without reslicing and colour-mapping a million pixels per scroll step in a maximised
+        # view (~6 ms on llvmpipe). Oblique planes (needle views, small) keep one trilinear
+        # resampling at screen pixels rather than two interpolations in a row.
+        self.mapper.SetResampleToScreenPixels(screen_pixels)
         self.image_slice = vtkImageSlice()
         self.image_slice.SetMapper(self.mapper)
         self.image_slice.SetProperty(image_property)
@@ -135,6 +145,9 @@ class SliceViewPipeline:
         """Show ``image`` (from :func:`image_from_array`) placed in LPS by ``grid``."""
         self.grid = grid
         self.mapper.SetInputData(image)
+        # volume axes not along LPS: the views' planes are oblique to the voxels, so resample
+        # once at screen pixels (see ResliceLayers)
+        self.mapper.SetResampleToScreenPixels(not axis_aligned(grid.direction))
         self.image_slice.SetUserMatrix(to_vtk_matrix(image_to_lps_matrix(grid.ijk_to_lps)))
         self.image_slice.VisibilityOn()
         lo, hi = grid.bounds_lps()
