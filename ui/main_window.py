@@ -26,6 +26,7 @@ from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplicat
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QWidget
 
 from ui import study_open
+from ui.autosave import AutoSaver, recovery_dir
 from ui.document import Document
 from ui.errors import guarded
 from ui.help_dialogs import ShortcutsDialog, show_about
@@ -68,6 +69,7 @@ class MainWindow(QMainWindow):
         for v in self.views().values():
             v.maximise_requested.connect(self._on_view_maximise_requested)
         self.opener = StudyOpener(self, self.doc, self.settings)
+        self.autosaver = AutoSaver(self, recovery_dir(self.settings.q.fileName()))
         self.measurement_panel = MeasurementPanel(self.doc, self.state)
         self._docks: list[QDockWidget] = []
         self.actions_by_name = build_actions(self)
@@ -386,6 +388,7 @@ class MainWindow(QMainWindow):
         if not self._closed and not study_open.confirm_discard(self, self.doc):
             event.ignore()
             return
+        self.autosaver.discard()  # saved, or discarded by the user: nothing to recover
         if self.opener.task is not None and self.opener.task.running:
             self.opener.task.cancel()
             self.opener.task.wait(10000)
@@ -400,6 +403,7 @@ class MainWindow(QMainWindow):
         if self._closed:
             return
         self._closed = True
+        self.autosaver.close()
         self.trajectory.close()
         self.planning.close()
         for v in self.views().values():

@@ -44,6 +44,27 @@ def ask_open_path(parent: QWidget | None, start: str) -> str:
     return path
 
 
+def document_plan(doc: Any) -> Any:
+    """``doc.plan`` with the document's measurements: what a plan file holds (None: no plan)."""
+    from ui.measurement import to_plan_measurement
+
+    if doc.plan is None:
+        return None
+    return replace(doc.plan, measurements=tuple(map(to_plan_measurement, doc.measurements)))
+
+
+def apply_plan(doc: Any, plan: Any, text: str) -> None:
+    """Make a plan read from a file current, with its measurements, as ONE undo step (the
+    document keeps the measurements; its plan carries none)."""
+    from ui.measurement import from_plan_measurement
+
+    stack = doc.undo_stack
+    stack.beginMacro(text)
+    doc.push_plan(replace(plan, measurements=()), text)
+    doc.push_measurements(tuple(map(from_plan_measurement, plan.measurements)), "Measurements")
+    stack.endMacro()
+
+
 def refuse(parent: QWidget | None, text: str) -> None:
     """The 'plan belongs to another series' dialog, with the planner's message."""
     QMessageBox.warning(parent, "Plan not opened", f"The plan was not opened.\n\n{text}")
@@ -91,13 +112,7 @@ class PlanIO(QObject):
             if self.doc.source_path and self.doc.source_path != "test:"
             else None
         )
-        from ui.measurement import to_plan_measurement
-
-        plan = replace(
-            self.doc.plan,
-            measurements=tuple(to_plan_measurement(m) for m in self.doc.measurements),
-        )
-        save_plan(plan, path, source_path=src)
+        save_plan(document_plan(self.doc), path, source_path=src)
         self.path = str(path)
         self.doc.mark_saved()
         self.plan_file_changed.emit(self.path)
@@ -131,16 +146,7 @@ class PlanIO(QObject):
             self.parent_widget, self.doc
         ):
             return False
-        from ui.measurement import from_plan_measurement
-
-        # one undo step: the plan, and the measurements saved with it (kept by the document)
-        stack = self.doc.undo_stack
-        stack.beginMacro(f"Open plan {Path(path).name}")
-        self.doc.push_plan(replace(plan, measurements=()), f"Open plan {Path(path).name}")
-        self.doc.push_measurements(
-            tuple(from_plan_measurement(m) for m in plan.measurements), "Plan measurements"
-        )
-        stack.endMacro()
+        apply_plan(self.doc, plan, f"Open plan {Path(path).name}")
         self.doc.mark_saved()
         self.path = str(path)
         self.plan_file_changed.emit(self.path)

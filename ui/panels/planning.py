@@ -164,13 +164,11 @@ class Planning:
             if got is None:
                 return ""
             path, include_patient = got
-        from dataclasses import replace
-
         from ui.main_window import VERSION
-        from ui.measurement import to_plan_measurement
+        from ui.plan_io import document_plan
 
         est = estimates_for_report(doc, self.controller)
-        plan = replace(doc.plan, measurements=tuple(map(to_plan_measurement, doc.measurements)))
+        plan = document_plan(doc)
         out = write_report(
             path, build_report_html(doc.volume, plan, doc.analysis, est, include_patient, VERSION)
         )

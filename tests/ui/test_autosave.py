@@ -1,0 +1,112 @@
+"""Crash recovery: unsaved plan work is kept in a recovery file and offered back on reopening
+the study; saving or discarding removes the file."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+import ui.autosave
+import ui.plan_io
+from tests.ui.trajectory_helpers import truth_trajectory
+from ui.measurement import Measurement, next_measurement_id
+
+pytestmark = pytest.mark.gui
+
+
+def _plan_with_ruler(win, case):  # type: ignore[no-untyped-def]
+    plan = win.trajectory.service.base_plan().with_trajectory(truth_trajectory(case, "left"))
+    win.doc.push_plan(plan, "place left")
+    ruler = Measurement(next_measurement_id(), "distance", ((0, 0, 0), (0, 0, 20.0)), "sagittal")
+    win.doc.push_measurements((ruler,), "ruler")
+    return plan
+
+
+def _open_demo(win, qtbot):  # type: ignore[no-untyped-def]
+    with qtbot.waitSignal(win.opener.study_opened, timeout=60000):
+        win.actions_by_name["open_demo"].trigger()
+    qtbot.waitUntil(lambda: win.opener.task is None, timeout=10000)
+
+
+def test_unsaved_plan_is_written_and_removed_once_saved(
+    demo_window, demo_case, tmp_path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    win = demo_window
+    saver = win.autosaver
+    plan = _plan_with_ruler(win, demo_case)
+    assert saver._timer.isActive()  # written a moment after the change, not on every event
+    saver.flush()
+    path = saver.written
+    assert path is not None and path.parent == tmp_path / "recovery"
+    data = json.loads(path.read_text())
+    assert data["series"]["series_uid"] == demo_case.volume.identity.series_uid
+    assert data["trajectories"][0]["target_lps"] == list(plan.trajectory("left").target_lps)
+    assert data["measurements"][0]["points_lps"][1] == [0.0, 0.0, 20.0]
+    assert data["source_path"] == "demo:"
+    out = tmp_path / "saved.json"
+    monkeypatch.setattr(ui.plan_io, "ask_save_path", lambda parent, start: str(out))
+    win.trajectory.actions["save_plan"].trigger()
+    assert out.is_file() and not path.exists() and saver.written is None
+    win.doc.push_plan(plan.without_trajectory("left"), "remove left")
+    win.doc.undo_stack.undo()  # back to the saved state: nothing to recover
+    saver.flush()
+    assert saver.written is None and not list((tmp_path / "recovery").iterdir())
+
+
+def test_work_left_by_a_crash_is_offered_back_on_reopening_the_study(
+    make_window, qtbot, demo_case, tmp_path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    import planner.demo
+
+    monkeypatch.setattr(planner.demo, "generate_demo", lambda *a, **k: demo_case)
+    asked: list[str] = []
+    monkeypatch.setattr(ui.autosave, "ask_restore", lambda parent, text: asked.append(text) or True)
+    first = make_window(settings_name="shared.ini")
+    _open_demo(first, qtbot)
+    plan = _plan_with_ruler(first, demo_case)
+    first.autosaver.flush()
+    left_behind = tmp_path / "crash.json"
+    shutil.copy(first.autosaver.written, left_behind)  # the process dies: the file stays
+    first.doc.undo_stack.setClean()
+    first.close()
+    shutil.copy(
+        left_behind,
+        first.autosaver.path_for(
+            demo_case.volume.identity.series_uid, demo_case.volume.grid.fingerprint()
+        ),
+    )
+    second = make_window(settings_name="shared.ini")
+    _open_demo(second, qtbot)
+    assert len(asked) == 1 and "L1 (left, 1 measurement(s))" in asked[0]
+    assert second.doc.plan == plan
+    (ruler,) = second.doc.measurements
+    assert ruler.value == pytest.approx(20.0)
+    assert second.doc.is_modified  # restored work is still unsaved work
+    second.doc.undo_stack.undo()  # one undo step
+    assert second.doc.plan is None and second.doc.measurements == ()
+
+
+def test_declining_deletes_the_recovery_file(
+    make_window, qtbot, demo_case, tmp_path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    import planner.demo
+
+    monkeypatch.setattr(planner.demo, "generate_demo", lambda *a, **k: demo_case)
+    monkeypatch.setattr(ui.autosave, "ask_restore", lambda parent, text: False)
+    win = make_window()
+    path = win.autosaver.path_for(
+        demo_case.volume.identity.series_uid, demo_case.volume.grid.fingerprint()
+    )
+    path.parent.mkdir(parents=True)
+    path.write_text("{not a plan")  # an unreadable file is left alone, never applied
+    _open_demo(win, qtbot)
+    assert path.exists() and win.doc.plan is None
+    from planner.plan.file import save_plan
+    from planner.plan.model import Plan, SeriesBinding
+
+    vol = demo_case.volume
+    save_plan(Plan(SeriesBinding(vol.identity.series_uid, vol.grid.fingerprint())), path)
+    _open_demo(win, qtbot)
+    assert not path.exists() and win.doc.plan is None

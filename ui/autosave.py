@@ -1,0 +1,149 @@
+"""Crash recovery: the unsaved plan is kept in a recovery file and offered back.
+
+A moment after every change (``AUTOSAVE_DELAY_MS``) while the document has unsaved changes, the
+plan with its measurements is written, atomically, by the planner's plan writer to
+``<recovery folder>/<series>.json``, bound to its series like any plan file. The file is
+removed as soon as nothing is unsaved: the plan was saved, undone back to the saved state, or
+discarded (another study opened, the window closed after "Discard"). So a file that is still
+there when a study is opened is work lost by a crash or a killed process: the user is asked
+whether to restore it (one undo step; the plan stays marked unsaved) or to throw it away.
+
+The recovery folder sits next to the settings file (``recovery/``).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import re
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QTimer
+from PySide6.QtWidgets import QMessageBox, QWidget
+
+from planner.errors import PlannerError
+
+log = logging.getLogger(__name__)
+AUTOSAVE_DELAY_MS = 2000
+
+
+def recovery_dir(settings_file: str) -> Path:
+    """The recovery folder for a settings file (a QSettings ``fileName()``)."""
+    return Path(settings_file).resolve().parent / "recovery"
+
+
+def ask_restore(parent: QWidget | None, summary: str) -> bool:
+    """Ask whether to restore an unsaved plan; True to restore. Tests replace this function."""
+    answer = QMessageBox.question(
+        parent,
+        "Restore unsaved plan?",
+        f"{summary}\n\nIt was not saved before the planner stopped. Restore it? "
+        "(Discard deletes it.)",
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Discard,
+        QMessageBox.StandardButton.Yes,
+    )
+    return answer == QMessageBox.StandardButton.Yes
+
+
+class AutoSaver(QObject):
+    """Keeps the recovery file of one main window's document (see the module docstring)."""
+
+    def __init__(self, window: Any, folder: Path) -> None:
+        super().__init__(window)
+        self.window = window
+        self.doc = window.doc
+        self.folder = Path(folder)
+        self.written: Path | None = None  # the file this window's unsaved plan is in
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(AUTOSAVE_DELAY_MS)
+        self._timer.timeout.connect(self.flush)
+        self.doc.undo_stack.indexChanged.connect(self._on_document_changed)
+        self.doc.undo_stack.cleanChanged.connect(self._on_document_changed)
+        self.doc.volume_changed.connect(self._on_document_volume_changed)
+        window.opener.study_opened.connect(self._on_study_opened)
+
+    def path_for(self, series_uid: str, fingerprint: str) -> Path:
+        safe = re.sub(r"[^0-9A-Za-z.]", "_", series_uid)
+        return self.folder / f"{safe}_{fingerprint[:16]}.json"
+
+    # --- writing -----------------------------------------------------------------------------
+    def flush(self) -> None:
+        """Write the recovery file now if there is unsaved plan work, else remove it."""
+        self._timer.stop()
+        from ui.plan_io import document_plan
+
+        plan = document_plan(self.doc)
+        vol = self.doc.volume
+        if not self.doc.is_modified or plan is None or vol is None:
+            self.discard()
+            return
+        from planner.plan.file import save_plan
+
+        path = self.path_for(vol.identity.series_uid, vol.grid.fingerprint())
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            save_plan(plan, path, source_path=self.doc.source_path or None)
+        except OSError as exc:  # recovery is a safety net: never interrupt the user's work
+            log.warning("could not write the recovery file %s: %s", path, exc)
+            return
+        self.written = path
+
+    def discard(self) -> None:
+        """Remove this window's recovery file (nothing unsaved any more)."""
+        self._timer.stop()
+        path, self.written = self.written, None
+        if path is not None:
+            path.unlink(missing_ok=True)
+
+    def close(self) -> None:
+        """Stop listening (the window is closing; its undo stack goes away with it)."""
+        self._timer.stop()
+        self.doc.undo_stack.indexChanged.disconnect(self._on_document_changed)
+        self.doc.undo_stack.cleanChanged.disconnect(self._on_document_changed)
+        self.doc.volume_changed.disconnect(self._on_document_volume_changed)
+        self.window.opener.study_opened.disconnect(self._on_study_opened)
+
+    def _on_document_changed(self, *_: Any) -> None:
+        if self.doc.is_modified and self.doc.plan is not None:
+            self._timer.start()
+        else:
+            self.discard()
+
+    def _on_document_volume_changed(self, _volume: Any) -> None:
+        self.discard()  # the previous study's changes were saved or discarded by the user
+
+    # --- offering it back --------------------------------------------------------------------
+    def _on_study_opened(self, _source: str) -> None:
+        vol = self.doc.volume
+        if vol is None:
+            return
+        path = self.path_for(vol.identity.series_uid, vol.grid.fingerprint())
+        if not path.is_file() or path == self.written:
+            return
+        from planner.plan.file import load_plan
+
+        try:
+            plan = load_plan(path, vol.identity.series_uid, vol.grid.fingerprint())
+        except PlannerError as exc:
+            log.warning("recovery file %s not usable (%s); left in place", path, exc)
+            return
+        if not ask_restore(self.window, _summary(plan, path)):
+            path.unlink(missing_ok=True)
+            return
+        from ui.plan_io import apply_plan
+
+        apply_plan(self.doc, plan, "Restore unsaved plan")
+        self.written = path  # still unsaved: the file stays until saved or discarded
+        self.window.statusBar().showMessage("Unsaved plan restored", 5000)
+
+
+def _summary(plan: Any, path: Path) -> str:
+    when = _dt.datetime.fromtimestamp(path.stat().st_mtime).strftime("%Y-%m-%d %H:%M")
+    sides = ", ".join(t.side for t in plan.trajectories) or "no needles"
+    extra = f", {len(plan.measurements)} measurement(s)" if plan.measurements else ""
+    return (
+        f"An unsaved {plan.procedure} plan for {plan.level} ({sides}{extra}) from {when} was "
+        "found for this series."
+    )
