@@ -171,3 +171,41 @@ def test_slice_views_resample_at_screen_pixels_only_for_volumes_oblique_to_lps()
     assert axis_aligned(np.eye(3)) and axis_aligned(np.diag([1.0, -1.0, -1.0])[[1, 0, 2]])
     c, s = np.cos(np.radians(10.0)), np.sin(np.radians(10.0))
     assert not axis_aligned(np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]]))
+
+
+def test_scale_bar_length_is_round_and_drawn_at_true_mm() -> None:
+    from tests.ui.conftest import synthetic_volume
+    from ui.render.image import image_from_array
+    from ui.render.slice_pipeline import SliceViewPipeline, make_image_property
+    from ui.render.view_text import scale_bar_length_mm
+    from ui.screenshot import vtk_pixels
+
+    assert scale_bar_length_mm(0.5, 500) == 50.0  # 100 px allowed -> 50 mm = 100 px
+    assert scale_bar_length_mm(0.26, 500) == 20.0  # 50 mm would take 192 px
+    assert scale_bar_length_mm(0.5, 5) == 0.0  # 1 px allowed, 1 mm takes 2: no bar
+    vol = synthetic_volume()
+    rw = _offscreen((320, 240))
+    try:
+        p = SliceViewPipeline("axial", make_image_property())
+        rw.AddRenderer(p.renderer)
+        rw.AddRenderer(p.overlay)
+        p.set_volume(image_from_array(vol.hu, vol.spacing_mm), vol.grid)
+        p.set_crosshair_visible(False)
+        rw.Render()
+        p.refresh_overlays()
+        length_px = p.scale_bar.length_mm / p.mm_per_pixel()
+        assert p.scale_bar.length_mm in (5.0, 10.0, 20.0) and 0.1 * 320 < length_px <= 64.0
+        p.image_slice.VisibilityOff()  # read the bar alone
+        rgb = vtk_pixels(rw).astype(float)
+        row = rgb[240 - 1 - 10]  # the bar is 10 px above the bottom edge (VTK y up)
+        lit = np.flatnonzero(row[:, 0] > 150)
+        assert lit.size and lit.max() == pytest.approx(320 - 10, abs=2)
+        # the bar: the unbroken run of lit pixels ending at the right margin (the label and
+        # the bottom letter lie further left, separated by gaps)
+        gaps = np.flatnonzero(np.diff(lit) > 1)
+        start = lit[gaps[-1] + 1] if gaps.size else lit[0]
+        assert lit.max() - start == pytest.approx(length_px, abs=3)
+        p.clear_volume()
+        assert not p.scale_bar.actor.GetVisibility()
+    finally:
+        rw.Finalize()

@@ -298,12 +298,12 @@ class GhostAdapter(OverlayAdapter):
         self.actor, self.poly = polyline_actor(GHOST_COLOUR, 1.0)
         self.actor.GetProperty().SetPointSize(3.0)
         self.actor.GetProperty().SetOpacity(0.9)
-        # a legend just above the view's lower-right corner, clear of the height labels
+        # a legend in the view's lower-right corner, clear of the height labels
         self.label = text_actor(GHOST_COLOUR, 12)
         self.label.GetTextProperty().SetJustificationToRight()
         self.label.GetTextProperty().SetVerticalJustificationToBottom()
         self.label.GetPositionCoordinate().SetCoordinateSystemToNormalizedViewport()
-        self.label.GetPositionCoordinate().SetValue(0.99, 0.05)
+        self.label.GetPositionCoordinate().SetValue(0.99, 0.1)  # above the scale bar
         self.label.SetInput("- - - expected shape\n(median, just after)")
         self.add_prop(self.actor)
         self.add_prop(self.label)

@@ -30,7 +30,7 @@ from vtkmodules.vtkRenderingImage import vtkImageResliceMapper
 from planner.grid import ImageGrid
 from ui.render.image import image_to_lps_matrix, to_vtk_matrix
 from ui.render.orientation import VIEW_AXES, edge_letters, screen_axes
-from ui.render.view_text import CornerText, fit_edge_letters, letter_actor
+from ui.render.view_text import CornerText, ScaleBar, fit_edge_letters, letter_actor
 
 CAMERA_DISTANCE_MM = 2000.0
 BACKGROUND = (0.0, 0.0, 0.0)
@@ -122,6 +122,7 @@ class SliceViewPipeline:
         for actor in self._letters.values():
             self.overlay.AddViewProp(actor)
         self.corners = CornerText(self.overlay)
+        self.scale_bar = ScaleBar(self.overlay)
         self._fitted_size: tuple[int, ...] = (0, 0)
         self._letters_key: tuple | None = None
         dop, up = VIEW_AXES[orientation]
@@ -159,6 +160,7 @@ class SliceViewPipeline:
         self.image_slice.VisibilityOff()
         self.mapper.RemoveAllInputs()
         self.corners.ClearAllTexts()
+        self.scale_bar.update(0.0, 0.0)
 
     def set_cursor(self, lps: ArrayLike) -> None:
         """Move the slice plane through ``lps`` (keeping pan and zoom) and the crosshair there."""
@@ -189,7 +191,7 @@ class SliceViewPipeline:
             aspect = w / h if w > 0 and h > 0 else 1.0
         cam = self.renderer.GetActiveCamera()
         cam.SetParallelScale(max(half_h, half_w / aspect) * 1.04)
-        self._update_crosshair()
+        self.refresh_overlays()
 
     def _place_camera(
         self, focal: NDArray[np.float64], dop: NDArray[np.float64], up: ArrayLike
@@ -294,6 +296,9 @@ class SliceViewPipeline:
         self._update_crosshair()
         self._update_letters()
         self._fit_letters()
+        self.scale_bar.update(
+            self.mm_per_pixel() if self.grid is not None else 0.0, float(self.renderer.GetSize()[0])
+        )
 
     def _fit_letters(self) -> None:
         """Move the top and bottom letters clear of the corner text in a narrow view."""

@@ -7,7 +7,14 @@ clear of the corner text when a view is narrow.
 
 from __future__ import annotations
 
-from vtkmodules.vtkRenderingCore import vtkRenderer, vtkTextActor
+from vtkmodules.vtkCommonCore import vtkPoints
+from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkPolyData
+from vtkmodules.vtkRenderingCore import (
+    vtkActor2D,
+    vtkPolyDataMapper2D,
+    vtkRenderer,
+    vtkTextActor,
+)
 
 LETTER_COLOUR = (0.95, 0.85, 0.55)
 # normalized viewport position of each edge letter
@@ -114,3 +121,74 @@ class CornerText:
     def SetVisibility(self, visible: bool) -> None:  # noqa: N802
         for actor in self.actors.values():
             actor.SetVisibility(visible)
+
+
+#: scale bar lengths offered (mm); the longest that fits in SCALE_BAR_MAX_FRAC of the width
+SCALE_BAR_MM = (1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0)
+SCALE_BAR_MAX_FRAC = 0.2
+SCALE_BAR_MARGIN_PX = 10.0
+SCALE_BAR_TICK_PX = 4.0
+
+
+def scale_bar_length_mm(mm_per_px: float, width_px: float) -> float:
+    """The longest offered length that spans at most SCALE_BAR_MAX_FRAC of the view (0: none)."""
+    if mm_per_px <= 0 or width_px <= 0:
+        return 0.0
+    fitting = [L for L in SCALE_BAR_MM if L / mm_per_px <= SCALE_BAR_MAX_FRAC * width_px]
+    return fitting[-1] if fitting else 0.0
+
+
+class ScaleBar:
+    """A bar of a round length in mm in the lower-right corner, with its length written beside
+    it, so the user can check the magnification at a glance (display pixels, redrawn on zoom
+    and resize)."""
+
+    def __init__(self, renderer: vtkRenderer) -> None:
+        self.poly = vtkPolyData()
+        mapper = vtkPolyDataMapper2D()
+        mapper.SetInputData(self.poly)
+        self.actor = vtkActor2D()
+        self.actor.SetMapper(mapper)
+        self.actor.GetProperty().SetColor(*TEXT_COLOUR)
+        self.actor.GetProperty().SetLineWidth(1.5)
+        self.label = vtkTextActor()
+        tp = self.label.GetTextProperty()
+        tp.SetFontSize(13)
+        tp.SetColor(*TEXT_COLOUR)
+        tp.SetFontFamilyToArial()
+        tp.ShadowOn()
+        tp.SetJustificationToRight()
+        tp.SetVerticalJustificationToCentered()
+        self.length_mm = 0.0
+        renderer.AddViewProp(self.actor)
+        renderer.AddViewProp(self.label)
+
+    def update(self, mm_per_px: float, width_px: float) -> None:
+        self.length_mm = scale_bar_length_mm(mm_per_px, width_px)
+        visible = self.length_mm > 0
+        self.actor.SetVisibility(visible)
+        self.label.SetVisibility(visible)
+        if not visible:
+            return
+        right = width_px - SCALE_BAR_MARGIN_PX
+        left = right - self.length_mm / mm_per_px
+        y, t = SCALE_BAR_MARGIN_PX, SCALE_BAR_TICK_PX
+        pts = vtkPoints()
+        lines = vtkCellArray()
+        for a, b in (
+            ((left, y), (right, y)),
+            ((left, y), (left, y + t)),
+            ((right, y), (right, y + t)),
+        ):
+            lines.InsertNextCell(2)
+            lines.InsertCellPoint(pts.InsertNextPoint(a[0], a[1], 0.0))
+            lines.InsertCellPoint(pts.InsertNextPoint(b[0], b[1], 0.0))
+        self.poly.SetPoints(pts)
+        self.poly.SetLines(lines)
+        self.poly.Modified()
+        self.label.SetInput(f"{self.length_mm:g} mm")
+        self.label.SetPosition(left - 6.0, y + t / 2.0)
+
+    def SetVisibility(self, visible: bool) -> None:  # noqa: N802 - VTK-style, like CornerText
+        self.actor.SetVisibility(visible and self.length_mm > 0)
+        self.label.SetVisibility(visible and self.length_mm > 0)
