@@ -18,7 +18,9 @@ Extending it (for panel authors)
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QSettings, QSize, Qt
@@ -347,33 +349,26 @@ class MainWindow(QMainWindow):
     @guarded("save the screenshot")
     def save_view_screenshot(self, path: str | None = None) -> str:
         path = path or self._ask_png("Save view screenshot")
-        if path:
-            self._update_patient_annotation(force_hidden=True)
-            try:
-                view = self.views()[self.state.active_view]
-                if not view_image(view).save(path, "PNG"):
-                    raise OSError(
-                        f"Could not write {path}; check the folder exists and is writable."
-                    )
-            finally:
-                self._update_patient_annotation()
-            self.statusBar().showMessage(f"Saved {Path(path).name}", 4000)
-        return path or ""
+        view = self.views()[self.state.active_view]
+        return self._save_png(path, lambda: view_image(view))
 
     @guarded("save the screenshot")
     def save_window_screenshot(self, path: str | None = None) -> str:
         path = path or self._ask_png("Save window screenshot")
-        if path:
-            self._update_patient_annotation(force_hidden=True)
-            try:
-                if not window_image(self, self.views().values()).save(path, "PNG"):
-                    raise OSError(
-                        f"Could not write {path}; check the folder exists and is writable."
-                    )
-            finally:
-                self._update_patient_annotation()
-            self.statusBar().showMessage(f"Saved {Path(path).name}", 4000)
-        return path or ""
+        return self._save_png(path, lambda: window_image(self, self.views().values()))
+
+    def _save_png(self, path: str, grab: Callable[[], Any]) -> str:
+        """Write ``grab()`` to ``path`` with patient identifiers hidden while grabbing."""
+        if not path:
+            return ""
+        self._update_patient_annotation(force_hidden=True)
+        try:
+            if not grab().save(path, "PNG"):
+                raise OSError(f"Could not write {path}; check the folder exists and is writable.")
+        finally:
+            self._update_patient_annotation()
+        self.statusBar().showMessage(f"Saved {Path(path).name}", 4000)
+        return path
 
     # --- help / close -----------------------------------------------------------------------
     def show_shortcuts(self) -> None:
