@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 def main() -> None:
     from PySide6.QtCore import QPointF, QSettings
 
-    from ui.app import create_application
+    from ui.shell.app import create_application
 
     app = create_application([])
     from planner.demo import generate_demo
@@ -28,7 +28,7 @@ def main() -> None:
     from planner.trajectory import evaluate
     from tests.ui.demo_truth import truth_analysis
     from tests.ui.trajectory_helpers import send_mouse, truth_trajectory
-    from ui.main_window import MainWindow
+    from ui.shell.main_window import MainWindow
 
     win = MainWindow(
         QSettings("/tmp/bench_needle_ui.ini", QSettings.Format.IniFormat), allow_gpu=False

@@ -51,18 +51,18 @@ def _ms(samples: list[float]) -> str:
 
 def open_and_time(app, win, opener_call) -> tuple[float, float]:  # type: ignore[no-untyped-def]
     """Return (load seconds until the worker finished, seconds until the first image)."""
-    import ui.workers
+    import ui.document.workers
 
     t: dict[str, float] = {}
     worker_s: list[float] = []
-    original_run = ui.workers._Thread.run
+    original_run = ui.document.workers._Thread.run
 
     def timed_run(thread):  # type: ignore[no-untyped-def]
         t0 = time.perf_counter()
         original_run(thread)
         worker_s.append(time.perf_counter() - t0)
 
-    ui.workers._Thread.run = timed_run  # type: ignore[method-assign]
+    ui.document.workers._Thread.run = timed_run  # type: ignore[method-assign]
     start = time.perf_counter()
     opener_call()
     # connected last, so it runs after every view has rendered the new study
@@ -71,7 +71,7 @@ def open_and_time(app, win, opener_call) -> tuple[float, float]:  # type: ignore
         app.processEvents()
         time.sleep(0.002)
     app.processEvents()
-    ui.workers._Thread.run = original_run  # type: ignore[method-assign]
+    ui.document.workers._Thread.run = original_run  # type: ignore[method-assign]
     return sum(worker_s), t["shown"] - start
 
 
@@ -92,7 +92,7 @@ def bench_slices(app, win, n: int = 40) -> None:  # type: ignore[no-untyped-def]
         app.processEvents()  # the scrolled view renders when control returns to the event loop
         per_step.append(time.perf_counter() - t0)
     # a burst of wheel steps at 60 Hz: how often the other views (crosshair followers) redraw
-    from ui.view_base import FOLLOWER_RENDER_MS
+    from ui.views.view_base import FOLLOWER_RENDER_MS
 
     others = [v for v in views if v is not axial and v.isVisible()]
     counts = {id(v): 0 for v in others}
@@ -246,13 +246,13 @@ def main() -> None:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QDockWidget
 
-    import ui.errors
-    import ui.study_open
-    from ui.app import create_application
-    from ui.main_window import MainWindow
+    import ui.shell.errors
+    import ui.document.study_open
+    from ui.shell.app import create_application
+    from ui.shell.main_window import MainWindow
 
-    ui.study_open.show_load_warnings = lambda *a: None
-    ui.errors.message_sink = lambda parent, level, title, text, details="": print("  ERROR:", text)
+    ui.document.study_open.show_load_warnings = lambda *a: None
+    ui.shell.errors.message_sink = lambda parent, level, title, text, details="": print("  ERROR:", text)
     app = create_application([])
     settings = QSettings(str(Path(tempfile.mkdtemp()) / "bench.ini"), QSettings.Format.IniFormat)
     win = MainWindow(settings, allow_gpu=True)

@@ -25,18 +25,18 @@ from planner.volume import CTVolume, PatientInfo  # noqa: E402
 @pytest.fixture
 def dialogs(monkeypatch: pytest.MonkeyPatch) -> dict[str, list]:
     """Captured error dialogs, load-warning notes and series choices (no modal dialog blocks)."""
-    import ui.errors
-    import ui.series_dialog
-    import ui.study_open
+    import ui.shell.errors
+    import ui.shell.series_dialog
+    import ui.document.study_open
 
     seen: dict[str, list] = {"errors": [], "warnings": [], "series": [], "discard": []}
     monkeypatch.setattr(
-        ui.errors,
+        ui.shell.errors,
         "message_sink",
         lambda parent, level, title, text, details="": seen["errors"].append((level, text)),
     )
     monkeypatch.setattr(
-        ui.study_open,
+        ui.document.study_open,
         "show_load_warnings",
         lambda parent, warnings: seen["warnings"].append(tuple(warnings)),
     )
@@ -45,13 +45,13 @@ def dialogs(monkeypatch: pytest.MonkeyPatch) -> dict[str, list]:
         seen["series"].append(scan)
         return scan.default_key
 
-    monkeypatch.setattr(ui.series_dialog, "choose_series", choose)
+    monkeypatch.setattr(ui.shell.series_dialog, "choose_series", choose)
 
     def discard(parent, doc):  # type: ignore[no-untyped-def]
         seen["discard"].append(doc.is_modified)
         return True
 
-    monkeypatch.setattr(ui.study_open, "confirm_discard", discard)
+    monkeypatch.setattr(ui.document.study_open, "confirm_discard", discard)
     return seen
 
 
@@ -59,8 +59,8 @@ def dialogs(monkeypatch: pytest.MonkeyPatch) -> dict[str, list]:
 def make_window(qtbot, tmp_path, dialogs) -> Iterator[Callable[..., object]]:  # type: ignore[no-untyped-def]
     from shiboken6 import isValid
 
-    from ui import vtk_widget
-    from ui.main_window import MainWindow
+    from ui.views import vtk_widget
+    from ui.shell.main_window import MainWindow
 
     created = []
 

@@ -8,10 +8,10 @@ import shutil
 
 import pytest
 
-import ui.autosave
-import ui.plan_io
+import ui.document.autosave
+import ui.document.plan_io
 from tests.ui.trajectory_helpers import truth_trajectory
-from ui.measurement import Measurement, next_measurement_id
+from ui.tools.measurement import Measurement, next_measurement_id
 
 pytestmark = pytest.mark.gui
 
@@ -46,7 +46,7 @@ def test_unsaved_plan_is_written_and_removed_once_saved(
     assert data["measurements"][0]["points_lps"][1] == [0.0, 0.0, 20.0]
     assert data["source_path"] == "demo:"
     out = tmp_path / "saved.json"
-    monkeypatch.setattr(ui.plan_io, "ask_save_path", lambda parent, start: str(out))
+    monkeypatch.setattr(ui.document.plan_io, "ask_save_path", lambda parent, start: str(out))
     win.trajectory.actions["save_plan"].trigger()
     assert out.is_file() and not path.exists() and saver.written is None
     win.doc.push_plan(plan.without_trajectory("left"), "remove left")
@@ -62,7 +62,7 @@ def test_work_left_by_a_crash_is_offered_back_on_reopening_the_study(
 
     monkeypatch.setattr(planner.demo, "generate_demo", lambda *a, **k: demo_case)
     asked: list[str] = []
-    monkeypatch.setattr(ui.autosave, "ask_restore", lambda parent, text: asked.append(text) or True)
+    monkeypatch.setattr(ui.document.autosave, "ask_restore", lambda parent, text: asked.append(text) or True)
     first = make_window(settings_name="shared.ini")
     _open_demo(first, qtbot)
     plan = _plan_with_ruler(first, demo_case)
@@ -94,7 +94,7 @@ def test_declining_deletes_the_recovery_file(
     import planner.demo
 
     monkeypatch.setattr(planner.demo, "generate_demo", lambda *a, **k: demo_case)
-    monkeypatch.setattr(ui.autosave, "ask_restore", lambda parent, text: False)
+    monkeypatch.setattr(ui.document.autosave, "ask_restore", lambda parent, text: False)
     win = make_window()
     path = win.autosaver.path_for(
         demo_case.volume.identity.series_uid, demo_case.volume.grid.fingerprint()

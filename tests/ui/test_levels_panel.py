@@ -91,9 +91,9 @@ def test_confirm_and_rename_are_one_undo_step_each(analysed_window, monkeypatch)
     # a plain rename to a name already taken is refused with a message, nothing pushed
     monkeypatch.setattr(lp, "ask_level_name", lambda parent, title, current: ("L2", False))
     errors = []
-    import ui.errors
+    import ui.shell.errors
 
-    monkeypatch.setattr(ui.errors, "show_message", lambda *a: errors.append(a[3]))
+    monkeypatch.setattr(ui.shell.errors, "show_message", lambda *a: errors.append(a[3]))
     panel.table.selectRow(0)
     panel.buttons["rename"].click()
     assert stack.count() == n0 + 2 and "already named L2" in errors[0]

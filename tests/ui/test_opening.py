@@ -82,7 +82,7 @@ def test_load_error_shows_the_message_and_keeps_the_study(
 def test_cancelling_a_load_leaves_the_previous_study_intact(
     make_window, qtbot, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
-    import ui.study_open
+    import ui.document.study_open
 
     win = make_window()
     vol = synthetic_volume()
@@ -98,7 +98,7 @@ def test_cancelling_a_load_leaves_the_previous_study_intact(
                 threading.Event().wait(0.005)
             raise AssertionError("the scan should have been cancelled")
 
-    monkeypatch.setattr(ui.study_open, "_facade", lambda: SlowLoader)
+    monkeypatch.setattr(ui.document.study_open, "_facade", lambda: SlowLoader)
     task = win.opener.open_path("/somewhere/a_big_study")
     assert started.wait(10)
     with qtbot.waitSignal(task.cancelled, timeout=10000):
@@ -109,14 +109,14 @@ def test_cancelling_a_load_leaves_the_previous_study_intact(
 
 
 def test_failed_loader_raises_corrupt_file_dialog(make_window, qtbot, monkeypatch, dialogs) -> None:  # type: ignore[no-untyped-def]
-    import ui.study_open
+    import ui.document.study_open
 
     class BrokenLoader:
         @staticmethod
         def scan_path(path, progress):  # type: ignore[no-untyped-def]
             raise CorruptFileError("slice 12 is truncated; export the series again.", path=path)
 
-    monkeypatch.setattr(ui.study_open, "_facade", lambda: BrokenLoader)
+    monkeypatch.setattr(ui.document.study_open, "_facade", lambda: BrokenLoader)
     win = make_window()
     win.open_path("/data/study")
     qtbot.waitUntil(lambda: win.opener.task is None, timeout=10000)

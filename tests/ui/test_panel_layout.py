@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt
 
-from ui.panel_layout import arrange_panels, panel_docks
+from ui.shell.panel_layout import arrange_panels, panel_docks
 
 RIGHT = Qt.DockWidgetArea.RightDockWidgetArea
 LEFT = Qt.DockWidgetArea.LeftDockWidgetArea

@@ -7,11 +7,11 @@ import json
 import pytest
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-import ui.plan_io
+import ui.document.plan_io
 from planner.plan.file import save_plan
 from planner.plan.model import Plan, SeriesBinding
 from tests.ui.trajectory_helpers import truth_trajectory
-from ui.measurement import Measurement, next_measurement_id
+from ui.tools.measurement import Measurement, next_measurement_id
 
 pytestmark = pytest.mark.gui
 
@@ -31,7 +31,7 @@ def test_save_then_open_round_trips(demo_window, demo_case, tmp_path, monkeypatc
     win.doc.push_measurements((ruler,), "ruler")
     (tmp_path / "plans").mkdir()
     path = tmp_path / "plans" / "case.json"
-    monkeypatch.setattr(ui.plan_io, "ask_save_path", lambda parent, start: str(path))
+    monkeypatch.setattr(ui.document.plan_io, "ask_save_path", lambda parent, start: str(path))
     win.trajectory.actions["save_plan"].trigger()  # no file yet: asks where (Save as)
     assert path.is_file() and not win.doc.is_modified
     data = json.loads(path.read_text())
@@ -45,7 +45,7 @@ def test_save_then_open_round_trips(demo_window, demo_case, tmp_path, monkeypatc
     win.doc.push_plan(plan.without_trajectory("left"), "remove left")
     win.doc.push_measurements((), "delete ruler")
     assert win.doc.is_modified
-    monkeypatch.setattr(ui.plan_io, "ask_open_path", lambda parent, start: str(path))
+    monkeypatch.setattr(ui.document.plan_io, "ask_open_path", lambda parent, start: str(path))
     win.trajectory.actions["open_plan"].trigger()
     assert win.doc.plan == plan
     assert win.doc.plan.trajectory("left").target_lps == plan.trajectory("left").target_lps

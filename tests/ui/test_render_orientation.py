@@ -48,7 +48,7 @@ def _offscreen(size=(320, 240)):  # type: ignore[no-untyped-def]
 def test_axial_pipeline_puts_patient_left_on_screen_right(feet_first: bool) -> None:
     from ui.render.image import image_from_array
     from ui.render.slice_pipeline import SliceViewPipeline, make_image_property
-    from ui.screenshot import vtk_pixels
+    from ui.shell.screenshot import vtk_pixels
 
     vol = synthetic_volume(feet_first=feet_first)
     rw = _offscreen()
@@ -126,7 +126,7 @@ def test_gpu_ray_casting_only_on_an_identified_hardware_renderer(caps, expected)
 
 def test_initial_cursor_lands_on_the_spine_not_the_volume_centre() -> None:
     from planner.volume import CTVolume
-    from ui.initial_view import spine_guess_lps
+    from ui.views.initial_view import spine_guess_lps
 
     hu = np.full((40, 120, 120), -1000, np.int16)
     hu[:, 10:110, 10:110] = 30  # body
@@ -178,7 +178,7 @@ def test_scale_bar_length_is_round_and_drawn_at_true_mm() -> None:
     from ui.render.image import image_from_array
     from ui.render.slice_pipeline import SliceViewPipeline, make_image_property
     from ui.render.view_text import scale_bar_length_mm
-    from ui.screenshot import vtk_pixels
+    from ui.shell.screenshot import vtk_pixels
 
     assert scale_bar_length_mm(0.5, 500) == 50.0  # 100 px allowed -> 50 mm = 100 px
     assert scale_bar_length_mm(0.26, 500) == 20.0  # 50 mm would take 192 px

@@ -37,7 +37,7 @@ def report_inputs(demo_case):  # type: ignore[no-untyped-def]
 
 def test_report_binds_the_series_cites_sources_and_hides_the_patient(report_inputs) -> None:  # type: ignore[no-untyped-def]
     from planner.estimate import SOURCES
-    from ui.report import build_report_html
+    from ui.shell.report import build_report_html
 
     vol, plan, analysis, est = report_inputs
     text = build_report_html(vol, plan, analysis, est, include_patient=False)
@@ -61,7 +61,7 @@ def test_report_binds_the_series_cites_sources_and_hides_the_patient(report_inpu
 
 def test_patient_identifiers_only_when_ticked_and_foreign_plan_warned(report_inputs) -> None:  # type: ignore[no-untyped-def]
     from planner.plan.model import SeriesBinding
-    from ui.report import build_report_html
+    from ui.shell.report import build_report_html
 
     vol, plan, analysis, est = report_inputs
     text = build_report_html(vol, plan, analysis, est, include_patient=True)
@@ -93,7 +93,7 @@ def test_measurements_drawn_are_listed_with_their_points(report_inputs) -> None:
     from dataclasses import replace
 
     from planner.plan.model import PlanMeasurement
-    from ui.report import build_report_html
+    from ui.shell.report import build_report_html
 
     vol, plan, analysis, est = report_inputs
     assert "Measurements drawn" not in build_report_html(vol, plan, analysis, est)

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QApplication
 
 from tests.ui.trajectory_helpers import send_key, send_mouse, truth_trajectory  # noqa: F401
 from ui.render.needle_actors import TARGET_COLOUR
-from ui.screenshot import vtk_pixels
+from ui.shell.screenshot import vtk_pixels
 
 pytestmark = pytest.mark.gui
 

@@ -9,7 +9,7 @@ from PySide6.QtGui import QMouseEvent, QWheelEvent
 from PySide6.QtWidgets import QApplication
 
 from tests.ui.conftest import synthetic_volume
-from ui.screenshot import vtk_pixels
+from ui.shell.screenshot import vtk_pixels
 
 pytestmark = pytest.mark.gui
 
@@ -262,7 +262,7 @@ def test_screenshots_hold_vtk_pixels_and_no_patient_identifiers(
 ) -> None:  # type: ignore[no-untyped-def]
     from PySide6.QtGui import QImage
 
-    import ui.main_window as mw
+    import ui.shell.main_window as mw
 
     win = make_window()
     set_study(win, synthetic_volume())
@@ -289,7 +289,7 @@ def test_screenshots_hold_vtk_pixels_and_no_patient_identifiers(
 
 def test_undo_commands_merge_nudges_and_discard_prompt(make_window, qtbot, dialogs) -> None:  # type: ignore[no-untyped-def]
     from planner.plan.model import Plan, SeriesBinding
-    from ui.commands import merge_key_for
+    from ui.document.commands import merge_key_for
 
     win = make_window()
     vol = synthetic_volume()
@@ -320,7 +320,7 @@ def test_undo_commands_merge_nudges_and_discard_prompt(make_window, qtbot, dialo
 
 
 def test_help_shortcuts_lists_every_shortcut(make_window) -> None:  # type: ignore[no-untyped-def]
-    from ui.help_dialogs import ShortcutsDialog, shortcut_rows
+    from ui.shell.help_dialogs import ShortcutsDialog, shortcut_rows
 
     win = make_window()
     rows = shortcut_rows(win.actions())

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtGui import QUndoCommand
 
 if TYPE_CHECKING:
-    from ui.document import Document
+    from ui.document.document import Document
 
 
 class SetAnalysisCommand(QUndoCommand):

@@ -26,9 +26,9 @@ from PySide6.QtWidgets import (
 )
 
 from planner.plan.model import BalloonPlacement, ClinicalInputs
-from ui.commands import merge_key_for
-from ui.document import Document
-from ui.errors import guarded
+from ui.document.commands import merge_key_for
+from ui.document.document import Document
+from ui.shell.errors import guarded
 from ui.panels.common import plan_or_new
 
 SLIDER_STEP_ML = 0.05

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ui.document import Document
+from ui.document.document import Document
 from ui.panels.common import sources_tooltip
 from ui.panels.estimates_inputs import BalloonBox, ClinicalBox
 from ui.panels.estimates_state import EstimatesController

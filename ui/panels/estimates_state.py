@@ -19,7 +19,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from ui.document import Document
+from ui.document.document import Document
 
 log = logging.getLogger(__name__)
 DEBOUNCE_MS = 250
@@ -222,7 +222,7 @@ class EstimatesController(QObject):
             self._task.cancel()
             return
         from planner.estimate import compute_estimates
-        from ui.workers import start_task
+        from ui.document.workers import start_task
 
         volume, plan, result = self.doc.volume, cur.plan, cur.result
 

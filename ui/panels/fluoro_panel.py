@@ -22,8 +22,8 @@ from planner.plan.catalog import get_needle
 from planner.progress import Progress
 from ui.render.needle_actors import SEVERITY_COLOURS
 from ui.render.orientation import direction_letters
-from ui.trajectory_service import TrajectoryService
-from ui.workers import Task, start_task
+from ui.document.trajectory_service import TrajectoryService
+from ui.document.workers import Task, start_task
 
 log = logging.getLogger(__name__)
 SIZE_PX = 384

@@ -34,13 +34,13 @@ from PySide6.QtWidgets import (
 )
 
 from planner.errors import AnalysisError, InputError
-from ui.document import Document
-from ui.errors import guarded
+from ui.document.document import Document
+from ui.shell.errors import guarded
 from ui.panels import level_dialogs
 from ui.panels.common import plan_or_new, push_analysis
 from ui.panels.level_ops import confirm_levels, rename_level
-from ui.view_state import ViewState
-from ui.workers import Task, start_task
+from ui.views.view_state import ViewState
+from ui.document.workers import Task, start_task
 
 log = logging.getLogger(__name__)
 COLUMNS = ("Level", "Source", "Status", "Genant", "Target")
@@ -301,7 +301,7 @@ class LevelsPanel(QWidget):
         push_analysis(self.doc, result, undo_text)
 
     def _on_task_failed(self, exc: BaseException) -> None:
-        from ui.errors import report_exception
+        from ui.shell.errors import report_exception
 
         report_exception(self, exc, "analyse the spine")
 

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ui.document import Document
+from ui.document.document import Document
 
 COLUMNS = (
     "Level",

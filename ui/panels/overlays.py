@@ -11,7 +11,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject
 
-from ui.document import Document
+from ui.document.document import Document
 from ui.panels.estimates_state import EstimatesController
 from ui.render.estimate_actors import BalloonAdapter, CementAdapter, GhostAdapter
 from ui.render.vertebra_actors import (

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ui.errors import guarded
+from ui.shell.errors import guarded
 from ui.panels.estimates_panel import EstimatesPanel
 from ui.panels.estimates_state import EstimatesController
 from ui.panels.levels_panel import LevelsPanel
@@ -31,7 +31,7 @@ from ui.panels.measurements_table import MeasurementsTable
 from ui.panels.overlays import PlanningOverlays
 
 if TYPE_CHECKING:
-    from ui.main_window import MainWindow
+    from ui.shell.main_window import MainWindow
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +152,7 @@ class Planning:
 
     @guarded("export the plan report")
     def export_report(self, path: str | None = None, include_patient: bool | None = None) -> str:
-        from ui.report import build_report_html, estimates_for_report, write_report
+        from ui.shell.report import build_report_html, estimates_for_report, write_report
 
         doc = self.win.doc
         if doc.volume is None or doc.plan is None:
@@ -164,8 +164,8 @@ class Planning:
             if got is None:
                 return ""
             path, include_patient = got
-        from ui.main_window import VERSION
-        from ui.plan_io import document_plan
+        from ui.shell.main_window import VERSION
+        from ui.document.plan_io import document_plan
 
         est = estimates_for_report(doc, self.controller)
         plan = document_plan(doc)

@@ -158,7 +158,7 @@ def set_polyline(poly: vtkPolyData, points: ArrayLike, with_vertices: bool = Tru
 
 
 class MeasurementAdapter(OverlayAdapter):
-    """A distance or angle (``ui.measurement.Measurement``): polyline plus value label.
+    """A distance or angle (``ui.tools.measurement.Measurement``): polyline plus value label.
 
     In a 2D view it shows only while the measured points lie within the current slice.
     """

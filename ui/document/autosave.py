@@ -72,7 +72,7 @@ class AutoSaver(QObject):
     def flush(self) -> None:
         """Write the recovery file now if there is unsaved plan work, else remove it."""
         self._timer.stop()
-        from ui.plan_io import document_plan
+        from ui.document.plan_io import document_plan
 
         plan = document_plan(self.doc)
         vol = self.doc.volume
@@ -132,7 +132,7 @@ class AutoSaver(QObject):
         if not ask_restore(self.window, _summary(plan, path)):
             path.unlink(missing_ok=True)
             return
-        from ui.plan_io import apply_plan
+        from ui.document.plan_io import apply_plan
 
         apply_plan(self.doc, plan, "Restore unsaved plan")
         self.written = path  # still unsaved: the file stays until saved or discarded

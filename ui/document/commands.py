@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtGui import QUndoCommand
 
 if TYPE_CHECKING:
-    from ui.document import Document
-    from ui.measurement import Measurement
+    from ui.document.document import Document
+    from ui.tools.measurement import Measurement
 
 
 def merge_key_for(name: str) -> int:

@@ -1,6 +1,6 @@
 """Wires the needle-planning features into a main window (one call from ``MainWindow``).
 
-Creates the :class:`~ui.trajectory_service.TrajectoryService`, the needle overlays in every
+Creates the :class:`~ui.document.trajectory_service.TrajectoryService`, the needle overlays in every
 view, the needle tool (placement, drags, nudges), the trajectory panel, the needle views
 (oblique planes + needle's eye + depth slider), the fluoroscopy panel and the plan-file
 actions in the File menu. ``close()`` releases them before the views are finalized.
@@ -14,10 +14,10 @@ from typing import Any
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
 
-from ui.needle_overlays import NeedleOverlays
-from ui.needle_tool import NeedleTool
-from ui.plan_io import PlanIO
-from ui.trajectory_service import TrajectoryService
+from ui.views.needle_overlays import NeedleOverlays
+from ui.tools.needle_tool import NeedleTool
+from ui.document.plan_io import PlanIO
+from ui.document.trajectory_service import TrajectoryService
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 class TrajectoryFeatures(QObject):
     def __init__(self, win: Any) -> None:
         super().__init__(win)
-        from ui.needle_views import NeedleViewsPanel
+        from ui.views.needle_views import NeedleViewsPanel
         from ui.panels.fluoro_panel import FluoroPanel
         from ui.panels.trajectory_panel import TrajectoryPanel
 
@@ -43,7 +43,7 @@ class TrajectoryFeatures(QObject):
         self.plan_io.plan_opened.connect(
             lambda plan: self.service.set_unipedicular(plan.is_unipedicular)
         )
-        # where the panels finally go depends on the screen: see ui.panel_layout
+        # where the panels finally go depends on the screen: see ui.shell.panel_layout
         self.panel_dock = win.add_panel(
             self.panel, "Trajectories", Qt.DockWidgetArea.LeftDockWidgetArea
         )

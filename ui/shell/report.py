@@ -167,7 +167,7 @@ def _trajectories_section(volume: Any, plan: Any, result: Any) -> str:
 
 
 def _measurements_section(plan: Any) -> str:
-    from ui.measurement import from_plan_measurement
+    from ui.tools.measurement import from_plan_measurement
 
     rows = []
     for pm in plan.measurements:

@@ -13,8 +13,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ui.document import Document
-from ui.view_state import ViewState
+from ui.document.document import Document
+from ui.views.view_state import ViewState
 
 
 class MeasurementPanel(QWidget):

@@ -4,15 +4,15 @@ Extending it (for panel authors)
 --------------------------------
 - ``window.add_panel(widget, "Title", Qt.DockWidgetArea.RightDockWidgetArea)`` docks a panel and
   lists it in View → Panels.
-- ``window.doc`` (:class:`ui.document.Document`) is the single source of truth: read
+- ``window.doc`` (:class:`ui.document.document.Document`) is the single source of truth: read
   ``doc.volume`` / ``doc.plan``, listen to ``volume_changed`` / ``plan_changed(old, new)``, change
   the plan only with ``doc.push_plan(new_plan, "What changed")`` (one undo step per gesture).
-- ``window.state`` (:class:`ui.view_state.ViewState`) holds the linked cursor (LPS mm).
+- ``window.state`` (:class:`ui.views.view_state.ViewState`) holds the linked cursor (LPS mm).
 - ``window.views()`` maps 'axial', 'coronal', 'sagittal', '3d' to views offering
   ``add_adapter(adapter)`` / ``remove_adapter(adapter)`` (see :mod:`ui.render.adapters`);
   ``window.view_3d.set_roi(centre_lps, size_mm)`` crops the 3D view to a level.
-- Long work: ``ui.workers.start_task(window, "Title…", fn)`` where ``fn(progress)``; wrap slots
-  with ``ui.errors.guarded("do what")``.
+- Long work: ``ui.document.workers.start_task(window, "Title…", fn)`` where ``fn(progress)``; wrap slots
+  with ``ui.shell.errors.guarded("do what")``.
 """
 
 from __future__ import annotations
@@ -27,23 +27,23 @@ from PySide6.QtCore import QSettings, QSize, Qt
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QWidget
 
-from ui import study_open
-from ui.autosave import AutoSaver, recovery_dir
-from ui.document import Document
-from ui.errors import guarded
-from ui.help_dialogs import ShortcutsDialog, show_about
-from ui.initial_view import spine_guess_lps
-from ui.main_actions import build_actions, build_menus, build_toolbar
-from ui.measurement_panel import MeasurementPanel
-from ui.panel_layout import arrange_panels
+from ui.document import study_open
+from ui.document.autosave import AutoSaver, recovery_dir
+from ui.document.document import Document
+from ui.shell.errors import guarded
+from ui.shell.help_dialogs import ShortcutsDialog, show_about
+from ui.views.initial_view import spine_guess_lps
+from ui.shell.main_actions import build_actions, build_menus, build_toolbar
+from ui.panels.measurement_panel import MeasurementPanel
+from ui.shell.panel_layout import arrange_panels
 from ui.render.slice_pipeline import make_image_property
-from ui.screenshot import view_image, window_image
-from ui.settings import Settings
-from ui.slice_view import SliceView
-from ui.study_open import StudyOpener
-from ui.view_grid import LAYOUTS, ViewGrid
-from ui.view_state import ViewState
-from ui.volume_view import VolumeView
+from ui.shell.screenshot import view_image, window_image
+from ui.shell.settings import Settings
+from ui.views.slice_view import SliceView
+from ui.document.study_open import StudyOpener
+from ui.views.view_grid import LAYOUTS, ViewGrid
+from ui.views.view_state import ViewState
+from ui.views.volume_view import VolumeView
 
 log = logging.getLogger(__name__)
 APP_TITLE = "Vertebral Augmentation Planner"
@@ -81,7 +81,7 @@ class MainWindow(QMainWindow):
             self.measurement_panel, "Measurements", Qt.DockWidgetArea.RightDockWidgetArea
         )
         self._build_status_bar()
-        from ui.trajectory_setup import install_trajectory_tools
+        from ui.tools.trajectory_setup import install_trajectory_tools
 
         self.trajectory = install_trajectory_tools(self)  # needles, fluoroscopy, plan files
         from ui.panels.planning import install_planning
@@ -122,7 +122,7 @@ class MainWindow(QMainWindow):
         """Dock ``widget`` in ``area`` and list it in View → Panels.
 
         Where panels finally sit (tabs, columns) is decided once for the screen by
-        :func:`ui.panel_layout.arrange_panels` when the window is built.
+        :func:`ui.shell.panel_layout.arrange_panels` when the window is built.
         """
         dock = QDockWidget(title, self)
         dock.setObjectName(f"dock_{title.lower().replace(' ', '_')}")

@@ -21,9 +21,9 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 from vtkmodules.vtkInteractionStyle import vtkInteractorStyleUser
 from vtkmodules.vtkRenderingCore import vtkImageProperty
 
-from ui.document import Document
-from ui.errors import error_display
-from ui.measurement import Measurement, next_measurement_id
+from ui.document.document import Document
+from ui.shell.errors import error_display
+from ui.tools.measurement import Measurement, next_measurement_id
 from ui.render.adapters import (
     MeasurementAdapter,
     ViewContext,
@@ -32,9 +32,9 @@ from ui.render.adapters import (
 )
 from ui.render.image import image_from_array
 from ui.render.slice_pipeline import SliceViewPipeline
-from ui.view_base import RenderedView
-from ui.view_state import ViewState
-from ui.vtk_widget import create_vtk_widget
+from ui.views.view_base import RenderedView
+from ui.views.view_state import ViewState
+from ui.views.vtk_widget import create_vtk_widget
 
 log = logging.getLogger(__name__)
 TITLES = {"axial": "Axial", "coronal": "Coronal", "sagittal": "Sagittal"}

@@ -14,7 +14,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from PySide6.QtCore import QObject, Signal
 
-PRESETS_PATH = Path(__file__).resolve().parents[1] / "resources" / "ui" / "window_presets.json"
+PRESETS_PATH = Path(__file__).resolve().parents[2] / "resources" / "ui" / "window_presets.json"
 TOOLS = ("navigate", "window_level", "distance", "angle")
 
 

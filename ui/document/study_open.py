@@ -1,7 +1,7 @@
 """Opening studies: folder/file paths, the demo case, the series chooser, threaded loading.
 
 All loading goes through the planner's facade (``planner.loading``: scan_path, load_series) and
-``planner.demo.generate_demo`` in worker threads (:mod:`ui.workers`). The document is replaced
+``planner.demo.generate_demo`` in worker threads (:mod:`ui.document.workers`). The document is replaced
 only when a load succeeds, so a cancelled or failed load leaves the previous study on screen.
 """
 
@@ -16,11 +16,11 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 
 from planner.progress import Progress
 from planner.volume import CTVolume, LoadWarning
-from ui import series_dialog
-from ui.document import Document
-from ui.errors import report_exception
-from ui.settings import Settings
-from ui.workers import Task, start_task
+from ui.shell import series_dialog
+from ui.document.document import Document
+from ui.shell.errors import report_exception
+from ui.shell.settings import Settings
+from ui.document.workers import Task, start_task
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from planner.errors import InputError, PlanMismatchError
-from ui.errors import guarded, show_message
+from ui.shell.errors import guarded, show_message
 
 log = logging.getLogger(__name__)
 FILTER = "Plan files (*.json);;All files (*)"
@@ -46,7 +46,7 @@ def ask_open_path(parent: QWidget | None, start: str) -> str:
 
 def document_plan(doc: Any) -> Any:
     """``doc.plan`` with the document's measurements: what a plan file holds (None: no plan)."""
-    from ui.measurement import to_plan_measurement
+    from ui.tools.measurement import to_plan_measurement
 
     if doc.plan is None:
         return None
@@ -56,7 +56,7 @@ def document_plan(doc: Any) -> Any:
 def apply_plan(doc: Any, plan: Any, text: str) -> None:
     """Make a plan read from a file current, with its measurements, as ONE undo step (the
     document keeps the measurements; its plan carries none)."""
-    from ui.measurement import from_plan_measurement
+    from ui.tools.measurement import from_plan_measurement
 
     stack = doc.undo_stack
     stack.beginMacro(text)
@@ -140,7 +140,7 @@ class PlanIO(QObject):
         except PlanMismatchError as exc:
             refuse(self.parent_widget, str(exc))
             return False
-        from ui import study_open
+        from ui.document import study_open
 
         if self.doc.plan is not None and not study_open.confirm_discard(
             self.parent_widget, self.doc

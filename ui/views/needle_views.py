@@ -32,13 +32,13 @@ from PySide6.QtWidgets import (
 from vtkmodules.vtkInteractionStyle import vtkInteractorStyleUser
 
 from planner.plan.catalog import get_needle
-from ui.needle_tool import HIT_PX
+from ui.tools.needle_tool import HIT_PX
 from ui.render.adapters import ViewContext
 from ui.render.image import image_from_array
 from ui.render.needle_actors import NeedleAdapter, NeedleDisplay
 from ui.render.oblique import ObliquePipeline, needle_planes
-from ui.trajectory_service import TrajectoryService
-from ui.vtk_widget import create_vtk_widget
+from ui.document.trajectory_service import TrajectoryService
+from ui.views.vtk_widget import create_vtk_widget
 
 log = logging.getLogger(__name__)
 STEPS_PER_MM = 2

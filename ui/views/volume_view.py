@@ -15,12 +15,12 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 from vtkmodules.vtkInteractionStyle import vtkInteractorStyleTrackballCamera
 from vtkmodules.vtkInteractionWidgets import vtkOrientationMarkerWidget
 
-from ui.document import Document
+from ui.document.document import Document
 from ui.render.adapters import ViewContext
 from ui.render.volume_pipeline import VolumeViewPipeline, has_real_gpu, make_orientation_cube
-from ui.view_base import RenderedView
-from ui.view_state import ViewState
-from ui.vtk_widget import create_vtk_widget
+from ui.views.view_base import RenderedView
+from ui.views.view_state import ViewState
+from ui.views.vtk_widget import create_vtk_widget
 
 log = logging.getLogger(__name__)
 

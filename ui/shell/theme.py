@@ -7,7 +7,7 @@ from pathlib import Path
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
-STYLE_PATH = Path(__file__).resolve().parents[1] / "resources" / "ui" / "dark.qss"
+STYLE_PATH = Path(__file__).resolve().parents[2] / "resources" / "ui" / "dark.qss"
 
 
 def apply_dark_theme(app: QApplication) -> None:

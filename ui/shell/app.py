@@ -12,7 +12,7 @@ import sys
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
-from ui.theme import apply_dark_theme
+from ui.shell.theme import apply_dark_theme
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ def create_application(argv: list[str] | None = None) -> QApplication:
 def run(argv: list[str]) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     app = create_application([])
-    from ui.main_window import MainWindow
+    from ui.shell.main_window import MainWindow
 
     win = MainWindow()
     if win.settings.geometry() is None:  # first start: use the whole screen for the views

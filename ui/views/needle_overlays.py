@@ -12,7 +12,7 @@ from PySide6.QtCore import QObject, QTimer
 
 from planner.plan.catalog import get_needle
 from ui.render.needle_actors import NeedleAdapter, NeedleDisplay
-from ui.trajectory_service import TrajectoryService
+from ui.document.trajectory_service import TrajectoryService
 
 #: While dragging, views other than the one under the mouse redraw at most this often
 #: (a 3D frame costs ~90 ms at interactive quality on 2 CPU cores).

@@ -2,7 +2,7 @@
 
 Holds the current volume, the plan (``planner.plan.model.Plan`` or None), the measurements and
 the ``QUndoStack``. Views and panels read from it and listen to its signals; they change it only
-through commands (:mod:`ui.commands`), so every edit is undoable and the modified flag is the
+through commands (:mod:`ui.document.commands`), so every edit is undoable and the modified flag is the
 undo stack's clean state. Window/level, camera and layout are view settings, not document state.
 """
 
@@ -15,7 +15,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoStack
 
 from planner.volume import CTVolume, LoadWarning
-from ui.measurement import Measurement
+from ui.tools.measurement import Measurement
 
 log = logging.getLogger(__name__)
 
@@ -114,12 +114,12 @@ class Document(QObject):
 
     def push_plan(self, new_plan: Any, text: str, merge_key: int = -1) -> None:
         """Make ``new_plan`` current through one undoable command."""
-        from ui.commands import SetPlanCommand
+        from ui.document.commands import SetPlanCommand
 
         self.undo_stack.push(SetPlanCommand(self, self._plan, new_plan, text, merge_key))
 
     def push_measurements(self, new: tuple[Measurement, ...], text: str) -> None:
-        from ui.commands import SetMeasurementsCommand
+        from ui.document.commands import SetMeasurementsCommand
 
         self.undo_stack.push(SetMeasurementsCommand(self, self._measurements, tuple(new), text))
 

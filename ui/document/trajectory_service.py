@@ -29,10 +29,10 @@ from PySide6.QtWidgets import QWidget
 from planner.plan.model import LEVEL_NAMES, Plan, SeriesBinding, Trajectory
 from planner.progress import Progress
 from planner.trajectory.entry import bone_entry_lps, inside_from_context, inside_from_hu
-from ui.document import Document
-from ui.errors import report_exception
-from ui.level_analysis import run_level_analysis
-from ui.workers import Task, start_task
+from ui.document.document import Document
+from ui.shell.errors import report_exception
+from ui.document.level_analysis import run_level_analysis
+from ui.document.workers import Task, start_task
 
 log = logging.getLogger(__name__)
 

@@ -9,11 +9,11 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QLabel, QSpinBox, QToolBar
 
-from ui.icons import icon
-from ui.view_state import load_window_presets
+from ui.shell.icons import icon
+from ui.views.view_state import load_window_presets
 
 if TYPE_CHECKING:
-    from ui.main_window import MainWindow
+    from ui.shell.main_window import MainWindow
 
 ROI_SIZES_MM = (80.0, 120.0, 200.0, None)
 

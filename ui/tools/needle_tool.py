@@ -25,10 +25,10 @@ from numpy.typing import NDArray
 from PySide6.QtCore import QEvent, QObject, QPointF, Qt, Signal
 from PySide6.QtGui import QKeyEvent, QMouseEvent
 
-from ui.commands import merge_key_for
-from ui.errors import error_display
-from ui.needle_overlays import NeedleOverlays
-from ui.trajectory_service import TrajectoryService
+from ui.document.commands import merge_key_for
+from ui.shell.errors import error_display
+from ui.views.needle_overlays import NeedleOverlays
+from ui.document.trajectory_service import TrajectoryService
 
 log = logging.getLogger(__name__)
 HIT_PX = 10.0
