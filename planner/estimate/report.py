@@ -110,9 +110,14 @@ def risk_flags(plan: Plan, morph: Morphometry, fine: FineBody) -> tuple[list[str
     return flags, notes
 
 
-def tip_short_of_midline(plan: Plan, fine: FineBody) -> bool:
-    """True for a one-needle plan whose tip stays on its entry side of the body's midline."""
-    if not plan.is_unipedicular:
+def tip_short_of_midline(plan: Plan, fine: FineBody, unipedicular: bool | None = None) -> bool:
+    """True for a unipedicular plan whose tip stays on its entry side of the body's midline.
+
+    ``unipedicular`` is the session's definition
+    (:attr:`planner.session.LevelPlan.is_unipedicular`); None falls back to "one needle".
+    """
+    uni = plan.is_unipedicular if unipedicular is None else unipedicular
+    if not uni or len(plan.trajectories) != 1:
         return False
     t = plan.trajectories[0]
     x = float(fine.frame.to_body(np.asarray(t.target_lps))[0])
@@ -133,6 +138,7 @@ def compute_estimates(
     needle_catalog: Any = None,
     balloon_catalog: BalloonCatalog | None = None,
     progress: Progress | None = None,
+    unipedicular: bool | None = None,
 ) -> PlanEstimates:
     """Run the balloon, cement, spread, restoration and comparison models for a plan.
 
@@ -148,6 +154,10 @@ def compute_estimates(
         Unused by the estimates (kept for a uniform call; needle sizes do not enter §9).
     balloon_catalog
         Balloon catalog; the default resources/balloons.json if None.
+    progress
+        Progress sink, or None.
+    unipedicular
+        The session's unipedicular decision for this level (None: one needle = unipedicular).
 
     Returns
     -------
@@ -173,7 +183,7 @@ def compute_estimates(
     flags, flag_notes = risk_flags(plan, morphometry, fine)
     notes.extend(flag_notes)
     cavity_ml = sum(b.volume_ml for b in balloons) if balloons else None
-    short = tip_short_of_midline(plan, fine)
+    short = tip_short_of_midline(plan, fine, unipedicular)
     extra = plan.clinical.extra_interdigitation_ml
     v = morphometry.body_volume_ml
     cement = cement_recommendation(v, plan.procedure, cavity_ml, short, flags, extra)

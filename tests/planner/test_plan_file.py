@@ -34,7 +34,7 @@ def _plan() -> Plan:
         level="T12",
         procedure="kyphoplasty",
         trajectories=(t1, t2),
-        balloons=(BalloonPlacement("left", "kyphon-15-3", 2.0, 3.0),),
+        balloons=(BalloonPlacement("left", "kyphon-xpander-ii-15-3", 2.0, 3.0),),
         clinical=ClinicalInputs(fracture_age_weeks=3.0, supine_heights_mm=(20.0, 22.0, 27.0)),
         notes="bipedicular",
         measurements=(
@@ -47,7 +47,7 @@ def _plan() -> Plan:
 def test_round_trip_and_header(tmp_path: Path) -> None:
     p = save_plan(_plan(), tmp_path / "plan.json")
     data = json.loads(p.read_text(encoding="utf-8"))
-    assert data["format_version"] == FORMAT_VERSION == 3
+    assert data["format_version"] == FORMAT_VERSION == 4
     assert data["measurements"][0] == {
         "kind": "distance",
         "points_lps": [[0.0, 1.0, 2.0], [10.5, 1.0, 2.0]],
@@ -105,12 +105,30 @@ def test_version_1_files_migrate(tmp_path: Path) -> None:
     assert (t.side, t.approach, t.needle_id) == ("left", "transpedicular", "13G")
     assert t.skin_entry_lps == (40.0, 80.0, 10.0) and t.target_lps == (5.0, -10.0, 6.0)
     assert t.bone_entry_lps == t.skin_entry_lps  # unknown in v1 (see planner.plan.file)
-    assert plan_to_dict(plan)["format_version"] == 3
+    assert plan_to_dict(plan)["format_version"] == 4
     assert plan.measurements == ()
 
 
-def test_version_2_file_opens_without_measurements(tmp_path: Path) -> None:
+def _v3_dict() -> dict[str, object]:
+    """A version-3 file of _plan() (one level at the top level)."""
     data = plan_to_dict(_plan())
+    (level,) = data.pop("levels")
+    for key in ("active_level", "corrections", "indication", "attempt"):
+        del data[key]
+    data.update({k: level[k] for k in ("level", "procedure", "trajectories", "balloons",
+                                       "clinical", "notes")})
+    data["format_version"] = 3
+    return data
+
+
+def test_version_3_file_migrates(tmp_path: Path) -> None:
+    p = tmp_path / "v3.json"
+    p.write_text(json.dumps(_v3_dict()), encoding="utf-8")
+    assert load_plan(p, UID, FP) == _plan()
+
+
+def test_version_2_file_opens_without_measurements(tmp_path: Path) -> None:
+    data = _v3_dict()
     del data["measurements"]
     data["format_version"] = 2
     p = tmp_path / "v2.json"
@@ -122,10 +140,10 @@ def test_version_2_file_opens_without_measurements(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("entry", "message"),
     [
-        ({"kind": "area", "points_lps": [[0, 0, 0]] * 2}, "measurement kind"),
+        ({"kind": "area", "points_lps": [[0, 0, 0]] * 2}, r"measurements\[0\]\.kind"),
         ({"kind": "angle", "points_lps": [[0, 0, 0]] * 2}, "needs 3 points"),
-        ({"kind": "distance", "points_lps": [[0, 0, "x"], [1, 1, 1]]}, "three numbers"),
-        ("3 mm", "invalid plan content"),
+        ({"kind": "distance", "points_lps": [[0, 0, "x"], [1, 1, 1]]}, "must be a number"),
+        ("3 mm", "must be a JSON object"),
     ],
 )
 def test_bad_measurement_entries_are_named(tmp_path: Path, entry, message) -> None:  # type: ignore[no-untyped-def]
@@ -140,11 +158,11 @@ def test_bad_measurement_entries_are_named(tmp_path: Path, entry, message) -> No
 @pytest.mark.parametrize(
     ("patch", "message"),
     [
-        ({"format_version": 4}, "newer than this planner"),
+        ({"format_version": 5}, "newer than this planner"),
         ({"format_version": "2"}, "must be an integer"),
         ({"coordinate_system": "RAS"}, "LPS"),
         ({"series": {}}, "which series"),
-        ({"level": "L9"}, "level must be one of"),
+        ({"active_level": "L9"}, "active_level must be one of"),
     ],
 )
 def test_invalid_files_are_refused(tmp_path: Path, patch: dict[str, object], message: str) -> None:

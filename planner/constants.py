@@ -1,0 +1,45 @@
+"""Domain constants of the planner: each value once, with its meaning and source.
+
+Values that look alike but mean different things have different names (a 150 HU bone crossing
+on a search ray is not the 250 HU bone entry without segmentation). Modules import these
+instead of repeating the numbers. HU are Hounsfield units, lengths mm.
+"""
+
+from __future__ import annotations
+
+# --- Hounsfield thresholds --------------------------------------------------------------------
+#: Air/lung below this (air −1000 HU, aerated lung about −700 to −900 HU). [tool assumption]
+AIR_HU = -400.0
+#: Bone crossing on an auto-suggest ray (skin search from the bone entry outward): low enough
+#: to catch osteoporotic cortex. [tool assumption]
+SUGGEST_BONE_HU = 150.0
+#: Bone entry without a segmentation: above soft tissue and the young-adult trabecular mean
+#: (about 230 HU, Pickhardt 2013 Ann Intern Med), so the cortex the needle meets first is
+#: found. [tool assumption]
+ENTRY_BONE_HU = 250.0
+#: Window of dense soft tissue outside bone (contrast blood pool, bone outside the level's
+#: masks) flagged along a needle. [tool assumption]
+DENSE_TISSUE_HU = (150.0, 700.0)
+#: HU written inside a label map turned into a pseudo-CT, and rib bone counted beside a body.
+#: [tool assumption]
+LABEL_MASK_BONE_HU = 300
+#: Bone samples beside the body that mark a rib-bearing level. [tool assumption]
+RIB_BONE_HU = 300.0
+
+# --- lengths ----------------------------------------------------------------------------------
+#: Shortest needle (skin entry to tip) a plan accepts: shorter is a click, not a path.
+#: [tool assumption]
+MIN_NEEDLE_LENGTH_MM = 1.0
+#: A tip within this distance of the mid-sagittal plane "reaches the midline". [tool assumption]
+MIDLINE_TOL_MM = 2.0
+
+# --- plan files -------------------------------------------------------------------------------
+#: Plan coordinates may lie at most this far outside the volume's bounding box. [tool assumption]
+PLAN_VOLUME_MARGIN_MM = 1000.0
+#: Without a volume, plan coordinates must lie within ± this bound (10 m). [tool assumption]
+PLAN_ABSOLUTE_LIMIT_MM = 10000.0
+#: Largest plan file read (bytes) and most measurements accepted. [tool assumption]
+PLAN_MAX_BYTES = 20 * 1024 * 1024
+PLAN_MAX_MEASUREMENTS = 10_000
+#: Deepest JSON nesting accepted in a plan file (the format needs 5). [tool assumption]
+PLAN_MAX_DEPTH = 32
