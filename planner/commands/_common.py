@@ -76,3 +76,75 @@ def analyse_level(
             f"{', '.join(result.names()) or 'none'}); give --labels or --seed X,Y,Z on its body"
         ) from None
     return lr.anatomy, lr.morphometry
+
+
+def analyse_levels(
+    volume: CTVolume,
+    levels: list[str],
+    labels_path: str | None = None,
+    seed: np.ndarray | None = None,
+) -> Any:
+    """A :class:`planner.session.LevelsAnalysis` of ``levels`` (one spine analysis for all).
+
+    One level goes through :func:`analyse_level`; several are cut from one
+    :func:`planner.vertebra.analyze_spine` run (a seed names one level only).
+    """
+    from planner.session import LevelAnalysis, LevelsAnalysis
+
+    if len(levels) == 1:
+        anatomy, morph = analyse_level(volume, levels[0], labels_path, seed)
+        return LevelsAnalysis(((levels[0], LevelAnalysis(anatomy, morph)),))
+    if seed is not None:
+        raise InputError("--seed marks one level; give one --level with it (or use --labels)")
+    from planner.vertebra import analyze_spine
+
+    labels: LabelMap | None = None
+    if labels_path is not None:
+        from planner.io_nifti import load_nifti_labels
+
+        labels = load_nifti_labels(Path(labels_path))
+    result = analyze_spine(volume, labels=labels)
+    out = []
+    for level in levels:
+        try:
+            lr = result.level(level)
+        except KeyError:
+            raise AnalysisError(
+                f"level {level} was not found or could not be segmented (found: "
+                f"{', '.join(result.names()) or 'none'}); give --labels, or plan it alone "
+                "with --seed X,Y,Z on its body"
+            ) from None
+        out.append((level, LevelAnalysis(lr.anatomy, lr.morphometry)))
+    return LevelsAnalysis(tuple(out))
+
+
+def level_check_json(check: Any) -> dict[str, Any]:
+    """The ``plan``/``check`` JSON of one level's :class:`planner.session.LevelCheck`."""
+    from planner.trajectory.cli_support import trajectory_json
+
+    return {
+        "level": check.level,
+        "approach": check.approach,
+        "trajectories": [trajectory_json(t, r, check.approach) for t, r in check.results],
+        "findings": [f.to_json() for f in check.findings],
+    }
+
+
+def load_case_and_volume(
+    path: str, plan_path: str, series_uid: str | None = None
+) -> tuple[Any, CTVolume, list[LoadWarning]]:
+    """Like :func:`load_plan_and_volume` with every level: a :class:`planner.session.Case`.
+
+    Coordinates are checked against the loaded volume (± 1 m); another series is refused.
+    """
+    from planner.plan.file import load_case_plan
+
+    raw = load_case_plan(plan_path)
+    try:
+        volume, warnings = load_volume(path, series_uid or raw.series.series_uid)
+    except SeriesNotFoundError:
+        if series_uid:
+            raise
+        volume, warnings = load_volume(path, None)
+    loaded = load_case_plan(plan_path, volume=volume)
+    return loaded.case(), volume, warnings

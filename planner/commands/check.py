@@ -7,6 +7,7 @@ fingerprint differ from the loaded image's).
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from typing import Any
 
 NAME = "check"
@@ -22,21 +23,41 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    from planner.commands._common import analyse_level, load_plan_and_volume, parse_seed
-    from planner.trajectory import TrajectoryContext, evaluate
-    from planner.trajectory.cli_support import level_findings, trajectory_json
+    from planner.commands._common import (
+        analyse_levels,
+        level_check_json,
+        load_case_and_volume,
+        parse_seed,
+    )
+    from planner.session import level_check
 
-    plan, volume, warnings = load_plan_and_volume(args.path, args.plan)
-    anatomy, morph = analyse_level(volume, plan.level, args.labels, parse_seed(args.seed))
-    ctx = TrajectoryContext.build(volume, anatomy, morph)
-    uni = plan.is_unipedicular
-    items = [(t, evaluate(ctx, t, unipedicular=uni)) for t in plan.trajectories]
-    label = "unipedicular" if uni else "bipedicular"
-    return {
-        "level": plan.level,
-        "series_uid": volume.series_uid,
-        "approach": label,
-        "trajectories": [trajectory_json(t, r, label) for t, r in items],
-        "findings": level_findings(items),
-        "warnings": [w.to_json() for w in warnings],
-    }
+    case, volume, warnings = load_case_and_volume(args.path, args.plan)
+    names = list(case.plan.level_names())
+    if names:
+        analysis = analyse_levels(volume, names, args.labels, parse_seed(args.seed))
+        case = replace(case, analysis=analysis)
+    levels = []
+    for lp in case.plan.levels:
+        check = level_check(volume, case, lp.level)
+        assert check is not None  # every level was analysed above
+        levels.append({"procedure": lp.procedure, **level_check_json(check)})
+    out: dict[str, Any] = {}
+    main = main_level(case)
+    one = next((lv for lv in levels if lv["level"] == main), None)
+    if one is not None:
+        out.update(
+            level=one["level"],
+            approach=one["approach"],
+            trajectories=one["trajectories"],
+            findings=one["findings"],
+        )
+    out.update(series_uid=volume.series_uid, levels=levels)
+    out["warnings"] = [w.to_json() for w in warnings]
+    return out
+
+
+def main_level(case: Any) -> str | None:
+    """The level reported at the top level (compatibility): the active, else the first."""
+    if case.plan.active_level is not None:
+        return str(case.plan.active_level)
+    return case.plan.levels[0].level if case.plan.levels else None

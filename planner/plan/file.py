@@ -146,6 +146,7 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
     case = Case.from_legacy(plan)
     return case_plan_to_dict(case.series, case.plan)
 
+
 def _migrate_v1(data: dict[str, Any]) -> dict[str, Any]:
     out = {
         k: v for k, v in data.items() if k not in ("series_uid", "geometry_fingerprint", "needles")
@@ -408,7 +409,9 @@ def _legacy(series: SeriesBinding, plan: CasePlan, level: str | None) -> Plan:
         lp = plan.levels[0]
     if lp is None:
         if level:
-            raise PlanFormatError(f"the plan has no level {level} ({', '.join(plan.level_names())})")
+            raise PlanFormatError(
+                f"the plan has no level {level} ({', '.join(plan.level_names())})"
+            )
         return Plan(series, measurements=plan.measurements)
     return lp.legacy(series, plan.measurements)
 
@@ -427,6 +430,7 @@ def volume_bounds(volume: CTVolume) -> Bounds:
     return Bounds(
         (float(lo[0]), float(lo[1]), float(lo[2])), (float(hi[0]), float(hi[1]), float(hi[2]))
     )
+
 
 def check_binding(
     plan: Plan, series_uid: str, geometry_fingerprint: str, path: str | Path = ""
@@ -577,8 +581,12 @@ def stored_source_path(plan_path: Path, source_path: str, absolute: bool = False
 
 def resolve_source_path(plan_path: str | Path, stored: str) -> str:
     """The study location recorded in a plan file, resolved against the plan file's folder."""
-    if not stored or (":" in stored and not Path(stored).is_absolute() and len(stored) > 2
-                      and stored.endswith(":")):
+    if not stored or (
+        ":" in stored
+        and not Path(stored).is_absolute()
+        and len(stored) > 2
+        and stored.endswith(":")
+    ):
         return stored
     p = Path(stored)
     if p.is_absolute():
@@ -626,4 +634,3 @@ def _write_atomic(p: Path, text: str) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
-

@@ -11,6 +11,8 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
+from planner.constants import MIN_NEEDLE_LENGTH_MM
+
 Point = tuple[float, float, float]
 Side = Literal["left", "right"]
 SIDES: tuple[Side, Side] = ("left", "right")
@@ -69,8 +71,10 @@ class Trajectory:
         _choice("approach", self.approach, APPROACHES)
         for name in ("skin_entry_lps", "bone_entry_lps", "target_lps"):
             object.__setattr__(self, name, _point(name, getattr(self, name)))
-        if math.dist(self.skin_entry_lps, self.target_lps) < 1.0:
-            raise ValueError("skin entry and target must be at least 1 mm apart")
+        if math.dist(self.skin_entry_lps, self.target_lps) < MIN_NEEDLE_LENGTH_MM:
+            raise ValueError(
+                f"skin entry and target must be at least {MIN_NEEDLE_LENGTH_MM:g} mm apart"
+            )
 
 
 @dataclass(frozen=True, slots=True)

@@ -63,7 +63,9 @@ def number(value: object, where: str, lo: float = -math.inf, hi: float = math.in
     return v
 
 
-def opt_number(value: object, where: str, lo: float = -math.inf, hi: float = math.inf) -> float | None:
+def opt_number(
+    value: object, where: str, lo: float = -math.inf, hi: float = math.inf
+) -> float | None:
     return None if value is None else number(value, where, lo, hi)
 
 
@@ -98,9 +100,7 @@ def point(value: object, where: str, bounds: Bounds) -> Point:
     items = array(value, where)
     if len(items) != 3:
         raise SchemaError(f"{where} must be three numbers (LPS mm), got {len(items)}")
-    out = tuple(
-        number(v, f"{where}[{i}]", bounds.lo[i], bounds.hi[i]) for i, v in enumerate(items)
-    )
+    out = tuple(number(v, f"{where}[{i}]", bounds.lo[i], bounds.hi[i]) for i, v in enumerate(items))
     return (out[0], out[1], out[2])
 
 

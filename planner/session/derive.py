@@ -122,8 +122,12 @@ class LevelFinding:
     message: str
 
     def to_json(self) -> dict[str, str]:
-        return {"side": self.side, "code": self.code, "severity": self.severity,
-                "message": self.message}
+        return {
+            "side": self.side,
+            "code": self.code,
+            "severity": self.severity,
+            "message": self.message,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,9 +151,7 @@ class LevelCheck:
 def check_level_plan(ctx: TrajectoryContext, lp: LevelPlan) -> LevelCheck:
     """Evaluate every needle of ``lp`` in ``ctx`` with the session's unipedicular rule."""
     uni = lp.is_unipedicular
-    results = tuple(
-        (t, evaluate(ctx, t, unipedicular=uni)) for t in lp.trajectories
-    )
+    results = tuple((t, evaluate(ctx, t, unipedicular=uni)) for t in lp.trajectories)
     found = [
         LevelFinding(t.side, f.code, f.severity, f.message) for t, r in results for f in r.findings
     ]
@@ -187,6 +189,7 @@ def level_estimates(
     data = case.level_data(level)
     if lp is None or data is None:
         return None
+
     def make() -> PlanEstimates:
         return compute_estimates(
             volume,

@@ -268,7 +268,9 @@ class CasePlan:
         if len(names) != len(set(names)):
             raise ValueError(f"each level is planned once; got {', '.join(names)}")
         if self.active_level is not None and self.active_level not in names:
-            raise ValueError(f"the active level {self.active_level} is not one of the planned levels")
+            raise ValueError(
+                f"the active level {self.active_level} is not one of the planned levels"
+            )
         ids = [k for k, _ in self.indication]
         for k, v in self.indication:
             if not isinstance(k, str) or not isinstance(v, str) or not k:

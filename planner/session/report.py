@@ -110,7 +110,11 @@ def report_content(
     per: dict[str, PlanEstimates | None] = {}
     for lp in case.plan.levels:
         chk = level_check(volume, case, lp.level) if ok else None
-        est = level_estimates(volume, case, lp.level, balloon_catalog) if ok and with_estimates else None
+        est = (
+            level_estimates(volume, case, lp.level, balloon_catalog)
+            if ok and with_estimates
+            else None
+        )
         per[lp.level] = est
         levels.append(
             LevelReport(

@@ -11,12 +11,12 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from planner.constants import ENTRY_BONE_HU
 from planner.grid import FloatArray
 
-#: HU above which a sample counts as bone when no segmentation exists. [engineering choice:
-#: above soft tissue and the young-adult trabecular mean (~230 HU, DOMAIN.md §7.1), so it
-#: finds the cortex the needle meets first]
-BONE_HU = 250.0
+#: HU above which a sample counts as bone when no segmentation exists
+#: (:data:`planner.constants.ENTRY_BONE_HU`, with its source).
+BONE_HU = ENTRY_BONE_HU
 STEP_MM = 0.5
 #: consecutive inside samples (at STEP_MM) needed: a lone bright sample is not bone
 RUN_SAMPLES = 3

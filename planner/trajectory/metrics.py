@@ -45,6 +45,7 @@ from typing import Any
 
 import numpy as np
 
+from planner.constants import AIR_HU, DENSE_TISSUE_HU, MIDLINE_TOL_MM
 from planner.drr import carm_angles
 from planner.grid import FloatArray
 from planner.plan.catalog import Needle
@@ -59,13 +60,8 @@ from planner.trajectory.geometry import (
 )
 
 STEP_MM = 0.5
-#: HU below which a sample counts as air/lung (HU of air −1000, aerated lung ≈ −700 to −900).
-AIR_HU = -400.0
-#: HU window flagged as dense soft tissue outside bone: contrast-enhanced blood pool or bone
-#: that is not in the level's masks (rib, transverse process). [engineering choice]
-DENSE_HU = (150.0, 700.0)
-#: A tip within this distance of the midsagittal plane "reaches the midline". [engineering choice]
-MIDLINE_TOL_MM = 2.0
+#: air/lung, dense tissue window and midline tolerance: see :mod:`planner.constants`
+DENSE_HU = DENSE_TISSUE_HU
 GR_BINS_MM = (2.0, 4.0)  # Gertzbein & Robbins 1990 (DOMAIN.md §6.1)
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from planner.constants import AIR_HU, SUGGEST_BONE_HU
 from planner.errors import AnalysisError
 from planner.grid import FloatArray
 from planner.plan.catalog import Needle, get_needle
@@ -33,8 +34,7 @@ log = logging.getLogger(__name__)
 
 TARGET_DEPTH_FRAC = 0.75
 MIN_TRANSPEDICULAR_MM = 0.5
-BONE_HU = 150.0
-AIR_HU = -400.0
+BONE_HU = SUGGEST_BONE_HU
 STEP = 0.5
 SEARCH_STEP = 1.0
 

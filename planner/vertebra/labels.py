@@ -16,6 +16,7 @@ import re
 
 import numpy as np
 
+from planner.constants import LABEL_MASK_BONE_HU
 from planner.errors import AnalysisError, InputError
 from planner.grid import ImageGrid
 from planner.io_nifti import VERSE_NAMES
@@ -24,7 +25,7 @@ from planner.vertebra.types import LevelCandidate
 from planner.volume import CTVolume, LabelMap
 
 _NAME_RE = re.compile(r"vertebra(?:e)?[_ ]?([CTLS]\d{1,2})$", re.IGNORECASE)
-MASK_BONE_HU = 300
+MASK_BONE_HU = LABEL_MASK_BONE_HU
 MASK_OUTSIDE_HU = -50
 
 

@@ -26,6 +26,7 @@ import logging
 
 import numpy as np
 
+from planner.constants import RIB_BONE_HU
 from planner.errors import AnalysisError
 from planner.grid import FloatArray
 from planner.progress import Progress, report
@@ -168,7 +169,7 @@ def rib_bone_counts(volume: CTVolume, fit: BodyFit) -> tuple[int, int]:
         aa, pp, zz = np.meshgrid(side * a, p, z, indexing="ij")
         pts = (fit.centroid_lps + aa[..., None] * left + pp[..., None] * star.posterior
                + zz[..., None] * star.superior)
-        out.append(int((volume.sample_lps(pts.reshape(-1, 3), fill=-1000.0) > 300).sum()))
+        out.append(int((volume.sample_lps(pts.reshape(-1, 3), fill=-1000.0) > RIB_BONE_HU).sum()))
     return out[0], out[1]
 
 

@@ -197,7 +197,12 @@ def _recorded_source(path: str) -> str:
     src = data.get("source_path") if isinstance(data, dict) else None
     if not isinstance(src, str) or not src:
         return ""
-    return src if src == "demo:" or Path(src).exists() else ""
+    if src == "demo:":
+        return src
+    from planner.plan.file import resolve_source_path
+
+    src = resolve_source_path(path, src)  # stored relative to the plan file (privacy)
+    return src if Path(src).exists() else ""
 
 
 def _is_demo_series(uid: str) -> bool:
