@@ -119,8 +119,14 @@ def test_older_versions_migrate_to_one_active_level(tmp_path: Path, version: int
             data.pop(key)
         data.update(series_uid=UID, geometry_fingerprint=FP, format_version=1)
         data["procedure"] = "vertebroplasty"
-        data["needles"] = [{"side": "left", "entry_lps": t["skin_entry_lps"],
-                            "target_lps": t["target_lps"], "gauge": "13G"}]
+        data["needles"] = [
+            {
+                "side": "left",
+                "entry_lps": t["skin_entry_lps"],
+                "target_lps": t["target_lps"],
+                "gauge": "13G",
+            }
+        ]
     p = tmp_path / f"v{version}.json"
     p.write_text(json.dumps(data), encoding="utf-8")
     loaded = load_case_plan(p, UID, FP)
@@ -160,10 +166,12 @@ def _target(data: dict[str, Any], value: Any) -> dict[str, Any]:
         (lambda d: _target(d, [4, -6]), "three numbers"),
         (lambda d: d | {"format": "something-else"}, "not a plan file"),
         (
-            lambda d: d["levels"][1].update(
-                balloons=[{"side": "left", "device_id": "kyphon-express-10-2"}]
-            )
-            or d,
+            lambda d: (
+                d["levels"][1].update(
+                    balloons=[{"side": "left", "device_id": "kyphon-express-10-2"}]
+                )
+                or d
+            ),
             "vertebroplasty but lists 1 balloon",
         ),
         (
@@ -222,9 +230,7 @@ def test_coordinates_far_outside_the_volume_are_refused(tmp_path: Path) -> None:
     from planner.volume import CTVolume
 
     body = elliptic_body(height_mm=20.0, spacing_mm=(1.0, 1.0, 1.0))
-    vol = CTVolume.from_array(
-        body.hu, body.anatomy.grid.ijk_to_lps, "1.2.826.0.1.3680043.99.3"
-    )
+    vol = CTVolume.from_array(body.hu, body.anatomy.grid.ijk_to_lps, "1.2.826.0.1.3680043.99.3")
     series = SeriesBinding(vol.series_uid, vol.geometry_fingerprint())
     near = save_case_plan(series, _case_plan(), tmp_path / "near.json")
     load_case_plan(near, volume=vol)

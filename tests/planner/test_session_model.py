@@ -16,11 +16,11 @@ from planner.session import (
     LevelAnalysis,
     LevelPlan,
     LevelsAnalysis,
+    derive,
     edit,
     level_estimates,
     total_cement,
 )
-from planner.session import derive
 
 SERIES = SeriesBinding("1.2.826.0.1.3680043.99.1", "0123456789abcdef")
 LEFT = Trajectory("left", "transpedicular", (25.0, 60.0, 0.0), (9.0, 15.0, 0.0), (4.0, -6.0, 0.0))
@@ -168,4 +168,3 @@ def test_case_plan_validates() -> None:
         CasePlan((LevelPlan("L1"), LevelPlan("L1")))
     with pytest.raises(ValueError, match="active level"):
         CasePlan((LevelPlan("L1"),), "T12")
-
