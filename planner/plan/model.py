@@ -35,7 +35,7 @@ def _point(name: str, value: object) -> Point:
         raise ValueError(f"{name} must be three numbers (LPS mm), got {value!r}") from exc
     if len(p) != 3 or not all(math.isfinite(v) for v in p):
         raise ValueError(f"{name} must be three finite numbers (LPS mm), got {value!r}")
-    return p  # type: ignore[return-value]
+    return p
 
 
 def _choice(name: str, value: str, allowed: tuple[str, ...]) -> None:

@@ -14,6 +14,7 @@ All points are patient LPS millimetres. Edits are pure functions in
 from __future__ import annotations
 
 import json
+import logging
 import math
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -30,6 +31,8 @@ from planner.plan.model import (
     Side,
     Trajectory,
 )
+
+log = logging.getLogger(__name__)
 
 CORRECTION_KINDS = (
     "morphometry_point",
@@ -165,13 +168,21 @@ class LevelPlan:
     def from_legacy(
         cls, plan: Plan, confirmed: bool = False, unipedicular: bool | None = None
     ) -> LevelPlan:
-        """A level plan from a single-level plan (its measurements stay with the caller)."""
+        """A level plan from a single-level plan (its measurements stay with the caller).
+
+        Balloons of a vertebroplasty plan (which the estimates ignore) are left out, with a
+        logged warning: a level plan never holds them.
+        """
+        balloons = plan.balloons
+        if balloons and plan.procedure != "kyphoplasty":
+            log.warning("%s: balloons of a vertebroplasty plan left out", plan.level)
+            balloons = ()
         return cls(
             plan.level,
             confirmed,
             plan.procedure,
             plan.trajectories,
-            plan.balloons,
+            balloons,
             plan.clinical,
             unipedicular,
             plan.notes,

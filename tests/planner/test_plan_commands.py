@@ -116,7 +116,7 @@ def test_plan_with_a_balloon_makes_a_kyphoplasty_plan(
     balloon = ["--balloon", "kyphon-xpander-ii-15-3", "--inflation-ml", "2.5"]
     code, _, err = _run(argv + balloon, capsys)
     assert code == 0, err
-    saved = json.loads(out_path.read_text())
+    (saved,) = json.loads(out_path.read_text())["levels"]  # plan file format 4
     assert saved["procedure"] == "kyphoplasty"
     assert sorted(b["side"] for b in saved["balloons"]) == ["left", "right"]
     assert all(b["inflation_ml"] == 2.5 for b in saved["balloons"])

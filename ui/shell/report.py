@@ -134,12 +134,14 @@ def _trajectories_section(volume: Any, plan: Any, result: Any) -> str:
     if not plan.trajectories:
         return "<p>No trajectories planned.</p>"
     out = []
-    ctx = None
+    check = None
     if result is not None:
-        try:
-            from planner.trajectory import TrajectoryContext
+        try:  # the session's findings: the same code path as `check` and the panels
+            from planner.session import Case, LevelAnalysis, LevelsAnalysis, level_check
 
-            ctx = TrajectoryContext.build(volume, result.anatomy, result.morphometry)
+            data = LevelAnalysis(result.anatomy, result.morphometry)
+            case = Case.from_legacy(plan, LevelsAnalysis(((plan.level, data),)))
+            check = level_check(volume, case, plan.level)
         except Exception as exc:  # noqa: BLE001 - the report still prints the geometry
             log.warning("trajectory findings unavailable: %s", exc)
     for t in plan.trajectories:
@@ -151,10 +153,8 @@ def _trajectories_section(volume: Any, plan: Any, result: Any) -> str:
             f"entry {_pt(t.skin_entry_lps)}, bone entry {_pt(t.bone_entry_lps)}, tip "
             f"{_pt(t.target_lps)} LPS mm; skin to tip {length:.1f} mm.</p>"
         )
-        if ctx is not None:
-            from planner.trajectory import evaluate
-
-            res = evaluate(ctx, t, unipedicular=plan.is_unipedicular)
+        if check is not None:
+            res = next(r for tt, r in check.results if tt == t)
             if res.findings:
                 out.append(
                     "<ul class='flags'>"
