@@ -10,10 +10,17 @@ from planner.estimate.balloon_shape import capsule_radius_mm, capsule_volume_ml
 from planner.estimate.cement import CementRecommendation, cement_recommendation
 from planner.estimate.compare import Comparison, compare_procedures
 from planner.estimate.geometry import FineBody, fine_body
-from planner.estimate.report import PlanEstimates, compute_estimates, estimate_plan
+from planner.estimate.report import (
+    ClosedForm,
+    PlanEstimates,
+    closed_form_estimates,
+    compute_estimates,
+    estimate_plan,
+)
 from planner.estimate.restoration import Band, Restoration, restoration_estimate
 from planner.estimate.sources import SOURCES, Source, sources_json
-from planner.estimate.spread import LeakPoint, SpreadResult, simulate_spread
+from planner.estimate.leaks import LeakPoint
+from planner.estimate.spread import SpreadResult, simulate_spread
 
 __all__ = [
     "SOURCES",
@@ -22,6 +29,7 @@ __all__ = [
     "BalloonDevice",
     "BalloonResult",
     "CementRecommendation",
+    "ClosedForm",
     "Comparison",
     "FineBody",
     "LeakPoint",
@@ -33,6 +41,7 @@ __all__ = [
     "capsule_radius_mm",
     "capsule_volume_ml",
     "cement_recommendation",
+    "closed_form_estimates",
     "compare_procedures",
     "compute_estimates",
     "estimate_plan",

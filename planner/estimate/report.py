@@ -130,6 +130,72 @@ def _heights(morph: Morphometry) -> tuple[dict[str, float] | None, dict[str, flo
     return ref, cur
 
 
+@dataclass(frozen=True, eq=False)
+class ClosedForm:
+    """The closed-form estimates (< 1 ms once the fine body exists): no balloon or spread run.
+
+    ``flags`` are the cement risk flags, ``notes`` the notes on them.
+    """
+
+    cement: CementRecommendation
+    restoration: Restoration | None
+    comparison: Comparison
+    flags: tuple[str, ...]
+    notes: tuple[str, ...]
+
+
+def closed_form_estimates(
+    plan: Plan,
+    morphometry: Morphometry,
+    fine: FineBody | None,
+    cavity_ml: float | None,
+    unipedicular: bool | None = None,
+) -> ClosedForm:
+    """Cement volume, expected restoration and the VP/BKP comparison of a plan.
+
+    Parameters
+    ----------
+    plan, morphometry
+        The level's plan and measurements.
+    fine
+        The body's fine model (cortex/endplate gap flags, midline); None while it is being
+        built: only the posterior-wall and clinical flags are known and the tip is not judged.
+    cavity_ml
+        Balloon cavity volume (mL) of a kyphoplasty plan, or None.
+    unipedicular
+        The session's unipedicular decision (None: one needle = unipedicular).
+
+    Notes
+    -----
+    The one implementation :func:`compute_estimates` and the workstation's live panel share.
+    Volumes mL, heights mm.
+    """
+    if fine is not None:
+        flags, notes = risk_flags(plan, morphometry, fine)
+        short = tip_short_of_midline(plan, fine, unipedicular)
+    else:
+        flags, notes, short = [], ["Cortex and endplate gaps are still being checked."], False
+        if morphometry.posterior_wall in ("bulging", "retropulsion"):
+            flags.append("posterior_wall_involvement")
+        if plan.clinical.intravertebral_cleft:
+            flags.append("intravertebral_cleft")
+        if plan.clinical.cement_viscosity == "low":
+            flags.append("low_viscosity_cement")
+    extra = plan.clinical.extra_interdigitation_ml
+    v = morphometry.body_volume_ml
+    cement = cement_recommendation(v, plan.procedure, cavity_ml, short, flags, extra)
+    ref, cur = _heights(morphometry)
+    lost = None if ref is None else {w: ref[w] - cur[w] for w in WALLS_ESTIMATED}
+    sup = plan.clinical.supine_heights_mm
+    supine = (
+        None if sup is None else dict(zip(("anterior", "middle", "posterior"), sup, strict=True))
+    )
+    acuity = plan.clinical.effective_acuity
+    rest = None if lost is None else restoration_estimate(lost, plan.procedure, acuity, supine, cur)
+    comparison = compare_procedures(v, lost, acuity, flags, cavity_ml, short, supine, cur, extra)
+    return ClosedForm(cement, rest, comparison, tuple(flags), tuple(notes))
+
+
 def compute_estimates(
     volume: Any,
     anatomy: LevelAnatomy,
@@ -180,27 +246,15 @@ def compute_estimates(
     balloons = _inflate_all(plan, anatomy, morphometry, fine, balloon_catalog, notes)
     lap("balloons")
     report(progress, 0.3, "cement volume")
-    flags, flag_notes = risk_flags(plan, morphometry, fine)
-    notes.extend(flag_notes)
     cavity_ml = sum(b.volume_ml for b in balloons) if balloons else None
-    short = tip_short_of_midline(plan, fine, unipedicular)
-    extra = plan.clinical.extra_interdigitation_ml
-    v = morphometry.body_volume_ml
-    cement = cement_recommendation(v, plan.procedure, cavity_ml, short, flags, extra)
+    cf = closed_form_estimates(plan, morphometry, fine, cavity_ml, unipedicular)
+    notes.extend(cf.notes)
     report(progress, 0.4, "cement spread")
-    spread = _spread(volume, anatomy, plan, cement.recommended_ml, balloons, fine, notes)
+    spread = _spread(volume, anatomy, plan, cf.cement.recommended_ml, balloons, fine, notes)
     lap("cement_spread")
+    cement, rest, comparison = cf.cement, cf.restoration, cf.comparison
     report(progress, 0.8, "height restoration")
-    ref, cur = _heights(morphometry)
-    lost = None if ref is None else {w: ref[w] - cur[w] for w in WALLS_ESTIMATED}
-    sup = plan.clinical.supine_heights_mm
-    supine = (
-        None if sup is None else dict(zip(("anterior", "middle", "posterior"), sup, strict=True))
-    )
-    acuity = plan.clinical.effective_acuity
-    rest = None if lost is None else restoration_estimate(lost, plan.procedure, acuity, supine, cur)
-    comparison = compare_procedures(v, lost, acuity, flags, cavity_ml, short, supine, cur, extra)
-    lap("restoration_compare")
+    lap("restoration_compare")  # computed above with the cement volume (closed form)
     report(progress, 1.0, "done")
     log.info("estimates for %s: %s", plan.level, {k: round(t, 3) for k, t in timings.items()})
     return PlanEstimates(

@@ -23,7 +23,13 @@ import numpy as np
 
 from planner.anatomy import LevelAnatomy, Morphometry
 from planner.estimate.balloon_catalog import BalloonCatalog
-from planner.estimate.report import PlanEstimates, compute_estimates
+from planner.estimate.geometry import FineBody
+from planner.estimate.report import (
+    ClosedForm,
+    PlanEstimates,
+    closed_form_estimates,
+    compute_estimates,
+)
 from planner.plan.model import Trajectory
 from planner.session.model import Case, LevelData, LevelPlan
 from planner.trajectory.context import TrajectoryContext
@@ -205,6 +211,27 @@ def level_estimates(
         return make()
     key = (volume_key(volume), anatomy_key(data.anatomy, data.morphometry), lp)
     return _ESTIMATES.get(key, make)
+
+
+def level_closed_form(
+    case: Case, level: str, fine: FineBody | None = None, cavity_ml: float | None = None
+) -> ClosedForm | None:
+    """The instant part of the estimates of ``level`` (cement, restoration, comparison).
+
+    For live panels while :func:`level_estimates` runs in the background: ``fine`` is the
+    body's fine model once known (None: gap flags pending), ``cavity_ml`` the inflated
+    balloons' volume (None: the planned inflation volumes of a kyphoplasty level stand in).
+    Uses the level's unipedicular decision, like :func:`level_estimates`.
+    """
+    lp = case.plan.level(level)
+    data = case.level_data(level)
+    if lp is None or data is None:
+        return None
+    if cavity_ml is None and lp.procedure == "kyphoplasty" and lp.balloons:
+        cavity_ml = sum(b.inflation_ml for b in lp.balloons)
+    return closed_form_estimates(
+        lp.legacy(case.series), data.morphometry, fine, cavity_ml, lp.is_unipedicular
+    )
 
 
 @dataclass(frozen=True, slots=True)

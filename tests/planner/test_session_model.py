@@ -168,3 +168,17 @@ def test_case_plan_validates() -> None:
         CasePlan((LevelPlan("L1"), LevelPlan("L1")))
     with pytest.raises(ValueError, match="active level"):
         CasePlan((LevelPlan("L1"),), "T12")
+
+
+def test_closed_form_is_the_same_code_path_as_the_full_run(synthetic: Any) -> None:
+    volume, body = synthetic
+    series = SeriesBinding(volume.series_uid, volume.geometry_fingerprint())
+    analysis = LevelsAnalysis((("L1", LevelAnalysis(body.anatomy, body.morphometry)),))
+    case = edit.place_needle(edit.add_level(Case(series, analysis=analysis), "L1"), "L1", LEFT)
+    full = level_estimates(volume, case, "L1")
+    assert full is not None
+    quick = derive.level_closed_form(case, "L1", full.fine)
+    assert quick is not None
+    assert quick.cement == full.cement and quick.comparison.to_json() == full.comparison.to_json()
+    pending = derive.level_closed_form(case, "L1", None)
+    assert pending is not None and "still being checked" in pending.notes[0]
