@@ -10,6 +10,7 @@ from planner.estimate.balloon_shape import capsule_radius_mm, capsule_volume_ml
 from planner.estimate.cement import CementRecommendation, cement_recommendation
 from planner.estimate.compare import Comparison, compare_procedures
 from planner.estimate.geometry import FineBody, fine_body
+from planner.estimate.leaks import LeakPoint
 from planner.estimate.report import (
     ClosedForm,
     PlanEstimates,
@@ -19,7 +20,6 @@ from planner.estimate.report import (
 )
 from planner.estimate.restoration import Band, Restoration, restoration_estimate
 from planner.estimate.sources import SOURCES, Source, sources_json
-from planner.estimate.leaks import LeakPoint
 from planner.estimate.spread import SpreadResult, simulate_spread
 
 __all__ = [
