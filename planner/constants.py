@@ -26,10 +26,26 @@ LABEL_MASK_BONE_HU = 300
 #: Bone samples beside the body that mark a rib-bearing level. [tool assumption]
 RIB_BONE_HU = 300.0
 
+#: L1 trabecular HU screening thresholds for osteoporosis (Pickhardt PJ et al. 2013, Ann Intern
+#: Med 158:588-595): ≤ 110 HU > 90 % specific, ≤ 160 HU sensitive, > 200 HU NPV 99 %.
+TRABECULAR_OSTEOPOROSIS_HU = 110.0
+TRABECULAR_SENSITIVE_HU = 160.0
+TRABECULAR_NPV_HU = 200.0
+#: Bone iso-surface of the 3D view and bone seen first by the initial view placement; display
+#: choices, not measurements. [tool assumption]
+DISPLAY_BONE_ISO_HU = 200.0
+DISPLAY_BONE_HU = 250.0
+
 # --- lengths ----------------------------------------------------------------------------------
 #: Shortest needle (skin entry to tip) a plan accepts: shorter is a click, not a path.
 #: [tool assumption]
 MIN_NEEDLE_LENGTH_MM = 1.0
+#: While dragging an end, a needle shorter than this is not previewed (the drag is ignored
+#: until the end moves away). [tool assumption]
+DRAG_MIN_NEEDLE_MM = 2.0
+#: Placing a needle by two clicks: the skin click must be this far from the target click.
+#: [tool assumption]
+CLICK_MIN_NEEDLE_MM = 5.0
 #: A tip within this distance of the mid-sagittal plane "reaches the midline". [tool assumption]
 MIDLINE_TOL_MM = 2.0
 
