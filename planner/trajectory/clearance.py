@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from planner.anatomy import BoolArray
 from planner.grid import FloatArray
 from planner.trajectory.breach import direction_name, pedicle_offset_direction
 from planner.trajectory.context import SIDE_SIGN, TrajectoryContext
@@ -32,7 +33,8 @@ def ray_dirs(ctx: TrajectoryContext, d: FloatArray, sign: float) -> FloatArray:
     if float(sup @ rot[:, 2]) < 0:
         sup = -sup
     ang = np.radians(np.arange(N_RAYS) * (360.0 / N_RAYS))
-    return np.cos(ang)[:, None] * med + np.sin(ang)[:, None] * sup
+    rays: FloatArray = np.cos(ang)[:, None] * med + np.sin(ang)[:, None] * sup
+    return rays
 
 
 def ray_distances(ctx: TrajectoryContext, pts: FloatArray, dirs: FloatArray) -> FloatArray:
@@ -80,9 +82,9 @@ def clearances(
     pts: FloatArray,
     bone: FloatArray,
     canal: FloatArray,
-    zone: FloatArray,
-    intra: FloatArray,
-    front: FloatArray,
+    zone: BoolArray,
+    intra: BoolArray,
+    front: BoolArray,
     d: FloatArray,
     r: float,
     path_step_mm: float,
@@ -156,5 +158,5 @@ CARDINAL_RAYS = {
 }
 
 
-def _min_where(v: FloatArray, sel: FloatArray) -> float:
+def _min_where(v: FloatArray, sel: BoolArray) -> float:
     return float(v[sel].min()) if np.any(sel) else math.nan

@@ -54,8 +54,8 @@ def labels_on_grid(labelmap: LabelMap, grid: ImageGrid) -> np.ndarray:
     perm[[0, 1, 2], [2, 1, 0]] = 1.0
     perm[3, 3] = 1.0
     mk = perm @ m @ perm  # (k,j,i) -> (k,j,i)
-    return ndi.affine_transform(labelmap.labels, mk[:3, :3], mk[:3, 3],
-                                output_shape=grid.shape_kji, order=0, cval=0)
+    return np.asarray(ndi.affine_transform(labelmap.labels, mk[:3, :3], mk[:3, 3],
+                                           output_shape=grid.shape_kji, order=0, cval=0))
 
 
 def _body_start(grid: ImageGrid, mask: np.ndarray) -> np.ndarray:
@@ -64,7 +64,7 @@ def _body_start(grid: ImageGrid, mask: np.ndarray) -> np.ndarray:
     lps = grid.voxel_to_lps(idx[:, ::-1].astype(float))
     y = lps[:, 1]
     front = lps[y <= y.min() + 0.45 * (y.max() - y.min())]
-    return front.mean(axis=0)
+    return np.asarray(front.mean(axis=0), dtype=np.float64)
 
 
 def levels_from_labels(volume: CTVolume, labelmap: LabelMap) -> tuple[LevelCandidate, ...]:
@@ -90,7 +90,7 @@ def levels_from_labels(volume: CTVolume, labelmap: LabelMap) -> tuple[LevelCandi
             continue
         idx = np.argwhere(m)
         a, b = idx.min(axis=0), idx.max(axis=0) + 1
-        sub = volume.grid.crop(tuple(a), tuple(b))  # type: ignore[arg-type]
+        sub = volume.grid.crop(tuple(a), tuple(b))
         crop = m[a[0]:b[0], a[1]:b[1], a[2]:b[2]]
         out.append(LevelCandidate(name, tuple(_body_start(sub, crop)), "labels", False,
                                   label_grid=sub, label_mask=crop))

@@ -49,7 +49,8 @@ def _local_mean(volume: CTVolume, pts: FloatArray, radius: float = 5.0) -> Float
                                    for a, b, c in ((1, 0, 0), (-1, 0, 0), (0, 1, 0), (0, -1, 0),
                                                    (0, 0, 1), (0, 0, -1))], float)
     q = (pts[:, None, :] + offs[None]).reshape(-1, 3)
-    return volume.sample_lps(q, fill=-1000.0).reshape(len(pts), -1).mean(axis=1)
+    mean: FloatArray = volume.sample_lps(q, fill=-1000.0).reshape(len(pts), -1).mean(axis=1)
+    return mean
 
 
 def _in_scan(volume: CTVolume, pts: FloatArray) -> bool:
@@ -111,13 +112,14 @@ def _is_sacrum(volume: CTVolume, fit: BodyFit) -> bool:
 
 def walk(volume: CTVolume, start: BodyFit, progress: Progress | None = None) -> list[BodyFit]:
     """All bodies reachable by hopping from ``start``, cranial first."""
-    up, down = [], []
-    cur = start
-    while len(up) < MAX_LEVELS and (cur := hop(volume, cur, +1)) is not None:
+    up: list[BodyFit] = []
+    down: list[BodyFit] = []
+    cur: BodyFit | None = start
+    while len(up) < MAX_LEVELS and cur is not None and (cur := hop(volume, cur, +1)) is not None:
         up.append(cur)
         report(progress, min(0.9, 0.1 + 0.03 * len(up)), "following the spine upwards")
     cur = start
-    while len(down) < MAX_LEVELS and (cur := hop(volume, cur, -1)) is not None:
+    while len(down) < MAX_LEVELS and cur is not None and (cur := hop(volume, cur, -1)) is not None:
         down.append(cur)
         report(progress, min(0.95, 0.5 + 0.03 * len(down)), "following the spine downwards")
         if _is_sacrum(volume, cur):

@@ -21,6 +21,12 @@ MODULES = [
     "planner/commands/check.py",
     "planner/commands/estimate.py",
     "planner/commands/_common.py",
+    "planner/trajectory/clearance.py",
+    "planner/trajectory/metrics.py",
+    "planner/trajectory/suggest.py",
+    "planner/trajectory/entry.py",
+    "planner/vertebra/levels.py",
+    "planner/vertebra/labels.py",
 ]
 
 
