@@ -181,6 +181,11 @@ def level_check(volume: CTVolume, case: Case, level: str) -> LevelCheck | None:
     return _FINDINGS.get(key, lambda: check_level_plan(level_context(volume, data), lp))
 
 
+def case_checks(volume: CTVolume, case: Case) -> dict[str, LevelCheck | None]:
+    """Findings of every planned level, in plan order (None: level not analysed)."""
+    return {lp.level: level_check(volume, case, lp.level) for lp in case.plan.levels}
+
+
 def level_estimates(
     volume: CTVolume,
     case: Case,

@@ -14,6 +14,7 @@ MODULES = [
     "planner/session",
     "planner/plan/file.py",
     "planner/plan/schema.py",
+    "planner/plan/read.py",
     "planner/plan/model.py",
     "planner/constants.py",
     "planner/estimate/report.py",
