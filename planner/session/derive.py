@@ -79,6 +79,8 @@ def clear_caches() -> None:
     """Forget every cached derived result (tests, memory pressure)."""
     for c in (_CONTEXTS, _FINDINGS, _ESTIMATES):
         c.clear()
+    for m in (_VOLUME_KEYS, _ANATOMY_KEYS):
+        m.clear()
 
 
 def cache_stats() -> dict[str, tuple[int, int]]:
@@ -89,8 +91,45 @@ def cache_stats() -> dict[str, tuple[int, int]]:
     }
 
 
+class _KeyMemo:
+    """Remembers the content key computed for the last few objects (identity → key).
+
+    Only saves recomputing a digest for an object already seen (a drag update must stay
+    cheap); the caches themselves are keyed on the content key. Holds strong references, so
+    an id is never reused while its entry lives; objects are immutable by project rule.
+    """
+
+    def __init__(self, size: int = 8) -> None:
+        self.size = size
+        self._items: list[tuple[object, object, str]] = []  # (obj, extra, key)
+        self._lock = threading.Lock()
+
+    def get(self, obj: object, extra: object, make: Callable[[], str]) -> str:
+        with self._lock:
+            for o, e, k in self._items:
+                if o is obj and e is extra:
+                    return k
+        key = make()
+        with self._lock:
+            self._items.insert(0, (obj, extra, key))
+            del self._items[self.size :]
+        return key
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+_VOLUME_KEYS = _KeyMemo()
+_ANATOMY_KEYS = _KeyMemo()
+
+
 def volume_key(volume: CTVolume) -> str:
     """Content key of a CT: series UID, geometry fingerprint, digest of a HU subsample."""
+    return _VOLUME_KEYS.get(volume, None, lambda: _volume_digest(volume))
+
+
+def _volume_digest(volume: CTVolume) -> str:
     h = hashlib.blake2b(digest_size=16)
     h.update(volume.series_uid.encode())
     h.update(volume.geometry_fingerprint().encode())
@@ -100,6 +139,10 @@ def volume_key(volume: CTVolume) -> str:
 
 def anatomy_key(anatomy: LevelAnatomy, morphometry: Morphometry | None = None) -> str:
     """Content key of a level's segmentation (masks, crop, frame) and morphometry."""
+    return _ANATOMY_KEYS.get(anatomy, morphometry, lambda: _anatomy_digest(anatomy, morphometry))
+
+
+def _anatomy_digest(anatomy: LevelAnatomy, morphometry: Morphometry | None) -> str:
     h = hashlib.blake2b(digest_size=16)
     h.update(f"{anatomy.level}|{anatomy.offset_kji}|{anatomy.grid.fingerprint()}".encode())
     for m in (anatomy.body, anatomy.pedicle_left, anatomy.pedicle_right, anatomy.canal):
