@@ -255,3 +255,55 @@ def test_study_path_is_stored_relative_to_the_plan(tmp_path: Path) -> None:
     d = save_plan(Plan(SERIES, "L1"), plans / "d.json", source_path="demo:")
     assert json.loads(d.read_text(encoding="utf-8"))["source_path"] == "demo:"
     assert load_case_plan(d).source_path == "demo:"
+
+
+def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every place in a decoded JSON value (dict keys and list indexes)."""
+    out = [prefix]
+    if isinstance(value, dict):
+        for k, v in value.items():
+            out += _paths(v, (*prefix, k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            out += _paths(v, (*prefix, i))
+    return out
+
+
+def test_any_field_replaced_by_any_json_loads_or_is_refused_by_name(tmp_path: Path) -> None:
+    """Fuzz: no other exception than PlanFormatError/PlanMismatchError, naming the file."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from planner.errors import PlannerError
+
+    good = _good()
+    places = [p for p in _paths(good) if p]
+    scalars = (
+        st.none()
+        | st.booleans()
+        | st.integers(-(10**400), 10**400)
+        | st.floats(allow_nan=True, allow_infinity=True)
+        | st.text(max_size=8)
+    )
+    values = st.recursive(
+        scalars,
+        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=4), inner),
+        max_leaves=8,
+    )
+    p = tmp_path / "fuzz.json"
+
+    @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(place=st.sampled_from(places), value=values)
+    def run(place: tuple[Any, ...], value: Any) -> None:
+        data = json.loads(json.dumps(good))
+        target = data
+        for key in place[:-1]:
+            target = target[key]
+        target[place[-1]] = value
+        p.write_text(json.dumps(data), encoding="utf-8")
+        try:
+            load_case_plan(p)
+        except PlannerError as exc:
+            assert str(p) in str(exc)
+
+    run()
