@@ -51,32 +51,15 @@ class EstimateView:
 def closed_form(
     plan: Any, result: Any, fine: Any, balloons: tuple[Any, ...] | None
 ) -> tuple[Any, Any, Any, tuple[str, ...], tuple[str, ...]]:
-    """Cement, restoration, comparison, flags and notes the way compute_estimates makes them.
+    """Cement, restoration, comparison, flags and notes: the planner's closed form (the same
+    function :func:`planner.estimate.compute_estimates` uses).
 
     ``fine`` (the body's FineBody) gives the geometric flags; without it only the clinical and
     posterior-wall flags are known. ``balloons`` are inflated results for ``plan.balloons``
     (None → the planned inflation volumes stand in for the cavity until the model has run).
     """
-    from planner.estimate import cement_recommendation, compare_procedures, restoration_estimate
-    from planner.estimate.report import _flags, _tip_short_of_midline
-    from planner.estimate.restoration import WALLS_ESTIMATED
+    from planner.estimate import closed_form_estimates
 
-    morph = result.morphometry
-    notes: list[str] = []
-    if fine is not None:
-        flags, fnotes = _flags(plan, morph, fine)
-        notes.extend(fnotes)
-        short = _tip_short_of_midline(plan, fine)
-    else:
-        flags = []
-        if morph.posterior_wall in ("bulging", "retropulsion"):
-            flags.append("posterior_wall_involvement")
-        if plan.clinical.intravertebral_cleft:
-            flags.append("intravertebral_cleft")
-        if plan.clinical.cement_viscosity == "low":
-            flags.append("low_viscosity_cement")
-        short = False
-        notes.append("Cortex and endplate gaps are still being checked.")
     cavity = None
     if plan.procedure == "kyphoplasty" and plan.balloons:
         cavity = (
@@ -84,27 +67,8 @@ def closed_form(
             if balloons is not None
             else sum(b.inflation_ml for b in plan.balloons)
         )
-    extra = plan.clinical.extra_interdigitation_ml
-    cement = cement_recommendation(
-        morph.body_volume_ml, plan.procedure, cavity, short, flags, extra
-    )
-    ref = morph.reference_heights_mm
-    cur = morph.heights_mm.as_dict()
-    lost = None if ref is None else {w: ref.get(w) - cur[w] for w in WALLS_ESTIMATED}
-    supine = plan.clinical.supine_heights_mm
-    supine_d = (
-        None
-        if supine is None
-        else dict(zip(("anterior", "middle", "posterior"), supine, strict=True))
-    )
-    acuity = plan.clinical.effective_acuity
-    rest = (
-        None if lost is None else restoration_estimate(lost, plan.procedure, acuity, supine_d, cur)
-    )
-    comp = compare_procedures(
-        morph.body_volume_ml, lost, acuity, flags, cavity, short, supine_d, cur, extra
-    )
-    return cement, rest, comp, tuple(flags), tuple(notes)
+    cf = closed_form_estimates(plan, result.morphometry, fine, cavity)
+    return cf.cement, cf.restoration, cf.comparison, cf.flags, cf.notes
 
 
 class EstimatesController(QObject):
