@@ -42,7 +42,8 @@ def test_unsaved_plan_is_written_and_removed_once_saved(
     assert path is not None and path.parent == tmp_path / "recovery"
     data = json.loads(path.read_text())
     assert data["series"]["series_uid"] == demo_case.volume.identity.series_uid
-    assert data["trajectories"][0]["target_lps"] == list(plan.trajectory("left").target_lps)
+    (level,) = data["levels"]  # plan file format 4
+    assert level["trajectories"][0]["target_lps"] == list(plan.trajectory("left").target_lps)
     assert data["measurements"][0]["points_lps"][1] == [0.0, 0.0, 20.0]
     assert data["source_path"] == "demo:"
     out = tmp_path / "saved.json"
