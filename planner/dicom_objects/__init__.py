@@ -1,0 +1,1 @@
+"""The plan as standard DICOM objects: TID 1500 SR, SEG, Encapsulated PDF (highdicom)."""
