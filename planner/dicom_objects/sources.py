@@ -78,7 +78,7 @@ def load_ct_source(volume: CTVolume, path: str | Path, outdir: Path) -> CTSource
         from planner.dicom_export import write_dicom_series
 
         folder = outdir / "ct"
-        res = write_dicom_series(volume, folder, study_description="Planned CT")
+        res = write_dicom_series(volume, folder, signed=True, study_description="Planned CT")
         files = list(res.files)
     datasets = [pydicom.dcmread(str(f)) for f in files]
     if any(getattr(ds, "NumberOfFrames", 1) not in (1, None, "") and
