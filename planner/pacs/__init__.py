@@ -1,0 +1,1 @@
+"""PACS query/retrieve and send (pynetdicom): see :mod:`planner.pacs.client`."""
