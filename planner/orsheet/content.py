@@ -184,7 +184,7 @@ def _indications(plan: Plan, morph: Morphometry, est: PlanEstimates) -> tuple[st
         f"{morph.trabecular_hu:.0f} HU; {plan.procedure}, {plan.clinical.cement_viscosity} "
         "viscosity cement."
     ]
-    out += [f"{k.replace('_', ' ').capitalize()}: {v}" for k, v in est.cement.flags.items()]
+    out += list(est.cement.flags.values())
     out += list(est.cement.notes) + list(est.notes)
     if est.spread is not None:
         out += list(est.spread.warnings)

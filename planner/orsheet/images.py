@@ -117,6 +117,15 @@ def _grey(hu: NDArray[np.float32]) -> NDArray[np.uint8]:
     return np.repeat(g[:, :, None], 3, axis=2)
 
 
+def _film(ray_sums: NDArray[np.float32]) -> NDArray[np.uint8]:
+    """Film-like grey (bone bright) stretched on the central half of the image, so that air
+    or missing data at the edges of a short scan does not wash the vertebra out."""
+    v = 1.0 - np.exp(-ray_sums.astype(np.float64))
+    n = v.shape[0]
+    lo, hi = np.percentile(v[n // 4 : 3 * n // 4, n // 4 : 3 * n // 4], [2, 99.5])
+    return (np.clip((v - lo) / max(hi - lo, 1e-6), 0, 1) * 255).astype(np.uint8)
+
+
 class _Painter:
     """Draws needle, marks, letters, scale bar and title on one image."""
 
@@ -124,6 +133,7 @@ class _Painter:
         self.img = Image.fromarray(rgb, "RGB")
         self.draw = ImageDraw.Draw(self.img)
         self.px_mm = px_mm
+        self._labels: list[FloatArray] = []
 
     def needle(self, pts_px: FloatArray, od_mm: float) -> None:
         w = max(3, int(round(od_mm / self.px_mm * 0.6)))
@@ -139,7 +149,9 @@ class _Painter:
             self.draw.rectangle(box, outline=rgb, width=3)
         else:
             self.draw.ellipse(box, outline=rgb, width=3)
-        if label and 0 <= p[0] < SIZE_PX and 0 <= p[1] < SIZE_PX:
+        free = all(abs(p[0] - q[0]) > 80 or abs(p[1] - q[1]) > 28 for q in self._labels)
+        if label and free and 0 <= p[0] < SIZE_PX and 0 <= p[1] < SIZE_PX:
+            self._labels.append(np.asarray(p, dtype=np.float64))
             self.text((p[0] + r + 3, p[1] - r - 14), label, rgb, 22)
 
     def text(self, xy: tuple[float, float], s: str, rgb: tuple[int, int, int], size: int) -> None:
@@ -245,7 +257,7 @@ def render_needle_images(
     out = []
     for kind, beam in (("ap", fr.posterior), ("lateral", -fr.left)):
         img = r.render("bullseye", SIZE_PX, DRR_FOV_MM, beam, needle)
-        rgb = np.repeat(img.display_uint8()[:, :, None], 3, axis=2)
+        rgb = np.repeat(_film(img.pixels)[:, :, None], 3, axis=2)
         p = _Painter(rgb, img.pixel_mm)
         assert img.needle_polyline_px is not None
         p.needle(img.needle_polyline_px, od_mm)

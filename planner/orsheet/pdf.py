@@ -117,6 +117,9 @@ def write_pdf(sheet: OrSheet, path: str | Path) -> Path:
         fd, tmp = tempfile.mkstemp(dir=p.parent, suffix=".pdf.tmp")
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, p)
     except OSError as exc:
         raise InputError(f"cannot write the PDF: {exc.strerror or exc}", path=p) from exc

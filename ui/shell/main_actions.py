@@ -82,6 +82,7 @@ def build_actions(win: MainWindow) -> dict[str, QAction]:
         "Shift+F12",
         "Save the whole window as PNG (no patient identifiers)",
     )
+    _output_actions(win, A)
     A["quit"] = _act(win, "&Quit", win.close, QKeySequence.StandardKey.Quit, "Quit")
     A["undo"] = win.doc.undo_stack.createUndoAction(win, "&Undo")
     A["undo"].setShortcut(QKeySequence.StandardKey.Undo)
@@ -196,12 +197,29 @@ def build_actions(win: MainWindow) -> dict[str, QAction]:
     return A
 
 
+def _output_actions(win: MainWindow, A: dict[str, QAction]) -> None:
+    """OR sheet (print, PDF) and PACS; the behaviour lives in ui/output and ui/pacs."""
+    from ui.output.orsheet import export_or_sheet, print_or_sheet
+    from ui.pacs.dialog import open_pacs_dialog
+
+    A["print"] = _act(win, "&Print OR sheet…", lambda: print_or_sheet(win),
+                      QKeySequence.StandardKey.Print, "Print the OR sheet of the plan")
+    A["export_orsheet"] = _act(win, "Export &OR sheet (PDF)…", lambda: export_or_sheet(win),
+                               None, "Save the OR sheet of the plan as a PDF")
+    A["pacs"] = _act(win, "P&ACS…", lambda: open_pacs_dialog(win), None,
+                     "Find and retrieve studies on a PACS, send the plan's DICOM objects")
+
+
 def build_menus(win: MainWindow, A: dict[str, QAction]) -> None:
     mb = win.menuBar()
     m = mb.addMenu("&File")
     for k in ("open_folder", "open_file", "open_demo"):
         m.addAction(A[k])
     win.recent_menu = m.addMenu("Open &recent")
+    m.addAction(A["pacs"])
+    m.addSeparator()
+    m.addAction(A["print"])
+    m.addAction(A["export_orsheet"])
     m.addSeparator()
     m.addAction(A["shot_view"])
     m.addAction(A["shot_window"])
