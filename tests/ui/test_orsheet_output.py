@@ -1,0 +1,84 @@
+"""File → Export OR sheet (PDF), File → Print… (into a PDF printer) and the PACS dialog."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from PySide6.QtWidgets import QApplication
+
+from tests.ui.test_estimates_panel import demo_trajectories
+from tests.ui.trajectory_helpers import planning_window  # noqa: F401
+
+
+@pytest.fixture
+def planned_window(planning_window, demo_case):  # type: ignore[no-untyped-def]  # noqa: F811
+    win = planning_window
+    win.planning.controller.enabled = False
+    from planner.plan.model import Plan, SeriesBinding
+
+    vol = win.doc.volume
+    plan = win.doc.plan or Plan(SeriesBinding(vol.series_uid, vol.grid.fingerprint()), "L1")
+    for t in demo_trajectories(demo_case):
+        plan = plan.with_trajectory(t)
+    win.doc.push_plan(replace(plan, level="L1"), "needles")
+    QApplication.processEvents()
+    return win
+
+
+@pytest.mark.gui
+def test_export_and_print_same_pages(planned_window, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtPrintSupport import QPrinter
+
+    import ui.output.orsheet as orsheet
+
+    win = planned_window
+    out = tmp_path / "sheet.pdf"
+    monkeypatch.setattr(orsheet, "ask_pdf_path", lambda parent, folder, name: (str(out), False))
+    win.actions_by_name["export_orsheet"].trigger()
+    data = out.read_bytes()
+    assert data.startswith(b"%PDF") and data.count(b"/Subtype /Image") >= 8
+    printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+    printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
+    printer.setOutputFileName(str(tmp_path / "printed.pdf"))
+    printer.setFullPage(True)
+    pages = orsheet.print_or_sheet(win, printer)
+    assert pages == 2  # the level page and the summary page, as in the PDF
+    assert (tmp_path / "printed.pdf").stat().st_size > 100_000
+
+
+def test_default_folder_is_the_study_or_documents(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from ui.output.orsheet import default_output_dir
+
+    study = tmp_path / "study"
+    study.mkdir()
+    assert default_output_dir(str(study)) == study
+    assert default_output_dir(str(study / "CT1.dcm")) == study
+    assert default_output_dir("") != tmp_path
+
+
+@pytest.mark.gui
+def test_pacs_dialog_lists_servers_and_names_errors(qtbot, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from planner.pacs.config import LocalAE, PacsConfig, PacsServer, save_config
+    from ui.pacs.dialog import PacsDialog
+
+    from tests.orthanc_server import free_port
+
+    cfg = tmp_path / "pacs.json"
+    save_config(PacsConfig(LocalAE("VAPTEST", timeout_s=3),
+                           (PacsServer("nowhere", "127.0.0.1", free_port(), "NOBODY"),)), cfg)
+    errors: list[str] = []
+
+    class Win:
+        pass
+
+    dlg = PacsDialog(None, str(cfg))
+    dlg.win = Win()
+    qtbot.addWidget(dlg)
+    monkeypatch.setattr(dlg, "_error", lambda text: errors.append(text))
+    dlg.bridge.failed.disconnect()
+    dlg.bridge.failed.connect(dlg._error)
+    assert dlg.server.count() == 1 and dlg.server.currentText() == "nowhere"
+    dlg.echo()
+    qtbot.waitUntil(lambda: bool(errors), timeout=15000)
+    assert "PACS 'nowhere'" in errors[0] and "did not answer" in errors[0]
