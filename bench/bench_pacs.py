@@ -64,8 +64,10 @@ def main() -> None:
         files = sorted((t / "src").glob("*.dcm"))
         t0 = time.perf_counter()
         client.send(server, local, files)
-        print(f"stored {len(files)} slices ({sum(f.stat().st_size for f in files) / 1e6:.0f} MB)"
-              f" in {time.perf_counter() - t0:.1f} s")
+        print(
+            f"stored {len(files)} slices ({sum(f.stat().st_size for f in files) / 1e6:.0f} MB)"
+            f" in {time.perf_counter() - t0:.1f} s"
+        )
         ours, theirs = [], []
         for i in range(args.repeat):
             dest = t / f"cache{i}"
@@ -77,16 +79,35 @@ def main() -> None:
             odir.mkdir()
             t0 = time.perf_counter()
             subprocess.run(
-                [getscu, "-aet", PLANNER_AET, "-aec", SERVER_AET, "-S", "-k",
-                 "QueryRetrieveLevel=SERIES", "-k", f"StudyInstanceUID={study}", "-k",
-                 f"SeriesInstanceUID={series}", "-od", str(odir), "127.0.0.1", str(orth.port)],
-                check=True, capture_output=True)
+                [
+                    getscu,
+                    "-aet",
+                    PLANNER_AET,
+                    "-aec",
+                    SERVER_AET,
+                    "-S",
+                    "-k",
+                    "QueryRetrieveLevel=SERIES",
+                    "-k",
+                    f"StudyInstanceUID={study}",
+                    "-k",
+                    f"SeriesInstanceUID={series}",
+                    "-od",
+                    str(odir),
+                    "127.0.0.1",
+                    str(orth.port),
+                ],
+                check=True,
+                capture_output=True,
+            )
             theirs.append(time.perf_counter() - t0)
             assert len(list(odir.iterdir())) == args.slices
         for name, v in (("planner C-GET (incl. validation scan)", ours), ("dcmtk getscu", theirs)):
             print(f"{name}: best {min(v):.2f} s, median {statistics.median(v):.2f} s")
-        print(f"ratio (median): {statistics.median(ours) / statistics.median(theirs):.2f} "
-              "(target <= 1.5)")
+        print(
+            f"ratio (median): {statistics.median(ours) / statistics.median(theirs):.2f} "
+            "(target <= 1.5)"
+        )
 
 
 if __name__ == "__main__":

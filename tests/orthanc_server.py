@@ -15,7 +15,8 @@ import time
 from pathlib import Path
 
 ORTHANC = shutil.which("Orthanc") or (
-    "/usr/sbin/Orthanc" if Path("/usr/sbin/Orthanc").is_file() else None)
+    "/usr/sbin/Orthanc" if Path("/usr/sbin/Orthanc").is_file() else None
+)
 SERVER_AET = "ORTHANCTEST"
 PLANNER_AET = "VAPTEST"
 
@@ -40,15 +41,31 @@ class OrthancServer:
         db = self.workdir / "orthanc-db"
         db.mkdir(parents=True, exist_ok=True)
         cfg = {
-            "Name": "planner-test", "StorageDirectory": str(db), "IndexDirectory": str(db),
-            "DicomAet": SERVER_AET, "DicomPort": self.port, "HttpServerEnabled": False,
-            "RemoteAccessAllowed": False, "DicomCheckCalledAet": True,
-            "DicomAlwaysAllowEcho": False, "DicomAlwaysAllowStore": False,
-            "DicomCheckModalityHost": True, "Plugins": [], "StorageCompression": False,
-            "DicomModalities": {"planner": {
-                "AET": PLANNER_AET, "Host": "127.0.0.1", "Port": free_port(),
-                "AllowEcho": True, "AllowFind": True, "AllowGet": True, "AllowMove": True,
-                "AllowStore": True}},
+            "Name": "planner-test",
+            "StorageDirectory": str(db),
+            "IndexDirectory": str(db),
+            "DicomAet": SERVER_AET,
+            "DicomPort": self.port,
+            "HttpServerEnabled": False,
+            "RemoteAccessAllowed": False,
+            "DicomCheckCalledAet": True,
+            "DicomAlwaysAllowEcho": False,
+            "DicomAlwaysAllowStore": False,
+            "DicomCheckModalityHost": True,
+            "Plugins": [],
+            "StorageCompression": False,
+            "DicomModalities": {
+                "planner": {
+                    "AET": PLANNER_AET,
+                    "Host": "127.0.0.1",
+                    "Port": free_port(),
+                    "AllowEcho": True,
+                    "AllowFind": True,
+                    "AllowGet": True,
+                    "AllowMove": True,
+                    "AllowStore": True,
+                }
+            },
         }
         path = self.workdir / "orthanc.json"
         path.write_text(json.dumps(cfg), encoding="utf-8")

@@ -19,8 +19,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("path", help="CT study folder, DICOM file or NIfTI file")
     parser.add_argument("plan", nargs="+", help="plan file(s) made on this series, one per level")
     parser.add_argument("outdir", help="folder to write the DICOM objects into")
-    parser.add_argument("--include-patient", action="store_true",
-                        help="print patient identifiers on the encapsulated OR sheet")
+    parser.add_argument(
+        "--include-patient",
+        action="store_true",
+        help="print patient identifiers on the encapsulated OR sheet",
+    )
     parser.add_argument("--labels", default=None, help="vertebra label map (NIfTI)")
 
 

@@ -50,8 +50,9 @@ def _target(args: argparse.Namespace) -> tuple[Any, Any]:
         return cfg.server(args.server), local
     if args.host and args.port and args.aec:
         return PacsServer("command line", args.host, args.port, args.aec), local
-    raise InputError("name a server (--server NAME from the settings) or give --host, --port "
-                     "and --aec")
+    raise InputError(
+        "name a server (--server NAME from the settings) or give --host, --port and --aec"
+    )
 
 
 def _files(items: list[str]) -> list[Path]:
@@ -77,12 +78,19 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if args.action == "echo":
         return client.echo(server, local)
     if args.action == "find":
-        filters = {"PatientID": args.patient_id, "PatientName": args.patient_name,
-                   "StudyInstanceUID": args.study_uid, "StudyDate": args.date,
-                   "AccessionNumber": args.accession}
+        filters = {
+            "PatientID": args.patient_id,
+            "PatientName": args.patient_name,
+            "StudyInstanceUID": args.study_uid,
+            "StudyDate": args.date,
+            "AccessionNumber": args.accession,
+        }
         if args.level == "series":
-            filters = {"StudyInstanceUID": args.study_uid, "SeriesInstanceUID": args.series_uid,
-                       "Modality": args.modality}
+            filters = {
+                "StudyInstanceUID": args.study_uid,
+                "SeriesInstanceUID": args.series_uid,
+                "Modality": args.modality,
+            }
         elif args.level == "patient":
             filters = {"PatientID": args.patient_id, "PatientName": args.patient_name}
         results = client.find(server, local, args.level, filters)

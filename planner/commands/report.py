@@ -19,12 +19,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("path", help="CT study folder, DICOM file or NIfTI file")
     parser.add_argument("plan", nargs="+", help="plan file(s) made on this series, one per level")
     parser.add_argument("--pdf", required=True, help="write the OR sheet here (PDF)")
-    parser.add_argument("--include-patient", action="store_true",
-                        help="print patient name, ID, birth date, sex and study date")
+    parser.add_argument(
+        "--include-patient",
+        action="store_true",
+        help="print patient name, ID, birth date, sex and study date",
+    )
     src = parser.add_mutually_exclusive_group()
     src.add_argument("--labels", default=None, help="vertebra label map (NIfTI) naming the levels")
-    src.add_argument("--seed", default=None,
-                     help="X,Y,Z (LPS mm) inside the level's body (one plan file only)")
+    src.add_argument(
+        "--seed", default=None, help="X,Y,Z (LPS mm) inside the level's body (one plan file only)"
+    )
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -37,10 +41,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     sheet = make_sheet(content, case.volume)
     out = write_pdf(sheet, args.pdf)
     result = sheet_json(content)
-    result.update({
-        "pdf": str(out),
-        "pages": len(sheet.pages),
-        "images": sheet.n_images,
-        "warnings": [w.to_json() for w in case.warnings],
-    })
+    result.update(
+        {
+            "pdf": str(out),
+            "pages": len(sheet.pages),
+            "images": sheet.n_images,
+            "warnings": [w.to_json() for w in case.warnings],
+        }
+    )
     return result

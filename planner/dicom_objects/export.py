@@ -15,8 +15,9 @@ from planner.orsheet.build import LoadedCase
 from planner.orsheet.content import SheetContent
 
 
-def export_dicom(case: LoadedCase, content: SheetContent, pdf: bytes, path: str,
-                 outdir: str | Path) -> dict[str, Any]:
+def export_dicom(
+    case: LoadedCase, content: SheetContent, pdf: bytes, path: str, outdir: str | Path
+) -> dict[str, Any]:
     """Write the objects; returns their files and UIDs (JSON-able)."""
     from planner.dicom_objects.pdf_doc import make_encapsulated_pdf
     from planner.dicom_objects.seg import make_seg
@@ -38,9 +39,12 @@ def export_dicom(case: LoadedCase, content: SheetContent, pdf: bytes, path: str,
         doc.save_as(files["pdf"], enforce_file_format=True)
     except OSError as exc:
         raise InputError(f"cannot write: {exc.strerror or exc}", path=out) from exc
-    note = ("the CT had no DICOM identity (NIfTI): it was written as a CT series with UIDs "
-            "derived from its identifier, and the objects reference that series"
-            if ct.generated_uids else "")
+    note = (
+        "the CT had no DICOM identity (NIfTI): it was written as a CT series with UIDs "
+        "derived from its identifier, and the objects reference that series"
+        if ct.generated_uids
+        else ""
+    )
     return {
         "outdir": str(out),
         "files": {k: str(v) for k, v in files.items()},
@@ -51,6 +55,9 @@ def export_dicom(case: LoadedCase, content: SheetContent, pdf: bytes, path: str,
         "frame_of_reference_uid": ct.frame_of_reference_uid,
         "ct_series_uid": ct.series_uid,
         "segments": {str(n): f"{lvl} {kind}" for n, (kind, lvl) in numbers.items()},
-        "sop_instance_uids": {"seg": str(seg.SOPInstanceUID), "sr": str(sr.SOPInstanceUID),
-                              "pdf": str(doc.SOPInstanceUID)},
+        "sop_instance_uids": {
+            "seg": str(seg.SOPInstanceUID),
+            "sr": str(sr.SOPInstanceUID),
+            "pdf": str(doc.SOPInstanceUID),
+        },
     }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import highdicom as hd
 from pydicom.dataset import Dataset
+from pydicom.valuerep import DA, TM
 
 from planner.dicom_export import FIXED_DATE, FIXED_TIME, derived_uid
 from planner.dicom_objects.seg import MANUFACTURER
@@ -45,8 +46,8 @@ def make_encapsulated_pdf(pdf: bytes, ct: CTSource, series_number: int = 903) ->
     )
     ds.SeriesDescription = "OR sheet"
     ds.FrameOfReferenceUID = ct.frame_of_reference_uid
-    ds.ContentDate = FIXED_DATE
-    ds.ContentTime = FIXED_TIME
+    ds.ContentDate = DA(FIXED_DATE)
+    ds.ContentTime = TM(FIXED_TIME)
     ds.AcquisitionDateTime = FIXED_DATE + FIXED_TIME
     ds.ConversionType = "SYN"
     ds.BurnedInAnnotation = "NO"

@@ -58,8 +58,15 @@ def cement_on_ct(volume: CTVolume, lv: LevelSheet) -> NDArray[np.bool_] | None:
     cloud = spread.cloud
     g = spread.grid
     # CT voxels inside the cloud grid's box
-    corners = np.array([[a, b, c] for a in (0, g.shape_kji[2] - 1) for b in (0, g.shape_kji[1] - 1)
-                        for c in (0, g.shape_kji[0] - 1)], dtype=np.float64)
+    corners = np.array(
+        [
+            [a, b, c]
+            for a in (0, g.shape_kji[2] - 1)
+            for b in (0, g.shape_kji[1] - 1)
+            for c in (0, g.shape_kji[0] - 1)
+        ],
+        dtype=np.float64,
+    )
     ijk = volume.grid.lps_to_voxel(g.voxel_to_lps(corners))
     lo = np.maximum(np.floor(ijk.min(axis=0)).astype(int), 0)
     hi = np.minimum(np.ceil(ijk.max(axis=0)).astype(int) + 1, np.array(volume.grid.shape_kji[::-1]))
@@ -74,7 +81,9 @@ def cement_on_ct(volume: CTVolume, lv: LevelSheet) -> NDArray[np.bool_] | None:
     return full
 
 
-def _segments(volume: CTVolume, levels: tuple[LevelSheet, ...]) -> list[tuple[str, Any, NDArray[np.bool_]]]:
+def _segments(
+    volume: CTVolume, levels: tuple[LevelSheet, ...]
+) -> list[tuple[str, Any, NDArray[np.bool_]]]:
     segs: list[tuple[str, Any, NDArray[np.bool_]]] = []
     for lv in levels:
         body = np.zeros(volume.grid.shape_kji, dtype=bool)
@@ -101,14 +110,22 @@ def make_seg(
     descs = []
     for n, (label, (kind, level), _) in enumerate(segs, 1):
         if kind == "body":
-            cat, typ = hd.sr.CodedConcept("91723000", "SCT", "Anatomical structure"), level_code(level)
+            cat, typ = (
+                hd.sr.CodedConcept("91723000", "SCT", "Anatomical structure"),
+                level_code(level),
+            )
         else:
             cat, typ = PHYSICAL_OBJECT, CEMENT_TYPE
-        descs.append(hd.seg.SegmentDescription(
-            segment_number=n, segment_label=label, segmented_property_category=cat,
-            segmented_property_type=typ,
-            algorithm_type=hd.seg.SegmentAlgorithmTypeValues.AUTOMATIC,
-            algorithm_identification=_algorithm()))
+        descs.append(
+            hd.seg.SegmentDescription(
+                segment_number=n,
+                segment_label=label,
+                segmented_property_category=cat,
+                segmented_property_type=typ,
+                algorithm_type=hd.seg.SegmentAlgorithmTypeValues.AUTOMATIC,
+                algorithm_identification=_algorithm(),
+            )
+        )
     root = ct.series_uid
     seg = hd.seg.Segmentation(
         source_images=list(ct.datasets),
@@ -135,7 +152,10 @@ def seg_volumes_ml(seg: hd.seg.Segmentation, ct: CTSource, voxel_mm3: float) -> 
     for d in seg.SegmentSequence:
         n = int(d.SegmentNumber)
         arr = seg.get_pixels_by_source_instance(
-            source_sop_instance_uids=uids, segment_numbers=[n], combine_segments=False,
-            ignore_spatial_locations=True)
+            source_sop_instance_uids=uids,
+            segment_numbers=[n],
+            combine_segments=False,
+            ignore_spatial_locations=True,
+        )
         out[str(d.SegmentLabel)] = float(np.count_nonzero(arr)) * voxel_mm3 / 1000.0
     return out

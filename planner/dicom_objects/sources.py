@@ -9,6 +9,7 @@ SR, SEG and PDF reference real images; the export says so (``generated_uids``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,7 +43,7 @@ class CTSource:
         return str(self.datasets[0].SeriesInstanceUID)
 
 
-def _slice_indices(volume: CTVolume, datasets: list[Dataset]) -> list[int]:
+def _slice_indices(volume: CTVolume, datasets: Sequence[Dataset]) -> list[int]:
     """Volume slice index of each dataset from its (0020,0032); refuse what does not fit."""
     ks = []
     for ds in datasets:
@@ -81,10 +82,14 @@ def load_ct_source(volume: CTVolume, path: str | Path, outdir: Path) -> CTSource
         res = write_dicom_series(volume, folder, signed=True, study_description="Planned CT")
         files = list(res.files)
     datasets = [pydicom.dcmread(str(f)) for f in files]
-    if any(getattr(ds, "NumberOfFrames", 1) not in (1, None, "") and
-           int(getattr(ds, "NumberOfFrames", 1)) > 1 for ds in datasets):
-        raise InputError("multi-frame CT is not supported for export yet; give the "
-                         "single-frame series", path=p)
+    if any(
+        getattr(ds, "NumberOfFrames", 1) not in (1, None, "")
+        and int(getattr(ds, "NumberOfFrames", 1)) > 1
+        for ds in datasets
+    ):
+        raise InputError(
+            "multi-frame CT is not supported for export yet; give the single-frame series", path=p
+        )
     ks = _slice_indices(volume, datasets)
     order = np.argsort(ks)
     return CTSource(

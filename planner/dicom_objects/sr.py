@@ -35,8 +35,10 @@ def local(value: str, meaning: str) -> C:
     return C(value, "99VAP", meaning)
 
 
-HEIGHT = {w: local(f"H-{w[0].upper()}", f"{w.capitalize()} vertebral body height")
-          for w in ("anterior", "middle", "posterior")}
+HEIGHT = {
+    w: local(f"H-{w[0].upper()}", f"{w.capitalize()} vertebral body height")
+    for w in ("anterior", "middle", "posterior")
+}
 WEDGE = local("WEDGE", "Vertebral wedge angle")
 GENANT = local("GENANT", "Genant semiquantitative fracture grade")
 CEMENT = local("CEMENT", "Planned cement volume")
@@ -64,50 +66,58 @@ def _keep(items: list[hd.sr.Measurement | None]) -> list[hd.sr.Measurement]:
     return [m for m in items if m is not None]
 
 
-def _level_group(lv: LevelSheet, seg: hd.seg.Segmentation, seg_no: int, root: str
-                 ) -> hd.sr.VolumetricROIMeasurementsAndQualitativeEvaluations:
+def _level_group(
+    lv: LevelSheet, seg: hd.seg.Segmentation, seg_no: int, root: str
+) -> hd.sr.VolumetricROIMeasurementsAndQualitativeEvaluations:
     mo = lv.morphometry
     h = mo.heights_mm
     lo, hi = lv.cement_band_ml
-    ms = _keep([
-        _m(VOLUME, lv.anatomy.body_volume_ml, ML),
-        _m(HEIGHT["anterior"], h.anterior, MM),
-        _m(HEIGHT["middle"], h.middle, MM),
-        _m(HEIGHT["posterior"], h.posterior, MM),
-        _m(WEDGE, mo.wedge_angle_deg, DEG),
-        _m(GENANT, float(mo.genant_grade), ONE),
-        _m(CEMENT, lv.cement_ml, ML),
-        _m(CEMENT_LO, lo, ML),
-        _m(CEMENT_HI, hi, ML),
-    ])
+    ms = _keep(
+        [
+            _m(VOLUME, lv.anatomy.body_volume_ml, ML),
+            _m(HEIGHT["anterior"], h.anterior, MM),
+            _m(HEIGHT["middle"], h.middle, MM),
+            _m(HEIGHT["posterior"], h.posterior, MM),
+            _m(WEDGE, mo.wedge_angle_deg, DEG),
+            _m(GENANT, float(mo.genant_grade), ONE),
+            _m(CEMENT, lv.cement_ml, ML),
+            _m(CEMENT_LO, lo, ML),
+            _m(CEMENT_HI, hi, ML),
+        ]
+    )
     return hd.sr.VolumetricROIMeasurementsAndQualitativeEvaluations(
         tracking_identifier=hd.sr.TrackingIdentifier(
-            uid=derived_uid(root, f"track-{lv.level}-body"), identifier=f"{lv.level} body"),
+            uid=derived_uid(root, f"track-{lv.level}-body"), identifier=f"{lv.level} body"
+        ),
         referenced_segment=hd.sr.ReferencedSegment.from_segmentation(seg, seg_no),
         finding_type=level_code(lv.level),
         measurements=ms,
     )
 
 
-def _needle_group(lv: LevelSheet, n: NeedleSheet, root: str
-                  ) -> hd.sr.MeasurementsAndQualitativeEvaluations:
+def _needle_group(
+    lv: LevelSheet, n: NeedleSheet, root: str
+) -> hd.sr.MeasurementsAndQualitativeEvaluations:
     m = n.metrics
-    ms = _keep([
-        _m(NEEDLE_LENGTH, m.length_skin_to_tip_mm, MM),
-        _m(BONE_TO_TIP, m.length_bone_to_tip_mm, MM),
-        _m(MEDIAL_BODY, m.medial_angle_deg, DEG),
-        _m(MEDIAL_TABLE, m.medial_angle_table_deg, DEG),
-        _m(CC_BODY, m.craniocaudal_angle_deg, DEG),
-        _m(CC_TABLE, m.craniocaudal_angle_table_deg, DEG),
-        _m(WIDTH, m.isthmus_width_mm, MM),
-        _m(CLEARANCE, m.min_cortical_clearance_mm, MM),
-        _m(BREACH, float(m.breach_grade), ONE),
-        _m(TIP_DEPTH, 100.0 * m.tip_depth_frac, PCT),
-    ])
+    ms = _keep(
+        [
+            _m(NEEDLE_LENGTH, m.length_skin_to_tip_mm, MM),
+            _m(BONE_TO_TIP, m.length_bone_to_tip_mm, MM),
+            _m(MEDIAL_BODY, m.medial_angle_deg, DEG),
+            _m(MEDIAL_TABLE, m.medial_angle_table_deg, DEG),
+            _m(CC_BODY, m.craniocaudal_angle_deg, DEG),
+            _m(CC_TABLE, m.craniocaudal_angle_table_deg, DEG),
+            _m(WIDTH, m.isthmus_width_mm, MM),
+            _m(CLEARANCE, m.min_cortical_clearance_mm, MM),
+            _m(BREACH, float(m.breach_grade), ONE),
+            _m(TIP_DEPTH, 100.0 * m.tip_depth_frac, PCT),
+        ]
+    )
     return hd.sr.MeasurementsAndQualitativeEvaluations(
         tracking_identifier=hd.sr.TrackingIdentifier(
             uid=derived_uid(root, f"track-{lv.level}-{n.side}"),
-            identifier=f"{lv.level} {n.side} needle ({n.gauge}, {n.trajectory.approach})"),
+            identifier=f"{lv.level} {n.side} needle ({n.gauge}, {n.trajectory.approach})",
+        ),
         finding_type=NEEDLE_FINDING,
         finding_sites=[hd.sr.FindingSite(level_code(lv.level))],
         measurements=ms,
@@ -126,15 +136,18 @@ def make_sr(
 
     root = ct.series_uid
     body_no = {lvl: n for n, (kind, lvl) in segment_numbers.items() if kind == "body"}
-    groups: list[hd.sr.MeasurementsAndQualitativeEvaluations
-                 | hd.sr.VolumetricROIMeasurementsAndQualitativeEvaluations] = []
+    groups: list[
+        hd.sr.MeasurementsAndQualitativeEvaluations
+        | hd.sr.VolumetricROIMeasurementsAndQualitativeEvaluations
+    ] = []
     for lv in content.levels:
         groups.append(_level_group(lv, seg, body_no[lv.level], root))
         groups.extend(_needle_group(lv, n, root) for n in lv.needles)
     observer = hd.sr.ObserverContext(
         observer_type=codes.DCM.Device,
         observer_identifying_attributes=hd.sr.DeviceObserverIdentifyingAttributes(
-            uid=derived_uid("vap", "device"), name=MANUFACTURER, model_name="planner"),
+            uid=derived_uid("vap", "device"), name=MANUFACTURER, model_name="planner"
+        ),
     )
     report = hd.sr.MeasurementReport(
         observation_context=hd.sr.ObservationContext(observer_device_context=observer),

@@ -76,33 +76,35 @@ def sheet_json(content: SheetContent) -> dict[str, Any]:
     """The numbers printed on the sheet, as JSON (mm, degrees, mL)."""
     levels = []
     for lv in content.levels:
-        levels.append({
-            "level": lv.level,
-            "procedure": lv.plan.procedure,
-            "genant_grade": lv.morphometry.genant_grade,
-            "cement_ml": round(lv.cement_ml, 2),
-            "cement_band_ml": [round(v, 2) for v in lv.cement_band_ml],
-            "needles": [
-                {
-                    "side": n.side,
-                    "approach": n.trajectory.approach,
-                    "needle": n.gauge,
-                    "entry_clock": n.clock_label,
-                    "entry_lateral_mm": round(n.entry_lateral_mm, 2),
-                    "entry_superior_mm": round(n.entry_superior_mm, 2),
-                    "metrics": n.metrics.as_dict(),
-                }
-                for n in lv.needles
-            ],
-            "balloons": [
-                {"side": b.side, "device_id": b.device_id, "inflation_ml": b.inflation_ml}
-                for b in lv.balloons
-            ],
-            "findings": [
-                {"severity": f.severity, "side": f.side, "message": f.message}
-                for f in lv.findings
-            ],
-        })
+        levels.append(
+            {
+                "level": lv.level,
+                "procedure": lv.plan.procedure,
+                "genant_grade": lv.morphometry.genant_grade,
+                "cement_ml": round(lv.cement_ml, 2),
+                "cement_band_ml": [round(v, 2) for v in lv.cement_band_ml],
+                "needles": [
+                    {
+                        "side": n.side,
+                        "approach": n.trajectory.approach,
+                        "needle": n.gauge,
+                        "entry_clock": n.clock_label,
+                        "entry_lateral_mm": round(n.entry_lateral_mm, 2),
+                        "entry_superior_mm": round(n.entry_superior_mm, 2),
+                        "metrics": n.metrics.as_dict(),
+                    }
+                    for n in lv.needles
+                ],
+                "balloons": [
+                    {"side": b.side, "device_id": b.device_id, "inflation_ml": b.inflation_ml}
+                    for b in lv.balloons
+                ],
+                "findings": [
+                    {"severity": f.severity, "side": f.side, "message": f.message}
+                    for f in lv.findings
+                ],
+            }
+        )
     lo, hi = content.total_cement_band_ml
     return {
         "series_uid": content.series_uid,

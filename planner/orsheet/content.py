@@ -156,7 +156,10 @@ def clock_label(hours: float) -> str:
 def entry_on_ap(
     ctx: TrajectoryContext, traj: Trajectory
 ) -> tuple[float, float, float, tuple[float, float, float]]:
-    """(lateral mm, superior mm, clock hours, pedicle centre LPS) of the bone entry (module notes)."""
+    """(lateral mm, superior mm, clock hours, pedicle centre LPS) of the bone entry.
+
+    See the module notes for the conventions.
+    """
     ped = ctx.pedicles[traj.side]
     centre_b = np.asarray(ped.isthmus_point, dtype=np.float64)
     entry_b = ctx.frame.to_body(np.asarray(traj.bone_entry_lps, dtype=np.float64))

@@ -96,7 +96,9 @@ def _sample_plane(
     return hu.reshape(SIZE_PX, SIZE_PX).astype(np.float32), lps
 
 
-def _mask_on_plane(anatomy: LevelAnatomy, mask: NDArray[np.bool_], lps: FloatArray) -> NDArray[np.bool_]:
+def _mask_on_plane(
+    anatomy: LevelAnatomy, mask: NDArray[np.bool_], lps: FloatArray
+) -> NDArray[np.bool_]:
     ijk = np.rint(anatomy.grid.lps_to_voxel(lps.reshape(-1, 3))).astype(int)
     kji = ijk[:, ::-1]
     ok = np.all((kji >= 0) & (kji < np.array(mask.shape)), axis=1)
@@ -108,7 +110,8 @@ def _mask_on_plane(anatomy: LevelAnatomy, mask: NDArray[np.bool_], lps: FloatArr
 def _outline(mask: NDArray[np.bool_]) -> NDArray[np.bool_]:
     from scipy.ndimage import binary_dilation, binary_erosion
 
-    return binary_dilation(mask, iterations=1) & ~binary_erosion(mask, iterations=1)
+    out = binary_dilation(mask, iterations=1) & ~binary_erosion(mask, iterations=1)
+    return np.asarray(out, dtype=np.bool_)
 
 
 def _grey(hu: NDArray[np.float32]) -> NDArray[np.uint8]:
@@ -123,7 +126,8 @@ def _film(ray_sums: NDArray[np.float32]) -> NDArray[np.uint8]:
     v = 1.0 - np.exp(-ray_sums.astype(np.float64))
     n = v.shape[0]
     lo, hi = np.percentile(v[n // 4 : 3 * n // 4, n // 4 : 3 * n // 4], [2, 99.5])
-    return (np.clip((v - lo) / max(hi - lo, 1e-6), 0, 1) * 255).astype(np.uint8)
+    out: NDArray[np.uint8] = (np.clip((v - lo) / max(hi - lo, 1e-6), 0, 1) * 255).astype(np.uint8)
+    return out
 
 
 class _Painter:
@@ -142,7 +146,9 @@ class _Painter:
         self.mark(pts_px[1], ENTRY_RGB, "bone", square=True)
         self.mark(pts_px[-1], TIP_RGB, "tip")
 
-    def mark(self, p: FloatArray, rgb: tuple[int, int, int], label: str, square: bool = False) -> None:
+    def mark(
+        self, p: FloatArray, rgb: tuple[int, int, int], label: str, square: bool = False
+    ) -> None:
         r = 9
         box = (p[0] - r, p[1] - r, p[0] + r, p[1] + r)
         if square:
@@ -170,16 +176,16 @@ class _Painter:
             bw, bh = self.draw.textbbox((0, 0), s, font=f)[2:]
             ax = min(max(x - bw / 2, 4), n - bw - 4)
             ay = min(max(y - bh / 2, 4), n - bh - 4)
-            self.draw.text((ax, ay), s, fill=(255, 255, 255), font=f, stroke_width=3,
-                           stroke_fill=(0, 0, 0))
+            self.draw.text(
+                (ax, ay), s, fill=(255, 255, 255), font=f, stroke_width=3, stroke_fill=(0, 0, 0)
+            )
 
     def scale_bar(self) -> None:
         n = SIZE_PX
         mm = next(m for m in (50, 20, 10, 5, 2, 1) if m / self.px_mm <= 0.3 * n)
         length = mm / self.px_mm
         x0, y0 = 20, n - 30
-        self.draw.rectangle((x0, y0, x0 + length, y0 + 7), fill=(255, 255, 255),
-                            outline=(0, 0, 0))
+        self.draw.rectangle((x0, y0, x0 + length, y0 + 7), fill=(255, 255, 255), outline=(0, 0, 0))
         self.text((x0, y0 - 30), f"{mm} mm", (255, 255, 255), 24)
 
     def title(self, s: str) -> None:
@@ -199,8 +205,10 @@ def _plane_image(
     kind: str,
     title: str,
 ) -> SheetImage:
-    skin, bone, tip = (np.asarray(p, dtype=np.float64) for p in
-                       (traj.skin_entry_lps, traj.bone_entry_lps, traj.target_lps))
+    skin, bone, tip = (
+        np.asarray(p, dtype=np.float64)
+        for p in (traj.skin_entry_lps, traj.bone_entry_lps, traj.target_lps)
+    )
     fr = anatomy.frame
     d = _unit(tip - skin)
     if kind == "axial":

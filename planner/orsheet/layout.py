@@ -179,7 +179,8 @@ def needle_numbers(n: NeedleSheet) -> list[list[str]]:
         f"Medial angle {_f(m.medial_angle_deg)}° to body, {_f(m.medial_angle_table_deg)}° to table",
         f"Craniocaudal angle {_f(m.craniocaudal_angle_deg)}° to body, "
         f"{_f(m.craniocaudal_angle_table_deg)}° to table (+ = tip cranial)",
-        f"Skin to tip {_f(m.length_skin_to_tip_mm)} mm; bone to tip {_f(m.length_bone_to_tip_mm)} mm",
+        f"Skin to tip {_f(m.length_skin_to_tip_mm)} mm; "
+        f"bone to tip {_f(m.length_bone_to_tip_mm)} mm",
     ]
     c2 = [
         f"Entry on AP: {n.clock_label} o'clock, {_f(abs(n.entry_lateral_mm))} mm {lat}, "
@@ -224,8 +225,11 @@ def _level_header(flow: Flow, lv: LevelSheet, content: SheetContent) -> None:
     h = mo.heights_mm
     flow.para(f"{lv.level} — {lv.plan.procedure} — {len(lv.needles)} needle(s)", 14, True)
     ref = mo.reference_heights_mm
-    ref_s = "" if ref is None else (
-        f" (reference {_f(ref.anterior)}/{_f(ref.middle)}/{_f(ref.posterior)})")
+    ref_s = (
+        ""
+        if ref is None
+        else (f" (reference {_f(ref.anterior)}/{_f(ref.middle)}/{_f(ref.posterior)})")
+    )
     flow.para(
         f"Genant grade {mo.genant_grade} ({mo.morphology}); heights anterior/middle/posterior "
         f"{_f(h.anterior)}/{_f(h.middle)}/{_f(h.posterior)} mm{ref_s}; wedge "
@@ -234,8 +238,11 @@ def _level_header(flow: Flow, lv: LevelSheet, content: SheetContent) -> None:
         8.5,
     )
     if content.patient:
-        flow.para("Patient: " + "; ".join(f"{k} {v or '—'}" for k, v in content.patient.items()),
-                  8.5, True)
+        flow.para(
+            "Patient: " + "; ".join(f"{k} {v or '—'}" for k, v in content.patient.items()),
+            8.5,
+            True,
+        )
 
 
 def _needle_block(flow: Flow, n: NeedleSheet, images: tuple[SheetImage, ...]) -> None:
@@ -247,13 +254,25 @@ def _needle_block(flow: Flow, n: NeedleSheet, images: tuple[SheetImage, ...]) ->
         flow.page.ops.append(Picture(x, flow.y, IMG_MM, IMG_MM, im))
         if im.angles is not None:
             flow.page.ops.append(
-                Text(x, flow.y + IMG_MM + 0.4, f"C-arm for this view: {im.angles.label}", 6.3,
-                     False, GREY))
+                Text(
+                    x,
+                    flow.y + IMG_MM + 0.4,
+                    f"C-arm for this view: {im.angles.label}",
+                    6.3,
+                    False,
+                    GREY,
+                )
+            )
     flow.y += IMG_MM + 3.4
     flow.columns(needle_numbers(n))
     for f in n.findings:
-        flow.para(f"{f.severity.upper()}: {f.message}", 7.4, f.severity == "danger",
-                  SEVERITY_RGB.get(f.severity, BLACK), gap=0.2)
+        flow.para(
+            f"{f.severity.upper()}: {f.message}",
+            7.4,
+            f.severity == "danger",
+            SEVERITY_RGB.get(f.severity, BLACK),
+            gap=0.2,
+        )
 
 
 def _level_estimates(flow: Flow, lv: LevelSheet) -> None:
@@ -261,25 +280,36 @@ def _level_estimates(flow: Flow, lv: LevelSheet) -> None:
     lo, hi = lv.cement_band_ml
     flow.para(
         f"Cement {lv.level}: {_f(lv.cement_ml)} mL (band {_f(lo)}–{_f(hi)} mL; biomechanical "
-        f"range {_f(c.range_ml[0])}–{_f(c.range_ml[1])} mL) — {c.method}", 8.5, True)
+        f"range {_f(c.range_ml[0])}–{_f(c.range_ml[1])} mL) — {c.method}",
+        8.5,
+        True,
+    )
     for b in lv.balloons:
         flow.para(
             f"Balloon {b.side}: {b.device_id}, inflate to {_f(b.inflation_ml)} mL "
             f"(modelled volume {_f(b.volume_ml)} mL, {_f(b.tip_offset_mm)} mm behind the tip)"
-            + ("; " + "; ".join(b.warnings) if b.warnings else ""), 8)
+            + ("; " + "; ".join(b.warnings) if b.warnings else ""),
+            8,
+        )
     rest = lv.estimates.restoration
     if rest is None:
         flow.para("Expected restoration: not estimated (no reference heights).", 8)
     else:
         walls = ", ".join(
-            f"{w} {_f(b.median)} mm ({_f(b.p10)}–{_f(b.p90)})" for w, b in rest.immediate_mm.items())
+            f"{w} {_f(b.median)} mm ({_f(b.p10)}–{_f(b.p90)})" for w, b in rest.immediate_mm.items()
+        )
         wa = rest.wedge_angle_change_deg
         flow.para(
             f"Expected restoration (immediate, median with 10th–90th percentile): {walls}; "
-            f"wedge angle {_f(wa.median)}° ({_f(wa.p10)}–{_f(wa.p90)}°); acuity {rest.acuity}", 8)
+            f"wedge angle {_f(wa.median)}° ({_f(wa.p10)}–{_f(wa.p90)}°); acuity {rest.acuity}",
+            8,
+        )
     flow.para("Indications and flags: " + " ".join(lv.indications), 7.2, gap=0.4)
-    flow.para("Sources: " + short_sources(lv.estimates.source_ids)
-              + " (full list on the last page)", 6.8, rgb=GREY)
+    flow.para(
+        "Sources: " + short_sources(lv.estimates.source_ids) + " (full list on the last page)",
+        6.8,
+        rgb=GREY,
+    )
 
 
 def _summary_page(flow: Flow, content: SheetContent) -> None:
@@ -288,16 +318,26 @@ def _summary_page(flow: Flow, content: SheetContent) -> None:
     for lv in content.levels:
         lo, hi = lv.cement_band_ml
         sides = ", ".join(f"{n.side} {n.gauge}" for n in lv.needles) or "no needle"
-        flow.para(f"{lv.level}: {lv.plan.procedure}; {sides}; cement {_f(lv.cement_ml)} mL "
-                  f"(band {_f(lo)}–{_f(hi)} mL)", 9)
+        flow.para(
+            f"{lv.level}: {lv.plan.procedure}; {sides}; cement {_f(lv.cement_ml)} mL "
+            f"(band {_f(lo)}–{_f(hi)} mL)",
+            9,
+        )
     lo, hi = content.total_cement_band_ml
-    flow.para(f"Total cement {_f(content.total_cement_ml)} mL (band {_f(lo)}–{_f(hi)} mL)", 11, True)
+    flow.para(
+        f"Total cement {_f(content.total_cement_ml)} mL (band {_f(lo)}–{_f(hi)} mL)", 11, True
+    )
     flow.para("Findings by severity", 10, True)
     if not content.findings:
         flow.para("No findings on any needle.", 8)
     for f in content.findings:
-        flow.para(f"{f.severity.upper()} — {f.level} {f.side}: {f.message}", 8,
-                  f.severity == "danger", SEVERITY_RGB.get(f.severity, BLACK), gap=0.2)
+        flow.para(
+            f"{f.severity.upper()} — {f.level} {f.side}: {f.message}",
+            8,
+            f.severity == "danger",
+            SEVERITY_RGB.get(f.severity, BLACK),
+            gap=0.2,
+        )
     flow.para("Caveats", 10, True)
     for c in content.caveats:
         flow.para("• " + c, 8, gap=0.2)
@@ -307,11 +347,13 @@ def _summary_page(flow: Flow, content: SheetContent) -> None:
         flow.para(f"{i}. {printable_citation(sid)} — {s.used_for}", 7.2, gap=0.2)
 
 
-def layout(content: SheetContent, images: dict[tuple[str, str], tuple[SheetImage, ...]],
-           stamp: str = "") -> list[Page]:
+def layout(
+    content: SheetContent, images: dict[tuple[str, str], tuple[SheetImage, ...]], stamp: str = ""
+) -> list[Page]:
     """Pages of the sheet; ``images[(level, side)]`` are the four images of that needle."""
-    header = (f"OR sheet — series {content.series_uid} — {stamp} — planning aid, verify on "
-              "the images")
+    header = (
+        f"OR sheet — series {content.series_uid} — {stamp} — planning aid, verify on the images"
+    )
     flow = Flow(header)
     for i, lv in enumerate(content.levels):
         if i:

@@ -92,15 +92,26 @@ def pdf_bytes(sheet: OrSheet, title: str = "OR sheet") -> bytes:
                 c.setFont(fonts()[1 if op.bold else 0], op.size_pt)
                 c.drawString(op.x_mm * MM_PT, h - op.y_mm * MM_PT - op.size_pt * 0.85, op.text)
             elif isinstance(op, Picture):
-                c.drawImage(ImageReader(_png(op.image)), op.x_mm * MM_PT,
-                            h - (op.y_mm + op.h_mm) * MM_PT, op.w_mm * MM_PT, op.h_mm * MM_PT)
+                c.drawImage(
+                    ImageReader(_png(op.image)),
+                    op.x_mm * MM_PT,
+                    h - (op.y_mm + op.h_mm) * MM_PT,
+                    op.w_mm * MM_PT,
+                    op.h_mm * MM_PT,
+                )
             elif isinstance(op, Box):
                 if op.fill is not None:
                     c.setFillColorRGB(*op.fill)
                 if op.stroke is not None:
                     c.setStrokeColorRGB(*op.stroke)
-                c.rect(op.x_mm * MM_PT, h - (op.y_mm + op.h_mm) * MM_PT, op.w_mm * MM_PT,
-                       op.h_mm * MM_PT, stroke=op.stroke is not None, fill=op.fill is not None)
+                c.rect(
+                    op.x_mm * MM_PT,
+                    h - (op.y_mm + op.h_mm) * MM_PT,
+                    op.w_mm * MM_PT,
+                    op.h_mm * MM_PT,
+                    stroke=op.stroke is not None,
+                    fill=op.fill is not None,
+                )
         c.showPage()
     c.save()
     return buf.getvalue()

@@ -42,14 +42,38 @@ STORAGE_CLASSES = (
     "1.2.840.10008.5.1.4.1.1.104.1",  # Encapsulated PDF
     "1.2.840.10008.5.1.4.1.1.7",  # Secondary Capture
 )
+VERIFICATION = "1.2.840.10008.1.1"
+PATIENT_ROOT_FIND = "1.2.840.10008.5.1.4.1.2.1.1"
+STUDY_ROOT_FIND = "1.2.840.10008.5.1.4.1.2.2.1"
+STUDY_ROOT_GET = "1.2.840.10008.5.1.4.1.2.2.3"
 FIND_KEYS = {
-    "PATIENT": ("PatientID", "PatientName", "PatientBirthDate", "PatientSex",
-                "NumberOfPatientRelatedStudies"),
-    "STUDY": ("StudyInstanceUID", "StudyDate", "StudyTime", "StudyDescription", "AccessionNumber",
-              "ModalitiesInStudy", "PatientID", "PatientName", "NumberOfStudyRelatedSeries",
-              "NumberOfStudyRelatedInstances"),
-    "SERIES": ("SeriesInstanceUID", "StudyInstanceUID", "Modality", "SeriesNumber",
-               "SeriesDescription", "NumberOfSeriesRelatedInstances"),
+    "PATIENT": (
+        "PatientID",
+        "PatientName",
+        "PatientBirthDate",
+        "PatientSex",
+        "NumberOfPatientRelatedStudies",
+    ),
+    "STUDY": (
+        "StudyInstanceUID",
+        "StudyDate",
+        "StudyTime",
+        "StudyDescription",
+        "AccessionNumber",
+        "ModalitiesInStudy",
+        "PatientID",
+        "PatientName",
+        "NumberOfStudyRelatedSeries",
+        "NumberOfStudyRelatedInstances",
+    ),
+    "SERIES": (
+        "SeriesInstanceUID",
+        "StudyInstanceUID",
+        "Modality",
+        "SeriesNumber",
+        "SeriesDescription",
+        "NumberOfSeriesRelatedInstances",
+    ),
 }
 Progress = Callable[[int, int], None]
 
@@ -74,15 +98,27 @@ def _transfer_syntaxes() -> list[str]:
         RLELossless,
     )
 
-    return [ExplicitVRLittleEndian, ImplicitVRLittleEndian, JPEG2000Lossless, JPEGLosslessSV1,
-            JPEGLSLossless, RLELossless]
+    return [
+        ExplicitVRLittleEndian,
+        ImplicitVRLittleEndian,
+        JPEG2000Lossless,
+        JPEGLosslessSV1,
+        JPEGLSLossless,
+        RLELossless,
+    ]
 
 
 class _Session:
     """One association with a server (context manager); releases or aborts on exit."""
 
-    def __init__(self, server: PacsServer, local: LocalAE, contexts: Iterable[str],
-                 roles: Iterable[str] = (), handlers: list[Any] | None = None) -> None:
+    def __init__(
+        self,
+        server: PacsServer,
+        local: LocalAE,
+        contexts: Iterable[str],
+        roles: Iterable[str] = (),
+        handlers: list[Any] | None = None,
+    ) -> None:
         from pynetdicom import AE, build_role
 
         self.server = server
@@ -91,12 +127,20 @@ class _Session:
         ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = local.timeout_s
         for c in contexts:
             ae.add_requested_context(c, _transfer_syntaxes())
-        ext = [build_role(r, scp_role=True) for r in roles]
-        self.assoc = ae.associate(server.host, int(server.port), ae_title=server.ae_title,
-                                  ext_neg=ext or None, evt_handlers=handlers or [])
+        ext: list[Any] = [build_role(r, scp_role=True) for r in roles]
+        self.assoc = ae.associate(
+            server.host,
+            int(server.port),
+            ae_title=server.ae_title,
+            ext_neg=ext or None,
+            evt_handlers=handlers or [],
+        )
         if not self.assoc.is_established:
-            what = "rejected the association (check that it knows this planner's AE title and address)" if self.assoc.is_rejected else (
-                "did not answer (check host, port and AE titles)")
+            what = (
+                "rejected the association (check that it knows this planner's AE title and address)"
+                if self.assoc.is_rejected
+                else ("did not answer (check host, port and AE titles)")
+            )
             raise PacsError(f"PACS '{server.name}' {what}")
 
     def __enter__(self) -> _Session:
@@ -111,17 +155,17 @@ class _Session:
 
     def fail(self, op: str, status: Dataset | None) -> PacsError:
         if status is None or "Status" not in status:
-            return PacsError(f"PACS '{self.server.name}': {op} got no answer (timeout or "
-                             "connection lost)")
-        return PacsError(f"PACS '{self.server.name}': {op} failed with "
-                         f"{_status_text(int(status.Status))}")
+            return PacsError(
+                f"PACS '{self.server.name}': {op} got no answer (timeout or connection lost)"
+            )
+        return PacsError(
+            f"PACS '{self.server.name}': {op} failed with {_status_text(int(status.Status))}"
+        )
 
 
 def echo(server: PacsServer, local: LocalAE) -> dict[str, Any]:
     """C-ECHO; returns {"server", "status"}."""
-    from pynetdicom.sop_class import Verification
-
-    with _Session(server, local, [Verification]) as s:
+    with _Session(server, local, [VERIFICATION]) as s:
         st = s.assoc.send_c_echo()
         if not st or int(st.Status) != 0:
             raise s.fail("C-ECHO", st)
@@ -150,19 +194,14 @@ def _json_value(v: Any) -> Any:
         return str(v)
 
 
-def find(server: PacsServer, local: LocalAE, level: str,
-         filters: dict[str, str] | None = None) -> list[dict[str, Any]]:
+def find(
+    server: PacsServer, local: LocalAE, level: str, filters: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
     """C-FIND at PATIENT (patient root), STUDY or SERIES (study root) level."""
-    from pynetdicom.sop_class import (
-        PatientRootQueryRetrieveInformationModelFind,
-        StudyRootQueryRetrieveInformationModelFind,
-    )
-
     level = level.upper()
     if level not in FIND_KEYS:
         raise InputError(f"query level must be patient, study or series; got {level.lower()!r}")
-    model = (PatientRootQueryRetrieveInformationModelFind if level == "PATIENT"
-             else StudyRootQueryRetrieveInformationModelFind)
+    model = PATIENT_ROOT_FIND if level == "PATIENT" else STUDY_ROOT_FIND
     out = []
     with _Session(server, local, [model]) as s:
         for status, ident in s.assoc.send_c_find(_identifier(level, filters or {}), model):
@@ -208,12 +247,17 @@ def cache_folder(cache: Path, study_uid: str, series_uid: str | None) -> Path:
     return cache / h / s
 
 
-def get(server: PacsServer, local: LocalAE, study_uid: str, series_uid: str | None,
-        cache: Path, progress: Progress | None = None,
-        cancel: threading.Event | None = None) -> dict[str, Any]:
+def get(
+    server: PacsServer,
+    local: LocalAE,
+    study_uid: str,
+    series_uid: str | None,
+    cache: Path,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+) -> dict[str, Any]:
     """C-GET a study (or one series) into the cache; validate what arrived."""
     from pynetdicom import evt
-    from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelGet as GetModel
 
     for u in (study_uid, series_uid):
         if u is not None and not _UID_RE.match(u):
@@ -228,12 +272,15 @@ def get(server: PacsServer, local: LocalAE, study_uid: str, series_uid: str | No
         ident.SeriesInstanceUID = series_uid
     handlers = [(evt.EVT_C_STORE, rx.handle)]
     failed = 0
-    with _Session(server, local, [GetModel, *STORAGE_CLASSES], STORAGE_CLASSES, handlers) as s:
-        for status, _ident in s.assoc.send_c_get(ident, GetModel):
+    with _Session(
+        server, local, [STUDY_ROOT_GET, *STORAGE_CLASSES], STORAGE_CLASSES, handlers
+    ) as s:
+        for status, _ident in s.assoc.send_c_get(ident, STUDY_ROOT_GET):
             if cancel is not None and cancel.is_set():
                 s.assoc.abort()
-                raise Cancelled(f"retrieve from PACS '{server.name}' cancelled after "
-                                f"{rx.received} object(s)")
+                raise Cancelled(
+                    f"retrieve from PACS '{server.name}' cancelled after {rx.received} object(s)"
+                )
             if not status:
                 raise s.fail("C-GET", None)
             code = int(status.Status)
@@ -244,8 +291,14 @@ def get(server: PacsServer, local: LocalAE, study_uid: str, series_uid: str | No
                 progress(done, done + left + failed)
             if code not in (0x0000, 0xFF00, 0xFF01, 0xB000):
                 raise s.fail("C-GET", status)
-    return {"server": server.name, "folder": str(dest), "received": rx.received,
-            "refused": rx.refused, "failed": failed, **validate_folder(dest)}
+    return {
+        "server": server.name,
+        "folder": str(dest),
+        "received": rx.received,
+        "refused": rx.refused,
+        "failed": failed,
+        **validate_folder(dest),
+    }
 
 
 def validate_folder(folder: Path) -> dict[str, Any]:
@@ -258,14 +311,22 @@ def validate_folder(folder: Path) -> dict[str, Any]:
     scan = scan_headers(folder)
     series = build_series(list(scan.frames), scan.bad_by_series)
     return {
-        "series": [{"series_uid": s.series_uid, "modality": s.modality, "n_images": s.n_images,
-                    "is_candidate": s.is_candidate} for s in series],
+        "series": [
+            {
+                "series_uid": s.series_uid,
+                "modality": s.modality,
+                "n_images": s.n_images,
+                "is_candidate": s.is_candidate,
+            }
+            for s in series
+        ],
         "bad_files": [Path(p).name + ": " + why for p, why in scan.bad_files],
     }
 
 
-def send(server: PacsServer, local: LocalAE, files: list[Path],
-         progress: Progress | None = None) -> dict[str, Any]:
+def send(
+    server: PacsServer, local: LocalAE, files: list[Path], progress: Progress | None = None
+) -> dict[str, Any]:
     """C-STORE DICOM files (each read and checked first)."""
     import pydicom
 

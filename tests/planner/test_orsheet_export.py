@@ -22,23 +22,46 @@ def demo_case(tmp_path_factory: pytest.TempPathFactory) -> dict:
     assert main(["demo", str(d / "demo")]) == 0
     dicom = str(d / "demo" / "dicom")
     assert main(["plan", dicom, "--level", "L1", "--auto", "--out", str(d / "L1.json")]) == 0
-    assert main(["plan", dicom, "--level", "T12", "--auto", "--balloon",
-                 "kyphon-xpander-ii-15-3", "--inflation-ml", "2.5",
-                 "--out", str(d / "T12.json")]) == 0
+    assert (
+        main(
+            [
+                "plan",
+                dicom,
+                "--level",
+                "T12",
+                "--auto",
+                "--balloon",
+                "kyphon-xpander-ii-15-3",
+                "--inflation-ml",
+                "2.5",
+                "--out",
+                str(d / "T12.json"),
+            ]
+        )
+        == 0
+    )
     plans = [str(d / "L1.json"), str(d / "T12.json")]
     case = load_case(dicom, plans)
     content = sheet_content(case)
     sheet = make_sheet(content, case.volume, stamp="test")
     pdf = write_pdf(sheet, d / "sheet.pdf")
-    return {"dir": d, "dicom": dicom, "plans": plans, "case": case, "content": content,
-            "sheet": sheet, "pdf": pdf}
+    return {
+        "dir": d,
+        "dicom": dicom,
+        "plans": plans,
+        "case": case,
+        "content": content,
+        "sheet": sheet,
+        "pdf": pdf,
+    }
 
 
 def _pdf_text(pdf: Path, sheet) -> str:  # type: ignore[no-untyped-def]
     """Text of the PDF by pdftotext when installed, else the text the layout drew."""
     if shutil.which("pdftotext"):
-        out = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
-                             text=True, check=True)
+        out = subprocess.run(
+            ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
+        )
         return out.stdout
     return "\n".join(sheet.texts())
 
@@ -52,8 +75,7 @@ def test_pages_and_images(demo_case: dict) -> None:
     assert len(sheet.pages) == 3
     assert data.count(b"/Type /Page\n") + data.count(b"/Type /Page ") >= 3
     for lv in demo_case["content"].levels:
-        n_img = sum(1 for (lvl, _side), ims in sheet.images.items() if lvl == lv.level
-                    for _ in ims)
+        n_img = sum(1 for (lvl, _side), ims in sheet.images.items() if lvl == lv.level for _ in ims)
         assert n_img >= 4
         assert len(lv.needles) == 2
     assert data.count(b"/Subtype /Image") >= 16
@@ -70,10 +92,14 @@ def test_numbers_in_pdf_equal_planner(demo_case: dict) -> None:
         assert f"Cement {lv.level}: {lv.cement_ml:.1f} mL" in flat
         for n in lv.needles:
             m = n.metrics
-            assert f"Medial angle {m.medial_angle_deg:.1f}° to body, " \
-                   f"{m.medial_angle_table_deg:.1f}° to table" in flat
-            assert f"Skin to tip {m.length_skin_to_tip_mm:.1f} mm; bone to tip " \
-                   f"{m.length_bone_to_tip_mm:.1f} mm" in flat
+            assert (
+                f"Medial angle {m.medial_angle_deg:.1f}° to body, "
+                f"{m.medial_angle_table_deg:.1f}° to table" in flat
+            )
+            assert (
+                f"Skin to tip {m.length_skin_to_tip_mm:.1f} mm; bone to tip "
+                f"{m.length_bone_to_tip_mm:.1f} mm" in flat
+            )
             assert f"Isthmus width {m.isthmus_width_mm:.1f} mm" in flat
             assert f"Breach grade {m.breach_grade}" in flat
             assert f"Entry on AP: {n.clock_label} o'clock" in flat
@@ -102,8 +128,19 @@ def test_cli_report_with_patient(demo_case: dict, capsys: pytest.CaptureFixture[
     d = demo_case["dir"]
     out = d / "cli.pdf"
     capsys.readouterr()
-    assert main(["report", demo_case["dicom"], demo_case["plans"][0], "--pdf", str(out),
-                 "--include-patient"]) == 0
+    assert (
+        main(
+            [
+                "report",
+                demo_case["dicom"],
+                demo_case["plans"][0],
+                "--pdf",
+                str(out),
+                "--include-patient",
+            ]
+        )
+        == 0
+    )
     res = json.loads(capsys.readouterr().out)
     assert res["pages"] == 2 and res["images"] == 8
     assert res["levels"][0]["level"] == "L1"
@@ -146,10 +183,14 @@ def test_export_dicom_round_trip(demo_case: dict) -> None:
     needle_groups = sr.content.get_image_measurement_groups()
     assert len(needle_groups) == 4
     lengths = sorted(
-        round(m.value, 2) for g in needle_groups for m in g.get_measurements()
-        if m.name.value == "111467")
-    want_len = sorted(round(n.metrics.length_skin_to_tip_mm, 2)
-                      for lv in content.levels for n in lv.needles)
+        round(m.value, 2)
+        for g in needle_groups
+        for m in g.get_measurements()
+        if m.name.value == "111467"
+    )
+    want_len = sorted(
+        round(n.metrics.length_skin_to_tip_mm, 2) for lv in content.levels for n in lv.needles
+    )
     assert lengths == pytest.approx(want_len, abs=0.01)
     doc = pydicom.dcmread(res["files"]["pdf"])
     assert doc.SOPClassUID == "1.2.840.10008.5.1.4.1.1.104.1"

@@ -18,7 +18,8 @@ from planner.cli import main
 from tests.orthanc_server import ORTHANC, PLANNER_AET, SERVER_AET, OrthancServer
 
 pytestmark = pytest.mark.skipif(
-    ORTHANC is None, reason="Orthanc is not installed (Debian package 'orthanc'; .ci/run installs it)"
+    ORTHANC is None,
+    reason="Orthanc is not installed (Debian package 'orthanc'; .ci/run installs it)",
 )
 
 
@@ -41,15 +42,27 @@ def _run(args: list[str], capsys: pytest.CaptureFixture[str]) -> dict:
 def test_echo_and_refused_ae(orthanc: OrthancServer, capsys: pytest.CaptureFixture[str]) -> None:
     assert _run(["pacs", "echo", *_net(orthanc)], capsys)["status"] == "success"
     capsys.readouterr()
-    bad = ["--host", "127.0.0.1", "--port", str(orthanc.port), "--aec", SERVER_AET,
-           "--aet", "STRANGER"]
+    bad = [
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(orthanc.port),
+        "--aec",
+        SERVER_AET,
+        "--aet",
+        "STRANGER",
+    ]
     assert main(["pacs", "echo", *bad]) == 2
     err = capsys.readouterr().err
     assert "PACS 'command line' rejected the association" in err
 
 
-def test_round_trip(orthanc: OrthancServer, tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                    caplog: pytest.LogCaptureFixture) -> None:
+def test_round_trip(
+    orthanc: OrthancServer,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     caplog.set_level(logging.DEBUG)
     net = _net(orthanc)
     demo = _run(["demo", str(tmp_path / "demo")], capsys)
@@ -62,8 +75,20 @@ def test_round_trip(orthanc: OrthancServer, tmp_path: Path, capsys: pytest.Captu
     study_uid = studies["results"][0]["StudyInstanceUID"]
     series = _run(["pacs", "find", "--level", "series", "--study-uid", study_uid, *net], capsys)
     assert [s["SeriesInstanceUID"] for s in series["results"]] == [demo["series_uid"]]
-    got = _run(["pacs", "get", "--study-uid", study_uid, "--series-uid", demo["series_uid"],
-                "--cache", str(tmp_path / "cache"), *net], capsys)
+    got = _run(
+        [
+            "pacs",
+            "get",
+            "--study-uid",
+            study_uid,
+            "--series-uid",
+            demo["series_uid"],
+            "--cache",
+            str(tmp_path / "cache"),
+            *net,
+        ],
+        capsys,
+    )
     assert got["received"] == demo["n_images"] and got["bad_files"] == []
     assert got["series"][0]["series_uid"] == demo["series_uid"]
     folder = got["folder"]
@@ -99,5 +124,4 @@ def test_get_cancel(orthanc: OrthancServer, tmp_path: Path) -> None:
             cancel.set()
 
     with pytest.raises(Cancelled, match="cancelled after"):
-        client.get(server, local, studies[0]["StudyInstanceUID"], None, tmp_path, progress,
-                   cancel)
+        client.get(server, local, studies[0]["StudyInstanceUID"], None, tmp_path, progress, cancel)

@@ -60,13 +60,17 @@ def test_default_folder_is_the_study_or_documents(tmp_path) -> None:  # type: ig
 @pytest.mark.gui
 def test_pacs_dialog_lists_servers_and_names_errors(qtbot, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from planner.pacs.config import LocalAE, PacsConfig, PacsServer, save_config
+    from tests.orthanc_server import free_port
     from ui.pacs.dialog import PacsDialog
 
-    from tests.orthanc_server import free_port
-
     cfg = tmp_path / "pacs.json"
-    save_config(PacsConfig(LocalAE("VAPTEST", timeout_s=3),
-                           (PacsServer("nowhere", "127.0.0.1", free_port(), "NOBODY"),)), cfg)
+    save_config(
+        PacsConfig(
+            LocalAE("VAPTEST", timeout_s=3),
+            (PacsServer("nowhere", "127.0.0.1", free_port(), "NOBODY"),),
+        ),
+        cfg,
+    )
     errors: list[str] = []
 
     class Win:

@@ -52,8 +52,9 @@ def sheet_for_document(doc: Any, controller: Any, include_patient: bool) -> Any:
     return make_sheet(build_sheet(doc.volume, [level], include_patient), doc.volume)
 
 
-def paint_pages(painter: QPainter, pages: list[Any], page_rect: QRectF,
-                new_page: Any = None) -> None:
+def paint_pages(
+    painter: QPainter, pages: list[Any], page_rect: QRectF, new_page: Any = None
+) -> None:
     """Paint layout pages (mm, top-left origin) into ``page_rect`` (device units)."""
     from planner.orsheet.layout import PAGE_W_MM, Box, Picture, Text
 
@@ -74,12 +75,20 @@ def paint_pages(painter: QPainter, pages: list[Any], page_rect: QRectF,
                 painter.drawText(QPointF(op.x_mm * scale, op.y_mm * scale + asc), op.text)
             elif isinstance(op, Picture):
                 rgb = op.image.rgb
-                img = QImage(rgb.data, rgb.shape[1], rgb.shape[0], rgb.strides[0],
-                             QImage.Format.Format_RGB888).copy()
-                painter.drawImage(QRectF(op.x_mm * scale, op.y_mm * scale, op.w_mm * scale,
-                                         op.h_mm * scale), img)
+                img = QImage(
+                    rgb.data,
+                    rgb.shape[1],
+                    rgb.shape[0],
+                    rgb.strides[0],
+                    QImage.Format.Format_RGB888,
+                ).copy()
+                painter.drawImage(
+                    QRectF(op.x_mm * scale, op.y_mm * scale, op.w_mm * scale, op.h_mm * scale), img
+                )
             elif isinstance(op, Box):
-                painter.setPen(QPen(QColor.fromRgbF(*op.stroke)) if op.stroke else Qt.PenStyle.NoPen)
+                painter.setPen(
+                    QPen(QColor.fromRgbF(*op.stroke)) if op.stroke else Qt.PenStyle.NoPen
+                )
                 r = QRectF(op.x_mm * scale, op.y_mm * scale, op.w_mm * scale, op.h_mm * scale)
                 if op.fill:
                     painter.fillRect(r, QColor.fromRgbF(*op.fill))
@@ -88,8 +97,9 @@ def paint_pages(painter: QPainter, pages: list[Any], page_rect: QRectF,
 
 def ask_pdf_path(parent: QWidget, folder: Path, name: str) -> tuple[str, bool] | None:
     """Save dialog + 'include patient identifiers' (default no). Replaced in tests."""
-    path, _ = QFileDialog.getSaveFileName(parent, "Export OR sheet (PDF)", str(folder / name),
-                                          "PDF (*.pdf)")
+    path, _ = QFileDialog.getSaveFileName(
+        parent, "Export OR sheet (PDF)", str(folder / name), "PDF (*.pdf)"
+    )
     if not path:
         return None
     box = QMessageBox(parent)
@@ -113,8 +123,7 @@ def export_or_sheet(win: Any, path: str | None = None, include_patient: bool = F
         path, include_patient = got
     QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
     try:
-        sheet = sheet_for_document(doc, getattr(win.planning, "controller", None),
-                                   include_patient)
+        sheet = sheet_for_document(doc, getattr(win.planning, "controller", None), include_patient)
         out = write_pdf(sheet, path)
     finally:
         QApplication.restoreOverrideCursor()
@@ -129,8 +138,11 @@ def print_or_sheet(win: Any, printer: Any = None) -> int:
 
     if printer is None:
         printer = QPrinter(QPrinter.PrinterMode.HighResolution)
-        printer.setPageLayout(QPageLayout(QPageSize(QPageSize.PageSizeId.A4),
-                                          QPageLayout.Orientation.Portrait, QMarginsF()))
+        printer.setPageLayout(
+            QPageLayout(
+                QPageSize(QPageSize.PageSizeId.A4), QPageLayout.Orientation.Portrait, QMarginsF()
+            )
+        )
         printer.setFullPage(True)
         patient = QCheckBox("Include patient identifiers")
         dlg = QPrintDialog(printer, win)

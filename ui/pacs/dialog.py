@@ -32,8 +32,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-STUDY_COLUMNS = ("PatientName", "PatientID", "StudyDate", "StudyDescription", "ModalitiesInStudy",
-                 "NumberOfStudyRelatedInstances")
+STUDY_COLUMNS = (
+    "PatientName",
+    "PatientID",
+    "StudyDate",
+    "StudyDescription",
+    "ModalitiesInStudy",
+    "NumberOfStudyRelatedInstances",
+)
 SERIES_COLUMNS = ("SeriesNumber", "Modality", "SeriesDescription", "NumberOfSeriesRelatedInstances")
 
 
@@ -83,8 +89,12 @@ class PacsDialog(QDialog):
         self.date = QLineEdit()
         self.date.setPlaceholderText("YYYYMMDD or YYYYMMDD-YYYYMMDD")
         self.accession = QLineEdit()
-        for label, w in (("Patient ID", self.patient_id), ("Patient name", self.patient_name),
-                         ("Study date", self.date), ("Accession", self.accession)):
+        for label, w in (
+            ("Patient ID", self.patient_id),
+            ("Patient name", self.patient_name),
+            ("Study date", self.date),
+            ("Accession", self.accession),
+        ):
             form.addRow(label, w)
         lay.addLayout(form)
         search = QPushButton("Search studies")
@@ -174,20 +184,27 @@ class PacsDialog(QDialog):
         from planner.pacs import client
 
         server, local = self._target()
-        self._run("C-ECHO", lambda: client.echo(server, local),
-                  lambda r: self._ok(f"{r['server']}: echo OK"))
+        self._run(
+            "C-ECHO",
+            lambda: client.echo(server, local),
+            lambda r: self._ok(f"{r['server']}: echo OK"),
+        )
 
     def search(self) -> None:
         from planner.pacs import client
 
         server, local = self._target()
-        f = {"PatientID": self.patient_id.text().strip(),
-             "PatientName": self.patient_name.text().strip(), "StudyDate": self.date.text().strip(),
-             "AccessionNumber": self.accession.text().strip()}
+        f = {
+            "PatientID": self.patient_id.text().strip(),
+            "PatientName": self.patient_name.text().strip(),
+            "StudyDate": self.date.text().strip(),
+            "AccessionNumber": self.accession.text().strip(),
+        }
         self._run("Searching", lambda: client.find(server, local, "study", f), self._show_studies)
 
-    def _fill(self, table: QTableWidget, rows: list[dict[str, Any]], cols: tuple[str, ...],
-              key: str) -> None:
+    def _fill(
+        self, table: QTableWidget, rows: list[dict[str, Any]], cols: tuple[str, ...], key: str
+    ) -> None:
         table.setRowCount(len(rows))
         for r, row in enumerate(rows):
             for c, name in enumerate(cols):
@@ -217,11 +234,14 @@ class PacsDialog(QDialog):
         if not study:
             return
         server, local = self._target()
-        self._run("Listing series",
-                  lambda: client.find(server, local, "series", {"StudyInstanceUID": study}),
-                  lambda rows: (self._fill(self.series, rows, SERIES_COLUMNS,
-                                           "SeriesInstanceUID"),
-                                self._ok(f"{len(rows)} series")))
+        self._run(
+            "Listing series",
+            lambda: client.find(server, local, "series", {"StudyInstanceUID": study}),
+            lambda rows: (
+                self._fill(self.series, rows, SERIES_COLUMNS, "SeriesInstanceUID"),
+                self._ok(f"{len(rows)} series"),
+            ),
+        )
 
     def retrieve(self) -> None:
         from planner.errors import InputError
@@ -233,10 +253,13 @@ class PacsDialog(QDialog):
             raise InputError("select a study first")
         series = self._selected(self.series)
         server, local = self._target()
-        self._run("Retrieving",
-                  lambda: client.get(server, local, study, series, DEFAULT_CACHE,
-                                     self.bridge.progress.emit, self.cancel),
-                  self._opened)
+        self._run(
+            "Retrieving",
+            lambda: client.get(
+                server, local, study, series, DEFAULT_CACHE, self.bridge.progress.emit, self.cancel
+            ),
+            self._opened,
+        )
 
     def _opened(self, res: dict[str, Any]) -> None:
         bad = len(res.get("bad_files", []))
@@ -262,7 +285,9 @@ class PacsDialog(QDialog):
             files = [Path(f) for f in res["files"].values()]
             return client.send(server, local, files, self.bridge.progress.emit)
 
-        self._run("Sending", job, lambda r: self._ok(f"{r['sent']} object(s) sent to {r['server']}"))
+        self._run(
+            "Sending", job, lambda r: self._ok(f"{r['sent']} object(s) sent to {r['server']}")
+        )
 
     def edit_servers(self) -> None:
         dlg = ServersDialog(self, self.config)
@@ -291,9 +316,14 @@ class ServersDialog(QDialog):
         self.port.setValue(104)
         self.aec = QLineEdit()
         self.known = QLabel(", ".join(s.name for s in config.servers) or "none")
-        for label, w in (("This planner's AE title", self.local), ("Known servers", self.known),
-                         ("Server name", self.name), ("Host", self.host), ("Port", self.port),
-                         ("Server AE title", self.aec)):
+        for label, w in (
+            ("This planner's AE title", self.local),
+            ("Known servers", self.known),
+            ("Server name", self.name),
+            ("Host", self.host),
+            ("Port", self.port),
+            ("Server AE title", self.aec),
+        ):
             form.addRow(label, w)
         row = QHBoxLayout()
         save = QPushButton("Save")
@@ -311,12 +341,19 @@ class ServersDialog(QDialog):
         from planner.pacs.config import LocalAE, PacsConfig, PacsServer
 
         try:
-            local = LocalAE(self.local.text(), self.config.local.store_port,
-                            self.config.local.timeout_s)
+            local = LocalAE(
+                self.local.text(), self.config.local.store_port, self.config.local.timeout_s
+            )
             servers = [s for s in self.config.servers if s.name != self.name.text().strip()]
             if self.name.text().strip():
-                servers.append(PacsServer(self.name.text().strip(), self.host.text().strip(),
-                                          self.port.value(), self.aec.text()))
+                servers.append(
+                    PacsServer(
+                        self.name.text().strip(),
+                        self.host.text().strip(),
+                        self.port.value(),
+                        self.aec.text(),
+                    )
+                )
         except PlannerError as exc:
             QMessageBox.warning(self, "PACS servers", str(exc))
             return
@@ -327,8 +364,9 @@ class ServersDialog(QDialog):
         from planner.pacs.config import PacsConfig
 
         name = self.name.text().strip()
-        self.result_config = PacsConfig(self.config.local,
-                                        tuple(s for s in self.config.servers if s.name != name))
+        self.result_config = PacsConfig(
+            self.config.local, tuple(s for s in self.config.servers if s.name != name)
+        )
         self.accept()
 
 
