@@ -35,6 +35,7 @@ class OrthancServer:
             raise RuntimeError("Orthanc is not installed (Debian package 'orthanc')")
         self.workdir = Path(workdir)
         self.port = free_port()
+        self.planner_store_port = free_port()  # where Orthanc sends C-MOVE results
         self.proc: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> OrthancServer:
@@ -58,7 +59,7 @@ class OrthancServer:
                 "planner": {
                     "AET": PLANNER_AET,
                     "Host": "127.0.0.1",
-                    "Port": free_port(),
+                    "Port": self.planner_store_port,
                     "AllowEcho": True,
                     "AllowFind": True,
                     "AllowGet": True,

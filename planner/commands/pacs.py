@@ -37,6 +37,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--modality", default="")
     parser.add_argument("--accession", default="")
     parser.add_argument("--cache", default=None, help="get: cache folder")
+    parser.add_argument(
+        "--move",
+        action="store_true",
+        help="get: C-MOVE to the planner's storage SCP (listens on --store-port only during "
+        "the retrieve) instead of C-GET",
+    )
+    parser.add_argument(
+        "--store-port", type=int, default=None, help="get --move: port to listen on"
+    )
 
 
 def _target(args: argparse.Namespace) -> tuple[Any, Any]:
@@ -99,5 +108,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if not args.study_uid:
             raise InputError("get needs --study-uid (and optionally --series-uid)")
         cache = Path(args.cache) if args.cache else DEFAULT_CACHE
+        if args.move:
+            from dataclasses import replace
+
+            from planner.pacs.move import move
+
+            if args.store_port is not None:
+                local = replace(local, store_port=args.store_port)
+            return move(server, local, args.study_uid, args.series_uid or None, cache)
         return client.get(server, local, args.study_uid, args.series_uid or None, cache)
     return client.send(server, local, _files(args.files))

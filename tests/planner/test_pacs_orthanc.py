@@ -125,3 +125,49 @@ def test_get_cancel(orthanc: OrthancServer, tmp_path: Path) -> None:
 
     with pytest.raises(Cancelled, match="cancelled after"):
         client.get(server, local, studies[0]["StudyInstanceUID"], None, tmp_path, progress, cancel)
+
+
+def test_move_to_own_scp_only_while_retrieving(orthanc: OrthancServer, tmp_path: Path) -> None:
+    """C-MOVE: the storage SCP listens during the retrieve only, and only for the server."""
+    import socket
+
+    from planner.pacs import client
+    from planner.pacs.config import LocalAE, PacsServer
+    from planner.pacs.move import move
+
+    server = PacsServer("test", "127.0.0.1", orthanc.port, SERVER_AET)
+    local = LocalAE(PLANNER_AET, store_port=orthanc.planner_store_port)
+    series = client.find(server, local, "series", {"Modality": "CT"})
+    if not series:
+        pytest.skip("the round-trip test stores the demo first")
+    s = series[0]
+    res = move(server, local, s["StudyInstanceUID"], s["SeriesInstanceUID"], tmp_path)
+    assert res["received"] == int(s["NumberOfSeriesRelatedInstances"]) and res["refused"] == 0
+    assert res["series"][0]["series_uid"] == s["SeriesInstanceUID"]
+    with socket.socket() as sock:  # nothing listens any more
+        assert sock.connect_ex(("127.0.0.1", orthanc.planner_store_port)) != 0
+
+
+def test_storage_scp_refuses_other_addresses_and_classes(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from planner.pacs.move import _GuardedReceiver
+
+    rx = _GuardedReceiver(tmp_path, None)
+    rx.allowed = {"10.0.0.5"}
+
+    def event(addr: str, cls: str, uid: str = "1.2.3") -> SimpleNamespace:
+        req = SimpleNamespace(AffectedSOPClassUID=cls, AffectedSOPInstanceUID=uid)
+        return SimpleNamespace(
+            request=req,
+            assoc=SimpleNamespace(requestor=SimpleNamespace(address=addr)),
+            encoded_dataset=lambda: b"DICM",
+        )
+
+    ct = "1.2.840.10008.5.1.4.1.1.2"
+    assert rx.handle(event("10.0.0.6", ct)) == 0xC000
+    assert rx.handle(event("10.0.0.5", "1.2.840.10008.5.1.4.1.1.1")) == 0xA700  # CR: not used
+    assert rx.handle(event("10.0.0.5", ct, "../../etc/passwd")) == 0xC000
+    assert rx.handle(event("10.0.0.5", ct)) == 0x0000
+    assert rx.received == 1 and rx.refused == 3
+    assert [p.suffix for p in tmp_path.iterdir()] == [".dcm"]
