@@ -86,6 +86,8 @@ def move(
         )
     except OSError as exc:
         raise InputError(f"cannot listen on the planner's storage port: {exc.strerror}") from exc
+    if scp is None:  # pragma: no cover - only with block=True
+        raise InputError("the storage SCP did not start")
     ident = Dataset()
     ident.QueryRetrieveLevel = "SERIES" if series_uid else "STUDY"
     ident.StudyInstanceUID = study_uid
