@@ -62,6 +62,7 @@ class BalloonLine:
 
     side: str
     device_id: str
+    device_name: str
     inflation_ml: float
     volume_ml: float
     tip_offset_mm: float
@@ -179,6 +180,16 @@ def _needle_sheet(ctx: TrajectoryContext, plan: Plan, traj: Trajectory) -> Needl
     return NeedleSheet(traj, needle.id, res.metrics, finds, lat, sup, hours, centre)
 
 
+def _device_name(device_id: str) -> str:
+    from planner.errors import InputError
+    from planner.estimate.balloon_catalog import load_balloon_catalog
+
+    try:
+        return load_balloon_catalog().get(device_id).name
+    except InputError:
+        return device_id
+
+
 def _indications(plan: Plan, morph: Morphometry, est: PlanEstimates) -> tuple[str, ...]:
     """Plan-specific indications and flags: fracture, acuity, wall, cement flags, notes."""
     out = [
@@ -212,6 +223,7 @@ def build_level_sheet(
             BalloonLine(
                 b.side,
                 b.device_id,
+                _device_name(b.device_id),
                 b.inflation_ml,
                 float(res.volume_ml) if res is not None else math.nan,
                 b.tip_offset_mm,

@@ -286,7 +286,7 @@ def _level_estimates(flow: Flow, lv: LevelSheet) -> None:
     )
     for b in lv.balloons:
         flow.para(
-            f"Balloon {b.side}: {b.device_id}, inflate to {_f(b.inflation_ml)} mL "
+            f"Balloon {b.side}: {b.device_name}, inflate to {_f(b.inflation_ml)} mL "
             f"(modelled volume {_f(b.volume_ml)} mL, {_f(b.tip_offset_mm)} mm behind the tip)"
             + ("; " + "; ".join(b.warnings) if b.warnings else ""),
             8,
