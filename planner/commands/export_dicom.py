@@ -24,16 +24,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="print patient identifiers on the encapsulated OR sheet",
     )
-    parser.add_argument("--labels", default=None, help="vertebra label map (NIfTI)")
+    src = parser.add_mutually_exclusive_group()
+    src.add_argument("--labels", default=None, help="vertebra label map (NIfTI)")
+    src.add_argument(
+        "--seed", default=None, help="X,Y,Z (LPS mm) inside the level's body (one plan file only)"
+    )
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
+    from planner.commands._common import parse_seed
     from planner.dicom_objects.export import export_dicom
     from planner.orsheet.build import load_case, sheet_content
     from planner.orsheet.pdf import make_sheet, pdf_bytes
 
     plans = list(args.plan)
-    case = load_case(args.path, plans, args.labels)
+    case = load_case(args.path, plans, args.labels, parse_seed(args.seed))
     content = sheet_content(case, args.include_patient)
     sheet = make_sheet(content, case.volume)
     out = export_dicom(case, content, pdf_bytes(sheet), args.path, args.outdir)
