@@ -39,8 +39,9 @@ CAVEATS = (
     "Volumes and restoration are population-level bands, not predictions for this patient; "
     "risk flags are not probabilities. No guaranteed height, strength, pain relief or leak "
     "probability is claimed.",
-    "Simulated fluoroscopy is a parallel-beam projection of the CT (no cone-beam "
-    "magnification): distances are true mm at the vertebra, the live image will differ.",
+    "Simulated fluoroscopy is a parallel-beam projection of the CT's bone (soft tissue "
+    "subtracted, no cone-beam magnification): distances are true mm at the vertebra; the live "
+    "image will look different.",
     "Angles 'to the body' are in the vertebra's own frame (endplates, midline); 'to the table' "
     "in the CT's axes (patient as scanned, supine).",
 )

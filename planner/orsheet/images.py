@@ -7,7 +7,8 @@ Four views per needle, each ``SIZE_PX`` square (printed about 44 mm wide: ≈ 35
   one image; displayed radiologically (patient's left on the image right, anterior up);
 - *sagittal*: the oblique sagittal plane that contains the needle and the body's superior
   axis; anterior on the left, superior up; the body outline is drawn;
-- *AP* and *lateral* simulated fluoroscopy (:mod:`planner.drr`) of the level with the beam
+- *AP* and *lateral* simulated fluoroscopy (:mod:`planner.drr`, bone-weighted: only
+  attenuation above ``BONE_HU`` is summed, see :func:`bone_renderer`) of the level with the beam
   along the body's own AP and left-right axes (a "true AP" and a "true lateral": endplates as
   lines), the needle projected and the skin and bone entries marked. The C-arm angles that
   give these views are printed under them by the layout.
@@ -27,13 +28,14 @@ from numpy.typing import NDArray
 from PIL import Image, ImageDraw, ImageFont
 
 from planner.anatomy import LevelAnatomy
-from planner.drr import CArmAngles, DRRRenderer
+from planner.drr import MU_WATER_PER_MM, CArmAngles, DRRRenderer
 from planner.grid import FloatArray
 from planner.plan.model import Trajectory
 from planner.volume import CTVolume
 
 SIZE_PX = 600
 DRR_FOV_MM = 110.0
+BONE_HU = 150.0  # the DRRs sum attenuation above this (soft tissue subtracted)
 WINDOW_HU = (-250.0, 1250.0)  # bone window: pedicle cortex and needle path both readable
 NEEDLE_RGB = (255, 210, 0)
 ENTRY_RGB = (0, 200, 255)
@@ -246,6 +248,16 @@ def _plane_image(
     return SheetImage(title, kind, p.done(), px)
 
 
+def bone_renderer(volume: CTVolume, centre_lps: FloatArray) -> DRRRenderer:
+    """A DRR renderer that sums only attenuation above ``BONE_HU`` (soft tissue subtracted),
+    so pedicles and endplates stand out as on a good fluoroscopic image even through the
+    mediastinum or the liver; the needle and marks are drawn on top."""
+    r = DRRRenderer(volume, centre_lps, radius_mm=90.0)
+    hu = (r.mu / MU_WATER_PER_MM - 1.0) * 1000.0
+    r.mu = (np.clip(hu - BONE_HU, 0.0, None) / 1000.0 * MU_WATER_PER_MM * 3.0).astype(np.float32)
+    return r
+
+
 def render_needle_images(
     volume: CTVolume,
     anatomy: LevelAnatomy,
@@ -260,7 +272,7 @@ def render_needle_images(
     ax = _plane_image(volume, anatomy, traj, od_mm, "axial", f"{lv} {side} axial")
     sg = _plane_image(volume, anatomy, traj, od_mm, "sagittal", f"{lv} {side} sagittal")
     fr = anatomy.frame
-    r = renderer or DRRRenderer(volume, fr.origin_lps, radius_mm=90.0)
+    r = renderer or bone_renderer(volume, fr.origin_lps)
     needle = np.array([traj.skin_entry_lps, traj.bone_entry_lps, traj.target_lps])
     out = []
     for kind, beam in (("ap", fr.posterior), ("lateral", -fr.left)):
