@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from planner.orsheet.pdf import make_sheet, pdf_bytes
 
     plans = list(args.plan)
-    case = load_case(args.path, plans, args.labels, parse_seed(args.seed))
+    case = load_case(args.path, plans, args.labels, parse_seed(args.seed), args.include_patient)
     content = sheet_content(case, args.include_patient)
     sheet = make_sheet(content, case.volume)
     out = export_dicom(case, content, pdf_bytes(sheet), args.path, args.outdir)

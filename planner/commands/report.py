@@ -36,7 +36,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from planner.orsheet.build import load_case, sheet_content, sheet_json
     from planner.orsheet.pdf import make_sheet, write_pdf
 
-    case = load_case(args.path, list(args.plan), args.labels, parse_seed(args.seed))
+    case = load_case(
+        args.path, list(args.plan), args.labels, parse_seed(args.seed), args.include_patient
+    )
     content = sheet_content(case, args.include_patient)
     sheet = make_sheet(content, case.volume)
     out = write_pdf(sheet, args.pdf)

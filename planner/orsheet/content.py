@@ -27,7 +27,7 @@ from planner.anatomy import LevelAnatomy, Morphometry
 from planner.estimate.report import PlanEstimates, compute_estimates
 from planner.plan.catalog import load_catalog
 from planner.plan.model import Plan, Trajectory
-from planner.trajectory import TrajectoryContext, TrajectoryMetrics, evaluate
+from planner.trajectory import TrajectoryContext, TrajectoryMetrics, TrajectoryResult, evaluate
 from planner.trajectory.context import SIDE_SIGN
 from planner.volume import CTVolume
 
@@ -104,6 +104,7 @@ class LevelSheet:
     balloons: tuple[BalloonLine, ...]
     findings: tuple[SheetFinding, ...]
     indications: tuple[str, ...]
+    confirmed: bool = True
 
     @property
     def level(self) -> str:
@@ -130,10 +131,20 @@ class SheetContent:
     patient: dict[str, str] | None = None
     caveats: tuple[str, ...] = CAVEATS
     source_ids: tuple[str, ...] = field(default=())
+    indication: tuple[tuple[str, str], ...] = ()
+    binding_message: str = ""
 
     @property
     def total_cement_ml(self) -> float:
         return sum(lv.cement_ml for lv in self.levels)
+
+    @property
+    def total_cement_range_ml(self) -> tuple[float, float]:
+        """Sum of the levels' biomechanical ranges (the session's total band rule)."""
+        return (
+            sum(lv.estimates.cement.range_ml[0] for lv in self.levels),
+            sum(lv.estimates.cement.range_ml[1] for lv in self.levels),
+        )
 
     @property
     def total_cement_band_ml(self) -> tuple[float, float]:
@@ -173,9 +184,15 @@ def entry_on_ap(
     return lateral, d_sup, hours, (centre[0], centre[1], centre[2])
 
 
-def _needle_sheet(ctx: TrajectoryContext, plan: Plan, traj: Trajectory) -> NeedleSheet:
+def _needle_sheet(
+    ctx: TrajectoryContext,
+    plan: Plan,
+    traj: Trajectory,
+    result: TrajectoryResult | None,
+    unipedicular: bool,
+) -> NeedleSheet:
     needle = load_catalog().needle(traj.needle_id)
-    res = evaluate(ctx, traj, needle, unipedicular=plan.is_unipedicular)
+    res = result or evaluate(ctx, traj, needle, unipedicular=unipedicular)
     lat, sup, hours, centre = entry_on_ap(ctx, traj)
     finds = tuple(SheetFinding(f.severity, plan.level, traj.side, f.message) for f in res.findings)
     return NeedleSheet(traj, needle.id, res.metrics, finds, lat, sup, hours, centre)
@@ -212,11 +229,24 @@ def build_level_sheet(
     anatomy: LevelAnatomy,
     morphometry: Morphometry,
     estimates: PlanEstimates | None = None,
+    results: dict[str, TrajectoryResult] | None = None,
+    unipedicular: bool | None = None,
+    confirmed: bool = True,
+    context: TrajectoryContext | None = None,
 ) -> LevelSheet:
-    """Evaluate every needle of ``plan`` and gather the level's estimates for the sheet."""
-    ctx = TrajectoryContext.build(volume, anatomy, morphometry)
+    """Gather one level's needles (metrics, findings, AP entry) and estimates for the sheet.
+
+    ``results`` (per side), ``estimates`` and ``context`` come from the planning session
+    when given (:func:`planner.orsheet.build.sheet_from_case`), so the sheet prints the
+    session's numbers; missing parts are computed here the same way.
+    """
+    ctx = context or TrajectoryContext.build(volume, anatomy, morphometry)
     est = estimates or compute_estimates(volume, anatomy, morphometry, plan)
-    needles = tuple(_needle_sheet(ctx, plan, t) for t in plan.trajectories)
+    uni = plan.is_unipedicular if unipedicular is None else unipedicular
+    res = results or {}
+    needles = tuple(
+        _needle_sheet(ctx, plan, t, res.get(t.side), uni) for t in plan.trajectories
+    )
     balloons = []
     for b in plan.balloons:
         res = next((r for r in est.balloons if r.side == b.side), None)
@@ -242,11 +272,16 @@ def build_level_sheet(
         tuple(balloons),
         tuple(finds),
         _indications(plan, morphometry, est),
+        confirmed,
     )
 
 
 def build_sheet(
-    volume: CTVolume, levels: list[LevelSheet], include_patient: bool = False
+    volume: CTVolume,
+    levels: list[LevelSheet],
+    include_patient: bool = False,
+    indication: tuple[tuple[str, str], ...] = (),
+    binding_message: str = "",
 ) -> SheetContent:
     """The sheet for ``levels`` (cranial to caudal order kept as given)."""
     from planner.estimate.sources import cite
@@ -272,4 +307,6 @@ def build_sheet(
         patient,
         CAVEATS,
         cite(ids),
+        indication,
+        binding_message,
     )

@@ -237,6 +237,14 @@ def _level_header(flow: Flow, lv: LevelSheet, content: SheetContent) -> None:
         f"{mo.posterior_wall}; trabecular {_f(mo.trabecular_hu, 0)} HU",
         8.5,
     )
+    if not lv.confirmed:
+        flow.para(
+            f"LEVEL NAME PROPOSED, NOT CONFIRMED: check that this is {lv.level} (count from "
+            "the sacrum and the last rib) before using this page.",
+            9,
+            True,
+            RED,
+        )
     if content.patient:
         flow.para(
             "Patient: " + "; ".join(f"{k} {v or '—'}" for k, v in content.patient.items()),
@@ -324,9 +332,16 @@ def _summary_page(flow: Flow, content: SheetContent) -> None:
             9,
         )
     lo, hi = content.total_cement_band_ml
+    rlo, rhi = content.total_cement_range_ml
     flow.para(
-        f"Total cement {_f(content.total_cement_ml)} mL (band {_f(lo)}–{_f(hi)} mL)", 11, True
+        f"Total cement {_f(content.total_cement_ml)} mL (band {_f(lo)}–{_f(hi)} mL; "
+        f"biomechanical range {_f(rlo)}–{_f(rhi)} mL)",
+        11,
+        True,
     )
+    if content.indication:
+        flow.para("Indication", 10, True)
+        flow.para("; ".join(f"{k.replace('_', ' ')}: {v}" for k, v in content.indication), 8)
     flow.para("Findings by severity", 10, True)
     if not content.findings:
         flow.para("No findings on any needle.", 8)

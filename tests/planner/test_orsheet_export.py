@@ -21,26 +21,10 @@ def demo_case(tmp_path_factory: pytest.TempPathFactory) -> dict:
     d = tmp_path_factory.mktemp("orsheet")
     assert main(["demo", str(d / "demo")]) == 0
     dicom = str(d / "demo" / "dicom")
-    assert main(["plan", dicom, "--level", "L1", "--auto", "--out", str(d / "L1.json")]) == 0
-    assert (
-        main(
-            [
-                "plan",
-                dicom,
-                "--level",
-                "T12",
-                "--auto",
-                "--balloon",
-                "kyphon-xpander-ii-15-3",
-                "--inflation-ml",
-                "2.5",
-                "--out",
-                str(d / "T12.json"),
-            ]
-        )
-        == 0
-    )
-    plans = [str(d / "L1.json"), str(d / "T12.json")]
+    plan = str(d / "plan.json")
+    assert main(["plan", dicom, "--level", "L1:vp", "--level", "T12:kp", "--auto", "--balloon",
+                 "kyphon-xpander-ii-15-3", "--inflation-ml", "2.5", "--out", plan]) == 0
+    plans = [plan]
     case = load_case(dicom, plans)
     content = sheet_content(case)
     sheet = make_sheet(content, case.volume, stamp="test")
@@ -82,6 +66,22 @@ def test_pages_and_images(demo_case: dict) -> None:
     # print resolution: 600 px over 45 mm
     im = next(iter(sheet.images.values()))[0]
     assert im.rgb.shape[1] / (45 / 25.4) >= 200
+
+
+def test_sheet_takes_the_session_numbers(demo_case: dict) -> None:
+    """Metrics, findings and estimates on the sheet are the planning session's."""
+    from planner.session import level_check, level_estimates
+
+    case, volume = demo_case["case"].case, demo_case["case"].volume
+    for lv in demo_case["content"].levels:
+        chk = level_check(volume, case, lv.level)
+        est = level_estimates(volume, case, lv.level)
+        assert chk is not None and est is not None
+        want = {t.side: r.metrics for t, r in chk.results}
+        assert {n.side: n.metrics for n in lv.needles} == want
+        assert lv.cement_ml == est.cement.recommended_ml
+    procedures = {lv.level: lv.plan.procedure for lv in demo_case["content"].levels}
+    assert procedures == {"L1": "vertebroplasty", "T12": "kyphoplasty"}
 
 
 def test_numbers_in_pdf_equal_planner(demo_case: dict) -> None:
@@ -142,8 +142,8 @@ def test_cli_report_with_patient(demo_case: dict, capsys: pytest.CaptureFixture[
         == 0
     )
     res = json.loads(capsys.readouterr().out)
-    assert res["pages"] == 2 and res["images"] == 8
-    assert res["levels"][0]["level"] == "L1"
+    assert res["pages"] == 3 and res["images"] == 16
+    assert sorted(lv["level"] for lv in res["levels"]) == ["L1", "T12"]
     text = _pdf_text(out, None) if shutil.which("pdftotext") else ""
     if text:
         assert "DEMO-0" in text

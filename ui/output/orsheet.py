@@ -34,12 +34,12 @@ def default_output_dir(source_path: str) -> Path:
 
 
 def sheet_for_document(doc: Any, controller: Any, include_patient: bool) -> Any:
-    """The OR sheet of the document's current plan (all its levels)."""
+    """The OR sheet of the document's current plan, through the planning session."""
     from planner.errors import InputError
-    from planner.orsheet.content import build_level_sheet, build_sheet
+    from planner.orsheet.build import sheet_from_case
     from planner.orsheet.pdf import make_sheet
+    from planner.session import Case, LevelAnalysis, LevelsAnalysis
     from ui.document.plan_io import document_plan
-    from ui.shell.report import estimates_for_report
 
     if doc.volume is None or doc.plan is None:
         raise InputError("no plan yet: choose a target level in the Levels panel first")
@@ -47,9 +47,15 @@ def sheet_for_document(doc: Any, controller: Any, include_patient: bool) -> Any:
     result = doc.level_result(plan.level)
     if result is None:
         raise InputError(f"level {plan.level} has not been analysed: run Analysis first")
-    est = estimates_for_report(doc, controller)
-    level = build_level_sheet(doc.volume, plan, result.anatomy, result.morphometry, est)
-    return make_sheet(build_sheet(doc.volume, [level], include_patient), doc.volume)
+    data = LevelAnalysis(result.anatomy, result.morphometry)
+    case = Case.from_legacy(plan, LevelsAnalysis(((plan.level, data),)))
+    if getattr(result, "candidate", None) is not None and result.candidate.confirmed:
+        from dataclasses import replace
+
+        lp = case.plan.levels[0]
+        case = replace(case, plan=replace(case.plan, levels=(replace(lp, confirmed=True),)))
+    content = sheet_from_case(doc.volume, case, include_patient)
+    return make_sheet(content, doc.volume)
 
 
 def paint_pages(
