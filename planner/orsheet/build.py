@@ -18,6 +18,7 @@ import numpy as np
 from planner.errors import InputError, PlanMismatchError
 from planner.orsheet.content import LevelSheet, SheetContent, build_level_sheet, build_sheet
 from planner.session import Case, level_context, report_content
+from planner.trajectory import TrajectoryResult
 from planner.volume import CTVolume, LoadWarning
 
 
@@ -78,7 +79,9 @@ def sheet_from_case(volume: CTVolume, case: Case, include_patient: bool = False)
         if lp is None or lr.estimates is None:
             continue
         data = case.analysis.level(lr.level)
-        results = {} if lr.check is None else {t.side: r for t, r in lr.check.results}
+        results: dict[str, TrajectoryResult] = (
+            {} if lr.check is None else {str(t.side): r for t, r in lr.check.results}
+        )
         levels.append(
             build_level_sheet(
                 volume,

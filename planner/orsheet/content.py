@@ -249,16 +249,16 @@ def build_level_sheet(
     )
     balloons = []
     for b in plan.balloons:
-        res = next((r for r in est.balloons if r.side == b.side), None)
+        br = next((r for r in est.balloons if r.side == b.side), None)
         balloons.append(
             BalloonLine(
                 b.side,
                 b.device_id,
                 _device_name(b.device_id),
                 b.inflation_ml,
-                float(res.volume_ml) if res is not None else math.nan,
+                float(br.volume_ml) if br is not None else math.nan,
                 b.tip_offset_mm,
-                tuple(res.warnings) if res is not None else (),
+                tuple(br.warnings) if br is not None else (),
             )
         )
     finds = [f for n in needles for f in n.findings]
