@@ -38,6 +38,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--accession", default="")
     parser.add_argument("--cache", default=None, help="get: cache folder")
     parser.add_argument(
+        "--timeout", type=float, default=None, help="network timeout in s (default: settings, 30)"
+    )
+    parser.add_argument(
         "--move",
         action="store_true",
         help="get: C-MOVE to the planner's storage SCP (listens on --store-port only during "
@@ -55,6 +58,10 @@ def _target(args: argparse.Namespace) -> tuple[Any, Any]:
 
     cfg = load_config(args.config)
     local = cfg.local if args.aet is None else replace(cfg.local, ae_title=args.aet)
+    if args.timeout is not None:
+        if not args.timeout > 0:
+            raise InputError("--timeout must be a positive number of seconds")
+        local = replace(local, timeout_s=float(args.timeout))
     if isinstance(local, LocalAE) and args.server:
         return cfg.server(args.server), local
     if args.host and args.port and args.aec:

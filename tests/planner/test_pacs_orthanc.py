@@ -30,7 +30,18 @@ def orthanc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OrthancServer]
 
 
 def _net(o: OrthancServer) -> list[str]:
-    return ["--host", "127.0.0.1", "--port", str(o.port), "--aec", SERVER_AET, "--aet", PLANNER_AET]
+    return [
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(o.port),
+        "--aec",
+        SERVER_AET,
+        "--aet",
+        PLANNER_AET,
+        "--timeout",
+        "120",
+    ]
 
 
 def _run(args: list[str], capsys: pytest.CaptureFixture[str]) -> dict:
@@ -113,7 +124,7 @@ def test_get_cancel(orthanc: OrthancServer, tmp_path: Path) -> None:
     from planner.pacs.config import LocalAE, PacsServer
 
     server = PacsServer("test", "127.0.0.1", orthanc.port, SERVER_AET)
-    local = LocalAE(PLANNER_AET)
+    local = LocalAE(PLANNER_AET, timeout_s=120)
     studies = client.find(server, local, "study", {"PatientID": "DEMO-0"})
     if not studies:
         pytest.skip("the round-trip test stores the demo first")
@@ -136,7 +147,7 @@ def test_move_to_own_scp_only_while_retrieving(orthanc: OrthancServer, tmp_path:
     from planner.pacs.move import move
 
     server = PacsServer("test", "127.0.0.1", orthanc.port, SERVER_AET)
-    local = LocalAE(PLANNER_AET, store_port=orthanc.planner_store_port)
+    local = LocalAE(PLANNER_AET, store_port=orthanc.planner_store_port, timeout_s=120)
     series = client.find(server, local, "series", {"Modality": "CT"})
     if not series:
         pytest.skip("the round-trip test stores the demo first")
