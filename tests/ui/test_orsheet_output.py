@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from PySide6.QtWidgets import QApplication
@@ -86,3 +87,46 @@ def test_pacs_dialog_lists_servers_and_names_errors(qtbot, tmp_path, monkeypatch
     dlg.echo()
     qtbot.waitUntil(lambda: bool(errors), timeout=15000)
     assert "PACS 'nowhere'" in errors[0] and "did not answer" in errors[0]
+
+
+@pytest.mark.gui
+def test_pacs_dialog_search_retrieve_open_against_orthanc(qtbot, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Search studies, list series, retrieve with progress and hand the folder to the window."""
+    from planner.cli import main
+    from planner.pacs import client
+    from planner.pacs.config import LocalAE, PacsConfig, PacsServer, save_config
+    from tests.orthanc_server import ORTHANC, PLANNER_AET, SERVER_AET, OrthancServer
+    from ui.pacs import dialog as pacs_dialog
+
+    if ORTHANC is None:
+        pytest.skip("Orthanc is not installed (Debian package 'orthanc')")
+    assert main(["demo", str(tmp_path / "demo")]) == 0
+    files = sorted((tmp_path / "demo" / "dicom").glob("*.dcm"))
+    monkeypatch.setattr("planner.pacs.config.DEFAULT_CACHE", tmp_path / "cache")
+    with OrthancServer(tmp_path / "orthanc") as orth:
+        server = PacsServer("ward PACS", "127.0.0.1", orth.port, SERVER_AET)
+        local = LocalAE(PLANNER_AET, timeout_s=120)
+        client.send(server, local, files)
+        cfg = tmp_path / "pacs.json"
+        save_config(PacsConfig(local, (server,)), cfg)
+        opened: list[str] = []
+
+        class Win:
+            def open_path(self, path: str) -> None:
+                opened.append(path)
+
+        dlg = pacs_dialog.PacsDialog(None, str(cfg))
+        dlg.win = Win()
+        qtbot.addWidget(dlg)
+        dlg.patient_id.setText("DEMO-0")
+        dlg.search()
+        qtbot.waitUntil(lambda: dlg.studies.rowCount() == 1, timeout=60000)
+        assert dlg.studies.item(0, 1).text() == "DEMO-0"
+        dlg.studies.selectRow(0)
+        qtbot.waitUntil(lambda: dlg.series.rowCount() == 1, timeout=60000)
+        dlg.series.selectRow(0)
+        dlg.retrieve()
+        qtbot.waitUntil(lambda: bool(opened), timeout=120000)
+        assert dlg.bar.value() == dlg.bar.maximum() or dlg.bar.maximum() >= 1
+        assert len(list(Path(opened[0]).glob("*.dcm"))) == len(files)
+        assert f"{len(files)} object(s) retrieved" in dlg.status.text()
