@@ -247,6 +247,59 @@ def cache_folder(cache: Path, study_uid: str, series_uid: str | None) -> Path:
     return cache / h / s
 
 
+def retrieve_identifier(study_uid: str, series_uid: str | None) -> Dataset:
+    """C-GET/C-MOVE identifier of a study or one series (UIDs checked)."""
+    for u in (study_uid, series_uid):
+        if u is not None and not _UID_RE.match(u):
+            raise InputError("study and series UIDs must be dotted numbers")
+    ident = Dataset()
+    ident.QueryRetrieveLevel = "SERIES" if series_uid else "STUDY"
+    ident.StudyInstanceUID = study_uid
+    if series_uid:
+        ident.SeriesInstanceUID = series_uid
+    return ident
+
+
+def follow_retrieve(
+    s: _Session,
+    op: str,
+    responses: Iterable[tuple[Dataset, Dataset | None]],
+    rx: _Receiver,
+    progress: Progress | None,
+    cancel: threading.Event | None,
+) -> int:
+    """Follow C-GET/C-MOVE responses: progress, cancel (abort), errors; returns failures."""
+    failed = 0
+    for status, _ident in responses:
+        if cancel is not None and cancel.is_set():
+            s.assoc.abort()
+            raise Cancelled(
+                f"retrieve from PACS '{s.server.name}' cancelled after {rx.received} object(s)"
+            )
+        if not status:
+            raise s.fail(op, None)
+        code = int(status.Status)
+        left = int(status.get("NumberOfRemainingSuboperations", 0) or 0)
+        done = int(status.get("NumberOfCompletedSuboperations", 0) or 0)
+        failed = int(status.get("NumberOfFailedSuboperations", 0) or 0)
+        if progress is not None and code in (0xFF00, 0xFF01):
+            progress(done, done + left + failed)
+        if code not in (0x0000, 0xFF00, 0xFF01, 0xB000):
+            raise s.fail(op, status)
+    return failed
+
+
+def retrieved(server: PacsServer, dest: Path, rx: _Receiver, failed: int) -> dict[str, Any]:
+    return {
+        "server": server.name,
+        "folder": str(dest),
+        "received": rx.received,
+        "refused": rx.refused,
+        "failed": failed,
+        **validate_folder(dest),
+    }
+
+
 def get(
     server: PacsServer,
     local: LocalAE,
@@ -259,46 +312,16 @@ def get(
     """C-GET a study (or one series) into the cache; validate what arrived."""
     from pynetdicom import evt
 
-    for u in (study_uid, series_uid):
-        if u is not None and not _UID_RE.match(u):
-            raise InputError("study and series UIDs must be dotted numbers")
+    ident = retrieve_identifier(study_uid, series_uid)
     dest = cache_folder(cache, study_uid, series_uid)
     dest.mkdir(parents=True, exist_ok=True)
     rx = _Receiver(dest, cancel)
-    ident = Dataset()
-    ident.QueryRetrieveLevel = "SERIES" if series_uid else "STUDY"
-    ident.StudyInstanceUID = study_uid
-    if series_uid:
-        ident.SeriesInstanceUID = series_uid
     handlers = [(evt.EVT_C_STORE, rx.handle)]
-    failed = 0
-    with _Session(
-        server, local, [STUDY_ROOT_GET, *STORAGE_CLASSES], STORAGE_CLASSES, handlers
-    ) as s:
-        for status, _ident in s.assoc.send_c_get(ident, STUDY_ROOT_GET):
-            if cancel is not None and cancel.is_set():
-                s.assoc.abort()
-                raise Cancelled(
-                    f"retrieve from PACS '{server.name}' cancelled after {rx.received} object(s)"
-                )
-            if not status:
-                raise s.fail("C-GET", None)
-            code = int(status.Status)
-            left = int(status.get("NumberOfRemainingSuboperations", 0) or 0)
-            done = int(status.get("NumberOfCompletedSuboperations", 0) or 0)
-            failed = int(status.get("NumberOfFailedSuboperations", 0) or 0)
-            if progress is not None and code in (0xFF00, 0xFF01):
-                progress(done, done + left + failed)
-            if code not in (0x0000, 0xFF00, 0xFF01, 0xB000):
-                raise s.fail("C-GET", status)
-    return {
-        "server": server.name,
-        "folder": str(dest),
-        "received": rx.received,
-        "refused": rx.refused,
-        "failed": failed,
-        **validate_folder(dest),
-    }
+    classes = [STUDY_ROOT_GET, *STORAGE_CLASSES]
+    with _Session(server, local, classes, STORAGE_CLASSES, handlers) as s:
+        responses = s.assoc.send_c_get(ident, STUDY_ROOT_GET)
+        failed = follow_retrieve(s, "C-GET", responses, rx, progress, cancel)
+    return retrieved(server, dest, rx, failed)
 
 
 def validate_folder(folder: Path) -> dict[str, Any]:

@@ -14,18 +14,17 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from pydicom.dataset import Dataset
-
-from planner.errors import Cancelled, InputError
+from planner.errors import InputError
 from planner.pacs.client import (
-    _UID_RE,
     STORAGE_CLASSES,
     Progress,
     _Receiver,
     _Session,
     _transfer_syntaxes,
     cache_folder,
-    validate_folder,
+    follow_retrieve,
+    retrieve_identifier,
+    retrieved,
 )
 from planner.pacs.config import LocalAE, PacsServer
 
@@ -68,9 +67,7 @@ def move(
             "C-MOVE needs the planner's storage port (local.store_port) in the "
             "PACS settings; or use C-GET"
         )
-    for u in (study_uid, series_uid):
-        if u is not None and not _UID_RE.match(u):
-            raise InputError("study and series UIDs must be dotted numbers")
+    ident = retrieve_identifier(study_uid, series_uid)
     dest = cache_folder(cache, study_uid, series_uid)
     dest.mkdir(parents=True, exist_ok=True)
     rx = _GuardedReceiver(dest, cancel)
@@ -88,38 +85,10 @@ def move(
         raise InputError(f"cannot listen on the planner's storage port: {exc.strerror}") from exc
     if scp is None:  # pragma: no cover - only with block=True
         raise InputError("the storage SCP did not start")
-    ident = Dataset()
-    ident.QueryRetrieveLevel = "SERIES" if series_uid else "STUDY"
-    ident.StudyInstanceUID = study_uid
-    if series_uid:
-        ident.SeriesInstanceUID = series_uid
-    failed = 0
     try:
         with _Session(server, local, [STUDY_ROOT_MOVE]) as s:
-            for status, _ in s.assoc.send_c_move(ident, local.ae_title, STUDY_ROOT_MOVE):
-                if cancel is not None and cancel.is_set():
-                    s.assoc.abort()
-                    raise Cancelled(
-                        f"retrieve from PACS '{server.name}' cancelled after "
-                        f"{rx.received} object(s)"
-                    )
-                if not status:
-                    raise s.fail("C-MOVE", None)
-                code = int(status.Status)
-                left = int(status.get("NumberOfRemainingSuboperations", 0) or 0)
-                done = int(status.get("NumberOfCompletedSuboperations", 0) or 0)
-                failed = int(status.get("NumberOfFailedSuboperations", 0) or 0)
-                if progress is not None and code in (0xFF00, 0xFF01):
-                    progress(done, done + left + failed)
-                if code not in (0x0000, 0xFF00, 0xFF01, 0xB000):
-                    raise s.fail("C-MOVE", status)
+            responses = s.assoc.send_c_move(ident, local.ae_title, STUDY_ROOT_MOVE)
+            failed = follow_retrieve(s, "C-MOVE", responses, rx, progress, cancel)
     finally:
         scp.shutdown()
-    return {
-        "server": server.name,
-        "folder": str(dest),
-        "received": rx.received,
-        "refused": rx.refused,
-        "failed": failed,
-        **validate_folder(dest),
-    }
+    return retrieved(server, dest, rx, failed)
