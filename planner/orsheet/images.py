@@ -42,6 +42,7 @@ ENTRY_RGB = (0, 200, 255)
 TIP_RGB = (255, 60, 60)
 OUTLINE_RGB = (80, 255, 120)
 PEDICLE_RGB = (255, 140, 255)
+CANAL_RGB = (120, 170, 255)
 _FONT_PATHS = (
     "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
     "/usr/share/fonts/dejavu/DejaVuSans-Bold.ttf",
@@ -132,6 +133,10 @@ def _film(ray_sums: NDArray[np.float32]) -> NDArray[np.uint8]:
     return out
 
 
+def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
 class _Painter:
     """Draws needle, marks, letters, scale bar and title on one image."""
 
@@ -139,7 +144,7 @@ class _Painter:
         self.img = Image.fromarray(rgb, "RGB")
         self.draw = ImageDraw.Draw(self.img)
         self.px_mm = px_mm
-        self._labels: list[FloatArray] = []
+        self._boxes: list[tuple[float, float, float, float]] = []
 
     def needle(self, pts_px: FloatArray, od_mm: float) -> None:
         w = max(3, int(round(od_mm / self.px_mm * 0.6)))
@@ -157,10 +162,37 @@ class _Painter:
             self.draw.rectangle(box, outline=rgb, width=3)
         else:
             self.draw.ellipse(box, outline=rgb, width=3)
-        free = all(abs(p[0] - q[0]) > 80 or abs(p[1] - q[1]) > 28 for q in self._labels)
+        x, y = p[0] + r + 3, p[1] - r - 14
+        w = self.draw.textbbox((0, 0), label, font=_font(22))[2] if label else 0
+        box = (x, y, x + w, y + 24)
+        free = all(not _overlap(box, q) for q in self._boxes)
         if label and free and 0 <= p[0] < SIZE_PX and 0 <= p[1] < SIZE_PX:
-            self._labels.append(np.asarray(p, dtype=np.float64))
-            self.text((p[0] + r + 3, p[1] - r - 14), label, rgb, 22)
+            self._boxes.append(box)
+            self.text((x, y), label, rgb, 22)
+
+    def structure_label(
+        self, name: str, mask: NDArray[np.bool_], rgb: tuple[int, int, int]
+    ) -> None:
+        """Name a structure beside its outline, at the first free place of left, right,
+        below, above (skipped when the structure is tiny or no place is free)."""
+        rows, cols = np.nonzero(mask)
+        if rows.size < 40:
+            return
+        w = self.draw.textbbox((0, 0), name, font=_font(20))[2]
+        ym, xm = float(np.median(rows)), float(np.median(cols))
+        candidates = (
+            (float(cols.min()) - 8 - w, ym - 10),
+            (float(cols.max()) + 8, ym - 10),
+            (xm - w / 2, float(rows.max()) + 4),
+            (xm - w / 2, float(rows.min()) - 26),
+        )
+        for x, y in candidates:
+            box = (x, y, x + w, y + 22)
+            inside = 0 <= box[0] and box[2] < SIZE_PX and 30 <= box[1] and box[3] < SIZE_PX - 40
+            if inside and all(not _overlap(box, q) for q in self._boxes):
+                self._boxes.append(box)
+                self.text((x, y), name, rgb, 20)
+                return
 
     def text(self, xy: tuple[float, float], s: str, rgb: tuple[int, int, int], size: int) -> None:
         self.draw.text(xy, s, fill=rgb, font=_font(size), stroke_width=2, stroke_fill=(0, 0, 0))
@@ -234,14 +266,19 @@ def _plane_image(
     px = fov / SIZE_PX
     hu, lps = _sample_plane(volume, centre, right, down, px)
     rgb = _grey(hu)
-    body = _outline(_mask_on_plane(anatomy, anatomy.body, lps))
-    ped = _outline(_mask_on_plane(anatomy, anatomy.pedicle(traj.side), lps))
-    rgb[body] = OUTLINE_RGB
-    rgb[ped] = PEDICLE_RGB
+    masks = {
+        "body": (_mask_on_plane(anatomy, anatomy.body, lps), OUTLINE_RGB),
+        "pedicle": (_mask_on_plane(anatomy, anatomy.pedicle(traj.side), lps), PEDICLE_RGB),
+        "canal": (_mask_on_plane(anatomy, anatomy.canal, lps), CANAL_RGB),
+    }
+    for mask, colour in masks.values():
+        rgb[_outline(mask)] = colour
     p = _Painter(rgb, px)
     rel = np.array([skin, bone, tip]) - centre
     pts_px = np.stack([rel @ right, rel @ down], axis=1) / px + (SIZE_PX - 1) / 2
     p.needle(pts_px, od_mm)
+    for name, (mask, colour) in masks.items():
+        p.structure_label(name, mask, colour)
     p.letters(right, down)
     p.scale_bar()
     p.title(title)
