@@ -68,10 +68,10 @@ def _dicom_files(path: Path, series_uid: str) -> list[Path]:
 
 def load_ct_source(volume: CTVolume, path: str | Path, outdir: Path) -> CTSource:
     """The CT datasets behind ``volume`` (see module notes); ``outdir`` receives a generated
-    CT series for a NIfTI input."""
+    CT series for a NIfTI input or a volume without files (``path`` empty, e.g. the demo)."""
     p = Path(path)
     files: list[Path] = []
-    if p.is_dir() or p.suffix.lower() == ".dcm" or p.name.upper() == "DICOMDIR":
+    if str(path) and (p.is_dir() or p.suffix.lower() == ".dcm" or p.name.upper() == "DICOMDIR"):
         files = _dicom_files(p if p.is_dir() else p.parent, volume.series_uid)
     generated = not files
     folder = None

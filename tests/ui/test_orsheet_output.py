@@ -130,3 +130,26 @@ def test_pacs_dialog_search_retrieve_open_against_orthanc(qtbot, tmp_path, monke
         assert dlg.bar.value() == dlg.bar.maximum() or dlg.bar.maximum() >= 1
         assert len(list(Path(opened[0]).glob("*.dcm"))) == len(files)
         assert f"{len(files)} object(s) retrieved" in dlg.status.text()
+
+
+@pytest.mark.gui
+def test_pacs_dialog_sends_the_plan_objects(planned_window, qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Send plan objects: SR, SEG, PDF (and the generated CT of an in-memory study) arrive."""
+    from planner.pacs import client
+    from planner.pacs.config import LocalAE, PacsConfig, PacsServer, save_config
+    from tests.orthanc_server import ORTHANC, PLANNER_AET, SERVER_AET, OrthancServer
+    from ui.pacs.dialog import PacsDialog
+
+    if ORTHANC is None:
+        pytest.skip("Orthanc is not installed (Debian package 'orthanc')")
+    with OrthancServer(tmp_path / "orthanc") as orth:
+        server = PacsServer("ward PACS", "127.0.0.1", orth.port, SERVER_AET)
+        local = LocalAE(PLANNER_AET, timeout_s=120)
+        cfg = tmp_path / "pacs.json"
+        save_config(PacsConfig(local, (server,)), cfg)
+        dlg = PacsDialog(planned_window, str(cfg))
+        qtbot.addWidget(dlg)
+        dlg.send_plan()
+        qtbot.waitUntil(lambda: "sent to ward PACS" in dlg.status.text(), timeout=300000)
+        series = client.find(server, local, "series", {"StudyInstanceUID": ""})
+        assert sorted(s["Modality"] for s in series) == ["CT", "DOC", "SEG", "SR"]

@@ -283,6 +283,8 @@ class PacsDialog(QDialog):
         def job() -> dict[str, Any]:
             res = export_dicom(case, sheet.content, pdf_bytes(sheet), doc.source_path, out)
             files = [Path(f) for f in res["files"].values()]
+            if res["ct_folder"]:  # the CT had no DICOM files: its generated series goes too
+                files = sorted(Path(res["ct_folder"]).glob("*.dcm")) + files
             return client.send(server, local, files, self.bridge.progress.emit)
 
         self._run(
