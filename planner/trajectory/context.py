@@ -16,6 +16,7 @@ from planner.anatomy import BodyFrame, LevelAnatomy, Morphometry
 from planner.grid import FloatArray, ImageGrid
 from planner.trajectory.fields import DistanceField, FieldSampler
 from planner.trajectory.geometry import first_crossing
+from planner.vertebra.pedicle import PosteriorSegmentation, segment_posterior
 from planner.volume import CTVolume
 
 log = logging.getLogger(__name__)
@@ -108,12 +109,23 @@ class TrajectoryContext:
     body: BodyExtent
     pedicles: dict[str, PedicleInfo]
     half_voxel_mm: float
+    #: Pedicles, canal and posterior elements from the CT (structure codes on the crop grid).
+    posterior: PosteriorSegmentation | None = None
+    posterior_sampler: FieldSampler | None = None
+    #: Smoothed pedicle masks − 0.5 (≥ 0 inside) per side, on the level's crop grid.
+    pedicle_indicator: dict[str, NDArray[np.float32]] | None = None
 
     @classmethod
     def build(
         cls, volume: CTVolume, anatomy: LevelAnatomy, morphometry: Morphometry | None = None
     ) -> TrajectoryContext:
-        """Precompute distance fields and anatomy facts for one level (once per level)."""
+        """Precompute distance fields and anatomy facts for one level (once per level).
+
+        The posterior elements are also segmented from the CT
+        (:func:`planner.vertebra.pedicle.segment_posterior`, a wider crop) to name the bone a
+        path crosses; the corridor itself is judged on the analysis' masks.
+        """
+        posterior = segment_posterior(volume, anatomy)
         grid = anatomy.grid
         half = 0.5 * float(grid.spacing_mm.mean())
         frame = anatomy.frame
@@ -134,6 +146,12 @@ class TrajectoryContext:
         pedicles = {
             s: _refine_isthmus(pedicles[s], fields["bone"], sampler, frame) for s in pedicles
         }
+        from scipy.ndimage import gaussian_filter
+
+        own = {
+            s: gaussian_filter(anatomy.pedicle(s).astype(np.float32), 0.7, mode="nearest") - 0.5
+            for s in ("left", "right")
+        }
         return cls(
             volume=volume,
             anatomy=anatomy,
@@ -145,7 +163,29 @@ class TrajectoryContext:
             body=_body_extent(anatomy, half, fields["body"], sampler),
             pedicles=pedicles,
             half_voxel_mm=half,
+            posterior=posterior,
+            posterior_sampler=FieldSampler(posterior.anatomy.grid),
+            pedicle_indicator=own,
         )
+
+    def structure(self, lps: FloatArray) -> NDArray[np.int8]:
+        """Structure codes (:data:`planner.vertebra.pedicle.STRUCTURE_NAMES`) at LPS points
+        ``(..., 3)``, nearest voxel; 0 outside the crop or without a CT segmentation."""
+        p = np.asarray(lps, dtype=np.float64)
+        if self.posterior is None or self.posterior_sampler is None:
+            return np.zeros(p.shape[:-1], dtype=np.int8)
+        from scipy.ndimage import map_coordinates
+
+        kji = self.posterior_sampler.kji(p.reshape(-1, 3)).T
+        v = map_coordinates(self.posterior.labels, kji, order=0, mode="constant", cval=0)
+        return v.reshape(p.shape[:-1]).astype(np.int8)
+
+    def in_pedicle(self, side: str, lps: FloatArray) -> NDArray[np.bool_]:
+        """True where LPS points ``(..., 3)`` lie inside the level's ``side`` pedicle."""
+        if self.pedicle_indicator is None:
+            return np.zeros(np.asarray(lps).shape[:-1], dtype=bool)
+        v = self.sampler.sample(self.pedicle_indicator[side], lps, cval=-0.5)
+        return np.asarray(v >= 0)
 
     def signed(self, name: str, lps: FloatArray) -> FloatArray:
         """Signed distance (mm, + inside) of field ``name`` at LPS points ``(..., 3)``."""

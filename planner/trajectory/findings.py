@@ -123,6 +123,7 @@ def derive_findings(
                 f"{-m.body_wall_clearance_mm:.1f} mm before the tip",
             )
         )
+    out.extend(_bone_findings(traj, s))
     out.extend(_tip_findings(traj, m, s, tip, unipedicular))
     if math.isfinite(m.isthmus_width_mm):
         spare = m.isthmus_width_mm - m.needle_od_mm
@@ -165,6 +166,39 @@ def derive_findings(
         )
     order = {"danger": 0, "warning": 1, "info": 2}
     return tuple(sorted(out, key=lambda f: order[f.severity]))
+
+
+def _bone_findings(traj: Trajectory, s: PathSamples) -> list[Finding]:
+    """Foreign bone crossed, and a transpedicular needle that misses its pedicle (danger:
+    the corridor the plan relies on is not the one the needle takes)."""
+    out: list[Finding] = []
+    side = traj.side
+    for c in s.crossings:
+        out.append(
+            Finding(
+                "crosses_other_bone",
+                "danger",
+                f"{side} path crosses {c.length_mm:.1f} mm of {c.structure} "
+                "(bone other than the target's pedicle and body)",
+                _pt(c.start_lps),
+            )
+        )
+    if s.pedicle_miss is not None:
+        dist, direction = s.pedicle_miss
+        where = (
+            f"; it passes {dist:.1f} mm {direction} of the pedicle's axis at the isthmus"
+            if math.isfinite(dist) and direction
+            else ""
+        )
+        out.append(
+            Finding(
+                "transpedicular_misses_pedicle",
+                "danger",
+                f"{side} needle is labelled transpedicular but does not pass through the "
+                f"{side} pedicle{where}",
+            )
+        )
+    return out
 
 
 def _fluoro_message(side: str, m: TrajectoryMetrics) -> str:

@@ -33,6 +33,9 @@ Definitions (all mm / degrees; points LPS; body coordinates per :mod:`planner.an
   its most medial extent and the lateral view the posterior wall as the body's most posterior
   point; ``fluoro_rule_margin_mm`` is the distance along the needle from passing the wall to
   crossing the border (+ = wall first, as it must be).
+- *foreign bone*: bone other than the target's body and own pedicle crossed by the needle
+  (transverse process, lamina/facet, rib, neighbouring vertebra), and ``pedicle_path_mm``, the
+  length of the axis inside its own pedicle (:mod:`planner.trajectory.crossing`).
 - *C-arm bull's-eye*: ``bullseye_lao_deg``/``bullseye_cranial_deg`` are the C-arm angles
   that look down the needle (see :func:`planner.drr.carm_angles`).
 """
@@ -52,6 +55,13 @@ from planner.plan.catalog import Needle
 from planner.plan.model import Trajectory
 from planner.trajectory.clearance import RAY_STEP_MM, clearances
 from planner.trajectory.context import SIDE_SIGN, TrajectoryContext
+from planner.trajectory.crossing import (
+    PEDICLE_MIN_MM,
+    Crossing,
+    bone_crossings,
+    pedicle_miss,
+    pedicle_passage_mm,
+)
 from planner.trajectory.geometry import (
     first_crossing,
     max_run_mm,
@@ -108,6 +118,8 @@ class TrajectoryMetrics:
     needle_od_mm: float
     bullseye_lao_deg: float
     bullseye_cranial_deg: float
+    foreign_bone_mm: float = 0.0  # longest run of bone other than the body and own pedicle
+    pedicle_path_mm: float = math.nan  # axis length inside the needle's own pedicle
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -130,6 +142,10 @@ class PathSamples:
     dense_point: FloatArray | None
     fluoro_point: FloatArray | None
     tip_exit_dir: str  # where the tip left the body: "anterior", "other", "" (inside)
+    crossings: tuple[Crossing, ...] = ()
+    #: (distance from the pedicle axis mm, direction) of a transpedicular needle that misses
+    #: its pedicle; None when it passes through it.
+    pedicle_miss: tuple[float, str] | None = None
 
 
 def _sample_path(skin: FloatArray, tip: FloatArray) -> tuple[FloatArray, FloatArray]:
@@ -189,6 +205,12 @@ def compute_metrics(
 
     air_mm, dense_mm, max_hu, air_pt, dense_pt = _extraosseous(ctx, pts, t, t_bone, bone)
     ok, margin, fpt = _fluoro_rule(ctx, body_c, pts, t, sign, ped.u_medial)
+    in_ped = ctx.in_pedicle(traj.side, pts)
+    crossed = bone_crossings(ctx, traj.side, not parapedicular, pts, in_ped, STEP_MM)
+    ped_mm = pedicle_passage_mm(in_ped, STEP_MM)
+    miss = None
+    if not parapedicular and ped_mm < PEDICLE_MIN_MM and np.isfinite(ped.p_min):
+        miss = pedicle_miss(ctx, traj.side, pts)
     med_b, cc_b = needle_angles_deg(d, ctx.frame.rotation, sign)
     med_t, cc_t = needle_angles_deg(d, np.eye(3), sign)
     bull = carm_angles(d)
@@ -223,8 +245,12 @@ def compute_metrics(
         needle_od_mm=needle.od_mm,
         bullseye_lao_deg=bull.lao_deg,
         bullseye_cranial_deg=bull.cranial_deg,
+        foreign_bone_mm=max((c.length_mm for c in crossed), default=0.0),
+        pedicle_path_mm=ped_mm,
     )
-    samples = PathSamples(pts, t, d, c.breach_point, pts[ic], air_pt, dense_pt, fpt, exit_dir)
+    samples = PathSamples(
+        pts, t, d, c.breach_point, pts[ic], air_pt, dense_pt, fpt, exit_dir, crossed, miss
+    )
     return metrics, samples
 
 
