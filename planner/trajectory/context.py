@@ -15,7 +15,7 @@ from numpy.typing import NDArray
 from planner.anatomy import BodyFrame, LevelAnatomy, Morphometry
 from planner.grid import FloatArray, ImageGrid
 from planner.trajectory.fields import DistanceField, FieldSampler
-from planner.trajectory.geometry import first_crossing
+from planner.trajectory.geometry import first_crossing, last_crossing
 from planner.vertebra.pedicle import PosteriorSegmentation, segment_posterior
 from planner.volume import CTVolume
 
@@ -180,6 +180,24 @@ class TrajectoryContext:
         v = map_coordinates(self.posterior.labels, kji, order=0, mode="constant", cval=0)
         return v.reshape(p.shape[:-1]).astype(np.int8)
 
+    def ap_extent(self, l_mm: float, s_mm: float) -> tuple[float, float]:
+        """(anterior, posterior) AP coordinates (body frame, mm) of the body's outline on the
+        AP line at left ``l_mm`` and superior ``s_mm``: its first and last crossings, so a
+        notch in the mask does not shorten it; the central extent where the line misses."""
+        p = np.arange(-80.0, 80.0, 0.25)
+        line = np.column_stack([np.full_like(p, l_mm), p, np.full_like(p, s_mm)])
+        v = self.indicator("body", self.frame.to_lps(line))
+        inside = np.flatnonzero(np.nan_to_num(v, nan=-1.0) >= 0)
+        if inside.size < 20:
+            return self.body.p_anterior, self.body.p_posterior
+        a, z = int(inside[0]), int(inside[-1])
+        def cross(i: int, j: int) -> float:
+            va, vb = float(v[i]), float(v[j])
+            return float(p[i] + (p[j] - p[i]) * va / (va - vb)) if va != vb else float(p[i])
+        lo = cross(a, a - 1) if a > 0 else float(p[0])
+        hi = cross(z, z + 1) if z + 1 < len(p) else float(p[-1])
+        return lo, hi
+
     def in_pedicle(self, side: str, lps: FloatArray) -> NDArray[np.bool_]:
         """True where LPS points ``(..., 3)`` lie inside the level's ``side`` pedicle."""
         if self.pedicle_indicator is None:
@@ -233,7 +251,9 @@ def _body_extent(
     anatomy: LevelAnatomy, half: float, body: DistanceField, sampler: FieldSampler
 ) -> BodyExtent:
     """Extents from the voxel centres, with the AP depth measured with sub-voxel precision
-    along the posterior axis through the body's origin (where the smoothed mask crosses 0.5)."""
+    along the posterior axis through the body's origin (where the smoothed mask crosses 0.5
+    for the last time: a notch in the mask that the ray dips out through does not shorten
+    the depth)."""
     b = _voxel_body_coords(anatomy, anatomy.body)
     if b.shape[0] == 0:
         raise ValueError(f"level {anatomy.level}: the body mask is empty")
@@ -243,7 +263,7 @@ def _body_extent(
     ends = []
     for sign in (1.0, -1.0):
         ray = frame.to_lps(np.outer(sign * steps, [0.0, 1.0, 0.0]))
-        ends.append(sign * first_crossing(sampler.sample(body.indicator, ray, cval=-0.5), 0.25))
+        ends.append(sign * last_crossing(sampler.sample(body.indicator, ray, cval=-0.5), 0.25))
     p_post, p_ant = ends
     if not (np.isfinite(p_post) and np.isfinite(p_ant)) or p_post - p_ant < 5.0:
         p_ant, p_post = float(p.min() - half), float(p.max() + half)  # origin not inside the body

@@ -77,6 +77,24 @@ def first_crossing(values: FloatArray, step: float) -> float:
     return step * (i - 1 + a / (a - b))
 
 
+def last_crossing(values: FloatArray, step: float) -> float:
+    """Distance along a sampled ray to the last sign change from + to − (linear
+    interpolation): the far side of an outline, past any notch the ray dips out through.
+
+    ``values[0]`` is at distance 0; ``inf`` when the ray never leaves (+), NaN when it is
+    never inside; NaN samples count as outside.
+    """
+    v = np.nan_to_num(np.asarray(values, dtype=np.float64), nan=-1.0)
+    pos = np.flatnonzero(v >= 0)
+    if pos.size == 0:
+        return math.nan
+    i = int(pos[-1])
+    if i == len(v) - 1:
+        return math.inf
+    a, b = float(v[i]), float(v[i + 1])
+    return step * (i + a / (a - b))
+
+
 def first_crossings(values: FloatArray, step: float, cap: float) -> FloatArray:
     """Row-wise :func:`first_crossing` for ``(n, m)`` samples; ``cap`` where none."""
     neg = values < 0

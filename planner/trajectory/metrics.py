@@ -26,9 +26,12 @@ Definitions (all mm / degrees; points LPS; body coordinates per :mod:`planner.an
   soonest, or with the axis outside bone the axis's offset from that pedicle's axis. A needle
   whose surface enters the spinal canal within the pedicle zone is a *medial* breach at least
   as deep as its canal penetration (:mod:`planner.trajectory.breach`).
-- *tip depth*: fraction of the body's AP depth (mid-sagittal, through the body origin) from
-  the posterior wall (0) to the anterior cortex (1); the target is the anterior third
-  (≥ 2/3; DOMAIN.md §6.3). ``tip_to_anterior_cortex_mm`` is measured along the needle.
+- *tip depth*: fraction of the body's AP depth on the AP line through the tip (body frame)
+  from the posterior wall (0) to the anterior cortex (1); the target is the anterior third
+  (≥ 2/3; DOMAIN.md §6.3). The anterior cortex is where the outline is left for the last
+  time (a notch in the mask does not count), so the depth follows the body's own outline.
+  ``tip_to_anterior_cortex_mm`` is measured along the needle the same way, the exit refined to
+  the CT's half-maximum cortical edge.
 - *fluoroscopic rule*: in body coordinates, the AP view shows the pedicle's medial border as
   its most medial extent and the lateral view the posterior wall as the body's most posterior
   point; ``fluoro_rule_margin_mm`` is the distance along the needle from passing the wall to
@@ -64,6 +67,7 @@ from planner.trajectory.crossing import (
 )
 from planner.trajectory.geometry import (
     first_crossing,
+    last_crossing,
     max_run_mm,
     needle_angles_deg,
     unit,
@@ -197,9 +201,9 @@ def compute_metrics(
     canal_clear = float(-canal[ic]) - r
     min_cort = float(np.nanmin([c.margin_mm, c.body_margin_mm, canal_clear]))
 
-    ex = ctx.body
     tip_b = ctx.frame.to_body(tip)
-    depth_frac = (ex.p_posterior - tip_b[1]) / ex.depth_mm
+    p_ant, p_post = ctx.ap_extent(float(tip_b[0]), float(tip_b[2]))
+    depth_frac = (p_post - tip_b[1]) / max(p_post - p_ant, 1e-6)
     tip_to_cortex, exit_dir = _tip_to_cortex(ctx, tip, d)
     mid_off = sign * tip_b[0]
 
@@ -255,11 +259,22 @@ def compute_metrics(
 
 
 def _tip_to_cortex(ctx: TrajectoryContext, tip: FloatArray, d: FloatArray) -> tuple[float, str]:
-    """Distance along the needle from the tip to where it would leave the body (− if outside)."""
+    """Distance along the needle from the tip to the anterior cortex (− if outside the body).
+
+    The ray is cast through the body's outline to where it leaves it for the last time (a
+    notch in the mask is crossed, not taken for the cortex), and that exit is moved to the
+    CT's half-maximum cortical edge within 1 mm (:func:`~planner.trajectory.isthmus.
+    refine_to_ct_edge`).
+    """
+    from planner.trajectory.isthmus import refine_to_ct_edge
+
     ahead = np.arange(0.0, 80.0, RAY_STEP_MM)
     vals = ctx.indicator("body", tip + ahead[:, None] * d)
     if vals[0] >= 0:
-        return first_crossing(vals, RAY_STEP_MM), ""
+        dist = last_crossing(vals, RAY_STEP_MM)
+        if math.isfinite(dist) and dist > 0:
+            dist = float(refine_to_ct_edge(ctx, tip[None], d[None], np.array([dist]))[0])
+        return dist, ""
     back = ctx.indicator("body", tip - ahead[:, None] * d)
     dist = first_crossing(-back, RAY_STEP_MM)
     if not math.isfinite(dist):

@@ -72,7 +72,13 @@ def _targets(ctx: TrajectoryContext, side: str, unipedicular: bool, axis_l: floa
         )
         if sg * axis_l > 0:
             ls.append(axis_l)
-    return np.array([[lt, p_t, s_mid + ds] for lt in ls for ds in (-3.0, 0.0, 3.0)])
+    out = []
+    for lt in ls:
+        for ds in (-3.0, 0.0, 3.0):
+            p_ant, p_post = ctx.ap_extent(lt, s_mid + ds)  # the outline at the tip's own line
+            out.append([lt, p_post - TARGET_DEPTH_FRAC * (p_post - p_ant), s_mid + ds])
+    del p_t
+    return np.array(out)
 
 
 def _score_lines(

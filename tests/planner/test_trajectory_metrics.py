@@ -65,7 +65,9 @@ def test_lengths_angles_and_tip_depth_match_the_analytic_values(
     assert abs(m.medial_angle_table_deg - m.medial_angle_deg) > 5.0
     # depth: body AP depth 2*body_b; tip at 75 %; anterior cortex 8 mm ahead along the needle
     assert ctx.body.depth_mm == pytest.approx(2 * ph.body_b, abs=0.3)
-    assert m.tip_depth_frac * ctx.body.depth_mm == pytest.approx(0.75 * 2 * ph.body_b, abs=0.3)
+    # the tip's depth is taken on the AP line through the tip: the ellipse's half-depth there
+    half = ph.body_b * np.sqrt(1 - (tip[0] / ph.body_a) ** 2)
+    assert m.tip_depth_frac == pytest.approx((half - tip[1]) / (2 * half), abs=0.02)
     c, d = ph.pedicle_axis("left")
     # exact exit of the line from the ellipse (l/a)^2 + (p/b)^2 = 1, beyond the tip
     ts = np.linspace(0, 30, 300001)
