@@ -74,6 +74,7 @@ def compare_procedures(
     supine_heights_mm: Mapping[str, float] | None = None,
     measured_heights_mm: Mapping[str, float] | None = None,
     extra_interdigitation_ml: float = 0.0,
+    intact: bool = False,
 ) -> Comparison:
     """Cement band, expected restoration and leak-risk flags for VP and BKP.
 
@@ -87,6 +88,8 @@ def compare_procedures(
     measured_heights_mm, extra_interdigitation_ml
         As in :func:`cement_recommendation` and :func:`restoration_estimate`; ``cavity_ml``
         applies to kyphoplasty only.
+    intact
+        True for a level graded Genant 0: no restoration is expected.
 
     Returns
     -------
@@ -110,7 +113,7 @@ def compare_procedures(
             None
             if lost_height_mm is None
             else restoration_estimate(
-                lost_height_mm, proc, acuity, supine_heights_mm, measured_heights_mm
+                lost_height_mm, proc, acuity, supine_heights_mm, measured_heights_mm, intact
             )
         )
         leak = {f: RISK_FLAGS[f][0] for f in flags}

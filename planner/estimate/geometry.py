@@ -36,6 +36,26 @@ RIM_MM = 1.0
 GAP_PROFILE_MM = 2.5
 #: |cos| above which an outward normal counts as facing an endplate / the posterior wall.
 FACING_COS = 0.6
+#: A cortex is judged only on CT slices/pixels at most this large: at 3 mm a ~1 mm cortex is
+#: averaged away and a missing peak says nothing (ANATOMY.md §4: cortices under 1 mm are not
+#: resolved; tool assumption for the limit).
+GAP_MAX_SPACING_MM = 2.0
+#: Posterior-wall gaps within this distance of the midsagittal plane are the basivertebral
+#: foramen, a normal opening for the basivertebral vein (tool assumption for the width).
+BASIVERTEBRAL_HALF_WIDTH_MM = 8.0
+#: A shell point has lost its cortex when the highest HU across the wall stays below this
+#: fraction of the way from the trabecular core to the typical cortex peak: a thin or
+#: partial-volumed cortex (porotic bone) still rises above it, a hole does not (tool
+#: assumption; the half-maximum flagged thin cortex on every real porotic body tested).
+GAP_LEVEL_FRAC = 0.25
+#: Smallest defect reported: a hole of this diameter (or 1.5 CT voxels if larger, what the
+#: scan can resolve) through a :data:`SHELL_MM` shell (tool assumption).
+GAP_MIN_DIAMETER_MM = 2.0
+#: A gap is a defect only if the shell in a ring of this width around it keeps its cortex...
+GAP_RING_MM = 2.0
+#: ...on at least this fraction of the ring: a large area without a cortical peak is a
+#: segmentation off the cortex or partial volume, not a hole in the cortex (tool assumption).
+GAP_RING_INTACT_FRAC = 0.7
 
 
 @dataclass(frozen=True, eq=False)
@@ -191,20 +211,31 @@ def _gaps(
     normals: NDArray[np.float64],
     rim: BoolArray,
     other_bone: BoolArray,
+    labels: NDArray[np.int8],
+    frame: BodyFrame,
 ) -> tuple[BoolArray, str | None]:
     """Shell voxels with no cortical HU across the wall: a disrupted cortex [assumption].
 
     For each shell voxel the highest HU along its normal within ±``GAP_PROFILE_MM`` (so a
     segmentation off the cortex by up to ~2 mm still finds it; sampled on the CT crop) is
-    compared with a threshold halfway between the trabecular core's median HU and the
-    median of those maxima over the shell (intact cortex dominates it). Where the body joins
-    other bone (pedicles), the boundary is a cut, not a cortex, and is never a gap.
+    compared with a threshold :data:`GAP_LEVEL_FRAC` of the way from the trabecular core's
+    median HU to the median of those maxima over the shell (intact cortex dominates it).
+    Where the body joins other bone (pedicles), the boundary is a cut, not a cortex, and is
+    never a gap; nor is the basivertebral foramen. Only a hole in an otherwise intact
+    cortex counts: a gap component whose surrounding ring of shell keeps its cortex
+    (:data:`GAP_RING_INTACT_FRAC`), on a CT fine enough to show a cortex
+    (:data:`GAP_MAX_SPACING_MM`).
     """
     from scipy import ndimage
 
     core = body & (depth > 3.0)
     if shell.sum() < 50 or core.sum() < 50:
         return np.zeros_like(body), "body too small to judge cortical continuity"
+    if float(crop_grid.spacing_mm.max()) > GAP_MAX_SPACING_MM:
+        return np.zeros_like(body), (
+            f"CT spacing {float(crop_grid.spacing_mm.max()):.1f} mm does not resolve the cortex "
+            f"(> {GAP_MAX_SPACING_MM:.0f} mm): cortical gaps not assessed"
+        )
     in_rim = shell[rim]
     pts = fine_grid.voxel_to_lps(np.argwhere(rim)[in_rim][:, ::-1].astype(np.float64))
     n = normals[in_rim]
@@ -221,15 +252,51 @@ def _gaps(
             f"bone ({trab:.0f} HU): cortical gaps not assessed"
         )
     gap = np.zeros_like(body)
-    gap[tuple(a[in_rim] for a in np.nonzero(rim))] = peak < 0.5 * (trab + cortex)
-    gap &= ~other_bone
+    gap[tuple(a[in_rim] for a in np.nonzero(rim))] = peak < trab + GAP_LEVEL_FRAC * (cortex - trab)
+    gap &= ~other_bone & ~_basivertebral(rim, labels, fine_grid, frame)
+    diameter = max(GAP_MIN_DIAMETER_MM, 1.5 * float(crop_grid.spacing_mm.max()))
+    min_mm3 = np.pi * (0.5 * diameter) ** 2 * SHELL_MM
+    return _defects(gap, shell, fine_grid, min_mm3), None
+
+
+def _basivertebral(
+    rim: BoolArray, labels: NDArray[np.int8], grid: ImageGrid, frame: BodyFrame
+) -> BoolArray:
+    """Posterior-wall voxels near the midsagittal plane (the basivertebral foramen)."""
+    out = np.zeros(rim.shape, dtype=bool)
+    idx = np.argwhere(rim & (labels == POSTERIOR))
+    if idx.size == 0:
+        return out
+    lr = frame.to_body(grid.voxel_to_lps(idx[:, ::-1].astype(np.float64)))[:, 0]
+    sel = idx[np.abs(lr) < BASIVERTEBRAL_HALF_WIDTH_MM]
+    out[tuple(sel.T)] = True
+    return out
+
+
+def _defects(gap: BoolArray, shell: BoolArray, grid: ImageGrid, min_mm3: float) -> BoolArray:
+    """Gap components of ≥ ``min_mm3`` whose surrounding shell ring keeps its cortex."""
+    from scipy import ndimage
+
     lab, count = ndimage.label(gap, structure=np.ones((3, 3, 3), bool))
-    if count:
-        sizes = np.bincount(lab.ravel())
-        keep = sizes * float(np.prod(fine_grid.spacing_mm)) >= 1.0  # ≥ 1 mm³ of shell
-        keep[0] = False
-        gap = keep[lab]
-    return gap, None
+    if count == 0:
+        return gap
+    vox = float(np.prod(grid.spacing_mm))
+    r = max(1, int(round(GAP_RING_MM / float(grid.spacing_mm.min()))))
+    keep = np.zeros(count + 1, dtype=bool)
+    for n, sl in enumerate(ndimage.find_objects(lab), start=1):
+        if sl is None:
+            continue
+        box = tuple(
+            slice(max(a.start - r, 0), min(a.stop + r, dim))
+            for a, dim in zip(sl, gap.shape, strict=True)
+        )
+        comp = lab[box] == n
+        if comp.sum() * vox < min_mm3:
+            continue
+        ring = ndimage.binary_dilation(comp, iterations=r) & shell[box] & ~comp
+        if ring.any() and 1.0 - gap[box][ring].mean() >= GAP_RING_INTACT_FRAC:
+            keep[n] = True
+    return keep[lab]
 
 
 def fine_body(
@@ -269,7 +336,10 @@ def fine_body(
     hu = gap = None
     if hu_crop is not None:
         hu = _resample(hu_crop, c2f, grid.shape_kji, -1000.0)
-        gap, note = _gaps(hu, hu_crop, anatomy.grid, grid, body, shell, depth, normals, rim, other)
+        gap, note = _gaps(
+            hu, hu_crop, anatomy.grid, grid, body, shell, depth, normals, rim, other, label,
+            anatomy.frame,
+        )
         if note:
             notes.append(note)
     if gap is None:

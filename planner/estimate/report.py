@@ -191,8 +191,15 @@ def closed_form_estimates(
         None if sup is None else dict(zip(("anterior", "middle", "posterior"), sup, strict=True))
     )
     acuity = plan.clinical.effective_acuity
-    rest = None if lost is None else restoration_estimate(lost, plan.procedure, acuity, supine, cur)
-    comparison = compare_procedures(v, lost, acuity, flags, cavity_ml, short, supine, cur, extra)
+    intact = morphometry.genant_grade == 0
+    rest = (
+        None
+        if lost is None
+        else restoration_estimate(lost, plan.procedure, acuity, supine, cur, intact=intact)
+    )
+    comparison = compare_procedures(
+        v, lost, acuity, flags, cavity_ml, short, supine, cur, extra, intact=intact
+    )
     return ClosedForm(cement, rest, comparison, tuple(flags), tuple(notes))
 
 

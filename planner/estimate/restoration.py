@@ -218,6 +218,7 @@ def restoration_estimate(
     acuity: str = "unknown",
     supine_heights_mm: Mapping[str, float] | None = None,
     measured_heights_mm: Mapping[str, float] | None = None,
+    intact: bool = False,
 ) -> Restoration:
     """Expected height gain per wall, immediately and at 6-12 months, with 10-90 % bands.
 
@@ -232,6 +233,8 @@ def restoration_estimate(
     supine_heights_mm, measured_heights_mm
         Optional positional (supine-stress / prone) heights and the fractured heights per wall:
         when both are given the fracture is treated as mobile and ρ is measured.
+    intact
+        True for a level graded Genant 0 (no fracture).
 
     Returns
     -------
@@ -240,9 +243,13 @@ def restoration_estimate(
     Notes
     -----
     mm and degrees. A band tied to procedure, acuity and mobility — not a guaranteed height
-    (DOMAIN.md §9b "What the tool should not claim").
+    (DOMAIN.md §9b "What the tool should not claim"). Where no height is lost (every L ≤ 0)
+    or the level is intact, nothing can be restored: all bands are 0, with a note saying why
+    (the published restoration and wedge-correction figures come from fractured levels).
     """
     lost = _check(lost_height_mm, procedure, acuity)
+    if intact or all(v <= 0.0 for v in lost.values()):
+        return _no_height_lost(procedure, acuity, lost, intact)
     notes: list[str] = []
     srcs = list(_SOURCES_BASE)
     case, bands, (a_imm, a_fol), alternatives = _select(procedure, acuity, lost, notes)
@@ -293,6 +300,34 @@ def restoration_estimate(
 
 
 _Bands = dict[str, dict[str, Band]]
+ZERO = Band(0.0, 0.0, 0.0)
+
+
+def _no_height_lost(
+    procedure: str, acuity: str, lost: dict[str, float], intact: bool
+) -> Restoration:
+    """Zero restoration and wedge change for a level that has lost no height."""
+    why = (
+        "The level is graded intact (Genant 0)"
+        if intact
+        else "No height is lost at the estimated walls (L ≤ 0)"
+    )
+    note = (
+        f"{why}: no height restoration or wedge-angle change is expected; the published "
+        "bands (DOMAIN.md §9b sources) apply to fractured levels only."
+    )
+    zero = {w: ZERO for w in lost}
+    inputs: dict[str, object] = {
+        "lost_height_mm": {w: round(v, 2) for w, v in lost.items()},
+        "procedure": procedure,
+        "acuity": acuity,
+        "positional_heights": False,
+        "intact": intact,
+    }
+    return Restoration(
+        procedure, acuity, zero, dict(zero), ZERO, ZERO,
+        "no height lost: ΔH = 0, Δwedge = 0", inputs, (note,), cite(list(_SOURCES_BASE)),
+    )
 
 
 def _select(
