@@ -3,9 +3,11 @@
 Definitions (points LPS mm, lengths mm along the needle axis, sampled every ``step`` mm):
 
 - *own bone*: the target's body and the pedicle on the needle's side (the level's masks), and
-  for a transpedicular needle the bone it enters through behind that pedicle: the run of bone
-  that leads without a gap into the pedicle (the entry through the posterior elements, where
-  the surgeon docks the needle on the pedicle's projection).
+  for a transpedicular needle the level's own posterior elements it enters through behind
+  that pedicle (the entry at the junction of transverse and superior articular process,
+  where the surgeon docks the needle on the pedicle's projection): a lamina / facet or
+  transverse-process run that ends at most :data:`ENTRY_GAP_MM` before the needle reaches its
+  pedicle. The gap allows for cancellous bone below the CT's cortical edge (porotic bone).
 - *foreign bone*: bone of the CT's posterior segmentation
   (:mod:`planner.vertebra.pedicle`: transverse process, lamina / facet, rib head, neighbouring
   vertebra, the other pedicle, other bone) outside the own bone. Each contiguous run of at
@@ -24,12 +26,14 @@ import numpy as np
 from planner.grid import FloatArray
 from planner.trajectory.context import TrajectoryContext
 from planner.vertebra.pedicle import (
+    ARCH,
     BODY,
     CANAL,
     NONE,
     PEDICLE_LEFT,
     PEDICLE_RIGHT,
     STRUCTURE_NAMES,
+    TRANSVERSE,
 )
 
 #: Shorter runs are partial-volume grazing of a surface, not a crossing (one 2 mm sample pair
@@ -37,8 +41,11 @@ from planner.vertebra.pedicle import (
 CROSS_MIN_MM = 2.0
 #: A transpedicular axis must lie inside its pedicle for at least this long (tool assumption).
 PEDICLE_MIN_MM = 2.0
-#: Gap (mm) allowed between the entry run and the pedicle (partial volume; tool assumption).
-ENTRY_GAP_MM = 1.5
+#: Gap (mm) allowed between the entry run and the pedicle: porotic cancellous bone at the
+#: pedicle's base lies below the CT's cortical edge (tool assumption).
+ENTRY_GAP_MM = 10.0
+#: Structures a transpedicular needle may enter through (the level's own posterior elements).
+ENTRY_STRUCTURES = (ARCH, TRANSVERSE)
 OWN_PEDICLE = {"left": PEDICLE_LEFT, "right": PEDICLE_RIGHT}
 
 
@@ -73,10 +80,12 @@ def bone_crossings(
         length = (b - a) * step
         if length < CROSS_MIN_MM:
             continue
-        if transpedicular and first_ped.size and 0 <= first_ped[0] - b <= gap and a <= first_ped[0]:
-            continue  # the entry through the posterior elements into the pedicle
         codes, counts = np.unique(code[a:b], return_counts=True)
-        name = STRUCTURE_NAMES.get(int(codes[int(np.argmax(counts))]), "other bone")
+        main = int(codes[int(np.argmax(counts))])
+        if (transpedicular and first_ped.size and 0 <= first_ped[0] - b <= gap
+                and main in ENTRY_STRUCTURES):
+            continue  # the entry through the own posterior elements into the pedicle
+        name = STRUCTURE_NAMES.get(main, "other bone")
         if name.endswith("pedicle"):
             name = "opposite " + name
         out.append(Crossing(name, float(length), pts[a]))

@@ -181,7 +181,21 @@ def _para_score(ctx: TrajectoryContext, T: FloatArray, P: FloatArray, r: float) 
     near_ped = bone[k + int(3.0 / STEP) : k + int(20.0 / STEP)]
     if np.any(near_ped > -r + 0.25) or np.any(np.nan_to_num(hu[k:], nan=0) < AIR_HU):
         return -np.inf  # runs through the pedicle, or through air before reaching the body
+    if _crosses_foreign_bone(ctx, lps[k + int(2.0 / STEP) :]):
+        return -np.inf  # through a transverse process, rib or facet
     return float(min(inner.min(), canal.min(), 3.0))
+
+
+def _crosses_foreign_bone(ctx: TrajectoryContext, lps: FloatArray) -> bool:
+    """True when ``lps`` (behind the body entry) runs through bone other than the target's
+    body for :data:`~planner.trajectory.crossing.CROSS_MIN_MM` (the CT's structure labels)."""
+    from planner.trajectory.crossing import CROSS_MIN_MM
+    from planner.vertebra.pedicle import BODY, CANAL, NONE
+
+    code = ctx.structure(lps)
+    foreign = (code != NONE) & (code != CANAL) & (code != BODY)
+    run = int(math.ceil(CROSS_MIN_MM / STEP))
+    return bool(np.any(np.convolve(foreign.astype(np.int8), np.ones(run), "valid") >= run))
 
 
 def _entries(

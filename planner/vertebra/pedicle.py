@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from planner.anatomy import LevelAnatomy
+from planner.anatomy import BodyFrame, LevelAnatomy
 from planner.grid import FloatArray, ImageGrid
 from planner.volume import CTVolume
 
@@ -150,7 +150,9 @@ class _Lattice:
 
 
 def _lattice_step(volume: CTVolume) -> float:
-    return float(np.clip(volume.grid.spacing_mm.min(), 0.7, 1.0))
+    """Lattice spacing: the CT's finest spacing, kept within 0.8-1.5 mm (finer costs time
+    without resolving more at 2-3 mm slices; tool assumption)."""
+    return float(np.clip(volume.grid.spacing_mm.min(), 0.8, 1.5))
 
 
 def _body_coords(anatomy: LevelAnatomy, mask: NDArray[np.bool_]) -> FloatArray:
@@ -158,14 +160,30 @@ def _body_coords(anatomy: LevelAnatomy, mask: NDArray[np.bool_]) -> FloatArray:
     return anatomy.frame.to_body(anatomy.grid.voxel_to_lps(kji[:, ::-1].astype(np.float64)))
 
 
-def _sample(volume_grid: ImageGrid, array: NDArray[np.generic], lps: FloatArray, order: int,
-            cval: float) -> FloatArray:
-    from scipy.ndimage import map_coordinates
+def _lattice_to_kji(lat: _Lattice, frame: BodyFrame, grid: ImageGrid) -> tuple[FloatArray,
+                                                                                FloatArray]:
+    """(3x3 matrix, offset) mapping lattice indices (s, p, l) to ``grid`` indices (k, j, i)."""
+    # lattice (s, p, l) → body (l, p, s) → LPS → grid (i, j, k) → (k, j, i)
+    swap = np.eye(3)[::-1]
+    to_body = swap * lat.step
+    lps_m = frame.rotation @ to_body
+    lps_o = frame.rotation @ lat.lo + frame.origin_lps
+    inv = grid.lps_to_ijk
+    m = swap @ (inv[:3, :3] @ lps_m)
+    o = swap @ (inv[:3, :3] @ lps_o + inv[:3, 3])
+    return m, o
 
-    ijk = volume_grid.lps_to_voxel(lps.reshape(-1, 3))
-    v = map_coordinates(array, ijk[:, ::-1].T, order=order, mode="constant", cval=cval,
-                        prefilter=False, output=np.float64)
-    return v.reshape(lps.shape[:-1])
+
+def _sample(lat: _Lattice, frame: BodyFrame, grid: ImageGrid, array: NDArray[np.generic],
+            order: int, cval: float) -> FloatArray:
+    """``array`` (on ``grid``) sampled at every lattice point."""
+    from scipy.ndimage import affine_transform
+
+    m, o = _lattice_to_kji(lat, frame, grid)
+    src = array if array.dtype != bool else array.astype(np.float32)
+    return np.asarray(affine_transform(src, m, o, output_shape=lat.shape, order=order,
+                                       mode="constant", cval=cval, prefilter=False,
+                                       output=np.float32 if order else src.dtype))
 
 
 def segment_posterior(volume: CTVolume, anatomy: LevelAnatomy) -> PosteriorSegmentation:
@@ -197,9 +215,8 @@ def segment_posterior(volume: CTVolume, anatomy: LevelAnatomy) -> PosteriorSegme
     shape = tuple(int(np.ceil((hi[c] - lo[c]) / step)) + 1 for c in (2, 1, 0))
     lat = _Lattice(lo, step, shape)  # type: ignore[arg-type]
     pts_b = lat.body_points()
-    lps = frame.to_lps(pts_b)
-    hu = _sample(volume.grid, volume.hu, lps, 1, -1000.0)
-    body = _sample(anatomy.grid, anatomy.body.astype(np.float32), lps, 1, 0.0) >= 0.5
+    hu = _sample(lat, frame, volume.grid, volume.hu, 1, -1000.0)
+    body = _sample(lat, frame, anatomy.grid, anatomy.body, 1, 0.0) >= 0.5
     notes: list[str] = []
     edge = _edge_hu(hu, body)
     sm = ndi.gaussian_filter(hu, 0.6 / step)
@@ -207,7 +224,7 @@ def segment_posterior(volume: CTVolume, anatomy: LevelAnatomy) -> PosteriorSegme
     canal = _canal(bone, body, pts_b, step)
     if canal is None:
         notes.append("no closed canal ring in the CT: the analysis' canal is used")
-        given = _sample(anatomy.grid, anatomy.canal.astype(np.float32), lps, 1, 0.0)
+        given = _sample(lat, frame, anatomy.grid, anatomy.canal, 1, 0.0)
         canal = (given >= 0.5) & ~bone
     labels = np.zeros(shape, dtype=np.int8)
     labels[bone] = OTHER
@@ -491,7 +508,7 @@ def _name_other_bone(labels: LabelArray, pts_b: FloatArray,
 def _to_ct_crop(volume: CTVolume, anatomy: LevelAnatomy, lat: _Lattice,
                 labels: LabelArray) -> tuple[LevelAnatomy, LabelArray]:
     """Labels on a crop of the CT grid covering the lattice; anatomy with the CT's masks."""
-    from scipy.ndimage import map_coordinates
+    from scipy.ndimage import affine_transform
 
     corners = np.array([[x, y, z] for x in (0, 1) for y in (0, 1) for z in (0, 1)], float)
     ext = np.array([lat.shape[2], lat.shape[1], lat.shape[0]], float) - 1
@@ -506,11 +523,10 @@ def _to_ct_crop(volume: CTVolume, anatomy: LevelAnatomy, lat: _Lattice,
     st = (int(start[0]), int(start[1]), int(start[2]))
     sp = (int(stop[0]), int(stop[1]), int(stop[2]))
     grid = volume.grid.crop(st, sp)
-    k, j, i = np.meshgrid(*(np.arange(n) for n in grid.shape_kji), indexing="ij")
-    lps = grid.voxel_to_lps(np.stack([i, j, k], axis=-1).astype(np.float64))
-    idx = lat.index_of(anatomy.frame.to_body(lps))
-    out = map_coordinates(labels, np.moveaxis(idx, -1, 0), order=0, mode="constant",
-                          cval=NONE).astype(np.int8)
+    m, o = _lattice_to_kji(lat, anatomy.frame, grid)  # lattice → crop; inverted below
+    m_inv = np.linalg.inv(m)
+    out = affine_transform(labels, m_inv, -m_inv @ o, output_shape=grid.shape_kji, order=0,
+                           mode="constant", cval=NONE, prefilter=False).astype(np.int8)
     body = np.zeros(grid.shape_kji, dtype=bool)
     off = a0 - start
     body[off[0]:off[0] + anatomy.body.shape[0], off[1]:off[1] + anatomy.body.shape[1],
