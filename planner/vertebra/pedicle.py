@@ -67,6 +67,8 @@ PEDICLE_LOW_FRAC = 0.3
 #: Pedicles flank the anterior part of the canal; behind this fraction of its depth the bone
 #: beside it is lamina and articular processes (tool assumption).
 PEDICLE_CANAL_FRAC = 0.6
+#: The axis is fitted through the ridge points within this distance of the isthmus (mm).
+AXIS_WINDOW_MM = 6.0
 #: An axis fitted through fewer sections, or more than this far off the AP axis, is replaced
 #: by the AP axis through the isthmus (tool assumption).
 AXIS_MAX_DEG = 40.0
@@ -220,7 +222,7 @@ def segment_posterior(volume: CTVolume, anatomy: LevelAnatomy) -> PosteriorSegme
     notes: list[str] = []
     edge = _edge_hu(hu, body)
     sm = ndi.gaussian_filter(hu, 0.6 / step)
-    bone = _fill_small_holes(sm >= edge, step) | body
+    bone = _solid(sm >= edge, step) | body
     canal = _canal(bone, body, pts_b, step)
     if canal is None:
         notes.append("no closed canal ring in the CT: the analysis' canal is used")
@@ -231,8 +233,9 @@ def segment_posterior(volume: CTVolume, anatomy: LevelAnatomy) -> PosteriorSegme
     labels[body] = BODY
     labels[canal] = CANAL
     peds: dict[str, PedicleSection | None] = {}
+    edt = ndi.distance_transform_edt(bone & ~canal) * step
     for side, code in (("left", PEDICLE_LEFT), ("right", PEDICLE_RIGHT)):
-        found = _pedicle(lat, pts_b, bone & ~body, canal, body, hu, edge, side)
+        found = _pedicle(lat, pts_b, bone, canal, body, edt, side)
         if found is None:
             notes.append(f"no {side} pedicle found in the CT")
             peds[side] = None
@@ -253,6 +256,19 @@ def _edge_hu(hu: FloatArray, body: NDArray[np.bool_]) -> float:
         return float(np.mean(EDGE_HU_RANGE))
     cortex = float(np.percentile(hu[shell], CORTEX_PERCENTILE))
     return float(np.clip(0.5 * (cortex + SOFT_TISSUE_HU), *EDGE_HU_RANGE))
+
+
+def _solid(bone: NDArray[np.bool_], step: float) -> NDArray[np.bool_]:
+    """Bone with its cancellous interior: cortical shells closed by one voxel and filled in
+    sagittal and coronal sections (where the canal, running craniocaudally, is no hole),
+    then small axial holes (:func:`_fill_small_holes`)."""
+    from scipy import ndimage as ndi
+
+    closed = ndi.binary_closing(bone, structure=ndi.generate_binary_structure(3, 1))
+    closed |= bone
+    sag = ndi.binary_fill_holes(closed, structure=_in_plane(2))
+    cor = ndi.binary_fill_holes(closed, structure=_in_plane(1))
+    return _fill_small_holes(bone | sag | cor, step)
 
 
 def _fill_small_holes(bone: NDArray[np.bool_], step: float) -> NDArray[np.bool_]:
@@ -292,7 +308,8 @@ def _canal(bone: NDArray[np.bool_], body: NDArray[np.bool_], pts_b: FloatArray,
     lr = ndi.mean(pts_b[..., 0], lab, idx)
     p_wall = _posterior_wall(body, pts_b)
     pp = ndi.mean(pts_b[..., 1], lab, idx)
-    ok = (area >= HOLE_MAX_MM2) & (np.abs(lr) < 12.0) & (pp > p_wall) & (pp < p_wall + 40.0)
+    front = ndi.minimum(pts_b[..., 1], lab, idx)  # the canal lies against the posterior wall
+    ok = (area >= HOLE_MAX_MM2) & (np.abs(lr) < 12.0) & (pp > p_wall) & (front < p_wall + 4.0)
     if not ok.any():
         return None
     keep = np.concatenate([[False], ok])[lab]
@@ -315,162 +332,106 @@ def _canal_half_width(canal: NDArray[np.bool_], pts_b: FloatArray) -> float:
     return float(np.clip(np.percentile(lr, 98), 5.0, 14.0)) if lr.size > 10 else 8.0
 
 
-def _lateral_runs(bone: NDArray[np.bool_], canal: NDArray[np.bool_], lat: _Lattice, side: str,
-                  s_range: tuple[float, float], j0: int, j1: int
-                  ) -> list[tuple[int, NDArray[np.bool_]]]:
-    """Coronal sections (s, l) of the pedicle: in every axial row beside the canal, the bone run
-    that starts at the canal's lateral wall (the pedicle's medial cortex) and ends at the soft
-    tissue lateral to it, at most :data:`PEDICLE_MAX_WIDTH_MM` wide."""
-    sg = SIDES[side]
-    lr = lat.coords(2)
-    s = lat.coords(0)
-    u = sg * lr
-    s_mid, h = 0.5 * (s_range[0] + s_range[1]), s_range[1] - s_range[0]
-    rows = np.flatnonzero((s >= s_mid - PEDICLE_LOW_FRAC * h) & (s <= s_range[1] + 1.0))
-    foot = canal.any(axis=0)  # (p, l)
-    order = np.argsort(u)
-    out: list[tuple[int, NDArray[np.bool_]]] = []
-    for j in range(j0, j1):
-        cu = u[foot[j]]
-        if cu.size == 0:
-            continue
-        edge = float(cu.max())
-        cols = order[(u[order] > edge) & (u[order] <= edge + PEDICLE_MAX_WIDTH_MM)]
-        if cols.size == 0:
-            continue
-        sec = np.zeros((lat.shape[0], lat.shape[2]), dtype=bool)
-        run = bone[np.ix_(rows, [j], cols)][:, 0, :]
-        start = run[:, : max(1, int(round(2.0 / lat.step)))].any(axis=1)
-        stop = np.where(run.all(axis=1), run.shape[1], np.argmin(run, axis=1))
-        first = np.argmax(run, axis=1)
-        for r_i, row in enumerate(rows):
-            if start[r_i]:
-                end = first[r_i] + np.argmin(np.append(run[r_i, first[r_i]:], False))
-                sec[row, cols[first[r_i]:end]] = True
-        del stop
-        if sec.sum() * lat.step**2 >= 10.0:
-            out.append((j, sec))
-    return _longest_run(out)
-
-
-def _longest_run(secs: list[tuple[int, NDArray[np.bool_]]]
-                 ) -> list[tuple[int, NDArray[np.bool_]]]:
-    """The longest series of consecutive sections (one pedicle, not pieces of the arch)."""
-    best: list[tuple[int, NDArray[np.bool_]]] = []
-    cur: list[tuple[int, NDArray[np.bool_]]] = []
-    for item in secs:
-        if cur and item[0] != cur[-1][0] + 1:
-            cur = []
-        cur.append(item)
-        if len(cur) > len(best):
-            best = list(cur)
-    return best
-
-
-def _half_max_width(profile: FloatArray, inside: NDArray[np.bool_], step: float) -> float:
-    """Outer width (mm) of a bone section along one row: from its cortex peaks outwards to the
-    half-maximum between each peak and the tissue beyond it."""
-    idx = np.flatnonzero(inside)
-    if idx.size == 0:
-        return float("nan")
-    a, z = int(idx[0]), int(idx[-1])
-    n = len(profile)
-    ends = []
-    for lo_end, direction in ((a, -1), (z, 1)):
-        span = np.arange(lo_end - direction * 3, lo_end + direction * 1 + direction, direction)
-        span = span[(span >= 0) & (span < n)]
-        if span.size == 0:
-            return float("nan")
-        ipk = int(span[np.argmax(profile[span])])
-        beyond = np.arange(lo_end + 2 * direction, lo_end + 6 * direction, direction)
-        beyond = beyond[(beyond >= 0) & (beyond < n)]
-        out = float(np.median(profile[beyond])) if beyond.size else SOFT_TISSUE_HU
-        half = 0.5 * (profile[ipk] + out)
-        pos = float(ipk)
-        i = ipk
-        while 0 <= i + direction < n and profile[i + direction] >= half:
-            i += direction
-        if 0 <= i + direction < n:
-            v0, v1 = profile[i], profile[i + direction]
-            pos = i + direction * float((v0 - half) / (v0 - v1)) if v0 != v1 else float(i)
-        else:
-            pos = float(i)
-        ends.append(pos)
-    return float(abs(ends[1] - ends[0]) * step)
-
-
-def _pedicle(lat: _Lattice, pts_b: FloatArray, rest: NDArray[np.bool_],
-             canal: NDArray[np.bool_], body: NDArray[np.bool_], hu: FloatArray, edge: float,
+def _pedicle(lat: _Lattice, pts_b: FloatArray, solid: NDArray[np.bool_],
+             canal: NDArray[np.bool_], body: NDArray[np.bool_], edt: FloatArray,
              side: str) -> tuple[PedicleSection, NDArray[np.bool_]] | None:
-    """The pedicle's tube on the lattice and its section facts (module notes, step 4)."""
+    """The pedicle as the bottleneck of the bone bridge beside the canal (module notes).
+
+    In each coronal section between the body's posterior wall and the back of the pedicle
+    zone, the deepest bone point beside the canal (largest distance to the bone surface, the
+    centre of the largest inscribed sphere) is the ridge of the bridge; the isthmus is the
+    section where that depth is smallest (the bridge's narrowest point between the thick body
+    and the thick arch). The axis is a line through the ridge points within
+    :data:`AXIS_WINDOW_MM` of the isthmus; width and height are the bone runs through the
+    isthmus ridge point along left-right and craniocaudal; the tube is the elliptic cylinder of
+    that section along the axis, clipped to the bone, from the body to where the axis leaves
+    the bone behind (the transpedicular entry).
+    """
     sg = SIDES[side]
     cw = _canal_half_width(canal, pts_b)
     s_b = pts_b[..., 2][body]
-    s_range = (float(s_b.min()), float(s_b.max()))
-    p = lat.coords(1)
-    near = body & (sg * pts_b[..., 0] >= 0.5 * cw) & (sg * pts_b[..., 0] <= cw + 15.0)
+    s_lo, s_hi = float(s_b.min()), float(s_b.max())
+    lr, p, s = lat.coords(2), lat.coords(1), lat.coords(0)
+    u = sg * lr
+    zone = ((u >= 0.5 * cw) & (u <= cw + PEDICLE_MAX_WIDTH_MM))[None, :] & (
+        (s >= 0.5 * (s_lo + s_hi) - PEDICLE_LOW_FRAC * (s_hi - s_lo)) & (s <= s_hi + 1.0)
+    )[:, None]
+    near = body & (u[None, None, :] >= 0.5 * cw) & (u[None, None, :] <= cw + 15.0)
     p_wall = float(pts_b[..., 1][near].max()) if near.any() else _posterior_wall(body, pts_b)
     foot_p = p[canal.any(axis=(0, 2))]
     if foot_p.size == 0:
         return None
     c_front, c_back = float(foot_p.min()), float(foot_p.max())
-    j0 = int(np.searchsorted(p, min(p_wall, c_front) - 1.0))
-    j1 = int(np.searchsorted(p, c_front + PEDICLE_CANAL_FRAC * (c_back - c_front)))
-    secs = _lateral_runs(rest, canal, lat, side, s_range, j0, min(j1, lat.shape[1]))
-    if len(secs) < 3:
+    j0 = int(np.searchsorted(p, p_wall + 1.0))
+    j1 = min(int(np.searchsorted(p, c_front + PEDICLE_CANAL_FRAC * (c_back - c_front))),
+             lat.shape[1])
+    if j1 - j0 < 2:
         return None
-    lr, s = lat.coords(2), lat.coords(0)
-    cents, widths, heights = [], [], []
-    for j, sec in secs:
-        ss, ll = np.nonzero(sec)
-        cl, cs = float(lr[ll].mean()), float(s[ss].mean())
-        cents.append([cl, float(p[j]), cs])
-        row = int(np.clip(np.rint((cs - lat.lo[2]) / lat.step), 0, lat.shape[0] - 1))
-        widths.append(_half_max_width(hu[row, j, :], sec.any(axis=0), lat.step))
-        heights.append(float(np.ptp(s[ss])) + lat.step)
-    c = np.array(cents)
-    w = np.array(widths)
-    inner = np.arange(len(secs))
-    inner = inner[1:-1] if len(secs) > 4 else inner  # not the cut at the wall or the merge
-    w_in = np.where(np.isfinite(w[inner]), w[inner], np.inf)
-    k = int(inner[int(np.argmin(w_in))])
-    coef_l = np.polyfit(c[:, 1], c[:, 0], 1)
-    coef_s = np.polyfit(c[:, 1], c[:, 2], 1)
+    depth = np.where(zone[:, None, :], edt, 0.0)[:, j0:j1, :]
+    best = depth.reshape(depth.shape[0], depth.shape[1], -1).max(axis=(0, 2))
+    if not np.all(best > 0):
+        return None
+    ridge = [np.unravel_index(int(np.argmax(depth[:, q, :])), (lat.shape[0], lat.shape[2]))
+             for q in range(depth.shape[1])]
+    k = int(np.argmin(best))
+    jk = j0 + k
+    rs, rl = ridge[k]
+    win = [q for q in range(len(ridge)) if abs(p[j0 + q] - p[jk]) <= AXIS_WINDOW_MM]
+    c = np.array([[lr[ridge[q][1]], p[j0 + q], s[ridge[q][0]]] for q in win])
+    if len(win) >= 3:
+        coef_l, coef_s = np.polyfit(c[:, 1], c[:, 0], 1), np.polyfit(c[:, 1], c[:, 2], 1)
+    else:
+        coef_l, coef_s = np.array([0.0, lr[rl]]), np.array([0.0, s[rs]])
     d = np.array([-coef_l[0], -1.0, -coef_s[0]])
     d /= np.linalg.norm(d)
-    if len(secs) < 4 or -d[1] < np.cos(np.radians(AXIS_MAX_DEG)):
-        coef_l, coef_s = np.array([0.0, c[k, 0]]), np.array([0.0, c[k, 2]])
+    if -d[1] < np.cos(np.radians(AXIS_MAX_DEG)):
+        coef_l, coef_s = np.array([0.0, lr[rl]]), np.array([0.0, s[rs]])
         d = np.array([0.0, -1.0, 0.0])
-    axis_pt = np.array([np.polyval(coef_l, c[k, 1]), c[k, 1], np.polyval(coef_s, c[k, 1])])
-    tube = np.zeros(lat.shape, dtype=bool)
-    for j, sec in secs:
-        tube[:, j, :] = sec
-    _sweep_back(tube, secs[k], secs[-1][0], coef_l, coef_s, lat, rest)
-    cols = np.nonzero(secs[k][1])[1]
-    width = float(w[k]) if np.isfinite(w[k]) else float(np.ptp(cols) + 1) * lat.step
-    info = PedicleSection(side, axis_pt, d, c[k].copy(), width, heights[k],
-                          float(p[secs[0][0]]), float(p[secs[-1][0]]))
+    sec = solid[:, jk, :] & ~canal[:, jk, :]
+    width = _run(sec[rs, :], rl) * lat.step
+    height = _run(sec[:, rl], rs) * lat.step
+    iso = np.array([lr[rl], p[jk], s[rs]])
+    tube = _tube(lat, pts_b, solid & ~canal, coef_l, coef_s, width, height, p_wall, jk)
+    info = PedicleSection(side, iso.copy(), d, iso, width, height, p_wall, float(p[jk]))
     return info, tube
 
 
-def _sweep_back(tube: NDArray[np.bool_], isthmus: tuple[int, NDArray[np.bool_]], j_last: int,
-                coef_l: FloatArray, coef_s: FloatArray, lat: _Lattice,
-                bone: NDArray[np.bool_]) -> None:
-    """Sweep the isthmus section back along the axis through the bone behind the pedicle (the
-    transpedicular entry), until it has left the bone."""
-    from scipy import ndimage as ndi
+def _run(line: NDArray[np.bool_], at: int) -> float:
+    """Length (voxels) of the run of True through index ``at``."""
+    if not line[at]:
+        return 0.0
+    a = at
+    while a > 0 and line[a - 1]:
+        a -= 1
+    z = at
+    while z + 1 < len(line) and line[z + 1]:
+        z += 1
+    return float(z - a + 1)
 
-    j_i, sec = isthmus
-    sec = ndi.binary_dilation(sec)
+
+def _tube(lat: _Lattice, pts_b: FloatArray, bone: NDArray[np.bool_], coef_l: FloatArray,
+          coef_s: FloatArray, width: float, height: float, p_wall: float,
+          j_iso: int) -> NDArray[np.bool_]:
+    """Elliptic cylinder of the isthmus section along the axis, clipped to bone, from the body
+    to where the axis leaves the bone behind the pedicle."""
     p = lat.coords(1)
-    for j in range(j_last + 1, lat.shape[1]):
-        dl = (np.polyval(coef_l, p[j]) - np.polyval(coef_l, p[j_i])) / lat.step
-        ds = (np.polyval(coef_s, p[j]) - np.polyval(coef_s, p[j_i])) / lat.step
-        moved = ndi.shift(sec.astype(np.uint8), (ds, dl), order=0, cval=0).astype(bool)
-        inb = moved & bone[:, j, :]
-        if inb.sum() < 0.3 * max(int(moved.sum()), 1):
+    j_end = j_iso
+    out_run = 0
+    for j in range(j_iso, lat.shape[1]):
+        ax_l, ax_s = np.polyval(coef_l, p[j]), np.polyval(coef_s, p[j])
+        idx = np.rint((np.array([ax_s, ax_l]) - lat.lo[[2, 0]]) / lat.step).astype(int)
+        inside = (0 <= idx[0] < lat.shape[0] and 0 <= idx[1] < lat.shape[2]
+                  and bool(bone[idx[0], j, idx[1]]))
+        out_run = 0 if inside else out_run + 1
+        if out_run * lat.step > 2.0:
             break
-        tube[:, j, :] |= inb
+        j_end = j
+    lr, pp, s = pts_b[..., 0], pts_b[..., 1], pts_b[..., 2]
+    ax_l, ax_s = np.polyval(coef_l, pp), np.polyval(coef_s, pp)
+    a, b = 0.5 * width + 0.5 * lat.step, 0.5 * height + 0.5 * lat.step
+    ell = ((lr - ax_l) / a) ** 2 + ((s - ax_s) / b) ** 2 <= 1.0
+    span = (pp >= p_wall - 2.0) & (pp <= p[j_end])
+    return np.asarray(ell & span & bone)
 
 
 def _name_other_bone(labels: LabelArray, pts_b: FloatArray,
