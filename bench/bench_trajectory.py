@@ -30,11 +30,14 @@ def bench_side(ctx: TrajectoryContext, side: str) -> None:
     s, t_s = _timed(suggest, ctx, side, "11G")
     _, t_u = _timed(suggest, ctx, side, "11G", unipedicular=True)
     m = s.result.metrics
+    dangers = [f.code for f in s.result.findings if f.severity == "danger"]
     print(
         f"  {side:5s} suggest {t_s:6.1f} ms (unipedicular {t_u:6.1f} ms): "
         f"{s.trajectory.approach}, clearance {m.min_cortical_clearance_mm:.2f} mm, "
         f"breach grade {m.breach_grade}, medial {m.medial_angle_deg:.1f} deg, "
-        f"cc {m.craniocaudal_angle_deg:.1f} deg"
+        f"cc {m.craniocaudal_angle_deg:.1f} deg, tip depth {m.tip_depth_frac:.2f}, "
+        f"foreign bone {m.foreign_bone_mm:.1f} mm, in pedicle {m.pedicle_path_mm:.1f} mm, "
+        f"dangers {dangers}"
     )
     rng = np.random.default_rng(0)
     tr = s.trajectory
@@ -87,6 +90,17 @@ def main() -> None:
             print(f"tptbox L3: vertebra analysis failed: {type(exc).__name__}: {exc}")
             return
         bench_level("tptbox L3", vol, anatomy)
+    totalseg = DATA.parent / "totalseg_example" / "example_ct.nii.gz"
+    if totalseg.is_file():
+        from planner.io_nifti import load_nifti_ct
+        from planner.vertebra import analyze_spine
+
+        ct, _ = load_nifti_ct(totalseg)
+        for r in analyze_spine(ct).levels:
+            ctx, build = _timed(TrajectoryContext.build, ct, r.anatomy, r.morphometry)
+            print(f"totalseg {r.level}: context build {build:7.1f} ms")
+            for side in ("left", "right"):
+                bench_side(ctx, side)
 
 
 if __name__ == "__main__":

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from planner.plan.model import Trajectory
-from planner.trajectory import TrajectoryContext, evaluate
+from planner.trajectory import TrajectoryContext, evaluate, suggest
 from planner.trajectory.geometry import direction_from_angles
 from planner.vertebra.pedicle import TRANSVERSE
 from planner.volume import CTVolume
@@ -108,3 +110,68 @@ def test_a_lateral_miss_is_named_lateral(plain) -> None:  # type: ignore[no-unty
     res = evaluate(ctx, traj, "11G")
     miss = [f for f in res.findings if f.code == "transpedicular_misses_pedicle"]
     assert miss and "lateral" in miss[0].message
+
+
+# --- real CT and the demo: suggested paths raise no false bone findings -----------------------
+
+BONE_CODES = {"crosses_other_bone", "transpedicular_misses_pedicle"}
+
+
+def _load(shared_data: Path, case: str):  # type: ignore[no-untyped-def]
+    from planner.io_nifti import load_nifti_ct, load_nifti_labels
+    from planner.vertebra import analyze_spine
+
+    if case == "tptbox":
+        d = shared_data / "tptbox_l3"
+        vol, _ = load_nifti_ct(d / "sub-ct_label-22_ct.nii.gz")
+        labels = load_nifti_labels(d / "sub-ct_seg-vert_label-22_msk.nii.gz")
+        return vol, labels, [analyze_spine(vol, labels=labels).level("L3")]
+    d = shared_data / "totalseg_example"
+    vol, _ = load_nifti_ct(d / "example_ct.nii.gz")
+    labels = load_nifti_labels(d / "vertebrae_labels.nii.gz")
+    return vol, labels, list(analyze_spine(vol).levels)
+
+
+@pytest.mark.parametrize("case", ["tptbox", "totalseg"])
+def test_real_transpedicular_suggestions_cross_no_other_bone(shared_data: Path, case: str) -> None:
+    vol, _, levels = _load(shared_data, case)
+    checked = 0
+    for r in levels:
+        ctx = TrajectoryContext.build(vol, r.anatomy, r.morphometry)
+        for side in ("left", "right"):
+            s = suggest(ctx, side, "11G")
+            if not s.transpedicular_feasible:
+                continue
+            checked += 1
+            codes = {f.code for f in s.result.findings}
+            assert not codes & BONE_CODES, (r.level, side, s.result.findings)
+            assert s.result.metrics.pedicle_path_mm >= 5.0
+    assert checked >= 2
+
+
+@pytest.mark.xfail(
+    reason="issue 11 target not reached: the corridor is still judged on the analysis' pedicle "
+    "zones, and the CT pedicle (bottleneck of the bone bridge) is not yet reliable at 3 mm",
+    strict=False,
+)
+def test_totalseg_l1_l4_suggestions_are_transpedicular_inside_the_label(shared_data: Path) -> None:
+    from planner.plan.catalog import get_needle
+
+    vol, labels, levels = _load(shared_data, "totalseg")
+    r11 = get_needle("11G").radius_mm
+    lab = np.asarray(labels.labels)
+    for r in levels[:4]:
+        key = next(k for k, n in labels.names.items() if n == f"vertebrae_{r.level}")
+        ctx = TrajectoryContext.build(vol, r.anatomy, r.morphometry)
+        for side in ("left", "right"):
+            s = suggest(ctx, side, "11G")
+            assert s.trajectory.approach == "transpedicular", (r.level, side, s.reason)
+            be, tip = np.array(s.trajectory.bone_entry_lps), np.array(s.trajectory.target_lps)
+            d = (tip - be) / np.linalg.norm(tip - be)
+            ring = ctx.frame.rotation @ np.array([[np.cos(a), 0, np.sin(a)] for a in
+                                                  np.linspace(0, 2 * np.pi, 8, endpoint=False)]).T
+            for t in np.arange(2.0, np.linalg.norm(tip - be), 1.0):
+                c = be + t * d
+                pts = c[None] + r11 * (ring.T - (ring.T @ d)[:, None] * d[None])
+                ijk = np.rint(vol.grid.lps_to_voxel(pts)).astype(int)
+                assert (lab[ijk[:, 2], ijk[:, 1], ijk[:, 0]] == key).all(), (r.level, side, t)
