@@ -51,6 +51,24 @@ def bench_side(ctx: TrajectoryContext, side: str) -> None:
         f"  {side:5s} evaluate (drag, 200 updates): median {np.median(ms):.2f} ms, "
         f"p95 {np.percentile(ms, 95):.2f} ms, max {ms.max():.2f} ms"
     )
+    extra = [_timed(_bone_and_depth_checks, ctx, tr)[1] for _ in range(200)]
+    print(f"  {side:5s}   of which bone-crossing / pedicle / depth checks: median "
+          f"{np.median(extra):.2f} ms (same run)")
+
+
+def _bone_and_depth_checks(ctx: TrajectoryContext, tr: Trajectory) -> None:
+    """The checks added for issue 11, alone (their share of one update)."""
+    from planner.trajectory.crossing import bone_crossings
+    from planner.trajectory.metrics import _sample_path, _tip_to_cortex
+
+    skin, tip = np.asarray(tr.skin_entry_lps), np.asarray(tr.target_lps)
+    pts, _ = _sample_path(skin, tip)
+    d = (tip - skin) / np.linalg.norm(tip - skin)
+    inside = ctx.in_pedicle(tr.side, pts)
+    bone_crossings(ctx, tr.side, tr.approach == "transpedicular", pts, inside, 0.5)
+    tip_b = ctx.frame.to_body(tip)
+    ctx.ap_extent(float(tip_b[0]), float(tip_b[2]))
+    _tip_to_cortex(ctx, tip, d)
 
 
 def bench_level(name: str, volume, anatomy) -> None:  # type: ignore[no-untyped-def]
