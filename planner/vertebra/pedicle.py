@@ -96,8 +96,10 @@ LabelArray = NDArray[np.int8]
 class PedicleSection:
     """One pedicle as found in the CT, body coordinates (left, posterior, superior; mm).
 
-    ``axis_dir`` points anterior; ``isthmus_width_mm`` is the minimum outer width at the
-    half-maximum edges, ``isthmus_height_mm`` the craniocaudal extent of that section.
+    ``axis_dir`` points anterior; ``isthmus_width_mm`` is the left-right bone run through the
+    isthmus (edges at the half-maximum bone edge), ``isthmus_height_mm`` the craniocaudal run;
+    ``p_start`` is the body's posterior wall beside the canal, ``p_end`` where the axis leaves
+    the bone behind the pedicle (the transpedicular entry).
     """
 
     side: str
@@ -391,8 +393,8 @@ def _pedicle(lat: _Lattice, pts_b: FloatArray, solid: NDArray[np.bool_],
     width = _run(sec[rs, :], rl) * lat.step
     height = _run(sec[:, rl], rs) * lat.step
     iso = np.array([lr[rl], p[jk], s[rs]])
-    tube = _tube(lat, pts_b, solid & ~canal, coef_l, coef_s, width, height, p_wall, jk)
-    info = PedicleSection(side, iso.copy(), d, iso, width, height, p_wall, float(p[jk]))
+    tube, p_end = _tube(lat, pts_b, solid & ~canal, coef_l, coef_s, width, height, p_wall, jk)
+    info = PedicleSection(side, iso.copy(), d, iso, width, height, p_wall, p_end)
     return info, tube
 
 
@@ -427,9 +429,9 @@ def _run(line: NDArray[np.bool_], at: int) -> float:
 
 def _tube(lat: _Lattice, pts_b: FloatArray, bone: NDArray[np.bool_], coef_l: FloatArray,
           coef_s: FloatArray, width: float, height: float, p_wall: float,
-          j_iso: int) -> NDArray[np.bool_]:
+          j_iso: int) -> tuple[NDArray[np.bool_], float]:
     """Elliptic cylinder of the isthmus section along the axis, clipped to bone, from the body
-    to where the axis leaves the bone behind the pedicle."""
+    to where the axis leaves the bone behind the pedicle; and that AP position (mm)."""
     p = lat.coords(1)
     j_end = j_iso
     out_run = 0
@@ -447,7 +449,7 @@ def _tube(lat: _Lattice, pts_b: FloatArray, bone: NDArray[np.bool_], coef_l: Flo
     a, b = 0.5 * width + 0.5 * lat.step, 0.5 * height + 0.5 * lat.step
     ell = ((lr - ax_l) / a) ** 2 + ((s - ax_s) / b) ** 2 <= 1.0
     span = (pp >= p_wall - 2.0) & (pp <= p[j_end])
-    return np.asarray(ell & span & bone)
+    return np.asarray(ell & span & bone), float(p[j_end])
 
 
 def _name_other_bone(labels: LabelArray, pts_b: FloatArray,
