@@ -22,6 +22,15 @@ from planner.volume import CTVolume
 log = logging.getLogger(__name__)
 
 SIDE_SIGN = {"left": 1.0, "right": -1.0}
+#: The body's cortex is looked for in the CT up to this far beyond its mask (a mask that
+#: stops short of the cortex, e.g. a notch at the anterior wall; tool assumption).
+CORTEX_SEARCH_MM = 10.0
+#: Tissue outside the body: a run this long below the bone edge after bone was seen...
+SOFT_RUN_MM = 3.0
+#: ...or below this HU (fat) anywhere (tool assumption: cancellous bone, even porotic, is above).
+FAT_HU = -30.0
+#: The CT's own bone bounds the corridor within the body's craniocaudal extent ± this (mm).
+OWN_SLAB_MARGIN_MM = 1.0
 #: Without a whole-vertebra mask the pedicle mask ends in a cut face posteriorly; the bone
 #: field extrudes each pedicle this far backwards so the cut does not look like a cortex.
 EXTRUDE_MM = 12.0
@@ -137,6 +146,7 @@ class TrajectoryContext:
             for info in pedicles.values():
                 if info.voxels:
                     bone = bone | _extrude(anatomy.pedicle(info.side), frame, grid, info.axis_dir)
+            bone = bone | (_own_bone(posterior, anatomy) & ~anatomy.canal)
         sampler = FieldSampler(grid)
         fields = {
             "bone": DistanceField.from_mask(bone, grid),
@@ -196,7 +206,36 @@ class TrajectoryContext:
             return float(p[i] + (p[j] - p[i]) * va / (va - vb)) if va != vb else float(p[i])
         lo = cross(a, a - 1) if a > 0 else float(p[0])
         hi = cross(z, z + 1) if z + 1 < len(p) else float(p[-1])
+        ant = self.frame.rotation @ np.array([0.0, -1.0, 0.0])
+        lo -= self.cortex_beyond(self.frame.to_lps(np.array([l_mm, lo, s_mm])), ant)
+        hi += self.cortex_beyond(self.frame.to_lps(np.array([l_mm, hi, s_mm])), -ant)
         return lo, hi
+
+    def cortex_beyond(self, start_lps: FloatArray, direction_lps: FloatArray) -> float:
+        """How far (mm) the CT's cortex extends beyond the mask's surface at ``start_lps``
+        along ``direction_lps`` (outwards): the last half-maximum bone edge
+        (:attr:`PosteriorSegmentation.edge_hu`) within :data:`CORTEX_SEARCH_MM`, before the
+        tissue outside (≥ :data:`SOFT_RUN_MM` below the edge after bone was seen, or of fat).
+        0 when the CT shows no bone beyond the mask (the mask is on the cortex)."""
+        if self.posterior is None:
+            return 0.0
+        edge = self.posterior.edge_hu
+        t = np.arange(0.0, CORTEX_SEARCH_MM + 1e-9, 0.25)
+        hu = self.hu(np.asarray(start_lps)[None] + t[:, None] * np.asarray(direction_lps)[None])
+        hu = np.nan_to_num(hu, nan=-1000.0)
+        run = int(round(SOFT_RUN_MM / 0.25))
+        seen, last = False, -1
+        for i in range(len(t)):
+            if hu[i] >= edge:
+                seen, last = True, i
+                continue
+            tail = hu[i : i + run]
+            if (seen and np.all(tail < edge)) or np.all(tail < FAT_HU):
+                break
+        if last < 0 or last + 1 >= len(t):
+            return 0.0
+        a, b = float(hu[last]), float(hu[last + 1])
+        return float(t[last] + 0.25 * (a - edge) / (a - b)) if a != b else float(t[last])
 
     def in_pedicle(self, side: str, lps: FloatArray) -> NDArray[np.bool_]:
         """True where LPS points ``(..., 3)`` lie inside the level's ``side`` pedicle."""
@@ -369,6 +408,33 @@ def _refine_isthmus(
         return info
     iso = np.asarray(mids[k])
     return replace(info, isthmus_point=iso, axis_point=iso, half_width_mm=0.5 * float(w[k]))
+
+
+def _own_bone(posterior: PosteriorSegmentation, anatomy: LevelAnatomy) -> NDArray[np.bool_]:
+    """The level's own bone found in the CT (body, pedicles, arch, transverse processes) on the
+    level's crop: without a vertebra mask, the corridor is what this bone allows."""
+    from planner.vertebra.pedicle import ARCH, BODY, PEDICLE_LEFT, PEDICLE_RIGHT, TRANSVERSE
+
+    own = np.isin(posterior.labels, (BODY, PEDICLE_LEFT, PEDICLE_RIGHT, ARCH, TRANSVERSE))
+    off = np.asarray(anatomy.offset_kji) - np.asarray(posterior.anatomy.offset_kji)
+    n = np.asarray(anatomy.grid.shape_kji)
+    out = np.zeros(tuple(n), dtype=bool)
+    lo = np.maximum(off, 0)
+    hi = np.minimum(off + n, np.asarray(own.shape))
+    if np.any(hi <= lo):
+        return out
+    src = tuple(slice(a, b) for a, b in zip(lo, hi, strict=True))
+    dst = tuple(slice(a - o, b - o) for a, b, o in zip(lo, hi, off, strict=True))
+    out[dst] = own[src]
+    # only within the body's craniocaudal extent: above and below it the articular processes
+    # of this level interlock with those of its neighbours
+    kji = np.argwhere(anatomy.body)
+    s_body = anatomy.frame.to_body(anatomy.grid.voxel_to_lps(kji[:, ::-1].astype(np.float64)))[:, 2]
+    k, j, i = np.meshgrid(*(np.arange(m) for m in anatomy.grid.shape_kji), indexing="ij")
+    lps = anatomy.grid.voxel_to_lps(np.stack([i, j, k], axis=-1).astype(np.float64))
+    s_all = anatomy.frame.to_body(lps)[..., 2]
+    return out & (s_all >= s_body.min() - OWN_SLAB_MARGIN_MM) & (
+        s_all <= s_body.max() + OWN_SLAB_MARGIN_MM)
 
 
 def _extrude(

@@ -262,9 +262,10 @@ def _tip_to_cortex(ctx: TrajectoryContext, tip: FloatArray, d: FloatArray) -> tu
     """Distance along the needle from the tip to the anterior cortex (− if outside the body).
 
     The ray is cast through the body's outline to where it leaves it for the last time (a
-    notch in the mask is crossed, not taken for the cortex), and that exit is moved to the
-    CT's half-maximum cortical edge within 1 mm (:func:`~planner.trajectory.isthmus.
-    refine_to_ct_edge`).
+    notch in the mask is crossed, not taken for the cortex), then on through the CT to the
+    cortex if the mask stops short of it (:meth:`TrajectoryContext.cortex_beyond`), else the
+    exit is moved to the CT's half-maximum cortical edge within 1 mm
+    (:func:`~planner.trajectory.isthmus.refine_to_ct_edge`).
     """
     from planner.trajectory.isthmus import refine_to_ct_edge
 
@@ -273,7 +274,11 @@ def _tip_to_cortex(ctx: TrajectoryContext, tip: FloatArray, d: FloatArray) -> tu
     if vals[0] >= 0:
         dist = last_crossing(vals, RAY_STEP_MM)
         if math.isfinite(dist) and dist > 0:
-            dist = float(refine_to_ct_edge(ctx, tip[None], d[None], np.array([dist]))[0])
+            beyond = ctx.cortex_beyond(tip + dist * d, d)
+            if beyond > 0:
+                dist += beyond
+            else:
+                dist = float(refine_to_ct_edge(ctx, tip[None], d[None], np.array([dist]))[0])
         return dist, ""
     back = ctx.indicator("body", tip - ahead[:, None] * d)
     dist = first_crossing(-back, RAY_STEP_MM)

@@ -149,29 +149,49 @@ def test_real_transpedicular_suggestions_cross_no_other_bone(shared_data: Path, 
     assert checked >= 2
 
 
-@pytest.mark.xfail(
-    reason="issue 11 target not reached: the corridor is still judged on the analysis' pedicle "
-    "zones, and the CT pedicle (bottleneck of the bone bridge) is not yet reliable at 3 mm",
-    strict=False,
-)
+#: The needle crosses the bone surface obliquely at its entry: at 3 mm voxels its whole
+#: cross-section is inside the label within this distance of the bone entry.
+ENTRY_MM = 8.0
+
+
 def test_totalseg_l1_l4_suggestions_are_transpedicular_inside_the_label(shared_data: Path) -> None:
+    """Issue 11: L1-L4 bipedicular suggestions transpedicular; the 11G surface, once it has
+    entered, stays inside the vertebra label to the tip; tips in the anterior third measured on
+    the label of the body (vertebral_bodies_and_discs == 1)."""
+    from planner.io_nifti import load_nifti_labels
     from planner.plan.catalog import get_needle
 
     vol, labels, levels = _load(shared_data, "totalseg")
+    bodies = load_nifti_labels(shared_data / "totalseg_example" /
+                               "vertebral_bodies_and_discs.nii.gz").labels
     r11 = get_needle("11G").radius_mm
     lab = np.asarray(labels.labels)
+    ang = np.linspace(0, 2 * np.pi, 12, endpoint=False)
+    assert [r.level for r in levels[:4]] == ["L1", "L2", "L3", "L4"]
     for r in levels[:4]:
         key = next(k for k, n in labels.names.items() if n == f"vertebrae_{r.level}")
         ctx = TrajectoryContext.build(vol, r.anatomy, r.morphometry)
         for side in ("left", "right"):
             s = suggest(ctx, side, "11G")
             assert s.trajectory.approach == "transpedicular", (r.level, side, s.reason)
+            assert s.result.worst_severity != "danger", s.result.findings
             be, tip = np.array(s.trajectory.bone_entry_lps), np.array(s.trajectory.target_lps)
             d = (tip - be) / np.linalg.norm(tip - be)
-            ring = ctx.frame.rotation @ np.array([[np.cos(a), 0, np.sin(a)] for a in
-                                                  np.linspace(0, 2 * np.pi, 8, endpoint=False)]).T
-            for t in np.arange(2.0, np.linalg.norm(tip - be), 1.0):
-                c = be + t * d
-                pts = c[None] + r11 * (ring.T - (ring.T @ d)[:, None] * d[None])
+            u = np.cross(d, ctx.frame.superior)
+            u /= np.linalg.norm(u)
+            v = np.cross(d, u)
+            ok = []
+            for t in np.arange(0.0, np.linalg.norm(tip - be), 0.5):
+                pts = be + t * d + r11 * (np.cos(ang)[:, None] * u + np.sin(ang)[:, None] * v)
                 ijk = np.rint(vol.grid.lps_to_voxel(pts)).astype(int)
-                assert (lab[ijk[:, 2], ijk[:, 1], ijk[:, 0]] == key).all(), (r.level, side, t)
+                ok.append(bool((lab[ijk[:, 2], ijk[:, 1], ijk[:, 0]] == key).all()))
+            first = ok.index(True)
+            assert first * 0.5 <= ENTRY_MM and all(ok[first:]), (r.level, side, ok)
+            body = (lab == key) & (bodies == 1)
+            p = np.arange(-60.0, 60.0, 0.25)
+            ijk = np.rint(vol.grid.lps_to_voxel(tip[None] + p[:, None] * ctx.frame.posterior))
+            ijk = ijk.astype(int)
+            inside = np.flatnonzero(body[ijk[:, 2], ijk[:, 1], ijk[:, 0]])
+            frac = p[inside[-1]] / (p[inside[-1]] - p[inside[0]])
+            assert frac >= 2.0 / 3.0, (r.level, side, frac)
+            assert s.result.metrics.tip_depth_frac == pytest.approx(frac, abs=0.1)
