@@ -193,7 +193,8 @@ class TrajectoryContext:
     def ap_extent(self, l_mm: float, s_mm: float) -> tuple[float, float]:
         """(anterior, posterior) AP coordinates (body frame, mm) of the body's outline on the
         AP line at left ``l_mm`` and superior ``s_mm``: its first and last crossings, so a
-        notch in the mask does not shorten it; the central extent where the line misses."""
+        notch in the mask does not shorten it, the anterior end moved out to the CT's cortex
+        where the mask stops short of it; the central extent where the line misses."""
         p = np.arange(-80.0, 80.0, 0.25)
         line = np.column_stack([np.full_like(p, l_mm), p, np.full_like(p, s_mm)])
         v = self.indicator("body", self.frame.to_lps(line))
@@ -207,8 +208,9 @@ class TrajectoryContext:
         lo = cross(a, a - 1) if a > 0 else float(p[0])
         hi = cross(z, z + 1) if z + 1 < len(p) else float(p[-1])
         ant = self.frame.rotation @ np.array([0.0, -1.0, 0.0])
+        # the anterior cortex from the CT where the mask stops short of it; not the posterior
+        # wall, where the body continues into the pedicles
         lo -= self.cortex_beyond(self.frame.to_lps(np.array([l_mm, lo, s_mm])), ant)
-        hi += self.cortex_beyond(self.frame.to_lps(np.array([l_mm, hi, s_mm])), -ant)
         return lo, hi
 
     def cortex_beyond(self, start_lps: FloatArray, direction_lps: FloatArray) -> float:
@@ -426,6 +428,14 @@ def _own_bone(posterior: PosteriorSegmentation, anatomy: LevelAnatomy) -> NDArra
     src = tuple(slice(a, b) for a, b in zip(lo, hi, strict=True))
     dst = tuple(slice(a - o, b - o) for a, b, o in zip(lo, hi, off, strict=True))
     out[dst] = own[src]
+    # the lattice is coarser than a fine CT: shrink by the difference so that the CT's bone
+    # does not widen the exact masks it is joined to (it is only meant to bridge their gaps)
+    from scipy.ndimage import binary_erosion
+
+    finest = float(anatomy.grid.spacing_mm.min())
+    shrink = int(np.ceil(max(posterior.lattice_step_mm - finest, 0.0) / finest - 1e-6))
+    if shrink:
+        out = binary_erosion(out, iterations=shrink)
     # only within the body's craniocaudal extent: above and below it the articular processes
     # of this level interlock with those of its neighbours
     kji = np.argwhere(anatomy.body)

@@ -127,6 +127,7 @@ class PosteriorSegmentation:
     pedicles: dict[str, PedicleSection | None]
     edge_hu: float
     notes: tuple[str, ...]
+    lattice_step_mm: float = 1.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -246,7 +247,7 @@ def segment_posterior(volume: CTVolume, anatomy: LevelAnatomy) -> PosteriorSegme
         labels[tube & bone & ~body] = code
     _name_other_bone(labels, pts_b, peds, anatomy.level, ext_lo, ext_hi)
     out_anat, out_labels = _to_ct_crop(volume, anatomy, lat, labels)
-    return PosteriorSegmentation(out_anat, out_labels, peds, edge, tuple(notes))
+    return PosteriorSegmentation(out_anat, out_labels, peds, edge, tuple(notes), step)
 
 
 def _edge_hu(hu: FloatArray, body: NDArray[np.bool_]) -> float:

@@ -168,8 +168,11 @@ def test_totalseg_l1_l4_suggestions_are_transpedicular_inside_the_label(shared_d
     lab = np.asarray(labels.labels)
     ang = np.linspace(0, 2 * np.pi, 12, endpoint=False)
     assert [r.level for r in levels[:4]] == ["L1", "L2", "L3", "L4"]
+    from scipy.ndimage import map_coordinates
+
     for r in levels[:4]:
         key = next(k for k, n in labels.names.items() if n == f"vertebrae_{r.level}")
+        vert = (lab == key).astype(np.float32)
         ctx = TrajectoryContext.build(vol, r.anatomy, r.morphometry)
         for side in ("left", "right"):
             s = suggest(ctx, side, "11G")
@@ -183,8 +186,9 @@ def test_totalseg_l1_l4_suggestions_are_transpedicular_inside_the_label(shared_d
             ok = []
             for t in np.arange(0.0, np.linalg.norm(tip - be), 0.5):
                 pts = be + t * d + r11 * (np.cos(ang)[:, None] * u + np.sin(ang)[:, None] * v)
-                ijk = np.rint(vol.grid.lps_to_voxel(pts)).astype(int)
-                ok.append(bool((lab[ijk[:, 2], ijk[:, 1], ijk[:, 0]] == key).all()))
+                kji = vol.grid.lps_to_voxel(pts)[:, ::-1].T
+                # the label's surface at half partial volume (3 mm voxels: not their corners)
+                ok.append(bool((map_coordinates(vert, kji, order=1) >= 0.5).all()))
             first = ok.index(True)
             assert first * 0.5 <= ENTRY_MM and all(ok[first:]), (r.level, side, ok)
             body = (lab == key) & (bodies == 1)
