@@ -296,7 +296,7 @@ def _defects(gap: BoolArray, shell: BoolArray, grid: ImageGrid, min_mm3: float) 
         ring = ndimage.binary_dilation(comp, iterations=r) & shell[box] & ~comp
         if ring.any() and 1.0 - gap[box][ring].mean() >= GAP_RING_INTACT_FRAC:
             keep[n] = True
-    return keep[lab]
+    return np.asarray(keep[lab], dtype=bool)
 
 
 def fine_body(

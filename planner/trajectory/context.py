@@ -188,7 +188,7 @@ class TrajectoryContext:
 
         kji = self.posterior_sampler.kji(p.reshape(-1, 3)).T
         v = map_coordinates(self.posterior.labels, kji, order=0, mode="constant", cval=0)
-        return v.reshape(p.shape[:-1]).astype(np.int8)
+        return np.asarray(v.reshape(p.shape[:-1]), dtype=np.int8)
 
     def ap_extent(self, l_mm: float, s_mm: float) -> tuple[float, float]:
         """(anterior, posterior) AP coordinates (body frame, mm) of the body's outline on the
@@ -443,8 +443,9 @@ def _own_bone(posterior: PosteriorSegmentation, anatomy: LevelAnatomy) -> NDArra
     k, j, i = np.meshgrid(*(np.arange(m) for m in anatomy.grid.shape_kji), indexing="ij")
     lps = anatomy.grid.voxel_to_lps(np.stack([i, j, k], axis=-1).astype(np.float64))
     s_all = anatomy.frame.to_body(lps)[..., 2]
-    return out & (s_all >= s_body.min() - OWN_SLAB_MARGIN_MM) & (
+    in_slab = (s_all >= s_body.min() - OWN_SLAB_MARGIN_MM) & (
         s_all <= s_body.max() + OWN_SLAB_MARGIN_MM)
+    return np.asarray(out & in_slab, dtype=bool)
 
 
 def _extrude(

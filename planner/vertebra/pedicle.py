@@ -141,7 +141,7 @@ class _Lattice:
     def coords(self, axis: int) -> FloatArray:
         """Body coordinate along lattice axis 0 (s), 1 (p) or 2 (l)."""
         comp = (2, 1, 0)[axis]
-        return self.lo[comp] + self.step * np.arange(self.shape[axis])
+        return np.asarray(self.lo[comp] + self.step * np.arange(self.shape[axis]), np.float64)
 
     def body_points(self) -> FloatArray:
         s, p, lr = (self.coords(a) for a in range(3))
@@ -284,7 +284,7 @@ def _fill_small_holes(bone: NDArray[np.bool_], step: float) -> NDArray[np.bool_]
         return bone
     area = ndi.sum(np.ones_like(lab), lab, index=np.arange(1, n + 1)) * step * step
     small = np.concatenate([[False], area < HOLE_MAX_MM2])
-    return bone | small[lab]
+    return np.asarray(bone | small[lab], dtype=bool)
 
 
 def _in_plane(axis: int) -> NDArray[np.bool_]:
@@ -320,7 +320,7 @@ def _canal(bone: NDArray[np.bool_], body: NDArray[np.bool_], pts_b: FloatArray,
     s = pts_b[..., 2]
     s_body = s[body]
     in_slab = (s >= s_body.min() - 8.0) & (s <= s_body.max() + 8.0)
-    return np.broadcast_to(foot, bone.shape) & in_slab & ~bone & ~body
+    return np.asarray(np.broadcast_to(foot, bone.shape) & in_slab & ~bone & ~body, dtype=bool)
 
 
 def _posterior_wall(body: NDArray[np.bool_], pts_b: FloatArray) -> float:
@@ -378,7 +378,7 @@ def _pedicle(lat: _Lattice, pts_b: FloatArray, solid: NDArray[np.bool_],
              for q in range(depth.shape[1])]
     k = int(np.argmin(best))
     jk = j0 + k
-    rs, rl = ridge[k]
+    rs, rl = int(ridge[k][0]), int(ridge[k][1])
     win = [q for q in range(len(ridge)) if abs(p[j0 + q] - p[jk]) <= AXIS_WINDOW_MM]
     c = np.array([[lr[ridge[q][1]], p[j0 + q], s[ridge[q][0]]] for q in win])
     if len(win) >= 3:
