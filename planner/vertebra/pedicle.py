@@ -7,26 +7,28 @@ Method (body frame of the level, :mod:`planner.anatomy`; all lengths mm):
 2. *Bone* is where the lightly smoothed CT exceeds the half-maximum between the cortex (a high
    percentile of the HU on the body's shell) and soft tissue (:data:`SOFT_TISSUE_HU`): the
    usual CT edge criterion, so the level follows the patient's own cortex (30 HU porotic
-   trabecular bone is enclosed by its shell, not thresholded). Small holes in each axial
-   section (cancellous interiors, < :data:`HOLE_MAX_MM2`) are filled.
+   trabecular bone is enclosed by its shell, not thresholded). Shells closed by one voxel are
+   filled in sagittal and coronal sections (the canal, running craniocaudally, is no hole
+   there) and small holes in axial sections (< :data:`HOLE_MAX_MM2`) too (:func:`_solid`).
 3. *Canal*: the large hole (≥ :data:`HOLE_MAX_MM2`) behind the body in the axial sections
    where the ring of body, pedicles and laminae is closed; its footprint is extruded over
    the slab. Without any closed ring the analysis' canal is kept.
-4. *Pedicle*: the bone bridge joining body and canal. In coronal sections (planes of constant
-   AP position) behind the posterior wall, the bone component beside the canal is tracked
-   backwards from the wall until its area exceeds :data:`MERGE_AREA_RATIO` times the smallest
-   area (it merges with the laminae, articular and transverse processes). Its axis is the
-   least-squares line through the section centroids; the isthmus is the section whose outer
-   width, measured on the CT at the half-maximum edges through its centroid, is smallest.
-   The isthmus section is swept backwards along the axis through the bone behind it (the
-   entry point of a transpedicular needle), so that entry is part of the pedicle's tube.
+4. *Pedicle*: the bone bridge joining body and canal. In each coronal section (constant AP
+   position) between the body's posterior wall and the front of the laminae, the deepest bone
+   point beside the canal (largest distance to the bone surface) is the bridge's ridge; the
+   isthmus is the section where that depth is smallest. The axis is a line through the ridge
+   points near the isthmus; width and height are the bone runs through the isthmus ridge
+   point; the tube is that elliptic section swept along the axis, clipped to the bone, up to
+   where the axis leaves the bone behind (the transpedicular entry). See :func:`_pedicle`.
 5. *Other bone* is named by where it lies: transverse process (beside the pedicle, behind the
    wall), lamina/facet (behind or above/below the pedicle), rib head / costovertebral joint
    (thoracic levels, beside the body), neighbouring vertebra (beyond the endplates in front
    of the canal).
 
-Sources: half-maximum edges and the bridge definition, ANATOMY.md §4 (Knez & Vrtovec, Image
-Anal Stereol, parametric pedicle models); thresholds marked "tool assumption" are ours.
+Sources: half-maximum edges and the bridge definition follow the pedicle modelling literature
+(Knez & Vrtovec, Image Anal Stereol: oblique-section widths); thresholds marked "tool
+assumption" are ours. Accuracy (tptbox L3 against the expert arch sub-label): not yet good
+enough to bound the corridor; see the README's trajectory limits.
 """
 
 from __future__ import annotations
@@ -148,10 +150,6 @@ class _Lattice:
         S, P, L = np.meshgrid(s, p, lr, indexing="ij")
         return np.stack([L, P, S], axis=-1)
 
-    def index_of(self, body: FloatArray) -> FloatArray:
-        """Fractional (s, p, l) indices of body coordinates ``(..., 3)``."""
-        b = (np.asarray(body, dtype=np.float64) - self.lo) / self.step
-        return b[..., ::-1]
 
 
 def _lattice_step(volume: CTVolume) -> float:
