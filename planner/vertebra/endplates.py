@@ -49,7 +49,7 @@ def _falling_edge(prof: FloatArray, t: FloatArray, guess: float,
                   level_frac: float = 0.5) -> float:
     """Endplate position on a profile running from inside the body outwards (``t`` rising).
 
-    The disc is the darkest point within -3..+TROUGH_REACH_MM of ``guess`` (where the body mask ends);
+    The disc is the darkest point within -3 mm..+TROUGH_REACH_MM of ``guess`` (mask end);
     the endplate is the falling edge just before it: the crossing of the level between the
     disc trough and the brightest sample within :data:`PEAK_WINDOW_MM` inside the trough.
     Taking the last edge before the disc, not the strongest edge near the mask, keeps a

@@ -44,15 +44,6 @@ RIB_MIN_SAMPLES = 100
 MAX_LEVELS = 26
 
 
-def _local_mean(volume: CTVolume, pts: FloatArray, radius: float = 5.0) -> FloatArray:
-    offs = np.array([[0, 0, 0]] + [[a * radius, b * radius, c * radius]
-                                   for a, b, c in ((1, 0, 0), (-1, 0, 0), (0, 1, 0), (0, -1, 0),
-                                                   (0, 0, 1), (0, 0, -1))], float)
-    q = (pts[:, None, :] + offs[None]).reshape(-1, 3)
-    mean: FloatArray = volume.sample_lps(q, fill=-1000.0).reshape(len(pts), -1).mean(axis=1)
-    return mean
-
-
 def _in_scan(volume: CTVolume, pts: FloatArray) -> bool:
     return bool(np.all(volume.grid.contains_voxel(volume.lps_to_voxel(pts))))
 
@@ -251,21 +242,56 @@ def _min_body_ml(level: str) -> float:
     return 4.0 if level.startswith("T") else 2.0
 
 
-def _fit_near(volume: CTVolume, seed: FloatArray, level: str) -> BodyFit:
-    """The body around a clicked point; from the column centre if the click was off the body.
+def _contains(fit: BodyFit, point: FloatArray, margin_mm: float = 2.0) -> bool:
+    """Whether ``point`` (LPS) lies inside the fitted star surface (plus a margin)."""
+    from planner.vertebra.body import N_PHI, N_THETA
 
-    A click in a pedicle or on the rim gives an implausible fit; the body is then segmented
-    from the tracked column centre at the click's height (within 40 mm of it).
+    star = fit.star
+    v = np.asarray(point, float) - star.centre_lps
+    d = float(np.linalg.norm(v))
+    if d < 1e-6:
+        return True
+    theta = np.arccos(np.clip(v @ star.superior / d, -1.0, 1.0))
+    phi = np.mod(np.arctan2(v @ star.left, v @ star.posterior), 2 * np.pi)
+    t = int(np.clip(theta / (np.pi / N_THETA), 0, N_THETA - 1))
+    p = int(phi / (2 * np.pi / N_PHI)) % N_PHI
+    return d <= float(star.radius_mm[t, p]) + margin_mm
+
+
+def _fit_near(volume: CTVolume, seed: FloatArray, level: str) -> BodyFit:
+    """The body around a clicked point, found by its cortical shell (no HU threshold).
+
+    The body is ray-cast from the click and, if that fit is implausible or does not contain
+    the click (a click near an endplate or the rim sees the shell from too close), from
+    points 6 mm around it and from the tracked column centre at the click's height; the
+    largest plausible fit that contains the click wins. Osteoporotic bone (30-60 HU
+    trabecular, ../shared/data/tptbox_l3) is found like dense bone: only the cortex must be
+    brighter than the surroundings.
     """
+    up, back = np.array([0, 0, 1.0]), np.array([0, 1.0, 0])
+    starts = [seed] + [seed + 6.0 * d for d in np.vstack([np.eye(3), -np.eye(3)])]
+    best: BodyFit | None = None
+    for n, start in enumerate(starts):
+        try:
+            fit = fit_body(volume, start, up, back)
+        except AnalysisError:
+            continue
+        if (_plausible(fit, volume) and fit.volume_ml >= _min_body_ml(level)
+                and _contains(fit, seed)):
+            if n == 0:
+                return fit
+            if best is None or fit.volume_ml > best.volume_ml:
+                best = fit
+    if best is not None:
+        return best
+    return _fit_from_column(volume, seed, level)
+
+
+def _fit_from_column(volume: CTVolume, seed: FloatArray, level: str) -> BodyFit:
+    """The body segmented from the tracked column centre near a click off the body."""
     from planner.vertebra.column import resample_lps, track_centreline
 
     up, back = np.array([0, 0, 1.0]), np.array([0, 1.0, 0])
-    try:
-        fit = fit_body(volume, seed, up, back)
-        if _plausible(fit, volume) and fit.volume_ml >= _min_body_ml(level):
-            return fit
-    except AnalysisError:
-        pass
     res = resample_lps(volume)
     pos, ok = track_centreline(res)
     z0 = float(res.to_index(seed)[0])
@@ -301,10 +327,6 @@ def neighbours_from_seed(volume: CTVolume, seed_lps: FloatArray, level_name: str
     if hu is None:
         raise AnalysisError(f"the seed {np.round(seed, 1).tolist()} (LPS mm) is outside the "
                             "scan; click inside the vertebral body")
-    if _local_mean(volume, seed[None])[0] < 60:
-        raise AnalysisError(
-            f"the seed {np.round(seed, 1).tolist()} (LPS mm) is not in bone (mean HU "
-            f"{_local_mean(volume, seed[None])[0]:.0f}); click inside the vertebral body")
     fit = _fit_near(volume, seed, level_name.strip().upper())
     fits = walk(volume, fit, progress)
     k = next(n for n, f in enumerate(fits) if f is fit)
