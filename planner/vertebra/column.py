@@ -59,9 +59,27 @@ def resample_lps(volume: CTVolume, step: float = STEP_MM) -> Resampled:
     m = inv @ out_to_lps  # (z,y,x,1) -> (i,j,k,1)
     m = m[[2, 1, 0, 3]]  # -> (k, j, i)
     # no anti-aliasing: the tracking only uses 16 mm averages of this grid
-    data = ndi.affine_transform(volume.hu, m[:3, :3], m[:3, 3], output_shape=shape, order=1,
-                                cval=-1024.0, output=np.float32)
+    src, mat, off = _axis_aligned(volume.hu, m[:3])
+    data = ndi.affine_transform(src, mat, off, output_shape=shape, order=1, cval=-1024.0,
+                                output=np.float32)
     return Resampled(data, lo.astype(float))
+
+
+def _axis_aligned(hu: NDArray[np.int16], m: FloatArray,
+                  ) -> tuple[NDArray[np.int16], FloatArray, FloatArray]:
+    """Array, matrix and offset for scipy's ``affine_transform`` of the 3x4 mapping ``m``.
+
+    For a grid whose axes are (signed, scaled) LPS axes, the array is transposed so the
+    mapping is diagonal and the diagonal is passed (scipy then takes its separable path instead
+    of the general affine one). Otherwise the inputs as given.
+    """
+    mat = m[:, :3]
+    nz = np.abs(mat) > 1e-9 * np.abs(mat).max()
+    if not (nz.sum(axis=0) == 1).all() or not (nz.sum(axis=1) == 1).all():
+        return hu, mat, m[:, 3]
+    order = np.argsort(np.argmax(nz, axis=1))  # transposed axis c is input axis order[c]
+    return (np.transpose(hu, order), np.array([mat[order[c], c] for c in range(3)]),
+            np.array([m[order[c], 3] for c in range(3)]))
 
 
 def track_centreline(res: Resampled) -> tuple[FloatArray, NDArray[np.bool_]]:

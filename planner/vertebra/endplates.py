@@ -109,7 +109,7 @@ def _plane_normal(xy: FloatArray, z: FloatArray) -> FloatArray | None:
     a = np.column_stack([xy[ok], np.ones(int(ok.sum()))])
     zz = z[ok]
     keep = np.ones(len(zz), dtype=bool)
-    coef = np.zeros(3)
+    coef: FloatArray = np.zeros(3)
     for _ in range(3):
         coef = np.linalg.lstsq(a[keep], zz[keep], rcond=None)[0]
         res = np.abs(a @ coef - zz)
