@@ -111,13 +111,14 @@ def _plane_normal(xy: FloatArray, z: FloatArray) -> FloatArray | None:
     keep = np.ones(len(zz), dtype=bool)
     coef: FloatArray = np.zeros(3)
     for _ in range(3):
-        coef = np.linalg.lstsq(a[keep], zz[keep], rcond=None)[0]
+        coef = np.asarray(np.linalg.lstsq(a[keep], zz[keep], rcond=None)[0], dtype=np.float64)
         res = np.abs(a @ coef - zz)
         keep = res <= max(1.0, 2.5 * float(np.median(res)))
         if keep.sum() < 6:
             break
     n = np.array([-coef[0], -coef[1], 1.0])
-    return n / np.linalg.norm(n)
+    out: FloatArray = n / np.linalg.norm(n)
+    return out
 
 
 def central_columns(pts_body: FloatArray, step: float = COLUMN_STEP_MM) -> FloatArray:
