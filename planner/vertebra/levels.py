@@ -96,9 +96,30 @@ def lateral_bone_mm(volume: CTVolume, centre: FloatArray, left: FloatArray) -> f
     return min(out)
 
 
+#: Share of bone (> 150 HU) beside the body, 30-50 mm from its centre, that marks the sacral
+#: alae. Measured on ../shared/data/totalseg_example: S1 0.24 both sides, L5 ≤ 0.10 (psoas
+#: lies there; the transverse processes are further back), L1-L4 0.
+ALA_BONE_FRACTION = 0.15
+
+
+def ala_bone_fractions(volume: CTVolume, fit: BodyFit) -> tuple[float, float]:
+    """Bone share left and right of the body, 30-50 mm out, ±10/+15 mm AP, ±6 mm high."""
+    star = fit.star
+    left = np.cross(star.posterior, star.superior)
+    a, p, z = np.arange(30.0, 51.0, 2.0), np.arange(-10.0, 16.0, 2.0), np.arange(-6.0, 7.0, 2.0)
+    out = []
+    for side in (1.0, -1.0):
+        aa, pp, zz = np.meshgrid(side * a, p, z, indexing="ij")
+        pts = (fit.centroid_lps + aa[..., None] * left + pp[..., None] * star.posterior
+               + zz[..., None] * star.superior)
+        out.append(float((volume.sample_lps(pts.reshape(-1, 3), fill=-1000.0) > 150).mean()))
+    return out[0], out[1]
+
+
 def _is_sacrum(volume: CTVolume, fit: BodyFit) -> bool:
-    return lateral_bone_mm(volume, fit.centroid_lps, np.cross(fit.star.posterior,
-                                                              fit.star.superior)) > 40.0
+    """The sacral alae: bone continues beside the body on both sides (a lumbar body ends
+    ~25 mm from its centre, with soft tissue beside it)."""
+    return min(ala_bone_fractions(volume, fit)) >= ALA_BONE_FRACTION
 
 
 def walk(volume: CTVolume, start: BodyFit, progress: Progress | None = None) -> list[BodyFit]:
@@ -261,16 +282,40 @@ def _contains(fit: BodyFit, point: FloatArray, margin_mm: float = 2.0) -> bool:
 def _fit_near(volume: CTVolume, seed: FloatArray, level: str) -> BodyFit:
     """The body around a clicked point, found by its cortical shell (no HU threshold).
 
-    The body is ray-cast from the click and, if that fit is implausible or does not contain
-    the click (a click near an endplate or the rim sees the shell from too close), from
-    points 6 mm around it and from the tracked column centre at the click's height; the
-    largest plausible fit that contains the click wins. Osteoporotic bone (30-60 HU
-    trabecular, ../shared/data/tptbox_l3) is found like dense bone: only the cortex must be
-    brighter than the surroundings.
+    The body segmented from the tracked column centre at the click's height is taken when
+    it contains the click. Otherwise the body is ray-cast from the click and, if that fit is
+    implausible or does not contain the click (a click near an endplate or the rim), from
+    points 6 mm around it (the fit most others agree with); it is taken if it lies on the
+    column (≤ 10 mm off). Last, a column body within 6 mm of the click (a pedicle base).
+    Osteoporotic bone (30-60 HU trabecular, ../shared/data/tptbox_l3) is found like dense
+    bone: only the cortex must be brighter than the surroundings.
     """
+    try:  # the body on the tracked column at the click's height
+        col: BodyFit | None = _fit_from_column(volume, seed, level)
+    except AnalysisError:
+        col = None
+    if col is not None and _contains(col, seed, margin_mm=1.0):
+        return col
+    own = _fit_around(volume, seed, level)
+    if own is not None and (col is None or _off_column_mm(own, col) <= 10.0):
+        return own
+    if col is not None and _contains(col, seed, margin_mm=6.0):
+        return col  # a click just outside the body (pedicle base, rim)
+    raise AnalysisError(f"no complete vertebral body found at the seed "
+                        f"{np.round(seed, 1).tolist()} (LPS mm); click inside the body")
+
+
+def _off_column_mm(fit: BodyFit, col: BodyFit) -> float:
+    """Distance of ``fit``'s centre from the column through ``col`` (⊥ its cranial axis)."""
+    d = fit.centroid_lps - col.centroid_lps
+    return float(np.linalg.norm(d - (d @ col.star.superior) * col.star.superior))
+
+
+def _fit_around(volume: CTVolume, seed: FloatArray, level: str) -> BodyFit | None:
+    """The body ray-cast from the click, or the consensus of casts from 6 mm around it."""
     up, back = np.array([0, 0, 1.0]), np.array([0, 1.0, 0])
     starts = [seed] + [seed + 6.0 * d for d in np.vstack([np.eye(3), -np.eye(3)])]
-    best: BodyFit | None = None
+    fits: list[BodyFit] = []
     for n, start in enumerate(starts):
         try:
             fit = fit_body(volume, start, up, back)
@@ -280,11 +325,12 @@ def _fit_near(volume: CTVolume, seed: FloatArray, level: str) -> BodyFit:
                 and _contains(fit, seed)):
             if n == 0:
                 return fit
-            if best is None or fit.volume_ml > best.volume_ml:
-                best = fit
-    if best is not None:
-        return best
-    return _fit_from_column(volume, seed, level)
+            fits.append(fit)
+    if not fits:
+        return None
+    c = np.array([f.centroid_lps for f in fits])  # the fit most others agree with
+    votes = (np.linalg.norm(c[:, None] - c[None], axis=-1) <= 5.0).sum(axis=1)
+    return fits[int(np.argmax(votes + 1e-3 * np.array([f.volume_ml for f in fits])))]
 
 
 def _fit_from_column(volume: CTVolume, seed: FloatArray, level: str) -> BodyFit:
