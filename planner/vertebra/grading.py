@@ -6,12 +6,13 @@ Sources (DOMAIN.md)
   2 25-40 %, 3 > 40 % (Genant 1993; thresholds as summarised by Wáng 2019; §2.1).
 - Types: wedge (anterior height reduced), biconcave (middle), crush (whole body incl.
   posterior) (Lenchik; §2.1).
-- Reference heights: same wall of the nearest intact vertebra above and below, the larger of
-  the two (a compression fracture only ever lowers a body, so the taller intact neighbour is
-  the better estimate of the expected height; with adjacent mild fractures an average lets
-  one hide the other — measured on the VerSe mask in ../shared/data/verse004_labels, T9/T10)
-  **[engineering choice]**; with one neighbour it is used alone; with none, the level's own
-  posterior height (Kunkel 2010: Hp predicts the rest of the vertebra).
+- Reference heights: same wall of the nearest intact vertebra above and below, averaged
+  (§2.3, an engineering choice there) — unless the two differ by more than 15 %: then the
+  taller (a compression fracture only ever lowers a body; with adjacent mild fractures an
+  average lets one hide the other — measured on the VerSe mask in
+  ../shared/data/verse004_labels, T9/T10) **[engineering choice]**; with one neighbour it
+  is used alone; with none, the level's own posterior height (Kunkel 2010: Hp predicts the
+  rest of the vertebra).
 - Physiological ventral wedging per level, mean of Masharawi 2010's women and men (§1.2), so
   the normal 4-5° of T11-L1 is expected, not called a fracture: the anterior (middle)
   reference is shifted by the difference in expected wedging between the level and the
@@ -98,6 +99,17 @@ def nearest_intact(level: str, step: int, levels: dict[str, Morphometry],
     return None
 
 
+#: Two neighbours' predictions further apart than this (relative) are not averaged: the
+#: taller one is taken (see module notes) **[engineering threshold]**.
+NEIGHBOUR_SPREAD = 0.15
+
+
+def _combine(values: list[float]) -> float:
+    """Mean of the neighbours' predicted heights, or the taller when they disagree."""
+    hi, lo = max(values), min(values)
+    return hi if hi > (1.0 + NEIGHBOUR_SPREAD) * lo else sum(values) / len(values)
+
+
 def grade_level(m: Morphometry, neighbours: dict[str, Morphometry],
                 fractured: set[str] = frozenset()) -> Morphometry:  # type: ignore[assignment]
     """``m`` with reference heights, losses, Genant grade and type filled in."""
@@ -106,7 +118,7 @@ def grade_level(m: Morphometry, neighbours: dict[str, Morphometry],
         nearest_intact(m.level, +1, neighbours, fractured)) if n is not None]
     notes = [x for x in m.notes if not x.startswith("reference")]
     if refs:
-        ref = Heights(**{w: max(r.get(w) for r in refs) for w in WALLS})
+        ref = Heights(**{w: _combine([r.get(w) for r in refs]) for w in WALLS})
         if len(refs) == 1:
             notes.append("reference heights from one intact neighbour only")
     else:
