@@ -263,30 +263,35 @@ def _min_body_ml(level: str) -> float:
     return 4.0 if level.startswith("T") else 2.0
 
 
-def _contains(fit: BodyFit, point: FloatArray, margin_mm: float = 2.0) -> bool:
-    """Whether ``point`` (LPS) lies inside the fitted star surface (plus a margin)."""
+def _depth(fit: BodyFit, point: FloatArray) -> float:
+    """How far ``point`` (LPS) lies inside the fitted star surface, mm (< 0: outside)."""
     from planner.vertebra.body import N_PHI, N_THETA
 
     star = fit.star
     v = np.asarray(point, float) - star.centre_lps
     d = float(np.linalg.norm(v))
     if d < 1e-6:
-        return True
+        return float(np.min(star.radius_mm))
     theta = np.arccos(np.clip(v @ star.superior / d, -1.0, 1.0))
     phi = np.mod(np.arctan2(v @ star.left, v @ star.posterior), 2 * np.pi)
     t = int(np.clip(theta / (np.pi / N_THETA), 0, N_THETA - 1))
     p = int(phi / (2 * np.pi / N_PHI)) % N_PHI
-    return d <= float(star.radius_mm[t, p]) + margin_mm
+    return float(star.radius_mm[t, p]) - d
+
+
+def _contains(fit: BodyFit, point: FloatArray, margin_mm: float = 2.0) -> bool:
+    """Whether ``point`` (LPS) lies inside the fitted star surface (plus a margin)."""
+    return _depth(fit, point) >= -margin_mm
 
 
 def _fit_near(volume: CTVolume, seed: FloatArray, level: str) -> BodyFit:
     """The body around a clicked point, found by its cortical shell (no HU threshold).
 
-    The body segmented from the tracked column centre at the click's height is taken when
-    it contains the click. Otherwise the body is ray-cast from the click and, if that fit is
-    implausible or does not contain the click (a click near an endplate or the rim), from
-    points 6 mm around it (the fit most others agree with); it is taken if it lies on the
-    column (≤ 10 mm off). Last, a column body within 6 mm of the click (a pedicle base).
+    Two bodies are tried: the one segmented from the tracked column centre at the click's
+    height, and the one ray-cast from the click (or, if that fit is implausible or does not
+    contain the click, from points 6 mm around it: the fit most others agree with; kept
+    only if it lies on the column, ≤ 10 mm off). The one the click lies deeper inside wins.
+    Last, a column body within 6 mm of the click (a pedicle base).
     Osteoporotic bone (30-60 HU trabecular, ../shared/data/tptbox_l3) is found like dense
     bone: only the cortex must be brighter than the surroundings.
     """
@@ -294,10 +299,13 @@ def _fit_near(volume: CTVolume, seed: FloatArray, level: str) -> BodyFit:
         col: BodyFit | None = _fit_from_column(volume, seed, level)
     except AnalysisError:
         col = None
-    if col is not None and _contains(col, seed, margin_mm=1.0):
-        return col
     own = _fit_around(volume, seed, level)
-    if own is not None and (col is None or _off_column_mm(own, col) <= 10.0):
+    if own is not None and col is not None and _off_column_mm(own, col) > 10.0:
+        own = None  # off the column: a pedicle or rim fit
+    if col is not None and _contains(col, seed, margin_mm=1.0) and (
+            own is None or _depth(col, seed) >= _depth(own, seed)):
+        return col
+    if own is not None:
         return own
     if col is not None and _contains(col, seed, margin_mm=6.0):
         return col  # a click just outside the body (pedicle base, rim)
