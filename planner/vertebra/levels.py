@@ -97,23 +97,31 @@ def lateral_bone_mm(volume: CTVolume, centre: FloatArray, left: FloatArray) -> f
 
 
 #: Share of bone (> 150 HU) beside the body, 30-50 mm from its centre, that marks the sacral
-#: alae. Measured on ../shared/data/totalseg_example: S1 0.24 both sides, L5 ≤ 0.10 (psoas
-#: lies there; the transverse processes are further back), L1-L4 0.
-ALA_BONE_FRACTION = 0.15
+#: alae. Measured on ../shared/data/totalseg_example: S1 0.14-0.25 both sides (depending on
+#: the fitted frame), L5 ≤ 0.10 (psoas lies there; the transverse processes are further
+#: back), L1-L4 0.
+ALA_BONE_FRACTION = 0.12
 
 
 def ala_bone_fractions(volume: CTVolume, fit: BodyFit) -> tuple[float, float]:
-    """Bone share left and right of the body, 30-50 mm out, ±10/+15 mm AP, ±6 mm high."""
+    """Bone share left and right of the body, 30-50 mm out, ±10/+15 mm AP, ±6 mm high.
+
+    Measured in the body's frame and in the patient's (LPS) axes; the larger share per side
+    counts (the sacrum is tilted 30-50°, and its fitted frame may be off).
+    """
     star = fit.star
-    left = np.cross(star.posterior, star.superior)
+    frames = [(np.cross(star.posterior, star.superior), star.posterior, star.superior),
+              (np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0]), np.array([0.0, 0.0, 1.0]))]
     a, p, z = np.arange(30.0, 51.0, 2.0), np.arange(-10.0, 16.0, 2.0), np.arange(-6.0, 7.0, 2.0)
-    out = []
-    for side in (1.0, -1.0):
-        aa, pp, zz = np.meshgrid(side * a, p, z, indexing="ij")
-        pts = (fit.centroid_lps + aa[..., None] * left + pp[..., None] * star.posterior
-               + zz[..., None] * star.superior)
-        out.append(float((volume.sample_lps(pts.reshape(-1, 3), fill=-1000.0) > 150).mean()))
-    return out[0], out[1]
+    best = [0.0, 0.0]
+    for left, post, sup in frames:
+        for n, side in enumerate((1.0, -1.0)):
+            aa, pp, zz = np.meshgrid(side * a, p, z, indexing="ij")
+            pts = (fit.centroid_lps + aa[..., None] * left + pp[..., None] * post
+                   + zz[..., None] * sup)
+            share = float((volume.sample_lps(pts.reshape(-1, 3), fill=-1000.0) > 150).mean())
+            best[n] = max(best[n], share)
+    return best[0], best[1]
 
 
 def _is_sacrum(volume: CTVolume, fit: BodyFit) -> bool:
