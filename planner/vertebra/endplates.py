@@ -31,7 +31,7 @@ from numpy.typing import NDArray
 
 from planner.anatomy import BodyFrame
 from planner.grid import FloatArray, ImageGrid
-from planner.vertebra.common import orthonormal_frame, sample, voxel_centres_lps
+from planner.vertebra.common import orthonormal_frame, sample
 
 #: Endplate normals further apart than this mark a wedged (fractured) body; physiological
 #: wedging is at most ~6° at T11-L1 and -6° at L5 (Masharawi 2010).
@@ -75,7 +75,8 @@ def _falling_edge(prof: FloatArray, t: FloatArray, guess: float,
     return float("nan")
 
 
-def column_endplates(sm: NDArray[np.float32], grid: ImageGrid, mask: NDArray[np.bool_],
+def column_endplates(sm: NDArray[np.float32], grid: ImageGrid,
+                     mask: NDArray[np.bool_] | NDArray[np.float32],
                      frame: BodyFrame, xy: FloatArray, level_frac: float = 0.5,
                      ) -> tuple[FloatArray, FloatArray]:
     """Lower and upper endplate (cranial body coordinate, mm) of columns at body ``(x, y)``.
@@ -89,7 +90,9 @@ def column_endplates(sm: NDArray[np.float32], grid: ImageGrid, mask: NDArray[np.
     body[..., 2] = t[None, :]
     lps = frame.to_lps(body)
     hu = sample(sm, grid, lps)
-    inside = sample(mask.astype(np.float32), grid, lps, fill=0.0) >= 0.5
+    mask_f: NDArray[np.float32] = (mask if mask.dtype == np.float32  # type: ignore[assignment]
+                                   else mask.astype(np.float32))
+    inside = sample(mask_f, grid, lps, fill=0.0) >= 0.5
     lo = np.full(len(xy), np.nan)
     hi = np.full(len(xy), np.nan)
     for n in range(len(xy)):
@@ -137,14 +140,16 @@ def endplate_frame(sm: NDArray[np.float32], grid: ImageGrid, mask: NDArray[np.bo
     ``sm`` is a lightly smoothed HU crop on ``grid``, ``mask`` the body on it; LPS mm.
     Returns ``frame`` unchanged when fewer than 8 columns show an endplate.
     """
-    pts = voxel_centres_lps(grid)[mask]
-    if len(pts) < 50:
+    idx = np.argwhere(mask)
+    if len(idx) < 50:
         return frame
+    pts = grid.voxel_to_lps(idx[:: max(1, len(idx) // 20000), ::-1].astype(float))
+    mask_f = mask.astype(np.float32)
     for _ in range(iterations):
         xy = central_columns(frame.to_body(pts))
         if len(xy) < 8:
             return frame
-        lo, hi = column_endplates(sm, grid, mask, frame, xy)
+        lo, hi = column_endplates(sm, grid, mask_f, frame, xy)
         n_up, n_dn = _plane_normal(xy, hi), _plane_normal(xy, lo)
         if n_up is None or n_dn is None:
             return frame
