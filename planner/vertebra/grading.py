@@ -141,7 +141,25 @@ def grade_all(levels: dict[str, Morphometry]) -> dict[str, Morphometry]:
     The first pass grades against the nearest neighbours whatever their state; levels found
     fractured are then excluded as references and everything is graded again.
     """
-    first = {k: grade_level(m, levels) for k, m in levels.items()}
-    fractured = {k for k, m in first.items() if m.genant_grade > 0}
-    return {k: grade_level(m, levels, fractured) for k, m in
-            sorted(levels.items(), key=lambda kv: level_index(kv[0]))}
+    odd = {k for k, m in levels.items() if implausible_middle(m)}
+    first = {k: grade_level(m, levels, odd) for k, m in levels.items()}
+    fractured = {k for k, m in first.items() if m.genant_grade > 0} | odd
+    out = {k: grade_level(m, levels, fractured) for k, m in
+           sorted(levels.items(), key=lambda kv: level_index(kv[0]))}
+    for k in odd:
+        out[k] = replace(out[k], notes=(*out[k].notes, (
+            "middle height taller than both walls by > 15 %: endplates are flat or concave, "
+            "so the measurement is suspect (check the outline); not used as a reference")))
+    return out
+
+
+#: Endplates are flat or concave (Schmorl nodes and fractures make them more so): a middle
+#: height this much taller than both walls is a segmentation leak, not anatomy
+#: **[engineering threshold]**.
+MAX_MIDDLE_EXCESS = 0.15
+
+
+def implausible_middle(m: Morphometry) -> bool:
+    """Whether the middle height exceeds both wall heights by more than 15 %."""
+    h = m.heights_mm
+    return h.middle > (1.0 + MAX_MIDDLE_EXCESS) * max(h.anterior, h.posterior)
