@@ -68,9 +68,33 @@ def _clean(obj: Any) -> Any:
     return obj
 
 
+#: Options whose value is a comma-separated point that may start with a minus sign.
+POINT_OPTIONS = ("--seed",)
+
+
+def join_negative_points(argv: list[str]) -> list[str]:
+    """``--seed -11,230,-566`` → ``--seed=-11,230,-566``.
+
+    argparse takes a value that starts with ``-`` for an option and refuses it; a point in
+    LPS mm often has a negative first coordinate.
+    """
+    out: list[str] = []
+    n = 0
+    while n < len(argv):
+        arg = argv[n]
+        nxt = argv[n + 1] if n + 1 < len(argv) else None
+        if arg in POINT_OPTIONS and nxt is not None and nxt.startswith("-") and "," in nxt:
+            out.append(f"{arg}={nxt}")
+            n += 2
+            continue
+        out.append(arg)
+        n += 1
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser, commands = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(join_negative_points(list(sys.argv[1:] if argv is None else argv)))
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",

@@ -5,8 +5,15 @@ Finds, names, segments and measures the vertebral bodies (issue 4). Output (JSON
     {"levels": [{"level", "source", "confirmed", "centroid_lps", "body_volume_ml",
                  "heights_mm": {"anterior", "middle", "posterior"}, "reference_heights_mm",
                  "height_loss_pct", "genant_grade", "morphology", "wedge_angle_deg",
-                 "trabecular_hu", "posterior_wall", ...}],
+                 "trabecular_hu", "posterior_wall", ...,
+                 "morphometry_points_lps": {"anterior_superior": [x, y, z], ... six points},
+                 "edited": {"morphometry_points": false, "mid_sagittal_plane": false,
+                            "body_outline": false}}],
      "warnings": [...]}
+
+A seed may start with a minus sign: ``--seed -11,230,-566`` is accepted like
+``--seed=-11,230,-566``. Imported label maps are checked per level (split, fragment,
+overlapping, partial labels are reported in ``warnings`` and not graded).
 
 Without ``--labels`` and ``--seed`` the levels are proposed automatically (unconfirmed).
 ``--from-mask`` treats PATH as a vertebra label map and measures it without a CT.

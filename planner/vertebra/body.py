@@ -133,6 +133,24 @@ def _cut_pedicle_bases(radius: FloatArray, cosp: FloatArray) -> FloatArray:
     return out
 
 
+def _clamp_caps(radius: FloatArray, cap_deg: float = 40.0, bulge_mm: float = 3.0) -> FloatArray:
+    """Stop rays that leak through an endplate into the disc and the next body.
+
+    Near the poles the rays are nearly parallel, so a leak (an endplate too thin to show an
+    edge on 3 mm slices) takes whole rows and survives the median filters. An endplate is
+    flat or concave, never bulging outwards: each cap's height ``r cos(theta)`` is capped at its
+    median over the cap + ``bulge_mm``.
+    """
+    theta = (np.arange(N_THETA) + 0.5) * np.pi / N_THETA
+    out = radius.copy()
+    for rows in (theta < np.deg2rad(cap_deg), theta > np.pi - np.deg2rad(cap_deg)):
+        c = np.abs(np.cos(theta[rows]))[:, None]
+        h = radius[rows] * c
+        limit = float(np.nanmedian(h)) + bulge_mm if np.isfinite(h).any() else np.inf
+        out[rows] = np.minimum(radius[rows], limit / c)
+    return out
+
+
 def _posterior_wall(prof: FloatArray, r: FloatArray, cosp: FloatArray,
                     radius: FloatArray) -> float:
     """Distance from the centre to the posterior wall, mm, along the body's posterior axis.
@@ -189,9 +207,15 @@ def cast_star(sm: NDArray[np.float32], grid: ImageGrid, centre: FloatArray, left
         fine = ndi.map_coordinates(raw, coords.reshape(3, -1), order=1, mode="constant",
                                    cval=-1000.0).reshape(len(dirs), len(r))
     radius = half_max_crossings(step, fine, first, w, EDGE_LEVEL)
+    if np.isfinite(radius).sum() < radius.size // 4:
+        from planner.errors import AnalysisError
+
+        raise AnalysisError(f"no body surface around {np.round(centre, 1).tolist()} (LPS mm): "
+                            "most rays see no cortical edge")
     radius = _clean_radius(radius.reshape(N_THETA, N_PHI))
     cosp = (dirs @ posterior).reshape(N_THETA, N_PHI)
     radius = _cut_pedicle_bases(radius, cosp)
+    radius = _clamp_caps(radius)
     wall = _posterior_wall(prof.reshape(N_THETA, N_PHI, -1), r, cosp, radius)
     cone = cosp > np.cos(np.deg2rad(35))
     plane = wall / np.maximum(cosp, 0.05)

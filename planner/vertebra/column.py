@@ -59,9 +59,78 @@ def resample_lps(volume: CTVolume, step: float = STEP_MM) -> Resampled:
     m = inv @ out_to_lps  # (z,y,x,1) -> (i,j,k,1)
     m = m[[2, 1, 0, 3]]  # -> (k, j, i)
     # no anti-aliasing: the tracking only uses 16 mm averages of this grid
-    data = ndi.affine_transform(volume.hu, m[:3, :3], m[:3, 3], output_shape=shape, order=1,
-                                cval=-1024.0, output=np.float32)
+    src, mat, off = _axis_aligned(volume.hu, m[:3])
+    data = ndi.affine_transform(src, mat, off, output_shape=shape, order=1, cval=-1024.0,
+                                output=np.float32)
     return Resampled(data, lo.astype(float))
+
+
+def _axis_aligned(hu: NDArray[np.int16], m: FloatArray,
+                  ) -> tuple[NDArray[np.int16], FloatArray, FloatArray]:
+    """Array, matrix and offset for scipy's ``affine_transform`` of the 3x4 mapping ``m``.
+
+    For a grid whose axes are (signed, scaled) LPS axes, the array is transposed so the
+    mapping is diagonal and the diagonal is passed (scipy then takes its separable path instead
+    of the general affine one). Otherwise the inputs as given.
+    """
+    mat = m[:, :3]
+    nz = np.abs(mat) > 1e-9 * np.abs(mat).max()
+    if not (nz.sum(axis=0) == 1).all() or not (nz.sum(axis=1) == 1).all():
+        return hu, mat, m[:, 3]
+    order = np.argsort(np.argmax(nz, axis=1))  # transposed axis c is input axis order[c]
+    return (np.transpose(hu, order), np.array([mat[order[c], c] for c in range(3)]),
+            np.array([m[order[c], 3] for c in range(3)]))
+
+
+#: Candidate positions kept per slice, and the cost of a jump between slices (HU of score
+#: per mm beyond :data:`FREE_SHIFT_MM`): the column moves ≤ ~1 mm per 2 mm slice even in
+#: scoliosis, while a contrast-filled aorta beside it is 25-40 mm away (ANATOMY.md §1 pitfall).
+N_CANDIDATES = 6
+#: Second pass: candidates within this distance (AP and LR) of the first pass's median
+#: position; wide enough for a scoliotic column (T7-T9 15-20 mm right of the median on
+#: ../shared/data/cptac_chest_ct), narrow enough to leave out the heart.
+NEAR_MM = 30.0
+#: Cortical bone is above this HU; contrast-filled blood (150-300 HU) stays below it.
+CORTEX_HU = 400.0
+MIN_CORTEX_FRACTION = 0.03
+NO_CORTEX_PENALTY = 200.0
+JUMP_COST = 8.0
+FREE_SHIFT_MM = 3.0
+
+
+def _slice_maxima(score: NDArray[np.float32]) -> NDArray[np.float64]:
+    """Up to :data:`N_CANDIDATES` local maxima (y, x, score) of one slice's score map."""
+    from scipy import ndimage as ndi
+
+    peaks = (ndi.maximum_filter(score, size=5) == score) & (score > -1e8)
+    ys, xs = np.nonzero(peaks)
+    if len(ys) == 0:
+        return np.array([[score.shape[0] / 2, score.shape[1] / 2, -1e9]])
+    vals = score[ys, xs]
+    top = np.argsort(vals)[::-1][:N_CANDIDATES]
+    return np.column_stack([ys[top], xs[top], vals[top]]).astype(float)
+
+
+def _link_slices(cands: list[NDArray[np.float64]]) -> tuple[FloatArray, FloatArray]:
+    """Dynamic programming over slices: the chain of candidates with the best total score
+    minus jump costs (Yao 2006 / ANATOMY.md §1: link slices, penalise jumps)."""
+    total = cands[0][:, 2].copy()
+    back: list[NDArray[np.intp]] = []
+    for z in range(1, len(cands)):
+        prev, cur = cands[z - 1], cands[z]
+        d = np.linalg.norm(cur[:, None, :2] - prev[None, :, :2], axis=-1) * STEP_MM
+        trans = total[None, :] - JUMP_COST * np.maximum(0.0, d - FREE_SHIFT_MM)
+        arg = np.argmax(trans, axis=1)
+        back.append(arg)
+        total = cur[:, 2] + trans[np.arange(len(cur)), arg]
+    k = int(np.argmax(total))
+    pos = np.zeros((len(cands), 2))
+    peak = np.zeros(len(cands))
+    for z in range(len(cands) - 1, -1, -1):
+        pos[z], peak[z] = cands[z][k, :2], cands[z][k, 2]
+        if z > 0:
+            k = int(back[z - 1][k])
+    return pos, peak
 
 
 def track_centreline(res: Resampled) -> tuple[FloatArray, NDArray[np.bool_]]:
@@ -72,26 +141,23 @@ def track_centreline(res: Resampled) -> tuple[FloatArray, NDArray[np.bool_]]:
     size = (1, int(round(28 / STEP_MM)), int(round(28 / STEP_MM)))
     dark = ndi.uniform_filter((w < 30).astype(np.float32), size, mode="nearest")
     blur = ndi.uniform_filter(np.clip(w, -100, 250), size, mode="nearest") - 300.0 * dark
+    # a window without any cortical bone is a vessel or organ (contrast-filled aorta and heart
+    # reach the HU of cancellous bone but have no cortex; ANATOMY.md §1 pitfall)
+    cortex = ndi.uniform_filter((w > CORTEX_HU).astype(np.float32), size, mode="nearest")
+    blur = blur - NO_CORTEX_PENALTY * (cortex < MIN_CORTEX_FRACTION)
     body = w > -400
     nz, ny, nx = w.shape
     ys, xs = np.mgrid[0:ny, 0:nx]
     x_mid = float(np.median(np.nonzero(body)[2])) if body.any() else nx / 2
     band = np.abs(xs - x_mid) <= 35 / STEP_MM
     pos = np.zeros((nz, 2))
-    peak = np.zeros(nz)
-    for z in range(nz):
-        s = np.where(band & ndi.binary_erosion(body[z], iterations=2), blur[z], -1e9)
-        y, x = np.unravel_index(int(np.argmax(s)), s.shape)
-        pos[z], peak[z] = (y, x), s[y, x]
-    ok = peak > 60
-    if ok.sum() < 5:
-        return pos, ok
-    y_med, x_med = np.median(pos[ok], axis=0)
-    near = (np.abs(ys - y_med) <= 30 / STEP_MM) & (np.abs(xs - x_med) <= 8 / STEP_MM)
-    for z in range(nz):
-        s = np.where(band & near & body[z], blur[z], -1e9)
-        y, x = np.unravel_index(int(np.argmax(s)), s.shape)
-        pos[z], peak[z] = (y, x), s[y, x]
+    for z in range(nz):  # first pass: the best window per slice
+        sc = np.where(band & ndi.binary_erosion(body[z], iterations=2), blur[z], -1e9)
+        pos[z] = np.unravel_index(int(np.argmax(sc)), sc.shape)
+    y_med, x_med = np.median(pos, axis=0)
+    near = (np.abs(ys - y_med) <= NEAR_MM / STEP_MM) & (np.abs(xs - x_med) <= NEAR_MM / STEP_MM)
+    cands = [_slice_maxima(np.where(band & near & body[z], blur[z], -1e9)) for z in range(nz)]
+    pos, peak = _link_slices(cands)
     ok = peak > 60
     size = max(3, int(15 / STEP_MM) | 1)
     for c in range(2):

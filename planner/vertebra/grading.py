@@ -7,8 +7,12 @@ Sources (DOMAIN.md)
 - Types: wedge (anterior height reduced), biconcave (middle), crush (whole body incl.
   posterior) (Lenchik; §2.1).
 - Reference heights: same wall of the nearest intact vertebra above and below, averaged
-  (§2.3, an engineering choice there); with one neighbour it is used alone; with none, the
-  level's own posterior height (Kunkel 2010: Hp predicts the rest of the vertebra).
+  (§2.3, an engineering choice there) — unless the two differ by more than 15 %: then the
+  taller (a compression fracture only ever lowers a body; with adjacent mild fractures an
+  average lets one hide the other — measured on the VerSe mask in
+  ../shared/data/verse004_labels, T9/T10) **[engineering choice]**; with one neighbour it
+  is used alone; with none, the level's own posterior height (Kunkel 2010: Hp predicts the
+  rest of the vertebra).
 - Physiological ventral wedging per level, mean of Masharawi 2010's women and men (§1.2), so
   the normal 4-5° of T11-L1 is expected, not called a fracture: the anterior (middle)
   reference is shifted by the difference in expected wedging between the level and the
@@ -95,6 +99,17 @@ def nearest_intact(level: str, step: int, levels: dict[str, Morphometry],
     return None
 
 
+#: Two neighbours' predictions further apart than this (relative) are not averaged: the
+#: taller one is taken (see module notes) **[engineering threshold]**.
+NEIGHBOUR_SPREAD = 0.15
+
+
+def _combine(values: list[float]) -> float:
+    """Mean of the neighbours' predicted heights, or the taller when they disagree."""
+    hi, lo = max(values), min(values)
+    return hi if hi > (1.0 + NEIGHBOUR_SPREAD) * lo else sum(values) / len(values)
+
+
 def grade_level(m: Morphometry, neighbours: dict[str, Morphometry],
                 fractured: set[str] = frozenset()) -> Morphometry:  # type: ignore[assignment]
     """``m`` with reference heights, losses, Genant grade and type filled in."""
@@ -103,7 +118,7 @@ def grade_level(m: Morphometry, neighbours: dict[str, Morphometry],
         nearest_intact(m.level, +1, neighbours, fractured)) if n is not None]
     notes = [x for x in m.notes if not x.startswith("reference")]
     if refs:
-        ref = Heights(**{w: sum(r.get(w) for r in refs) / len(refs) for w in WALLS})
+        ref = Heights(**{w: _combine([r.get(w) for r in refs]) for w in WALLS})
         if len(refs) == 1:
             notes.append("reference heights from one intact neighbour only")
     else:
@@ -126,7 +141,25 @@ def grade_all(levels: dict[str, Morphometry]) -> dict[str, Morphometry]:
     The first pass grades against the nearest neighbours whatever their state; levels found
     fractured are then excluded as references and everything is graded again.
     """
-    first = {k: grade_level(m, levels) for k, m in levels.items()}
-    fractured = {k for k, m in first.items() if m.genant_grade > 0}
-    return {k: grade_level(m, levels, fractured) for k, m in
-            sorted(levels.items(), key=lambda kv: level_index(kv[0]))}
+    odd = {k for k, m in levels.items() if implausible_middle(m)}
+    first = {k: grade_level(m, levels, odd) for k, m in levels.items()}
+    fractured = {k for k, m in first.items() if m.genant_grade > 0} | odd
+    out = {k: grade_level(m, levels, fractured) for k, m in
+           sorted(levels.items(), key=lambda kv: level_index(kv[0]))}
+    for k in odd:
+        out[k] = replace(out[k], notes=(*out[k].notes, (
+            "middle height taller than both walls by > 15 %: endplates are flat or concave, "
+            "so the measurement is suspect (check the outline); not used as a reference")))
+    return out
+
+
+#: Endplates are flat or concave (Schmorl nodes and fractures make them more so): a middle
+#: height this much taller than both walls is a segmentation leak, not anatomy
+#: **[engineering threshold]**.
+MAX_MIDDLE_EXCESS = 0.15
+
+
+def implausible_middle(m: Morphometry) -> bool:
+    """Whether the middle height exceeds both wall heights by more than 15 %."""
+    h = m.heights_mm
+    return h.middle > (1.0 + MAX_MIDDLE_EXCESS) * max(h.anterior, h.posterior)

@@ -44,15 +44,6 @@ RIB_MIN_SAMPLES = 100
 MAX_LEVELS = 26
 
 
-def _local_mean(volume: CTVolume, pts: FloatArray, radius: float = 5.0) -> FloatArray:
-    offs = np.array([[0, 0, 0]] + [[a * radius, b * radius, c * radius]
-                                   for a, b, c in ((1, 0, 0), (-1, 0, 0), (0, 1, 0), (0, -1, 0),
-                                                   (0, 0, 1), (0, 0, -1))], float)
-    q = (pts[:, None, :] + offs[None]).reshape(-1, 3)
-    mean: FloatArray = volume.sample_lps(q, fill=-1000.0).reshape(len(pts), -1).mean(axis=1)
-    return mean
-
-
 def _in_scan(volume: CTVolume, pts: FloatArray) -> bool:
     return bool(np.all(volume.grid.contains_voxel(volume.lps_to_voxel(pts))))
 
@@ -105,9 +96,38 @@ def lateral_bone_mm(volume: CTVolume, centre: FloatArray, left: FloatArray) -> f
     return min(out)
 
 
+#: Share of bone (> 150 HU) beside the body, 30-50 mm from its centre, that marks the sacral
+#: alae. Measured on ../shared/data/totalseg_example: S1 0.14-0.25 both sides (depending on
+#: the fitted frame), L5 ≤ 0.10 (psoas lies there; the transverse processes are further
+#: back), L1-L4 0.
+ALA_BONE_FRACTION = 0.12
+
+
+def ala_bone_fractions(volume: CTVolume, fit: BodyFit) -> tuple[float, float]:
+    """Bone share left and right of the body, 30-50 mm out, ±10/+15 mm AP, ±6 mm high.
+
+    Measured in the body's frame and in the patient's (LPS) axes; the larger share per side
+    counts (the sacrum is tilted 30-50°, and its fitted frame may be off).
+    """
+    star = fit.star
+    frames = [(np.cross(star.posterior, star.superior), star.posterior, star.superior),
+              (np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0]), np.array([0.0, 0.0, 1.0]))]
+    a, p, z = np.arange(30.0, 51.0, 2.0), np.arange(-10.0, 16.0, 2.0), np.arange(-6.0, 7.0, 2.0)
+    best = [0.0, 0.0]
+    for left, post, sup in frames:
+        for n, side in enumerate((1.0, -1.0)):
+            aa, pp, zz = np.meshgrid(side * a, p, z, indexing="ij")
+            pts = (fit.centroid_lps + aa[..., None] * left + pp[..., None] * post
+                   + zz[..., None] * sup)
+            share = float((volume.sample_lps(pts.reshape(-1, 3), fill=-1000.0) > 150).mean())
+            best[n] = max(best[n], share)
+    return best[0], best[1]
+
+
 def _is_sacrum(volume: CTVolume, fit: BodyFit) -> bool:
-    return lateral_bone_mm(volume, fit.centroid_lps, np.cross(fit.star.posterior,
-                                                              fit.star.superior)) > 40.0
+    """The sacral alae: bone continues beside the body on both sides (a lumbar body ends
+    ~25 mm from its centre, with soft tissue beside it)."""
+    return min(ala_bone_fractions(volume, fit)) >= ALA_BONE_FRACTION
 
 
 def walk(volume: CTVolume, start: BodyFit, progress: Progress | None = None) -> list[BodyFit]:
@@ -251,21 +271,89 @@ def _min_body_ml(level: str) -> float:
     return 4.0 if level.startswith("T") else 2.0
 
 
-def _fit_near(volume: CTVolume, seed: FloatArray, level: str) -> BodyFit:
-    """The body around a clicked point; from the column centre if the click was off the body.
+def _depth(fit: BodyFit, point: FloatArray) -> float:
+    """How far ``point`` (LPS) lies inside the fitted star surface, mm (< 0: outside)."""
+    from planner.vertebra.body import N_PHI, N_THETA
 
-    A click in a pedicle or on the rim gives an implausible fit; the body is then segmented
-    from the tracked column centre at the click's height (within 40 mm of it).
+    star = fit.star
+    v = np.asarray(point, float) - star.centre_lps
+    d = float(np.linalg.norm(v))
+    if d < 1e-6:
+        return float(np.min(star.radius_mm))
+    theta = np.arccos(np.clip(v @ star.superior / d, -1.0, 1.0))
+    phi = np.mod(np.arctan2(v @ star.left, v @ star.posterior), 2 * np.pi)
+    t = int(np.clip(theta / (np.pi / N_THETA), 0, N_THETA - 1))
+    p = int(phi / (2 * np.pi / N_PHI)) % N_PHI
+    return float(star.radius_mm[t, p]) - d
+
+
+def _contains(fit: BodyFit, point: FloatArray, margin_mm: float = 2.0) -> bool:
+    """Whether ``point`` (LPS) lies inside the fitted star surface (plus a margin)."""
+    return _depth(fit, point) >= -margin_mm
+
+
+def _fit_near(volume: CTVolume, seed: FloatArray, level: str) -> BodyFit:
+    """The body around a clicked point, found by its cortical shell (no HU threshold).
+
+    Two bodies are tried: the one segmented from the tracked column centre at the click's
+    height, and the one ray-cast from the click (or, if that fit is implausible or does not
+    contain the click, from points 6 mm around it: the fit most others agree with; kept
+    only if it lies on the column, ≤ 10 mm off). The one the click lies deeper inside wins.
+    Last, a column body within 6 mm of the click (a pedicle base).
+    Osteoporotic bone (30-60 HU trabecular, ../shared/data/tptbox_l3) is found like dense
+    bone: only the cortex must be brighter than the surroundings.
     """
+    try:  # the body on the tracked column at the click's height
+        col: BodyFit | None = _fit_from_column(volume, seed, level)
+    except AnalysisError:
+        col = None
+    own = _fit_around(volume, seed, level)
+    if own is not None and col is not None and _off_column_mm(own, col) > 10.0:
+        own = None  # off the column: a pedicle or rim fit
+    if col is not None and _contains(col, seed, margin_mm=1.0) and (
+            own is None or _depth(col, seed) >= _depth(own, seed)):
+        return col
+    if own is not None:
+        return own
+    if col is not None and _contains(col, seed, margin_mm=6.0):
+        return col  # a click just outside the body (pedicle base, rim)
+    raise AnalysisError(f"no complete vertebral body found at the seed "
+                        f"{np.round(seed, 1).tolist()} (LPS mm); click inside the body")
+
+
+def _off_column_mm(fit: BodyFit, col: BodyFit) -> float:
+    """Distance of ``fit``'s centre from the column through ``col`` (⊥ its cranial axis)."""
+    d = fit.centroid_lps - col.centroid_lps
+    return float(np.linalg.norm(d - (d @ col.star.superior) * col.star.superior))
+
+
+def _fit_around(volume: CTVolume, seed: FloatArray, level: str) -> BodyFit | None:
+    """The body ray-cast from the click, or the consensus of casts from 6 mm around it."""
+    up, back = np.array([0, 0, 1.0]), np.array([0, 1.0, 0])
+    starts = [seed] + [seed + 6.0 * d for d in np.vstack([np.eye(3), -np.eye(3)])]
+    fits: list[BodyFit] = []
+    for n, start in enumerate(starts):
+        try:
+            fit = fit_body(volume, start, up, back)
+        except AnalysisError:
+            continue
+        if (_plausible(fit, volume) and fit.volume_ml >= _min_body_ml(level)
+                and _contains(fit, seed)):
+            if n == 0:
+                return fit
+            fits.append(fit)
+    if not fits:
+        return None
+    c = np.array([f.centroid_lps for f in fits])  # the fit most others agree with
+    votes = (np.linalg.norm(c[:, None] - c[None], axis=-1) <= 5.0).sum(axis=1)
+    return fits[int(np.argmax(votes + 1e-3 * np.array([f.volume_ml for f in fits])))]
+
+
+def _fit_from_column(volume: CTVolume, seed: FloatArray, level: str) -> BodyFit:
+    """The body segmented from the tracked column centre near a click off the body."""
     from planner.vertebra.column import resample_lps, track_centreline
 
     up, back = np.array([0, 0, 1.0]), np.array([0, 1.0, 0])
-    try:
-        fit = fit_body(volume, seed, up, back)
-        if _plausible(fit, volume) and fit.volume_ml >= _min_body_ml(level):
-            return fit
-    except AnalysisError:
-        pass
     res = resample_lps(volume)
     pos, ok = track_centreline(res)
     z0 = float(res.to_index(seed)[0])
@@ -301,10 +389,6 @@ def neighbours_from_seed(volume: CTVolume, seed_lps: FloatArray, level_name: str
     if hu is None:
         raise AnalysisError(f"the seed {np.round(seed, 1).tolist()} (LPS mm) is outside the "
                             "scan; click inside the vertebral body")
-    if _local_mean(volume, seed[None])[0] < 60:
-        raise AnalysisError(
-            f"the seed {np.round(seed, 1).tolist()} (LPS mm) is not in bone (mean HU "
-            f"{_local_mean(volume, seed[None])[0]:.0f}); click inside the vertebral body")
     fit = _fit_near(volume, seed, level_name.strip().upper())
     fits = walk(volume, fit, progress)
     k = next(n for n, f in enumerate(fits) if f is fit)

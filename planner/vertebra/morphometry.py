@@ -31,6 +31,11 @@ EDGE_LEVEL = 0.6
 #: Level for the endplates: their thin cortex is blurred more along the slice axis (1 mm
 #: slices); 0.65 removes the mean outward bias measured on the demo case (0.4 mm at 0.5).
 ENDPLATE_LEVEL = 0.65
+#: Along thicker sampling (> 1.25 mm per voxel along the cranial axis, e.g. 3 mm slices) the
+#: blur of the plate is dominated by the slice profile, and the endplate is located at half
+#: maximum (0.5): 0.65 there put the edges ~0.8 mm inside the CT's half-maximum endplate
+#: edges on every level of ../shared/data/totalseg_example.
+THICK_SAMPLING_MM = 1.25
 #: Endplate edges are fitted over lines ±3 mm (AP) around each measuring point; a line
 #: (quadratic in the concave middle) through them averages the slice-phase error.
 PATCH_MM = 3.0
@@ -89,6 +94,8 @@ def _endplates(volume: CTVolume, bc: BodyCoords, x: float, wall: str) -> tuple[f
     offs = {"anterior": np.linspace(0, 2 * PATCH_MM, 7), "middle": np.linspace(
         -PATCH_MM, PATCH_MM, 7), "posterior": np.linspace(-2 * PATCH_MM, 0, 7)}[wall]
     tops, bots, used = [], [], []
+    step = 1.0 / float(np.linalg.norm(volume.grid.lps_to_ijk[:3, :3] @ bc.frame.superior))
+    level = ENDPLATE_LEVEL if step <= THICK_SAMPLING_MM else 0.5
     for dx in offs:
         try:
             lo, hi = bc.extent(2, {0: 0.0, 1: x + dx})
@@ -96,8 +103,8 @@ def _endplates(volume: CTVolume, bc: BodyCoords, x: float, wall: str) -> tuple[f
             continue
         origin = bc.frame.to_lps([0.0, x + dx, 0.0])
         d = bc.frame.superior
-        tops.append(refine_edge(volume, origin, d, hi, level=ENDPLATE_LEVEL))
-        bots.append(-refine_edge(volume, origin, -d, -lo, level=ENDPLATE_LEVEL))
+        tops.append(refine_edge(volume, origin, d, hi, level=level))
+        bots.append(-refine_edge(volume, origin, -d, -lo, level=level))
         used.append(dx)
     if len(used) < 3:
         lo, hi = bc.edges(volume, 2, {0: 0.0, 1: x})

@@ -149,7 +149,10 @@ def _candidates(volume: CTVolume, labels: LabelMap | None, seed_lps: FloatArray 
     from planner.vertebra.levels import neighbours_from_seed, propose_levels_with_warnings
 
     if labels is not None:
-        return levels_from_labels(volume, labels), []
+        from planner.vertebra.labels import missing_levels
+
+        cands = levels_from_labels(volume, labels)
+        return cands, missing_levels(cands)
     if seed_lps is not None:
         if not level:
             raise AnalysisError("a seed needs the name of its level (e.g. --level L1)")
@@ -190,8 +193,15 @@ def analyze_levels(volume: CTVolume, candidates: tuple[LevelCandidate, ...] | li
     done: list[tuple[LevelCandidate, LevelAnatomy, Morphometry]] = []
     for n, cand in enumerate(candidates):
         report(progress, n / max(1, len(candidates)), f"measuring {cand.level}")
+        if cand.problem:
+            notes.append(f"{cand.level}: {cand.problem}; not measured or graded")
+            continue
         try:
             anatomy = segment_level(volume, cand)
+            partial = _partial_label(volume, cand, anatomy)
+            if partial:
+                notes.append(f"{cand.level}: {partial}; not graded")
+                continue
             done.append((cand, anatomy, measure_level(volume, anatomy)))
         except Cancelled:
             raise
@@ -208,6 +218,24 @@ def analyze_levels(volume: CTVolume, candidates: tuple[LevelCandidate, ...] | li
                                       anatomies) for c, a, _ in done)
     report(progress, 1.0, f"{len(results)} levels measured")
     return SpineAnalysis(results, tuple(notes))
+
+
+#: A body taking more than this share of its imported vertebra label means the label holds
+#: only part of a vertebra (healthy whole vertebrae: body 40-60 % of the label, biceps
+#: reference T3-L5) **[engineering threshold]**.
+MAX_BODY_SHARE_OF_LABEL = 0.8
+
+
+def _partial_label(volume: CTVolume, cand: LevelCandidate, anatomy: LevelAnatomy) -> str:
+    """Why an imported label is only part of a vertebra, or ''."""
+    if cand.label_mask is None:
+        return ""
+    label_ml = float(cand.label_mask.sum()) * volume.grid.voxel_volume_mm3 / 1000.0
+    share = anatomy.body_volume_ml / max(label_ml, 1e-6)
+    if share <= MAX_BODY_SHARE_OF_LABEL:
+        return ""
+    return (f"label holds only part of a vertebra (a {anatomy.body_volume_ml:.1f} mL body "
+            f"fills {100 * min(share, 1.0):.0f} % of its {label_ml:.1f} mL label)")
 
 
 def _with_prefracture(volume: CTVolume, r: LevelResult, graded: dict[str, Morphometry],

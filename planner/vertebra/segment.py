@@ -30,6 +30,7 @@ from planner.vertebra.body import (
     star_mask,
 )
 from planner.vertebra.common import crop_box, orthonormal_frame, sample, smoothed_crop
+from planner.vertebra.endplates import endplate_frame
 from planner.vertebra.frame import superior_axis
 from planner.volume import CTVolume
 
@@ -172,7 +173,8 @@ def build_anatomy(level: str, fit: BodyFit) -> LevelAnatomy:
     d = canal_c - centroid
     if np.isfinite(canal_r).sum() >= 12 and np.linalg.norm(d) > 5:
         left, post, sup = orthonormal_frame(sup, d)
-    frame = BodyFrame(centroid, left, post, sup)
+    frame = endplate_frame(fit.sm, fit.grid, fit.mask, BodyFrame(centroid, left, post, sup))
+    sup = frame.superior
     lo, hi = fit.extent_along(sup)
     off = float(np.dot(fit.star.centre_lps - centroid, sup))
     si = (lo + off + 2.0, hi + off - 2.0)

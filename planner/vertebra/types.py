@@ -20,6 +20,20 @@ from planner.anatomy import LevelAnatomy, Morphometry
 from planner.grid import ImageGrid
 
 SOURCES = ("auto", "seed", "labels")
+#: Parts of a level's analysis a surgeon can correct; each is flagged in ``edited``.
+EDITABLE = ("morphometry_points", "mid_sagittal_plane", "body_outline")
+
+
+def morphometry_points(m: Morphometry) -> dict[str, list[float]]:
+    """The six morphometry points (anterior/middle/posterior × superior/inferior), LPS mm.
+
+    They are the ends of the three height lines (six-point method, Genant 1993).
+    """
+    out: dict[str, list[float]] = {}
+    for wall, (inf, sup) in m.height_lines_lps.items():
+        out[f"{wall}_superior"] = [round(float(v), 2) for v in sup]
+        out[f"{wall}_inferior"] = [round(float(v), 2) for v in inf]
+    return out
 
 
 @dataclass(frozen=True, eq=False)
@@ -52,6 +66,8 @@ class LevelCandidate:
     posterior_lps: tuple[float, float, float] = (0.0, 1.0, 0.0)
     label_grid: ImageGrid | None = None
     label_mask: NDArray[np.bool_] | None = None
+    #: Why an imported label cannot be measured (fragment, split, overlapping), or None.
+    problem: str | None = None
     #: The detection's body fit, reused by segment_level (internal; not part of the value).
     fit_cache: Any = field(default=None, repr=False, compare=False)
 
@@ -79,6 +95,8 @@ class LevelResult:
     #: Estimated pre-fracture body (fractured levels only), a
     #: :class:`planner.vertebra.prefracture.PrefractureShape`.
     prefracture: Any = None
+    #: Which automatic results the surgeon corrected (all False until a correction applies).
+    edited: dict[str, bool] = field(default_factory=lambda: dict.fromkeys(EDITABLE, False))
 
     @property
     def level(self) -> str:
@@ -108,6 +126,8 @@ class LevelResult:
             "prefracture_volume_ml": (
                 None if m.prefracture_volume_ml is None else round(m.prefracture_volume_ml, 2)),
             "notes": list(m.notes),
+            "morphometry_points_lps": morphometry_points(m),
+            "edited": dict(self.edited),
         }
 
 

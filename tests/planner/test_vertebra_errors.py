@@ -30,7 +30,7 @@ def test_seed_outside_bone() -> None:
 
     case = demo_case()
     seed = np.add(case.truth.level("L2").centroid_lps, [0.0, -60.0, 0.0])  # in the abdomen
-    with pytest.raises(AnalysisError, match="not in bone"):
+    with pytest.raises(AnalysisError, match="click inside the body"):
         neighbours_from_seed(case.volume, seed, "L2")
 
 
