@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from planner.dicom.dicomdir import is_dicomdir, read_dicomdir
+from planner.dicom.fastheader import fast_frame_header
 from planner.dicom.headers import (
     BadFileError,
     FrameHeader,
@@ -106,6 +107,10 @@ def scan_headers(root: str | Path, progress: Progress | None = None) -> HeaderSc
     for i, path in enumerate(files):
         if i % 32 == 0:
             report(progress, i / max(len(files), 1), f"Reading headers {i}/{len(files)}")
+        fast = fast_frame_header(str(path))
+        if fast is not None:
+            frames.append(fast)
+            continue
         try:
             frames.extend(read_file_headers(path))
         except NotDicomError:
