@@ -6,8 +6,9 @@ its length (sequences included), until (7FE0,0010) Pixel Data, whose value offse
 This avoids building a full pydicom Dataset per file, which was 75-80 % of the load time of a
 300-image series.
 
-Anything unusual returns None and the caller falls back to pydicom: a transfer syntax other than
-Implicit/Explicit VR Little Endian, no "DICM" marker, a character set other than ASCII, Latin-1
+Compressed (encapsulated) images get their header here too; their pixels are decoded later by
+pydicom's plugins. Anything unusual returns None and the caller falls back to pydicom: big
+endian or deflated syntaxes, no "DICM" marker, a character set other than ASCII, Latin-1
 or UTF-8, Enhanced/multi-frame objects, DICOMDIRs, encapsulated or float pixel data, or any
 inconsistency in the byte stream. The result is the same :class:`FrameHeader` either way (a test
 compares both readers on every syntax the factory writes and on the shared real data).
@@ -29,6 +30,9 @@ _LONG_VRS = frozenset({b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b
 _UNDEFINED = 0xFFFFFFFF
 _ITEM, _ITEM_END, _SEQ_END = 0xFFFEE000, 0xFFFEE00D, 0xFFFEE0DD
 _PIXEL_DATA = 0x7FE00010
+# JPEG family (1.2.840.10008.1.2.4.x), RLE (.1.2.5) and HTJ2K (.1.2.4.201+): explicit VR LE
+# data sets with encapsulated pixel data, decoded later by pydicom's plugins
+_ENCAPSULATED_PREFIXES = ("1.2.840.10008.1.2.4.", "1.2.840.10008.1.2.5")
 
 # tag -> (name, kind): kind "s" text, "ds" decimal strings, "is" integer string, "us" binary
 _WANTED: dict[int, tuple[str, str]] = {
@@ -83,8 +87,9 @@ class _Fallback(Exception):
 class _Reader:
     """Little-endian element walker over a growing buffer of the file's first bytes."""
 
-    def __init__(self, fd: int, buf: bytes, implicit: bool) -> None:
+    def __init__(self, fd: int, buf: bytes, implicit: bool, encapsulated: bool) -> None:
         self.fd, self.buf, self.implicit = fd, buf, implicit
+        self.encapsulated = encapsulated
 
     def need(self, end: int) -> None:
         if end <= len(self.buf):
@@ -171,7 +176,7 @@ def _collect(r: _Reader, pos: int) -> tuple[dict[str, Any], int, int]:
     while True:
         tag, vr, length, start = r.element(pos)
         if tag == _PIXEL_DATA:
-            if length == _UNDEFINED or vr not in (b"", b"OW", b"OB"):
+            if vr not in (b"", b"OW", b"OB") or (length == _UNDEFINED) != r.encapsulated:
                 raise _Fallback
             break
         if tag in _FALLBACK_TAGS or tag > _PIXEL_DATA:
@@ -215,7 +220,7 @@ def _one(v: dict[str, Any], name: str) -> float | None:
     return None if value is None else value[0]
 
 
-def _frame_header(path: str, v: dict[str, Any], offset: int, ts: str) -> FrameHeader:
+def _frame_header(path: str, v: dict[str, Any], offset: int | None, ts: str) -> FrameHeader:
     from planner.dicom.headers import rescale_values
 
     slope, intercept, missing = rescale_values(_one(v, "RescaleSlope"), _one(v, "RescaleIntercept"))
@@ -271,7 +276,7 @@ def _frame_header(path: str, v: dict[str, Any], offset: int, ts: str) -> FrameHe
 
 
 def fast_frame_header(path: str) -> FrameHeader | None:
-    """The header of a plain single-frame LE image, or None (use the pydicom reader)."""
+    """The header of a plain single-frame little-endian image, or None (use pydicom)."""
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError:
@@ -281,9 +286,10 @@ def fast_frame_header(path: str) -> FrameHeader | None:
         if len(buf) < 144 or buf[128:132] != b"DICM":
             return None
         ts, pos = _walk_meta(buf)
-        if ts not in (IMPLICIT_LE, EXPLICIT_LE):
+        encapsulated = ts.startswith(_ENCAPSULATED_PREFIXES)
+        if ts not in (IMPLICIT_LE, EXPLICIT_LE) and not encapsulated:
             return None
-        r = _Reader(fd, buf, ts == IMPLICIT_LE)
+        r = _Reader(fd, buf, ts == IMPLICIT_LE, encapsulated)
         values, offset, length = _collect(r, pos)
         rows, cols = values.get("Rows"), values.get("Columns")
         bits = values.get("BitsAllocated")
@@ -291,10 +297,12 @@ def fast_frame_header(path: str) -> FrameHeader | None:
         if not rows or not cols or bits not in (8, 16, 32) or (frames or 1) != 1:
             return None
         spp = values.get("SamplesPerPixel") or 1
-        if rows > 32768 or cols > 32768 or min(length, os.fstat(fd).st_size - offset) < (
-            rows * cols * spp * bits // 8
-        ):
-            return None  # truncated or oversized: the pydicom path words the refusal
+        if rows > 32768 or cols > 32768:
+            return None  # oversized: the pydicom path words the refusal
+        if encapsulated:
+            return _frame_header(path, values, None, ts)
+        if min(length, os.fstat(fd).st_size - offset) < rows * cols * spp * bits // 8:
+            return None  # truncated: the pydicom path words the refusal
         return _frame_header(path, values, offset, ts)
     except (_Fallback, struct.error, ValueError, OSError, TypeError):
         return None

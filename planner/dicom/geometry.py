@@ -30,7 +30,7 @@ from planner.volume import LoadWarning
 POSITION_TOL_MM = 0.02
 UNIFORM_TOL_MM = 0.05  # largest distance of a slice from the regular grid it is placed on
 GAP_FACTOR = 1.5  # a spacing this many times the usual one means missing slices
-MAX_UPSAMPLE = 4  # the regular grid may hold at most this many times the acquired slices
+MAX_UPSAMPLE = 16  # the regular grid may hold at most this many times the acquired slices
 MIN_PIXEL_MM, MAX_PIXEL_MM = 0.001, 50.0  # plausible pixel sizes (tool assumption)
 MAX_POSITION_MM = 1e5
 INPLANE_JUMP_MM = 1.0  # in-plane positions this far off a straight track: several stacks
@@ -201,14 +201,14 @@ def frame_label(frame: FrameHeader) -> str:
 
 
 def _choose_step(depth: FloatArray) -> float:
-    """Regular step for a non-uniform stack: the smallest spacing unless that multiplies the
-    slice count by more than MAX_UPSAMPLE (then the median spacing)."""
+    """Regular step for a non-uniform stack: the finest spacing, so no acquired detail is lost
+    (a series with 1 mm and 7 mm parts keeps its 1 mm part), unless that multiplies the slice
+    count by more than MAX_UPSAMPLE (then the step that gives exactly that many slices)."""
     n = len(depth)
-    gaps = np.diff(depth)
-    smallest, med = float(gaps.min()), float(np.median(gaps))
+    smallest = float(np.diff(depth).min())
     if depth[-1] / smallest + 1 <= MAX_UPSAMPLE * n:
         return smallest
-    return med
+    return float(depth[-1]) / (MAX_UPSAMPLE * n - 1)
 
 
 def _sorted_stack(

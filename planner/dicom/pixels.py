@@ -20,7 +20,7 @@ import logging
 import math
 import os
 from collections.abc import Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
@@ -34,7 +34,9 @@ from planner.progress import Progress, report
 log = logging.getLogger(__name__)
 
 AIR_HU = -1000
-PARALLEL_MIN_IMAGES = 6  # below this, starting workers costs more than it saves
+# Below this many compressed images, starting a worker (about 0.5 s: a process, numpy and the
+# decoders imported) costs more than it saves (a 512 x 512 JPEG 2000 image decodes in ~25 ms).
+PARALLEL_MIN_IMAGES = 48
 _POOL: ProcessPoolExecutor | None = None
 _POOL_WORKERS = 0
 
@@ -240,28 +242,40 @@ def _decode_parallel(
     workers: int,
     progress: Progress | None,
 ) -> tuple[list[tuple[int, str]], int, int]:
-    chunk = max(1, min(16, math.ceil(len(index) / (workers * 4))))
+    """Worker processes take chunks from the front while this process takes them from the
+    back (a chunk not yet started by a worker is cancelled and decoded here), so every core
+    decodes from the start and the workers' start-up time is never waited for."""
+    chunk = max(1, min(16, math.ceil(len(index) / ((workers + 1) * 4))))
     pool = _pool(workers)
-    futures: dict[Future, list[int]] = {}
-    for s in range(0, len(index), chunk):
-        ks = list(index[s : s + chunk])
-        futures[pool.submit(_decode_chunk, [frames[k] for k in ks], pad_fill)] = ks
+    chunks = [list(index[s : s + chunk]) for s in range(0, len(index), chunk)]
+    futures = [pool.submit(_decode_chunk, [frames[k] for k in ks], pad_fill) for ks in chunks]
     failures: list[tuple[int, str]] = []
     clipped = padded = done = 0
-    from concurrent.futures import as_completed
+
+    def account(ks: list[int], fails: list[tuple[int, str]], c: int, p: int) -> None:
+        nonlocal clipped, padded, done
+        failures.extend((ks[i], msg) for i, msg in fails)
+        clipped, padded, done = clipped + c, padded + p, done + len(ks)
+        report(progress, done / len(index), f"Decoding images {done}/{len(index)}")
 
     try:
-        for fut in as_completed(list(futures)):
-            ks = futures.pop(fut)  # drop the reference: each block is freed once copied
+        for n in range(len(chunks) - 1, -1, -1):
+            if futures[n].cancel():  # not started by a worker: decode it here
+                ks = chunks[n]
+                block, fails, c, p = _decode_chunk([frames[k] for k in ks], pad_fill)
+                out[ks] = block
+                account(ks, fails, c, p)
+        for n, fut in enumerate(futures):
+            if fut.cancelled():
+                continue
             block, fails, c, p = fut.result()
-            out[ks] = block
-            del block, fut
-            failures += [(ks[i], msg) for i, msg in fails]
-            clipped, padded, done = clipped + c, padded + p, done + len(ks)
-            report(progress, done / len(index), f"Decoding images {done}/{len(index)}")
+            out[chunks[n]] = block
+            futures[n] = None  # type: ignore[call-overload]  # free the block once copied
+            account(chunks[n], fails, c, p)
     except Cancelled:
         for fut in futures:
-            fut.cancel()
+            if fut is not None:
+                fut.cancel()
         raise
     return failures, clipped, padded
 
@@ -292,17 +306,20 @@ def decode_into(
     pad_fill: int = AIR_HU,
     progress: Progress | None = None,
     workers: int | None = None,
+    min_parallel: int = PARALLEL_MIN_IMAGES,
 ) -> DecodeStats:
     """Decode ``frames[k]`` into ``out[k]`` (HU, int16).
 
-    Native images are read in this process (they are I/O bound); compressed ones in worker
-    processes when there are enough of them and more than one CPU.
+    Native images are read in this process (they are I/O bound); compressed ones also in
+    ``workers - 1`` worker processes (default: one per CPU, this process counting as one)
+    when there are at least ``min_parallel`` of them.
     """
     native = [k for k, h in enumerate(frames) if h.is_native]
     other = [k for k, h in enumerate(frames) if not h.is_native]
-    n_workers = min(workers or cpu_workers(), max(1, len(other) // 2))
+    cores = min(workers or cpu_workers(), max(1, len(other) // 2))
+    n_workers = cores - 1  # this process decodes too
     total = len(frames)
-    serial = native + (other if n_workers < 2 or len(other) < PARALLEL_MIN_IMAGES else [])
+    serial = native + (other if n_workers < 1 or len(other) < min_parallel else [])
     sub = progress.sub(0.0, len(serial) / total) if progress is not None and serial else None
     failures, clipped, padded = _decode_serial(out, frames, serial, pad_fill, sub)
     in_process = set(serial)
