@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import struct
+from dataclasses import replace
 from typing import Any
 
 from planner.dicom.headers import EXPLICIT_LE, IMPLICIT_LE, FrameHeader
@@ -300,7 +301,7 @@ def fast_frame_header(path: str) -> FrameHeader | None:
         if rows > 32768 or cols > 32768:
             return None  # oversized: the pydicom path words the refusal
         if encapsulated:
-            return _frame_header(path, values, None, ts)
+            return replace(_frame_header(path, values, None, ts), encapsulated_offset=offset)
         if min(length, os.fstat(fd).st_size - offset) < rows * cols * spp * bits // 8:
             return None  # truncated: the pydicom path words the refusal
         return _frame_header(path, values, offset, ts)

@@ -100,6 +100,8 @@ class FrameHeader:
     transfer_syntax: str
     value_offset: int | None  # file offset of the first byte of native pixel data
     patient: PatientInfo = field(repr=False, compare=False, default_factory=PatientInfo)
+    # file offset of the first item of encapsulated pixel data (set by the lean reader only)
+    encapsulated_offset: int | None = field(default=None, compare=False)
 
     @property
     def is_native(self) -> bool:

@@ -87,6 +87,55 @@ def read_native(h: FrameHeader) -> NDArray:
     return _fix_bits(raw.astype(raw.dtype.newbyteorder("="), copy=False), h)
 
 
+J2K_SYNTAXES = frozenset({"1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91"})
+_ITEM_TAG, _SEQ_END_TAG = b"\xfe\xff\x00\xe0", b"\xfe\xff\xdd\xe0"
+
+
+def _fragments(data: bytes) -> bytes:
+    """The codestream of a single-frame encapsulated Pixel Data value (PS3.5 A.4): the basic
+    offset table item is skipped, the fragment items are joined."""
+    pos, parts = 0, []
+    first = True
+    while pos + 8 <= len(data):
+        tag, length = data[pos : pos + 4], int.from_bytes(data[pos + 4 : pos + 8], "little")
+        if tag == _SEQ_END_TAG:
+            return b"".join(parts)
+        if tag != _ITEM_TAG or pos + 8 + length > len(data):
+            break
+        if not first:
+            parts.append(data[pos + 8 : pos + 8 + length])
+        first, pos = False, pos + 8 + length
+    raise ValueError("encapsulated pixel data is damaged (no sequence delimiter)")
+
+
+def read_j2k_direct(h: FrameHeader) -> NDArray | None:
+    """Stored values of a single-frame JPEG 2000 image decoded by OpenJPEG straight from the
+    file bytes (no pydicom data set), or None when this shortcut does not apply.
+
+    A codestream whose signedness disagrees with (0028,0103) is reinterpreted at Bits Stored
+    precision, as pydicom does.
+    """
+    if h.encapsulated_offset is None or h.transfer_syntax not in J2K_SYNTAXES or h.n_frames != 1:
+        return None
+    try:
+        import openjpeg
+    except ImportError:
+        return None
+    with open(h.path, "rb") as fp:
+        fp.seek(h.encapsulated_offset)
+        data = fp.read()
+    arr = openjpeg.decode(_fragments(data))
+    if arr.shape != (h.rows, h.columns) or arr.dtype.kind not in "iu":
+        return None
+    if h.pixel_representation == 1 and arr.dtype.kind == "u":
+        wide = arr.astype(np.int32)
+        wide[wide >= 1 << (h.bits_stored - 1)] -= 1 << h.bits_stored
+        return wide
+    if h.pixel_representation == 0 and arr.dtype.kind == "i":
+        return None
+    return arr
+
+
 def read_with_pydicom(h: FrameHeader) -> NDArray:
     """Stored values of one image through pydicom's decoders (compressed, deflated, odd files)."""
     import pydicom
@@ -187,7 +236,11 @@ def decode_one(h: FrameHeader, out: NDArray[np.int16], pad_fill: int) -> tuple[i
     """Decode one image into ``out`` (HU); returns (clipped pixels, padding pixels)."""
     if h.is_native and _int16_safe(h) and out.flags.c_contiguous:
         return 0, _native_in_place(h, out, pad_fill)
-    raw = read_native(h) if h.is_native else read_with_pydicom(h)
+    if h.is_native:
+        raw = read_native(h)
+    else:
+        direct = read_j2k_direct(h)
+        raw = direct if direct is not None else read_with_pydicom(h)
     return to_hu(raw, h, out, pad_fill)
 
 

@@ -76,3 +76,17 @@ def test_bits_stored_masks_high_bits(tmp_path):
         ds.PixelData = arr.tobytes()
         ds.save_as(p)
     _exact(load_path(tmp_path).volume)
+
+
+@pytest.mark.parametrize("signed", [False, True])
+def test_jpeg2000_direct_decoding_equals_pydicom(tmp_path, signed):
+    from pydicom.uid import JPEG2000Lossless
+
+    from planner.dicom.pixels import read_j2k_direct, read_with_pydicom
+
+    write_series(tmp_path, n=3, rows=32, cols=32, transfer_syntax=JPEG2000Lossless,
+                 signed=signed, intercept=0 if signed else -1024)
+    for h in scan_headers(tmp_path).frames:
+        direct = read_j2k_direct(h)
+        assert direct is not None
+        np.testing.assert_array_equal(direct, read_with_pydicom(h))
