@@ -238,7 +238,9 @@ def _repair_rescale(
         frames = [
             replace(h, slope=slope, intercept=intercept) if id(h) in fixed else h for h in frames
         ]
-        action = f"the value all other images share (slope {slope:g}, intercept {intercept:g}) was used"
+        action = (
+            f"the value all other images share (slope {slope:g}, intercept {intercept:g}) was used"
+        )
     else:
         frames = good
         action = "these images were left out (their slices are interpolated from their neighbours)"

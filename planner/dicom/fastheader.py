@@ -26,8 +26,9 @@ from planner.volume import PatientInfo
 
 _HEAD_BYTES = 16384
 _MAX_HEADER_BYTES = 1 << 20
-_LONG_VRS = frozenset({b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN",
-                       b"UR", b"UT", b"UV"})
+_LONG_VRS = frozenset(
+    {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV"}
+)
 _UNDEFINED = 0xFFFFFFFF
 _ITEM, _ITEM_END, _SEQ_END = 0xFFFEE000, 0xFFFEE00D, 0xFFFEE0DD
 _PIXEL_DATA = 0x7FE00010
@@ -197,9 +198,13 @@ def _collect(r: _Reader, pos: int) -> tuple[dict[str, Any], int, int]:
     codec = _CHARSETS.get(charset.upper())
     if codec is None:
         raise _Fallback
-    signed = bool(found.get("PixelRepresentation")) and _decode_value(
-        found["PixelRepresentation"][0], "us", found["PixelRepresentation"][1], codec, False
-    ) == 1
+    signed = (
+        bool(found.get("PixelRepresentation"))
+        and _decode_value(
+            found["PixelRepresentation"][0], "us", found["PixelRepresentation"][1], codec, False
+        )
+        == 1
+    )
     values = {
         name: _decode_value(raw, kind, vr, codec, signed) for name, (raw, vr, kind) in found.items()
     }

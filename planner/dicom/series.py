@@ -358,7 +358,9 @@ def build_series(frames: Sequence[FrameHeader], bad: dict[str, list[str]]) -> li
             and abs(float(n @ ref)) < 0.9
         )
         uid = key.split("#")[0]
-        split = ("; " + "; ".join(notes[uid]) + "." if notes[uid] else ".") if uid in split_uids else ""
+        split = (
+            ("; " + "; ".join(notes[uid]) + "." if notes[uid] else ".") if uid in split_uids else ""
+        )
         out.append(describe_stack(key, stack, localizer, bad, split))
     return out
 

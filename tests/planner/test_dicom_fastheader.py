@@ -43,8 +43,13 @@ def test_same_header_as_pydicom_for_every_syntax(tmp_path, ts) -> None:  # type:
 
 def test_same_header_as_pydicom_on_real_files(shared_data) -> None:  # type: ignore[no-untyped-def]
     used = 0
-    for folder in ("cptac_chest_ct", "dicom_gantry_tilt_ge", "dicom_pydicom_edge_cases",
-                   "totalseg_example", "dicom_dcmqa_transfer_syntaxes"):
+    for folder in (
+        "cptac_chest_ct",
+        "dicom_gantry_tilt_ge",
+        "dicom_pydicom_edge_cases",
+        "totalseg_example",
+        "dicom_dcmqa_transfer_syntaxes",
+    ):
         for p in sorted((shared_data / folder).rglob("*")):
             if p.is_file() and p.suffix not in (".md", ".json", ".txt", ".gz", ".sh"):
                 used += _compare(str(p))

@@ -84,8 +84,15 @@ def test_jpeg2000_direct_decoding_equals_pydicom(tmp_path, signed):
 
     from planner.dicom.pixels import read_j2k_direct, read_with_pydicom
 
-    write_series(tmp_path, n=3, rows=32, cols=32, transfer_syntax=JPEG2000Lossless,
-                 signed=signed, intercept=0 if signed else -1024)
+    write_series(
+        tmp_path,
+        n=3,
+        rows=32,
+        cols=32,
+        transfer_syntax=JPEG2000Lossless,
+        signed=signed,
+        intercept=0 if signed else -1024,
+    )
     for h in scan_headers(tmp_path).frames:
         direct = read_j2k_direct(h)
         assert direct is not None

@@ -101,7 +101,9 @@ def test_nan_rescale_everywhere_is_refused(tmp_path) -> None:  # type: ignore[no
 
 def test_unscaled_values_are_flagged_not_hounsfield(tmp_path) -> None:  # type: ignore[no-untyped-def]
     # stored values with air at +24: the rescale intercept was dropped by the exporter
-    s = write_series(tmp_path / "s", n=4, field=lambda p: np.full(p.shape[:-1], -1000.0) + 0 * p[..., 0])
+    s = write_series(
+        tmp_path / "s", n=4, field=lambda p: np.full(p.shape[:-1], -1000.0) + 0 * p[..., 0]
+    )
     for p in s.paths:
         patch(p, RescaleIntercept="0")
     res = load_path(tmp_path / "s")
@@ -190,10 +192,17 @@ def test_interleaved_stacks_with_one_uid_are_split_by_position(tmp_path) -> None
 def test_interleaved_acquisitions_are_split(tmp_path) -> None:  # type: ignore[no-untyped-def]
     a = write_series(tmp_path / "s", n=10, names="ordered", prefix="a", step_mm=2.0)
     write_series(
-        tmp_path / "s", n=10, names="ordered", prefix="b", series_uid=a.series_uid,
-        origin=(-25.0, -20.0, 11.0), step_mm=2.0, seed=1, field=lambda p: 0 * p[..., 0] - 1000,
+        tmp_path / "s",
+        n=10,
+        names="ordered",
+        prefix="b",
+        series_uid=a.series_uid,
+        origin=(-25.0, -20.0, 11.0),
+        step_mm=2.0,
+        seed=1,
+        field=lambda p: 0 * p[..., 0] - 1000,
     )
-    for i, p in enumerate(sorted((tmp_path / "s").iterdir())):
+    for p in sorted((tmp_path / "s").iterdir()):
         patch(p, AcquisitionNumber=1 if p.name.startswith("a") else 2)
     scan = scan_path(tmp_path / "s")
     assert sorted(s.n_images for s in scan.series) == [10, 10]
