@@ -104,6 +104,8 @@ def _normal(h: FrameHeader) -> np.ndarray | None:
     if h.orientation is None:
         return None
     o = np.asarray(h.orientation, dtype=np.float64)
+    if not np.all(np.isfinite(o)) or np.any(np.abs(o) > 2):
+        return None
     n = np.cross(o[:3], o[3:])
     norm = float(np.linalg.norm(n))
     return n / norm if norm > 1e-6 else None
