@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -64,17 +65,18 @@ def _raw_dtype(h: FrameHeader) -> np.dtype:
     return np.dtype(f"{order}{kind}{h.bits_allocated // 8}")
 
 
-def _fix_bits(raw: NDArray, h: FrameHeader) -> NDArray:
+def _fix_bits(raw: NDArray[Any], h: FrameHeader) -> NDArray[Any]:
     """Mask unused high bits (unsigned) or sign-extend from Bits Stored (signed)."""
     if h.bits_stored >= h.bits_allocated:
         return raw
     if h.pixel_representation == 0:
         return raw & np.asarray((1 << h.bits_stored) - 1, dtype=raw.dtype)
     shift = h.bits_allocated - h.bits_stored
-    return (raw << shift) >> shift  # type: ignore[no-any-return]
+    out: NDArray[Any] = (raw << shift) >> shift
+    return out
 
 
-def read_native(h: FrameHeader) -> NDArray:
+def read_native(h: FrameHeader) -> NDArray[Any]:
     """Stored values of one uncompressed image, read from its recorded file offset."""
     assert h.value_offset is not None
     dtype = _raw_dtype(h)
@@ -94,7 +96,7 @@ _ITEM_TAG, _SEQ_END_TAG = b"\xfe\xff\x00\xe0", b"\xfe\xff\xdd\xe0"
 def _fragments(data: bytes) -> bytes:
     """The codestream of a single-frame encapsulated Pixel Data value (PS3.5 A.4): the basic
     offset table item is skipped, the fragment items are joined."""
-    pos, parts = 0, []
+    pos, parts = 0, list[bytes]()
     first = True
     while pos + 8 <= len(data):
         tag, length = data[pos : pos + 4], int.from_bytes(data[pos + 4 : pos + 8], "little")
@@ -108,7 +110,7 @@ def _fragments(data: bytes) -> bytes:
     raise ValueError("encapsulated pixel data is damaged (no sequence delimiter)")
 
 
-def read_j2k_direct(h: FrameHeader) -> NDArray | None:
+def read_j2k_direct(h: FrameHeader) -> NDArray[Any] | None:
     """Stored values of a single-frame JPEG 2000 image decoded by OpenJPEG straight from the
     file bytes (no pydicom data set), or None when this shortcut does not apply.
 
@@ -118,13 +120,13 @@ def read_j2k_direct(h: FrameHeader) -> NDArray | None:
     if h.encapsulated_offset is None or h.transfer_syntax not in J2K_SYNTAXES or h.n_frames != 1:
         return None
     try:
-        import openjpeg
+        from openjpeg.utils import decode as j2k_decode
     except ImportError:
         return None
     with open(h.path, "rb") as fp:
         fp.seek(h.encapsulated_offset)
         data = fp.read()
-    arr = openjpeg.decode(_fragments(data))
+    arr = j2k_decode(_fragments(data))
     if arr.shape != (h.rows, h.columns) or arr.dtype.kind not in "iu":
         return None
     if h.pixel_representation == 1 and arr.dtype.kind == "u":
@@ -136,10 +138,10 @@ def read_j2k_direct(h: FrameHeader) -> NDArray | None:
     return arr
 
 
-def read_with_pydicom(h: FrameHeader) -> NDArray:
+def read_with_pydicom(h: FrameHeader) -> NDArray[Any]:
     """Stored values of one image through pydicom's decoders (compressed, deflated, odd files)."""
     import pydicom
-    from pydicom.pixels import pixel_array
+    from pydicom.pixels.utils import pixel_array
 
     ds = pydicom.dcmread(h.path, force=True)
     if "TransferSyntaxUID" not in getattr(ds, "file_meta", {}):
@@ -151,7 +153,7 @@ def read_with_pydicom(h: FrameHeader) -> NDArray:
     return arr  # type: ignore[no-any-return]
 
 
-def to_hu(raw: NDArray, h: FrameHeader, out: NDArray[np.int16], pad_fill: int) -> tuple[int, int]:
+def to_hu(raw: NDArray[Any], h: FrameHeader, out: NDArray[np.int16], pad_fill: int) -> tuple[int, int]:
     """Write HU of one image into ``out``; returns (clipped pixels, padding pixels)."""
     if _int16_safe(h) and raw.dtype.itemsize == 2 and raw.dtype.isnative:
         clipped = 0

@@ -213,7 +213,7 @@ def _group(frames: Iterable[FrameHeader]) -> list[tuple[str, list[FrameHeader]]]
     """(series uid or derived id, frames) per series, then split into stacks."""
     by_uid: dict[tuple[str, ...], list[FrameHeader]] = defaultdict(list)
     for h in frames:
-        key = (
+        key: tuple[str, ...] = (
             (h.series_uid,) if h.series_uid else ("", h.study_uid, str(h.series_number), h.modality)
         )
         by_uid[key].append(h)
