@@ -146,7 +146,7 @@ app = QApplication([])
 win = Window()
 saver = AutoSaver(win, Path(sys.argv[1]))
 vol = CTVolume.from_array(np.full((8, 16, 16), -1000, np.int16), np.eye(4), "1.2.826.0.1.99")
-win.doc.set_study(vol, (), "", None)
+win.doc.set_study(vol, (), "/data/DOE_JOHN_1950/CT", None)  # a folder named after the patient
 binding = SeriesBinding(vol.series_uid, vol.grid.fingerprint())
 win.doc.push_plan(Plan(series=binding, level="L1"), "plan")
 n = 0
@@ -213,6 +213,7 @@ def test_kill_while_editing_every_300_ms_loses_at_most_the_last_2_s(tmp_path) ->
     assert len(files) == 1, "no recovery file although the user edited for 5 s"
     saved = json.loads(files[0].read_text())
     saved_n = int(saved["measurements"][0]["points_lps"][1][2])
+    assert "source_path" not in saved  # no study folder (patient names) in the recovery file
     must_have = max(n for n, t in edits.items() if t <= killed_at - 2.0 - 0.5)  # 0.5 s jitter
     assert saved_n >= must_have, (
         f"edit {saved_n} saved; edits up to {must_have} were older than 2 s"

@@ -5,7 +5,8 @@ and is not restarted by later ones, so a user who edits every second is still sa
 2 s), the plan with its measurements is written, atomically, by the planner's plan writer to
 ``<recovery folder>/<series>.json``, bound to its series like any plan file. A kill at any
 moment loses at most the last 2 s of edits. Temporary files left by a save that was killed
-half-way (``.<name>.*.tmp``) are removed when the recovery folder is next opened. The file is
+half-way (``.<name>.*.tmp``) are removed when the recovery folder is next opened. The file holds
+no study folder path (folder names often carry the patient's name): it is matched by series. The file is
 removed as soon as nothing is unsaved: the plan was saved, undone back to the saved state, or
 discarded (another study opened, the window closed after "Discard"). So a file that is still
 there when a study is opened is work lost by a crash or a killed process: the user is asked
@@ -113,7 +114,10 @@ class AutoSaver(QObject):
         path = self.path_for(vol.identity.series_uid, vol.grid.fingerprint())
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            save_plan(plan, path, source_path=self.doc.source_path or None)
+            # no study folder in the recovery file (folder names often carry the patient's
+            # name): it is found again by series UID and geometry when the study is reopened
+            demo = "demo:" if self.doc.source_path == "demo:" else None
+            save_plan(plan, path, source_path=demo)
         except OSError as exc:  # recovery is a safety net: never interrupt the user's work
             log.warning("could not write the recovery file %s: %s", path, exc)
             return
