@@ -8,7 +8,6 @@ NIfTI affines map voxel (i, j, k) to RAS mm; the planner works in LPS, so
 from __future__ import annotations
 
 import re
-import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
@@ -167,6 +166,8 @@ def load_nifti_ct(path: str | Path) -> tuple[CTVolume, list[LoadWarning]]:
 
 def parse_caret_label_table(xml_text: str) -> dict[int, str]:
     """Label names from a Caret XML label table (as TotalSegmentator writes into NIfTI)."""
+    import xml.etree.ElementTree as ET  # only label maps with a Caret table need it
+
     text = xml_text.strip().strip("\x00")
     names: dict[int, str] = {}
     try:

@@ -20,10 +20,8 @@ import logging
 import math
 import os
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -31,6 +29,9 @@ from numpy.typing import NDArray
 from planner.dicom.headers import EXPLICIT_BE, FrameHeader
 from planner.errors import Cancelled
 from planner.progress import Progress, report
+
+if TYPE_CHECKING:  # imported when a pool is started: keeps start-up light for native series
+    from concurrent.futures import ProcessPoolExecutor
 
 log = logging.getLogger(__name__)
 
@@ -153,7 +154,9 @@ def read_with_pydicom(h: FrameHeader) -> NDArray[Any]:
     return arr  # type: ignore[no-any-return]
 
 
-def to_hu(raw: NDArray[Any], h: FrameHeader, out: NDArray[np.int16], pad_fill: int) -> tuple[int, int]:
+def to_hu(
+    raw: NDArray[Any], h: FrameHeader, out: NDArray[np.int16], pad_fill: int
+) -> tuple[int, int]:
     """Write HU of one image into ``out``; returns (clipped pixels, padding pixels)."""
     if _int16_safe(h) and raw.dtype.itemsize == 2 and raw.dtype.isnative:
         clipped = 0
@@ -267,6 +270,7 @@ def _pool(workers: int) -> ProcessPoolExecutor:
     global _POOL, _POOL_WORKERS
     if _POOL is None or _POOL_WORKERS != workers:
         import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
 
         if _POOL is not None:
             _POOL.shutdown(wait=False, cancel_futures=True)
@@ -380,6 +384,8 @@ def decode_into(
     in_process = set(serial)
     rest = [k for k in other if k not in in_process]
     if rest:
+        from concurrent.futures.process import BrokenProcessPool
+
         sub = progress.sub(len(serial) / total, 1.0) if progress is not None else None
         try:
             f, c, p = _decode_parallel(out, frames, rest, pad_fill, n_workers, sub)
