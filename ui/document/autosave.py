@@ -7,8 +7,8 @@ and is not restarted by later ones, so a user who edits every second is still sa
 moment loses at most the last 2 s of edits. Temporary files left by a save that was killed
 half-way (``.<name>.*.tmp``) are removed when the recovery folder is next opened. The file holds
 no study folder path (folder names often carry the patient's name): it is matched by series.
-The file is removed as soon as nothing is unsaved: the plan was saved, undone back to the saved state, or
-discarded (another study opened, the window closed after "Discard"). So a file that is still
+The file is removed as soon as nothing is unsaved: the plan was saved, undone back to the saved
+state, or discarded (another study opened, the window closed after "Discard"). So a file that is still
 there when a study is opened is work lost by a crash or a killed process: the user is asked
 whether to restore it (one undo step; the plan stays marked unsaved) or to throw it away.
 
