@@ -8,8 +8,8 @@ moment loses at most the last 2 s of edits. Temporary files left by a save that 
 half-way (``.<name>.*.tmp``) are removed when the recovery folder is next opened. The file holds
 no study folder path (folder names often carry the patient's name): it is matched by series.
 The file is removed as soon as nothing is unsaved: the plan was saved, undone back to the saved
-state, or discarded (another study opened, the window closed after "Discard"). So a file that is still
-there when a study is opened is work lost by a crash or a killed process: the user is asked
+state, or discarded (another study opened, the window closed after "Discard"). So a file that is
+still there when a study is opened is work lost by a crash or a killed process: the user is asked
 whether to restore it (one undo step; the plan stays marked unsaved) or to throw it away.
 
 The recovery folder sits next to the settings file (``recovery/``).
