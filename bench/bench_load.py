@@ -32,6 +32,7 @@ from pathlib import Path
 from machine_info import cpu_description  # bench/ is on sys.path when run as a script
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # this checkout's planner, also in this process (tilt check)
 
 
 def _phantom_slice(k: int, n: int, rng) -> object:
@@ -204,13 +205,14 @@ def tilt_check(folder: Path) -> None:
 
 
 def machine() -> str:
-    import pydicom
-    import SimpleITK as sitk
+    """Versions without importing the packages here: this process stays small, so the peak
+    memory the kernel reports for each child (inherited at fork) is the child's own."""
+    from importlib.metadata import version
 
     d2n = subprocess.run(["dcm2niix", "-v"], capture_output=True, text=True).stdout.strip()
     return (
-        f"{cpu_description()}; pydicom {pydicom.__version__}; "
-        f"SimpleITK {sitk.Version.VersionString()}; {d2n.splitlines()[-1] if d2n else 'dcm2niix ?'}"
+        f"{cpu_description()}; pydicom {version('pydicom')}; SimpleITK {version('SimpleITK')}; "
+        f"dcm2niix {d2n.splitlines()[-1] if d2n else '?'}"
     )
 
 
