@@ -31,6 +31,7 @@ from planner.dicom.scan import scan_headers
 from planner.dicom.series import SeriesInfo, build_series, choose_default, rank_key
 from planner.errors import (
     CorruptFileError,
+    GeometryError,
     ImageTooLargeError,
     NoImageSeriesError,
     NotFoundError,
@@ -419,6 +420,13 @@ def resolve_key(scan: StudyScan, series_uid: str | None = None) -> str:
     found = "; ".join(
         f"{s.key} ({s.modality}, {s.n_images} images): {s.reason}" for s in scan.series[:4]
     )
+    geometry = ("Pixel Spacing", "Image Orientation", "Image Position")
+    if all(s.reason.startswith(geometry) for s in scan.series):
+        raise GeometryError(
+            f"no series can be placed in patient space. Found: {found}. Export the series "
+            "again from the scanner or PACS",
+            path=scan.root,
+        )
     raise UnsupportedDataError(
         f"no CT series usable for planning. Found: {found}. Pass --series KEY to load one anyway",
         path=scan.root,
