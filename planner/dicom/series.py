@@ -195,6 +195,26 @@ def _acquisition_interleave(frames: list[FrameHeader], n: np.ndarray) -> list[li
     return list(acq.values()) if changes > 2 * len(acq) else [frames]
 
 
+def _alternating_gaps(frames: list[FrameHeader], n: np.ndarray) -> list[list[FrameHeader]]:
+    """Split two position sets woven together: gaps along the normal alternate a, b, a, b...
+
+    One acquisition has one increment (or a few runs of increments); two stacks offset by less
+    than their increment alternate two different gaps all along the stack.
+    """
+    if len(frames) < 6:
+        return [frames]
+    ordered = sorted(frames, key=lambda h: _depth(h, n))
+    gaps = np.diff([_depth(h, n) for h in ordered])
+    even, odd = gaps[0::2], gaps[1::2]
+    if (
+        float(np.ptp(even)) < 0.02
+        and float(np.ptp(odd)) < 0.02
+        and abs(float(even.mean() - odd.mean())) > 0.1
+    ):
+        return [ordered[0::2], ordered[1::2]]
+    return [frames]
+
+
 def _split_interleaved(frames: list[FrameHeader]) -> list[list[FrameHeader]]:
     """Split one UID's stack whose images zigzag in plane or alternate acquisitions."""
     n = _normal(frames[0])
@@ -203,9 +223,10 @@ def _split_interleaved(frames: list[FrameHeader]) -> list[list[FrameHeader]]:
     if any(not np.all(np.isfinite(h.position or ())) for h in frames):
         return [frames]
     return [
-        part
+        woven
         for cluster in _inplane_clusters(frames, n)
         for part in _acquisition_interleave(cluster, n)
+        for woven in _alternating_gaps(part, n)
     ]
 
 

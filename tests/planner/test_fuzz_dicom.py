@@ -194,7 +194,7 @@ def test_random_header_damage_never_crashes(k: int, where: int, junk: bytes) -> 
 
 
 @FUZZ
-@given(dx=st.floats(2.0, 60.0), dz=st.floats(0.2, 1.8))
+@given(dx=st.one_of(st.just(0.0), st.floats(2.0, 60.0)), dz=st.floats(0.2, 1.8))
 def test_two_stacks_with_one_uid_never_interleave(dx: float, dz: float) -> None:
     with tempfile.TemporaryDirectory() as d:
         a = write_series(Path(d) / "s", n=N, rows=16, cols=16, names="ordered", prefix="a")
@@ -209,7 +209,10 @@ def test_two_stacks_with_one_uid_never_interleave(dx: float, dz: float) -> None:
             series_uid=a.series_uid,
             origin=(-25.0 + dx, -20.0, 10.0 + dz),
         )
-        outcome(Path(d) / "s", [p.name for p in a.paths], {"series_split"})
+        # evenly woven (1 mm apart at a 2 mm step) is indistinguishable from one 1 mm series:
+        # it must then still be voxel-exact; any other weave is split
+        even = dx == 0.0 and abs(dz - 1.0) <= 0.06
+        outcome(Path(d) / "s", [p.name for p in a.paths], set() if even else {"series_split"})
 
 
 @FUZZ
