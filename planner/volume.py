@@ -68,9 +68,10 @@ def hounsfield_warning(hu: NDArray[np.int16], what: str) -> LoadWarning | None:
     (-100 to -50 HU); values that never go below ``NOT_HU_MIN`` are stored values without
     their rescale (e.g. air at 0 to +24) or not CT at all (tool assumption).
     """
-    lo, hi = int(hu.min()), int(hu.max())
+    lo = int(hu.min())
     if lo <= NOT_HU_MIN:
         return None
+    hi = int(hu.max())
     return LoadWarning(
         "not_hounsfield",
         f"{what}: values range {lo}..{hi} with nothing below {NOT_HU_MIN}: there is no air "
