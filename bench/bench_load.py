@@ -52,14 +52,14 @@ def _phantom_slice(k: int, n: int, rng) -> object:
 
 def generate(folder: Path, n: int, syntax: str) -> None:
     """Write the series (uncompressed or JPEG 2000 lossless) unless it is already cached."""
+    done = folder / ".complete"
+    if done.exists():
+        return  # before any import: the benchmark process stays small (see machine())
     import numpy as np
     import pydicom
     from pydicom.dataset import Dataset, FileMetaDataset
     from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, JPEG2000Lossless
 
-    done = folder / ".complete"
-    if done.exists():
-        return
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(7)
     series, study = pydicom.uid.generate_uid(), pydicom.uid.generate_uid()
