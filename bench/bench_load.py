@@ -1,22 +1,28 @@
-"""Benchmark: load a 300-slice 512x512 CT series with this loader and with SimpleITK.
+"""Benchmark: load CT series as whole processes, this loader against SimpleITK and dcm2niix.
 
 Usage::
 
-    python bench/bench_load.py [--slices 300] [--repeat 3] [--cache DIR]
+    python bench/bench_load.py [--repeat 5] [--cache DIR] [--only uncompressed_300,j2k_20,...]
 
-Generates (once, cached in a temp folder) a synthetic CT series uncompressed and as JPEG 2000
-lossless, then times each loader in its own fresh subprocess (so imports, worker start-up and
-peak memory are counted per method, with a warm file cache for both; module imports are done
-before the clock starts for both). Prints wall time (best of N, runs interleaved), the peak
-resident memory above the interpreter's baseline, the volume size and the machine.
+Generates (once, cached in a temp folder) synthetic 512 x 512 CT series: 300 slices
+uncompressed, 20 and 300 slices JPEG 2000 lossless. Each loader runs as a fresh process per
+run (imports, worker start-up and file reading all counted; the file cache warm for all), the
+three in turn (A B C A B C ...) so that machine load hits all alike. Prints per loader the
+median wall time, the median of the run-by-run ratios against each anchor, and the peak
+resident memory of the process. Anchors: SimpleITK ``ImageSeriesReader`` (GDCM) and the
+``dcm2niix`` command (which also writes a NIfTI file; ``-z n``, no compression).
+
+Then the gantry-tilted real series (../shared/data/dicom_gantry_tilt_ge, if present): slice
+step chosen, p95 |HU error| at every original pixel (each pixel's header position sampled in
+the loaded volume), and peak traced memory of the load against the output volume.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import resource
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -26,25 +32,7 @@ from pathlib import Path
 from machine_info import cpu_description  # bench/ is on sys.path when run as a script
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _rss_mb() -> float:
-    with open("/proc/self/status") as fp:
-        for line in fp:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def _peak_of(pid: int) -> float:
-    try:
-        with open(f"/proc/{pid}/status") as fp:
-            for line in fp:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
+sys.path.insert(0, str(ROOT))  # this checkout's planner, also in this process (tilt check)
 
 
 def _phantom_slice(k: int, n: int, rng) -> object:
@@ -64,14 +52,14 @@ def _phantom_slice(k: int, n: int, rng) -> object:
 
 def generate(folder: Path, n: int, syntax: str) -> None:
     """Write the series (uncompressed or JPEG 2000 lossless) unless it is already cached."""
+    done = folder / ".complete"
+    if done.exists():
+        return  # before any import: the benchmark process stays small (see machine())
     import numpy as np
     import pydicom
     from pydicom.dataset import Dataset, FileMetaDataset
     from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, JPEG2000Lossless
 
-    done = folder / ".complete"
-    if done.exists():
-        return
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(7)
     series, study = pydicom.uid.generate_uid(), pydicom.uid.generate_uid()
@@ -104,107 +92,163 @@ def _warm(folder: Path) -> None:
         p.read_bytes()
 
 
-def run_one(method: str, folder: Path) -> dict[str, float]:
-    """Runs inside the child process: load once, report time and memory."""
-    if method == "planner":  # import what the loader uses, as SimpleITK is imported below
-        import pydicom.pixels  # noqa: F401
-
-        from planner.dicom.pixels import shutdown_workers
+def run_child(method: str, folder: Path) -> None:
+    """Runs as the whole measured process: load the series the way each tool does."""
+    if method == "planner":
         from planner.loading import load_path
+
+        vol = load_path(folder).volume
+        print(vol.shape_kji)
     else:
         import SimpleITK as sitk
-    base = _rss_mb()
-    t0 = time.perf_counter()
-    if method == "planner":
-        vol = load_path(folder).volume
-        arr = vol.hu
-    else:
+
         reader = sitk.ImageSeriesReader()
         reader.SetFileNames(sitk.ImageSeriesReader.GetGDCMSeriesFileNames(str(folder)))
-        img = reader.Execute()
-        arr = sitk.GetArrayViewFromImage(img)
-    wall = time.perf_counter() - t0
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    if method == "planner":
-        import planner.dicom.pixels as px
-
-        pool = px._POOL  # bench-only peek: forkserver workers are not our children
-        for pid in list(getattr(pool, "_processes", None) or {}):
-            child = max(child, _peak_of(pid))
-        shutdown_workers()
-    return {
-        "wall_s": wall,
-        "baseline_mb": base,
-        "peak_mb": peak,
-        "child_peak_mb": child,
-        "volume_mb": arr.nbytes / 2**20,
-        "dtype": str(arr.dtype),
-        "shape": list(arr.shape),
-    }
+        arr = sitk.GetArrayViewFromImage(reader.Execute())
+        print(arr.shape)
 
 
-def _child(method: str, folder: Path) -> dict[str, float]:
-    _warm(folder)
-    out = subprocess.run(
-        [sys.executable, __file__, "--child", method, str(folder)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+def _command(method: str, folder: Path, out_dir: Path) -> list[str]:
+    if method == "dcm2niix":
+        return ["dcm2niix", "-z", "n", "-o", str(out_dir), "-f", "bench", str(folder)]
+    return [sys.executable, str(Path(__file__).resolve()), "--child", method, str(folder)]
+
+
+def _timed(cmd: list[str]) -> tuple[float, float]:
+    """(wall seconds, peak RSS MiB) of one whole process."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT, env=env
     )
-    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{cmd} failed with exit code {proc.returncode}")
+    return wall, usage.ru_maxrss / 1024
+
+
+def compare(folder: Path, repeat: int, methods: list[str]) -> dict[str, list[tuple[float, float]]]:
+    out_dir = Path(tempfile.mkdtemp(prefix="bench_load_out_"))
+    runs: dict[str, list[tuple[float, float]]] = {m: [] for m in methods}
+    try:
+        _warm(folder)
+        for m in methods:  # one warm-up each (page cache, bytecode)
+            _timed(_command(m, folder, out_dir))
+        for _ in range(repeat):
+            for m in methods:
+                runs[m].append(_timed(_command(m, folder, out_dir)))
+    finally:
+        shutil.rmtree(out_dir, ignore_errors=True)
+    return runs
+
+
+def report_compare(runs: dict[str, list[tuple[float, float]]]) -> None:
+    anchors = [m for m in runs if m != "planner"]
+    for m, rs in runs.items():
+        walls = [w for w, _ in rs]
+        line = (
+            f"  {m:9s} wall median {statistics.median(walls):6.2f} s "
+            f"(min {min(walls):.2f}, max {max(walls):.2f}); "
+            f"peak RSS {max(r for _, r in rs):5.0f} MiB"
+        )
+        if m == "planner":
+            for a in anchors:
+                ratios = [p / q for (p, _), (q, _) in zip(rs, runs[a], strict=True)]
+                line += f"; vs {a} {statistics.median(ratios):.2f}x"
+        print(line)
+
+
+def tilt_check(folder: Path) -> None:
+    """Finest-gap resampling of the gantry-tilted series: error at original pixels, memory."""
+    import tracemalloc
+
+    import numpy as np
+    import pydicom
+
+    from planner.loading import load_path
+
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    res = load_path(folder)
+    wall = time.perf_counter() - t0
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    vol = res.volume
+    errs = []
+    for path in sorted(p for p in folder.iterdir() if p.is_file()):
+        ds = pydicom.dcmread(path)
+        raw = ds.pixel_array
+        hu = raw * float(ds.RescaleSlope) + float(ds.RescaleIntercept)
+        pad = ds.get("PixelPaddingValue")
+        valid = raw != pad if pad is not None else np.ones(raw.shape, bool)
+        o = np.asarray(ds.ImageOrientationPatient, float)
+        ps = np.asarray(ds.PixelSpacing, float)
+        jj, ii = np.nonzero(valid)
+        lps = (
+            np.asarray(ds.ImagePositionPatient, float)
+            + ii[:, None] * ps[1] * o[:3]
+            + jj[:, None] * ps[0] * o[3:]
+        )
+        got = vol.sample_lps(lps)
+        ok = np.isfinite(got)
+        errs.append(np.abs(got[ok] - hu[jj, ii][ok]))
+    err = np.concatenate(errs)
+    print(
+        f"  slice step {vol.spacing_mm[2]:.3f} mm, output {' x '.join(map(str, vol.shape_kji))}; "
+        f"|HU error| at {err.size} original pixels: median {np.median(err):.1f}, "
+        f"p95 {np.percentile(err, 95):.1f}, p99 {np.percentile(err, 99):.1f}; "
+        f"load {wall:.2f} s in-process; peak traced memory {peak / vol.hu.nbytes:.2f} x the output "
+        f"volume ({vol.hu.nbytes / 2**20:.0f} MiB)"
+    )
 
 
 def machine() -> str:
-    import pydicom
-    import SimpleITK as sitk
+    """Versions without importing the packages here: this process stays small, so the peak
+    memory the kernel reports for each child (inherited at fork) is the child's own."""
+    from importlib.metadata import version
 
+    d2n = subprocess.run(["dcm2niix", "-v"], capture_output=True, text=True).stdout.strip()
     return (
-        f"{cpu_description()}; pydicom {pydicom.__version__}; "
-        f"SimpleITK {sitk.Version.VersionString()}"
+        f"{cpu_description()}; pydicom {version('pydicom')}; SimpleITK {version('SimpleITK')}; "
+        f"dcm2niix {d2n.splitlines()[-1] if d2n else '?'}"
     )
+
+
+CASES = {
+    "uncompressed_300": ("uncompressed", 300),
+    "j2k_20": ("j2k", 20),
+    "j2k_300": ("j2k", 300),
+}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--slices", type=int, default=300)
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument(
         "--cache", type=Path, default=Path(tempfile.gettempdir()) / "planner_bench_load"
     )
+    ap.add_argument("--only", default=",".join([*CASES, "tilt"]))
     ap.add_argument("--child", nargs=2, metavar=("METHOD", "FOLDER"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        print(json.dumps(run_one(args.child[0], Path(args.child[1]))))
+        run_child(args.child[0], Path(args.child[1]))
         return
     print("machine:", machine())
-    for syntax in ("uncompressed", "j2k"):
-        folder = args.cache / f"{syntax}_{args.slices}"
-        t = time.perf_counter()
-        generate(folder, args.slices, syntax)
+    for name in args.only.split(","):
+        if name == "tilt":
+            folder = ROOT.parent / "shared" / "data" / "dicom_gantry_tilt_ge" / "GE"
+            if folder.is_dir():
+                print("\ngantry tilt (real GE head CT, 18.5 degrees, gaps 1.08 / 4 / 7 mm):")
+                tilt_check(folder)
+            continue
+        syntax, n = CASES[name]
+        folder = args.cache / f"{syntax}_{n}"
+        generate(folder, n, syntax)
         size = sum(p.stat().st_size for p in folder.glob("*.dcm")) / 2**20
-        print(
-            f"\n{syntax}: {args.slices} x 512 x 512, {size:.0f} MiB on disk ({folder}, "
-            f"ready in {time.perf_counter() - t:.1f} s)"
-        )
-        results: dict[str, list[dict[str, float]]] = {"planner": [], "simpleitk": []}
-        for _ in range(args.repeat):  # interleaved, so machine load hits both alike
-            for method in results:
-                results[method].append(_child(method, folder))
-        print(f"  load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
-        for method, runs in results.items():
-            best = min(runs, key=lambda r: r["wall_s"])
-            walls = ", ".join(f"{r['wall_s']:.2f}" for r in runs)
-            delta = max(r["peak_mb"] - r["baseline_mb"] for r in runs)
-            print(
-                f"  {method:9s} wall best {best['wall_s']:.2f} s (runs: {walls}); "
-                f"peak RSS {max(r['peak_mb'] for r in runs):.0f} MiB, above baseline "
-                f"{delta:.0f} MiB = {delta / best['volume_mb']:.2f} x volume "
-                f"({best['volume_mb']:.0f} MiB {best['dtype']}); worker peak "
-                f"{max(r['child_peak_mb'] for r in runs):.0f} MiB"
-            )
+        print(f"\n{name}: {n} x 512 x 512, {size:.0f} MiB on disk, {args.repeat} runs each")
+        report_compare(compare(folder, args.repeat, ["planner", "simpleitk", "dcm2niix"]))
 
 
 if __name__ == "__main__":

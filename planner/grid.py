@@ -140,7 +140,7 @@ def trilinear_sample(
 
     Points outside the voxel centres' hull (beyond half a voxel clamp) get ``fill``.
     """
-    p = np.atleast_2d(np.asarray(ijk, dtype=np.float64))
+    p = np.asarray(ijk, dtype=np.float64).reshape(-1, 3)  # points (..., 3) of any rank
     shape_ijk = np.array(array.shape[::-1], dtype=np.float64)
     out = np.full(p.shape[0], fill, dtype=np.float64)
     inside = np.all((p >= -0.5) & (p <= shape_ijk - 0.5), axis=1)

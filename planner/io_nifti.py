@@ -8,18 +8,32 @@ NIfTI affines map voxel (i, j, k) to RAS mm; the planner works in LPS, so
 from __future__ import annotations
 
 import re
-import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from planner.errors import CorruptFileError, ImageTooLargeError, NotFoundError, UnsupportedDataError
+from planner.errors import (
+    CorruptFileError,
+    GeometryError,
+    ImageTooLargeError,
+    NotFoundError,
+    UnsupportedDataError,
+)
 from planner.grid import FloatArray, ImageGrid
-from planner.volume import CTVolume, LabelMap, LoadWarning, SeriesIdentity, stable_uid_from_paths
+from planner.volume import (
+    CTVolume,
+    LabelMap,
+    LoadWarning,
+    SeriesIdentity,
+    hounsfield_warning,
+    stable_uid_from_paths,
+)
 
 RAS_TO_LPS = np.diag([-1.0, -1.0, 1.0, 1.0])
+AIR_HU = -1000
+MIN_VOXEL_MM, MAX_VOXEL_MM = 0.001, 50.0  # plausible voxel sizes (tool assumption)
 MAX_VOXELS = 2048 * 2048 * 2048 // 4  # 2 G voxels: refused before allocating
 
 # VerSe label ids (VerSe 2019/2020): 1-7 C1-C7, 8-19 T1-T12, 20-24 L1-L5, 25 L6, 28 T13.
@@ -58,10 +72,38 @@ def _load_image(path: Path) -> Any:
     return img
 
 
+def check_affine(affine: Any, path: Path) -> FloatArray:
+    """The voxel-to-RAS affine if it places voxels reliably, else GeometryError naming the file.
+
+    Finite, voxel sizes between MIN_VOXEL_MM and MAX_VOXEL_MM, and axes far from collinear
+    (|det| of the unit directions > 0.01).
+    """
+    if affine is None:
+        raise GeometryError("the NIfTI header holds no usable affine (qform/sform)", path=path)
+    a = np.asarray(affine, dtype=np.float64)
+    if a.shape != (4, 4) or not np.all(np.isfinite(a)):
+        raise GeometryError(
+            "the NIfTI affine (qform/sform) holds values that are not finite numbers; "
+            "the voxels cannot be placed in patient space",
+            path=path,
+        )
+    sizes = np.linalg.norm(a[:3, :3], axis=0)
+    if np.any(sizes < MIN_VOXEL_MM) or np.any(sizes > MAX_VOXEL_MM):
+        raise GeometryError(
+            f"the NIfTI affine gives voxel sizes {', '.join(f'{v:.3g}' for v in sizes)} mm, "
+            f"outside {MIN_VOXEL_MM:g}..{MAX_VOXEL_MM:g} mm; the affine is degenerate",
+            path=path,
+        )
+    if abs(float(np.linalg.det(a[:3, :3] / sizes))) < 0.01:
+        raise GeometryError(
+            "the NIfTI affine is singular (its axes are parallel); the voxels cannot be placed",
+            path=path,
+        )
+    return a
+
+
 def _grid_and_data(img: Any, path: Path) -> tuple[ImageGrid, NDArray[Any]]:
-    affine = img.affine
-    if affine is None or not np.all(np.isfinite(affine)):
-        raise CorruptFileError("the NIfTI affine is missing or not finite", path=path)
+    affine = check_affine(img.affine, path)
     try:
         data = np.asanyarray(img.dataobj)
     except Exception as exc:
@@ -72,44 +114,60 @@ def _grid_and_data(img: Any, path: Path) -> tuple[ImageGrid, NDArray[Any]]:
     return grid, kji
 
 
+def _to_int16(data: NDArray[Any], p: Path) -> tuple[NDArray[np.int16], list[LoadWarning]]:
+    """Round and clip to int16, counting what changed: NaN voxels, values beyond int16."""
+    warnings: list[LoadWarning] = []
+    if data.dtype == np.int16:
+        return data, warnings
+    f = np.asarray(data, dtype=np.float64)
+    n_nan = int(np.count_nonzero(np.isnan(f)))
+    if n_nan:
+        warnings.append(
+            LoadWarning(
+                "nan_voxels",
+                f"{p.name}: {n_nan} voxel(s) are not a number (NaN); they were set to air "
+                f"({AIR_HU} HU). Do not measure where the image shows unexpected air.",
+            )
+        )
+        f[np.isnan(f)] = AIR_HU
+    beyond = (f < -32768) | (f > 32767)
+    out_of_range = int(np.count_nonzero(beyond))
+    if out_of_range:
+        warnings.append(
+            LoadWarning(
+                "hu_clipped",
+                f"{p.name}: {out_of_range} voxel(s) beyond the int16 range -32768..32767 "
+                f"(e.g. {float(f[beyond].flat[0]):.3g}) were clipped to it.",
+            )
+        )
+    return np.clip(np.rint(f), -32768, 32767).astype(np.int16), warnings
+
+
 def load_nifti_ct(path: str | Path) -> tuple[CTVolume, list[LoadWarning]]:
     """Load a NIfTI CT as an int16 HU volume in LPS.
 
     Notes
     -----
     Scaling (scl_slope/scl_inter) is applied by nibabel. Values are rounded and clipped to
-    int16; a warning is returned when clipping or rounding changed values.
+    int16. Warnings: ``nan_voxels`` (count; set to air), ``hu_clipped`` (count beyond int16),
+    ``not_hounsfield`` (no air or fat: not HU). A degenerate affine raises GeometryError.
     """
     p = Path(path)
     img = _load_image(p)
     grid, data = _grid_and_data(img, p)
-    warnings: list[LoadWarning] = []
-    if data.dtype != np.int16:
-        f = np.asarray(data, dtype=np.float64) if data.dtype.kind == "f" else data
-        clipped = np.clip(np.rint(f), -32768, 32767)
-        if data.dtype.kind == "f" and not np.allclose(clipped, f, atol=0.51):
-            warnings.append(
-                LoadWarning(
-                    "hu_clipped", "Some voxel values were outside the int16 range and were clipped."
-                )
-            )
-        data = clipped.astype(np.int16)
-    lo, hi = int(data.min()), int(data.max())
+    data, warnings = _to_int16(data, p)
     modality = "CT"
-    if lo >= 0 and hi < 4096 and lo > -100:
-        warnings.append(
-            LoadWarning(
-                "not_hounsfield",
-                f"Values range {lo}..{hi}; this does not look like a CT in Hounsfield units "
-                "(no air at about -1000). HU-based features may be wrong.",
-            )
-        )
+    plausibility = hounsfield_warning(data, p.name)
+    if plausibility is not None:
+        warnings.append(plausibility)
     ident = SeriesIdentity(stable_uid_from_paths([p]), str(p.resolve()), modality, p.name)
     return CTVolume(data, grid, ident), warnings
 
 
 def parse_caret_label_table(xml_text: str) -> dict[int, str]:
     """Label names from a Caret XML label table (as TotalSegmentator writes into NIfTI)."""
+    import xml.etree.ElementTree as ET  # only label maps with a Caret table need it
+
     text = xml_text.strip().strip("\x00")
     names: dict[int, str] = {}
     try:

@@ -16,7 +16,8 @@ uneven spacing, missing slices, skipped files, non-CT); unrecoverable ones raise
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from planner.dicom.scan import scan_headers
 from planner.dicom.series import SeriesInfo, build_series, choose_default, rank_key
 from planner.errors import (
     CorruptFileError,
+    GeometryError,
     ImageTooLargeError,
     NoImageSeriesError,
     NotFoundError,
@@ -37,13 +39,20 @@ from planner.errors import (
     UnsupportedDataError,
 )
 from planner.grid import ImageGrid
-from planner.io_nifti import is_nifti
+from planner.io_nifti import check_affine, is_nifti
 from planner.progress import Progress, report
-from planner.volume import CTVolume, LoadWarning, SeriesIdentity, stable_uid_from_paths
+from planner.volume import (
+    CTVolume,
+    LoadWarning,
+    SeriesIdentity,
+    hounsfield_warning,
+    stable_uid_from_paths,
+)
 
 log = logging.getLogger(__name__)
 
 MAX_SERIES_VOXELS = 1 << 30  # 2 GiB of int16: refused before allocating
+MAX_SLOPE, MAX_INTERCEPT = 1e4, 1e6  # beyond these a rescale is not CT (tool assumption)
 
 __all__ = [
     "LoadResult",
@@ -120,6 +129,8 @@ def _scan_nifti(path: Path) -> StudyScan:
         raise CorruptFileError(f"cannot read NIfTI header ({exc})", path=path) from exc
     if len(shape) < 3:
         raise UnsupportedDataError(f"expected a 3-D image, found shape {shape}", path=path)
+    affine = check_affine(affine, path)
+    zooms = tuple(float(z) for z in np.linalg.norm(affine[:3, :3], axis=0))
     key = stable_uid_from_paths([path])
     k_dir = affine[:3, 2] / max(float(np.linalg.norm(affine[:3, 2])), 1e-9)
     info = SeriesInfo(
@@ -194,9 +205,59 @@ def _check_size(info: SeriesInfo, shape: tuple[int, ...]) -> None:
         )
 
 
+def _rescale_ok(h: FrameHeader) -> bool:
+    return (
+        math.isfinite(h.slope)
+        and math.isfinite(h.intercept)
+        and abs(h.slope) <= MAX_SLOPE
+        and abs(h.intercept) <= MAX_INTERCEPT
+    )
+
+
+def _repair_rescale(
+    info: SeriesInfo, frames: list[FrameHeader]
+) -> tuple[list[FrameHeader], list[LoadWarning]]:
+    """Images whose Rescale Slope/Intercept is not a usable number: given the value every
+    other image shares, or left out; never turned into silent 0 HU."""
+    bad = [h for h in frames if not _rescale_ok(h)]
+    if not bad:
+        return frames, []
+    good = [h for h in frames if _rescale_ok(h)]
+    names = ", ".join(frame_label(h) for h in bad[:3]) + (" ..." if len(bad) > 3 else "")
+    what = f"slope {bad[0].slope:g}, intercept {bad[0].intercept:g}"
+    if not good:
+        raise CorruptFileError(
+            f"series {info.key}: Rescale Slope/Intercept (0028,1053/1052) is not a usable number "
+            f"in any image (e.g. {frame_label(bad[0])}: {what}); the HU cannot be computed. "
+            "Export the series again",
+            path=bad[0].path,
+        )
+    common = {(h.slope, h.intercept) for h in good}
+    if len(common) == 1:
+        slope, intercept = common.pop()
+        fixed = {id(h) for h in bad}
+        frames = [
+            replace(h, slope=slope, intercept=intercept) if id(h) in fixed else h for h in frames
+        ]
+        action = (
+            f"the value all other images share (slope {slope:g}, intercept {intercept:g}) was used"
+        )
+    else:
+        frames = good
+        action = "these images were left out (their slices are interpolated from their neighbours)"
+    return frames, [
+        LoadWarning(
+            "rescale_invalid",
+            f"{len(bad)} image(s) have a Rescale Slope/Intercept that is not a usable number "
+            f"({names}: {what}); {action}. Check HU readings near those slices.",
+        )
+    ]
+
+
 def _decode(
     info: SeriesInfo, frames: list[FrameHeader], progress: Progress | None
 ) -> tuple[np.ndarray, list[FrameHeader], StackGeometry, list[LoadWarning]]:
+    frames, rescale_warnings = _repair_rescale(info, frames)
     geo = stack_geometry(frames)
     _check_size(info, (len(frames), info.rows, info.columns))
     _check_size(info, geo.shape_kji)
@@ -204,7 +265,7 @@ def _decode(
     stack = np.empty((len(ordered), info.rows, info.columns), dtype=np.int16)
     fill = AIR_HU if info.modality == "CT" else 0
     stats = decode_into(stack, ordered, fill, progress)
-    warnings: list[LoadWarning] = []
+    warnings: list[LoadWarning] = list(rescale_warnings)
     if stats.failures:
         names = [f"{frame_label(ordered[k])} ({msg})" for k, msg in stats.failures]
         if len(stats.failures) == len(ordered):
@@ -236,9 +297,15 @@ def _decode(
     return stack, ordered, geo, warnings
 
 
-def _content_warnings(info: SeriesInfo, frames: list[FrameHeader]) -> list[LoadWarning]:
+def _content_warnings(
+    info: SeriesInfo, frames: list[FrameHeader], stack: np.ndarray
+) -> list[LoadWarning]:
     out: list[LoadWarning] = []
     h = frames[0]
+    if info.modality == "CT" and h.rescale_type in ("", "HU"):
+        plausibility = hounsfield_warning(stack, f"Series {info.key}")
+        if plausibility is not None:
+            out.append(plausibility)
     if not info.is_candidate:
         out.append(
             LoadWarning(
@@ -303,7 +370,10 @@ def load_series(scan: StudyScan, key: str, progress: Progress | None = None) -> 
         rsub = progress.sub(0.9, 1.0) if progress is not None else None
         stack = resample_stack(stack, geo, fill, rsub)
     warnings = (
-        list(info.warnings) + list(geo.warnings) + warnings + _content_warnings(info, ordered)
+        list(info.warnings)
+        + list(geo.warnings)
+        + warnings
+        + _content_warnings(info, ordered, stack)
     )
     identity = SeriesIdentity(info.key, str(scan.root), info.modality, info.description)
     volume = CTVolume(stack, ImageGrid(stack.shape, geo.ijk_to_lps), identity, ordered[0].patient)  # type: ignore[arg-type]
@@ -350,6 +420,13 @@ def resolve_key(scan: StudyScan, series_uid: str | None = None) -> str:
     found = "; ".join(
         f"{s.key} ({s.modality}, {s.n_images} images): {s.reason}" for s in scan.series[:4]
     )
+    geometry = ("Pixel Spacing", "Image Orientation", "Image Position")
+    if all(s.reason.startswith(geometry) for s in scan.series):
+        raise GeometryError(
+            f"no series can be placed in patient space. Found: {found}. Export the series "
+            "again from the scanner or PACS",
+            path=scan.root,
+        )
     raise UnsupportedDataError(
         f"no CT series usable for planning. Found: {found}. Pass --series KEY to load one anyway",
         path=scan.root,

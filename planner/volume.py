@@ -58,6 +58,28 @@ class LoadWarning:
         return {"code": self.code, "message": self.message}
 
 
+NOT_HU_MIN = -50  # a CT in HU holds air (-1000) or at least fat (about -100) below this
+
+
+def hounsfield_warning(hu: NDArray[np.int16], what: str) -> LoadWarning | None:
+    """A ``not_hounsfield`` warning when the values cannot be Hounsfield units, else None.
+
+    Any CT of the body holds air (about -1000 HU) around or inside it, or at least fat
+    (-100 to -50 HU); values that never go below ``NOT_HU_MIN`` are stored values without
+    their rescale (e.g. air at 0 to +24) or not CT at all (tool assumption).
+    """
+    lo = int(hu.min())
+    if lo <= NOT_HU_MIN:
+        return None
+    hi = int(hu.max())
+    return LoadWarning(
+        "not_hounsfield",
+        f"{what}: values range {lo}..{hi} with nothing below {NOT_HU_MIN}: there is no air "
+        "(about -1000) or fat, so these are not Hounsfield units (a missing rescale?). "
+        "Bone segmentation, HU readings and cement estimates will be wrong.",
+    )
+
+
 @dataclass(frozen=True, eq=False)
 class CTVolume:
     """A CT volume in patient LPS millimetres.

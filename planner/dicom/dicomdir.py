@@ -21,6 +21,16 @@ log = logging.getLogger(__name__)
 class DicomdirContents:
     files: tuple[Path, ...]
     missing: tuple[tuple[Path, str], ...]  # (expected path, series uid from the directory)
+    outside: tuple[str, ...] = ()  # Referenced File IDs pointing outside the folder: refused
+
+
+def _escapes(parts: list[str]) -> bool:
+    """True for a Referenced File ID that leaves the DICOMDIR's folder tree.
+
+    PS3.10 8.3 allows only relative IDs of up to 8 components of uppercase letters, digits and
+    underscore; '..', '.', absolute paths and drive letters are never legitimate.
+    """
+    return any(p in ("..", ".") or p.startswith(("/", "~")) or ":" in p for p in parts)
 
 
 def is_dicomdir(path: Path) -> bool:
@@ -68,6 +78,7 @@ def read_dicomdir(path: Path) -> DicomdirContents | None:
     missing: list[tuple[Path, str]] = []
     series_uid = ""
     cache: dict[Path, dict[str, str]] = {}
+    outside: list[str] = []
     for rec in records:
         rtype = str(rec.get("DirectoryRecordType", "")).upper()
         if rtype == "SERIES":
@@ -76,12 +87,29 @@ def read_dicomdir(path: Path) -> DicomdirContents | None:
         if ref is None:
             continue
         parts = [str(ref)] if isinstance(ref, str) else [str(x) for x in ref]
+        raw = "\\".join(parts)
         parts = [p for part in parts for p in part.replace("/", "\\").split("\\") if p]
+        if not parts or _escapes(parts) or raw.startswith(("/", "\\")):
+            outside.append(raw)
+            continue
         found = _resolve(root, parts, cache)
+        if found is not None and not _inside(found, root):
+            outside.append(raw)  # a symbolic link out of the tree
+            continue
         if found is None:
             missing.append((root.joinpath(*parts), series_uid))
         else:
             files.append(found)
-    if not files and not missing:
+    if outside:
+        log.warning("DICOMDIR %s: %d reference(s) outside its folder refused", path, len(outside))
+    if not files and not missing and not outside:
         return None
-    return DicomdirContents(tuple(dict.fromkeys(files)), tuple(missing))
+    return DicomdirContents(tuple(dict.fromkeys(files)), tuple(missing), tuple(outside))
+
+
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        path.resolve().relative_to(root.resolve())
+    except ValueError:
+        return False
+    return True

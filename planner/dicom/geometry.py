@@ -30,7 +30,10 @@ from planner.volume import LoadWarning
 POSITION_TOL_MM = 0.02
 UNIFORM_TOL_MM = 0.05  # largest distance of a slice from the regular grid it is placed on
 GAP_FACTOR = 1.5  # a spacing this many times the usual one means missing slices
-MAX_UPSAMPLE = 4  # the regular grid may hold at most this many times the acquired slices
+MAX_UPSAMPLE = 16  # the regular grid may hold at most this many times the acquired slices
+MIN_PIXEL_MM, MAX_PIXEL_MM = 0.001, 50.0  # plausible pixel sizes (tool assumption)
+MAX_POSITION_MM = 1e5
+INPLANE_JUMP_MM = 1.0  # in-plane positions this far off a straight track: several stacks
 
 
 @dataclass(frozen=True, eq=False)
@@ -80,12 +83,66 @@ def axes_from_orientation(
     return r, c, _unit(np.cross(r, c))
 
 
+def _bad_numbers(values: Sequence[float], lo: float, hi: float) -> bool:
+    return not all(math.isfinite(v) and lo <= v <= hi for v in values)
+
+
+def frame_problem(frame: FrameHeader) -> str:
+    """Why this image's geometry cannot be trusted ('' when it can).
+
+    Pixel Spacing (0028,0030) must be positive and finite (PS3.3 C.7.6.2.1: the physical
+    distance between pixel centres); a negative value would silently mirror the image, so it is
+    refused rather than guessed. Orientation (0020,0037) must hold two finite unit vectors and
+    Position (0020,0032) finite coordinates within 100 m.
+    """
+    ps, ori, pos = frame.pixel_spacing, frame.orientation, frame.position
+    if ps is not None and _bad_numbers(ps, MIN_PIXEL_MM, MAX_PIXEL_MM):
+        return (
+            f"Pixel Spacing (0028,0030) is {_fmt(ps)} in {frame_label(frame)}: it must be "
+            f"positive and finite ({MIN_PIXEL_MM:g} to {MAX_PIXEL_MM:g} mm); a negative value "
+            "would mirror the image, so the series is refused"
+        )
+    if ori is not None:
+        norms = (math.hypot(*ori[:3]), math.hypot(*ori[3:]))
+        if _bad_numbers(ori, -1.01, 1.01) or _bad_numbers(norms, 0.95, 1.05):
+            return (
+                f"Image Orientation (Patient) (0020,0037) is {_fmt(ori)} in "
+                f"{frame_label(frame)}: it must hold two finite unit vectors"
+            )
+        cosine = sum(a * b for a, b in zip(ori[:3], ori[3:], strict=True)) / (norms[0] * norms[1])
+        if abs(cosine) > 0.01:
+            return (
+                f"Image Orientation (Patient) (0020,0037) is {_fmt(ori)} in "
+                f"{frame_label(frame)}: its rows and columns are not perpendicular "
+                f"(cosine {cosine:.3f})"
+            )
+    if pos is not None and _bad_numbers(pos, -MAX_POSITION_MM, MAX_POSITION_MM):
+        return (
+            f"Image Position (Patient) (0020,0032) is {_fmt(pos)} in {frame_label(frame)}: "
+            "it must hold finite coordinates in mm"
+        )
+    return ""
+
+
+def _fmt(values: Sequence[float]) -> str:
+    return "\\".join(f"{v:g}" for v in values)
+
+
+def stack_problem(frames: Sequence[FrameHeader]) -> tuple[str, FrameHeader | None]:
+    """(why the stack's geometry cannot be trusted, the first offending image) or ('', None)."""
+    for f in frames:
+        problem = frame_problem(f)
+        if problem:
+            return problem, f
+    return "", None
+
+
 def _single_slice_step(frame: FrameHeader) -> tuple[float, list[LoadWarning]]:
     for value, name in (
         (frame.spacing_between, "Spacing Between Slices"),
         (frame.thickness, "Slice Thickness"),
     ):
-        if value is not None and value > 0:
+        if value is not None and math.isfinite(value) and 0.01 <= value <= 100:
             return float(value), [
                 LoadWarning(
                     "single_slice",
@@ -144,14 +201,14 @@ def frame_label(frame: FrameHeader) -> str:
 
 
 def _choose_step(depth: FloatArray) -> float:
-    """Regular step for a non-uniform stack: the smallest spacing unless that multiplies the
-    slice count by more than MAX_UPSAMPLE (then the median spacing)."""
+    """Regular step for a non-uniform stack: the finest spacing, so no acquired detail is lost
+    (a series with 1 mm and 7 mm parts keeps its 1 mm part), unless that multiplies the slice
+    count by more than MAX_UPSAMPLE (then the step that gives exactly that many slices)."""
     n = len(depth)
-    gaps = np.diff(depth)
-    smallest, med = float(gaps.min()), float(np.median(gaps))
+    smallest = float(np.diff(depth).min())
     if depth[-1] / smallest + 1 <= MAX_UPSAMPLE * n:
         return smallest
-    return med
+    return float(depth[-1]) / (MAX_UPSAMPLE * n - 1)
 
 
 def _sorted_stack(
@@ -195,6 +252,30 @@ def _depth_step(frames: Sequence[FrameHeader], depth: FloatArray) -> tuple[float
     return _choose_step(depth), 0.0, False
 
 
+def _check_track(
+    frames: Sequence[FrameHeader], order: FloatArray, depth: FloatArray, inplane: FloatArray
+) -> None:
+    """Refuse positions that jump within the slice plane: several stacks, not one.
+
+    One stack (tilted or not) moves its in-plane origin along a straight line with depth;
+    interleaved stacks with one UID zigzag around it.
+    """
+    if len(frames) < 3:
+        return
+    coef = np.polyfit(depth, inplane, 1)
+    resid = inplane - (np.outer(depth, coef[0]) + coef[1])
+    dist = np.hypot(resid[:, 0], resid[:, 1])
+    if float(dist.max()) > INPLANE_JUMP_MM:
+        k = int(np.argmax(dist))
+        raise GeometryError(
+            f"the image positions do not form one stack: {frame_label(frames[int(order[k])])} "
+            f"lies {float(dist.max()):.1f} mm off the line through the others within the slice "
+            "plane; the series mixes several stacks. Choose one stack or export them as "
+            "separate series",
+            path=frames[int(order[k])].path,
+        )
+
+
 def _tilt_warning(
     tilt_deg: float, shear: float, shape: tuple[int, int, int], step: float
 ) -> LoadWarning:
@@ -217,7 +298,11 @@ def stack_geometry(frames: Sequence[FrameHeader]) -> StackGeometry:
         Missing position/orientation, two slices at the same place, or inconsistent axes.
     """
     f0 = frames[0]
+    problem, bad = stack_problem(frames)
+    if problem:
+        raise GeometryError(problem, path=bad.path if bad is not None else None)
     (r, c, n), pos, order, depth, inplane = _sorted_stack(frames)
+    _check_track(frames, order, depth, inplane)
     ps = f0.pixel_spacing or (1.0, 1.0)
     sx, sy = float(ps[1]), float(ps[0])  # (0028,0030) is (between rows, between columns)
     warnings: list[LoadWarning] = []
@@ -239,6 +324,11 @@ def stack_geometry(frames: Sequence[FrameHeader]) -> StackGeometry:
     affine = np.eye(4)
     affine[:3, 0], affine[:3, 1], affine[:3, 2] = r * sx, c * sy, n * step
     affine[:3, 3] = pos[order[0]] + umin * r + vmin * c + offset * n
+    if not np.all(np.isfinite(affine)) or abs(float(np.linalg.det(affine[:3, :3]))) < 1e-9:
+        raise GeometryError(
+            f"the slice geometry of {frame_label(f0)} gives a singular or non-finite voxel grid",
+            path=f0.path,
+        )
     if not uniform:
         warnings += _spacing_warnings(depth, [frames[i] for i in order], step)
     if tilted:

@@ -100,6 +100,8 @@ class FrameHeader:
     transfer_syntax: str
     value_offset: int | None  # file offset of the first byte of native pixel data
     patient: PatientInfo = field(repr=False, compare=False, default_factory=PatientInfo)
+    # file offset of the first item of encapsulated pixel data (set by the lean reader only)
+    encapsulated_offset: int | None = field(default=None, compare=False)
 
     @property
     def is_native(self) -> bool:
@@ -172,6 +174,10 @@ def _looks_like_raw_dicom(head: bytes) -> bool:
 
 
 def _read_dataset(fp: Any, path: Path) -> Any:
+    head = fp.read(132)
+    fp.seek(0)
+    if head[128:132] != b"DICM" and not _looks_like_raw_dicom(head[:8]):
+        raise NotDicomError(str(path))  # decided without importing pydicom
     import pydicom
     from pydicom.errors import InvalidDicomError
 
@@ -326,15 +332,28 @@ def _common(ds: Any, path: str, ts: str, offset: int | None, n_frames: int) -> d
     }
 
 
-def _rescale(item: Any) -> tuple[float, float, bool, str]:
-    slope, intercept = _float(item, "RescaleSlope"), _float(item, "RescaleIntercept")
+def rescale_values(
+    slope: float | None, intercept: float | None
+) -> tuple[float, float, bool]:
+    """(slope, intercept, missing?) from (0028,1053) and (0028,1052) as read.
+
+    A missing or zero slope becomes 1 and a missing intercept 0 (flagged as missing). Values
+    that are not finite are kept as they are: the loader refuses or repairs those slices
+    with a warning, never turns them into silent numbers.
+    """
     missing = slope is None or intercept is None
     return (
         1.0 if slope is None or slope == 0 else slope,
         0.0 if intercept is None else intercept,
         missing,
-        _text(item, "RescaleType").upper(),
     )
+
+
+def _rescale(item: Any) -> tuple[float, float, bool, str]:
+    slope, intercept, missing = rescale_values(
+        _float(item, "RescaleSlope"), _float(item, "RescaleIntercept")
+    )
+    return slope, intercept, missing, _text(item, "RescaleType").upper()
 
 
 def _frames_from_dataset(

@@ -20,9 +20,8 @@ import logging
 import math
 import os
 from collections.abc import Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -31,10 +30,15 @@ from planner.dicom.headers import EXPLICIT_BE, FrameHeader
 from planner.errors import Cancelled
 from planner.progress import Progress, report
 
+if TYPE_CHECKING:  # imported when a pool is started: keeps start-up light for native series
+    from concurrent.futures import ProcessPoolExecutor
+
 log = logging.getLogger(__name__)
 
 AIR_HU = -1000
-PARALLEL_MIN_IMAGES = 6  # below this, starting workers costs more than it saves
+# Below this many compressed images, starting a worker (about 0.5 s: a process, numpy and the
+# decoders imported) costs more than it saves (a 512 x 512 JPEG 2000 image decodes in ~25 ms).
+PARALLEL_MIN_IMAGES = 48
 _POOL: ProcessPoolExecutor | None = None
 _POOL_WORKERS = 0
 
@@ -62,17 +66,18 @@ def _raw_dtype(h: FrameHeader) -> np.dtype:
     return np.dtype(f"{order}{kind}{h.bits_allocated // 8}")
 
 
-def _fix_bits(raw: NDArray, h: FrameHeader) -> NDArray:
+def _fix_bits(raw: NDArray[Any], h: FrameHeader) -> NDArray[Any]:
     """Mask unused high bits (unsigned) or sign-extend from Bits Stored (signed)."""
     if h.bits_stored >= h.bits_allocated:
         return raw
     if h.pixel_representation == 0:
         return raw & np.asarray((1 << h.bits_stored) - 1, dtype=raw.dtype)
     shift = h.bits_allocated - h.bits_stored
-    return (raw << shift) >> shift  # type: ignore[no-any-return]
+    out: NDArray[Any] = (raw << shift) >> shift
+    return out
 
 
-def read_native(h: FrameHeader) -> NDArray:
+def read_native(h: FrameHeader) -> NDArray[Any]:
     """Stored values of one uncompressed image, read from its recorded file offset."""
     assert h.value_offset is not None
     dtype = _raw_dtype(h)
@@ -85,10 +90,59 @@ def read_native(h: FrameHeader) -> NDArray:
     return _fix_bits(raw.astype(raw.dtype.newbyteorder("="), copy=False), h)
 
 
-def read_with_pydicom(h: FrameHeader) -> NDArray:
+J2K_SYNTAXES = frozenset({"1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91"})
+_ITEM_TAG, _SEQ_END_TAG = b"\xfe\xff\x00\xe0", b"\xfe\xff\xdd\xe0"
+
+
+def _fragments(data: bytes) -> bytes:
+    """The codestream of a single-frame encapsulated Pixel Data value (PS3.5 A.4): the basic
+    offset table item is skipped, the fragment items are joined."""
+    pos, parts = 0, list[bytes]()
+    first = True
+    while pos + 8 <= len(data):
+        tag, length = data[pos : pos + 4], int.from_bytes(data[pos + 4 : pos + 8], "little")
+        if tag == _SEQ_END_TAG:
+            return b"".join(parts)
+        if tag != _ITEM_TAG or pos + 8 + length > len(data):
+            break
+        if not first:
+            parts.append(data[pos + 8 : pos + 8 + length])
+        first, pos = False, pos + 8 + length
+    raise ValueError("encapsulated pixel data is damaged (no sequence delimiter)")
+
+
+def read_j2k_direct(h: FrameHeader) -> NDArray[Any] | None:
+    """Stored values of a single-frame JPEG 2000 image decoded by OpenJPEG straight from the
+    file bytes (no pydicom data set), or None when this shortcut does not apply.
+
+    A codestream whose signedness disagrees with (0028,0103) is reinterpreted at Bits Stored
+    precision, as pydicom does.
+    """
+    if h.encapsulated_offset is None or h.transfer_syntax not in J2K_SYNTAXES or h.n_frames != 1:
+        return None
+    try:
+        from openjpeg.utils import decode as j2k_decode
+    except ImportError:
+        return None
+    with open(h.path, "rb") as fp:
+        fp.seek(h.encapsulated_offset)
+        data = fp.read()
+    arr = j2k_decode(_fragments(data))
+    if arr.shape != (h.rows, h.columns) or arr.dtype.kind not in "iu":
+        return None
+    if h.pixel_representation == 1 and arr.dtype.kind == "u":
+        wide = arr.astype(np.int32)
+        wide[wide >= 1 << (h.bits_stored - 1)] -= 1 << h.bits_stored
+        return wide
+    if h.pixel_representation == 0 and arr.dtype.kind == "i":
+        return None
+    return arr
+
+
+def read_with_pydicom(h: FrameHeader) -> NDArray[Any]:
     """Stored values of one image through pydicom's decoders (compressed, deflated, odd files)."""
     import pydicom
-    from pydicom.pixels import pixel_array
+    from pydicom.pixels.utils import pixel_array
 
     ds = pydicom.dcmread(h.path, force=True)
     if "TransferSyntaxUID" not in getattr(ds, "file_meta", {}):
@@ -100,7 +154,9 @@ def read_with_pydicom(h: FrameHeader) -> NDArray:
     return arr  # type: ignore[no-any-return]
 
 
-def to_hu(raw: NDArray, h: FrameHeader, out: NDArray[np.int16], pad_fill: int) -> tuple[int, int]:
+def to_hu(
+    raw: NDArray[Any], h: FrameHeader, out: NDArray[np.int16], pad_fill: int
+) -> tuple[int, int]:
     """Write HU of one image into ``out``; returns (clipped pixels, padding pixels)."""
     if _int16_safe(h) and raw.dtype.itemsize == 2 and raw.dtype.isnative:
         clipped = 0
@@ -185,7 +241,11 @@ def decode_one(h: FrameHeader, out: NDArray[np.int16], pad_fill: int) -> tuple[i
     """Decode one image into ``out`` (HU); returns (clipped pixels, padding pixels)."""
     if h.is_native and _int16_safe(h) and out.flags.c_contiguous:
         return 0, _native_in_place(h, out, pad_fill)
-    raw = read_native(h) if h.is_native else read_with_pydicom(h)
+    if h.is_native:
+        raw = read_native(h)
+    else:
+        direct = read_j2k_direct(h)
+        raw = direct if direct is not None else read_with_pydicom(h)
     return to_hu(raw, h, out, pad_fill)
 
 
@@ -210,6 +270,7 @@ def _pool(workers: int) -> ProcessPoolExecutor:
     global _POOL, _POOL_WORKERS
     if _POOL is None or _POOL_WORKERS != workers:
         import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
 
         if _POOL is not None:
             _POOL.shutdown(wait=False, cancel_futures=True)
@@ -240,28 +301,40 @@ def _decode_parallel(
     workers: int,
     progress: Progress | None,
 ) -> tuple[list[tuple[int, str]], int, int]:
-    chunk = max(1, min(16, math.ceil(len(index) / (workers * 4))))
+    """Worker processes take chunks from the front while this process takes them from the
+    back (a chunk not yet started by a worker is cancelled and decoded here), so every core
+    decodes from the start and the workers' start-up time is never waited for."""
+    chunk = max(1, min(16, math.ceil(len(index) / ((workers + 1) * 4))))
     pool = _pool(workers)
-    futures: dict[Future, list[int]] = {}
-    for s in range(0, len(index), chunk):
-        ks = list(index[s : s + chunk])
-        futures[pool.submit(_decode_chunk, [frames[k] for k in ks], pad_fill)] = ks
+    chunks = [list(index[s : s + chunk]) for s in range(0, len(index), chunk)]
+    futures = [pool.submit(_decode_chunk, [frames[k] for k in ks], pad_fill) for ks in chunks]
     failures: list[tuple[int, str]] = []
     clipped = padded = done = 0
-    from concurrent.futures import as_completed
+
+    def account(ks: list[int], fails: list[tuple[int, str]], c: int, p: int) -> None:
+        nonlocal clipped, padded, done
+        failures.extend((ks[i], msg) for i, msg in fails)
+        clipped, padded, done = clipped + c, padded + p, done + len(ks)
+        report(progress, done / len(index), f"Decoding images {done}/{len(index)}")
 
     try:
-        for fut in as_completed(list(futures)):
-            ks = futures.pop(fut)  # drop the reference: each block is freed once copied
+        for n in range(len(chunks) - 1, -1, -1):
+            if futures[n].cancel():  # not started by a worker: decode it here
+                ks = chunks[n]
+                block, fails, c, p = _decode_chunk([frames[k] for k in ks], pad_fill)
+                out[ks] = block
+                account(ks, fails, c, p)
+        for n, fut in enumerate(futures):
+            if fut.cancelled():
+                continue
             block, fails, c, p = fut.result()
-            out[ks] = block
-            del block, fut
-            failures += [(ks[i], msg) for i, msg in fails]
-            clipped, padded, done = clipped + c, padded + p, done + len(ks)
-            report(progress, done / len(index), f"Decoding images {done}/{len(index)}")
+            out[chunks[n]] = block
+            futures[n] = None  # type: ignore[call-overload]  # free the block once copied
+            account(chunks[n], fails, c, p)
     except Cancelled:
         for fut in futures:
-            fut.cancel()
+            if fut is not None:
+                fut.cancel()
         raise
     return failures, clipped, padded
 
@@ -292,22 +365,27 @@ def decode_into(
     pad_fill: int = AIR_HU,
     progress: Progress | None = None,
     workers: int | None = None,
+    min_parallel: int = PARALLEL_MIN_IMAGES,
 ) -> DecodeStats:
     """Decode ``frames[k]`` into ``out[k]`` (HU, int16).
 
-    Native images are read in this process (they are I/O bound); compressed ones in worker
-    processes when there are enough of them and more than one CPU.
+    Native images are read in this process (they are I/O bound); compressed ones also in
+    ``workers - 1`` worker processes (default: one per CPU, this process counting as one)
+    when there are at least ``min_parallel`` of them.
     """
     native = [k for k, h in enumerate(frames) if h.is_native]
     other = [k for k, h in enumerate(frames) if not h.is_native]
-    n_workers = min(workers or cpu_workers(), max(1, len(other) // 2))
+    cores = min(workers or cpu_workers(), max(1, len(other) // 2))
+    n_workers = cores - 1  # this process decodes too
     total = len(frames)
-    serial = native + (other if n_workers < 2 or len(other) < PARALLEL_MIN_IMAGES else [])
+    serial = native + (other if n_workers < 1 or len(other) < min_parallel else [])
     sub = progress.sub(0.0, len(serial) / total) if progress is not None and serial else None
     failures, clipped, padded = _decode_serial(out, frames, serial, pad_fill, sub)
     in_process = set(serial)
     rest = [k for k in other if k not in in_process]
     if rest:
+        from concurrent.futures.process import BrokenProcessPool
+
         sub = progress.sub(len(serial) / total, 1.0) if progress is not None else None
         try:
             f, c, p = _decode_parallel(out, frames, rest, pad_fill, n_workers, sub)

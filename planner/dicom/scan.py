@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from planner.dicom.dicomdir import is_dicomdir, read_dicomdir
+from planner.dicom.fastheader import fast_frame_header
 from planner.dicom.headers import (
     BadFileError,
     FrameHeader,
@@ -21,7 +22,7 @@ from planner.dicom.headers import (
     NotDicomError,
     read_file_headers,
 )
-from planner.errors import EmptyInputError, NotFoundError
+from planner.errors import EmptyInputError, NoImageSeriesError, NotFoundError
 from planner.progress import Progress, report
 from planner.volume import LoadWarning
 
@@ -79,6 +80,16 @@ def collect_files(
     else:
         files = [f for f in _walk(folder) if dicomdir is None or f != dicomdir]
     missing = list(contents.missing) if contents is not None else []
+    if contents is not None and contents.outside:
+        shown = ", ".join(contents.outside[:3]) + (" ..." if len(contents.outside) > 3 else "")
+        warnings.append(
+            LoadWarning(
+                "dicomdir_outside",
+                f"The DICOMDIR {dicomdir.name if dicomdir else ''} refers to "
+                f"{len(contents.outside)} file(s) outside its folder ({shown}); they were "
+                "refused and not opened.",
+            )
+        )
     if missing:
         warnings.append(
             LoadWarning(
@@ -95,6 +106,8 @@ def scan_headers(root: str | Path, progress: Progress | None = None) -> HeaderSc
     root = Path(root)
     files, missing, warnings = collect_files(root)
     if not files and not missing:
+        if warnings:
+            raise NoImageSeriesError(" ".join(w.message for w in warnings), path=root)
         raise EmptyInputError(path=root)
     frames: list[FrameHeader] = []
     skipped = non_image = 0
@@ -106,6 +119,10 @@ def scan_headers(root: str | Path, progress: Progress | None = None) -> HeaderSc
     for i, path in enumerate(files):
         if i % 32 == 0:
             report(progress, i / max(len(files), 1), f"Reading headers {i}/{len(files)}")
+        fast = fast_frame_header(str(path))
+        if fast is not None:
+            frames.append(fast)
+            continue
         try:
             frames.extend(read_file_headers(path))
         except NotDicomError:

@@ -12,6 +12,7 @@ chosen.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from planner.dicom.geometry import INPLANE_JUMP_MM, stack_problem
 from planner.dicom.headers import FrameHeader
 from planner.volume import LoadWarning, stable_uid_from_paths
 
@@ -102,14 +104,22 @@ def _normal(h: FrameHeader) -> np.ndarray | None:
     if h.orientation is None:
         return None
     o = np.asarray(h.orientation, dtype=np.float64)
+    if not np.all(np.isfinite(o)) or np.any(np.abs(o) > 2):
+        return None
     n = np.cross(o[:3], o[3:])
     norm = float(np.linalg.norm(n))
     return n / norm if norm > 1e-6 else None
 
 
+def _rounded(values: Sequence[float] | None, digits: int) -> tuple[Any, ...] | None:
+    """Values rounded for grouping; a non-finite value groups as 'bad' (NaN != NaN)."""
+    if values is None:
+        return None
+    return tuple(round(v, digits) + 0.0 if math.isfinite(v) else "bad" for v in values)
+
+
 def _signature(h: FrameHeader) -> tuple[Any, ...]:
-    ori = None if h.orientation is None else tuple(round(v, 2) + 0.0 for v in h.orientation)
-    ps = None if h.pixel_spacing is None else tuple(round(v, 3) for v in h.pixel_spacing)
+    ori, ps = _rounded(h.orientation, 2), _rounded(h.pixel_spacing, 3)
     return (h.rows, h.columns, ori, ps, h.samples_per_pixel, h.position is None)
 
 
@@ -122,7 +132,7 @@ def _depth(h: FrameHeader, n: np.ndarray | None) -> float:
 def _split_duplicates(frames: list[FrameHeader]) -> list[list[FrameHeader]]:
     """Split a stack whose images repeat positions (several acquisitions / phases)."""
     n = _normal(frames[0])
-    if n is None or frames[0].position is None:
+    if n is None or any(h.position is None or not np.all(np.isfinite(h.position)) for h in frames):
         return [frames]
     depth_key = [round(_depth(h, n) / 0.01) for h in frames]
     if len(set(depth_key)) == len(frames):
@@ -144,11 +154,87 @@ def _split_duplicates(frames: list[FrameHeader]) -> list[list[FrameHeader]]:
     return list(stacks.values())
 
 
+def _inplane_clusters(frames: list[FrameHeader], n: np.ndarray) -> list[list[FrameHeader]]:
+    """Frames grouped by their in-plane offset (within 1 mm), for stacks that zigzag."""
+    o = np.asarray(frames[0].orientation, dtype=np.float64)
+    r, c = o[:3], o[3:]
+    pos = np.array([h.position for h in frames], dtype=np.float64)
+    rel = pos - pos[0]
+    uv, d = np.stack([rel @ r, rel @ c], axis=1), rel @ n
+    if float(np.ptp(d)) <= 0:
+        return [frames]
+    coef = np.polyfit(d, uv, 1)
+    if float(np.max(np.hypot(*(uv - (np.outer(d, coef[0]) + coef[1])).T))) <= INPLANE_JUMP_MM:
+        return [frames]
+    centres: list[np.ndarray] = []
+    groups: list[list[FrameHeader]] = []
+    for h, p in zip(frames, uv, strict=True):
+        near = [i for i, ctr in enumerate(centres) if float(np.hypot(*(p - ctr))) < INPLANE_JUMP_MM]
+        if near:
+            groups[near[0]].append(h)
+        else:
+            centres.append(p)
+            groups.append([h])
+    if len(groups) > 8 or min(len(g) for g in groups) < 2:
+        return [frames]  # not a few clean stacks: stack_geometry refuses it with a message
+    return groups
+
+
+def _acquisition_interleave(frames: list[FrameHeader], n: np.ndarray) -> list[list[FrameHeader]]:
+    """Split acquisitions whose slices alternate along the normal (interleaved stacks)."""
+    acq: dict[Any, list[FrameHeader]] = defaultdict(list)
+    for h in frames:
+        acq[h.acquisition_number].append(h)
+    if len(acq) < 2:
+        return [frames]
+    ordered = sorted(frames, key=lambda h: _depth(h, n))
+    changes = sum(
+        a.acquisition_number != b.acquisition_number
+        for a, b in zip(ordered, ordered[1:], strict=False)
+    )
+    return list(acq.values()) if changes > 2 * len(acq) else [frames]
+
+
+def _alternating_gaps(frames: list[FrameHeader], n: np.ndarray) -> list[list[FrameHeader]]:
+    """Split two position sets woven together: gaps along the normal alternate a, b, a, b...
+
+    One acquisition has one increment (or a few runs of increments); two stacks offset by less
+    than their increment alternate two different gaps all along the stack.
+    """
+    if len(frames) < 6:
+        return [frames]
+    ordered = sorted(frames, key=lambda h: _depth(h, n))
+    gaps = np.diff([_depth(h, n) for h in ordered])
+    even, odd = gaps[0::2], gaps[1::2]
+    if (
+        float(np.ptp(even)) < 0.02
+        and float(np.ptp(odd)) < 0.02
+        and abs(float(even.mean() - odd.mean())) > 0.1
+    ):
+        return [ordered[0::2], ordered[1::2]]
+    return [frames]
+
+
+def _split_interleaved(frames: list[FrameHeader]) -> list[list[FrameHeader]]:
+    """Split one UID's stack whose images zigzag in plane or alternate acquisitions."""
+    n = _normal(frames[0])
+    if n is None or len(frames) < 4 or any(h.position is None for h in frames):
+        return [frames]
+    if any(not np.all(np.isfinite(h.position or ())) for h in frames):
+        return [frames]
+    return [
+        woven
+        for cluster in _inplane_clusters(frames, n)
+        for part in _acquisition_interleave(cluster, n)
+        for woven in _alternating_gaps(part, n)
+    ]
+
+
 def _group(frames: Iterable[FrameHeader]) -> list[tuple[str, list[FrameHeader]]]:
     """(series uid or derived id, frames) per series, then split into stacks."""
     by_uid: dict[tuple[str, ...], list[FrameHeader]] = defaultdict(list)
     for h in frames:
-        key = (
+        key: tuple[str, ...] = (
             (h.series_uid,) if h.series_uid else ("", h.study_uid, str(h.series_number), h.modality)
         )
         by_uid[key].append(h)
@@ -158,7 +244,12 @@ def _group(frames: Iterable[FrameHeader]) -> list[tuple[str, list[FrameHeader]]]
         by_sig: dict[tuple[Any, ...], list[FrameHeader]] = defaultdict(list)
         for h in members:
             by_sig[_signature(h)].append(h)
-        stacks = [s for group in by_sig.values() for s in _split_duplicates(group)]
+        stacks = [
+            part
+            for group in by_sig.values()
+            for s in _split_duplicates(group)
+            for part in _split_interleaved(s)
+        ]
         stacks.sort(key=lambda s: (-len(s), min(h.path for h in s)))
         for i, stack in enumerate(stacks):
             out.append((uid if i == 0 else f"{uid}#{i + 1}", stack))
@@ -186,7 +277,8 @@ def _exclusion(stack: Sequence[FrameHeader], localizer: bool) -> str:
         return "colour image"
     if h.position is None or h.orientation is None:
         return "no Image Position/Orientation (Patient): slices cannot be placed"
-    return ""
+    problem, _ = stack_problem(stack)
+    return problem
 
 
 def _sorted_stack(stack: list[FrameHeader]) -> tuple[list[FrameHeader], float | None]:
@@ -203,7 +295,7 @@ def _first(values: Iterable[Any]) -> Any:
 
 
 def _stack_warnings(
-    key: str, h: FrameHeader, damaged: list[str], split: bool
+    key: str, h: FrameHeader, damaged: list[str], split: str
 ) -> tuple[LoadWarning, ...]:
     warnings = []
     if damaged:
@@ -220,16 +312,18 @@ def _stack_warnings(
             LoadWarning(
                 "series_split",
                 f"Series UID {h.series_uid or key.split('#')[0]} holds several image stacks "
-                "(orientation, size or repeated positions); each is listed separately.",
+                "(orientation, size, spacing, or positions that repeat or interleave); each is "
+                f"listed separately{split}",
             )
         )
     return tuple(warnings)
 
 
 def describe_stack(
-    key: str, stack: list[FrameHeader], localizer: bool, bad: dict[str, list[str]], split: bool
+    key: str, stack: list[FrameHeader], localizer: bool, bad: dict[str, list[str]], split: str
 ) -> SeriesInfo:
-    """A :class:`SeriesInfo` for one stack (``bad``: series uid -> damaged file names)."""
+    """A :class:`SeriesInfo` for one stack (``bad``: series uid -> damaged file names;
+    ``split``: '' when the UID holds one stack, else the end of the ``series_split`` note)."""
     ordered, spacing = _sorted_stack(stack)
     h = ordered[0]
     reason = _exclusion(ordered, localizer)
@@ -271,6 +365,11 @@ def build_series(frames: Sequence[FrameHeader], bad: dict[str, list[str]]) -> li
         if study not in largest or len(stack) > largest[study][0]:
             largest[study] = (len(stack), _normal(stack[0]))
     split_uids = {k.split("#")[0] for k, _ in groups if "#" in k}
+    notes: dict[str, list[str]] = defaultdict(list)
+    for key, stack in groups:
+        problem, bad_frame = stack_problem(stack)
+        if problem and key.split("#")[0] in split_uids:
+            notes[key.split("#")[0]].append(f"{key} ({len(stack)} image(s)) set apart: {problem}")
     out = []
     for key, stack in groups:
         size, ref = largest[stack[0].study_uid]
@@ -281,7 +380,11 @@ def build_series(frames: Sequence[FrameHeader], bad: dict[str, list[str]]) -> li
             and ref is not None
             and abs(float(n @ ref)) < 0.9
         )
-        out.append(describe_stack(key, stack, localizer, bad, key.split("#")[0] in split_uids))
+        uid = key.split("#")[0]
+        split = (
+            ("; " + "; ".join(notes[uid]) + "." if notes[uid] else ".") if uid in split_uids else ""
+        )
+        out.append(describe_stack(key, stack, localizer, bad, split))
     return out
 
 

@@ -32,7 +32,7 @@ def test_compressed_series_decodes_in_parallel_workers_identically(tmp_path):
     assert not any(h.is_native for h in frames)
     par = np.empty((14, 32, 32), np.int16)
     ser = np.empty((14, 32, 32), np.int16)
-    stats = decode_into(par, frames, workers=2)
+    stats = decode_into(par, frames, workers=3, min_parallel=2)  # two workers and this process
     decode_into(ser, frames, workers=1)
     assert stats.failures == ()
     np.testing.assert_array_equal(par, ser)
@@ -76,3 +76,24 @@ def test_bits_stored_masks_high_bits(tmp_path):
         ds.PixelData = arr.tobytes()
         ds.save_as(p)
     _exact(load_path(tmp_path).volume)
+
+
+@pytest.mark.parametrize("signed", [False, True])
+def test_jpeg2000_direct_decoding_equals_pydicom(tmp_path, signed):
+    from pydicom.uid import JPEG2000Lossless
+
+    from planner.dicom.pixels import read_j2k_direct, read_with_pydicom
+
+    write_series(
+        tmp_path,
+        n=3,
+        rows=32,
+        cols=32,
+        transfer_syntax=JPEG2000Lossless,
+        signed=signed,
+        intercept=0 if signed else -1024,
+    )
+    for h in scan_headers(tmp_path).frames:
+        direct = read_j2k_direct(h)
+        assert direct is not None
+        np.testing.assert_array_equal(direct, read_with_pydicom(h))

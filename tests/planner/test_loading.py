@@ -52,7 +52,8 @@ def test_progress_reports_and_cancel_stops(tmp_path):
 def test_cancel_during_parallel_decoding(tmp_path):
     from pydicom.uid import JPEG2000Lossless
 
-    write_series(tmp_path, n=12, rows=32, cols=32, transfer_syntax=JPEG2000Lossless)
+    # enough images for the worker pool (PARALLEL_MIN_IMAGES)
+    write_series(tmp_path, n=50, rows=32, cols=32, transfer_syntax=JPEG2000Lossless)
     prog = Progress(lambda f, m: prog.cancel() if "Decoding" in m else None)
     with pytest.raises(Cancelled):
         load_path(tmp_path, progress=prog)

@@ -63,7 +63,9 @@ def test_work_left_by_a_crash_is_offered_back_on_reopening_the_study(
 
     monkeypatch.setattr(planner.demo, "generate_demo", lambda *a, **k: demo_case)
     asked: list[str] = []
-    monkeypatch.setattr(ui.document.autosave, "ask_restore", lambda parent, text: asked.append(text) or True)
+    monkeypatch.setattr(
+        ui.document.autosave, "ask_restore", lambda parent, text: asked.append(text) or True
+    )
     first = make_window(settings_name="shared.ini")
     _open_demo(first, qtbot)
     plan = _plan_with_ruler(first, demo_case)
@@ -111,3 +113,108 @@ def test_declining_deletes_the_recovery_file(
     save_plan(Plan(SeriesBinding(vol.identity.series_uid, vol.grid.fingerprint())), path)
     _open_demo(win, qtbot)
     assert not path.exists() and win.doc.plan is None
+
+
+_EDITOR = r'''
+"""Child process: a document that gets an edit every 0.3 s, kept by the real AutoSaver."""
+import sys, time
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtWidgets import QApplication, QMainWindow
+
+from planner.plan.model import Plan, SeriesBinding
+from planner.volume import CTVolume
+from ui.document.autosave import AutoSaver
+from ui.document.document import Document
+from ui.tools.measurement import Measurement, next_measurement_id
+
+
+class Opener(QObject):
+    study_opened = Signal(str)
+
+
+class Window(QMainWindow):
+    def __init__(self) -> None:
+        super().__init__()
+        self.doc = Document(self)
+        self.opener = Opener(self)
+
+
+app = QApplication([])
+win = Window()
+saver = AutoSaver(win, Path(sys.argv[1]))
+vol = CTVolume.from_array(np.full((8, 16, 16), -1000, np.int16), np.eye(4), "1.2.826.0.1.99")
+win.doc.set_study(vol, (), "/data/DOE_JOHN_1950/CT", None)  # a folder named after the patient
+binding = SeriesBinding(vol.series_uid, vol.grid.fingerprint())
+win.doc.push_plan(Plan(series=binding, level="L1"), "plan")
+n = 0
+
+
+def edit() -> None:
+    global n
+    n += 1
+    points = ((0, 0, 0), (0, 0, float(n)))
+    ruler = Measurement(next_measurement_id(), "distance", points, "sagittal")
+    win.doc.push_measurements((ruler,), f"edit {n}")
+    print(f"{n} {time.time():.3f}", flush=True)
+
+
+timer = QTimer()
+timer.timeout.connect(edit)
+timer.start(300)
+app.exec()
+'''
+
+
+def test_kill_while_editing_every_300_ms_loses_at_most_the_last_2_s(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    folder = tmp_path / "recovery"
+    folder.mkdir()
+    stale = folder / ".1.2.3_abc.json.k2j3.tmp"  # left by a save killed an hour ago
+    stale.write_text("{")
+    os.utime(stale, (time.time() - 3600, time.time() - 3600))
+    script = tmp_path / "editor.py"
+    script.write_text(_EDITOR)
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(root)}
+    proc = subprocess.Popen(
+        [sys.executable, str(script), str(folder)],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=root,
+        env=env,
+    )
+    edits: dict[int, float] = {}
+    try:
+        assert proc.stdout is not None
+        first = None
+        for line in proc.stdout:
+            n, t = line.split()
+            edits[int(n)] = float(t)
+            first = first or float(t)
+            if float(t) - first > 5.0:  # 5 s of edits, never 2 s of quiet
+                break
+        proc.send_signal(signal.SIGKILL)
+        killed_at = time.time()
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert not stale.exists()
+    files = list(folder.glob("*.json"))
+    assert len(files) == 1, "no recovery file although the user edited for 5 s"
+    saved = json.loads(files[0].read_text())
+    saved_n = int(saved["measurements"][0]["points_lps"][1][2])
+    assert "source_path" not in saved  # no study folder (patient names) in the recovery file
+    must_have = max(n for n, t in edits.items() if t <= killed_at - 2.0 - 0.5)  # 0.5 s jitter
+    assert saved_n >= must_have, (
+        f"edit {saved_n} saved; edits up to {must_have} were older than 2 s"
+    )

@@ -143,3 +143,104 @@ def test_drop_a_file_opens_it(make_window, qtbot, shared_data) -> None:  # type:
     assert win.doc.volume.shape_kji == (73, 47, 73) or win.doc.volume is not None
     assert Path(win.settings.recent()[0]) == path
     assert win.recent_menu.actions()[0].text() == str(path)
+
+
+def _bad_inputs(tmp_path: Path) -> dict[str, Path]:
+    """Inputs the command line refuses, one of each kind."""
+    import pydicom
+
+    from tests.planner.dicom_factory import write_series
+
+    text = tmp_path / "notes.txt"
+    text.write_text("not an image")
+    out: dict[str, Path] = {"non_dicom_file": text}
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "readme.pdf").write_bytes(b"%PDF-1.4")
+    out["folder_without_images"] = empty
+    for name, spacing in (("nan_spacing", r"nan\nan"), ("negative_spacing", r"-0.7\-0.7")):
+        s = write_series(tmp_path / name, n=4, rows=16, cols=16)
+        for p in s.paths:
+            ds = pydicom.dcmread(p)
+            ds.PixelSpacing = spacing
+            ds.save_as(p, enforce_file_format=True)
+        out[name] = tmp_path / name
+    nifti = tmp_path / "singular.nii"
+    import nibabel as nib
+
+    nib.save(nib.Nifti1Image(np.zeros((8, 8, 4), np.int16), np.eye(4)), str(nifti))
+    raw = bytearray(nifti.read_bytes())
+    raw[280:328] = np.zeros(12, "<f4").tobytes()  # sform rows all zero: a singular affine
+    raw[252:256] = np.array([0, 1], "<i2").tobytes()  # qform_code 0, sform_code 1
+    nifti.write_bytes(bytes(raw))
+    out["singular_nifti"] = nifti
+    return out
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "non_dicom_file",
+        "folder_without_images",
+        "nan_spacing",
+        "negative_spacing",
+        "singular_nifti",
+    ],
+)
+@pytest.mark.parametrize("route", ["open", "drop", "recent"])  # the command line: open_path too
+def test_every_open_path_refuses_bad_input_with_a_message_and_keeps_the_study(
+    make_window, qtbot, tmp_path, dialogs, kind, route
+) -> None:  # type: ignore[no-untyped-def]
+    path = _bad_inputs(tmp_path)[kind]
+    win = make_window()
+    vol = synthetic_volume()
+    win.doc.set_study(vol, (), "test:")
+    if route == "open":
+        win.open_path(str(path))
+    elif route == "drop":
+        mime = QMimeData()
+        mime.setUrls([QUrl.fromLocalFile(str(path))])
+        win.dropEvent(
+            QDropEvent(
+                QPointF(50, 50),
+                Qt.DropAction.CopyAction,
+                mime,
+                Qt.MouseButton.LeftButton,
+                Qt.KeyboardModifier.NoModifier,
+            )
+        )
+    elif route == "recent":
+        win.settings.add_recent(str(path))
+        win._refresh_recent_menu()
+        win.recent_menu.actions()[0].trigger()
+    qtbot.waitUntil(lambda: bool(dialogs["errors"]), timeout=30000)
+    qtbot.waitUntil(lambda: win.opener.task is None, timeout=10000)
+    assert win.doc.volume is vol and win.slice_views["axial"].pipeline.grid is vol.grid
+    assert not dialogs["series"], "an empty or useless series chooser was shown"
+    ((level, text),) = dialogs["errors"]
+    dialogs["errors"].clear()
+    assert level == "warning", text  # a planner message, not an unexpected error
+    assert path.name in text
+
+
+def test_unexpected_error_while_showing_a_study_keeps_the_previous_one(
+    make_window, qtbot, tmp_path, dialogs, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    from tests.planner.dicom_factory import write_series
+
+    write_series(tmp_path / "ok", n=4, rows=16, cols=16)
+    win = make_window()
+    vol = synthetic_volume()
+    win.doc.set_study(vol, (), "test:")
+
+    def broken(*_a, **_k):  # type: ignore[no-untyped-def]
+        raise RuntimeError("simulated fault in the views")
+
+    monkeypatch.setattr(win.opener, "_replace_study", broken)
+    win.open_path(str(tmp_path / "ok"))
+    qtbot.waitUntil(lambda: bool(dialogs["errors"]), timeout=30000)
+    qtbot.waitUntil(lambda: win.opener.task is None, timeout=10000)
+    assert win.doc.volume is vol
+    ((level, text),) = dialogs["errors"]
+    dialogs["errors"].clear()
+    assert level == "critical" and "unchanged" in text

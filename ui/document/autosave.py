@@ -1,11 +1,15 @@
 """Crash recovery: the unsaved plan is kept in a recovery file and offered back.
 
-A moment after every change (``AUTOSAVE_DELAY_MS``) while the document has unsaved changes, the
-plan with its measurements is written, atomically, by the planner's plan writer to
-``<recovery folder>/<series>.json``, bound to its series like any plan file. The file is
-removed as soon as nothing is unsaved: the plan was saved, undone back to the saved state, or
-discarded (another study opened, the window closed after "Discard"). So a file that is still
-there when a study is opened is work lost by a crash or a killed process: the user is asked
+At most ``AUTOSAVE_DELAY_MS`` after the first unsaved change (the timer starts at that change
+and is not restarted by later ones, so a user who edits every second is still saved every
+2 s), the plan with its measurements is written, atomically, by the planner's plan writer to
+``<recovery folder>/<series>.json``, bound to its series like any plan file. A kill at any
+moment loses at most the last 2 s of edits. Temporary files left by a save that was killed
+half-way (``.<name>.*.tmp``) are removed when the recovery folder is next opened. The file holds
+no study folder path (folder names often carry the patient's name): it is matched by series.
+The file is removed as soon as nothing is unsaved: the plan was saved, undone back to the saved
+state, or discarded (another study opened, the window closed after "Discard"). So a file that is
+still there when a study is opened is work lost by a crash or a killed process: the user is asked
 whether to restore it (one undo step; the plan stays marked unsaved) or to throw it away.
 
 The recovery folder sits next to the settings file (``recovery/``).
@@ -16,6 +20,7 @@ from __future__ import annotations
 import datetime as _dt
 import logging
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +31,30 @@ from planner.errors import PlannerError
 
 log = logging.getLogger(__name__)
 AUTOSAVE_DELAY_MS = 2000
+
+
+STALE_TMP_AGE_S = 60.0  # a save takes milliseconds: a temporary file this old was abandoned
+
+
+def remove_stale_temporaries(folder: Path, max_age_s: float = STALE_TMP_AGE_S) -> list[Path]:
+    """Delete temporary files of killed atomic saves (``.*.tmp``) older than ``max_age_s``;
+    younger ones may belong to a save in progress in another window and are kept."""
+    removed: list[Path] = []
+    now = time.time()
+    try:
+        candidates = list(folder.glob(".*.tmp"))
+    except OSError:
+        return removed
+    for path in candidates:
+        try:
+            if now - path.stat().st_mtime > max_age_s:
+                path.unlink()
+                removed.append(path)
+        except OSError:
+            continue
+    if removed:
+        log.info("removed %d stale temporary file(s) in %s", len(removed), folder)
+    return removed
 
 
 def recovery_dir(settings_file: str) -> Path:
@@ -63,6 +92,7 @@ class AutoSaver(QObject):
         self.doc.undo_stack.cleanChanged.connect(self._on_document_changed)
         self.doc.volume_changed.connect(self._on_document_volume_changed)
         window.opener.study_opened.connect(self._on_study_opened)
+        remove_stale_temporaries(self.folder)
 
     def path_for(self, series_uid: str, fingerprint: str) -> Path:
         safe = re.sub(r"[^0-9A-Za-z.]", "_", series_uid)
@@ -84,7 +114,10 @@ class AutoSaver(QObject):
         path = self.path_for(vol.identity.series_uid, vol.grid.fingerprint())
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            save_plan(plan, path, source_path=self.doc.source_path or None)
+            # no study folder in the recovery file (folder names often carry the patient's
+            # name): it is found again by series UID and geometry when the study is reopened
+            demo = "demo:" if self.doc.source_path == "demo:" else None
+            save_plan(plan, path, source_path=demo)
         except OSError as exc:  # recovery is a safety net: never interrupt the user's work
             log.warning("could not write the recovery file %s: %s", path, exc)
             return
@@ -107,7 +140,8 @@ class AutoSaver(QObject):
 
     def _on_document_changed(self, *_: Any) -> None:
         if self.doc.is_modified and self.doc.plan is not None:
-            self._timer.start()
+            if not self._timer.isActive():  # counted from the first unsaved change
+                self._timer.start()
         else:
             self.discard()
 

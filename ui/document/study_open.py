@@ -1,8 +1,12 @@
 """Opening studies: folder/file paths, the demo case, the series chooser, threaded loading.
 
-All loading goes through the planner's facade (``planner.loading``: scan_path, load_series) and
-``planner.demo.generate_demo`` in worker threads (:mod:`ui.document.workers`). The document is replaced
-only when a load succeeds, so a cancelled or failed load leaves the previous study on screen.
+Every way of opening a study (File → Open folder/file/DICOMDIR, drag and drop, Open recent, the
+command line) ends in :meth:`StudyOpener.open_path`, so all go through the same validation: the
+planner's facade (``planner.loading``: scan_path, resolve_key, load_series) in worker threads
+(:mod:`ui.document.workers`). The document is replaced only when a load succeeds and the volume
+passes :func:`check_displayable`, so a refused, cancelled or failed load (expected or not) leaves
+the previous study on screen with a message. A path with nothing to open (not DICOM, not NIfTI)
+gives the loader's message, never an empty series chooser.
 """
 
 from __future__ import annotations
@@ -11,16 +15,18 @@ import logging
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QMessageBox, QWidget
 
+from planner.errors import GeometryError
 from planner.progress import Progress
 from planner.volume import CTVolume, LoadWarning
-from ui.shell import series_dialog
 from ui.document.document import Document
-from ui.shell.errors import report_exception
-from ui.shell.settings import Settings
 from ui.document.workers import Task, start_task
+from ui.shell import series_dialog
+from ui.shell.errors import error_display, report_exception
+from ui.shell.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +70,27 @@ def make_demo_volume(progress: Progress) -> CTVolume:
 
     progress.update(0.05, "Building the demo case")
     return generate_demo().volume
+
+
+def check_displayable(volume: CTVolume, source: str) -> None:
+    """Last check before a volume reaches the views (VTK aborts the process on NaN spacing).
+
+    The loaders already refuse such input; this keeps a bad volume from any other source
+    (a plugin, a future loader) from taking the window down.
+    """
+    m = np.asarray(volume.ijk_to_lps, dtype=np.float64)
+    spacing = np.asarray(volume.spacing_mm, dtype=np.float64)
+    if (
+        not np.all(np.isfinite(m))
+        or np.any(spacing < 1e-3)
+        or np.any(spacing > 100)
+        or min(volume.shape_kji) < 1
+    ):
+        raise GeometryError(
+            f"the volume's geometry cannot be displayed (voxel size "
+            f"{', '.join(f'{v:.3g}' for v in spacing)} mm, shape {volume.shape_kji})",
+            path=source or None,
+        )
 
 
 class StudyOpener(QObject):
@@ -122,9 +149,17 @@ class StudyOpener(QObject):
         )
 
     def _on_scanned(self, path: str, scan: Any, series_key: str | None) -> None:
+        with error_display(self.parent_widget, "open the study"):
+            self._choose_and_load(path, scan, series_key)
+
+    def _choose_and_load(self, path: str, scan: Any, series_key: str | None) -> None:
         loading = _facade()
-        key = series_key or getattr(scan, "default_key", None)
         candidates = [s for s in scan.series if getattr(s, "is_candidate", True)]
+        if not candidates:
+            # nothing to choose from: the loader's message (not DICOM, refused geometry...),
+            # exactly as the command line gives it; a usable non-CT series goes on to the chooser
+            loading.resolve_key(scan, series_key)
+        key = series_key or getattr(scan, "default_key", None)
         if series_key is None and (len(scan.series) > 1 or not candidates):
             key = series_dialog.choose_series(self.parent_widget, scan)
             if key is None:
@@ -137,6 +172,13 @@ class StudyOpener(QObject):
         )
 
     def _install(
+        self, volume: CTVolume, warnings: tuple[LoadWarning, ...], source: str, scan: Any
+    ) -> None:
+        with error_display(self.parent_widget, "show the study"):
+            check_displayable(volume, source)
+            self._replace_study(volume, warnings, source, scan)
+
+    def _replace_study(
         self, volume: CTVolume, warnings: tuple[LoadWarning, ...], source: str, scan: Any
     ) -> None:
         self.doc.set_study(volume, warnings, source, scan)
