@@ -370,3 +370,27 @@ def _write_atomic(p: Path, text: str) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+    remove_stale_temporaries(p)
+
+
+STALE_TEMPORARY_S = 60.0  # a save takes milliseconds: an older temporary is from a killed save
+
+
+def remove_stale_temporaries(p: Path, now: float | None = None) -> list[Path]:
+    """Remove ``.<name>.*.tmp`` files beside ``p`` left by a save that was killed.
+
+    Only files older than :data:`STALE_TEMPORARY_S` are removed, so a save running in another
+    process at the same moment keeps its file. Returns the removed paths.
+    """
+    import time
+
+    limit = (time.time() if now is None else now) - STALE_TEMPORARY_S
+    removed = []
+    for tmp in p.parent.glob(f".{p.name}.*.tmp"):
+        try:
+            if tmp.stat().st_mtime < limit:
+                tmp.unlink()
+                removed.append(tmp)
+        except OSError:  # gone meanwhile or not ours to remove: leave it
+            continue
+    return removed
