@@ -87,8 +87,9 @@ def test_real_ct_radiographs_are_neither_white_nor_washed_out(shared_data, rel, 
     beam = np.array([0.35, 0.85, 0.3])
     for view, d in (("ap", None), ("lateral", None), ("bullseye", beam / np.linalg.norm(beam))):
         im = r.render(view, 384, 160.0, d)
-        new, old = _stats(fluoro_display(im.pixels, im.pixel_mm)), _stats(
-            _old_global_stretch(im.pixels)
+        new, old = (
+            _stats(fluoro_display(im.pixels, im.pixel_mm)),
+            _stats(_old_global_stretch(im.pixels)),
         )
         assert new["white"] < 0.02 and new["black"] < 0.03, (view, new)
         assert new["spread"] > 120, (view, new)  # uses the grey scale, not a few levels

@@ -14,7 +14,7 @@ def fmt(v: Any, digits: int = 1) -> str:
 
 def _breach(m: Any) -> str:
     if m.breach_grade == 0:
-        return "none (GR 0)"
+        return "none"  # grade 0; the row is titled Gertzbein–Robbins
     return f"GR {m.breach_grade}: {m.breach_mm:.1f} mm {m.breach_direction}"
 
 

@@ -30,17 +30,17 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QWi
 from ui.document import study_open
 from ui.document.autosave import AutoSaver, recovery_dir
 from ui.document.document import Document
+from ui.document.study_open import StudyOpener
+from ui.panels.measurement_panel import MeasurementPanel
+from ui.render.slice_pipeline import make_image_property
 from ui.shell.errors import guarded
 from ui.shell.help_dialogs import ShortcutsDialog, show_about
-from ui.views.initial_view import spine_guess_lps
 from ui.shell.main_actions import build_actions, build_menus, build_toolbar
-from ui.panels.measurement_panel import MeasurementPanel
-from ui.shell.panel_layout import arrange_panels
-from ui.render.slice_pipeline import make_image_property
+from ui.shell.panel_layout import arrange_panels, fit_to_screen, is_compact
 from ui.shell.screenshot import view_image, window_image
 from ui.shell.settings import Settings
+from ui.views.initial_view import spine_guess_lps
 from ui.views.slice_view import SliceView
-from ui.document.study_open import StudyOpener
 from ui.views.view_grid import LAYOUTS, ViewGrid
 from ui.views.view_state import ViewState
 from ui.views.volume_view import VolumeView
@@ -92,10 +92,12 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.resize(self._screen_size().boundedTo(QSize(1440, 900)))
         arrange_panels(self, self._screen_size())
+        same_kind = self.settings.screen_compact() in (None, is_compact(self._screen_size()))
         if (geo := self.settings.geometry()) is not None:
             self.restoreGeometry(geo)
-        if (dock_state := self.settings.state()) is not None:
+        if (dock_state := self.settings.state()) is not None and same_kind:
             self.restoreState(dock_state)  # docks and toolbars, by object name
+        fit_to_screen(self)  # saved on a larger screen: never reopen partly off this one
         self._closed = False
         self._update_title()
         self._refresh_recent_menu()
@@ -388,6 +390,7 @@ class MainWindow(QMainWindow):
             self.opener.task.cancel()
             self.opener.task.wait(10000)
         self.settings.set_geometry(self.saveGeometry(), self.saveState())
+        self.settings.set_screen_compact(is_compact(self._screen_size()))
         self.settings.set_window_level(self.state.window, self.state.level)
         self.settings.sync()
         self.close_views()

@@ -49,5 +49,13 @@ class Settings:
         s = self.q.value("state")
         return s if isinstance(s, QByteArray) else None
 
+    def screen_compact(self) -> bool | None:
+        """Whether the saved layout was made on a compact screen (None: not known)."""
+        v = self.q.value("screen_compact")
+        return None if v is None else str(v).lower() in ("true", "1")
+
+    def set_screen_compact(self, compact: bool) -> None:
+        self.q.setValue("screen_compact", bool(compact))
+
     def sync(self) -> None:
         self.q.sync()
