@@ -15,8 +15,8 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QStyle,
-    QTableView,
     QTabBar,
+    QTableView,
 )
 
 from tests.ui.trajectory_helpers import truth_trajectory
@@ -99,7 +99,8 @@ def _problems(root: Any) -> list[str]:
                     t.wordWrap() and t.rowHeight(r) < min(lines, 3) * fm.lineSpacing()
                 ):
                     out.append(
-                        f"cell {cell[:30]!r} in {title!r}: {width} px, row {t.rowHeight(r)} px, {lines} lines of {fm.lineSpacing()}"
+                        f"cell {cell[:30]!r} in {title!r}: {width} px, "
+                        f"row {t.rowHeight(r)} px for {lines} lines"
                     )
         wide_ok = root.objectName() in SCROLLING_TABLES
         if h.isVisible() and h.length() > t.viewport().width() + 1 and not wide_ok:

@@ -38,9 +38,9 @@ from PySide6.QtWidgets import (
 
 from planner.plan.catalog import load_catalog
 from planner.plan.model import APPROACHES
-from ui.shell.errors import guarded
-from ui.panels.trajectory_rows import METRIC_ROWS, fmt
 from ui.document.trajectory_service import TrajectoryService
+from ui.panels.trajectory_rows import METRIC_ROWS, fmt
+from ui.shell.errors import guarded
 
 log = logging.getLogger(__name__)
 SIDES = ("left", "right")
