@@ -26,6 +26,7 @@ from ui.document.workers import Task, start_task
 from ui.render.needle_actors import SEVERITY_COLOURS
 from ui.render.needle_actors import SUGGESTION_COLOUR as SUGGESTION_RGB
 from ui.render.orientation import direction_letters
+from ui.views.enlarge import Enlarger
 
 log = logging.getLogger(__name__)
 SIZE_PX = 384
@@ -83,6 +84,9 @@ class DRRView(QWidget):
         self._qimage: QImage | None = None
         self.setMinimumSize(130, 150)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+
+    def mouseDoubleClickEvent(self, _event: Any) -> None:
+        self.panel.enlarger.toggle(self)  # this radiograph alone, in a taller panel, or back
 
     def set_image(self, image: Any) -> None:
         self.image = image
@@ -227,10 +231,12 @@ class FluoroPanel(QWidget):
         self.views = {v: DRRView(v, self) for v in ("ap", "lateral", "bullseye")}
         self.note = QLabel(
             "Simulated radiographs (parallel beam, no magnification). Angles: beam "
-            "axis, LAO/RAO and cranial/caudal, detector anterior."
+            "axis, LAO/RAO and cranial/caudal, detector anterior. Double-click a view to "
+            "enlarge it."
         )
         self.note.setWordWrap(True)
         self.note.setStyleSheet("color: #9aa3ad; font-size: 11px")
+        self.enlarger = Enlarger(self, list(self.views.values()))
         row = QHBoxLayout()
         for v in self.views.values():
             row.addWidget(v)
