@@ -59,7 +59,7 @@ def _set(widget: Any, setter: Callable[[Any], None], value: Any) -> None:
 
 
 class ClinicalBox(QGroupBox):
-    """Procedure and the inputs the CT cannot give (DOMAIN.md §5.2, §3.4, §9b)."""
+    """Procedure and the inputs the CT cannot give (fracture age, leak risk factors, restoration model)."""
 
     def __init__(self, doc: Document, parent: QWidget | None = None) -> None:
         super().__init__("Procedure and clinical inputs", parent)
@@ -74,7 +74,7 @@ class ClinicalBox(QGroupBox):
             0,
             " weeks",
             "Fracture age in weeks (≤ 6 weeks counts as acute, "
-            "DOMAIN.md §5.2); 'unknown' when not known",
+            "Palmowski et al. 2020); 'unknown' when not known",
         )
         self.age.setSpecialValueText("unknown")
         self.oedema = QComboBox()
@@ -109,7 +109,7 @@ class ClinicalBox(QGroupBox):
             1,
             " mL",
             "Kyphoplasty: cement beyond the cavity for "
-            "interdigitation (no published ratio; default 0, DOMAIN.md §9a)",
+            "interdigitation (no published ratio; default 0, tool assumption)",
         )
         form = QFormLayout(self)
         form.addRow("Procedure", self.procedure)
@@ -222,7 +222,7 @@ class BalloonBox(QGroupBox):
                 self.device.count() - 1,
                 f"Rated pressure: {d.max_pressure.describe('psi')}. "
                 "Values marked unverified could not be confirmed from the IFU "
-                "(DOMAIN.md §4.1).",
+                "(KYPHON Xpander II IFU M708348B164, FDA 510(k) K101864).",
                 Qt.ItemDataRole.ToolTipRole,
             )
         self.offset = _spin(

@@ -169,7 +169,7 @@ class LevelsPanel(QWidget):
             "A proposal stays 'proposed' until you confirm it; "
             "the report lists which were confirmed",
             "Genant semiquantitative grade from the worst wall's height loss against the "
-            "neighbours (Genant 1993; DOMAIN.md §2.1)",
+            "neighbours (Genant et al. 1993, J Bone Miner Res 8:1137)",
             "",
         )
         for col, (text, tip) in enumerate(zip(texts, tips, strict=True)):

@@ -109,7 +109,7 @@ METRIC_ROWS: tuple[tuple[str, Any, str], ...] = (
     (
         "Breach (Gertzbein–Robbins)",
         _breach,
-        "Grade 0 none, 1 < 2 mm, 2 2–4 mm, 3 > 4 mm (DOMAIN.md §6.1)",
+        "Grade 0 none, 1 < 2 mm, 2 2–4 mm, 3 > 4 mm (Gertzbein & Robbins 1990, Spine 15:11)",
     ),
     (
         "Tip to midline (mm)",
