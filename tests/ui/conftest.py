@@ -51,15 +51,16 @@ def _gui_unavailable() -> str | None:
     return why
 
 
-_GUI_PROBLEM = _gui_unavailable()
-
-
 def pytest_collection_modifyitems(config, items) -> None:  # type: ignore[no-untyped-def]
-    if _GUI_PROBLEM is None:
-        return
+    # probed here, after pytest-xvfb has started its display (pytest_configure)
     here = Path(__file__).parent
+    if not any(here in Path(str(item.fspath)).parents for item in items):
+        return
+    problem = _gui_unavailable()
+    if problem is None:
+        return
     skip = pytest.mark.skip(
-        reason=f"GUI tests need a display and Qt/OpenGL libraries ({_GUI_PROBLEM}); "
+        reason=f"GUI tests need a display and Qt/OpenGL libraries ({problem}); "
         f"install them: {GUI_PACKAGES} (pytest-xvfb then starts Xvfb)"
     )
     for item in items:

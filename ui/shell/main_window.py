@@ -33,6 +33,7 @@ from ui.document.document import Document
 from ui.document.study_open import StudyOpener
 from ui.panels.measurement_panel import MeasurementPanel
 from ui.render.slice_pipeline import make_image_property
+from ui.shell.dialog_paths import start_folder, start_path
 from ui.shell.errors import guarded
 from ui.shell.help_dialogs import ShortcutsDialog, show_about
 from ui.shell.main_actions import build_actions, build_menus, build_toolbar
@@ -170,7 +171,9 @@ class MainWindow(QMainWindow):
     # --- opening ----------------------------------------------------------------------------
     @guarded("open the folder")
     def open_folder_dialog(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Open DICOM folder")
+        path = QFileDialog.getExistingDirectory(
+            self, "Open DICOM folder", str(start_folder(self.doc))
+        )
         if path:
             self.opener.open_path(path)
 
@@ -343,7 +346,8 @@ class MainWindow(QMainWindow):
 
     # --- screenshots ------------------------------------------------------------------------
     def _ask_png(self, title: str) -> str:
-        path, _ = QFileDialog.getSaveFileName(self, title, "screenshot.png", "PNG image (*.png)")
+        start = start_path(self.doc, "screenshot.png")
+        path, _ = QFileDialog.getSaveFileName(self, title, start, "PNG image (*.png)")
         if path and not path.lower().endswith(".png"):
             path += ".png"
         return path
