@@ -38,7 +38,7 @@ from ui.shell.errors import guarded
 from ui.shell.help_dialogs import ShortcutsDialog, show_about
 from ui.shell.main_actions import build_actions, build_menus, build_toolbar
 from ui.shell.panel_layout import arrange_panels, fit_to_screen, is_compact
-from ui.shell.screenshot import view_image, window_image
+from ui.shell.screenshot import scale_for, view_image, window_image
 from ui.shell.settings import Settings
 from ui.views.initial_view import spine_guess_lps
 from ui.views.slice_view import SliceView
@@ -356,12 +356,14 @@ class MainWindow(QMainWindow):
     def save_view_screenshot(self, path: str | None = None) -> str:
         path = path or self._ask_png("Save view screenshot")
         view = self.views()[self.state.active_view]
-        return self._save_png(path, lambda: view_image(view))
+        scale = scale_for(self.settings.screenshot_size(), view.vtk.width())
+        return self._save_png(path, lambda: view_image(view, scale))
 
     @guarded("save the screenshot")
     def save_window_screenshot(self, path: str | None = None) -> str:
         path = path or self._ask_png("Save window screenshot")
-        return self._save_png(path, lambda: window_image(self, self.views().values()))
+        scale = scale_for(self.settings.screenshot_size(), self.width())
+        return self._save_png(path, lambda: window_image(self, self.views().values(), scale))
 
     def _save_png(self, path: str, grab: Callable[[], Any]) -> str:
         """Write ``grab()`` to ``path`` with patient identifiers hidden while grabbing."""

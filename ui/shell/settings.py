@@ -57,5 +57,13 @@ class Settings:
     def set_screen_compact(self, compact: bool) -> None:
         self.q.setValue("screen_compact", bool(compact))
 
+    def screenshot_size(self) -> str:
+        """'screen', '2x' (default) or '1920' (see ui.shell.screenshot.SIZES)."""
+        v = str(self.q.value("screenshot_size", "2x"))
+        return v if v in ("screen", "2x", "1920") else "2x"
+
+    def set_screenshot_size(self, size: str) -> None:
+        self.q.setValue("screenshot_size", size)
+
     def sync(self) -> None:
         self.q.sync()
