@@ -31,6 +31,8 @@ SEVERITY_COLOURS: dict[str, tuple[float, float, float]] = {
     "unknown": (0.4, 0.8, 1.0),
 }
 TARGET_COLOUR = (1.0, 0.35, 0.85)
+#: Opacity of a 3D needle's axis drawn over the bone (the tube itself is depth-tested).
+GHOST_OPACITY = 0.55
 SKIN_COLOUR = (0.3, 0.85, 1.0)
 BONE_COLOUR = (1.0, 1.0, 1.0)
 
@@ -111,6 +113,15 @@ class NeedleAdapter(OverlayAdapter):
         self.tube_actor.SetMapper(mapper)
         self.tube_actor.GetProperty().SetSpecular(0.4)
         self.add_prop(self.tube_actor)
+        # a faint axis over everything: the needle stays visible inside bone
+        ghost_mapper = vtkPolyDataMapper()
+        ghost_mapper.SetInputConnection(self.line.GetOutputPort())
+        self.ghost = vtkActor()
+        self.ghost.SetMapper(ghost_mapper)
+        self.ghost.GetProperty().SetLineWidth(3.0)
+        self.ghost.GetProperty().SetOpacity(GHOST_OPACITY)
+        self.ghost.PickableOff()
+        self.add_prop_on_top(self.ghost)
         self.spheres: dict[str, tuple[vtkSphereSource, vtkActor]] = {}
         for name, colour, radius in (
             ("skin", SKIN_COLOUR, 2.6),
@@ -135,6 +146,7 @@ class NeedleAdapter(OverlayAdapter):
         self.line.SetPoint2(*(start + d * max(length, 0.1)))
         self.tube.SetRadius(v.od_mm / 2.0)
         self.tube_actor.GetProperty().SetColor(*v.colour)
+        self.ghost.GetProperty().SetColor(*v.colour)
         self.tube_actor.GetProperty().SetOpacity(0.7 if v.preview else 1.0)
         for name, p in (("skin", v.skin_lps), ("target", v.target_lps), ("bone", v.bone_lps)):
             src, actor = self.spheres[name]
@@ -229,7 +241,7 @@ class NeedleAdapter(OverlayAdapter):
     # --- adapter API ---------------------------------------------------------------------------
     def draw(self, value: NeedleDisplay | None) -> None:
         assert self.context is not None
-        for prop in self._props:
+        for prop in (*self._props, *self._top_props):
             prop.SetVisibility(value is not None)
         if value is None:
             return

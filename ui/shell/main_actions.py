@@ -176,6 +176,16 @@ def build_actions(win: MainWindow) -> dict[str, QAction]:
         "surface",
         checkable=True,
     )
+    A["cut_posterior"] = _act(
+        win,
+        "3D: cut away posterior elements",
+        lambda: win.view_3d.set_cut_posterior(A["cut_posterior"].isChecked()),
+        None,
+        "Hide the laminae and spinous process behind the target body so the body, cement and "
+        "needles stay visible from any camera",
+        checkable=True,
+    )
+    A["cut_posterior"].setChecked(True)
     for name, sc in (
         ("ap", "Ctrl+1"),
         ("lateral", "Ctrl+2"),
@@ -272,6 +282,7 @@ def build_menus(win: MainWindow, A: dict[str, QAction]) -> None:
         group.addAction(a)
         roi.addAction(a)
     m3.addAction(A["surface"])
+    m3.addAction(A["cut_posterior"])
     for k in ("cam_ap", "cam_lateral", "cam_oblique", "cam_posterior"):
         m3.addAction(A[k])
     win.panels_menu = m.addMenu("Panels")
