@@ -314,10 +314,14 @@ class NeedleViewsPanel(QWidget):
         traj = self.trajectory()
         if traj is None or self.doc.volume is None:
             for v in self.views.values():
+                # render only to clear what was shown: start-up and demo loading never pay
+                # for drawing three empty views
+                was_shown = bool(v.pipeline.image_slice.GetVisibility()) or v.adapter.value
                 v.adapter.update(v.adapter.value, None)
                 v.pipeline.image_slice.SetVisibility(False)
                 v.pipeline.corners.SetText(2, f"{TITLES[v.kind]}\n(no needle)")
-                v.request_render()
+                if was_shown:
+                    v.request_render()
             self.depth_label.setText("Place a needle to use these views")
             self.slider.setEnabled(False)
             return
