@@ -314,7 +314,7 @@ def _no_height_lost(
     )
     note = (
         f"{why}: no height restoration or wedge-angle change is expected; the published "
-        "bands (DOMAIN.md §9b sources) apply to fractured levels only."
+        "bands (Crandall 2004, Lieberman 2001, Beall 2018) apply to fractured levels only."
     )
     zero = {w: ZERO for w in lost}
     inputs: dict[str, object] = {
