@@ -150,7 +150,8 @@ _ALL = (
     ),
     Source(
         "rule9a",
-        "Tool assumption: cement fill band 0.16-0.30 × body volume, target 0.24 (from Molloy 2003 and Belkoff 2001, Spine)",
+        "Tool assumption: cement fill band 0.16-0.30 × body volume, target 0.24 "
+        "(from Molloy 2003 and Belkoff 2001, Spine)",
         "§9a",
         "formula combining the sources above",
         "derived",

@@ -18,7 +18,6 @@ from PySide6.QtWidgets import QWidget
 from vtkmodules.util.numpy_support import vtk_to_numpy
 from vtkmodules.vtkRenderingCore import vtkWindowToImageFilter
 
-
 #: Screenshot sizes offered (settings value → menu text).
 SIZES = {"screen": "On-screen size", "2x": "2× on-screen", "1920": "1920 px wide"}
 
