@@ -22,6 +22,9 @@ def test_thick_slices_are_resampled_and_smoothed_for_3d() -> None:
     row = out[:, 15, 20].astype(float)
     steps = np.abs(np.diff(row))
     assert steps.max() < 0.6 * 800
+    # a single slice is left alone (nothing to interpolate)
+    one, sp1 = smooth_for_3d(hu[:1], (3.0, 1.0, 1.0))
+    assert one.shape == (1, 30, 30) and np.allclose(sp1, (3.0, 1.0, 1.0))
     # fine data is left alone
     same, sp2 = smooth_for_3d(hu, (1.0, 1.0, 1.0))
     assert same is hu and np.allclose(sp2, 1.0)

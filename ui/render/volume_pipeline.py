@@ -104,8 +104,8 @@ def smooth_for_3d(
     from scipy.ndimage import gaussian_filter, zoom
 
     sp = np.asarray(spacing_kji, dtype=np.float64)
-    if sp.max() <= 1.5 and sp.max() / sp.min() <= 2.0:
-        return hu, sp
+    if (sp.max() <= 1.5 and sp.max() / sp.min() <= 2.0) or min(hu.shape) < 2:
+        return hu, sp  # fine already, or a single slice (nothing to interpolate between)
     target = max(RENDER_SPACING_MM, float(np.cbrt(hu.size * np.prod(sp) / MAX_RENDER_VOXELS)))
     factors = sp / target
     out = zoom(hu.astype(np.float32), factors, order=1, mode="nearest", grid_mode=False)
