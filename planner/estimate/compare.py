@@ -123,7 +123,7 @@ def compare_procedures(
     notes = [
         "Kyphosis reduction reported: BKP 4.8° vs VP 1.7° (Papanastassiou 2012); no "
         "significant BKP-VP difference in anterior or posterior height change in a 25-study "
-        "review (Beall 2018, DOMAIN.md §5.1): the bands overlap."
+        "review (Beall et al. 2018, IJSS 12:295): the bands overlap."
     ]
     if lost_height_mm is None:
         notes.append("No reference heights: expected restoration not estimated.")

@@ -1,4 +1,5 @@
-"""Expected height restoration per wall (DOMAIN.md §9b).
+"""Expected height restoration per wall (tool model fitted to Crandall 2004, Lieberman 2001,
+Beall 2018).
 
 ΔH_immediate = ρ·L and ΔH_6-12 months = R·ρ·L, with ρ ~ Beta for the procedure/acuity and
 R ~ Beta(2.51, 2.51), clamped to [0, L]. Quantiles are closed form (``scipy.stats.beta``)
@@ -261,7 +262,9 @@ def restoration_estimate(
             "ΔH = ρ·L immediately, R·ρ·L at 6-12 months; ρ from the acute Beta(1.84, 2.25) "
             "and chronic Beta(1.58, 4.28) bands (envelope)"
         )
-    model += "; R ~ Beta(2.51, 2.51); clamped to [0, L]; 10th/50th/90th percentiles (DOMAIN.md §9b)"
+    model += (
+        "; R ~ Beta(2.51, 2.51); clamped to [0, L]; 10th/50th/90th percentiles (tool assumption)"
+    )
     positional = supine_heights_mm is not None and measured_heights_mm is not None
     if supine_heights_mm is not None and measured_heights_mm is not None:
         imm, fol = _positional(lost, supine_heights_mm, measured_heights_mm, bands)
@@ -314,7 +317,7 @@ def _no_height_lost(
     )
     note = (
         f"{why}: no height restoration or wedge-angle change is expected; the published "
-        "bands (DOMAIN.md §9b sources) apply to fractured levels only."
+        "bands (Crandall 2004, Lieberman 2001, Beall 2018) apply to fractured levels only."
     )
     zero = {w: ZERO for w in lost}
     inputs: dict[str, object] = {

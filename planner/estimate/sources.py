@@ -1,7 +1,8 @@
 """Registry of the sources behind every clinical number the estimates use.
 
 Each :class:`Source` has a short id that results carry in their ``sources`` field, the
-citation as DOMAIN.md gives it, the DOMAIN.md section, and what the number is used for.
+original citation (author, year, journal) or "tool assumption", the section of the project's
+research notes where it is recorded (internal, never shown), and what the number is used for.
 Model choices that have no clinical source are registered too, as ``kind="assumption"``,
 so the user can see which numbers are ours.
 """
@@ -21,9 +22,9 @@ class Source:
     id
         Stable short id, e.g. ``"molloy2003"``.
     citation
-        Citation as given in DOMAIN.md.
+        Original citation (author, year, journal), or "Tool assumption: …".
     section
-        DOMAIN.md section where the fact is recorded.
+        Section of the internal research notes where the fact is recorded (not shown).
     used_for
         Which number or rule of the estimate it supports.
     kind
@@ -142,14 +143,15 @@ _ALL = (
     ),
     Source(
         "no_ratio",
-        "DOMAIN.md gap: no published kyphoplasty cement:balloon volume ratio",
+        "Tool assumption: no published kyphoplasty cement:balloon volume ratio was found",
         "§3.2, §9a",
         "extra interdigitation volume is a user parameter (default 0)",
         "assumption",
     ),
     Source(
         "rule9a",
-        "DOMAIN.md §9a cement-volume rules (fill band 0.16-0.30, target 0.24)",
+        "Tool assumption: cement fill band 0.16-0.30 × body volume, target 0.24 "
+        "(from Molloy 2003 and Belkoff 2001, Spine)",
         "§9a",
         "formula combining the sources above",
         "derived",
@@ -269,8 +271,8 @@ _ALL = (
     ),
     Source(
         "rule9b",
-        "DOMAIN.md §9b Beta fits (BKP acute 1.84/2.25, chronic 1.58/4.28, VP 0.68/4.98, "
-        "retention 2.51/2.51)",
+        "Tool assumption: Beta fits to Crandall 2004, Lieberman 2001 and Beall 2018 (BKP acute "
+        "1.84/2.25, chronic 1.58/4.28, VP 0.68/4.98, retention 2.51/2.51)",
         "§9b",
         "restored-fraction and retention distributions",
         "derived",
@@ -278,7 +280,7 @@ _ALL = (
     # --- flow (DOMAIN.md §7.4) -----------------------------------------------------------------
     Source(
         "flow74",
-        "DOMAIN.md §7.4 practical flow model (Darcy, permeability falling nonlinearly with "
+        "Tool assumption: Darcy flow, permeability falling nonlinearly with "
         "bone volume fraction: Baroud 2004, Nauman 1999, Widmer & Ferguson 2013)",
         "§7.4",
         "qualitative fill order only; never a leak probability",
@@ -287,7 +289,7 @@ _ALL = (
     Source(
         "hu_porosity",
         "HU → bone-volume-fraction proxy of this tool (linear, uncalibrated; HU→BMD is "
-        "scanner-specific, DOMAIN.md §7.2)",
+        "scanner-specific: Engelke et al. 2008, J Clin Densitom 11:123)",
         "§7.2",
         "flow resistance map",
         "assumption",

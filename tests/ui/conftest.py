@@ -16,6 +16,57 @@ import pytest
 
 pytest.importorskip("PySide6.QtWidgets", reason="PySide6 is needed for the UI tests")
 
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+#: What a Debian machine needs for the GUI tests (README, "Headless Linux").
+GUI_PACKAGES = "apt-get install xvfb libgl1 libegl1 libxkbcommon-x11-0 libxcb-cursor0 libdbus-1-3"
+_PROBE = (
+    "import sys\n"
+    "from PySide6.QtWidgets import QApplication\n"
+    "app = QApplication(sys.argv[:1])\n"
+    "from vtkmodules.vtkRenderingCore import vtkRenderWindow\n"
+    "import vtkmodules.vtkRenderingOpenGL2  # noqa: F401\n"
+    "rw = vtkRenderWindow()\n"
+    "rw.SetOffScreenRendering(1)\n"
+    "rw.Render()\n"
+    "print('ok')\n"
+)
+
+
+def _gui_unavailable() -> str | None:
+    """Why Qt + VTK cannot start here (checked in a child process: a missing display or
+    library makes Qt abort the process, which must not be the test run), or None."""
+    try:
+        out = subprocess.run(
+            [sys.executable, "-c", _PROBE], capture_output=True, text=True, timeout=120
+        )
+    except subprocess.TimeoutExpired:
+        return "Qt/VTK start-up probe timed out"
+    if out.returncode == 0 and "ok" in out.stdout:
+        return None
+    lines = [ln for ln in (out.stderr or "").splitlines() if ln.strip()]
+    why = lines[-1][:160] if lines else f"exit code {out.returncode}"
+    return why
+
+
+def pytest_collection_modifyitems(config, items) -> None:  # type: ignore[no-untyped-def]
+    # probed here, after pytest-xvfb has started its display (pytest_configure)
+    here = Path(__file__).parent
+    if not any(here in Path(str(item.fspath)).parents for item in items):
+        return
+    problem = _gui_unavailable()
+    if problem is None:
+        return
+    skip = pytest.mark.skip(
+        reason=f"GUI tests need a display and Qt/OpenGL libraries ({problem}); "
+        f"install them: {GUI_PACKAGES} (pytest-xvfb then starts Xvfb)"
+    )
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(skip)
+
 from PySide6.QtCore import QEvent, QSettings  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
@@ -25,9 +76,9 @@ from planner.volume import CTVolume, PatientInfo  # noqa: E402
 @pytest.fixture
 def dialogs(monkeypatch: pytest.MonkeyPatch) -> dict[str, list]:
     """Captured error dialogs, load-warning notes and series choices (no modal dialog blocks)."""
+    import ui.document.study_open
     import ui.shell.errors
     import ui.shell.series_dialog
-    import ui.document.study_open
 
     seen: dict[str, list] = {"errors": [], "warnings": [], "series": [], "discard": []}
     monkeypatch.setattr(
@@ -59,8 +110,8 @@ def dialogs(monkeypatch: pytest.MonkeyPatch) -> dict[str, list]:
 def make_window(qtbot, tmp_path, dialogs) -> Iterator[Callable[..., object]]:  # type: ignore[no-untyped-def]
     from shiboken6 import isValid
 
-    from ui.views import vtk_widget
     from ui.shell.main_window import MainWindow
+    from ui.views import vtk_widget
 
     created = []
 

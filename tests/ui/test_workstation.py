@@ -273,18 +273,30 @@ def test_screenshots_hold_vtk_pixels_and_no_patient_identifiers(
     seen = []
     real = mw.view_image
     monkeypatch.setattr(
-        mw, "view_image", lambda v: (seen.append(axial.pipeline.corners.GetText(3)), real(v))[1]
+        mw,
+        "view_image",
+        lambda v, s=1.0: (seen.append(axial.pipeline.corners.GetText(3)), real(v, s))[1],
     )
+    w, h = axial.render_window().GetSize()
+    win.actions_by_name["shot_size_screen"].trigger()
     path = win.save_view_screenshot(str(tmp_path / "axial.png"))
     assert seen == [""]
     img = QImage(path)
-    assert (img.width(), img.height()) == tuple(axial.render_window().GetSize())
+    assert (img.width(), img.height()) == (w, h)
     assert "DOE^JANE" in axial.pipeline.corners.GetText(3)  # restored on screen
+    # 2x: rendered off-screen at twice the size (default), and 1920 px wide
+    win.actions_by_name["shot_size_2x"].trigger()
+    img2 = QImage(win.save_view_screenshot(str(tmp_path / "axial2.png")))
+    assert (img2.width(), img2.height()) == (2 * w, 2 * h)
+    win.actions_by_name["shot_size_1920"].trigger()
+    img3 = QImage(win.save_view_screenshot(str(tmp_path / "axial3.png")))
+    assert img3.width() == 1920 and abs(img3.height() - round(h * 1920 / w)) <= 1
+    win.actions_by_name["shot_size_2x"].trigger()
     wpath = win.save_window_screenshot(str(tmp_path / "window.png"))
     wimg = QImage(wpath)
-    assert wimg.width() >= win.width() - 2
+    assert wimg.width() == 2 * win.width()
     centre = axial.vtk.mapTo(win, QPoint(axial.vtk.width() // 2 + 40, axial.vtk.height() // 2 + 40))
-    assert QImage(wimg).pixelColor(centre).value() > 30  # VTK pixels, not the empty grab
+    assert wimg.pixelColor(centre * 2).value() > 30  # VTK pixels, not the empty grab
 
 
 def test_undo_commands_merge_nudges_and_discard_prompt(make_window, qtbot, dialogs) -> None:  # type: ignore[no-untyped-def]

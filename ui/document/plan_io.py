@@ -24,6 +24,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from planner.errors import InputError, PlanMismatchError
+from ui.shell.dialog_paths import start_path
 from ui.shell.errors import guarded, show_message
 
 log = logging.getLogger(__name__)
@@ -97,7 +98,9 @@ class PlanIO(QObject):
     def save_as(self, path: str | None = None) -> str:
         if self.doc.plan is None:
             raise InputError("there is no plan to save yet: place or suggest a needle first")
-        path = path or ask_save_path(self.parent_widget, self.path or "plan.json")
+        path = path or ask_save_path(
+            self.parent_widget, self.path or start_path(self.doc, "plan.json")
+        )
         if not path:
             return ""
         return self._write(path)
@@ -124,7 +127,8 @@ class PlanIO(QObject):
     @guarded("open the plan")
     def open(self, path: str | None = None) -> bool:
         path = path or ask_open_path(
-            self.parent_widget, str(Path(self.path).parent) if self.path else ""
+            self.parent_widget,
+            str(Path(self.path).parent) if self.path else start_path(self.doc, ""),
         )
         if not path:
             return False

@@ -35,14 +35,18 @@ def confirm_discard(parent: QWidget | None, doc: Document) -> bool:
     """Ask before throwing away unsaved changes. Tests replace this function."""
     if not doc.is_modified:
         return True
+    b = QMessageBox.StandardButton
     answer = QMessageBox.question(
         parent,
-        "Discard changes?",
-        "The current plan has unsaved changes. Discard them?",
-        QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
-        QMessageBox.StandardButton.Cancel,
+        "Save changes?",
+        "The current plan has unsaved changes. Save them first?",
+        b.Save | b.Discard | b.Cancel,
+        b.Save,
     )
-    return answer == QMessageBox.StandardButton.Discard
+    if answer == b.Save:  # saved (or the save dialog cancelled: keep the plan open)
+        plan_io = getattr(getattr(parent, "trajectory", None), "plan_io", None)
+        return bool(plan_io is not None and plan_io.save())
+    return answer == b.Discard
 
 
 def show_load_warnings(parent: QWidget | None, warnings: tuple[LoadWarning, ...]) -> None:

@@ -1,7 +1,7 @@
 """Shared pieces of the planning panels: the analysis undo command, plan creation, number text.
 
 Numbers shown to the surgeon always carry their unit, and a tooltip with the model, the
-inputs and the sources (DESIGN.md, DOMAIN.md §9): :func:`fmt_band` and :func:`sources_tooltip`
+inputs and the sources (original citations): :func:`fmt_band` and :func:`sources_tooltip`
 build those strings so every panel says it the same way.
 """
 
@@ -101,7 +101,7 @@ def source_lines(ids: Iterable[str]) -> list[str]:
             out.append(i)
             continue
         kind = "" if s.kind == "clinical" else f" [{s.kind}]"
-        out.append(f"{s.citation} — {s.used_for} (DOMAIN.md {s.section}){kind}")
+        out.append(f"{s.citation} — {s.used_for}{kind}")
     return out
 
 

@@ -28,8 +28,8 @@ from PySide6.QtWidgets import (
 from planner.plan.model import BalloonPlacement, ClinicalInputs
 from ui.document.commands import merge_key_for
 from ui.document.document import Document
-from ui.shell.errors import guarded
 from ui.panels.common import plan_or_new
+from ui.shell.errors import guarded
 
 SLIDER_STEP_ML = 0.05
 ACUITY_ITEMS = (
@@ -59,7 +59,7 @@ def _set(widget: Any, setter: Callable[[Any], None], value: Any) -> None:
 
 
 class ClinicalBox(QGroupBox):
-    """Procedure and the inputs the CT cannot give (DOMAIN.md §5.2, §3.4, §9b)."""
+    """Procedure and the inputs the CT cannot give (fracture age, leak risk, restoration)."""
 
     def __init__(self, doc: Document, parent: QWidget | None = None) -> None:
         super().__init__("Procedure and clinical inputs", parent)
@@ -74,7 +74,7 @@ class ClinicalBox(QGroupBox):
             0,
             " weeks",
             "Fracture age in weeks (≤ 6 weeks counts as acute, "
-            "DOMAIN.md §5.2); 'unknown' when not known",
+            "Palmowski et al. 2020); 'unknown' when not known",
         )
         self.age.setSpecialValueText("unknown")
         self.oedema = QComboBox()
@@ -84,6 +84,7 @@ class ClinicalBox(QGroupBox):
             "MRI bone-marrow oedema (STIR/T2): present = acute; overrides the age"
         )
         self.acuity_label = QLabel()
+        self.acuity_label.setWordWrap(True)  # "Acuity used: … (why)" must not widen the panel
         self.viscosity = QComboBox()
         self.viscosity.addItems(["high", "standard", "low"])
         self.viscosity.setToolTip(
@@ -109,7 +110,7 @@ class ClinicalBox(QGroupBox):
             1,
             " mL",
             "Kyphoplasty: cement beyond the cavity for "
-            "interdigitation (no published ratio; default 0, DOMAIN.md §9a)",
+            "interdigitation (no published ratio; default 0, tool assumption)",
         )
         form = QFormLayout(self)
         form.addRow("Procedure", self.procedure)
@@ -222,7 +223,7 @@ class BalloonBox(QGroupBox):
                 self.device.count() - 1,
                 f"Rated pressure: {d.max_pressure.describe('psi')}. "
                 "Values marked unverified could not be confirmed from the IFU "
-                "(DOMAIN.md §4.1).",
+                "(KYPHON Xpander II IFU M708348B164, FDA 510(k) K101864).",
                 Qt.ItemDataRole.ToolTipRole,
             )
         self.offset = _spin(
@@ -247,7 +248,9 @@ class BalloonBox(QGroupBox):
         self.result.setTextFormat(Qt.TextFormat.RichText)
         form = QFormLayout(self)
         form.addRow(self.enable)
-        form.addRow("Device", self.device)
+        # the device names are long: the combo gets the panel's full width, its label above
+        form.addRow(QLabel("Device"))
+        form.addRow(self.device)
         form.addRow("Position", self.offset)
         row = QHBoxLayout()
         row.addWidget(self.slider, 1)

@@ -1,7 +1,7 @@
 """HTML of the estimates (panel text and the printed report share it; no Qt).
 
 Every number carries its unit and its band; the formula, the inputs and the sources are
-written out, and the limits of the evidence are stated (DOMAIN.md §9).
+written out, and the limits of the evidence are stated.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def cement_html(c: Any) -> str:
     out.append(
         f"<p><b>Input</b>: body volume V_VB = {c.body_volume_ml:.1f} mL (CT segmentation of "
         "the level, cut at the posterior wall). Band = 0.16–0.30 × V_VB (strength floor – "
-        "stiffness stop, DOMAIN.md §9a).</p>"
+        "stiffness stop: Molloy et al. 2003, Spine 28:1549).</p>"
     )
     if c.hemi_body_limit_ml is not None:
         out.append(
@@ -120,7 +120,7 @@ def restoration_html(r: Any, morph: Any = None) -> str:
         + f"<p><b>Model</b>: {E(r.model)}</p>"
         + _list(r.notes, "notes")
         + "<p class='honest'>A population band tied to procedure, acuity and mobility — not a "
-        "promised height (DOMAIN.md §9).</p>"
+        "promised height (tool model; Crandall 2004, Beall 2018).</p>"
     )
 
 

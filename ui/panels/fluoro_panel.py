@@ -18,17 +18,59 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
+from planner.fluoro_window import fluoro_display
 from planner.plan.catalog import get_needle
 from planner.progress import Progress
-from ui.render.needle_actors import SEVERITY_COLOURS
-from ui.render.orientation import direction_letters
 from ui.document.trajectory_service import TrajectoryService
 from ui.document.workers import Task, start_task
+from ui.render.needle_actors import SEVERITY_COLOURS
+from ui.render.needle_actors import SUGGESTION_COLOUR as SUGGESTION_RGB
+from ui.render.orientation import direction_letters
+from ui.views.enlarge import Enlarger
 
 log = logging.getLogger(__name__)
 SIZE_PX = 384
 FOV_MM = 160.0
 TITLES = {"ap": "AP", "lateral": "Lateral", "bullseye": "Bull's-eye"}
+
+
+LABEL_BOX = QColor(0, 0, 0, 190)
+#: Pending (not yet accepted) suggestions, drawn dashed in every view.
+SUGGESTION_COLOUR = QColor.fromRgbF(*SUGGESTION_RGB)
+LABEL_TEXT = QColor(255, 226, 120)
+
+
+def boxed_text(
+    p: QPainter,
+    box: QRectF,
+    text: str,
+    align: Qt.AlignmentFlag = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+) -> None:
+    """Text on a dark, opaque-enough box: readable over white bone and black air alike."""
+    p.save()
+    p.setPen(Qt.PenStyle.NoPen)
+    p.setBrush(LABEL_BOX)
+    p.drawRoundedRect(box, 3, 3)
+    p.setPen(LABEL_TEXT)
+    p.drawText(
+        box.adjusted(4, 0, -4, 0) if align & Qt.AlignmentFlag.AlignLeft else box, align, text
+    )
+    p.restore()
+
+
+def radiological_beam(direction_lps: Any) -> Any:
+    """The sense of a beam line that keeps one radiological convention in every view.
+
+    A ray sum is the same along either sense of its line, but the image is mirrored. The AP
+    view looks anterior → posterior (+y: the patient's left on the image right, as a
+    radiograph is read); a bull's-eye (mostly AP for a transpedicular needle pointing
+    posterior → anterior) is shown in that same sense, so the left needle never swaps sides.
+    A beam with no AP component is shown like the lateral view (−x).
+    """
+    d = np.asarray(direction_lps, dtype=np.float64)
+    if abs(d[1]) > 1e-6:
+        return d if d[1] > 0 else -d
+    return d if d[0] <= 0 else -d
 
 
 class DRRView(QWidget):
@@ -43,12 +85,15 @@ class DRRView(QWidget):
         self.setMinimumSize(130, 150)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
+    def mouseDoubleClickEvent(self, _event: Any) -> None:
+        self.panel.enlarger.toggle(self)  # this radiograph alone, in a taller panel, or back
+
     def set_image(self, image: Any) -> None:
         self.image = image
         if image is None:
             self._qimage = None
         else:
-            px = np.ascontiguousarray(image.display_uint8())
+            px = fluoro_display(image.pixels, image.pixel_mm)
             h, w = px.shape
             self._qimage = QImage(px.data, w, h, w, QImage.Format.Format_Grayscale8).copy()
         self.update()
@@ -83,21 +128,35 @@ class DRRView(QWidget):
         scale = rect.width() / self.image.pixels.shape[1]
         self._draw_needles(p, rect, scale)
         self._draw_letters(p, rect)
-        p.setPen(QColor(255, 230, 120))
-        p.setFont(QFont("Arial", 9, QFont.Weight.Bold))
         a = self.image.angles
         lines = (
             f"{'LAO' if a.lao_deg >= 0 else 'RAO'} {abs(a.lao_deg):.1f}°\n"
             f"{'CRAN' if a.cranial_deg >= 0 else 'CAUD'} {abs(a.cranial_deg):.1f}°"
         )
-        p.drawText(
-            QRectF(rect.left() + 4, rect.bottom() - 36, rect.width() - 8, 34),
-            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom,
-            lines,
-        )
+        p.setFont(QFont("Arial", 9, QFont.Weight.Bold))
+        fm = p.fontMetrics()
+        w = max(fm.horizontalAdvance(t) for t in lines.split("\n")) + 8
+        h = 2 * fm.height() + 4
+        boxed_text(p, QRectF(rect.left() + 3, rect.bottom() - h - 3, w, h), lines)
         p.end()
 
+    def _draw_suggestions(self, p: QPainter, rect: QRectF, scale: float) -> None:
+        """Pending auto-suggestions: dashed, in the suggestion colour, until accepted."""
+        for s in self.panel.service.suggestions.values():
+            t = s.trajectory
+            pts = np.array([t.skin_entry_lps, t.target_lps])
+            px = self.image.lps_to_pixel(pts) * scale + np.array([rect.left(), rect.top()])
+            width = max(2.0, get_needle(t.needle_id).od_mm / self.image.pixel_mm * scale)
+            pen = QPen(SUGGESTION_COLOUR, width, Qt.PenStyle.DashLine)
+            pen.setCapStyle(Qt.PenCapStyle.FlatCap)
+            p.setPen(pen)
+            if float(np.hypot(*(px[1] - px[0]))) < 1.0:
+                p.drawEllipse(QPointF(*px[1]), width, width)
+            else:
+                p.drawLine(QPointF(*px[0]), QPointF(*px[1]))
+
     def _draw_needles(self, p: QPainter, rect: QRectF, scale: float) -> None:
+        self._draw_suggestions(p, rect, scale)
         plan = self.panel.service.display_plan()
         if plan is None:
             return
@@ -132,17 +191,36 @@ class DRRView(QWidget):
         p.setPen(pen)
         p.drawLine(QPointF(*px[0]), QPointF(*px[2]))
 
-    def _draw_letters(self, p: QPainter, rect: QRectF) -> None:
+    def letter_boxes(self) -> dict[str, tuple[str, QRectF]]:
+        """Orientation letter and its box per image edge ("left", "right", "top", "bottom")."""
         im = self.image
-        p.setPen(QColor(240, 215, 140))
-        p.setFont(QFont("Arial", 10, QFont.Weight.Bold))
-        for text, pos in (
-            (direction_letters(im.col_dir_lps), (rect.right() - 22, rect.center().y())),
-            (direction_letters(-im.col_dir_lps), (rect.left() + 4, rect.center().y())),
-            (direction_letters(-im.row_dir_lps), (rect.center().x() - 6, rect.top() + 14)),
-            (direction_letters(im.row_dir_lps), (rect.center().x() - 6, rect.bottom() - 4)),
+        rect = self._image_rect()
+        font = QFont("Arial", 10, QFont.Weight.Bold)
+        from PySide6.QtGui import QFontMetrics
+
+        fm = QFontMetrics(font)
+        out: dict[str, tuple[str, QRectF]] = {}
+        for edge, v in (
+            ("right", im.col_dir_lps),
+            ("left", -im.col_dir_lps),
+            ("top", -im.row_dir_lps),
+            ("bottom", im.row_dir_lps),
         ):
-            p.drawText(QPointF(*pos), text)
+            text = direction_letters(v)
+            w, h = fm.horizontalAdvance(text) + 8, fm.height() + 2
+            x = {"left": rect.left() + 3, "right": rect.right() - w - 3}.get(
+                edge, rect.center().x() - w / 2
+            )
+            y = {"top": rect.top() + 3, "bottom": rect.bottom() - h - 3}.get(
+                edge, rect.center().y() - h / 2
+            )
+            out[edge] = (text, QRectF(x, y, w, h))
+        return out
+
+    def _draw_letters(self, p: QPainter, _rect: QRectF) -> None:
+        p.setFont(QFont("Arial", 10, QFont.Weight.Bold))
+        for text, box in self.letter_boxes().values():
+            boxed_text(p, box, text, Qt.AlignmentFlag.AlignCenter)
 
 
 class FluoroPanel(QWidget):
@@ -153,10 +231,12 @@ class FluoroPanel(QWidget):
         self.views = {v: DRRView(v, self) for v in ("ap", "lateral", "bullseye")}
         self.note = QLabel(
             "Simulated radiographs (parallel beam, no magnification). Angles: beam "
-            "axis, LAO/RAO and cranial/caudal, detector anterior."
+            "axis, LAO/RAO and cranial/caudal, detector anterior. Double-click a view to "
+            "enlarge it."
         )
         self.note.setWordWrap(True)
         self.note.setStyleSheet("color: #9aa3ad; font-size: 11px")
+        self.enlarger = Enlarger(self, list(self.views.values()))
         row = QHBoxLayout()
         for v in self.views.values():
             row.addWidget(v)
@@ -176,6 +256,7 @@ class FluoroPanel(QWidget):
         self.doc.plan_changed.connect(lambda _o, _n: self._on_plan_changed())
         service.preview_changed.connect(lambda _p: self._repaint())
         service.advance_changed.connect(self._repaint)
+        service.suggestions_changed.connect(self._repaint)
         service.selected_side_changed.connect(lambda _s: self.request())
         service.context_changed.connect(lambda _l: self.request())
 
@@ -242,7 +323,8 @@ class FluoroPanel(QWidget):
                     progress.update(0.1, f"DRR {v}")
                     out[v] = r.render(v, SIZE_PX, FOV_MM)
             if need_bull:
-                out["bullseye"] = r.render("bullseye", SIZE_PX, FOV_MM, direction)
+                beam = radiological_beam(direction)
+                out["bullseye"] = r.render("bullseye", SIZE_PX, FOV_MM, beam)
             return out
 
         self.state_text = "computing…"

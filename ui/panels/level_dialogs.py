@@ -19,6 +19,34 @@ from PySide6.QtWidgets import (
 
 from planner.plan.model import LEVEL_NAMES
 
+#: Placeholder shown until a name is chosen (OK stays disabled).
+CHOOSE = "choose…"
+
+
+def offered_names(current: str = "") -> list[str]:
+    """Names offered for a thoracolumbar level: T1–T12, L1–L5, S1 (and ``current``)."""
+    names = [n for n in LEVEL_NAMES if n[0] in "TLS"]
+    if current in LEVEL_NAMES and current not in names:
+        names.insert(0, current)
+    return names
+
+
+def plain_no_anchor_message(text: str) -> str | None:
+    """The analysis' "no anchor" error in plain words for the workstation, or None."""
+    if "anchor their names" not in text:
+        return None
+    import re
+
+    m = re.search(r"found (\d+) vertebral bodies", text)
+    n = f"{m.group(1)} vertebral bodies" if m else "the vertebral bodies"
+    return (
+        f"The analysis found {n} but cannot tell which level each one is: neither the sacrum "
+        "nor the last rib-bearing vertebra (T12) is clear in this scan.\n\n"
+        "Put the crosshair inside one body whose level you know, click “Name at "
+        "crosshair…” and choose its name; the other bodies are named by counting from it. "
+        "Or import a label map (Import labels…)."
+    )
+
 
 def ask_level_name(parent: QWidget | None, title: str, current: str) -> tuple[str, bool] | None:
     """Ask for a level name and whether to renumber the others; None if cancelled.
@@ -27,14 +55,18 @@ def ask_level_name(parent: QWidget | None, title: str, current: str) -> tuple[st
     dlg = QDialog(parent)
     dlg.setWindowTitle(title)
     combo = QComboBox()
-    combo.addItems(list(LEVEL_NAMES))
-    if current in LEVEL_NAMES:
-        combo.setCurrentText(current)
+    names = offered_names(current)
+    combo.addItem(CHOOSE)
+    combo.addItems(names)
+    combo.setCurrentText(current if current in names else CHOOSE)
     renumber = QCheckBox("Renumber the other levels by counting from this one")
     renumber.setChecked(True)
     buttons = QDialogButtonBox(
         QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
     )
+    ok = buttons.button(QDialogButtonBox.StandardButton.Ok)
+    ok.setEnabled(combo.currentText() != CHOOSE)
+    combo.currentTextChanged.connect(lambda t: ok.setEnabled(t != CHOOSE))
     buttons.accepted.connect(dlg.accept)
     buttons.rejected.connect(dlg.reject)
     lay = QVBoxLayout(dlg)
@@ -50,8 +82,10 @@ def ask_level_name(parent: QWidget | None, title: str, current: str) -> tuple[st
 
 
 def ask_seed_name(parent: QWidget | None) -> str | None:
-    """Ask the level name of the body under the crosshair (replaced in tests)."""
-    got = ask_level_name(parent, "Name the level at the crosshair", "L1")
+    """Ask the level name of the body under the crosshair (replaced in tests).
+
+    Nothing is preselected: a default such as L1 would be wrong on a chest CT."""
+    got = ask_level_name(parent, "Name the level at the crosshair", "")
     return None if got is None else got[0]
 
 

@@ -35,12 +35,12 @@ from PySide6.QtWidgets import (
 
 from planner.errors import AnalysisError, InputError
 from ui.document.document import Document
-from ui.shell.errors import guarded
+from ui.document.workers import Task, start_task
 from ui.panels import level_dialogs
 from ui.panels.common import plan_or_new, push_analysis
 from ui.panels.level_ops import confirm_levels, rename_level
+from ui.shell.errors import guarded
 from ui.views.view_state import ViewState
-from ui.document.workers import Task, start_task
 
 log = logging.getLogger(__name__)
 COLUMNS = ("Level", "Source", "Status", "Genant", "Target")
@@ -169,7 +169,7 @@ class LevelsPanel(QWidget):
             "A proposal stays 'proposed' until you confirm it; "
             "the report lists which were confirmed",
             "Genant semiquantitative grade from the worst wall's height loss against the "
-            "neighbours (Genant 1993; DOMAIN.md §2.1)",
+            "neighbours (Genant et al. 1993, J Bone Miner Res 8:1137)",
             "",
         )
         for col, (text, tip) in enumerate(zip(texts, tips, strict=True)):
@@ -301,8 +301,12 @@ class LevelsPanel(QWidget):
         push_analysis(self.doc, result, undo_text)
 
     def _on_task_failed(self, exc: BaseException) -> None:
-        from ui.shell.errors import report_exception
+        from ui.shell.errors import report_exception, show_message
 
+        plain = level_dialogs.plain_no_anchor_message(str(exc))
+        if plain is not None:
+            show_message(self, "warning", "Name one level to continue", plain, "")
+            return
         report_exception(self, exc, "analyse the spine")
 
     def _on_task_finished(self) -> None:

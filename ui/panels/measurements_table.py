@@ -2,8 +2,8 @@
 
 Heights are the three body heights in the body's mid-sagittal plane (anterior, middle,
 posterior; HEIGHT_POSITIONS_FRAC), reference heights come from the nearest intact neighbours
-(DOMAIN.md §2.3), loss % per wall, Genant grade and type (§2.1), wedge angle (+ = anterior
-lower), trabecular HU of an eroded core with the thresholds of DOMAIN.md §7.1, body volume and
+(tool assumption), loss % per wall, Genant grade and type (§2.1), wedge angle (+ = anterior
+lower), trabecular HU of an eroded core with the thresholds of Pickhardt et al. 2013, body volume and
 the posterior wall. Every cell has a tooltip saying what it is and where the rule comes from.
 """
 
@@ -40,7 +40,7 @@ PICKHARDT = "Pickhardt et al. 2013, Ann Intern Med (L1 trabecular ROI, 2,067 CT�
 
 
 def hu_category(hu: float) -> tuple[str, str, QColor | None]:
-    """Short label, explanation and colour of a trabecular HU value (DOMAIN.md §7.1)."""
+    """Short label, explanation and colour of a trabecular HU value (Pickhardt et al. 2013, Ann Intern Med)."""
     if hu <= 110:
         return (
             "≤ 110: osteoporosis likely",
@@ -99,7 +99,7 @@ def row_texts(m: Any) -> list[tuple[str, str]]:
             "—" if ref is None else _three(ref),
             "Expected pre-fracture heights: mean of the same wall of the nearest intact levels "
             "above "
-            "and below (DOMAIN.md §2.3, an engineering estimator)"
+            "and below (tool assumption; cf. Kunkel et al. 2010)"
             if ref is not None
             else "No intact neighbour available: no reference height, no loss, "
             "no restoration estimate",
@@ -119,7 +119,7 @@ def row_texts(m: Any) -> list[tuple[str, str]]:
             "Genant semiquantitative grade from the worst wall, allowing for each level's normal "
             "physiological wedging; type wedge (anterior) / biconcave (middle) / "
             "crush (all walls). "
-            "Genant 1993; Wáng 2019; DOMAIN.md §1.2, §2.1",
+            "Genant et al. 1993, J Bone Miner Res 8:1137; Wáng 2019, Quant Imaging Med Surg",
         ),
         (
             f"{m.wedge_angle_deg:.1f}°",
@@ -130,7 +130,7 @@ def row_texts(m: Any) -> list[tuple[str, str]]:
             f"{m.trabecular_hu:.0f} HU — {hu_short}",
             f"Mean HU of the eroded trabecular core. {hu_tip} ({PICKHARDT}). Thresholds were "
             "established at L1, 120 kV; HU → BMD is scanner-specific; a fractured body's HU is "
-            "raised by compaction. DOMAIN.md §7.1",
+            "raised by compaction. Pickhardt et al. 2013, Ann Intern Med",
         ),
         (
             f"{m.body_volume_ml:.1f} mL"
@@ -140,7 +140,7 @@ def row_texts(m: Any) -> list[tuple[str, str]]:
                 else f" (pre-fracture ≈ {m.prefracture_volume_ml:.1f})"
             ),
             "Vertebral body incl. cortex, cut from the pedicles at the posterior wall (V_VB, the "
-            "cement estimate's input, DOMAIN.md §9a); pre-fracture volume interpolated from the "
+            "cement estimate's input, tool assumption); pre-fracture volume interpolated from the "
             "neighbours' shapes",
         ),
         (m.posterior_wall, wall_tip.get(m.posterior_wall, "")),

@@ -23,12 +23,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ui.shell.errors import guarded
 from ui.panels.estimates_panel import EstimatesPanel
 from ui.panels.estimates_state import EstimatesController
 from ui.panels.levels_panel import LevelsPanel
 from ui.panels.measurements_table import MeasurementsTable
 from ui.panels.overlays import PlanningOverlays
+from ui.shell.errors import guarded
 
 if TYPE_CHECKING:
     from ui.shell.main_window import MainWindow
@@ -42,7 +42,9 @@ def ask_report_options(parent: QWidget | None) -> tuple[str, bool] | None:
     Replaced in tests (module attribute)."""
     dlg = QDialog(parent)
     dlg.setWindowTitle("Export plan report")
-    path = QLineEdit("plan_report.html")
+    from ui.shell.dialog_paths import start_path
+
+    path = QLineEdit(start_path(getattr(parent, "doc", None), "plan_report.html"))
     browse = QPushButton("Browse…")
     browse.clicked.connect(
         lambda: path.setText(
@@ -164,8 +166,8 @@ class Planning:
             if got is None:
                 return ""
             path, include_patient = got
-        from ui.shell.main_window import VERSION
         from ui.document.plan_io import document_plan
+        from ui.shell.main_window import VERSION
 
         est = estimates_for_report(doc, self.controller)
         plan = document_plan(doc)

@@ -38,9 +38,9 @@ from PySide6.QtWidgets import (
 
 from planner.plan.catalog import load_catalog
 from planner.plan.model import APPROACHES
-from ui.shell.errors import guarded
-from ui.panels.trajectory_rows import METRIC_ROWS, fmt
 from ui.document.trajectory_service import TrajectoryService
+from ui.panels.trajectory_rows import METRIC_ROWS, fmt
+from ui.shell.errors import guarded
 
 log = logging.getLogger(__name__)
 SIDES = ("left", "right")
@@ -65,6 +65,10 @@ def ask_run_analysis(parent: QWidget | None, level: str) -> bool:
         QMessageBox.StandardButton.Yes,
     )
     return answer == QMessageBox.StandardButton.Yes
+
+
+#: Lines reserved for a suggestion's one-line summary (and its reason when not feasible).
+SUGGESTION_LINES = 2
 
 
 class SideControls(QGroupBox):
@@ -112,10 +116,18 @@ class SideControls(QGroupBox):
         srow.addWidget(self.accept)
         srow.addWidget(self.dismiss)
         grid.addLayout(srow, 2, 0, 1, 4)
+        # the suggestion line keeps its space when empty: nothing below moves under the cursor
+        lines = SUGGESTION_LINES * self.suggestion.fontMetrics().lineSpacing() + 4
+        self.suggestion.setFixedHeight(lines)
+        for w in (self.suggestion, self.accept, self.dismiss):
+            pol = w.sizePolicy()
+            pol.setRetainSizeWhenHidden(True)
+            w.setSizePolicy(pol)
         self.set_suggestion_text("")
 
     def set_suggestion_text(self, text: str) -> None:
         self.suggestion.setText(text)
+        self.suggestion.setToolTip(text)
         for w in (self.suggestion, self.accept, self.dismiss):
             w.setVisible(bool(text))
 
@@ -160,7 +172,11 @@ class TrajectoryPanel(QWidget):
         self.table.setVerticalHeaderLabels([r[0] for r in METRIC_ROWS])
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        self.table.verticalHeader().setDefaultSectionSize(20)
+        # long values ("GR 2: 3.1 mm medial") wrap in their cell instead of being elided
+        self.table.setWordWrap(True)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideNone)
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.verticalHeader().setMinimumSectionSize(20)
         for r, (_label, _fn, tip) in enumerate(METRIC_ROWS):
             self.table.verticalHeaderItem(r).setToolTip(tip)
         self.findings = QListWidget()
@@ -241,6 +257,7 @@ class TrajectoryPanel(QWidget):
                 self._set_cell(r, col, text)
             if result is not None:
                 findings.extend((side, f) for f in result.findings)
+        self.table.resizeRowsToContents()
         self.last_eval_s = time.perf_counter() - t0
         self._fill_findings(findings, plan)
 

@@ -14,7 +14,7 @@ def fmt(v: Any, digits: int = 1) -> str:
 
 def _breach(m: Any) -> str:
     if m.breach_grade == 0:
-        return "none (GR 0)"
+        return "none"  # grade 0; the row is titled Gertzbein–Robbins
     return f"GR {m.breach_grade}: {m.breach_mm:.1f} mm {m.breach_direction}"
 
 
@@ -109,7 +109,7 @@ METRIC_ROWS: tuple[tuple[str, Any, str], ...] = (
     (
         "Breach (Gertzbein–Robbins)",
         _breach,
-        "Grade 0 none, 1 < 2 mm, 2 2–4 mm, 3 > 4 mm (DOMAIN.md §6.1)",
+        "Grade 0 none, 1 < 2 mm, 2 2–4 mm, 3 > 4 mm (Gertzbein & Robbins 1990, Spine 15:11)",
     ),
     (
         "Tip to midline (mm)",

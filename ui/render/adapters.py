@@ -53,9 +53,12 @@ class ViewContext:
         renderer: vtkRenderer,
         request_render: Callable[[], None],
         plane: PlaneFn | None = None,
+        on_top: vtkRenderer | None = None,
     ) -> None:
         self.kind = kind
         self.renderer = renderer
+        #: 3D: a renderer drawn over the scene with the same camera (what bone must not hide)
+        self.on_top = on_top
         self.request_render = request_render
         self._plane = plane
 
@@ -83,6 +86,7 @@ class OverlayAdapter:
         self.context: ViewContext | None = None
         self.value: Any = None
         self._props: list[vtkProp] = []
+        self._top_props: list[vtkProp] = []
 
     def attach(self, context: ViewContext) -> None:
         self.context = context
@@ -94,6 +98,14 @@ class OverlayAdapter:
         self._props.append(prop)
         if self.context is not None:
             self.context.renderer.AddViewProp(prop)
+
+    def add_prop_on_top(self, prop: vtkProp) -> bool:
+        """Add ``prop`` to the view's on-top layer, if it has one (returns whether it did)."""
+        if self.context is None or self.context.on_top is None:
+            return False
+        self._top_props.append(prop)
+        self.context.on_top.AddViewProp(prop)
+        return True
 
     def update(self, old: Any, new: Any) -> None:
         """Show ``new``; nothing happens when ``old is new``."""
@@ -110,7 +122,11 @@ class OverlayAdapter:
         if self.context is not None:
             for prop in self._props:
                 self.context.renderer.RemoveViewProp(prop)
+            if self.context.on_top is not None:
+                for prop in self._top_props:
+                    self.context.on_top.RemoveViewProp(prop)
         self._props.clear()
+        self._top_props.clear()
         self.context = None
 
     def build(self) -> None:

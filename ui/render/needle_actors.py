@@ -13,7 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
+from vtkmodules.vtkCommonCore import vtkPoints
+from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkPolyData
 from vtkmodules.vtkFiltersCore import vtkTubeFilter
 from vtkmodules.vtkFiltersSources import vtkLineSource, vtkSphereSource
 from vtkmodules.vtkRenderingCore import vtkActor, vtkPolyDataMapper
@@ -29,6 +31,8 @@ SEVERITY_COLOURS: dict[str, tuple[float, float, float]] = {
     "unknown": (0.4, 0.8, 1.0),
 }
 TARGET_COLOUR = (1.0, 0.35, 0.85)
+#: Opacity of a 3D needle's axis drawn over the bone (the tube itself is depth-tested).
+GHOST_OPACITY = 0.55
 SKIN_COLOUR = (0.3, 0.85, 1.0)
 BONE_COLOUR = (1.0, 1.0, 1.0)
 
@@ -109,6 +113,15 @@ class NeedleAdapter(OverlayAdapter):
         self.tube_actor.SetMapper(mapper)
         self.tube_actor.GetProperty().SetSpecular(0.4)
         self.add_prop(self.tube_actor)
+        # a faint axis over everything: the needle stays visible inside bone
+        ghost_mapper = vtkPolyDataMapper()
+        ghost_mapper.SetInputConnection(self.line.GetOutputPort())
+        self.ghost = vtkActor()
+        self.ghost.SetMapper(ghost_mapper)
+        self.ghost.GetProperty().SetLineWidth(3.0)
+        self.ghost.GetProperty().SetOpacity(GHOST_OPACITY)
+        self.ghost.PickableOff()
+        self.add_prop_on_top(self.ghost)
         self.spheres: dict[str, tuple[vtkSphereSource, vtkActor]] = {}
         for name, colour, radius in (
             ("skin", SKIN_COLOUR, 2.6),
@@ -133,6 +146,7 @@ class NeedleAdapter(OverlayAdapter):
         self.line.SetPoint2(*(start + d * max(length, 0.1)))
         self.tube.SetRadius(v.od_mm / 2.0)
         self.tube_actor.GetProperty().SetColor(*v.colour)
+        self.ghost.GetProperty().SetColor(*v.colour)
         self.tube_actor.GetProperty().SetOpacity(0.7 if v.preview else 1.0)
         for name, p in (("skin", v.skin_lps), ("target", v.target_lps), ("bone", v.bone_lps)):
             src, actor = self.spheres[name]
@@ -227,7 +241,7 @@ class NeedleAdapter(OverlayAdapter):
     # --- adapter API ---------------------------------------------------------------------------
     def draw(self, value: NeedleDisplay | None) -> None:
         assert self.context is not None
-        for prop in self._props:
+        for prop in (*self._props, *self._top_props):
             prop.SetVisibility(value is not None)
         if value is None:
             return
@@ -239,6 +253,71 @@ class NeedleAdapter(OverlayAdapter):
     def slice_changed(self) -> None:
         if self.context is not None and self.value is not None and self.context.is_2d:
             self._draw_2d(self.value)
+
+
+SUGGESTION_COLOUR = (0.8, 0.55, 1.0)
+DASH_MM, GAP_MM = 4.0, 3.0
+
+
+def dashed_segments(a: ArrayLike, b: ArrayLike) -> vtkPolyData:
+    """Line ``a → b`` (LPS mm) as separate dashes of ``DASH_MM`` every ``DASH_MM + GAP_MM``.
+
+    Geometry, not line stipple: stipple patterns are ignored by VTK's OpenGL2 back end.
+    """
+    pa, pb = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    length = float(np.linalg.norm(pb - pa))
+    d = (pb - pa) / max(length, 1e-9)
+    starts = np.arange(0.0, max(length, 1e-6), DASH_MM + GAP_MM)
+    pts, lines = vtkPoints(), vtkCellArray()
+    for t in starts:
+        i = pts.InsertNextPoint(*(pa + d * t))
+        j = pts.InsertNextPoint(*(pa + d * min(t + DASH_MM, length)))
+        lines.InsertNextCell(2)
+        lines.InsertCellPoint(i)
+        lines.InsertCellPoint(j)
+    poly = vtkPolyData()
+    poly.SetPoints(pts)
+    poly.SetLines(lines)
+    return poly
+
+
+class SuggestionAdapter(OverlayAdapter):
+    """A pending auto-suggestion (value: :class:`NeedleDisplay` or None), drawn dashed.
+
+    3D: dashed tube at the needle's outer diameter; 2D: the dashed axis projected into the
+    view plane (the slice views show it whatever the slice, like a planning line).
+    """
+
+    def build(self) -> None:
+        assert self.context is not None
+        mapper = vtkPolyDataMapper()
+        self.actor = vtkActor()
+        self.actor.SetMapper(mapper)
+        self.actor.GetProperty().SetColor(*SUGGESTION_COLOUR)
+        self.actor.PickableOff()
+        if self.context.is_2d:
+            self.tube: vtkTubeFilter | None = None
+            self.actor.GetProperty().SetLineWidth(2.5)
+        else:
+            self.tube = vtkTubeFilter()
+            self.tube.SetInputData(vtkPolyData())
+            self.tube.SetNumberOfSides(16)
+            self.tube.CappingOn()
+            mapper.SetInputConnection(self.tube.GetOutputPort())
+            self.actor.GetProperty().SetOpacity(0.9)
+        self.mapper = mapper
+        self.add_prop(self.actor)
+
+    def draw(self, value: NeedleDisplay | None) -> None:
+        self.actor.SetVisibility(value is not None)
+        if value is None:
+            return
+        poly = dashed_segments(value.skin_lps, value.target_lps)
+        if self.tube is None:
+            self.mapper.SetInputData(poly)
+        else:
+            self.tube.SetInputData(poly)
+            self.tube.SetRadius(max(value.od_mm / 2.0, 0.5))
 
 
 def _inside_interval(da: float, db: float, lim: float) -> tuple[float, float]:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import QLabel, QSpinBox, QToolBar
+from PySide6.QtWidgets import QLabel, QMenu, QSpinBox, QToolBar
 
 from ui.shell.icons import icon
 from ui.views.view_state import load_window_presets
@@ -176,6 +176,16 @@ def build_actions(win: MainWindow) -> dict[str, QAction]:
         "surface",
         checkable=True,
     )
+    A["cut_posterior"] = _act(
+        win,
+        "3D: cut away posterior elements",
+        lambda: win.view_3d.set_cut_posterior(A["cut_posterior"].isChecked()),
+        None,
+        "Hide the laminae and spinous process behind the target body so the body, cement and "
+        "needles stay visible from any camera",
+        checkable=True,
+    )
+    A["cut_posterior"].setChecked(True)
     for name, sc in (
         ("ap", "Ctrl+1"),
         ("lateral", "Ctrl+2"),
@@ -210,6 +220,22 @@ def _output_actions(win: MainWindow, A: dict[str, QAction]) -> None:
                      "Find and retrieve studies on a PACS, send the plan's DICOM objects")
 
 
+def _screenshot_size_menu(win: MainWindow, menu: QMenu) -> None:
+    """On-screen, 2× or 1920 px wide (rendered at that size, not upsampled)."""
+    from ui.shell.screenshot import SIZES
+
+    group = QActionGroup(win)
+    current = win.settings.screenshot_size()
+    for key, text in SIZES.items():
+        a = QAction(text, win)
+        a.setCheckable(True)
+        a.setChecked(key == current)
+        a.triggered.connect(lambda *_, k=key: win.settings.set_screenshot_size(k))
+        group.addAction(a)
+        menu.addAction(a)
+        win.actions_by_name[f"shot_size_{key}"] = a
+
+
 def build_menus(win: MainWindow, A: dict[str, QAction]) -> None:
     mb = win.menuBar()
     m = mb.addMenu("&File")
@@ -223,6 +249,7 @@ def build_menus(win: MainWindow, A: dict[str, QAction]) -> None:
     m.addSeparator()
     m.addAction(A["shot_view"])
     m.addAction(A["shot_window"])
+    _screenshot_size_menu(win, m.addMenu("Screenshot &size"))
     m.addSeparator()
     m.addAction(A["quit"])
     m = mb.addMenu("&Edit")
@@ -255,6 +282,7 @@ def build_menus(win: MainWindow, A: dict[str, QAction]) -> None:
         group.addAction(a)
         roi.addAction(a)
     m3.addAction(A["surface"])
+    m3.addAction(A["cut_posterior"])
     for k in ("cam_ap", "cam_lateral", "cam_oblique", "cam_posterior"):
         m3.addAction(A[k])
     win.panels_menu = m.addMenu("Panels")

@@ -30,17 +30,18 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QWi
 from ui.document import study_open
 from ui.document.autosave import AutoSaver, recovery_dir
 from ui.document.document import Document
+from ui.document.study_open import StudyOpener
+from ui.panels.measurement_panel import MeasurementPanel
+from ui.render.slice_pipeline import make_image_property
+from ui.shell.dialog_paths import start_folder, start_path
 from ui.shell.errors import guarded
 from ui.shell.help_dialogs import ShortcutsDialog, show_about
-from ui.views.initial_view import spine_guess_lps
 from ui.shell.main_actions import build_actions, build_menus, build_toolbar
-from ui.panels.measurement_panel import MeasurementPanel
-from ui.shell.panel_layout import arrange_panels
-from ui.render.slice_pipeline import make_image_property
-from ui.shell.screenshot import view_image, window_image
+from ui.shell.panel_layout import arrange_panels, fit_to_screen, is_compact
+from ui.shell.screenshot import scale_for, view_image, window_image
 from ui.shell.settings import Settings
+from ui.views.initial_view import spine_guess_lps
 from ui.views.slice_view import SliceView
-from ui.document.study_open import StudyOpener
 from ui.views.view_grid import LAYOUTS, ViewGrid
 from ui.views.view_state import ViewState
 from ui.views.volume_view import VolumeView
@@ -92,10 +93,12 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.resize(self._screen_size().boundedTo(QSize(1440, 900)))
         arrange_panels(self, self._screen_size())
+        same_kind = self.settings.screen_compact() in (None, is_compact(self._screen_size()))
         if (geo := self.settings.geometry()) is not None:
             self.restoreGeometry(geo)
-        if (dock_state := self.settings.state()) is not None:
+        if (dock_state := self.settings.state()) is not None and same_kind:
             self.restoreState(dock_state)  # docks and toolbars, by object name
+        fit_to_screen(self)  # saved on a larger screen: never reopen partly off this one
         self._closed = False
         self._update_title()
         self._refresh_recent_menu()
@@ -168,7 +171,9 @@ class MainWindow(QMainWindow):
     # --- opening ----------------------------------------------------------------------------
     @guarded("open the folder")
     def open_folder_dialog(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Open DICOM folder")
+        path = QFileDialog.getExistingDirectory(
+            self, "Open DICOM folder", str(start_folder(self.doc))
+        )
         if path:
             self.opener.open_path(path)
 
@@ -341,7 +346,8 @@ class MainWindow(QMainWindow):
 
     # --- screenshots ------------------------------------------------------------------------
     def _ask_png(self, title: str) -> str:
-        path, _ = QFileDialog.getSaveFileName(self, title, "screenshot.png", "PNG image (*.png)")
+        start = start_path(self.doc, "screenshot.png")
+        path, _ = QFileDialog.getSaveFileName(self, title, start, "PNG image (*.png)")
         if path and not path.lower().endswith(".png"):
             path += ".png"
         return path
@@ -350,12 +356,14 @@ class MainWindow(QMainWindow):
     def save_view_screenshot(self, path: str | None = None) -> str:
         path = path or self._ask_png("Save view screenshot")
         view = self.views()[self.state.active_view]
-        return self._save_png(path, lambda: view_image(view))
+        scale = scale_for(self.settings.screenshot_size(), view.vtk.width())
+        return self._save_png(path, lambda: view_image(view, scale))
 
     @guarded("save the screenshot")
     def save_window_screenshot(self, path: str | None = None) -> str:
         path = path or self._ask_png("Save window screenshot")
-        return self._save_png(path, lambda: window_image(self, self.views().values()))
+        scale = scale_for(self.settings.screenshot_size(), self.width())
+        return self._save_png(path, lambda: window_image(self, self.views().values(), scale))
 
     def _save_png(self, path: str, grab: Callable[[], Any]) -> str:
         """Write ``grab()`` to ``path`` with patient identifiers hidden while grabbing."""
@@ -388,6 +396,7 @@ class MainWindow(QMainWindow):
             self.opener.task.cancel()
             self.opener.task.wait(10000)
         self.settings.set_geometry(self.saveGeometry(), self.saveState())
+        self.settings.set_screen_compact(is_compact(self._screen_size()))
         self.settings.set_window_level(self.state.window, self.state.level)
         self.settings.sync()
         self.close_views()

@@ -8,8 +8,9 @@ most of the window and nothing is pushed off the screen. View → Reset panels r
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt
-from PySide6.QtWidgets import QDockWidget, QMainWindow, QTabWidget
+from PySide6.QtCore import QRect, QSize, Qt
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QTabWidget, QWidget
 
 WIDE_SCREEN_PX = 1600
 #: Side-column panels, first = the tab shown. Unknown panels join this column at the end.
@@ -62,6 +63,39 @@ def arrange_panels(win: QMainWindow, screen_px: QSize) -> None:
     if not compact and len(rows) > 1:  # share the width below the views equally
         share = max(screen_px.width() - 2 * SIDE_WIDTH_PX[compact], 400) // len(rows)
         win.resizeDocks(rows, [share] * len(rows), Qt.Orientation.Horizontal)
+
+
+def fit_to_screen(win: QMainWindow) -> None:
+    """Shrink and move the window (and floating panels) into the screen's available area.
+
+    A geometry saved on a 1920 px screen restored on a 1280×800 one would otherwise reopen
+    wider than the screen with panels off it.
+    """
+    screen = win.screen() or QGuiApplication.primaryScreen()
+    if screen is None:
+        return
+    avail = screen.availableGeometry()
+    if not win.isMaximized() and not win.isFullScreen():
+        frame = win.frameGeometry()
+        extra_w = max(frame.width() - win.width(), 0)
+        extra_h = max(frame.height() - win.height(), 0)
+        w = min(win.width(), avail.width() - extra_w)
+        h = min(win.height(), avail.height() - extra_h)
+        if (w, h) != (win.width(), win.height()):
+            win.resize(w, h)
+        _move_inside(win, avail)
+    for dock in panel_docks(win).values():
+        if dock.isFloating():
+            dock.resize(min(dock.width(), avail.width()), min(dock.height(), avail.height()))
+            _move_inside(dock, avail)
+
+
+def _move_inside(w: QWidget, avail: QRect) -> None:
+    g = w.frameGeometry()
+    x = min(max(g.left(), avail.left()), avail.right() + 1 - g.width())
+    y = min(max(g.top(), avail.top()), avail.bottom() + 1 - g.height())
+    if (x, y) != (g.left(), g.top()):
+        w.move(max(x, avail.left()), max(y, avail.top()))
 
 
 def _place(win: QMainWindow, dock: QDockWidget, area: Area) -> None:

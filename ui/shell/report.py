@@ -42,7 +42,7 @@ ol.sources{font-size:9pt}
 """
 NOT_CLAIMED = (
     "This plan does not predict a guaranteed height, restored strength, pain relief or a "
-    "leakage probability (DOMAIN.md §9). Bands are population-level; flags are not "
+    "leakage probability (no validated model exists). Bands are population-level; flags are not "
     "probabilities. Verify every level name and every path on the images."
 )
 
@@ -124,8 +124,8 @@ def _levels_section(analysis: Any, target: str) -> str:
         )
     out += (
         "<p class='honest'>Heights in the body's mid-sagittal plane; reference heights from the "
-        "nearest intact neighbours (DOMAIN.md §2.3); Genant grades (Genant 1993); trabecular HU "
-        "thresholds (Pickhardt 2013, DOMAIN.md §7.1).</p>"
+        "nearest intact neighbours (tool assumption); Genant grades (Genant et al. 1993, J Bone "
+        "Miner Res); trabecular HU thresholds (Pickhardt et al. 2013, Ann Intern Med).</p>"
     )
     return out
 

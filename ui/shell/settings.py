@@ -49,5 +49,21 @@ class Settings:
         s = self.q.value("state")
         return s if isinstance(s, QByteArray) else None
 
+    def screen_compact(self) -> bool | None:
+        """Whether the saved layout was made on a compact screen (None: not known)."""
+        v = self.q.value("screen_compact")
+        return None if v is None else str(v).lower() in ("true", "1")
+
+    def set_screen_compact(self, compact: bool) -> None:
+        self.q.setValue("screen_compact", bool(compact))
+
+    def screenshot_size(self) -> str:
+        """'screen', '2x' (default) or '1920' (see ui.shell.screenshot.SIZES)."""
+        v = str(self.q.value("screenshot_size", "2x"))
+        return v if v in ("screen", "2x", "1920") else "2x"
+
+    def set_screenshot_size(self, size: str) -> None:
+        self.q.setValue("screenshot_size", size)
+
     def sync(self) -> None:
         self.q.sync()

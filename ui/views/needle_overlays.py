@@ -11,8 +11,8 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer
 
 from planner.plan.catalog import get_needle
-from ui.render.needle_actors import NeedleAdapter, NeedleDisplay
 from ui.document.trajectory_service import TrajectoryService
+from ui.render.needle_actors import NeedleAdapter, NeedleDisplay, SuggestionAdapter
 
 #: While dragging, views other than the one under the mouse redraw at most this often
 #: (a 3D frame costs ~90 ms at interactive quality on 2 CPU cores).
@@ -35,6 +35,9 @@ class NeedleOverlays(QObject):
         self.service = service
         self.selected: tuple[str, str] | None = None
         self.adapters: dict[tuple[str, str], NeedleAdapter] = {}
+        #: pending auto-suggestions, dashed, until accepted or dismissed
+        self.suggestion_adapters: dict[tuple[str, str], SuggestionAdapter] = {}
+        self._suggested: dict[str, NeedleDisplay | None] = {"left": None, "right": None}
         self._last: dict[str, tuple[Any, ...]] = {}
         self._displays: dict[str, NeedleDisplay | None] = {"left": None, "right": None}
         for vname, view in views.items():
@@ -42,6 +45,9 @@ class NeedleOverlays(QObject):
                 a = NeedleAdapter()
                 view.add_adapter(a)
                 self.adapters[(vname, side)] = a
+                sa = SuggestionAdapter()
+                view.add_adapter(sa)
+                self.suggestion_adapters[(vname, side)] = sa
         self._render_timer = QTimer(self)
         self._render_timer.setSingleShot(True)
         self._render_timer.setInterval(0)
@@ -50,6 +56,35 @@ class NeedleOverlays(QObject):
         service.preview_changed.connect(self._on_service_preview_changed)
         service.context_changed.connect(lambda _l: self.refresh())
         service.unipedicular_changed.connect(lambda _on: self.refresh())
+        service.suggestions_changed.connect(self.refresh_suggestions)
+
+    def suggestion_display(self, side: str) -> NeedleDisplay | None:
+        return self._suggested.get(side)
+
+    def refresh_suggestions(self) -> None:
+        """Draw the pending suggestions (dashed) in every view."""
+        for side in ("left", "right"):
+            s = self.service.suggestions.get(side)
+            t = None if s is None else s.trajectory
+            new = (
+                None
+                if t is None
+                else NeedleDisplay(
+                    t.skin_entry_lps,
+                    t.bone_entry_lps,
+                    t.target_lps,
+                    get_needle(t.needle_id).od_mm,
+                    "unknown",
+                )
+            )
+            old = self._suggested[side]
+            if new == old:
+                continue
+            self._suggested[side] = new
+            for vname in self.views:
+                self.suggestion_adapters[(vname, side)].update(old, new)
+        self._render_timer.setInterval(0)
+        self._render_timer.start()
 
     def display(self, side: str) -> NeedleDisplay | None:
         return self._displays.get(side)
@@ -115,4 +150,7 @@ class NeedleOverlays(QObject):
     def remove(self) -> None:
         for (vname, _side), a in self.adapters.items():
             self.views[vname].remove_adapter(a)
+        for (vname, _side), sa in self.suggestion_adapters.items():
+            self.views[vname].remove_adapter(sa)
         self.adapters.clear()
+        self.suggestion_adapters.clear()

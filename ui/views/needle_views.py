@@ -22,7 +22,6 @@ from PySide6.QtCore import QEvent, QObject, QPointF, Qt, QTimer
 from PySide6.QtWidgets import (
     QComboBox,
     QFrame,
-    QGridLayout,
     QHBoxLayout,
     QLabel,
     QSlider,
@@ -32,12 +31,13 @@ from PySide6.QtWidgets import (
 from vtkmodules.vtkInteractionStyle import vtkInteractorStyleUser
 
 from planner.plan.catalog import get_needle
-from ui.tools.needle_tool import HIT_PX
+from ui.document.trajectory_service import TrajectoryService
 from ui.render.adapters import ViewContext
 from ui.render.image import image_from_array
 from ui.render.needle_actors import NeedleAdapter, NeedleDisplay
 from ui.render.oblique import ObliquePipeline, needle_planes
-from ui.document.trajectory_service import TrajectoryService
+from ui.tools.needle_tool import HIT_PX
+from ui.views.enlarge import Enlarger
 from ui.views.vtk_widget import create_vtk_widget
 
 log = logging.getLogger(__name__)
@@ -105,6 +105,9 @@ class ObliqueView(QFrame):
         ):
             self.panel.mouse(self, t, event)  # type: ignore[arg-type]
             return True
+        if t == QEvent.Type.MouseButtonDblClick:  # this view alone, in a taller panel, or back
+            self.panel.enlarger.toggle(self)
+            return True
         if t == QEvent.Type.KeyPress and event.key() == Qt.Key.Key_Escape:  # type: ignore[attr-defined]
             self.panel.cancel_drag()
             return True
@@ -156,10 +159,10 @@ class NeedleViewsPanel(QWidget):
         self.slider.setMinimumWidth(100)
         self.depth_label = QLabel("—")
         self.depth_label.setWordWrap(True)
-        grid = QGridLayout()
-        for c, v in enumerate(self.views.values()):
-            grid.addWidget(v, 0, c)
-            grid.setColumnStretch(c, 1)
+        self.enlarger = Enlarger(self, list(self.views.values()))
+        grid = QHBoxLayout()  # a hidden view gives its width to the others (enlarge)
+        for v in self.views.values():
+            grid.addWidget(v, 1)
         bar = QHBoxLayout()
         bar.addWidget(QLabel("Needle"))
         bar.addWidget(self.side)
@@ -311,10 +314,14 @@ class NeedleViewsPanel(QWidget):
         traj = self.trajectory()
         if traj is None or self.doc.volume is None:
             for v in self.views.values():
+                # render only to clear what was shown: start-up and demo loading never pay
+                # for drawing three empty views
+                was_shown = bool(v.pipeline.image_slice.GetVisibility()) or v.adapter.value
                 v.adapter.update(v.adapter.value, None)
                 v.pipeline.image_slice.SetVisibility(False)
                 v.pipeline.corners.SetText(2, f"{TITLES[v.kind]}\n(no needle)")
-                v.request_render()
+                if was_shown:
+                    v.request_render()
             self.depth_label.setText("Place a needle to use these views")
             self.slider.setEnabled(False)
             return

@@ -8,12 +8,15 @@ Rotate with the left mouse button, pan with the middle, zoom with the right butt
 from __future__ import annotations
 
 import logging
+from typing import Any
 
+import numpy as np
 from numpy.typing import ArrayLike
 from PySide6.QtCore import QEvent, QObject, Signal
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 from vtkmodules.vtkInteractionStyle import vtkInteractorStyleTrackballCamera
 from vtkmodules.vtkInteractionWidgets import vtkOrientationMarkerWidget
+from vtkmodules.vtkRenderingCore import vtkRenderer
 
 from ui.document.document import Document
 from ui.render.adapters import ViewContext
@@ -23,6 +26,8 @@ from ui.views.view_state import ViewState
 from ui.views.vtk_widget import create_vtk_widget
 
 log = logging.getLogger(__name__)
+#: Where the posterior cut lies behind the body's posterior wall (tool assumption).
+CUT_BEHIND_WALL_MM = 3.0
 
 
 class VolumeView(RenderedView):
@@ -54,11 +59,23 @@ class VolumeView(RenderedView):
         self.marker.SetInteractor(iren)
         self.marker.SetViewport(0.82, 0.0, 1.0, 0.2)
         self._marker_on = False
-        self.context = ViewContext("3d", self.pipeline.renderer, self.request_render)
+        # needles over the bone: a layer on top sharing the camera
+        self.on_top = vtkRenderer()
+        self.on_top.SetLayer(1)
+        self.on_top.InteractiveOff()
+        self.on_top.SetActiveCamera(self.pipeline.renderer.GetActiveCamera())
+        rw.SetNumberOfLayers(2)
+        rw.AddRenderer(self.on_top)
+        self.context = ViewContext(
+            "3d", self.pipeline.renderer, self.request_render, on_top=self.on_top
+        )
         self.vtk.installEventFilter(self)
         self.closed = False
         self._gpu_checked = False
+        self.cut_posterior = True
         doc.volume_changed.connect(self._on_document_volume_changed)
+        doc.plan_changed.connect(self._on_document_plan_changed)
+        doc.analysis_changed.connect(lambda _o, _n: self._update_cut())
 
     def _before_render(self) -> None:
         self._ensure_marker()
@@ -70,8 +87,46 @@ class VolumeView(RenderedView):
             self.marker.InteractiveOff()
 
     def set_roi(self, centre_lps: ArrayLike | None, size_mm: float | None) -> None:
-        """Crop to a cube of ``size_mm`` around ``centre_lps`` (None size: whole volume)."""
+        """Crop to a cube of ``size_mm`` around ``centre_lps`` (None size: whole volume); the
+        camera turns to the new centre so the body is never left cut off at the edge."""
         self.pipeline.set_roi(centre_lps, size_mm)
+        if centre_lps is not None:
+            self.pipeline.focus(centre_lps)
+        self.request_render()
+
+    def set_cut_posterior(self, on: bool) -> None:
+        """Cut away the posterior elements behind the target body (View → 3D)."""
+        self.cut_posterior = bool(on)
+        self._update_cut()
+        self.request_render()
+
+    def _target_morphometry(self) -> Any:
+        plan, analysis = self.doc.plan, getattr(self.doc, "analysis", None)
+        if plan is None or analysis is None or not getattr(plan, "level", None):
+            return None
+        try:
+            res = analysis.level(plan.level)
+        except (KeyError, ValueError):
+            return None
+        return None if res is None else res.morphometry
+
+    def _update_cut(self) -> None:
+        m = self._target_morphometry() if self.cut_posterior else None
+        if m is None:
+            self.pipeline.set_posterior_cut(None)
+            return
+        c = np.asarray(m.centroid_lps, dtype=np.float64)
+        # just behind the posterior wall: pedicle bases stay, laminae and spinous go
+        self.pipeline.set_posterior_cut(c + [0.0, m.depth_mm / 2.0 + CUT_BEHIND_WALL_MM, 0.0])
+
+    def _on_document_plan_changed(self, old: Any, new: Any) -> None:
+        old_level = getattr(old, "level", None)
+        new_level = getattr(new, "level", None)
+        if new_level and new_level != old_level:  # "Set as target": centre on that body
+            m = self._target_morphometry()
+            if m is not None:
+                self.set_roi(m.centroid_lps, self.pipeline.roi_size_mm)
+        self._update_cut()
         self.request_render()
 
     def centre_on_cursor(self) -> None:
@@ -99,6 +154,7 @@ class VolumeView(RenderedView):
             adapter.remove()
         self._adapters.clear()
         self.doc.volume_changed.disconnect(self._on_document_volume_changed)
+        self.doc.plan_changed.disconnect(self._on_document_plan_changed)
         self.vtk.removeEventFilter(self)
         if self._marker_on:
             self.marker.SetEnabled(0)
