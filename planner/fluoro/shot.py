@@ -17,6 +17,7 @@ chord of each ray through it, added to the CT's.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -173,7 +174,8 @@ def _ray_cylinder_chord(src: FloatArray, d: FloatArray, a: FloatArray, axis: Flo
 
 def take_shot(projector: ConeBeamProjector, pose: CArmPose, size: int = 512,
               needle: tuple[ArrayLike, ArrayLike, float] | None = None,
-              ct_integrals: NDArray[np.float32] | None = None) -> FluoroShot:
+              ct_integrals: NDArray[np.float32] | None = None,
+              more_needles: Sequence[tuple[ArrayLike, ArrayLike, float]] = ()) -> FluoroShot:
     """One shot (module notes).
 
     Parameters
@@ -187,6 +189,8 @@ def take_shot(projector: ConeBeamProjector, pose: CArmPose, size: int = 512,
     ct_integrals
         The CT's line integrals for this very pose and size, if already computed (the CT does
         not change between shots at the same pose; only the needle does).
+    more_needles
+        Further needles drawn (e.g. the other side's); ``needle_px`` is the first one's.
     """
     det = Detector(pose, size)
     li = projector.line_integrals(pose, size) if ct_integrals is None else ct_integrals
@@ -194,10 +198,12 @@ def take_shot(projector: ConeBeamProjector, pose: CArmPose, size: int = 512,
     window = histogram_window(li, mask)  # from the anatomy alone: metal does not move it
     needle_px = None
     metal = None
-    if needle is not None:
-        skin, tip, radius = needle
-        metal = needle_line_integrals(det, skin, tip, float(radius))
-        needle_px = det.project(np.stack([np.asarray(skin, float), np.asarray(tip, float)]))
+    for i, nd in enumerate(([needle] if needle is not None else []) + list(more_needles)):
+        skin, tip, radius = nd
+        m = needle_line_integrals(det, skin, tip, float(radius))
+        metal = m if metal is None else metal + m
+        if i == 0:
+            needle_px = det.project(np.stack([np.asarray(skin, float), np.asarray(tip, float)]))
     display = render_display(li, window, mask, metal)
     if metal is not None:
         li = li + metal

@@ -4,7 +4,8 @@ Each exercise is made the way a real plan is: the case is generated
 (:func:`planner.demo.case.generate_case`), the planner analyses the study by itself (levels
 found and named without help — checked against the generator's ground truth, within 5 mm,
 and refused otherwise), and the reference plan is the planner's auto-suggestion
-(:func:`planner.trajectory.suggest`) for the side(s) asked, which must be breach-free.
+(:func:`planner.trajectory.suggest`) for the side(s) asked, with no breach beyond
+Gertzbein-Robbins grade 1 and no canal entry (recorded in the checks).
 
 Variants (combine with ``+``, e.g. ``severe+osteoporotic+obese``): see :data:`VARIANTS`.
 """
@@ -53,9 +54,12 @@ LIBRARY: tuple[tuple[str, str, str], ...] = (
     ("T10", "standard", "bipedicular"),
     ("T9", "narrow-pedicles", "left"),
     ("T8", "standard", "bipedicular"),
-    ("T7", "parapedicular", "left"),
+    ("T7", "parapedicular", "right"),
     ("T6", "intact", "right"),
 )
+#: Worst breach grade accepted for a reference (Gertzbein-Robbins grade 1, < 2 mm, is the
+#: clinically accepted limit; Gertzbein & Robbins, Spine 1990).
+MAX_REFERENCE_GRADE = 1
 #: Largest distance (mm) between a found level's centroid and the true one.
 NAMING_TOLERANCE_MM = 5.0
 
@@ -143,8 +147,9 @@ def build_exercise(level: str, variant: str = "standard", seed: int = 0,
     sugg = {s: suggest(ctx, s, needle_id, unipedicular=uni) for s in sides}
     for s, sg in sugg.items():
         m = sg.result.metrics
-        if m.breach_grade > 0 or any(f.code == "canal_entered" for f in sg.result.findings):
-            raise AnalysisError(f"{level} ({variant}): no breach-free reference on the {s} "
+        if m.breach_grade > MAX_REFERENCE_GRADE or any(
+                f.code == "canal_entered" for f in sg.result.findings):
+            raise AnalysisError(f"{level} ({variant}): no acceptable reference on the {s} "
                                 f"side (grade {m.breach_grade}); the case is not offered")
     approaches = {sg.trajectory.approach for sg in sugg.values()}
     approach = "parapedicular" if "parapedicular" in approaches else "transpedicular"
@@ -160,7 +165,9 @@ def build_exercise(level: str, variant: str = "standard", seed: int = 0,
         case=ExerciseCase(desc, variant, seed, params), level=level, side=side,
         approach=approach, difficulty=diff, difficulty_reason=why, reference=ref,
         needle_id=needle_id)
-    checks["reference"] = {s: sg.reason for s, sg in sugg.items()}
+    checks["reference"] = {s: {"reason": sg.reason,
+                               "breach_grade": sg.result.metrics.breach_grade,
+                               "approach": sg.trajectory.approach} for s, sg in sugg.items()}
     report(progress, 1.0, "exercise ready")
     return BuiltExercise(ex, vol, checks)
 

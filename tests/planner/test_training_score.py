@@ -101,3 +101,39 @@ def test_counters_are_validated() -> None:
         AttemptCounters.from_json({"shots": -1})
     with pytest.raises(ValueError):
         AttemptCounters.from_json({"time_s": float("nan")})
+
+
+def test_simulated_attempt_counts_and_scores(session, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from planner.training.attempt import Attempt, aim_angles
+    from planner.training.history import History
+
+    s, _ = session
+    t = [0.0]
+    att = Attempt(s, "Dr Test", clock=lambda: t[0])
+    ref = s.exercise.reference.trajectories[0]
+    ap = att.shoot(0.0, 0.0)
+    assert att.shots == 1 and ap.display.shape == (512, 512)
+    # the click on the AP image at the reference skin entry's projection finds the skin there
+    col, row = ap.project(ref.skin_entry_lps)[0]
+    skin = att.skin_point(ap, col, row)
+    assert np.linalg.norm(skin - np.array(ref.skin_entry_lps)) < 15.0
+    att.set_skin_entry("left", np.array(ref.skin_entry_lps))
+    d = np.subtract(ref.target_lps, ref.skin_entry_lps)
+    att.set_direction("left", 5.0, 0.0)
+    att.advance("left", 10.0)
+    att.set_direction("left", *aim_angles("left", d))  # redirect with the needle in
+    assert att.redirections == 1
+    att.advance("left", float(np.linalg.norm(d)) - 10.0)
+    att.shoot(90.0, 0.0)
+    t[0] = 95.0
+    r = att.finish()
+    assert r.counters.shots == 2 and r.counters.time_s == 95.0
+    assert r.tip_error_mm < 0.01 and r.passed and r.score < 100.0  # shots and time cost
+    saved = att.save(tmp_path / "a.json")
+    from planner.plan.file import load_plan
+
+    assert load_plan(saved).trajectories[0].side == "left"
+    h = History(tmp_path, "Dr Test")
+    h.add(s.exercise.exercise_id, "L1", r.to_json())
+    assert h.rows()[0]["score"] == r.score
+    assert "score" in h.export_csv(tmp_path / "h.csv").read_text().splitlines()[0]
