@@ -71,6 +71,7 @@ class BuiltExercise:
     exercise: Exercise
     volume: CTVolume
     checks: dict[str, Any]
+    context: Any = None  # the level's TrajectoryContext (reused for scoring)
 
 
 def case_spec(level: str, variant: str) -> CaseSpec:
@@ -169,7 +170,7 @@ def build_exercise(level: str, variant: str = "standard", seed: int = 0,
                                "breach_grade": sg.result.metrics.breach_grade,
                                "approach": sg.trajectory.approach} for s, sg in sugg.items()}
     report(progress, 1.0, "exercise ready")
-    return BuiltExercise(ex, vol, checks)
+    return BuiltExercise(ex, vol, checks, ctx)
 
 
 def _check_naming(analysis: Any, truths: Any) -> dict[str, Any]:
