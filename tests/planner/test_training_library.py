@@ -124,6 +124,10 @@ def test_exercise_and_score_commands(tmp_path: Path, capsys: pytest.CaptureFixtu
     info = json.loads(capsys.readouterr().out)
     assert "reference" not in json.dumps(info["exercise"])
     assert not list(out.glob("*.json"))  # no plain reference file next to the study
+    # the exercise's study is one the planner plans by itself
+    assert main(["plan", info["study_dir"], "--level", "L2", "--auto"]) == 0
+    planned = json.loads(capsys.readouterr().out)
+    assert len(planned["trajectories"]) == 2
     # an attempt = the reference moved 1.5 mm laterally, with counters (redirections missing)
     with zipfile.ZipFile(info["exercise_file"]) as zf:
         ref = json.loads(zf.read("reference.json"))
