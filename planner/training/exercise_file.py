@@ -84,6 +84,7 @@ def write_exercise(path: str | Path, exercise: Exercise, volume: CTVolume) -> Pa
     with tempfile.TemporaryDirectory() as tmp:
         study = Path(tmp) / "study"
         write_dicom_series(volume, study, study_description=exercise.title[:60])
+        exercise = _bound_to(exercise, study)
         blobs: dict[str, bytes] = {
             "exercise.json": json.dumps(exercise.metadata_json(), indent=2).encode(),
             "reference.json": json.dumps(plan_to_dict(exercise.reference), indent=2).encode(),
@@ -105,6 +106,20 @@ def write_exercise(path: str | Path, exercise: Exercise, volume: CTVolume) -> Pa
             Path(tmp_zip).unlink(missing_ok=True)
             raise
     return p
+
+
+def _bound_to(exercise: Exercise, study: Path) -> Exercise:
+    """The exercise with its reference bound to the study as the planner loads it back (DICOM
+    stores positions and spacings as decimal strings, so the geometry fingerprint can differ
+    from the in-memory volume's by rounding)."""
+    from dataclasses import replace
+
+    from planner.loading import load_path
+    from planner.plan.model import SeriesBinding
+
+    v = load_path(str(study)).volume
+    binding = SeriesBinding(v.series_uid, v.geometry_fingerprint())
+    return replace(exercise, reference=replace(exercise.reference, series=binding))
 
 
 def _read_manifest(zf: zipfile.ZipFile, p: Path) -> dict[str, str]:
