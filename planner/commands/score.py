@@ -27,7 +27,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         loaded = load_exercise(args.exercise, extract_to=tmp)
         volume = loaded.open_study()
-    plan, counters = load_attempt(args.attempt, volume)
+    plan, counters = load_attempt(args.attempt, volume, loaded.exercise.level)
     session = ScoringSession.build(loaded.exercise, volume)
     out = session.score(plan, counters).to_json()
     out["exercise_id"] = loaded.exercise.exercise_id

@@ -107,7 +107,7 @@ def _rotate_about(axis: F, angle_deg: float) -> F:
     """Rotation matrix about a unit axis (Rodrigues)."""
     a = math.radians(angle_deg)
     k = np.array([[0.0, -axis[2], axis[1]], [axis[2], 0.0, -axis[0]], [-axis[1], axis[0], 0.0]])
-    return np.eye(3) + math.sin(a) * k + (1.0 - math.cos(a)) * (k @ k)
+    return np.asarray(np.eye(3) + math.sin(a) * k + (1.0 - math.cos(a)) * (k @ k))
 
 
 def build_level(name: str, s: float, column: Column, fractured: bool,

@@ -35,7 +35,7 @@ def _pt(v: FloatArray) -> tuple[float, float, float]:
 
 
 def aim_angles(side: str, direction_lps: FloatArray) -> tuple[float, float]:
-    """(medial_deg, cranial_deg) of a needle direction (inverse of :meth:`NeedleState.direction`)."""
+    """(medial_deg, cranial_deg) of a direction (inverse of :meth:`NeedleState.direction`)."""
     d = np.asarray(direction_lps, dtype=np.float64)
     d = d / np.linalg.norm(d)
     sgn = 1.0 if side == "left" else -1.0
@@ -187,15 +187,21 @@ class Attempt:
         return self.session.score(self.plan(), self.counters())
 
     def to_json(self) -> dict[str, Any]:
-        """The attempt as a plan file with its counters (format of the ``score`` command)."""
-        from planner.plan.file import plan_to_dict
+        """The attempt as a plan file (format 4) with its ``"attempt"`` counters, the format
+        the ``score`` command reads."""
+        from dataclasses import replace
 
-        data = plan_to_dict(self.plan())
+        from planner.plan.file import case_plan_to_dict
+        from planner.session import Attempt as Counters
+        from planner.session import Case
+
+        case = Case.from_legacy(self.plan())
         c = self.counters()
-        data["attempt"] = {"shots": c.shots, "redirections": c.redirections, "time_s": c.time_s,
-                           "exercise_id": self.session.exercise.exercise_id,
-                           "trainee": self.trainee, "finished": self.finished is not None}
-        return data
+        note = (f"training attempt at {self.session.exercise.exercise_id} by {self.trainee}"
+                f"{' (finished)' if self.finished is not None else ''}")
+        plan = replace(case.plan, attempt=Counters(c.shots, c.redirections, c.time_s),
+                       notes=note)
+        return case_plan_to_dict(case.series, plan)
 
     def save(self, path: Path) -> Path:
         """Write the attempt atomically (called after every action: nothing is lost)."""

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from planner.errors import InputError, PlanFormatError
+from planner.errors import InputError
 from planner.plan.model import Plan, Trajectory
 from planner.training.exercise import Exercise
 from planner.training.scoring import AttemptCounters, Evaluated, ScoreResult, score_attempt
@@ -56,17 +55,19 @@ class ScoringSession:
                              self.evaluate_plan(attempt), counters)
 
 
-def load_attempt(path: str | Path, volume: CTVolume) -> tuple[Plan, AttemptCounters]:
-    """A plan file on the exercise's study and its ``"attempt"`` counters (missing = 0)."""
-    from planner.plan.file import load_plan
+def load_attempt(path: str | Path, volume: CTVolume,
+                 level: str | None = None) -> tuple[Plan, AttemptCounters]:
+    """A plan file on the exercise's study (``level``, else its active level) and its
+    ``"attempt"`` counters (plan format 4; missing counters count as zero)."""
+    from planner.plan.file import load_case_plan, load_plan
 
     p = Path(path)
-    plan = load_plan(p, volume.series_uid, volume.geometry_fingerprint())
-    raw: Any = json.loads(p.read_text(encoding="utf-8"))
-    try:
-        counters = AttemptCounters.from_json(raw.get("attempt"))
-    except (TypeError, ValueError) as exc:
-        raise PlanFormatError(f"'attempt': {exc}", path=p) from exc
+    loaded = load_case_plan(p, volume=volume)
+    pick = level if level in loaded.plan.level_names() else None
+    plan = load_plan(p, volume.series_uid, volume.geometry_fingerprint(), level=pick)
+    a = loaded.plan.attempt
+    counters = AttemptCounters() if a is None else AttemptCounters(
+        a.shots, a.redirections, float(a.time_s))
     return plan, counters
 
 

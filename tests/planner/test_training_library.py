@@ -102,7 +102,7 @@ def test_tampered_or_damaged_files_are_refused_by_name(exercise_file: Path,
     with pytest.raises(ExerciseFileError, match=f"tampered.vaex.*{study}"):
         load_exercise(bad, extract_to=tmp_path / "x1")
     # moving the reference (a cheat) is detected too
-    ref["trajectories"][0]["target_lps"] = [0.0, 0.0, 0.0]
+    ref["levels"][0]["trajectories"][0]["target_lps"] = [0.0, 0.0, 0.0]
     bad2 = tmp_path / "moved-reference.vaex"
     _rewrite(exercise_file, bad2, {"reference.json": json.dumps(ref).encode()})
     with pytest.raises(ExerciseFileError, match="reference.json"):
@@ -131,8 +131,9 @@ def test_exercise_and_score_commands(tmp_path: Path, capsys: pytest.CaptureFixtu
     # an attempt = the reference moved 1.5 mm laterally, with counters (redirections missing)
     with zipfile.ZipFile(info["exercise_file"]) as zf:
         ref = json.loads(zf.read("reference.json"))
+    assert ref["format_version"] >= 4
     for key in ("skin_entry_lps", "bone_entry_lps", "target_lps"):
-        ref["trajectories"][0][key][0] += 1.5
+        ref["levels"][0]["trajectories"][0][key][0] += 1.5
     ref["attempt"] = {"shots": 14, "time_s": 150.0}
     att = tmp_path / "ATTEMPT.json"
     att.write_text(json.dumps(ref))
