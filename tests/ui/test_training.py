@@ -105,3 +105,24 @@ def test_training_menu_entry(make_window) -> None:  # type: ignore[no-untyped-de
     assert "Training" in menus
     m = next(a.menu() for a in win.menuBar().actions() if a.text().replace("&", "") == "Training")
     assert [a.text() for a in m.actions()] == ["Start exercise…"]
+
+
+def test_start_exercise_from_the_menu_opens_the_attempt(make_window, qtbot, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtWidgets import QDialog
+
+    import ui.training.start as start
+
+    win = make_window()
+    monkeypatch.setattr(start.StartDialog, "exec", lambda self: QDialog.DialogCode.Accepted)
+    monkeypatch.setattr(start, "LIBRARY", (("L3", "normal-bone+average", "right"),))
+    monkeypatch.setattr(start.StartDialog, "choice",
+                        lambda self: ("L3", "normal-bone+average", "right"))
+    m = next(a.menu() for a in win.menuBar().actions() if a.text().replace("&", "") == "Training")
+    m.actions()[0].trigger()
+    qtbot.waitUntil(lambda: getattr(win, "_training_window", None) is not None, timeout=180000)
+    tw = win._training_window
+    qtbot.addWidget(tw)
+    assert tw.attempt.session.exercise.level == "L3"
+    assert tw.attempt.shots == 0 and tw.view.shot is None  # no CT view, no image until a shot
+    assert tw.history.folder.parent.name == "training"
+    tw.close()
