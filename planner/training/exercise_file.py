@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import tempfile
 import zipfile
@@ -101,6 +102,7 @@ def write_exercise(path: str | Path, exercise: Exercise, volume: CTVolume) -> Pa
                 zf.writestr("manifest.json", json.dumps(manifest, indent=2))
                 for name, data in blobs.items():
                     zf.writestr(name, data)
+            os.chmod(tmp_zip, 0o644)  # a file to share (mkstemp makes it private)
             Path(tmp_zip).replace(p)
         except BaseException:
             Path(tmp_zip).unlink(missing_ok=True)
@@ -153,8 +155,6 @@ def _read_manifest(zf: zipfile.ZipFile, p: Path) -> dict[str, str]:
 
 
 def _cache_root() -> Path:
-    import os
-
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "VAPlanner" / "exercises"
 
