@@ -145,3 +145,22 @@ def test_exercise_and_score_commands(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert res["tip_error_mm"] == pytest.approx(1.5, abs=0.01)
     assert 0.0 < res["score"] < 100.0
     assert main(["score", str(tmp_path / "nope.vaex"), str(att)]) == 2
+
+
+def test_instructor_turns_a_study_and_a_plan_into_an_exercise(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", str(tmp_path / "demo")]) == 0
+    study = str(tmp_path / "demo" / "dicom")
+    plan = tmp_path / "ref.json"
+    assert main(["plan", study, "--level", "L1", "--auto", "--approach", "unipedicular",
+                 "--side", "right", "--out", str(plan)]) == 0
+    capsys.readouterr()
+    out = tmp_path / "ex"
+    assert main(["exercise", str(out), "--from-study", study, "--plan", str(plan),
+                 "--difficulty", "3", "--description", "Teaching file L1."]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["exercise"]["side"] == "right" and info["exercise"]["difficulty"] == 3
+    # the instructor's own plan, scored as an attempt, gets full marks
+    assert main(["score", info["exercise_file"], str(plan)]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["passed"] and res["score"] == 100.0
