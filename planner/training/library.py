@@ -4,8 +4,10 @@ Each exercise is made the way a real plan is: the case is generated
 (:func:`planner.demo.case.generate_case`), the planner analyses the study by itself (levels
 found and named without help — checked against the generator's ground truth, within 5 mm,
 and refused otherwise), and the reference plan is the planner's auto-suggestion
-(:func:`planner.trajectory.suggest`) for the side(s) asked, with no breach beyond
-Gertzbein-Robbins grade 1 and no canal entry (recorded in the checks).
+(:func:`planner.trajectory.suggest`) for the side(s) asked — or, where the suggestion finds no
+transpedicular corridor that the anatomy has (lumbar cases), the path along the generator's
+true pedicle axis as evaluated by the planner — with no breach beyond Gertzbein-Robbins grade
+1 and no canal entry (recorded in the checks).
 
 Variants (combine with ``+``, e.g. ``severe+osteoporotic+obese``): see :data:`VARIANTS`.
 """
@@ -146,16 +148,23 @@ def build_exercise(level: str, variant: str = "standard", seed: int = 0,
     sides = ("left", "right") if side == "bipedicular" else (side,)
     uni = side != "bipedicular"
     sugg = {s: suggest(ctx, s, needle_id, unipedicular=uni) for s in sides}
-    for s, sg in sugg.items():
-        m = sg.result.metrics
+    refs = {s: (sg.trajectory, sg.result, sg.reason) for s, sg in sugg.items()}
+    if "parapedicular" not in variant:
+        for s, sg in sugg.items():
+            if sg.trajectory.approach == "parapedicular" or sg.result.metrics.breach_grade:
+                better = _truth_axis_reference(case, level, s, ctx, needle_id, uni)
+                if better is not None:
+                    refs[s] = better
+    for s, (_traj, res, _) in refs.items():
+        m = res.metrics
         if m.breach_grade > MAX_REFERENCE_GRADE or any(
-                f.code == "canal_entered" for f in sg.result.findings):
+                f.code == "canal_entered" for f in res.findings):
             raise AnalysisError(f"{level} ({variant}): no acceptable reference on the {s} "
                                 f"side (grade {m.breach_grade}); the case is not offered")
-    approaches = {sg.trajectory.approach for sg in sugg.values()}
+    approaches = {traj.approach for traj, _, _ in refs.values()}
     approach = "parapedicular" if "parapedicular" in approaches else "transpedicular"
     ref = Plan(SeriesBinding(vol.series_uid, vol.geometry_fingerprint()), level=level,
-               trajectories=tuple(sg.trajectory for sg in sugg.values()))
+               trajectories=tuple(traj for traj, _, _ in refs.values()))
     diff, why = difficulty(spec, level, approach)
     params = {"fracture_grade": spec.fracture_grade, "bone": spec.bone,
               "pedicle_width_mm": round(spec.params(level).pedicle_width, 2),
@@ -166,11 +175,42 @@ def build_exercise(level: str, variant: str = "standard", seed: int = 0,
         case=ExerciseCase(desc, variant, seed, params), level=level, side=side,
         approach=approach, difficulty=diff, difficulty_reason=why, reference=ref,
         needle_id=needle_id)
-    checks["reference"] = {s: {"reason": sg.reason,
-                               "breach_grade": sg.result.metrics.breach_grade,
-                               "approach": sg.trajectory.approach} for s, sg in sugg.items()}
+    checks["reference"] = {s: {"reason": why, "breach_grade": res.metrics.breach_grade,
+                               "approach": traj.approach}
+                           for s, (traj, res, why) in refs.items()}
     report(progress, 1.0, "exercise ready")
     return BuiltExercise(ex, vol, checks, ctx)
+
+
+def _truth_axis_reference(case: Any, level: str, side: str, ctx: Any, needle_id: str,
+                          uni: bool) -> tuple[Any, Any, str] | None:
+    """A transpedicular reference along the generator's true pedicle axis (tip at 75 % of the
+    way to the anterior cortex), evaluated by the planner; used where the auto-suggestion's
+    search misses a corridor the anatomy has. None unless breach-free with ≥ 0.5 mm cortical
+    clearance (Kaur 2016)."""
+    from planner.plan.model import Trajectory
+    from planner.trajectory import evaluate
+    from planner.trajectory.entry import bone_entry_lps, inside_from_context
+
+    ped = case.truth.level(level).pedicles[side]
+    d = np.asarray(ped.axis_dir_lps, dtype=np.float64)
+    entry = np.asarray(ped.entry_lps, dtype=np.float64)
+    back = entry - np.arange(0.0, 200.0, 1.0)[:, None] * d
+    outside = np.nonzero(case.volume.sample_lps(back, fill=-1000.0) < -400.0)[0]
+    if outside.size == 0:
+        return None
+    skin = back[max(0, int(outside[0]) - 1)]
+    tip = entry + 0.75 * ped.length_to_anterior_cortex_mm * d
+    be = bone_entry_lps(skin, tip, inside_from_context(ctx))
+    traj = Trajectory(side, "transpedicular", tuple(skin), tuple(be), tuple(tip),  # type: ignore[arg-type]
+                      needle_id)
+    res = evaluate(ctx, traj, unipedicular=uni)
+    m = res.metrics
+    if m.breach_grade or m.min_cortical_clearance_mm < 0.5 or any(
+            f.code == "canal_entered" for f in res.findings):
+        return None
+    return traj, res, ("along the true pedicle axis (the auto-suggestion's search found no "
+                       "transpedicular corridor)")
 
 
 def _check_naming(analysis: Any, truths: Any) -> dict[str, Any]:
