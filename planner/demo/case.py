@@ -14,6 +14,7 @@ import numpy as np
 from planner.demo import params as P
 from planner.demo.render import CorticalGap, render
 from planner.demo.shapes import F
+from planner.demo.spec import CaseSpec
 from planner.demo.spine import LevelGeometry, build_spine
 from planner.demo.spine_soft import build_canal, build_disc
 from planner.demo.tissue import Trunk
@@ -102,8 +103,27 @@ def generate_demo(seed: int = 0, variant: str = "standard") -> DemoCase:
         raise ValueError(f"seed must be a non-negative integer; got {seed!r}")
     if variant not in VARIANTS:
         raise ValueError(f"variant must be one of {', '.join(VARIANTS)}; got {variant!r}")
+    return _generate(CaseSpec(), seed, variant)
+
+
+def generate_case(spec: CaseSpec, seed: int = 0, description: str = DESCRIPTION) -> DemoCase:
+    """A variant of the demo anatomy (:class:`~planner.demo.spec.CaseSpec`) for the training
+    library: other levels, fracture grade, bone, pedicle width, rotation, soft tissue.
+
+    Returns
+    -------
+    DemoCase
+        ``variant`` is ``"training"``; ground truth for the spec's complete levels.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer; got {seed!r}")
+    return _generate(spec, seed, "training", description)
+
+
+def _generate(spec: CaseSpec, seed: int, variant: str,
+              description: str = DESCRIPTION) -> DemoCase:
     t0 = time.perf_counter()
-    column, levels = build_spine()
+    column, levels = build_spine(spec)
     discs = [build_disc(levels[i], levels[i + 1], column) for i in range(len(levels) - 1)]
     canal = build_canal(column, levels)
     geom = {lv.name: lv for lv in levels}
@@ -112,21 +132,26 @@ def generate_demo(seed: int = 0, variant: str = "standard") -> DemoCase:
         gap = CorticalGap(_gap_centre(geom[P.FRACTURED_LEVEL]), GAP_RADIUS_MM,
                           "anterolateral_left")
     spine_y = float(np.mean(column.points[np.abs(column.points[:, 2]) < 110, 1]))
-    trunk = Trunk(centre_xy=(0.0, spine_y - 2.0), semi_xy=(124.0, 96.0), spine_y=spine_y)
-    canvas, hu = render(column, levels, discs, canal, trunk, seed, gap)
+    trunk = Trunk(centre_xy=(0.0, spine_y - 2.0), semi_xy=(124.0, 96.0), spine_y=spine_y,
+                  fat_extra_mm=spec.fat_extra_mm)
+    canvas, hu = render(column, levels, discs, canal, trunk, seed, gap, spec.field_ij,
+                        spec.fractured_level)
     affine = np.eye(4)
     affine[:3, :3] = np.diag(canvas.spacing)
     affine[:3, 3] = canvas.origin
     patient = PatientInfo(patient_name=PATIENT_NAME, patient_id=f"DEMO-{seed}",
                           study_description="Demo spine", position="HFS")
-    volume = CTVolume.from_array(hu, affine, demo_uid(seed, variant, "series"),
-                                 source_path="", modality="CT", description=DESCRIPTION,
+    uid_key = variant if variant != "training" else f"training/{spec!r}"
+    volume = CTVolume.from_array(hu, affine, demo_uid(seed, uid_key, "series"),
+                                 source_path="", modality="CT", description=description,
                                  patient=patient)
+    complete = P.COMPLETE_LEVELS if spec == CaseSpec() else spec.complete_levels
     truth = DemoTruth(
-        levels=tuple(level_truth(geom[n]) for n in P.COMPLETE_LEVELS),
+        levels=tuple(level_truth(geom[n]) for n in complete),
         cortical_gap=None if gap is None else (
             tuple(float(v) for v in gap.centre_lps), gap.radius_mm, gap.wall),  # type: ignore[arg-type]
         seed=seed, variant=variant, geometry=geom, canal=canal,
+        fractured_level=spec.fractured_level,
     )
     log.info("demo case generated in %.2f s", time.perf_counter() - t0)
     return DemoCase(volume, truth, seed, variant)

@@ -18,7 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 #: VerSe label ids (T1 = 8 ... T12 = 19, L1 = 20 ...), as in planner.io_nifti.VERSE_NAMES.
-VERSE_IDS = {"T10": 17, "T11": 18, "T12": 19, "L1": 20, "L2": 21, "L3": 22, "L4": 23}
+VERSE_IDS = {"T10": 17, "T11": 18, "T12": 19, "L1": 20, "L2": 21, "L3": 22, "L4": 23,
+             "T5": 12, "T6": 13, "T7": 14, "T8": 15, "T9": 16, "L5": 24, "S1": 26}
 
 #: Levels drawn, cranial to caudal; the first and last are cut by the scan edges.
 LEVEL_NAMES = ("T10", "T11", "T12", "L1", "L2", "L3", "L4")
@@ -88,9 +89,44 @@ LEVELS: dict[str, LevelParams] = {
     )
 }
 
+# Levels outside the default demo (used by the training library, planner.demo.spec). Not drawn
+# in the default case, so they do not change it. Sources:
+# - thoracic pedicles are narrow: outer transverse width T5-T6 ~4.5 mm, T7 ~4.9, T8 ~5.4,
+#   T9 ~5.9 (Panjabi MM et al., Spine 1991;16:888-901; Kaur K et al., J Clin Diagn Res 2016
+#   (Indian cohort, the narrowest); Zindrick MR et al., Spine 1987;12:160-166); pedicle height
+#   12-14 mm and transverse angle 7-9° at T5-T9 (Panjabi 1991);
+# - thoracic bodies: width 30-35 mm, depth 25-28 mm, posterior height 19.5-22 mm, ventral
+#   wedging ~4° (Panjabi 1991; Masharawi 2010); thoracic canal ~15-16 mm wide and deep
+#   (Panjabi 1991); steep, long spinous processes;
+# - L5: Ha/Hp 30.3/26.3 mm (dorsal wedging), pedicle width up to 16.1 mm, transverse angle
+#   ~20-25°, canal width up to 28 mm (Cook & Baker 2021; Lien 2007); a petite woman sits lower;
+# - S1 is only the cut lower edge of the L4-L5 scans (stylised as a body; not scored).
+EXTRA_LEVELS: dict[str, LevelParams] = {
+    p.name: p
+    for p in (
+        LevelParams("T5", 30.0, 25.0, 19.5, 4.0, 4.5, 12.0, 9.0, 15.5, 15.5, 20.0, 40.0,
+                    30.0, 55.0, 180.0),
+        LevelParams("T6", 31.0, 26.0, 20.0, 4.0, 4.6, 12.0, 8.0, 15.5, 15.5, 20.0, 40.0,
+                    32.0, 55.0, 180.0),
+        LevelParams("T7", 32.0, 26.5, 20.5, 4.0, 4.9, 12.5, 7.5, 16.0, 15.5, 20.0, 38.0,
+                    33.0, 50.0, 178.0),
+        LevelParams("T8", 33.5, 27.0, 21.0, 4.0, 5.4, 13.0, 7.0, 16.0, 16.0, 20.0, 37.0,
+                    34.0, 48.0, 178.0),
+        LevelParams("T9", 35.0, 28.0, 22.0, 3.5, 5.9, 14.0, 6.5, 17.0, 16.5, 19.5, 36.0,
+                    35.0, 42.0, 176.0),
+        LevelParams("L5", 52.0, 35.0, 27.0, -5.0, 14.5, 14.0, 22.0, 26.0, 17.5, 25.0, 3.0,
+                    28.0, 2.0, 158.0),
+        LevelParams("S1", 50.0, 36.0, 28.0, -6.0, 16.0, 15.0, 25.0, 28.0, 17.0, 20.0, 3.0,
+                    22.0, 0.0, 200.0),
+    )
+}
+
 #: Disc heights (mm, at the centre) below each level; lumbar discs 8-11 mm, lower thoracic
 #: ~7 mm (typical anatomy; the issue asks for ~8-10 mm).
 DISC_BELOW = {"T10": 7.0, "T11": 7.5, "T12": 9.0, "L1": 8.5, "L2": 9.5, "L3": 10.0}
+#: Thoracic discs are thinner (~5-6 mm), L4/5 and L5/S1 ~10-11 mm (typical anatomy).
+EXTRA_DISC_BELOW = {"T5": 5.0, "T6": 5.0, "T7": 5.5, "T8": 5.5, "T9": 6.0, "L4": 10.5,
+                    "L5": 10.0}
 
 #: Cortical shell thickness of the body and of the posterior elements, mm. The thin vertebral
 #: body shell is ~0.5-1 mm thick in reality; 1 mm keeps it visible at 0.7 mm voxels.
@@ -137,6 +173,7 @@ TRABECULAR_TEXTURE_HU = 25.0
 #: lumbar ones near-sagittal, turning towards 45° caudally; T12 is transitional (typical
 #: anatomy; not in DOMAIN.md).
 FACET_ANGLE_DEG = {"T10": 75.0, "T11": 70.0, "T12": 50.0, "L1": 32.0, "L2": 35.0, "L3": 40.0,
-                   "L4": 45.0}
+                   "L4": 45.0, "T5": 80.0, "T6": 80.0, "T7": 78.0, "T8": 78.0, "T9": 76.0,
+                   "L5": 50.0, "S1": 50.0}
 #: Width of the facet joint space, mm.
 FACET_GAP_MM = 2.0

@@ -29,6 +29,7 @@ from planner.demo.tissue import (
     noisy_int16,
     paint_psoas,
     paint_vessels,
+    thorax_lungs,
     thorax_organs,
 )
 
@@ -43,12 +44,14 @@ class CorticalGap:
     wall: str
 
 
-def grid_origin(column: Column, levels: list[LevelGeometry]) -> tuple[F, int]:
-    """Origin (LPS of voxel 0) and number of slices: from L4's centre up to T10's centre."""
+def grid_origin(column: Column, levels: list[LevelGeometry],
+                shape_ij: tuple[int, int] = SHAPE_IJ) -> tuple[F, int]:
+    """Origin (LPS of voxel 0) and number of slices: from the last level's centre (L4) up to
+    the first one's (T10)."""
     z_lo = float(levels[-1].frame.origin_lps[2])
     z_hi = float(levels[0].frame.origin_lps[2])
     nk = int(np.floor(z_hi - z_lo)) + 1
-    ni, nj = SHAPE_IJ
+    ni, nj = shape_ij
     y_mid = float(np.mean(column.points[:, 1])) - 2.0
     origin = np.array([-(ni - 1) / 2.0 * SPACING_MM[0],
                        round(y_mid - (nj - 1) / 2.0 * SPACING_MM[1] + 8.0, 1), round(z_lo, 1)])
@@ -178,22 +181,31 @@ def _cut_gap(canvas: Canvas, sl: tuple[slice, ...], idx: tuple[NDArray[np.intp],
 
 
 def render(column: Column, levels: list[LevelGeometry], discs: list[DiscShape], canal: Canal,
-           trunk: Trunk, seed: int,
-           gap: CorticalGap | None) -> tuple[Canvas, NDArray[np.int16]]:
-    """Paint the demo CT; returns the noise-free float canvas and the final int16 HU."""
+           trunk: Trunk, seed: int, gap: CorticalGap | None,
+           shape_ij: tuple[int, int] = SHAPE_IJ,
+           gap_level: str = P.FRACTURED_LEVEL) -> tuple[Canvas, NDArray[np.int16]]:
+    """Paint the demo CT; returns the noise-free float canvas and the final int16 HU.
+
+    ``shape_ij`` and ``gap_level`` differ from the demo's only for training variants; lungs
+    are added when the case reaches above T10."""
     # the anatomy (fat marbling, trabecular texture) is the same for every seed; the seed
     # drives only the image noise
     anatomy_rng = np.random.default_rng(20260101)
     noise_rng = np.random.default_rng([seed, 7])
-    origin, nk = grid_origin(column, levels)
-    ni, nj = SHAPE_IJ
+    origin, nk = grid_origin(column, levels, shape_ij)
+    ni, nj = shape_ij
     x = origin[0] + np.arange(ni) * SPACING_MM[0]
     y = origin[1] + np.arange(nj) * SPACING_MM[1]
     variants = background_slices(x[None, :], y[:, None], trunk, anatomy_rng)
     hu = np.empty((nk, nj, ni), dtype=np.float32)
     blend_along_z(hu, variants)
     canvas = Canvas(hu, origin, SPACING_MM)
-    l1 = next(lv for lv in levels if lv.name == P.FRACTURED_LEVEL)
+    l1 = next(lv for lv in levels if lv.name == "L1")
+    if any(lv.name in ("T5", "T6", "T7", "T8", "T9") for lv in levels):
+        z_t12 = next(float(lv.frame.origin_lps[2]) for lv in levels if lv.name == "T12")
+        for shape, value in thorax_lungs(trunk.spine_y, z_t12 + 20.0,
+                                         float(levels[0].frame.origin_lps[2])):
+            canvas.paint_shape(shape, value)
     body_front = -float(np.mean([lv.params.depth for lv in levels])) / 2.0
     paint_vessels(canvas, column.points, body_front)
     paint_psoas(canvas, column.points, float(l1.frame.origin_lps[2]) + 10.0,
@@ -211,7 +223,7 @@ def render(column: Column, levels: list[LevelGeometry], discs: list[DiscShape], 
     texture = _texture(anatomy_rng, tex_shape)
     for lv in levels:
         paint_ribs(canvas, rib_capsules(lv))
-        paint_vertebra(canvas, lv, texture, gap if lv.name == P.FRACTURED_LEVEL else None)
+        paint_vertebra(canvas, lv, texture, gap if lv.name == gap_level else None)
     return canvas, noisy_int16(canvas.hu, noise_rng)
 
 

@@ -23,8 +23,9 @@ _PATH = [
     (68.0, 22.0, -27.0), (80.0, 2.0, -37.0), (84.0, -25.0, -48.0), (80.0, -55.0, -58.0),
 ]
 #: Number of path points each rib uses (the 12th is short, the 10th runs out of the field).
-_N_POINTS = {"T10": 8, "T11": 7, "T12": 5}
-_RADIUS_MM = {"T10": 4.0, "T11": 3.8, "T12": 3.4}
+_N_POINTS = {"T10": 8, "T11": 7, "T12": 5, "T5": 8, "T6": 8, "T7": 8, "T8": 8, "T9": 8}
+_RADIUS_MM = {"T10": 4.0, "T11": 3.8, "T12": 3.4, "T5": 4.4, "T6": 4.4, "T7": 4.3, "T8": 4.2,
+              "T9": 4.1}
 
 
 def rib_capsules(level: object) -> list[Capsule]:

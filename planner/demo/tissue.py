@@ -28,6 +28,7 @@ class Trunk:
     centre_xy: tuple[float, float]
     semi_xy: tuple[float, float]
     spine_y: float  # y of the column's centre (vertebral bodies), mean over z
+    fat_extra_mm: float = 0.0  # extra subcutaneous fat all around (training variants)
 
 
 def _ring_sdf(x: F, y: F, cx: float, cy: float, a: float, b: float) -> F:
@@ -46,8 +47,9 @@ def background_slice(x: F, y: F, trunk: Trunk, rng: np.random.Generator) -> NDAr
         occ = occupancy(d)
         img += occ * (value - img)
 
-    paint(_ring_sdf(x, y, cx, cy, a, b), t.skin)
-    paint(_ring_sdf(x, y, cx, cy, a - 2.0, b - 2.0), t.fat)  # subcutaneous fat
+    e = trunk.fat_extra_mm
+    paint(_ring_sdf(x, y, cx, cy, a + e, b + e), t.skin)
+    paint(_ring_sdf(x, y, cx, cy, a - 2.0 + e, b - 2.0 + e), t.fat)  # subcutaneous fat
     paint(_ring_sdf(x, y, cx, cy - 3.0, a - 14.0, b - 15.0), t.muscle)  # abdominal wall
     # abdominal cavity: organs and bowel at ~35 HU, marbled with mesenteric fat
     marbling = _lowres_field(rng, img.shape, 9)
@@ -221,3 +223,11 @@ def noisy_int16(hu: NDArray[np.float32], rng: np.random.Generator,
         np.rint(s, out=s)
         out[k0:k1] = s
     return out
+
+
+def thorax_lungs(spine_y: float, z_bottom: float, z_top: float) -> list[tuple[object, float]]:
+    """Both lungs beside and in front of the thoracic spine (training cases above T10):
+    aerated lung from the posterior recesses up past the top of the scan (typical anatomy)."""
+    zc, hz = (z_bottom + z_top) / 2.0 + 40.0, (z_top - z_bottom) / 2.0 + 40.0
+    return [(SuperEllipsoid(Placed(np.array([sgn * 74.0, spine_y - 8.0, zc]), np.eye(3)),
+                            (46.0, 60.0, hz), 2.2), TISSUE.lung) for sgn in (1.0, -1.0)]

@@ -58,6 +58,7 @@ class DemoTruth:
     variant: str
     geometry: dict[str, LevelGeometry] = field(repr=False)
     canal: Canal = field(repr=False)
+    fractured_level: str = P.FRACTURED_LEVEL
 
     # --- look-up ---------------------------------------------------------------------------
     def level(self, name: str) -> LevelTruth:
@@ -150,7 +151,7 @@ class DemoTruth:
         gap = None
         if self.cortical_gap is not None:
             c, r, wall = self.cortical_gap
-            gap = {"level": P.FRACTURED_LEVEL, "centre_lps": [round(v, 4) for v in c],
+            gap = {"level": self.fractured_level, "centre_lps": [round(v, 4) for v in c],
                    "radius_mm": r, "wall": wall}
         return {
             "format": "vertebral-augmentation-planner demo ground truth",
@@ -160,7 +161,7 @@ class DemoTruth:
             "seed": self.seed,
             "variant": self.variant,
             "height_positions_frac": _height_positions(),
-            "fractured_level": P.FRACTURED_LEVEL,
+            "fractured_level": self.fractured_level,
             "levels": [lv.to_json() for lv in self.levels],
             "cortical_gap": gap,
         }

@@ -291,6 +291,9 @@ def build_menus(win: MainWindow, A: dict[str, QAction]) -> None:
     m = mb.addMenu("&Tools")
     for k in ("tool_navigate", "tool_window_level", "tool_distance", "tool_angle"):
         m.addAction(A[k])
+    m = mb.addMenu("T&raining")
+    m.addAction(_act(win, "Start exercise…", lambda: _start_training(win),
+                     tip="Fluoroscopy-guided needle placement exercise with scoring"))
     m = mb.addMenu("&Help")
     m.addAction(A["shortcuts"])
     m.addAction(A["about"])
@@ -348,3 +351,9 @@ def build_toolbar(win: MainWindow, A: dict[str, QAction]) -> None:
             b.triggered.connect(a.trigger)
             tb.addAction(b)
     win.toolbar = tb
+
+
+def _start_training(win: MainWindow) -> None:
+    from ui.training.start import start_exercise
+
+    start_exercise(win)

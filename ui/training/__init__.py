@@ -1,0 +1,1 @@
+"""Training mode: fluoroscopy-guided needle placement exercises with scoring and history."""
