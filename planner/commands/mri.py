@@ -12,7 +12,9 @@ frame)::
      "thresholds": {...}, "warnings": [...]}
 
 ``classification`` is ``oedema`` / ``no oedema`` / ``indeterminate``; ``acuity`` is what the
-restoration model uses for that level (acute / chronic / unknown).
+restoration model uses for that level (acute / chronic / unknown). ``indication`` is the
+checklist (:mod:`planner.indication`) for ``--levels`` (default: the fractured levels) with the
+``--answer`` values and the analysis findings; it states that it does not decide.
 """
 
 from __future__ import annotations
@@ -41,6 +43,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "'x,y,z x,y,z ...;x,y,z x,y,z ...' (CT points; MRI points, LPS mm)")
     parser.add_argument("--points-only", action="store_true",
                         help="use the point fit as the registration (no image refinement)")
+    parser.add_argument("--levels", metavar="L1,T12", default=None,
+                        help="levels to treat, for the indication check (default: the levels "
+                             "graded as fractured on the CT)")
+    parser.add_argument("--answer", metavar="ITEM=VALUE", action="append", default=[],
+                        help="an indication checklist answer, e.g. --answer pain_weeks=4 "
+                             "--answer infection=no (repeatable)")
 
 
 def _parse_points(text: str) -> tuple[np.ndarray, np.ndarray]:
@@ -65,7 +73,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from planner.mri.pipeline import analyse_mri
     from planner.vertebra import analyze_spine
 
+    from planner.indication import evaluate, findings_from
+
     points = _parse_points(args.points) if args.points else None
+    answers = []
+    for a in args.answer:
+        if "=" not in a:
+            raise InputError(f"--answer takes ITEM=VALUE, got {a!r}")
+        key, value = a.split("=", 1)
+        answers.append((key.strip(), value.strip()))
     if args.points_only and points is None:
         raise InputError("--points-only needs --points")
     ct_res = load_path(args.ct_path)
@@ -82,10 +98,19 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if stir is None:
         warnings.append("no STIR / fat-suppressed T2 found: oedema cannot be judged")
     out = result.to_json()
+    if args.levels:
+        planned = [v.strip().upper() for v in args.levels.split(",") if v.strip()]
+    else:
+        planned = [r.level for r in analysis.levels if r.morphometry.genant_grade > 0]
+    try:
+        check = evaluate(answers, findings_from(planned, analysis, result))
+    except (KeyError, ValueError) as exc:
+        raise InputError(f"--answer: {exc}") from exc
     return {
         "ct_series_uid": ct_res.volume.series_uid,
         "mri": {n: {"series_uid": r.volume.series_uid, "contrast": r.contrast,
                     "description": r.volume.identity.description} for n, r in mr.items()},
         **out,
+        "indication": {"levels": planned, **check.to_json()},
         "warnings": warnings + list(analysis.warnings),
     }
