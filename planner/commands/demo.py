@@ -2,8 +2,9 @@
 
 Output (JSON, LPS mm): ``{"dicom_dir", "ground_truth", "series_uid", "n_images", "levels":
 [{"name", "verse_id", "centroid_lps", "genant_grade", ...}]}``. The series goes to
-``OUTDIR/dicom/`` (one CT file per slice), the truth to ``OUTDIR/ground_truth.json``. With ``--mri`` the synthetic MRI goes to
-``OUTDIR/mri_stir/`` and ``OUTDIR/mri_t1/`` and its true offset to the truth's ``"mri"`` key.
+``OUTDIR/dicom/`` (one CT file per slice), the truth to ``OUTDIR/ground_truth.json``. With
+``--mri`` the synthetic MRI goes to ``OUTDIR/mri_stir/`` and ``OUTDIR/mri_t1/`` and its true
+offset to the truth's ``"mri"`` key.
 """
 
 from __future__ import annotations

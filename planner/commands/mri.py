@@ -67,13 +67,12 @@ def _parse_points(text: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
+    from planner.indication import evaluate, findings_from
     from planner.io_nifti import load_nifti_labels
     from planner.loading import load_path
     from planner.mri.loading import load_mr_study
     from planner.mri.pipeline import analyse_mri
     from planner.vertebra import analyze_spine
-
-    from planner.indication import evaluate, findings_from
 
     points = _parse_points(args.points) if args.points else None
     answers = []

@@ -171,9 +171,9 @@ def _marrow(lv: LevelGeometry, x: F, y: F, z: F, c: Contrast, state: str) -> F:
     below = body.top(u, v) - w
     if state == "acute":
         e = np.clip(1.0 - 0.35 * below / max(body.h_centre, 1.0), 0.55, 1.0)
-        return base + e * (c.oedema - base)
+        return np.asarray(base + e * (c.oedema - base), dtype=np.float64)
     prof = np.clip(1.0 - np.abs(below - 4.0) / 2.0, 0.0, 1.0)
-    return base + prof * (c.sclerosis - base)
+    return np.asarray(base + prof * (c.sclerosis - base), dtype=np.float64)
 
 
 @dataclass(frozen=True, eq=False)
@@ -194,8 +194,9 @@ def _anatomy(case: DemoCase) -> _Anatomy:
 
 def _in_box(box: tuple[F, F], x: F, y: F, z: F) -> NDArray[np.bool_]:
     lo, hi = box
-    return ((x >= lo[0]) & (x <= hi[0]) & (y >= lo[1]) & (y <= hi[1]) & (z >= lo[2])
-            & (z <= hi[2]))
+    inside = ((x >= lo[0]) & (x <= hi[0]) & (y >= lo[1]) & (y <= hi[1]) & (z >= lo[2])
+              & (z <= hi[2]))
+    return np.asarray(inside, dtype=bool)
 
 
 def _signal(hu: F, x: F, y: F, z: F, anat: _Anatomy) -> dict[str, F]:

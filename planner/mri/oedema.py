@@ -1,4 +1,4 @@
-"""Bone-marrow oedema per vertebral body from STIR (or fat-sat T2) and T1, and the acuity it implies.
+"""Bone-marrow oedema per vertebral body from STIR (or fat-sat T2) and T1, and the acuity.
 
 Method
 ------

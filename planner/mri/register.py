@@ -90,10 +90,16 @@ class Registration:
         }
 
 
+def _sitk() -> Any:
+    """SimpleITK, imported where used (heavy) and typed as Any (it ships no type hints)."""
+    import importlib
+
+    return importlib.import_module("SimpleITK")
+
+
 def to_sitk(volume: CTVolume, clip: tuple[float, float] | None = None) -> Any:
     """The volume as a float32 SimpleITK image in LPS (ITK's own patient frame)."""
-    import SimpleITK as sitk
-
+    sitk = _sitk()
     a = volume.hu.astype(np.float32)
     if clip is not None:
         a = np.clip(a, clip[0], clip[1])
@@ -123,8 +129,7 @@ def _crop_ct(ct: CTVolume, centroids: FloatArray) -> Any:
 
 
 def _euler(t: RigidTransform, centre: FloatArray) -> Any:
-    import SimpleITK as sitk
-
+    sitk = _sitk()
     e = sitk.Euler3DTransform()
     e.SetCenter(tuple(float(v) for v in centre))
     e.SetMatrix(tuple(float(v) for v in t.rotation.ravel()))
@@ -140,8 +145,7 @@ def _from_euler(e: Any) -> RigidTransform:
 
 
 def _method(iterations: int) -> Any:
-    import SimpleITK as sitk
-
+    sitk = _sitk()
     reg = sitk.ImageRegistrationMethod()
     reg.SetMetricAsMattesMutualInformation(numberOfHistogramBins=32)
     reg.SetMetricSamplingStrategy(reg.RANDOM)
@@ -157,8 +161,7 @@ def _method(iterations: int) -> Any:
 def _run(fixed: Any, moving: Any, init: RigidTransform, centre: FloatArray,
          iterations: int = 100) -> tuple[RigidTransform, float]:
     """One rigid MI registration on one (pre-shrunk) resolution."""
-    import SimpleITK as sitk
-
+    sitk = _sitk()
     reg = _method(iterations)
     reg.SetInitialTransform(_euler(init, centre), inPlace=False)
     out = reg.Execute(fixed, moving)
@@ -181,8 +184,7 @@ def initial_from_spine(fixed: Any, moving: Any, centroids: FloatArray,
 
     ``fixed`` and ``moving`` are the coarsest pyramid images.
     """
-    import SimpleITK as sitk
-
+    sitk = _sitk()
     lo, hi = mri.bounds_lps()
     fov_centre = (np.asarray(lo) + np.asarray(hi)) / 2.0
     c = centroids.mean(axis=0)
@@ -216,8 +218,7 @@ def _segments(n: int) -> list[tuple[int, int]]:
 
 
 def _pyramid(ct: CTVolume, cents: FloatArray, moving: Any) -> dict[str, Any]:
-    import SimpleITK as sitk
-
+    sitk = _sitk()
     fixed = _crop_ct(ct, cents)
     f_sp = np.asarray(fixed.GetSpacing())
     m_sp = np.asarray(moving.GetSpacing())
@@ -252,8 +253,7 @@ def register_spine(ct: CTVolume, mri: CTVolume, levels: dict[str, tuple[float, f
     Registration
         Level names carried into the MRI frame with their centroids.
     """
-    import SimpleITK as sitk
-
+    sitk = _sitk()
     if not levels:
         raise AnalysisError("registration needs at least one analysed level of the CT")
     t0 = time.perf_counter()
