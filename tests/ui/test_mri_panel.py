@@ -88,10 +88,19 @@ def test_level_without_oedema_or_contraindication_is_red(mri_window, tmp_path) -
     QApplication.processEvents()
     assert panel.indication().flagged_levels() == {"T12": ["no bone-marrow oedema on MRI"]}
     assert panel.levels.item(1, 0).foreground().color() == RED
+    main_table = win.planning.levels.table  # the workstation's levels table: marked, red
+    assert main_table.item(1, 0).text() == "T12 · no oedema"
+    assert main_table.item(1, 0).foreground().color() == RED
+    assert main_table.item(2, 0).text() == "L1 · oedema"
+    # the restoration model's acuity follows the MRI, one undo step, source stated
+    assert win.doc.plan.clinical.acuity == "chronic"
+    assert "MRI" in win.doc.undo_stack.undoText()
+    assert "source: MRI" in panel.acuity_label.text()
     assert "T12" in panel.summary.text()
     win.planning.levels.set_target("L1")
     QApplication.processEvents()
     assert panel.indication().flagged_levels() == {}
+    assert win.doc.plan.clinical.acuity == "acute"
     box = panel.checklist.cellWidget(
         [panel.checklist.item(r, 0).text() for r in range(panel.checklist.rowCount())].index(
             "Pregnancy (fluoroscopy)?"), 1)

@@ -18,7 +18,23 @@ def mri_panel(win: Any, create: bool = True) -> MRIPanel | None:
         panel = MRIPanel(win.doc, win.state, win)
         dock = win.add_panel(panel, "MRI", Qt.DockWidgetArea.RightDockWidgetArea)
         dock.setFloating(False)
+        levels = getattr(getattr(win, "planning", None), "levels", None)
+        if levels is not None:
+            def mark() -> None:
+                levels.set_marks(level_marks(panel))
+
+            panel.result_changed.connect(lambda *_: mark())
+            panel.indication_changed.connect(mark)
+            win.doc.plan_changed.connect(lambda *_: mark())
     return panel
+
+
+def level_marks(panel: MRIPanel) -> dict[str, tuple[str, bool]]:
+    """Level -> (MRI finding, red?) for the levels table."""
+    if panel.result is None:
+        return {}
+    flagged = panel.indication().flagged_levels()
+    return {f.level: (f.classification, f.level in flagged) for f in panel.result.levels}
 
 
 def show_indication(win: Any) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -59,6 +59,8 @@ class MRIPanel(QWidget):
         self.point_pairs: list[tuple[NDArray[np.float64], NDArray[np.float64]]] = []
         self.last_mri_click: NDArray[np.float64] | None = None
         self.task: Any = None
+        self.acuity_source = ""
+        self._acuity_key: tuple[str, int] | None = None
         self.views = {o: MRISliceView(o) for o in ("sagittal", "axial")}
         for v in self.views.values():
             v.clicked.connect(self._on_view_clicked)
@@ -82,11 +84,13 @@ class MRIPanel(QWidget):
         self.checklist = _table(("Item", "Answer", "Status"))
         self.summary = QLabel()
         self.summary.setWordWrap(True)
+        self.acuity_label = QLabel()
+        self.acuity_label.setWordWrap(True)
         self._build_layout()
         self._fill_checklist()
         state.cursor_changed.connect(lambda *_: self.refresh_views())
         doc.analysis_changed.connect(lambda *_: self._refresh_tables())
-        doc.plan_changed.connect(lambda *_: self._refresh_tables())
+        doc.plan_changed.connect(lambda *_: self._on_plan_changed())
         self._refresh_tables()
 
     def _build_layout(self) -> None:
@@ -107,6 +111,7 @@ class MRIPanel(QWidget):
             buttons.addWidget(b)
         lay.addLayout(buttons)
         lay.addWidget(self.levels, 1)
+        lay.addWidget(self.acuity_label)
         lay.addWidget(QLabel("Indication check (answers are yours; it never decides)"))
         lay.addWidget(self.checklist, 2)
         lay.addWidget(self.summary)
@@ -138,7 +143,37 @@ class MRIPanel(QWidget):
             + (f"; {'; '.join(reg.notes)}" if reg.notes else "") + ". Verify on the images.")
         self._refresh_tables()
         self.refresh_views()
+        self.apply_acuity()
         self.result_changed.emit(result)
+
+    def _on_plan_changed(self) -> None:
+        # not inside the undo command that changed the plan: after it, from the event loop
+        QTimer.singleShot(0, self, self.apply_acuity)
+        self._refresh_tables()
+
+    def apply_acuity(self) -> None:
+        """Feed the target level's MRI finding to the restoration model's acuity (one undo
+        step, once per registration and target level; an indeterminate finding changes
+        nothing and the typed acuity or age stays in use)."""
+        from dataclasses import replace
+
+        from planner.mri.oedema import acuity_for_level
+
+        plan = self.doc.plan
+        if plan is None or self.result is None:
+            return
+        c = plan.clinical
+        choice = acuity_for_level(c.acuity, c.fracture_age_weeks, self.result.level(plan.level))
+        self.acuity_source = f"{plan.level}: acuity for the restoration model {choice.acuity} " \
+                             f"(source: {choice.source})"
+        self.acuity_label.setText(self.acuity_source)
+        key = (str(plan.level), id(self.result))
+        if key == self._acuity_key:
+            return
+        self._acuity_key = key
+        if choice.source.startswith("MRI") and c.acuity != choice.acuity:
+            self.doc.push_plan(replace(plan, clinical=replace(c, acuity=choice.acuity)),
+                               f"Acuity from MRI ({choice.source})")
 
     def transform_at(self, ct_lps: NDArray[np.float64]) -> RigidTransform:
         """The registration of the level nearest to a CT point (global without levels)."""
