@@ -84,7 +84,7 @@ def sample_plane(volume: CTVolume, plane: Plane,
 def to_grey(values: FloatArray, lo: float, hi: float) -> NDArray[np.uint8]:
     """Window ``[lo, hi]`` to 0-255 (NaN -> 0)."""
     scaled = (np.nan_to_num(values, nan=lo) - lo) * (255.0 / max(hi - lo, 1e-6))
-    return np.clip(scaled, 0, 255).astype(np.uint8)
+    return np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
 
 
 def auto_window(volume: CTVolume) -> tuple[float, float]:
