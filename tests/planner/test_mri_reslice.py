@@ -30,4 +30,4 @@ def test_sample_plane_through_a_transform() -> None:
     shift = RigidTransform(np.eye(3), [2.0, 0.0, 0.0])  # plane frame -> volume frame
     assert sample_plane(vol, plane, shift)[2, 2] == 1000
     g = to_grey(np.array([np.nan, 0.0, 50.0, 100.0]), 0.0, 100.0)
-    assert g.tolist() == [0, 0, 128, 255]
+    assert g.tolist() == [0, 0, 127, 255]
