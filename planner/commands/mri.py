@@ -49,6 +49,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--answer", metavar="ITEM=VALUE", action="append", default=[],
                         help="an indication checklist answer, e.g. --answer pain_weeks=4 "
                              "--answer infection=no (repeatable)")
+    parser.add_argument("--plan", metavar="PLAN.json", default=None,
+                        help="a plan (format 4) of this CT: its levels and stored checklist "
+                             "answers are used (--answer overrides them)")
+    parser.add_argument("--plan-out", metavar="OUT.json", default=None,
+                        help="write the plan (needs --plan) with the answers stored and each "
+                             "level's acuity set from its MRI finding")
 
 
 def _parse_points(text: str) -> tuple[np.ndarray, np.ndarray]:
@@ -97,14 +103,27 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if stir is None:
         warnings.append("no STIR / fat-suppressed T2 found: oedema cannot be judged")
     out = result.to_json()
+    loaded = None
+    if args.plan:
+        from planner.plan.file import load_case_plan
+
+        loaded = load_case_plan(args.plan, volume=ct_res.volume)
+        given = {k for k, _ in answers}
+        answers = [a for a in loaded.plan.indication if a[0] not in given] + answers
     if args.levels:
         planned = [v.strip().upper() for v in args.levels.split(",") if v.strip()]
+    elif loaded is not None and loaded.plan.levels:
+        planned = list(loaded.plan.level_names())
     else:
         planned = [r.level for r in analysis.levels if r.morphometry.genant_grade > 0]
     try:
         check = evaluate(answers, findings_from(planned, analysis, result))
     except (KeyError, ValueError) as exc:
         raise InputError(f"--answer: {exc}") from exc
+    if args.plan_out:
+        if loaded is None:
+            raise InputError("--plan-out needs --plan (the plan to update)")
+        out["plan_out"] = _write_plan(loaded, answers, result, args.plan_out)
     return {
         "ct_series_uid": ct_res.volume.series_uid,
         "mri": {n: {"series_uid": r.volume.series_uid, "contrast": r.contrast,
@@ -113,3 +132,19 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "indication": {"levels": planned, **check.to_json()},
         "warnings": warnings + list(analysis.warnings),
     }
+
+
+def _write_plan(loaded: Any, answers: list[tuple[str, str]], result: Any,
+                path: str) -> dict[str, Any]:
+    """Store the answers and the MRI acuity in the plan; returns where and the sources."""
+    from planner.mri.case import answer, apply_mri_acuity
+    from planner.plan.file import save_case_plan
+    from planner.session import Case
+
+    case = Case(loaded.series, loaded.plan)
+    for key, value in answers:
+        case = answer(case, key, value)
+    case, choices = apply_mri_acuity(case, result)
+    p = save_case_plan(case.series, case.plan, path, loaded.source_path or None)
+    return {"path": str(p), "acuity": {n: {"acuity": c.acuity, "source": c.source}
+                                       for n, c in choices.items()}}

@@ -51,3 +51,31 @@ def test_mri_command_bad_input(demo_dir: Path, capsys: pytest.CaptureFixture[str
     assert "no MR image series" in capsys.readouterr().err
     assert main(["mri", str(demo_dir / "dicom"), str(demo_dir), "--points", "1,2"]) == 2
     assert "--points" in capsys.readouterr().err
+
+
+def test_mri_command_reads_and_writes_the_plan(demo_dir: Path, tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    from planner.loading import load_path
+    from planner.plan.file import load_case_plan, save_case_plan
+    from planner.plan.model import SeriesBinding
+    from planner.session import Case, edit
+    from planner.volume import CTVolume  # noqa: F401  (type of the loaded CT)
+
+    ct = load_path(demo_dir / "dicom").volume
+    case = Case(SeriesBinding(ct.series_uid, ct.geometry_fingerprint()))
+    case = edit.set_indication(edit.add_level(case, "T12"), "coagulopathy", "yes")
+    plan_in = save_case_plan(case.series, case.plan, tmp_path / "in.json")
+    capsys.readouterr()
+    assert main(["mri", str(demo_dir / "dicom"), str(demo_dir), "--plan", str(plan_in),
+                 "--plan-out", str(tmp_path / "out.json"), "--answer", "pain_weeks=2"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    ind = out["indication"]
+    assert ind["levels"] == ["T12"]
+    assert ind["contraindications_present"] == ["coagulopathy"]
+    assert set(ind["flagged_levels"]["T12"]) == {"no bone-marrow oedema on MRI",
+                                                 "contraindication: coagulopathy"}
+    saved = load_case_plan(tmp_path / "out.json")
+    assert dict(saved.plan.indication) == {"coagulopathy": "yes", "pain_weeks": "2"}
+    lp = saved.plan.level("T12")
+    assert lp is not None and lp.clinical.acuity == "chronic"
+    assert out["plan_out"]["acuity"]["T12"]["source"].startswith("MRI")
