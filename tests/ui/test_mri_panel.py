@@ -114,3 +114,7 @@ def test_level_without_oedema_or_contraindication_is_red(mri_window, tmp_path) -
     assert text[first:].startswith("<h2>Indication check</h2>")
     assert "does not decide" in text and "Level L1: contraindication: pregnancy" in text
     assert "STIR ×" in text
+    # another CT: the MRI and its marks go
+    panel.clear()
+    assert panel.result is None and win.planning.levels.marks == {}
+    assert win.planning.levels.table.item(2, 0).text() == "L1"

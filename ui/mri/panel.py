@@ -90,6 +90,7 @@ class MRIPanel(QWidget):
         self._fill_checklist()
         state.cursor_changed.connect(lambda *_: self.refresh_views())
         doc.analysis_changed.connect(lambda *_: self._refresh_tables())
+        doc.volume_changed.connect(lambda *_: self.clear())
         doc.plan_changed.connect(lambda *_: self._on_plan_changed())
         self._refresh_tables()
 
@@ -132,6 +133,21 @@ class MRIPanel(QWidget):
                           "(the CT levels must be analysed).")
         self._refresh_tables()
         self.refresh_views()
+
+    def clear(self) -> None:
+        """Forget the MRI and its registration (another CT was opened)."""
+        if not self.volumes and self.result is None:
+            return
+        self.volumes, self.result = {}, None
+        self.point_pairs.clear()
+        self.contrast.clear()
+        for v in self.views.values():
+            v.plane, v._image = None, None
+            v.update()
+        self.info.setText("Open an MRI: File → Open MRI…")
+        self.acuity_label.setText("")
+        self._refresh_tables()
+        self.result_changed.emit(None)
 
     def set_result(self, result: MRIResult) -> None:
         self.result = result
