@@ -80,7 +80,7 @@ def test_register_views_levels_and_indication(mri_window, demo_case, demo_mri_di
 
 
 def test_level_without_oedema_or_contraindication_is_red(mri_window, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from ui.mri.panel import RED
+    from ui.mri.tables import RED
 
     win, panel = mri_window
     panel.register(wait=True)

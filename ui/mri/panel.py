@@ -15,30 +15,25 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 from PySide6.QtCore import QTimer, Signal
-from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QCheckBox,
     QComboBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QPushButton,
-    QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
-from planner.indication import ITEMS, IndicationCheck, evaluate, findings_from
+from planner.indication import IndicationCheck, evaluate, findings_from
 from planner.mri.pipeline import MRIResult
 from planner.mri.reslice import Plane, auto_window, sample_plane, to_grey
 from planner.mri.rigid import RigidTransform
 from planner.volume import CTVolume
+from ui.mri.tables import build_checklist, fill_levels, make_table, show_check, summary_html
 from ui.mri.view import MRISliceView
 
 log = logging.getLogger(__name__)
-RED = QColor(235, 60, 60)
 VIEW_PIXELS = 220
 VIEW_PIXEL_MM = 0.9
 
@@ -80,14 +75,14 @@ class MRIPanel(QWidget):
         self.buttons["clear_points"].clicked.connect(lambda *_: self.clear_points())
         self.buttons["add_pair"].setToolTip("Pairs the CT crosshair with the last click in the "
                                             "MRI views (a vertebra centre in both)")
-        self.levels = _table(("Level", "MRI", "STIR ×", "T1 ×", "Acuity"))
-        self.checklist = _table(("Item", "Answer", "Status"))
+        self.levels = make_table(("Level", "MRI", "STIR ×", "T1 ×", "Acuity"))
+        self.checklist = make_table(("Item", "Answer", "Status"))
         self.summary = QLabel()
         self.summary.setWordWrap(True)
         self.acuity_label = QLabel()
         self.acuity_label.setWordWrap(True)
         self._build_layout()
-        self._fill_checklist()
+        build_checklist(self.checklist, self._on_answer)
         state.cursor_changed.connect(lambda *_: self.refresh_views())
         doc.analysis_changed.connect(lambda *_: self._refresh_tables())
         doc.volume_changed.connect(lambda *_: self.clear())
@@ -337,19 +332,6 @@ class MRIPanel(QWidget):
         self.refresh_views()
         self.indication_changed.emit()
 
-    def _fill_checklist(self) -> None:
-        self.checklist.setRowCount(len(ITEMS))
-        for row, it in enumerate(ITEMS):
-            q = QTableWidgetItem(it.question)
-            q.setToolTip(f"{it.kind}; source: {it.source}")
-            self.checklist.setItem(row, 0, q)
-            box = QComboBox()
-            box.setEditable(it.numeric)
-            box.addItems(["unknown", *(c for c in it.choices if c != "unknown")])
-            box.setObjectName(f"answer_{it.item_id}")
-            box.currentTextChanged.connect(lambda text, i=it.item_id: self._on_answer(i, text))
-            self.checklist.setCellWidget(row, 1, box)
-
     def _on_answer(self, item_id: str, text: str) -> None:
         try:
             self.set_answer(item_id, text.strip().lower() or "unknown")
@@ -358,52 +340,8 @@ class MRIPanel(QWidget):
 
     def _refresh_tables(self) -> None:
         check = self.indication()
-        flagged = check.flagged_levels()
         analysis = self.doc.analysis
         names = [r.level for r in analysis.levels] if analysis is not None else []
-        self.levels.setRowCount(len(names))
-        for row, n in enumerate(names):
-            f = self.result.level(n) if self.result is not None else None
-            texts = (n, "—" if f is None else f.classification,
-                     "—" if f is None or f.stir_ratio is None else f"{f.stir_ratio:.2f}",
-                     "—" if f is None or f.t1_ratio is None else f"{f.t1_ratio:.2f}",
-                     "—" if f is None else f.acuity)
-            for col, text in enumerate(texts):
-                item = QTableWidgetItem(text)
-                item.setToolTip("; ".join(flagged.get(n, [])) or (f.reason if f else ""))
-                if n in flagged:
-                    item.setForeground(QBrush(RED))
-                self.levels.setItem(row, col, item)
-        by_id = {r.item_id: r for r in check.items}
-        for row, it in enumerate(ITEMS):
-            r = by_id[it.item_id]
-            text = r.status + (" (from the analysis)" if r.origin == "analysis" else "")
-            item = QTableWidgetItem(text)
-            item.setToolTip(r.note)
-            if r.status in ("present", "caution"):
-                item.setForeground(QBrush(RED))
-            self.checklist.setItem(row, 2, item)
-        self.summary.setText(_summary(check))
-
-
-def _summary(check: IndicationCheck) -> str:
-    def ids(v: list[str]) -> str:
-        return ", ".join(v) or "none"
-
-    flagged = check.flagged_levels()
-    red = "".join(f"<br><span style='color:#eb3c3c'>{n}: {'; '.join(w)}</span>"
-                  for n, w in flagged.items())
-    return (f"<i>{check.statement}</i><br>Indications met: {ids(check.indications_met)}. "
-            f"Contraindications present: {ids(check.contraindications_present)}. "
-            f"Cautions: {ids(check.cautions)}. Unknown: {len(check.unknowns)} item(s).{red}")
-
-
-def _table(columns: tuple[str, ...]) -> QTableWidget:
-    t = QTableWidget(0, len(columns))
-    t.setHorizontalHeaderLabels(list(columns))
-    t.verticalHeader().setVisible(False)
-    t.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    t.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    t.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    t.horizontalHeader().setStretchLastSection(True)
-    return t
+        fill_levels(self.levels, names, self.result, check.flagged_levels())
+        show_check(self.checklist, check)
+        self.summary.setText(summary_html(check))
