@@ -7,7 +7,10 @@ Three or more pairs: least-squares rotation and translation by the Kabsch algori
 TPAMI 13:376-380). Two pairs fix the line through the points but not the rotation about it:
 the smallest rotation that turns the CT line onto the MRI line is used, which assumes the
 patient lay with the same roll on both tables (said in the result's notes). All points in
-LPS mm, CT points in the CT frame, MRI points in the MRI frame.
+LPS mm, CT points in the CT frame, MRI points in the MRI frame. Vertebra centres lie nearly on
+one line, so three of them fix the roll poorly too: when their second principal extent is
+under a quarter of the first, they are treated like two points (and the result says so);
+the automatic refinement then finds the roll from the images.
 """
 
 from __future__ import annotations
@@ -43,6 +46,22 @@ def _minimal_rotation(a: FloatArray, b: FloatArray) -> FloatArray:
     return np.asarray(np.eye(3) + s * kx + (1 - c) * kx @ kx, dtype=np.float64)
 
 
+#: Points whose second principal extent is below this share of the first are treated as a line
+#: (vertebra centres nearly are: 1 mm of click error would tilt the roll by degrees).
+LINE_RATIO = 0.25
+
+
+def _principal(a: FloatArray, like: FloatArray | None = None) -> FloatArray:
+    """Unit direction of the largest spread of centred points ``a`` (sign: along ``like``'s
+    direction from its first to its last point, else from ``a``'s own)."""
+    _, _, vt = np.linalg.svd(a)
+    d = vt[0]
+    ref = (like if like is not None else a)
+    if float(d @ (ref[-1] - ref[0])) < 0.0:
+        d = -d
+    return np.asarray(d / np.linalg.norm(d), dtype=np.float64)
+
+
 def rigid_from_points(ct_lps: ArrayLike, mri_lps: ArrayLike) -> PointFit:
     """Rigid CT -> MRI transform from 2 or more matched points.
 
@@ -68,17 +87,15 @@ def rigid_from_points(ct_lps: ArrayLike, mri_lps: ArrayLike) -> PointFit:
         raise InputError("the CT points lie within 5 mm of each other; pick centres of "
                          "different vertebrae")
     notes: list[str] = []
-    if len(p) == 2:
-        r = _minimal_rotation(a[1] / np.linalg.norm(a[1]), b[1] / np.linalg.norm(b[1]))
-        notes.append("2 points: the rotation about the line through them is not determined; "
-                     "the same roll as on the CT is assumed")
+    sv = np.linalg.svd(a, compute_uv=False)
+    if len(p) == 2 or sv[1] < LINE_RATIO * sv[0]:
+        r = _minimal_rotation(_principal(a), _principal(b, like=a))
+        notes.append(f"{len(p)} points (nearly) on one line: the rotation about it is not "
+                     "determined; the same roll as on the CT is assumed")
     else:
         u, _, vt = np.linalg.svd(a.T @ b)
         d = np.sign(np.linalg.det(vt.T @ u.T))
         r = vt.T @ np.diag([1.0, 1.0, d]) @ u.T
-        sv = np.linalg.svd(a, compute_uv=False)
-        if sv[1] < 1e-3 * max(sv[0], 1e-9):
-            notes.append("the points are (nearly) on one line: the roll about it is uncertain")
     t = RigidTransform(r, qc - r @ pc)
     rms = float(np.sqrt(np.mean(np.sum((t.apply(p) - q) ** 2, axis=1))))
     return PointFit(t, rms, tuple(notes))
