@@ -52,6 +52,15 @@ def test_register_views_levels_and_indication(mri_window, demo_case, demo_mri_di
     from planner.mri.rigid import RigidTransform
 
     win, panel = mri_window
+    # before the registration the MRI views navigate on their own: a click re-centres them
+    sag = panel.views["sagittal"]
+    before, old = win.state.cursor_lps, sag.plane.centre_lps.copy()
+    qtbot.mouseClick(sag, Qt.MouseButton.LeftButton, pos=QPoint(sag.width() // 2 + 20,
+                                                                 sag.height() // 2))
+    moved = sag.plane.centre_lps - old  # right of the centre = posterior on a sagittal view
+    assert moved[1] > 2.0 and abs(moved[0]) < 1e-6 and abs(moved[2]) < 1.0
+    assert np.array_equal(win.state.cursor_lps, before)  # the CT crosshair did not move
+    assert panel.last_mri_click is not None
     panel.register(wait=True)
     assert panel.result is not None
     truth = RigidTransform.from_json(demo_mri_dir[1]["transform_ct_to_mri"])

@@ -53,6 +53,8 @@ class MRIPanel(QWidget):
         self.answers: tuple[tuple[str, str], ...] = ()
         self.point_pairs: list[tuple[NDArray[np.float64], NDArray[np.float64]]] = []
         self.last_mri_click: NDArray[np.float64] | None = None
+        #: the MRI views' own crosshair before a registration links them to the CT
+        self.own_cursor: NDArray[np.float64] | None = None
         self.task: Any = None
         self.acuity_source = ""
         self._acuity_key: tuple[str, int] | None = None
@@ -117,6 +119,7 @@ class MRIPanel(QWidget):
         """Show newly opened MRI series (``{"stir": ..., "t1": ...}``); clears the old result."""
         self.volumes = dict(volumes)
         self.result = None
+        self.own_cursor = None
         self.point_pairs.clear()
         self.contrast.blockSignals(True)
         self.contrast.clear()
@@ -267,9 +270,11 @@ class MRIPanel(QWidget):
         if vol is None:
             return
         centre = self._mri_cursor()
-        if centre is None:  # not registered: the MRI's own centre
-            lo, hi = vol.bounds_lps()
-            centre = (np.asarray(lo) + np.asarray(hi)) / 2.0
+        if centre is None:  # not registered: the MRI's own crosshair (centre at first)
+            if self.own_cursor is None:
+                lo, hi = vol.bounds_lps()
+                self.own_cursor = (np.asarray(lo) + np.asarray(hi)) / 2.0
+            centre = self.own_cursor
         lo_w, hi_w = auto_window(vol)
         labels = self._labels()
         for o, view in self.views.items():
@@ -296,18 +301,24 @@ class MRIPanel(QWidget):
 
     def _on_view_clicked(self, mri_lps: NDArray[np.float64]) -> None:
         self.last_mri_click = np.asarray(mri_lps, dtype=float)
-        if self.result is None:
+        if self.result is None:  # before registration the MRI views navigate on their own
+            self.own_cursor = self.last_mri_click.copy()
+            self.refresh_views()
             return
         t = self.transform_at(self.state.cursor_lps)
         self.state.set_cursor(t.inverse().apply(mri_lps))
 
     def _on_view_stepped(self, orientation: str, steps: float) -> None:
-        centre = self._mri_cursor()
-        if centre is None or self.result is None:
+        centre = self._mri_cursor() if self.result is not None else self.own_cursor
+        if centre is None:
             return
         plane = Plane(orientation, centre, VIEW_PIXELS, VIEW_PIXEL_MM)
         step_mm = 3.5 if orientation == "sagittal" else 1.0
         target = centre + plane.normal * steps * step_mm
+        if self.result is None:
+            self.own_cursor = target
+            self.refresh_views()
+            return
         self.state.set_cursor(self.transform_at(self.state.cursor_lps).inverse().apply(target))
 
     # --- tables ----------------------------------------------------------------------------
