@@ -2,7 +2,9 @@
 
 Output (JSON, LPS mm): ``{"dicom_dir", "ground_truth", "series_uid", "n_images", "levels":
 [{"name", "verse_id", "centroid_lps", "genant_grade", ...}]}``. The series goes to
-``OUTDIR/dicom/`` (one CT file per slice), the truth to ``OUTDIR/ground_truth.json``.
+``OUTDIR/dicom/`` (one CT file per slice), the truth to ``OUTDIR/ground_truth.json``. With
+``--mri`` the synthetic MRI goes to ``OUTDIR/mri_stir/`` and ``OUTDIR/mri_t1/`` and its true
+offset to the truth's ``"mri"`` key.
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
     parser.add_argument("--variant", choices=("standard", "cortical_gap"), default="standard",
                         help="'cortical_gap' plants a 4 mm hole in L1's anterolateral cortex")
+    parser.add_argument("--mri", action="store_true",
+                        help="also write the synthetic sagittal MRI (STIR, T1) of the same "
+                             "patient to OUTDIR/mri_stir and OUTDIR/mri_t1 (own frame)")
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -47,11 +52,19 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             study_description="Demo spine")
         truth = case.truth.to_json()
         truth["series_uid"] = result.series_uid
+        mri_out = None
+        if args.mri:
+            from planner.commands._demo_mri import write_demo_mri
+
+            mri_out = write_demo_mri(case, out)
+            truth["mri"] = mri_out["truth"]
         truth_path = out / "ground_truth.json"
         truth_path.write_text(json.dumps(truth, indent=2), encoding="utf-8")
     except OSError as exc:
         raise InputError(f"cannot write the demo: {exc.strerror or exc}", path=out) from exc
+    extra = {} if mri_out is None else {"mri": mri_out["summary"]}
     return {
+        **extra,
         "dicom_dir": str(dicom_dir),
         "ground_truth": str(truth_path),
         "series_uid": result.series_uid,

@@ -60,6 +60,8 @@ class LevelsPanel(QWidget):
         self.doc = doc
         self.state = state
         self.task: Task | None = None
+        #: level -> (text appended to its name, shown in red); set by the MRI step
+        self.marks: dict[str, tuple[str, bool]] = {}
         self.summary = QLabel()
         self.summary.setWordWrap(True)
         self.table = QTableWidget(0, len(COLUMNS))
@@ -182,6 +184,19 @@ class LevelsPanel(QWidget):
                 f.setBold(True)
                 item.setFont(f)
             self.table.setItem(row, col, item)
+        mark = self.marks.get(c.level)
+        if mark is not None:
+            first = self.table.item(row, 0)
+            first.setText(f"{c.level} · {mark[0]}")
+            if mark[1]:
+                for col in range(self.table.columnCount()):
+                    self.table.item(row, col).setForeground(QBrush(QColor(235, 60, 60)))
+
+    def set_marks(self, marks: dict[str, tuple[str, bool]]) -> None:
+        """Mark levels (e.g. MRI oedema; red for a flagged level) and redraw."""
+        if marks != self.marks:
+            self.marks = dict(marks)
+            self.refresh()
 
     def _update_summary(self, levels: Any, target: str | None) -> None:
         if self.doc.volume is None:

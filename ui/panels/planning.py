@@ -169,10 +169,14 @@ class Planning:
         from ui.document.plan_io import document_plan
         from ui.shell.main_window import VERSION
 
+        from ui.mri.hook import report_indication
+
         est = estimates_for_report(doc, self.controller)
         plan = document_plan(doc)
+        check, mri = report_indication(self.win, plan.level)
         out = write_report(
-            path, build_report_html(doc.volume, plan, doc.analysis, est, include_patient, VERSION)
+            path, build_report_html(doc.volume, plan, doc.analysis, est, include_patient, VERSION,
+                                    check, mri)
         )
         self.win.statusBar().showMessage(f"Saved {out.name}", 4000)
         return str(out)

@@ -67,6 +67,14 @@ def build_actions(win: MainWindow) -> dict[str, QAction]:
         "Open the built-in synthetic spine case",
         "demo",
     )
+    from ui.mri.hook import open_mri, show_indication
+
+    A["open_mri"] = _act(
+        win, "Open &MRI…", lambda: open_mri(win), None,
+        "Open an MRI of the same patient (STIR/T1) beside the CT", None)
+    A["indication"] = _act(
+        win, "&Indication check", lambda: show_indication(win), None,
+        "Checklist of indications and contraindications (it never decides)", None)
     A["shot_view"] = _act(
         win,
         "Screenshot of active &view…",
@@ -239,7 +247,7 @@ def _screenshot_size_menu(win: MainWindow, menu: QMenu) -> None:
 def build_menus(win: MainWindow, A: dict[str, QAction]) -> None:
     mb = win.menuBar()
     m = mb.addMenu("&File")
-    for k in ("open_folder", "open_file", "open_demo"):
+    for k in ("open_folder", "open_file", "open_demo", "open_mri"):
         m.addAction(A[k])
     win.recent_menu = m.addMenu("Open &recent")
     m.addAction(A["pacs"])
@@ -291,6 +299,8 @@ def build_menus(win: MainWindow, A: dict[str, QAction]) -> None:
     m = mb.addMenu("&Tools")
     for k in ("tool_navigate", "tool_window_level", "tool_distance", "tool_angle"):
         m.addAction(A[k])
+    m.addSeparator()
+    m.addAction(A["indication"])
     m = mb.addMenu("T&raining")
     m.addAction(_act(win, "Start exercise…", lambda: _start_training(win),
                      tip="Fluoroscopy-guided needle placement exercise with scoring"))

@@ -186,6 +186,8 @@ def build_report_html(
     estimates: Any,
     include_patient: bool = False,
     app_version: str = "",
+    indication: Any = None,
+    mri: Any = None,
 ) -> str:
     """The report as one HTML document (pure function of its inputs).
 
@@ -204,6 +206,12 @@ def build_report_html(
         f"<h1>Vertebral augmentation plan — {E(plan.level)} — {E(plan.procedure)}</h1>",
         f"<p>Generated {now} by Vertebral Augmentation Planner {E(app_version)}. A planning aid: "
         "every number below is an estimate with its model, inputs, band and sources.</p>",
+    ]
+    if indication is not None:
+        from ui.mri.report_section import indication_html
+
+        parts += ["<h2>Indication check</h2>", indication_html(indication, mri)]
+    parts += [
         "<h2>Series</h2>",
         _series_section(volume, plan),
         "<h2>Patient</h2>",

@@ -1,0 +1,129 @@
+"""File → Open MRI…: linked MRI views through the registration, oedema, indication in red."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QApplication
+
+from tests.ui.demo_truth import truth_analysis
+
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture(scope="session")
+def demo_mri_dir(demo_case, tmp_path_factory):  # type: ignore[no-untyped-def]
+    from planner.commands._demo_mri import write_demo_mri
+
+    out = tmp_path_factory.mktemp("mri_ui")
+    truth = write_demo_mri(demo_case, out)["truth"]
+    return out, truth
+
+
+@pytest.fixture
+def mri_window(demo_window, demo_case, demo_mri_dir):  # type: ignore[no-untyped-def]
+    from ui.mri.hook import mri_panel, open_mri
+    from ui.panels.common import push_analysis
+
+    svc = getattr(getattr(demo_window, "trajectory", None), "service", None)
+    if svc is not None:
+        svc.synchronous = True
+    push_analysis(demo_window.doc, truth_analysis(demo_case), "Analyse spine")
+    QApplication.processEvents()
+    open_mri(demo_window, str(demo_mri_dir[0]), wait=True)
+    panel = mri_panel(demo_window, create=False)
+    assert panel is not None and set(panel.volumes) == {"stir", "t1"}
+    return demo_window, panel
+
+
+def _column(table, col):  # type: ignore[no-untyped-def]
+    return [table.item(r, col).text() for r in range(table.rowCount())]
+
+
+def test_open_mri_is_in_the_file_menu(make_window) -> None:  # type: ignore[no-untyped-def]
+    win = make_window()
+    file_menu = win.menuBar().actions()[0].menu()
+    assert "Open &MRI…" in [a.text() for a in file_menu.actions()]
+    assert "open_mri" in win.actions_by_name
+
+
+def test_register_views_levels_and_indication(mri_window, demo_case, demo_mri_dir, qtbot) -> None:  # type: ignore[no-untyped-def]
+    from planner.mri.rigid import RigidTransform
+
+    win, panel = mri_window
+    # before the registration the MRI views navigate on their own: a click re-centres them
+    sag = panel.views["sagittal"]
+    before, old = win.state.cursor_lps, sag.plane.centre_lps.copy()
+    qtbot.mouseClick(sag, Qt.MouseButton.LeftButton, pos=QPoint(sag.width() // 2 + 20,
+                                                                 sag.height() // 2))
+    moved = sag.plane.centre_lps - old  # right of the centre = posterior on a sagittal view
+    assert moved[1] > 2.0 and abs(moved[0]) < 1e-6 and abs(moved[2]) < 1.0
+    assert np.array_equal(win.state.cursor_lps, before)  # the CT crosshair did not move
+    assert panel.last_mri_click is not None
+    panel.register(wait=True)
+    assert panel.result is not None
+    truth = RigidTransform.from_json(demo_mri_dir[1]["transform_ct_to_mri"])
+    # the levels table: oedema marked, numbers shown
+    assert _column(panel.levels, 0) == ["T11", "T12", "L1", "L2", "L3"]
+    mri_col = _column(panel.levels, 1)
+    assert mri_col[2] == "oedema" and mri_col[1] == "no oedema"
+    assert float(_column(panel.levels, 2)[2]) > 2.0
+    # the same crosshair: the CT cursor on L1's centre puts the MRI planes on L1 in the MRI
+    l1 = np.asarray(demo_case.truth.level("L1").centroid_lps)
+    win.state.set_cursor(l1)
+    QApplication.processEvents()
+    sag = panel.views["sagittal"]
+    assert np.linalg.norm(sag.plane.centre_lps - truth.apply(l1)) < 1.0
+    names = [n for n, _, _ in sag.labels]
+    assert names == ["T11", "T12", "L1", "L2", "L3"]
+    # a click in the MRI view moves the CT crosshair through the inverse registration
+    target_mri = truth.apply(np.asarray(demo_case.truth.level("L2").centroid_lps))
+    col, row, _ = sag.plane.to_pixel(target_mri)
+    pos = sag._to_screen(col, row)
+    qtbot.mouseClick(sag, Qt.MouseButton.LeftButton, pos=QPoint(int(pos.x()), int(pos.y())))
+    ct_l2 = np.asarray(demo_case.truth.level("L2").centroid_lps)
+    assert np.linalg.norm(win.state.cursor_lps - ct_l2)[()] < 3.0
+    img = sag.grab().toImage()
+    assert img.pixelColor(img.width() // 3, img.height() // 2).value() > 0
+
+
+def test_level_without_oedema_or_contraindication_is_red(mri_window, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from ui.mri.tables import RED
+
+    win, panel = mri_window
+    panel.register(wait=True)
+    win.planning.levels.set_target("T12")
+    QApplication.processEvents()
+    assert panel.indication().flagged_levels() == {"T12": ["no bone-marrow oedema on MRI"]}
+    assert panel.levels.item(1, 0).foreground().color() == RED
+    main_table = win.planning.levels.table  # the workstation's levels table: marked, red
+    assert main_table.item(1, 0).text() == "T12 · no oedema"
+    assert main_table.item(1, 0).foreground().color() == RED
+    assert main_table.item(2, 0).text() == "L1 · oedema"
+    # the restoration model's acuity follows the MRI, one undo step, source stated
+    assert win.doc.plan.clinical.acuity == "chronic"
+    assert "MRI" in win.doc.undo_stack.undoText()
+    assert "source: MRI" in panel.acuity_label.text()
+    assert "T12" in panel.summary.text()
+    win.planning.levels.set_target("L1")
+    QApplication.processEvents()
+    assert panel.indication().flagged_levels() == {}
+    assert win.doc.plan.clinical.acuity == "acute"
+    box = panel.checklist.cellWidget(
+        [panel.checklist.item(r, 0).text() for r in range(panel.checklist.rowCount())].index(
+            "Pregnancy (fluoroscopy)?"), 1)
+    box.setCurrentText("yes")
+    assert panel.indication().contraindications_present == ["pregnancy"]
+    assert panel.levels.item(2, 0).foreground().color() == RED
+    # the report's first section states the check, L1 in red
+    path = win.planning.export_report(str(tmp_path / "r.html"), False)
+    text = open(path, encoding="utf-8").read()
+    first = text.index("<h2>")
+    assert text[first:].startswith("<h2>Indication check</h2>")
+    assert "does not decide" in text and "Level L1: contraindication: pregnancy" in text
+    assert "STIR ×" in text
+    # another CT: the MRI and its marks go
+    panel.clear()
+    assert panel.result is None and win.planning.levels.marks == {}
+    assert win.planning.levels.table.item(2, 0).text() == "L1"

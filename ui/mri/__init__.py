@@ -1,0 +1,1 @@
+"""The MRI beside the CT: linked MRI views, oedema per level, the indication checklist."""
