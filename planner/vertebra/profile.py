@@ -99,7 +99,7 @@ def column_profile(volume: CTVolume, points_lps: FloatArray) -> ColumnProfile:
 
 def _duration_cost(n: int, typical: tuple[float, float]) -> float:
     lo, hi = typical
-    return DURATION_PENALTY * (max(0.0, lo - n) + max(0.0, n - hi)) ** 1.5
+    return float(DURATION_PENALTY * (max(0.0, lo - n) + max(0.0, n - hi)) ** 1.5)
 
 
 def split_bodies(signal: FloatArray) -> list[tuple[int, int]]:

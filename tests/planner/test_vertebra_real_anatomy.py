@@ -141,7 +141,7 @@ def test_measure_json_has_six_points_and_edited_flags() -> None:
 
 
 def test_profile_viterbi_splits_an_inverted_profile_and_resplits_a_double_body() -> None:
-    from planner.vertebra.profile import split_bodies
+    from planner.vertebra.profile import resplit_long, split_bodies
 
     # sharp 3 mm kernel: the disc band (8 mm) is brighter than the body centre (14 mm)
     unit = np.r_[np.full(14, -1.0), np.full(8, 1.0)]
@@ -150,7 +150,9 @@ def test_profile_viterbi_splits_an_inverted_profile_and_resplits_a_double_body()
     segs = split_bodies(sig)
     inner = [b - a for a, b in segs[1:-1]]
     assert max(inner) <= 20, segs
-    assert len(segs) == 8 + 1, segs  # the double body was split in two
+    assert len(segs) == 8, segs  # the 36 mm run was split in two, as if the disc were seen
+    assert resplit_long([(0, 14), (22, 36), (44, 80), (88, 102), (110, 124)]) == [
+        (0, 14), (22, 36), (44, 62), (62, 80), (88, 102), (110, 124)]
 
 
 def test_rib_anchors_name_and_flag_disagreement() -> None:
