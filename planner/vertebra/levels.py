@@ -18,6 +18,9 @@ last rib-bearing vertebra, T12: the lowest body with rib bone 60-120 mm to both 
 next two bodies have none. When both anchors are seen and disagree (transitional anatomy,
 13 rib pairs, lumbarised S1) a warning says so. Without an anchor the names are not guessed:
 the user is asked for a seed (a wrong-level procedure is the risk this avoids; issue 4).
+When hopping finds no anchor, the bodies are taken from the column's core profile instead and
+named by their ribs (:mod:`planner.vertebra.ribs`; sharp-kernel chest CT, where a shell fit
+runs through the disc into the next body).
 """
 
 from __future__ import annotations
