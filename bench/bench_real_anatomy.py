@@ -129,7 +129,7 @@ def cptac() -> None:
         h = near.morphometry.heights_mm
         print(f"  truth {tr['level']:4s}: nearest found {near.level:4s} at {err:5.1f} mm, heights "
               f"{h.anterior:.1f}/{h.middle:.1f}/{h.posterior:.1f} (truth middle "
-              f"{tr['heights_mm']['middle']})")
+              f"{tr['heights_mm']['middle']}), grade {near.morphometry.genant_grade}")
 
 
 def label_maps() -> None:

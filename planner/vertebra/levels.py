@@ -18,6 +18,9 @@ last rib-bearing vertebra, T12: the lowest body with rib bone 60-120 mm to both 
 next two bodies have none. When both anchors are seen and disagree (transitional anatomy,
 13 rib pairs, lumbarised S1) a warning says so. Without an anchor the names are not guessed:
 the user is asked for a seed (a wrong-level procedure is the risk this avoids; issue 4).
+When hopping finds no anchor, the bodies are taken from the column's core profile instead and
+named by their ribs (:mod:`planner.vertebra.ribs`; sharp-kernel chest CT, where a shell fit
+runs through the disc into the next body).
 """
 
 from __future__ import annotations
@@ -181,16 +184,25 @@ def rib_bone_counts(volume: CTVolume, fit: BodyFit) -> tuple[int, int]:
     muscle (the transverse processes end ~50 mm from the mid-line), except near the iliac
     crests at L4-L5.
     """
-    star = fit.star
     h = fit.pole_mm(1) + fit.pole_mm(-1)
-    left = np.cross(star.posterior, star.superior)
+    return rib_bone_counts_at(volume, fit.centroid_lps, fit.star.superior, fit.star.posterior, h)
+
+
+def rib_bone_counts_at(volume: CTVolume, centre: FloatArray, superior: FloatArray,
+                       posterior: FloatArray, height_mm: float) -> tuple[int, int]:
+    """:func:`rib_bone_counts` for a body given by its centre, axes and height (LPS, mm)."""
+    sup = np.asarray(superior, float)
+    post = np.asarray(posterior, float)
+    post = post - (post @ sup) * sup
+    post /= np.linalg.norm(post)
+    left = np.cross(post, sup)
     a, p = np.arange(60.0, 121.0, 2.0), np.arange(-30.0, 41.0, 2.0)
-    z = np.arange(-h / 2, h / 2, 2.0)
+    z = np.arange(-height_mm / 2, height_mm / 2, 2.0)
     out = []
     for side in (1.0, -1.0):
         aa, pp, zz = np.meshgrid(side * a, p, z, indexing="ij")
-        pts = (fit.centroid_lps + aa[..., None] * left + pp[..., None] * star.posterior
-               + zz[..., None] * star.superior)
+        pts = (np.asarray(centre, float) + aa[..., None] * left + pp[..., None] * post
+               + zz[..., None] * sup)
         out.append(int((volume.sample_lps(pts.reshape(-1, 3), fill=-1000.0) > RIB_BONE_HU).sum()))
     return out[0], out[1]
 
@@ -251,7 +263,16 @@ def propose_levels_with_warnings(volume: CTVolume, progress: Progress | None = N
     check_ct(volume)
     report(progress, 0.0, "tracking the spinal column")
     fits = walk(volume, _start_fit(volume), progress)
-    names, warnings = _name_fits(volume, fits)
+    try:
+        names, warnings = _name_fits(volume, fits)
+    except AnalysisError:
+        from planner.vertebra.ribs import propose_from_profile
+
+        profiled = propose_from_profile(volume)
+        if profiled is None:
+            raise
+        report(progress, 1.0, f"{len(profiled[0])} levels proposed")
+        return profiled
     out = [_candidate(f, n, "auto", False) for f, n in zip(fits, names, strict=True)
            if n != "S1"]
     report(progress, 1.0, f"{len(out)} levels proposed")

@@ -1,0 +1,168 @@
+"""Thoracic levels from the column profile, named by their ribs (ANATOMY.md §3).
+
+Used when hopping from body to body finds no anchor (typically a chest CT with a sharp kernel,
+where a body segmented by its shell spans a disc). Bodies come from the core profile along the
+tracked column (:mod:`planner.vertebra.profile`); a body is rib-bearing when bone lies
+60-120 mm to both sides at its height (:func:`planner.vertebra.levels.rib_bone_counts_at`).
+
+Naming, as a radiologist counts (Forseen et al.; Yun et al., KJR 2018):
+
+- last rib-bearing vertebra: the lowest rib-bearing body whose next two bodies bear none → T12;
+- first rib: the highest rib-bearing body with a rib-free body above it (C7) → T1;
+- when both are seen, the rib-bearing run must hold 12 bodies; otherwise (11 or 13 rib pairs)
+  the disagreement is reported and names follow the last rib, unconfirmed.
+
+Without either anchor nothing is named (None is returned; the caller asks for a seed).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from planner.grid import FloatArray
+from planner.vertebra.common import shift_level
+from planner.vertebra.profile import ProfileBody
+from planner.vertebra.types import LevelCandidate
+from planner.volume import CTVolume
+
+if TYPE_CHECKING:
+    from planner.vertebra.segment import BodyFit
+
+RIB_MIN_SAMPLES = 100
+
+
+def _rib_flags(volume: CTVolume, bodies: list[ProfileBody]) -> list[bool]:
+    from planner.vertebra.levels import rib_bone_counts_at
+
+    post = np.array([0.0, 1.0, 0.0])
+    return [min(rib_bone_counts_at(volume, b.centre_lps, b.superior, post,
+                                   max(b.height_mm, 16.0))) >= RIB_MIN_SAMPLES for b in bodies]
+
+
+def rib_anchors(ribs: list[bool]) -> tuple[int | None, int | None]:
+    """Indices (cranial first) of the first (T1) and last (T12) rib-bearing bodies, or None."""
+    last = next((n for n in range(len(ribs) - 1)
+                 if ribs[n] and not any(ribs[n + 1:n + 3])), None)
+    first = next((n for n in range(1, len(ribs)) if ribs[n] and not ribs[n - 1]
+                  and all(ribs[n:n + 3])), None)
+    return first, last
+
+
+def name_by_ribs(ribs: list[bool]) -> tuple[list[str] | None, list[str]]:
+    """Level names from the rib anchors (cranial first) and the naming notes."""
+    first, last = rib_anchors(ribs)
+    notes: list[str] = []
+    if last is None and first is None:
+        return None, notes
+    if last is not None and first is not None and last - first + 1 != 12:
+        notes.append(f"the first and the last rib-bearing vertebrae are {last - first + 1} "
+                     "bodies apart (12 expected): 11 or 13 rib pairs or a missed body — "
+                     "names follow the last rib; confirm the level on a whole-spine view")
+    anchor, name = (last, "T12") if last is not None else (first, "T1")
+    assert anchor is not None
+    names = [shift_level(name, n - anchor) for n in range(len(ribs))]
+    if any(n is None for n in names):
+        return None, notes
+    seen = "first and last ribs" if first is not None and last is not None else (
+        "last rib-bearing vertebra (T12)" if last is not None else "first rib (T1)")
+    notes.append(f"level names anchored on the {seen}, counted along the column profile "
+                 f"({sum(ribs)} rib-bearing bodies in view)")
+    return [str(n) for n in names], notes
+
+
+def clipped_fit(volume: CTVolume, body: ProfileBody) -> BodyFit | None:
+    """The body ray-cast from the profile centre, cut at the planes between it and its discs
+    (a shell fit on a sharp 3 mm scan runs through the disc into the next body)."""
+    from dataclasses import replace
+
+    from planner.errors import AnalysisError
+    from planner.vertebra.segment import BodyFit, fit_body
+
+    post = np.array([0.0, 1.0, 0.0]) - body.superior[1] * body.superior
+    post /= np.linalg.norm(post)
+    try:
+        fit = fit_body(volume, body.centre_lps, body.superior, post)
+        if not body.contains(fit.star.centre_lps):
+            fit = fit_body(volume, body.centre_lps, body.superior, post, iterations=1)
+    except AnalysisError:
+        return None
+    star = fit.star
+    dirs = star.directions()
+    radius = star.radius_mm.copy()
+    for point, normal in ((body.top_lps, body.superior), (body.bottom_lps, -body.superior)):
+        dn = dirs @ normal
+        room = float((point - star.centre_lps) @ normal)
+        if room <= 1.0:
+            return None
+        with np.errstate(divide="ignore"):
+            radius = np.where(dn > 1e-6, np.minimum(radius, room / np.maximum(dn, 1e-6)),
+                              radius)
+    clipped = BodyFit(replace(star, radius_mm=radius), fit.grid, fit.start, fit.sm)
+    clipped.source = fit.source
+    return clipped
+
+
+#: A fitted body whose centre lies further than this from its profile point is not used to
+#: re-centre the column (a fit that ran into a neighbour or an edge).
+RECENTRE_MAX_MM = 20.0
+
+
+def recentre(pts: FloatArray, bodies: list[ProfileBody],
+             fits: list[BodyFit | None]) -> FloatArray:
+    """The column points moved, across the column, onto the fitted body centres (the
+    offsets of the fits interpolated along z; the craniocaudal position is kept)."""
+    zs, offs = [], []
+    for body, fit in zip(bodies, fits, strict=True):
+        if fit is None:
+            continue
+        d = fit.centroid_lps - body.centre_lps
+        d = d - (d @ body.superior) * body.superior
+        if np.linalg.norm(d) <= RECENTRE_MAX_MM:
+            zs.append(float(body.centre_lps[2]))
+            offs.append(d)
+    if len(zs) < 2:
+        return pts
+    order = np.argsort(zs)
+    z, o = np.asarray(zs)[order], np.asarray(offs)[order]
+    shift = np.column_stack([np.interp(pts[:, 2], z, o[:, c]) for c in range(3)])
+    return np.asarray(pts + shift, float)
+
+
+def propose_from_profile(volume: CTVolume,
+                         ) -> tuple[tuple[LevelCandidate, ...], list[str]] | None:
+    """Bodies from the core profile, named by their ribs; None without a rib anchor."""
+    from planner.vertebra.column import resample_lps, track_centreline
+    from planner.vertebra.profile import profile_bodies
+
+    res = resample_lps(volume)
+    pos, ok = track_centreline(res)
+    zs = np.nonzero(ok)[0]
+    if len(zs) < 10:
+        return None
+    pts = np.array([res.to_lps(np.array([z, *pos[z]])) for z in range(zs.min(), zs.max() + 1)])
+    bodies, _ = profile_bodies(volume, pts)
+    fits = [clipped_fit(volume, b) for b in bodies]
+    pts = recentre(pts, bodies, fits)  # the track runs 5-17 mm behind the body centres
+    bodies, _ = profile_bodies(volume, pts)
+    if len(bodies) < 3:
+        return None
+    names, notes = name_by_ribs(_rib_flags(volume, bodies))
+    if names is None:
+        return None
+    out = []
+    for body, name in zip(bodies, names, strict=True):
+        fit = clipped_fit(volume, body)
+        if fit is None:
+            notes.append(f"{name}: no body could be segmented at the profile centre "
+                         f"{np.round(body.centre_lps, 0).tolist()} (LPS mm); not measured")
+            continue
+        out.append(LevelCandidate(name, _xyz(fit.centroid_lps), "auto",
+                                  False, _xyz(fit.star.superior),
+                                  _xyz(fit.star.posterior), fit_cache=fit))
+    return tuple(out), notes
+
+
+def _xyz(v: FloatArray) -> tuple[float, float, float]:
+    return float(v[0]), float(v[1]), float(v[2])
