@@ -73,11 +73,12 @@ class _LRU:
 _CONTEXTS = _LRU(8)
 _FINDINGS = _LRU(256)
 _ESTIMATES = _LRU(32)
+_RESULTS = _LRU(256)  # one needle's evaluation: a drag re-evaluates only the moved needle
 
 
 def clear_caches() -> None:
     """Forget every cached derived result (tests, memory pressure)."""
-    for c in (_CONTEXTS, _FINDINGS, _ESTIMATES):
+    for c in (_CONTEXTS, _FINDINGS, _ESTIMATES, _RESULTS):
         c.clear()
     for m in (_VOLUME_KEYS, _ANATOMY_KEYS):
         m.clear()
@@ -197,10 +198,18 @@ class LevelCheck:
         return "unipedicular" if self.unipedicular else "bipedicular"
 
 
-def check_level_plan(ctx: TrajectoryContext, lp: LevelPlan) -> LevelCheck:
-    """Evaluate every needle of ``lp`` in ``ctx`` with the session's unipedicular rule."""
+def check_level_plan(
+    ctx: TrajectoryContext,
+    lp: LevelPlan,
+    evaluate_one: Callable[[Trajectory, bool], TrajectoryResult] | None = None,
+) -> LevelCheck:
+    """Evaluate every needle of ``lp`` in ``ctx`` with the session's unipedicular rule.
+
+    ``evaluate_one(trajectory, unipedicular)`` replaces the plain evaluation (a cache).
+    """
     uni = lp.is_unipedicular
-    results = tuple((t, evaluate(ctx, t, unipedicular=uni)) for t in lp.trajectories)
+    one = evaluate_one or (lambda t, u: evaluate(ctx, t, unipedicular=u))
+    results = tuple((t, one(t, uni)) for t in lp.trajectories)
     found = [
         LevelFinding(t.side, f.code, f.severity, f.message) for t, r in results for f in r.findings
     ]
@@ -214,14 +223,18 @@ def level_check(volume: CTVolume, case: Case, level: str) -> LevelCheck | None:
     data = case.level_data(level)
     if lp is None or data is None:
         return None
-    key = (
-        volume_key(volume),
-        anatomy_key(data.anatomy, data.morphometry),
-        lp.level,
-        lp.trajectories,
-        lp.is_unipedicular,
-    )
-    return _FINDINGS.get(key, lambda: check_level_plan(level_context(volume, data), lp))
+    vkey, akey = volume_key(volume), anatomy_key(data.anatomy, data.morphometry)
+    key = (vkey, akey, lp.level, lp.trajectories, lp.is_unipedicular)
+
+    def make() -> LevelCheck:
+        ctx = level_context(volume, data)
+
+        def one(t: Trajectory, uni: bool) -> TrajectoryResult:
+            return _RESULTS.get((vkey, akey, t, uni), lambda: evaluate(ctx, t, unipedicular=uni))
+
+        return check_level_plan(ctx, lp, one)
+
+    return _FINDINGS.get(key, make)
 
 
 def case_checks(volume: CTVolume, case: Case) -> dict[str, LevelCheck | None]:

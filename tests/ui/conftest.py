@@ -204,4 +204,4 @@ def demo_window(make_window, qtbot, demo_case, monkeypatch):  # type: ignore[no-
 
 
 # needle-planning fixtures (tests/ui/test_trajectory_*.py, test_fluoro_panel.py)
-from tests.ui.trajectory_helpers import planning_window  # noqa: E402, F401
+from tests.ui.trajectory_helpers import planning_window, truth_runs  # noqa: E402, F401

@@ -10,13 +10,14 @@ import pytest
 
 import ui.document.autosave
 import ui.document.plan_io
-from tests.ui.trajectory_helpers import truth_trajectory
+from tests.ui.trajectory_helpers import choose_level, truth_trajectory
 from ui.tools.measurement import Measurement, next_measurement_id
 
 pytestmark = pytest.mark.gui
 
 
 def _plan_with_ruler(win, case):  # type: ignore[no-untyped-def]
+    choose_level(win, "L1")
     plan = win.trajectory.service.base_plan().with_trajectory(truth_trajectory(case, "left"))
     win.doc.push_plan(plan, "place left")
     ruler = Measurement(next_measurement_id(), "distance", ((0, 0, 0), (0, 0, 20.0)), "sagittal")
@@ -57,7 +58,7 @@ def test_unsaved_plan_is_written_and_removed_once_saved(
 
 
 def test_work_left_by_a_crash_is_offered_back_on_reopening_the_study(
-    make_window, qtbot, demo_case, tmp_path, monkeypatch
+    make_window, qtbot, demo_case, tmp_path, monkeypatch, truth_runs
 ) -> None:  # type: ignore[no-untyped-def]
     import planner.demo
 
@@ -82,7 +83,8 @@ def test_work_left_by_a_crash_is_offered_back_on_reopening_the_study(
     )
     second = make_window(settings_name="shared.ini")
     _open_demo(second, qtbot)
-    assert len(asked) == 1 and "L1 (left, 1 measurement(s))" in asked[0]
+    assert len(asked) == 1 and "L1 vertebroplasty (left), 1 measurement(s)" in asked[0]
+    qtbot.waitUntil(lambda: second.doc.plan is not None, timeout=60000)  # analysed, then applied
     assert second.doc.plan == plan
     (ruler,) = second.doc.measurements
     assert ruler.value == pytest.approx(20.0)

@@ -7,6 +7,7 @@ import pytest
 from PySide6.QtWidgets import QApplication
 
 from tests.ui.demo_truth import truth_analysis
+from tests.ui.trajectory_helpers import select_row
 
 pytestmark = pytest.mark.gui
 
@@ -69,7 +70,7 @@ def test_confirm_and_rename_are_one_undo_step_each(analysed_window, monkeypatch)
     panel = analysed_window.planning.levels
     stack = doc.undo_stack
     n0 = stack.count()
-    panel.table.selectRow(2)
+    select_row(panel.table, 2)
     panel.buttons["confirm"].click()
     assert stack.count() == n0 + 1
     assert doc.analysis.level("L1").candidate.confirmed
@@ -78,7 +79,7 @@ def test_confirm_and_rename_are_one_undo_step_each(analysed_window, monkeypatch)
     import ui.panels.level_dialogs as lp
 
     monkeypatch.setattr(lp, "ask_level_name", lambda parent, title, current: ("L1", True))
-    panel.table.selectRow(1)
+    select_row(panel.table, 1)
     panel.buttons["rename"].click()
     assert stack.count() == n0 + 2
     assert doc.analysis.names() == ["T12", "L1", "L2", "L3", "L4"]
@@ -94,7 +95,7 @@ def test_confirm_and_rename_are_one_undo_step_each(analysed_window, monkeypatch)
     import ui.shell.errors
 
     monkeypatch.setattr(ui.shell.errors, "show_message", lambda *a: errors.append(a[3]))
-    panel.table.selectRow(0)
+    select_row(panel.table, 0)
     panel.buttons["rename"].click()
     assert stack.count() == n0 + 2 and "already named L2" in errors[0]
 
@@ -105,14 +106,14 @@ def test_choosing_the_target_sets_plan_level_and_follows_renames(
     doc = analysed_window.doc
     panel = analysed_window.planning.levels
     assert doc.plan is None
-    panel.table.selectRow(2)
+    select_row(panel.table, 2)
     n0 = doc.undo_stack.count()
-    panel.buttons["target"].click()
+    panel.buttons["add"].click()
     assert doc.plan is not None and doc.plan.level == "L1"
     assert doc.plan.series.series_uid == doc.volume.series_uid
     assert doc.undo_stack.count() == n0 + 1
-    assert panel.table.item(2, 4).text() == "◉ target"
-    assert "target level L1 is a proposal" in panel.warning.text()
+    assert panel.table.item(2, 4).text() == "◉ active · VP"
+    assert "planned level L1 is a proposal" in panel.warning.text()
     # the views follow: L1 outlined as the target, its height lines on the sagittal view
     ov = analysed_window.planning.overlays
     heights = ov.heights["sagittal"]
@@ -130,11 +131,12 @@ def test_choosing_the_target_sets_plan_level_and_follows_renames(
     np.testing.assert_allclose(
         analysed_window.state.cursor_lps, doc.analysis.level("L1").morphometry.centroid_lps
     )
-    panel.table.selectRow(3)
-    panel.buttons["target"].click()
-    assert doc.plan.level == "L2"
+    select_row(panel.table, 3)
+    panel.buttons["add"].click()  # a second level: L1 keeps its plan
+    assert doc.plan.level == "L2" and doc.case.plan.level_names() == ("L1", "L2")
+    assert panel.table.item(2, 4).text() == "planned · VP"
     doc.undo_stack.undo()
-    assert doc.plan.level == "L1"
+    assert doc.plan.level == "L1" and doc.case.plan.level_names() == ("L1",)
     # renaming the target level's body moves the plan with it, in the same undo step
     panel.rename(2, "T12", True)
     assert doc.plan.level == "T12" and doc.analysis.levels[2].level == "T12"

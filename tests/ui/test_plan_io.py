@@ -8,15 +8,17 @@ import pytest
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 import ui.document.plan_io
-from planner.plan.file import save_plan
+from planner.plan.file import save_case_plan, save_plan
 from planner.plan.model import Plan, SeriesBinding
-from tests.ui.trajectory_helpers import truth_trajectory
+from planner.session import edit
+from tests.ui.trajectory_helpers import choose_level, truth_trajectory
 from ui.tools.measurement import Measurement, next_measurement_id
 
 pytestmark = pytest.mark.gui
 
 
 def _plan(win, case):  # type: ignore[no-untyped-def]
+    choose_level(win, "L1")
     plan = win.trajectory.service.base_plan()
     for side in ("left", "right"):
         plan = plan.with_trajectory(truth_trajectory(case, side))
@@ -24,7 +26,9 @@ def _plan(win, case):  # type: ignore[no-untyped-def]
     return plan
 
 
-def test_save_then_open_round_trips(demo_window, demo_case, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_save_then_open_round_trips(  # type: ignore[no-untyped-def]
+    demo_window, demo_case, tmp_path, monkeypatch, qtbot, truth_runs
+) -> None:
     win = demo_window
     plan = _plan(win, demo_case)
     ruler = Measurement(next_measurement_id(), "distance", ((0, 0, 0), (12.5, 0, 0)), "axial")
@@ -46,7 +50,8 @@ def test_save_then_open_round_trips(demo_window, demo_case, tmp_path, monkeypatc
     win.doc.push_measurements((), "delete ruler")
     assert win.doc.is_modified
     monkeypatch.setattr(ui.document.plan_io, "ask_open_path", lambda parent, start: str(path))
-    win.trajectory.actions["open_plan"].trigger()
+    win.trajectory.actions["open_plan"].trigger()  # analyses in the background, then applies
+    qtbot.waitUntil(lambda: win.doc.analysis is not None and win.doc.plan == plan, timeout=60000)
     assert win.doc.plan == plan
     assert win.doc.plan.trajectory("left").target_lps == plan.trajectory("left").target_lps
     assert not win.doc.is_modified
@@ -76,7 +81,7 @@ def test_plan_of_another_series_is_refused_with_a_dialog(
 
 
 def test_main_py_plan_argument_opens_the_demo_then_the_plan(
-    demo_window, demo_case, tmp_path, qtbot
+    demo_window, demo_case, tmp_path, qtbot, truth_runs
 ) -> None:  # type: ignore[no-untyped-def]
     win = demo_window
     plan = _plan(win, demo_case)
@@ -107,16 +112,25 @@ def test_plan_without_a_recorded_study_asks_to_open_its_series_first(
     assert level == "warning" and "1.2.826.0.1.777" in text and "Open plan" in text
 
 
-def test_opening_a_one_needle_plan_checks_it_as_unipedicular(
-    demo_window, demo_case, tmp_path
+def test_opening_a_plan_restores_the_unipedicular_decision(
+    demo_window, demo_case, tmp_path, qtbot, truth_runs
 ) -> None:  # type: ignore[no-untyped-def]
     win = demo_window
     svc = win.trajectory.service
+    choose_level(win, "L1")
     one = win.trajectory.service.base_plan().with_trajectory(truth_trajectory(demo_case, "left"))
-    path = save_plan(one, tmp_path / "uni.json")
-    assert not svc.unipedicular_intent
-    assert win.trajectory.plan_io.open(str(path)) is True
-    assert svc.unipedicular_intent and svc.is_unipedicular(win.doc.plan)
-    two = one.with_trajectory(truth_trajectory(demo_case, "right"))
-    assert win.trajectory.plan_io.open(str(save_plan(two, tmp_path / "bi.json"))) is True
-    assert not svc.unipedicular_intent
+    case = edit.place_needle(win.doc.case, "L1", one.trajectory("left"))
+
+    def reopen(name, c):  # type: ignore[no-untyped-def]
+        path = save_case_plan(c.series, c.plan, tmp_path / name)
+        win.doc.push_case(edit.set_plan(win.doc.case, type(c.plan)()), "clear")
+        assert win.trajectory.plan_io.open(str(path)) is True
+        qtbot.waitUntil(lambda: win.doc.plan is not None, timeout=60000)
+
+    reopen("uni.json", case)  # one needle, no choice: unipedicular
+    assert not svc.unipedicular_intent and svc.is_unipedicular(win.doc.plan)
+    reopen("first.json", edit.set_unipedicular(case, "L1", False))  # the first of two
+    assert win.doc.case.plan.active.unipedicular is False and not svc.is_unipedicular()
+    two = edit.place_needle(case, "L1", truth_trajectory(demo_case, "right"))
+    reopen("bi.json", edit.set_unipedicular(two, "L1", True))
+    assert not svc.is_unipedicular()  # two needles are never unipedicular

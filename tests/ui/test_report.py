@@ -54,7 +54,9 @@ def test_report_binds_the_series_cites_sources_and_hides_the_patient(report_inpu
     assert "Vertebroplasty and kyphoplasty compared" in text
     assert f"placed {est.balloons[0].volume_ml:.2f} mL" in text
     # levels: L1 confirmed, the others proposed; the target marked
-    assert text.count("<b>proposed</b>") == 4 and "L1 ◉ target" in text
+    assert text.count("<b>proposed</b>") == 4 and "L1 ◉ planned (kyphoplasty)" in text
+    assert "Level L1 — kyphoplasty (confirmed)" in text
+    assert f"<b>{est.cement.recommended_ml:.1f} mL</b>" in text  # the case's total (one level)
     assert "Left</b> transpedicular" in text and "Right</b> transpedicular" in text
     assert "leakage probability" in text  # what the plan does not claim
 
@@ -85,7 +87,7 @@ def test_export_action_writes_the_file(quiet_window, demo_case, tmp_path, monkey
     win.planning.actions["report"].trigger()
     written = tmp_path / "plan.html"
     text = written.read_text(encoding="utf-8")
-    assert "plan — L2 — vertebroplasty" in text and win.doc.volume.series_uid in text
+    assert "plan — L2 vertebroplasty" in text and win.doc.volume.series_uid in text
     assert "No trajectories planned." in text
 
 

@@ -61,7 +61,7 @@ def test_accepting_an_auto_suggestion_is_one_undo_step(planning_window) -> None:
     assert c.accept.isVisibleTo(panel) and "Suggested transpedicular" in c.suggestion.text()
     timing = win.trajectory.service.suggest_timing["right"]  # measured, for the log
     assert 0.0 < timing["worker_s"] <= timing["shown_s"]
-    assert win.doc.plan is None  # a suggestion is not yet part of the plan
+    assert not win.doc.plan.trajectories  # a suggestion is not yet part of the plan
     n0 = win.doc.undo_stack.count()
     c.accept.click()
     assert win.doc.undo_stack.count() == n0 + 1
@@ -72,7 +72,7 @@ def test_accepting_an_auto_suggestion_is_one_undo_step(planning_window) -> None:
     assert panel.table.item(_row("Breach"), 1).text() == "none"
     assert not c.accept.isVisibleTo(panel)
     win.doc.undo_stack.undo()
-    assert win.doc.plan is None
+    assert not win.doc.plan.trajectories
 
 
 def test_findings_are_coloured_by_severity_and_click_locates(
@@ -110,7 +110,7 @@ def _codes(panel) -> list[str]:  # type: ignore[no-untyped-def]
     return [panel.findings.item(i).data(0x0100)[2] for i in range(panel.findings.count())]
 
 
-def test_one_needle_is_checked_for_the_midline_only_when_unipedicular_is_ticked(
+def test_one_needle_is_checked_for_the_midline_unless_marked_the_first_of_two(
     planning_window, demo_case
 ) -> None:  # type: ignore[no-untyped-def]
     win = planning_window
@@ -119,15 +119,19 @@ def test_one_needle_is_checked_for_the_midline_only_when_unipedicular_is_ticked(
     left = truth_trajectory(demo_case, "left")  # 70 % along the pedicle axis: short of midline
     assert not evaluate(svc.context(), left, unipedicular=True).metrics.tip_reaches_midline
     assert not panel.unipedicular.isChecked() and not svc.unipedicular_intent
-    win.doc.push_plan(svc.base_plan().with_trajectory(left), "first of two needles")
+    win.doc.push_plan(svc.base_plan().with_trajectory(left), "one needle")
     QApplication.processEvents()
-    # the first of two needles: no "tip short of midline" while the second is still to come
+    # one needle, no choice made: unipedicular (the session's one rule), checked for the midline
+    assert panel.unipedicular.isChecked() and "tip_short_of_midline" in _codes(panel)
+    assert svc.severity(left) == evaluate(svc.context(), left, unipedicular=True).worst_severity
+    n0 = win.doc.undo_stack.count()
+    panel.unipedicular.setChecked(False)  # the first of two needles
+    assert win.doc.case.plan.active.unipedicular is False
     assert "tip_short_of_midline" not in _codes(panel)
     assert svc.severity(left) == evaluate(svc.context(), left).worst_severity
-    n0 = win.doc.undo_stack.count()
+    assert win.doc.undo_stack.count() == n0 + 1  # the intent is saved with the plan: undoable
     panel.unipedicular.setChecked(True)  # the user means one needle to the midline
     assert svc.unipedicular_intent and "tip_short_of_midline" in _codes(panel)
-    assert win.doc.undo_stack.count() == n0  # an intent, not an edit of the plan
     # two needles are never evaluated as unipedicular, whatever the box says
     plan2 = win.doc.plan.with_trajectory(truth_trajectory(demo_case, "right"))
     win.doc.push_plan(plan2, "second needle")

@@ -7,6 +7,7 @@ import pytest
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtWidgets import QApplication
 
+from planner.session import edit
 from tests.ui.trajectory_helpers import send_key, send_mouse, truth_trajectory  # noqa: F401
 from ui.render.needle_actors import TARGET_COLOUR
 from ui.shell.screenshot import vtk_pixels
@@ -37,6 +38,7 @@ def test_clicking_target_then_entry_in_a_2d_view_places_the_needle_there(
     entry = target + np.array([30.0, 75.0, 0.0])  # posterolateral left, same axial slice
     win.state.set_cursor(target)
     view = win.slice_views["axial"]
+    win.doc.push_case(edit.add_level(win.doc.case, "L1"), "Add L1")  # the user's choice
     QApplication.processEvents()
     win.trajectory.panel.sides["left"].place.click()
     assert win.trajectory.tool.armed == "left"
@@ -60,7 +62,7 @@ def test_clicking_target_then_entry_in_a_2d_view_places_the_needle_there(
     assert 0 < np.linalg.norm(b - s) < np.linalg.norm(t - s)
     assert vol.sample_lps(b[None])[0] >= 250
     win.doc.undo_stack.undo()
-    assert win.doc.plan is None
+    assert not win.doc.plan.trajectories
 
 
 def test_drag_in_a_2d_view_pushes_one_command_and_undo_restores(

@@ -16,6 +16,7 @@ from PySide6.QtGui import QKeyEvent, QMouseEvent
 from PySide6.QtWidgets import QApplication
 
 from planner.plan.model import Trajectory
+from planner.session import edit
 from tests.ui.demo_truth import truth_analysis
 
 
@@ -63,9 +64,39 @@ def planning_window(demo_window: Any, demo_case: Any, qtbot: Any) -> Any:
     svc.synchronous = True
     analysis = truth_analysis(demo_case, confirmed=("L1",), source="seed", levels=("L1",))
     win.doc._apply_analysis(analysis)
+    win.doc._apply_case(edit.add_level(win.doc.case, "L1"))  # the user chose L1 (explicit)
     assert svc.context("L1") is not None
     QApplication.processEvents()
     return win
+
+
+@pytest.fixture
+def truth_runs(monkeypatch: Any, demo_case: Any) -> None:
+    """'Analyse' (and the re-run when a plan is reopened) yields the demo's exact truth, every
+    level proposed: deterministic and fast (these tests check the workstation)."""
+    import ui.document.trajectory_service
+
+    monkeypatch.setattr(
+        ui.document.trajectory_service,
+        "run_level_analysis",
+        lambda volume, progress: truth_analysis(demo_case, levels=("T12", "L1")),
+    )
+
+
+def select_row(table: Any, row: int) -> None:
+    """Select ``row`` of a table as a click would, whatever keyboard modifier state an earlier
+    test's synthetic key events left behind (``selectRow`` honours it)."""
+    from PySide6.QtCore import QItemSelectionModel
+
+    flags = (
+        QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
+    )
+    table.selectionModel().select(table.model().index(row, 0), flags)
+
+
+def choose_level(win: Any, level: str = "L1") -> None:
+    """The user adds ``level`` to the plan (it becomes the active level): one undo step."""
+    win.doc.push_case(edit.add_level(win.doc.case, level), f"Add {level}")
 
 
 def wait_fluoro(win: Any, qtbot: Any) -> None:

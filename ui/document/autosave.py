@@ -10,7 +10,8 @@ no study folder path (folder names often carry the patient's name): it is matche
 The file is removed as soon as nothing is unsaved: the plan was saved, undone back to the saved
 state, or discarded (another study opened, the window closed after "Discard"). So a file that is
 still there when a study is opened is work lost by a crash or a killed process: the user is asked
-whether to restore it (one undo step; the plan stays marked unsaved) or to throw it away.
+whether to restore it (every level, as one undo step, the analysis re-run in the background
+when needed; the plan stays marked unsaved) or to throw it away.
 
 The recovery folder sits next to the settings file (``recovery/``).
 """
@@ -102,14 +103,14 @@ class AutoSaver(QObject):
     def flush(self) -> None:
         """Write the recovery file now if there is unsaved plan work, else remove it."""
         self._timer.stop()
-        from ui.document.plan_io import document_plan
+        from ui.document.case_restore import document_case_plan
 
-        plan = document_plan(self.doc)
+        plan, case = document_case_plan(self.doc), self.doc.case
         vol = self.doc.volume
-        if not self.doc.is_modified or plan is None or vol is None:
+        if not self.doc.is_modified or plan is None or vol is None or case is None:
             self.discard()
             return
-        from planner.plan.file import save_plan
+        from planner.plan.file import save_case_plan
 
         path = self.path_for(vol.identity.series_uid, vol.grid.fingerprint())
         try:
@@ -117,7 +118,7 @@ class AutoSaver(QObject):
             # no study folder in the recovery file (folder names often carry the patient's
             # name): it is found again by series UID and geometry when the study is reopened
             demo = "demo:" if self.doc.source_path == "demo:" else None
-            save_plan(plan, path, source_path=demo)
+            save_case_plan(case.series, plan, path, source_path=demo)
         except OSError as exc:  # recovery is a safety net: never interrupt the user's work
             log.warning("could not write the recovery file %s: %s", path, exc)
             return
@@ -139,7 +140,8 @@ class AutoSaver(QObject):
         self.window.opener.study_opened.disconnect(self._on_study_opened)
 
     def _on_document_changed(self, *_: Any) -> None:
-        if self.doc.is_modified and self.doc.plan is not None:
+        case = self.doc.case
+        if self.doc.is_modified and case is not None and case.plan.levels:
             if not self._timer.isActive():  # counted from the first unsaved change
                 self._timer.start()
         else:
@@ -156,28 +158,36 @@ class AutoSaver(QObject):
         path = self.path_for(vol.identity.series_uid, vol.grid.fingerprint())
         if not path.is_file() or path == self.written:
             return
-        from planner.plan.file import load_plan
+        from planner.plan.file import load_case_plan
 
         try:
-            plan = load_plan(path, vol.identity.series_uid, vol.grid.fingerprint())
+            plan = load_case_plan(path, vol.identity.series_uid, vol.grid.fingerprint()).plan
         except PlannerError as exc:
             log.warning("recovery file %s not usable (%s); left in place", path, exc)
             return
         if not ask_restore(self.window, _summary(plan, path)):
             path.unlink(missing_ok=True)
             return
-        from ui.document.plan_io import apply_plan
+        from ui.document.case_restore import restore
 
-        apply_plan(self.doc, plan, "Restore unsaved plan")
         self.written = path  # still unsaved: the file stays until saved or discarded
-        self.window.statusBar().showMessage("Unsaved plan restored", 5000)
+        restore(
+            self.window,
+            plan,
+            "Restore unsaved plan",
+            lambda _n: self.window.statusBar().showMessage("Unsaved plan restored", 5000),
+        )
 
 
 def _summary(plan: Any, path: Path) -> str:
     when = _dt.datetime.fromtimestamp(path.stat().st_mtime).strftime("%Y-%m-%d %H:%M")
-    sides = ", ".join(t.side for t in plan.trajectories) or "no needles"
+    levels = "; ".join(
+        f"{lp.level} {lp.procedure} "
+        f"({', '.join(t.side for t in lp.trajectories) or 'no needles'})"
+        for lp in plan.levels
+    )
     extra = f", {len(plan.measurements)} measurement(s)" if plan.measurements else ""
     return (
-        f"An unsaved {plan.procedure} plan for {plan.level} ({sides}{extra}) from {when} was "
-        "found for this series."
+        f"An unsaved plan — {levels or 'no level'}{extra} — from {when} was found for this "
+        "series."
     )

@@ -1,11 +1,14 @@
 """File → Save plan / Save plan as / Open plan, and ``python main.py PLAN.json``.
 
-Saving goes through the planner (:func:`planner.plan.file.save_plan`: JSON in LPS mm, format
-version, series binding, atomic temp file + rename) and records where the study came from.
-The document's distance and angle measurements are saved with the plan and restored with it.
+Saving goes through the planner (:func:`planner.plan.file.save_case_plan`: format 4 JSON in
+LPS mm with every level, its confirmation, procedure and unipedicular intent, the active level,
+corrections, series binding; atomic temp file + rename) and records where the study came from
+(relative to the plan file). The document's measurements are saved with the plan.
 Opening reads the file with the planner and refuses a plan made on another series (or on a
 differently resampled copy) with the planner's message naming the plan's series; a plan is
-never silently applied to another series (DESIGN.md §2).
+never silently applied to another series (DESIGN.md §2). Opening restores the case exactly
+(:mod:`ui.document.case_restore`: the analysis re-run in the background when needed, then the
+plan's names and confirmations, as one undo step).
 
 At start-up with a plan file the plan's study is opened first when the file records it
 (``source_path``) or when the plan belongs to the built-in demo; otherwise the user is told to
@@ -25,6 +28,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from planner.errors import InputError, PlanMismatchError
 from ui.shell.dialog_paths import start_path
+from ui.document.case_restore import document_case_plan, restore
 from ui.shell.errors import guarded, show_message
 
 log = logging.getLogger(__name__)
@@ -46,24 +50,12 @@ def ask_open_path(parent: QWidget | None, start: str) -> str:
 
 
 def document_plan(doc: Any) -> Any:
-    """``doc.plan`` with the document's measurements: what a plan file holds (None: no plan)."""
+    """The active level with the document's measurements, as a single-level ``Plan``."""
     from ui.tools.measurement import to_plan_measurement
 
     if doc.plan is None:
         return None
     return replace(doc.plan, measurements=tuple(map(to_plan_measurement, doc.measurements)))
-
-
-def apply_plan(doc: Any, plan: Any, text: str) -> None:
-    """Make a plan read from a file current, with its measurements, as ONE undo step (the
-    document keeps the measurements; its plan carries none)."""
-    from ui.tools.measurement import from_plan_measurement
-
-    stack = doc.undo_stack
-    stack.beginMacro(text)
-    doc.push_plan(replace(plan, measurements=()), text)
-    doc.push_measurements(tuple(map(from_plan_measurement, plan.measurements)), "Measurements")
-    stack.endMacro()
 
 
 def refuse(parent: QWidget | None, text: str) -> None:
@@ -96,8 +88,8 @@ class PlanIO(QObject):
 
     @guarded("save the plan")
     def save_as(self, path: str | None = None) -> str:
-        if self.doc.plan is None:
-            raise InputError("there is no plan to save yet: place or suggest a needle first")
+        if document_case_plan(self.doc) is None:
+            raise InputError("there is no plan to save yet: add a level to the plan first")
         path = path or ask_save_path(
             self.parent_widget, self.path or start_path(self.doc, "plan.json")
         )
@@ -106,16 +98,17 @@ class PlanIO(QObject):
         return self._write(path)
 
     def _write(self, path: str) -> str:
-        from planner.plan.file import save_plan
+        from planner.plan.file import save_case_plan
 
-        if self.doc.plan is None:
-            raise InputError("there is no plan to save yet: place or suggest a needle first")
+        plan, case = document_case_plan(self.doc), self.doc.case
+        if plan is None or case is None:
+            raise InputError("there is no plan to save yet: add a level to the plan first")
         src = (
             self.doc.source_path
             if self.doc.source_path and self.doc.source_path != "test:"
             else None
         )
-        save_plan(document_plan(self.doc), path, source_path=src)
+        save_case_plan(case.series, plan, path, source_path=src)
         self.path = str(path)
         self.doc.mark_saved()
         self.plan_file_changed.emit(self.path)
@@ -137,33 +130,42 @@ class PlanIO(QObject):
             raise InputError(
                 f"{path}: open the study the plan was made on first, then open the plan"
             )
-        from planner.plan.file import load_plan
+        from planner.plan.file import load_case_plan
 
         try:
-            plan = load_plan(path, vol.identity.series_uid, vol.grid.fingerprint())
+            loaded = load_case_plan(path, volume=vol)
         except PlanMismatchError as exc:
             refuse(self.parent_widget, str(exc))
             return False
         from ui.document import study_open
 
-        if self.doc.plan is not None and not study_open.confirm_discard(
-            self.parent_widget, self.doc
+        case = self.doc.case
+        if (
+            case is not None
+            and case.plan.levels
+            and not study_open.confirm_discard(self.parent_widget, self.doc)
         ):
             return False
-        apply_plan(self.doc, plan, f"Open plan {Path(path).name}")
-        self.doc.mark_saved()
         self.path = str(path)
         self.plan_file_changed.emit(self.path)
-        self.plan_opened.emit(plan)
-        self.window.statusBar().showMessage(f"Plan opened from {Path(path).name}", 5000)
+
+        def done(_notes: list[str]) -> None:
+            if self.doc.volume is vol:
+                self.doc.mark_saved()
+                self.plan_opened.emit(self.doc.plan)
+                self.window.statusBar().showMessage(
+                    f"Plan opened from {Path(path).name}", 5000
+                )
+
+        restore(self.window, loaded.plan, f"Open plan {Path(path).name}", done)
         return True
 
     @guarded("open the plan")
     def open_at_startup(self, path: str) -> None:
         """``python main.py PLAN.json``: open the plan's study (if known), then the plan."""
-        from planner.plan.file import load_plan
+        from planner.plan.file import load_case_plan
 
-        plan = load_plan(path)
+        plan = load_case_plan(path)
         source = _recorded_source(path)
         if not source and _is_demo_series(plan.series.series_uid):
             source = "demo:"

@@ -1,14 +1,14 @@
-"""Trajectory planning state that is derived or transient, shared by the needle tools and panels.
+"""Background scheduling and transient previews of the needle planning (no domain state).
 
-The document owns the plan; this object owns what is *computed from* it or *about to become*
-it, so nothing keeps a drifting copy of the plan:
+The document's :class:`planner.session.Case` holds the plan, the active level and the user's
+unipedicular intent; :mod:`planner.session.derive` computes findings and contexts (cached by
+content). This object only
 
-- the per-level :class:`~planner.trajectory.TrajectoryContext` (distance fields, built off the
-  GUI thread once per analysed level, ~0.3 s);
-- the drag *preview*: a plan shown while a gesture is in progress (``display_plan()`` is the
-  preview when there is one, else ``doc.plan``); the gesture pushes one command on release;
-- cached evaluations (metrics + findings, < 10 ms each) keyed by the immutable trajectory;
-- auto-suggestions waiting to be accepted (one undo step) and the side the user works on.
+- schedules the per-level trajectory context (``derive.level_context``, ~0.3 s) off the GUI
+  thread and says when it is ready;
+- holds the drag *preview*: a plan shown while a gesture is in progress (``display_plan()`` is
+  the preview when there is one, else ``doc.plan``); the gesture pushes one command on release;
+- holds auto-suggestions waiting to be accepted (one undo step) and the side the user works on.
 
 All points are patient LPS millimetres.
 """
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import OrderedDict
 from dataclasses import replace
 from typing import Any
 
@@ -26,13 +25,15 @@ from numpy.typing import ArrayLike, NDArray
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QWidget
 
-from planner.plan.model import LEVEL_NAMES, Plan, SeriesBinding, Trajectory
+from planner.constants import DRAG_MIN_NEEDLE_MM
+from planner.plan.model import Plan, Trajectory
 from planner.progress import Progress
+from planner.session import LevelCheck, LevelPlan, derive, edit
 from planner.trajectory.entry import bone_entry_lps, inside_from_context, inside_from_hu
 from ui.document.document import Document
-from ui.shell.errors import report_exception
 from ui.document.level_analysis import run_level_analysis
 from ui.document.workers import Task, start_task
+from ui.shell.errors import report_exception
 
 log = logging.getLogger(__name__)
 
@@ -63,14 +64,11 @@ class TrajectoryService(QObject):
         super().__init__(parent_widget)
         self.doc = doc
         self.parent_widget = parent_widget
-        self._contexts: dict[int, Any] = {}  # id(anatomy) -> TrajectoryContext
-        self._anatomy_refs: dict[int, Any] = {}
-        self._building: set[int] = set()
-        self._evals: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        self._ready: set[str] = set()  # content keys of contexts built (derive caches them)
+        self._building: set[str] = set()
         self._preview: Plan | None = None
         self.selected_side = "left"
         self.suggestions: dict[str, Any] = {}
-        self.pending_level = "L1"
         self.analysis_task: Task | None = None
         self.suggest_task: Task | None = None
         #: per side: seconds in ``suggest`` on the worker and from the click to the result
@@ -80,24 +78,17 @@ class TrajectoryService(QObject):
         #: "advanced" needle depth (mm from the skin entry) per side, set by the needle views'
         #: depth slider; a view setting (None: the needle is shown at its planned tip)
         self.advance_mm: dict[str, float | None] = {"left": None, "right": None}
-        #: the user's intent (panel checkbox): one needle to the midline. A session setting, not
-        #: plan data: a plan with one needle is not unipedicular while the second is to come.
-        self.unipedicular_intent = False
         self._drag: tuple[Plan, Trajectory, str] | None = None
         doc.volume_changed.connect(self._on_document_volume_changed)
         doc.analysis_changed.connect(self._on_document_analysis_changed)
         doc.plan_changed.connect(self._on_document_plan_changed)
+        doc.case_changed.connect(self._on_document_case_changed)
 
     # --- plan --------------------------------------------------------------------------------
     @property
-    def level(self) -> str:
-        plan = self.doc.plan
-        if plan is not None:
-            return str(plan.level)
-        an = self.doc.analysis
-        if an is not None and an.levels and self.pending_level not in an.names():
-            return str(an.names()[0])
-        return self.pending_level
+    def level(self) -> str | None:
+        """The active level of the case (None: the user has not chosen one)."""
+        return self.doc.active_level
 
     def display_plan(self) -> Plan | None:
         return self._preview if self._preview is not None else self.doc.plan
@@ -113,27 +104,17 @@ class TrajectoryService(QObject):
         self.preview_changed.emit(plan)
 
     def base_plan(self) -> Plan:
-        """The current plan, or a new empty one bound to the open series."""
-        if self.doc.plan is not None:
-            return self.doc.plan
-        vol = self.doc.volume
-        if vol is None:
-            from planner.errors import InputError
+        """The active level's plan; asks the user to choose a level when none is active."""
+        from planner.errors import InputError
 
+        if self.doc.volume is None:
             raise InputError("open a study before placing a needle")
-        return Plan(
-            series=SeriesBinding(vol.identity.series_uid, vol.grid.fingerprint()), level=self.level
-        )
-
-    def set_level(self, level: str) -> None:
-        if level not in LEVEL_NAMES:
-            raise ValueError(f"unknown level {level!r}")
-        self.pending_level = level
-        plan = self.doc.plan
-        if plan is not None and plan.level != level:
-            self.doc.push_plan(replace(plan, level=level), f"Plan level {level}")
-        else:
-            self.context_changed.emit(level)
+        if self.doc.plan is None:
+            raise InputError(
+                "no level is chosen: in the Levels panel select a level and press "
+                "'Add to plan' (or 'Set active') before placing a needle"
+            )
+        return self.doc.plan
 
     def set_selected_side(self, side: str) -> None:
         if side != self.selected_side:
@@ -157,16 +138,41 @@ class TrajectoryService(QObject):
             self.advance_mm[side] = depth_mm
             self.advance_changed.emit()
 
-    def set_unipedicular(self, on: bool) -> None:
-        if bool(on) != self.unipedicular_intent:
-            self.unipedicular_intent = bool(on)
-            self.unipedicular_changed.emit(self.unipedicular_intent)
+    @property
+    def unipedicular_intent(self) -> bool:
+        """The active level's explicit unipedicular choice (False when not chosen)."""
+        lp = self.doc.case.plan.active if self.doc.case is not None else None
+        return bool(lp is not None and lp.unipedicular)
+
+    def set_unipedicular(self, on: bool | None) -> None:
+        """Record the user's intent on the active level (one undo step)."""
+        case = self.doc.case
+        lp = case.plan.active if case is not None else None
+        if case is None or lp is None:
+            return
+        value = None if on is None else bool(on)
+        if lp.unipedicular != value:
+            self.doc.push_case(
+                edit.set_unipedicular(case, lp.level, value),
+                "Unipedicular" if value else "Not unipedicular",
+            )
+
+    def level_plan(self, plan: Plan | None = None) -> LevelPlan | None:
+        """The active level with the needles of ``plan`` (default: the displayed one)."""
+        case = self.doc.case
+        lp = case.plan.active if case is not None else None
+        plan = plan if plan is not None else self.display_plan()
+        if lp is None or plan is None:
+            return lp
+        if plan.trajectories is lp.trajectories:
+            return lp
+        return replace(lp, trajectories=plan.trajectories, balloons=())
 
     def is_unipedicular(self, plan: Plan | None = None) -> bool:
-        """Evaluate ``plan`` (default: the displayed one) as unipedicular? The user's intent,
-        and never with two needles."""
-        plan = plan if plan is not None else self.display_plan()
-        return self.unipedicular_intent and (plan is None or len(plan.trajectories) <= 1)
+        """``plan`` (default: the displayed one) checked as unipedicular? The session's rule
+        (:attr:`planner.session.LevelPlan.is_unipedicular`)."""
+        lp = self.level_plan(plan)
+        return bool(lp is not None and lp.is_unipedicular)
 
     # --- drag gestures (one gesture = one undo step) -----------------------------------------
     def begin_drag(self, side: str, handle: str) -> bool:
@@ -225,7 +231,7 @@ class TrajectoryService(QObject):
         p = np.asarray(new_lps, dtype=np.float64)
         skin = p if handle == "skin" else np.asarray(traj.skin_entry_lps)
         tip = p if handle == "target" else np.asarray(traj.target_lps)
-        if float(np.linalg.norm(tip - skin)) < 2.0:
+        if float(np.linalg.norm(tip - skin)) < DRAG_MIN_NEEDLE_MM:
             return traj
         return self.make_trajectory(traj.side, skin, tip, traj.approach, traj.needle_id)
 
@@ -245,84 +251,95 @@ class TrajectoryService(QObject):
         return self.doc.level_result(level or self.level)
 
     def context(self, level: str | None = None) -> Any:
-        """The trajectory context of ``level`` (default: the plan's), or None while building."""
+        """The trajectory context of ``level`` (default: the active one), None while building."""
         res = self.level_result(level)
-        if res is None or self.doc.volume is None:
+        vol = self.doc.volume
+        if res is None or vol is None:
             return None
-        key = id(res.anatomy)
-        ctx = self._contexts.get(key)
-        if ctx is None and key not in self._building:
-            self._build(res)
-        return self._contexts.get(key)
+        key = self._key(vol, res)
+        if key not in self._ready and key not in self._building:
+            self._build(vol, res, key)
+        if key in self._ready:
+            return derive.level_context(vol, res)  # a cache hit: built in the background
+        return None
 
-    def _build(self, res: Any) -> None:
-        from planner.trajectory import TrajectoryContext
+    @staticmethod
+    def _key(vol: Any, res: Any) -> str:
+        return derive.volume_key(vol) + derive.anatomy_key(res.anatomy, res.morphometry)
 
-        key = id(res.anatomy)
-        volume = self.doc.volume
+    def _build(self, volume: Any, res: Any, key: str) -> None:
         self._building.add(key)
-        self._anatomy_refs[key] = res.anatomy
 
         def fn(progress: Progress) -> Any:
             progress.update(0.1, f"Preparing needle checks for {res.level}")
-            return TrajectoryContext.build(volume, res.anatomy, res.morphometry)
+            return derive.level_context(volume, res)
 
         if self.synchronous:
-            self._on_context_built(key, res.level, fn(Progress()))
+            self._on_context_built(key, res.level, volume, fn(Progress()))
             return
         task = self._track(
             start_task(self.parent_widget, "Preparing needle checks…", fn, show_dialog=False)
         )
-        task.succeeded.connect(lambda ctx: self._on_context_built(key, res.level, ctx))
+        task.succeeded.connect(lambda ctx: self._on_context_built(key, res.level, volume, ctx))
         task.failed.connect(lambda exc: self._on_context_failed(key, exc))
 
-    def _on_context_built(self, key: int, level: str, ctx: Any) -> None:
+    def _on_context_built(self, key: str, level: str, volume: Any, _ctx: Any) -> None:
         self._building.discard(key)
-        if ctx.volume is not self.doc.volume:
+        if volume is not self.doc.volume:
             return
-        self._contexts[key] = ctx
+        self._ready.add(key)
         log.info("trajectory context ready for %s", level)
         self.context_changed.emit(level)
 
-    def _on_context_failed(self, key: int, exc: BaseException) -> None:
+    def _on_context_failed(self, key: str, exc: BaseException) -> None:
         self._building.discard(key)
         report_exception(self.parent_widget, exc, "prepare the needle checks")
 
-    def evaluate(self, traj: Trajectory, unipedicular: bool = False) -> Any:
-        """Metrics and findings (:class:`~planner.trajectory.TrajectoryResult`) or None."""
-        ctx = self.context()
-        if ctx is None:
+    def check(self, plan: Plan | None = None) -> LevelCheck | None:
+        """Metrics and findings of the active level with the needles of ``plan`` (default: the
+        displayed one), from :func:`planner.session.derive.level_check`; None while building."""
+        lp = self.level_plan(plan)
+        case, vol = self.doc.case, self.doc.volume
+        if lp is None or case is None or vol is None or self.context(lp.level) is None:
             return None
-        key = (traj, id(ctx), unipedicular)
-        hit = self._evals.get(key)
-        if hit is not None:
-            self._evals.move_to_end(key)
-            return hit
-        from planner.trajectory import evaluate
+        if case.plan.active is not lp:
+            levels = tuple(lp if x.level == lp.level else x for x in case.plan.levels)
+            case = replace(case, plan=replace(case.plan, levels=levels))
+        return derive.level_check(vol, case, lp.level)
 
-        result = evaluate(ctx, traj, traj.needle_id, unipedicular=unipedicular)
-        self._evals[key] = result
-        while len(self._evals) > 64:
-            self._evals.popitem(last=False)
-        return result
+    def _result(self, traj: Trajectory, plan: Plan | None) -> Any:
+        base = plan if plan is not None else self.display_plan()
+        if base is not None and base.trajectory(traj.side) is not traj:
+            base = base.with_trajectory(traj)
+        chk = self.check(base)
+        return None if chk is None else next((r for t, r in chk.results if t == traj), None)
+
+    def evaluate(self, traj: Trajectory, plan: Plan | None = None) -> Any:
+        """Metrics and findings (:class:`~planner.trajectory.TrajectoryResult`) of ``traj``
+        within ``plan`` (default: the displayed one) as the session checks it, or None."""
+        return self._result(traj, plan if isinstance(plan, Plan) else None)
 
     def severity(self, traj: Trajectory, plan: Plan | None = None) -> str:
-        res = self.evaluate(traj, self.is_unipedicular(plan))
+        res = self._result(traj, plan)
         return "unknown" if res is None else res.worst_severity
 
     # --- analysis ----------------------------------------------------------------------------
-    def run_analysis(self, level: str | None = None) -> Task | None:
-        """Analyse ``level`` off the GUI thread and put the result in the document."""
+    def run_analysis(self, level: str | None = None, then: Any = None) -> Task | None:
+        """Analyse the study off the GUI thread and put the result in the case.
+
+        ``then(case)``, when given, receives the case with the new analysis and pushes it
+        itself (reopening applies the plan file's names and confirmations in the same step).
+        """
         vol = self.doc.volume
         if vol is None or (self.analysis_task is not None and self.analysis_task.running):
             return None
-        level = level or self.level
+        level = level or self.level or "the spine"
 
         def fn(progress: Progress) -> Any:
             return run_level_analysis(vol, progress)
 
         task = self._track(start_task(self.parent_widget, f"Analysing {level}…", fn))
-        task.succeeded.connect(lambda an: self._on_analysis_done(vol, an))
+        task.succeeded.connect(lambda an: self._on_analysis_done(vol, an, then))
         task.failed.connect(
             lambda exc: report_exception(self.parent_widget, exc, f"analyse {level}")
         )
@@ -331,12 +348,14 @@ class TrajectoryService(QObject):
         self.analysis_running_changed.emit(True)
         return task
 
-    def _on_analysis_done(self, volume: Any, analysis: Any) -> None:
+    def _on_analysis_done(self, volume: Any, analysis: Any, then: Any = None) -> None:
         if volume is not self.doc.volume:
             return
-        from ui.panels.common import push_analysis
-
-        push_analysis(self.doc, analysis, "Analyse levels")
+        case = self.doc.with_analysis(analysis)
+        if then is not None:  # the caller pushes (e.g. reopening: one undo step)
+            then(case)
+            return
+        self.doc.push_case(case, "Analyse levels")
 
     # --- suggestions -------------------------------------------------------------------------
     def request_suggestion(self, side: str, needle_id: str, unipedicular: bool) -> Task | None:
@@ -382,8 +401,12 @@ class TrajectoryService(QObject):
         s = self.suggestions.pop(side, None)
         if s is None:
             return
-        plan = self.base_plan()
-        self.doc.push_plan(plan.with_trajectory(s.trajectory), f"Accept suggested {side} path")
+        self.base_plan()  # asks the user to choose a level when none is active
+        case, level = self.doc.edited_case(), self.level
+        assert level is not None
+        self.doc.push_case(
+            edit.accept_suggestion(case, level, s.trajectory), f"Accept suggested {side} path"
+        )
         self.suggestions_changed.emit()
 
     def dismiss_suggestion(self, side: str) -> None:
@@ -393,30 +416,27 @@ class TrajectoryService(QObject):
     # --- document reactions ------------------------------------------------------------------
     def _on_document_volume_changed(self, _volume: Any) -> None:
         self.advance_mm = {"left": None, "right": None}
-        self._contexts.clear()
-        self._anatomy_refs.clear()
-        self._evals.clear()
+        self._ready.clear()
         self.suggestions.clear()
         self.set_preview(None)
         self.context_changed.emit("")
 
     def _on_document_analysis_changed(self, _old: Any, _new: Any) -> None:
-        alive = set()
-        if self.doc.analysis is not None:
-            alive = {id(r.anatomy) for r in self.doc.analysis.levels}
-        for key in list(self._contexts):
-            if key not in alive:
-                self._contexts.pop(key)
-                self._anatomy_refs.pop(key, None)
-        self.context()  # start building the plan level's context
-        self.context_changed.emit(self.level)
+        self.context()  # start building the active level's context
+        self.context_changed.emit(self.level or "")
 
     def _on_document_plan_changed(self, old: Any, new: Any) -> None:
-        old_level = old.level if old is not None else self.pending_level
-        new_level = new.level if new is not None else self.level
+        old_level = old.level if old is not None else None
+        new_level = new.level if new is not None else None
         if old_level != new_level:  # suggestions were for another level's anatomy
             self.suggestions.clear()
             self.suggestions_changed.emit()
         if old_level != new_level or (old is None) != (new is None):
             self.context()
-            self.context_changed.emit(self.level)
+            self.context_changed.emit(self.level or "")
+
+    def _on_document_case_changed(self, old: Any, new: Any) -> None:
+        a = old.plan.active if old is not None else None
+        b = new.plan.active if new is not None else None
+        if (a.unipedicular if a else None) != (b.unipedicular if b else None):
+            self.unipedicular_changed.emit(self.unipedicular_intent)

@@ -34,26 +34,22 @@ def default_output_dir(source_path: str) -> Path:
 
 
 def sheet_for_document(doc: Any, controller: Any, include_patient: bool) -> Any:
-    """The OR sheet of the document's current plan, through the planning session."""
+    """The OR sheet of the document's case (every planned level), through the session."""
+    from dataclasses import replace
+
     from planner.errors import InputError
     from planner.orsheet.build import sheet_from_case
     from planner.orsheet.pdf import make_sheet
-    from planner.session import Case, LevelAnalysis, LevelsAnalysis
-    from ui.document.plan_io import document_plan
+    from ui.document.case_restore import document_case_plan
+    from ui.document.level_analysis import synced_confirmations
 
-    if doc.volume is None or doc.plan is None:
-        raise InputError("no plan yet: choose a target level in the Levels panel first")
-    plan = document_plan(doc)
-    result = doc.level_result(plan.level)
-    if result is None:
-        raise InputError(f"level {plan.level} has not been analysed: run Analysis first")
-    data = LevelAnalysis(result.anatomy, result.morphometry)
-    case = Case.from_legacy(plan, LevelsAnalysis(((plan.level, data),)))
-    if getattr(result, "candidate", None) is not None and result.candidate.confirmed:
-        from dataclasses import replace
-
-        lp = case.plan.levels[0]
-        case = replace(case, plan=replace(case.plan, levels=(replace(lp, confirmed=True),)))
+    plan, case = document_case_plan(doc), doc.case
+    if doc.volume is None or plan is None or case is None:
+        raise InputError("no plan yet: add a level to the plan in the Levels panel first")
+    missing = [lp.level for lp in plan.levels if doc.level_result(lp.level) is None]
+    if missing:
+        raise InputError(f"{', '.join(missing)} not analysed: run Analysis first")
+    case = synced_confirmations(replace(case, plan=plan))
     content = sheet_from_case(doc.volume, case, include_patient)
     return make_sheet(content, doc.volume)
 

@@ -13,30 +13,13 @@ from collections.abc import Iterable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtGui import QUndoCommand
-
 if TYPE_CHECKING:
     from ui.document.document import Document
 
 
-class SetAnalysisCommand(QUndoCommand):
-    """Replace the document's vertebra analysis (a new run, a rename, a confirmation)."""
-
-    def __init__(self, doc: Document, old: Any, new: Any, text: str) -> None:
-        super().__init__(text)
-        self.doc = doc
-        self.old = old
-        self.new = new
-
-    def redo(self) -> None:
-        self.doc._apply_analysis(self.new)
-
-    def undo(self) -> None:
-        self.doc._apply_analysis(self.old)
-
-
 def push_analysis(doc: Document, new: Any, text: str) -> None:
-    doc.undo_stack.push(SetAnalysisCommand(doc, doc.analysis, new, text))
+    """Put an analysis into the case (one undo step); planned levels follow its confirmations."""
+    doc.push_case(doc.with_analysis(new), text)
 
 
 def renamed_result(result: Any, name: str, confirmed: bool) -> Any:
@@ -65,12 +48,20 @@ def new_plan(doc: Document, level: str) -> Any:
 
 
 def plan_or_new(doc: Document, level: str | None = None) -> Any:
-    """The current plan, or a new one at ``level`` (or the first analysed level, or L1)."""
+    """The active level's plan, or a new one at ``level``.
+
+    Never picks a level by itself: with no active level and no ``level`` it raises
+    ``InputError`` asking the user to choose one.
+    """
     if doc.plan is not None:
         return doc.plan
     if level is None:
-        names = doc.analysis.names() if doc.analysis is not None else []
-        level = names[0] if names else "L1"
+        from planner.errors import InputError
+
+        raise InputError(
+            "no level is chosen: add a level to the plan in the Levels panel "
+            "(select it, then Add to plan) before planning"
+        )
     return new_plan(doc, level)
 
 

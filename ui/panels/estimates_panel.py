@@ -72,6 +72,9 @@ class EstimatesPanel(QWidget):
         self.catalog = catalog
         self.status = QLabel()
         self.status.setWordWrap(True)
+        self.total = QLabel()  # every planned level and the case's cement total
+        self.total.setObjectName("estimates_total")
+        self.total.setWordWrap(True)
         self.tabs = QTabWidget()
         self.tabs.addTab(self._inputs_tab(), "Inputs")
         self.tabs.addTab(self._cement_tab(), "Cement")
@@ -82,6 +85,7 @@ class EstimatesPanel(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(2, 2, 2, 2)
         lay.addWidget(self.status)
+        lay.addWidget(self.total)
         lay.addWidget(self.tabs, 1)
         self._play = QTimer(self)
         self._play.setInterval(PLAY_INTERVAL_MS)
@@ -178,7 +182,9 @@ class EstimatesPanel(QWidget):
         if v is None:
             self.cement_value.setText("—")
             self.cement_value.setToolTip("")
-            self.cement_band.setText(self.ctrl.error or "Choose a target level with an analysis.")
+            self.cement_band.setText(
+                self.ctrl.error or "Choose an analysed level in the Levels panel."
+            )
             for b in (self.cement_text, self.spread_text, self.restoration_text, self.compare):
                 b.setHtml("")
             self._update_inject(None)
@@ -226,11 +232,35 @@ class EstimatesPanel(QWidget):
             )
         self._update_inject(spread)
 
+    def total_text(self) -> str:
+        """Per-level and total cement (``derive.case_estimates``), or what is pending."""
+        case = self.doc.case
+        if case is None or not case.plan.levels:
+            return ""
+        totals = self.ctrl.totals
+        if totals is None or self.ctrl.totals_levels != case.plan.levels:
+            return "Cement for the case: computing…"
+        per, total = totals
+        parts = []
+        for lp in case.plan.levels:
+            est = per.get(lp.level)
+            proc = "KP" if lp.procedure == "kyphoplasty" else "VP"
+            vol = "not analysed" if est is None else f"{est.cement.recommended_ml:.1f} mL"
+            parts.append(f"{lp.level} {proc} {vol}")
+        lo, hi = total.range_ml
+        return (
+            " · ".join(parts)
+            + f" — <b>total {total.recommended_ml:.1f} mL</b> (band {lo:.1f}–{hi:.1f} mL)"
+        )
+
     def _update_status(self) -> None:
         v = self.ctrl.current
         plan = self.doc.plan
+        self.total.setText(self.total_text())
         if plan is None:
-            self.status.setText("No plan: choose a target level in the Levels panel.")
+            self.status.setText(
+                "No level chosen: add a level to the plan or set one active in the Levels panel."
+            )
         elif v is None:
             self.status.setText(
                 f"{plan.level}: analyse the level first (Levels panel)."

@@ -1,11 +1,13 @@
 """Keeps the estimates of the current plan up to date (derived data, never plan data).
 
-The estimates are a function of (volume, analysis of the plan's level, plan). On every change:
+The estimates are a function of (volume, case) and come from :mod:`planner.session.derive`
+(the code path of the report and the ``estimate`` command, with each level's unipedicular
+decision). On every change:
 
-- the closed-form parts (cement volume, expected restoration, VP/BKP comparison) are recomputed
-  at once on the GUI thread (< 1 ms each once the body's fine model exists);
-- the full run (:func:`planner.estimate.compute_estimates`: balloons, cement spread) is debounced
-  and runs off the GUI thread; a newer change cancels a running one.
+- the closed-form parts of the active level (cement volume, expected restoration, VP/BKP
+  comparison: ``derive.level_closed_form``) are recomputed at once on the GUI thread;
+- the full run (``derive.case_estimates``: every planned level's balloons, cement spread and
+  the case's total cement with its band) is debounced and runs off the GUI thread.
 
 Panels and actors read :attr:`EstimatesController.current` and listen to ``changed``. The
 injected-volume slider position (``injected_ml``) is a view setting of the spread animation.
@@ -49,25 +51,21 @@ class EstimateView:
 
 
 def closed_form(
-    plan: Any, result: Any, fine: Any, balloons: tuple[Any, ...] | None
+    case: Any, level: str, fine: Any, balloons: tuple[Any, ...] | None
 ) -> tuple[Any, Any, Any, tuple[str, ...], tuple[str, ...]]:
-    """Cement, restoration, comparison, flags and notes: the planner's closed form (the same
-    function :func:`planner.estimate.compute_estimates` uses).
+    """Cement, restoration, comparison, flags and notes of ``level``:
+    :func:`planner.session.derive.level_closed_form` (the closed form the full run uses).
 
     ``fine`` (the body's FineBody) gives the geometric flags; without it only the clinical and
-    posterior-wall flags are known. ``balloons`` are inflated results for ``plan.balloons``
+    posterior-wall flags are known. ``balloons`` are inflated results for the level's balloons
     (None → the planned inflation volumes stand in for the cavity until the model has run).
     """
-    from planner.estimate import closed_form_estimates
+    from planner.session import level_closed_form
 
-    cavity = None
-    if plan.procedure == "kyphoplasty" and plan.balloons:
-        cavity = (
-            sum(b.volume_ml for b in balloons)
-            if balloons is not None
-            else sum(b.inflation_ml for b in plan.balloons)
-        )
-    cf = closed_form_estimates(plan, result.morphometry, fine, cavity)
+    cavity = None if balloons is None else sum(b.volume_ml for b in balloons)
+    cf = level_closed_form(case, level, fine, cavity)
+    if cf is None:
+        raise ValueError(f"{level} is not planned or not analysed")
     return cf.cement, cf.restoration, cf.comparison, cf.flags, cf.notes
 
 
@@ -90,12 +88,15 @@ class EstimatesController(QObject):
         self._task: Any = None
         self._rerun = False
         self.enabled = True
+        #: every planned level's estimates and the case's cement total, once the full run
+        #: matched ``totals_levels`` (the case's levels it was computed for)
+        self.totals: Any = None
+        self.totals_levels: Any = None
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(DEBOUNCE_MS)
         self._timer.timeout.connect(self._start_full)
-        doc.plan_changed.connect(self._on_document_changed)
-        doc.analysis_changed.connect(self._on_document_changed)
+        doc.case_changed.connect(self._on_document_changed)
         doc.volume_changed.connect(self._on_document_volume_changed)
         self.refresh()
 
@@ -115,9 +116,11 @@ class EstimatesController(QObject):
 
     def refresh(self) -> None:
         """Recompute the closed-form parts now and schedule the full run."""
-        plan, result = self.doc.plan, self.level_result()
+        plan, result, case = self.doc.plan, self.level_result(), self.doc.case
         cur = self.current
-        if plan is None or result is None or self.doc.volume is None:
+        if case is not None and case.plan.levels != self.totals_levels and self.enabled:
+            self._timer.start()  # another level changed: the total is out of date
+        if plan is None or result is None or self.doc.volume is None or case is None:
             self._set(None)
             return
         if cur is not None and cur.plan is plan and cur.result is result:
@@ -134,7 +137,7 @@ class EstimatesController(QObject):
             else None
         )
         try:
-            cement, rest, comp, flags, notes = closed_form(plan, result, fine, balloons)
+            cement, rest, comp, flags, notes = closed_form(case, plan.level, fine, balloons)
         except ValueError as exc:
             self.error = str(exc)
             self._set(None)
@@ -174,32 +177,47 @@ class EstimatesController(QObject):
             self.refresh()
 
     def _on_document_volume_changed(self, _volume: Any) -> None:
+        self.totals = self.totals_levels = None
         self._fine = None
         self.refresh()
 
     def _start_full(self) -> None:
-        cur = self.current
-        if cur is None or not cur.pending:
+        cur, case = self.current, self.doc.case
+        stale = case is not None and case.plan.levels != self.totals_levels
+        if (cur is None or not cur.pending) and not stale:
             return
         if self._task is not None:
             self._rerun = True
             self._task.cancel()
             return
-        from planner.estimate import compute_estimates
+        from planner.session import case_estimates
         from ui.document.workers import start_task
 
-        volume, plan, result = self.doc.volume, cur.plan, cur.result
+        volume = self.doc.volume
+        plan, result = (cur.plan, cur.result) if cur is not None else (None, None)
+        if volume is None or case is None:
+            return
 
         def work(progress: Any) -> Any:
-            return compute_estimates(
-                volume, result.anatomy, result.morphometry, plan, progress=progress
-            )
+            progress.update(0.1, "Estimating every planned level")
+            return case_estimates(volume, case)
 
         self._task = start_task(None, "Estimating", work, show_dialog=False)
-        self._task.succeeded.connect(lambda est: self._on_full_done(plan, result, est))
+        self._task.succeeded.connect(lambda out: self._on_case_done(case, plan, result, out))
         self._task.failed.connect(self._on_full_failed)
         self._task.finished.connect(self._on_task_finished)
         self.busy_changed.emit(True)
+
+    def _on_case_done(self, case: Any, plan: Any, result: Any, out: Any) -> None:
+        per, _total = out
+        cur = self.doc.case
+        if cur is not None and cur.plan.levels == case.plan.levels:
+            self.totals, self.totals_levels = out, case.plan.levels
+        est = per.get(plan.level) if plan is not None else None
+        if est is not None:
+            self._on_full_done(plan, result, est)
+        else:
+            self.changed.emit()
 
     def _on_full_done(self, plan: Any, result: Any, est: Any) -> None:
         self._fine = (result.anatomy, est.fine)

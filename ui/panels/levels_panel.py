@@ -1,10 +1,12 @@
-"""Levels panel: the vertebral levels found in the study, their names, and the target level.
+"""Levels panel: the vertebral levels found in the study, their names, and the planned levels.
 
-Mirrors ``doc.analysis`` (a ``planner.vertebra.SpineAnalysis``) and ``doc.plan.level``; keeps
-no copy of either. Every edit is one undoable command: a new analysis run, a rename (with the
-neighbours renumbered by counting, optionally), a confirmation, and the choice of the target
-level (``plan.level``). Proposals stay marked "proposed" until the user confirms them, and the
-target level is flagged while unconfirmed (a wrong-level procedure is what this guards against).
+Mirrors ``doc.analysis`` (a ``planner.vertebra.SpineAnalysis``) and the case's plan (its
+levels and active level); keeps no copy of either. Every edit is one undoable command: a new
+analysis run, a rename (with the neighbours renumbered by counting, optionally), a
+confirmation, adding a level to the plan, removing it, making it the active level (explicit:
+never a default) and its procedure (VP or KP). Proposals stay marked "proposed" until the user
+confirms them, and a planned level is flagged while unconfirmed (a wrong-level procedure is
+what this guards against).
 
 Ways to get levels: Analyse (automatic proposal anchored on the sacrum), Name level at
 crosshair (the user puts the crosshair inside a body and names it; the neighbours are counted
@@ -16,10 +18,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QItemSelectionModel, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -34,19 +37,40 @@ from PySide6.QtWidgets import (
 )
 
 from planner.errors import AnalysisError, InputError
+from planner.session import edit
 from ui.document.document import Document
 from ui.document.workers import Task, start_task
 from ui.panels import level_dialogs
-from ui.panels.common import plan_or_new, push_analysis
+from ui.panels.common import push_analysis
 from ui.panels.level_ops import confirm_levels, rename_level
 from ui.shell.errors import guarded
 from ui.views.view_state import ViewState
 
 log = logging.getLogger(__name__)
-COLUMNS = ("Level", "Source", "Status", "Genant", "Target")
+COLUMNS = ("Level", "Source", "Status", "Genant", "Plan")
+PROCEDURE_SHORT = {"vertebroplasty": "VP", "kyphoplasty": "KP"}
 SOURCE_TEXT = {"auto": "automatic", "seed": "counted from seed", "labels": "label map"}
 PROPOSED_COLOUR = QColor(240, 190, 90)
 CONFIRMED_COLOUR = QColor(120, 210, 130)
+
+
+def _renamed_corrections(analysis: Any, mapping: dict[str, str], corrections: Any) -> Any:
+    """The case's corrections with the ``level_name`` ones updated for a rename.
+
+    A ``level_name`` correction records the automatic name of a body and the user's name for
+    it, so reopening a plan names a fresh analysis the same way.
+    """
+    from planner.session import Correction
+
+    auto = {c.level: str(c.automatic) for c in corrections if c.kind == "level_name"}
+    kept = tuple(c for c in corrections if c.kind != "level_name")
+    out = []
+    for r in analysis.levels:
+        name = mapping.get(r.level, r.level)
+        first = auto.get(r.level, r.level)
+        if first != name:
+            out.append(Correction.make(name, "level_name", "name", first, name))
+    return kept + tuple(out)
 
 
 class LevelsPanel(QWidget):
@@ -90,7 +114,7 @@ class LevelsPanel(QWidget):
         self.warning.setStyleSheet("color: #f0be5a;")
         lay.addWidget(self.warning)
         doc.analysis_changed.connect(self._on_document_analysis_changed)
-        doc.plan_changed.connect(self._on_document_plan_changed)
+        doc.case_changed.connect(self._on_document_case_changed)
         doc.volume_changed.connect(self._on_document_volume_changed)
         self.refresh()
 
@@ -130,10 +154,29 @@ class LevelsPanel(QWidget):
                 self.confirm_selected,
             ),
             (
-                "target",
-                "Set as target",
-                "Plan the procedure at the selected level",
+                "add",
+                "Add to plan",
+                "Plan the selected level too (it becomes the active level; the other planned "
+                "levels keep their needles)",
+                self.add_selected,
+            ),
+            (
+                "remove",
+                "Remove from plan",
+                "Remove the selected level and its needles from the plan",
+                self.remove_selected,
+            ),
+            (
+                "active",
+                "Set active",
+                "Work on the selected planned level (needles, estimates)",
                 self.set_target_selected,
+            ),
+            (
+                "procedure",
+                "VP ⇄ KP",
+                "Switch the selected planned level between vertebroplasty and kyphoplasty",
+                self.toggle_procedure_selected,
             ),
         ]
 
@@ -141,13 +184,19 @@ class LevelsPanel(QWidget):
     def refresh(self) -> None:
         analysis = self.doc.analysis
         levels = analysis.levels if analysis is not None else ()
-        target = self.doc.plan.level if self.doc.plan is not None else None
+        target = self.doc.active_level
         selected = self.selected_row()
         self.table.setRowCount(len(levels))
         for row, r in enumerate(levels):
             self._fill_row(row, r, r.level == target)
-        if selected is not None and selected < len(levels):
-            self.table.selectRow(selected)
+        self._planned_text = self._plan_text()
+        if selected is not None and selected < len(levels) and self.selected_row() != selected:
+            # the selection model, not selectRow: that honours held modifiers (Ctrl toggles)
+            flags = (
+                QItemSelectionModel.SelectionFlag.ClearAndSelect
+                | QItemSelectionModel.SelectionFlag.Rows
+            )
+            self.table.selectionModel().select(self.table.model().index(selected, 0), flags)
         self._update_summary(levels, target)
         self._update_buttons()
 
@@ -161,7 +210,7 @@ class LevelsPanel(QWidget):
             SOURCE_TEXT.get(c.source, c.source),
             status,
             grade,
-            "◉ target" if is_target else "",
+            self._plan_cell(c.level, is_target),
         )
         tips = (
             "Centre LPS ({:.1f}, {:.1f}, {:.1f}) mm; ".format(*c.centroid_lps)
@@ -198,6 +247,24 @@ class LevelsPanel(QWidget):
             self.marks = dict(marks)
             self.refresh()
 
+    def _plan_cell(self, level: str, is_active: bool) -> str:
+        case = self.doc.case
+        lp = case.plan.level(level) if case is not None else None
+        if lp is None:
+            return ""
+        proc = PROCEDURE_SHORT.get(lp.procedure, lp.procedure)
+        return f"◉ active · {proc}" if is_active else f"planned · {proc}"
+
+    def _plan_text(self) -> str:
+        case = self.doc.case
+        if case is None or not case.plan.levels:
+            return "Plan: no level"
+        parts = [
+            f"{lp.level} ({PROCEDURE_SHORT.get(lp.procedure, lp.procedure)})"
+            for lp in case.plan.levels
+        ]
+        return "Plan: " + ", ".join(parts)
+
     def _update_summary(self, levels: Any, target: str | None) -> None:
         if self.doc.volume is None:
             self.summary.setText("No study open.")
@@ -209,16 +276,19 @@ class LevelsPanel(QWidget):
             n_conf = sum(1 for r in levels if r.candidate.confirmed)
             self.summary.setText(
                 f"{len(levels)} levels ({levels[0].level}–{levels[-1].level}), "
-                f"{n_conf} confirmed. Target: {target or 'not chosen'}."
+                f"{n_conf} confirmed. {self._plan_text()}. "
+                f"Active level: {target or 'not chosen'}."
             )
         warn = []
-        if target is not None and levels:
-            r = next((x for x in levels if x.level == target), None)
+        case = self.doc.case
+        planned = case.plan.level_names() if case is not None else ()
+        for name in planned if levels else ():
+            r = next((x for x in levels if x.level == name), None)
             if r is None:
-                warn.append(f"The target level {target} is not among the analysed levels.")
+                warn.append(f"The planned level {name} is not among the analysed levels.")
             elif not r.candidate.confirmed:
                 warn.append(
-                    f"The target level {target} is a proposal: confirm its name on the "
+                    f"The planned level {name} is a proposal: confirm its name on the "
                     "images before planning (wrong-level risk)."
                 )
         if self.doc.analysis is not None:
@@ -232,8 +302,20 @@ class LevelsPanel(QWidget):
         row = self.selected_row()
         for k in ("analyse", "seed", "labels"):
             self.buttons[k].setEnabled(has_vol and not busy)
-        for k in ("rename", "confirm", "target"):
+        for k in ("rename", "confirm", "add"):
             self.buttons[k].setEnabled(row is not None and not busy)
+        name = self._row_level(row)
+        case = self.doc.case
+        planned = name is not None and case is not None and case.plan.level(name) is not None
+        for k in ("remove", "active", "procedure"):
+            self.buttons[k].setEnabled(planned and not busy)
+        self.buttons["add"].setEnabled(row is not None and not busy and not planned)
+
+    def _row_level(self, row: int | None) -> str | None:
+        an = self.doc.analysis
+        if row is None or an is None or row >= len(an.levels):
+            return None
+        return str(an.levels[row].level)
 
     def selected_row(self) -> int | None:
         rows = sorted({i.row() for i in self.table.selectedIndexes()})
@@ -243,8 +325,10 @@ class LevelsPanel(QWidget):
         if old is not new:
             self.refresh()
 
-    def _on_document_plan_changed(self, old: Any, new: Any) -> None:
-        if (old.level if old is not None else None) != (new.level if new is not None else None):
+    def _on_document_case_changed(self, old: Any, new: Any) -> None:
+        if old is None or new is None or old.plan.levels != new.plan.levels or (
+            old.plan.active_level != new.plan.active_level
+        ):
             self.refresh()
 
     def _on_document_volume_changed(self, _volume: Any) -> None:
@@ -344,20 +428,31 @@ class LevelsPanel(QWidget):
         analysis = self.doc.analysis
         old_name = analysis.levels[row].level
         new_analysis, mapping = rename_level(analysis, row, new_name, renumber)
-        stack = self.doc.undo_stack
-        stack.beginMacro(
-            f"Rename {old_name} → {new_name}"
-            + (" (renumbered)" if renumber and len(mapping) > 1 else "")
+        text = f"Rename {old_name} → {new_name}" + (
+            " (renumbered)" if renumber and len(mapping) > 1 else ""
         )
-        push_analysis(self.doc, new_analysis, "rename levels")
-        plan = self.doc.plan
-        if plan is not None and plan.level in mapping:
-            from dataclasses import replace
-
-            self.doc.push_plan(
-                replace(plan, level=mapping[plan.level]), "target follows the rename"
+        case = self.doc.with_analysis(new_analysis)
+        case = replace(
+            case,
+            plan=replace(
+                case.plan,
+                corrections=_renamed_corrections(analysis, mapping, case.plan.corrections),
+            ),
+        )
+        if any(lp.level in mapping for lp in case.plan.levels):  # the plan follows its bodies
+            p = case.plan
+            plan = replace(
+                p,
+                levels=tuple(replace(lp, level=mapping.get(lp.level, lp.level)) for lp in p.levels),
+                active_level=None if p.active_level is None
+                else mapping.get(p.active_level, p.active_level),
+                corrections=tuple(
+                    c if c.kind == "level_name" else replace(c, level=mapping.get(c.level, c.level))
+                    for c in p.corrections
+                ),
             )
-        stack.endMacro()
+            case = self.doc.synced(replace(case, plan=plan))
+        self.doc.push_case(case, text)
 
     @guarded("confirm the level")
     def confirm_selected(self) -> None:
@@ -372,29 +467,62 @@ class LevelsPanel(QWidget):
             names = ", ".join(analysis.levels[r].level for r in todo)
             push_analysis(self.doc, confirm_levels(analysis, todo), f"Confirm {names}")
 
-    @guarded("set the target level")
+    @guarded("set the active level")
     def set_target_selected(self) -> None:
-        row = self.selected_row()
-        if row is not None and self.doc.analysis is not None:
-            self.set_target(self.doc.analysis.levels[row].level)
+        name = self._row_level(self.selected_row())
+        if name is not None:
+            self.set_target(name)
 
     def set_target(self, level: str) -> None:
-        """Make ``level`` the plan's level (one undo step; creates the plan if needed)."""
-        from dataclasses import replace
+        """Make ``level`` the active level, adding it to the plan if needed (one undo step).
 
-        plan = plan_or_new(self.doc, level)
-        if self.doc.plan is not None and plan.level == level:
-            return
-        if plan.trajectories and plan.level != level:
-            if not level_dialogs.confirm_drop_trajectories(
-                self, plan.level, level, len(plan.trajectories)
-            ):
-                return
-            plan = replace(plan, trajectories=(), balloons=())
-        self.doc.push_plan(replace(plan, level=level), f"Target level {level}")
+        The other planned levels keep their needles.
+        """
+        case = self.doc.edited_case()
+        if case.plan.level(level) is None:
+            self.doc.push_case(
+                self.doc.synced(edit.add_level(case, level)), f"Add {level} to the plan"
+            )
+        elif case.plan.active_level != level:
+            self.doc.push_case(edit.set_active_level(case, level), f"Active level {level}")
         r = self.doc.level_result(level)
         if r is not None:
             self.centre_requested.emit(np.asarray(r.morphometry.centroid_lps, float))
+
+    @guarded("add the level to the plan")
+    def add_selected(self) -> None:
+        name = self._row_level(self.selected_row())
+        if name is not None:
+            self.set_target(name)
+
+    @guarded("remove the level from the plan")
+    def remove_selected(self) -> None:
+        name = self._row_level(self.selected_row())
+        if name is not None:
+            self.remove_level(name)
+
+    def remove_level(self, level: str) -> None:
+        """Remove ``level`` and its needles from the plan (one undo step)."""
+        case = self.doc.edited_case()
+        if case.plan.level(level) is not None:
+            self.doc.push_case(edit.remove_level(case, level), f"Remove {level} from the plan")
+
+    @guarded("change the procedure")
+    def toggle_procedure_selected(self) -> None:
+        name = self._row_level(self.selected_row())
+        case = self.doc.case
+        lp = case.plan.level(name) if case is not None and name is not None else None
+        if lp is not None:
+            other = "vertebroplasty" if lp.procedure == "kyphoplasty" else "kyphoplasty"
+            self.set_procedure(lp.level, other)
+
+    def set_procedure(self, level: str, procedure: str) -> None:
+        """VP or KP for one planned level (one undo step)."""
+        case = self.doc.edited_case()
+        self.doc.push_case(
+            edit.set_procedure(case, level, procedure),
+            f"{level}: {PROCEDURE_SHORT.get(procedure, procedure)}",
+        )
 
     def centre_on(self, row: int) -> None:
         if self.doc.analysis is None or row >= len(self.doc.analysis.levels):

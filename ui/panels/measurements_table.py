@@ -22,6 +22,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from planner.constants import (
+    TRABECULAR_NPV_HU,
+    TRABECULAR_OSTEOPOROSIS_HU,
+    TRABECULAR_SENSITIVE_HU,
+)
 from ui.document.document import Document
 
 COLUMNS = (
@@ -41,19 +46,19 @@ PICKHARDT = "Pickhardt et al. 2013, Ann Intern Med (L1 trabecular ROI, 2,067 CT�
 
 def hu_category(hu: float) -> tuple[str, str, QColor | None]:
     """Short label, explanation and colour of a trabecular HU value (Pickhardt et al. 2013, Ann Intern Med)."""
-    if hu <= 110:
+    if hu <= TRABECULAR_OSTEOPOROSIS_HU:
         return (
             "≤ 110: osteoporosis likely",
             "≤ 110 HU: > 90 % specific for DXA osteoporosis; < 100 HU: PPV ≥ 68 %",
             QColor(235, 110, 90),
         )
-    if hu <= 160:
+    if hu <= TRABECULAR_SENSITIVE_HU:
         return (
             "≤ 160: possible osteoporosis",
             "≤ 160 HU: 90 % sensitive for DXA osteoporosis (not specific)",
             QColor(230, 190, 90),
         )
-    if hu > 200:
+    if hu > TRABECULAR_NPV_HU:
         return (
             "> 200: osteoporosis unlikely",
             "> 200 HU: negative predictive value 99 %",

@@ -10,7 +10,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -125,27 +125,13 @@ class Planning:
                 "Printable HTML report of the plan (no patient identifiers unless ticked)",
             ),
         )
+        reg = win.action_registry
         actions = {}
         for key, text, slot, sc, tip in specs:
-            a = QAction(text, win)
-            if sc:
-                a.setShortcut(QKeySequence(sc))
-            a.setStatusTip(tip)
-            a.setToolTip(tip)
-            a.triggered.connect(lambda *_, s=slot: s())
-            win.addAction(a)
-            actions[key] = a
-        menu = win.menuBar().addMenu("&Analysis")
-        for k in ("analyse", "seed", "labels"):
-            menu.addAction(actions[k])
-        file_menu = next((m.menu() for m in win.menuBar().actions() if m.text() == "&File"), None)
-        if file_menu is not None:
-            quit_action = win.actions_by_name.get("quit")
-            if quit_action is not None:
-                file_menu.insertAction(quit_action, actions["report"])
-                file_menu.insertSeparator(quit_action)
-            else:
-                file_menu.addAction(actions["report"])
+            menu, before = ("file", "quit") if key == "report" else ("analysis", None)
+            actions[key] = reg.register(
+                key, text, slot, sc or None, menu, tip=tip, before=before, separator=key == "report"
+            )
         return actions
 
     def _on_levels_centre_requested(self, lps: Any) -> None:
@@ -154,30 +140,30 @@ class Planning:
 
     @guarded("export the plan report")
     def export_report(self, path: str | None = None, include_patient: bool | None = None) -> str:
-        from ui.shell.report import build_report_html, estimates_for_report, write_report
+        from dataclasses import replace
+
+        from ui.document.case_restore import document_case_plan
+        from ui.shell.report import build_report_html, write_report
 
         doc = self.win.doc
-        if doc.volume is None or doc.plan is None:
+        plan, case = document_case_plan(doc), doc.case
+        if doc.volume is None or plan is None or case is None:
             from planner.errors import InputError
 
-            raise InputError("no plan yet: choose a target level in the Levels panel first")
+            raise InputError("no plan yet: add a level to the plan in the Levels panel first")
         if path is None or include_patient is None:
             got = ask_report_options(self.win)
             if got is None:
                 return ""
             path, include_patient = got
-        from ui.document.plan_io import document_plan
+        from ui.mri.hook import report_indication
         from ui.shell.main_window import VERSION
 
-        from ui.mri.hook import report_indication
-
-        est = estimates_for_report(doc, self.controller)
-        plan = document_plan(doc)
-        check, mri = report_indication(self.win, plan.level)
-        out = write_report(
-            path, build_report_html(doc.volume, plan, doc.analysis, est, include_patient, VERSION,
-                                    check, mri)
+        check, mri = report_indication(self.win, doc.active_level or plan.levels[0].level)
+        html = build_report_html(
+            doc.volume, replace(case, plan=plan), None, None, include_patient, VERSION, check, mri
         )
+        out = write_report(path, html)
         self.win.statusBar().showMessage(f"Saved {out.name}", 4000)
         return str(out)
 

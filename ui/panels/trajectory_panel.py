@@ -153,9 +153,11 @@ class TrajectoryPanel(QWidget):
         self.unipedicular = QCheckBox("Unipedicular (tip to the midline)")
         self.unipedicular.setToolTip(
             "One needle only: auto-suggest aims the tip at the midline, and a single needle is "
-            "checked for reaching it. Unticked, a single needle is the first of two."
+            "checked for reaching it. A level with one needle counts as unipedicular until you "
+            "untick this (the first of two needles); the choice is saved with the plan, and the "
+            "report and 'check' use the same rule."
         )
-        self.unipedicular.setChecked(service.unipedicular_intent)
+        self.unipedicular.setChecked(service.is_unipedicular())
         self.unipedicular.toggled.connect(service.set_unipedicular)
         service.unipedicular_changed.connect(self._on_unipedicular_changed)
         self.sides = {s: SideControls(s, ids) for s in SIDES}
@@ -229,28 +231,43 @@ class TrajectoryPanel(QWidget):
         running = self.service.analysis_task is not None and self.service.analysis_task.running
         if not has_volume:
             state = "no study"
+        elif level is None:
+            state = ""
         elif res is None:
             state = "analysing…" if running else "not analysed: metrics need the analysis"
         elif ctx is None:
             state = "preparing checks…"
         else:
             state = "checks ready"
-        self.level_label.setText(f"<b>Level {level}</b> — {state}")
+        if has_volume and level is None:
+            self.level_label.setText(
+                "<b>No level chosen</b> — in the Levels panel select a level and press "
+                "<i>Add to plan</i> (or <i>Set active</i>)"
+            )
+        else:
+            self.level_label.setText(f"<b>Level {level or '—'}</b> — {state}")
+        self.unipedicular.setEnabled(level is not None)
+        self._show_unipedicular()
         self.analyse.setVisible(has_volume and res is None)
         self.analyse.setEnabled(not running)
         t0 = time.perf_counter()
         findings: list[tuple[str, Any]] = []
-        uni = self.service.is_unipedicular(plan)  # the user's intent, not the needle count
+        chk = self.service.check(plan)  # planner.session.derive: what the report and check say
         for col, side in enumerate(SIDES):
             traj = plan.trajectory(side) if plan is not None else None
             c = self.sides[side]
             c.clear.setEnabled(traj is not None)
             c.place.setEnabled(has_volume)
-            c.suggest.setEnabled(ctx is not None)
+            # with no level chosen, a click asks the user to choose one
+            c.suggest.setEnabled(ctx is not None or (has_volume and level is None))
             if traj is not None:
                 c.approach.setCurrentText(traj.approach)
                 c.needle.setCurrentText(traj.needle_id)
-            result = self.service.evaluate(traj, uni) if traj is not None else None
+            result = (
+                next((r for t, r in chk.results if t == traj), None)
+                if chk is not None and traj is not None
+                else None
+            )
             pending = "…" if (res is not None or running) else "—"  # computing / needs analysis
             for r, (_label, fn, _tip) in enumerate(METRIC_ROWS):
                 text = fn(result.metrics) if result is not None else (pending if traj else "")
@@ -309,9 +326,15 @@ class TrajectoryPanel(QWidget):
                 text += f" — {s.reason}"
             c.set_suggestion_text(text)
 
-    def _on_unipedicular_changed(self, on: bool) -> None:
+    def _show_unipedicular(self) -> None:
+        """The box shows the level's unipedicular decision (the intent, else the needles)."""
+        on = self.service.is_unipedicular()
         if self.unipedicular.isChecked() != on:
+            self.unipedicular.blockSignals(True)
             self.unipedicular.setChecked(on)
+            self.unipedicular.blockSignals(False)
+
+    def _on_unipedicular_changed(self, _on: bool) -> None:
         self.refresh()
 
     # --- user actions ------------------------------------------------------------------------
@@ -322,6 +345,7 @@ class TrajectoryPanel(QWidget):
 
     @guarded("place the needle")
     def _on_place_clicked(self, side: str) -> None:
+        self.service.base_plan()  # no level chosen: asks the user to choose one
         c = self.sides[side]
         self.service.set_selected_side(side)
         self.tool.arm(side, c.approach.currentText(), c.needle.currentText())
@@ -337,6 +361,7 @@ class TrajectoryPanel(QWidget):
 
     @guarded("suggest a path")
     def _on_suggest_clicked(self, side: str) -> None:
+        self.service.base_plan()  # no level chosen: asks the user to choose one
         self.service.set_selected_side(side)
         c = self.sides[side]
         self.service.request_suggestion(side, c.needle.currentText(), self.unipedicular.isChecked())

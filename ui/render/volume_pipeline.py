@@ -30,6 +30,7 @@ from vtkmodules.vtkRenderingCore import (
 )
 from vtkmodules.vtkRenderingVolume import vtkFixedPointVolumeRayCastMapper
 
+from planner.constants import DISPLAY_BONE_ISO_HU
 from planner.volume import CTVolume
 from ui.render.image import image_from_array, image_to_lps_matrix, to_vtk_matrix
 
@@ -37,7 +38,7 @@ log = logging.getLogger(__name__)
 
 MAX_SURFACE_TRIANGLES = 250_000  # DESIGN.md §4 ceiling
 INTERACTIVE_SURFACE_TRIANGLES = 150_000  # llvmpipe rotates ~100k triangles at about 10 fps
-BONE_ISO_HU = 200.0
+BONE_ISO_HU = DISPLAY_BONE_ISO_HU
 # Camera presets: (direction of projection, view up) in LPS.
 CAMERA_PRESETS: dict[str, tuple[tuple[float, float, float], tuple[float, float, float]]] = {
     "ap": ((0.0, 1.0, 0.0), (0.0, 0.0, 1.0)),  # from the front, patient's left on the right

@@ -245,11 +245,14 @@ def _screenshot_size_menu(win: MainWindow, menu: QMenu) -> None:
 
 
 def build_menus(win: MainWindow, A: dict[str, QAction]) -> None:
+    """The menus; each is recorded in ``win.action_registry`` by id (features add to them by
+    id, see :mod:`ui.shell.actions`)."""
     mb = win.menuBar()
-    m = mb.addMenu("&File")
+    reg = win.action_registry
+    m = reg.add_menu("file", mb.addMenu("&File"))
     for k in ("open_folder", "open_file", "open_demo", "open_mri"):
         m.addAction(A[k])
-    win.recent_menu = m.addMenu("Open &recent")
+    win.recent_menu = reg.add_menu("file/recent", m.addMenu("Open &recent"))
     m.addAction(A["pacs"])
     m.addSeparator()
     m.addAction(A["print"])
@@ -260,16 +263,16 @@ def build_menus(win: MainWindow, A: dict[str, QAction]) -> None:
     _screenshot_size_menu(win, m.addMenu("Screenshot &size"))
     m.addSeparator()
     m.addAction(A["quit"])
-    m = mb.addMenu("&Edit")
+    m = reg.add_menu("edit", mb.addMenu("&Edit"))
     m.addAction(A["undo"])
     m.addAction(A["redo"])
     m.addSeparator()
     m.addAction(A["delete_measurement"])
-    m = mb.addMenu("&View")
+    m = reg.add_menu("view", mb.addMenu("&View"))
     for k in ("layout_2x2", "layout_1p3", "layout_1x3", "maximise", "reset"):
         m.addAction(A[k])
     m.addSeparator()
-    wl = m.addMenu("Window/level presets")
+    wl = reg.add_menu("view/window_level", m.addMenu("Window/level presets"))
     for k, a in A.items():
         if k.startswith("preset_"):
             wl.addAction(a)
@@ -278,9 +281,9 @@ def build_menus(win: MainWindow, A: dict[str, QAction]) -> None:
     m.addAction(A["crosshair"])
     m.addAction(A["patient_info"])
     m.addSeparator()
-    m3 = m.addMenu("3D view")
+    m3 = reg.add_menu("view/3d", m.addMenu("3D view"))
     m3.addAction(A["roi_centre"])
-    roi = m3.addMenu("Region size")
+    roi = reg.add_menu("view/3d/region", m3.addMenu("Region size"))
     group = QActionGroup(win)
     for size in ROI_SIZES_MM:
         a = QAction("Whole volume" if size is None else f"{size:.0f} mm cube", win)
@@ -293,18 +296,18 @@ def build_menus(win: MainWindow, A: dict[str, QAction]) -> None:
     m3.addAction(A["cut_posterior"])
     for k in ("cam_ap", "cam_lateral", "cam_oblique", "cam_posterior"):
         m3.addAction(A[k])
-    win.panels_menu = m.addMenu("Panels")
+    win.panels_menu = reg.add_menu("view/panels", m.addMenu("Panels"))
     win.panels_menu.addAction(A["reset_panels"])
     win.panels_menu.addSeparator()
-    m = mb.addMenu("&Tools")
+    m = reg.add_menu("tools", mb.addMenu("&Tools"))
     for k in ("tool_navigate", "tool_window_level", "tool_distance", "tool_angle"):
         m.addAction(A[k])
     m.addSeparator()
     m.addAction(A["indication"])
-    m = mb.addMenu("T&raining")
+    m = reg.add_menu("training", mb.addMenu("T&raining"))
     m.addAction(_act(win, "Start exercise…", lambda: _start_training(win),
                      tip="Fluoroscopy-guided needle placement exercise with scoring"))
-    m = mb.addMenu("&Help")
+    m = reg.add_menu("help", mb.addMenu("&Help"))
     m.addAction(A["shortcuts"])
     m.addAction(A["about"])
 

@@ -36,6 +36,7 @@ from ui.render.slice_pipeline import make_image_property
 from ui.shell.dialog_paths import start_folder, start_path
 from ui.shell.errors import guarded
 from ui.shell.help_dialogs import ShortcutsDialog, show_about
+from ui.shell.actions import ActionRegistry
 from ui.shell.main_actions import build_actions, build_menus, build_toolbar
 from ui.shell.panel_layout import arrange_panels, fit_to_screen, is_compact
 from ui.shell.screenshot import scale_for, view_image, window_image
@@ -75,7 +76,10 @@ class MainWindow(QMainWindow):
         self.autosaver = AutoSaver(self, recovery_dir(self.settings.q.fileName()))
         self.measurement_panel = MeasurementPanel(self.doc, self.state)
         self._docks: list[QDockWidget] = []
-        self.actions_by_name = build_actions(self)
+        self.action_registry = ActionRegistry(self)  # actions and menus by id
+        for key, action in build_actions(self).items():
+            self.action_registry.register(key, action.text(), action=action)
+        self.actions_by_name = self.action_registry.actions
         build_menus(self, self.actions_by_name)
         build_toolbar(self, self.actions_by_name)
         self.add_panel(

@@ -1,10 +1,12 @@
 """The printable plan report (one self-contained HTML file).
 
-Contents: level and series binding, levels (confirmed or proposed), morphometry, trajectories
-with their findings, balloons, cement volume, spread, expected restoration, VP vs BKP, and every
-source cited. Every estimate states its model, inputs, band and sources. No patient identifiers
-unless ``include_patient`` is set (the user ticks a box); the series UID is always there so the
-report cannot be mistaken for another study's.
+Contents: series binding, levels (confirmed or proposed), morphometry, the case's total cement
+with its band, then one section per planned level: procedure, trajectories with their findings,
+balloons, cement volume, spread, expected restoration, VP vs BKP and every source cited. The
+findings and estimates are :func:`planner.session.report.report_content` (the same code path as
+the panels and the ``check``/``estimate`` commands). Every estimate states its model, inputs,
+band and sources. No patient identifiers unless ``include_patient`` is set (the user ticks a
+box); the series UID is always there so the report cannot be mistaken for another study's.
 
 :func:`build_report_html` is pure (no Qt); :func:`export_report` is the File-menu action.
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 import datetime as _dt
 import html
 import logging
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +54,7 @@ def _pt(p: Any) -> str:
     return f"({p[0]:.1f}, {p[1]:.1f}, {p[2]:.1f})"
 
 
-def _series_section(volume: Any, plan: Any) -> str:
+def _series_section(volume: Any, content: Any) -> str:
     sp = volume.grid.spacing_mm
     rows = [
         ("Series UID", volume.series_uid),
@@ -64,13 +67,10 @@ def _series_section(volume: Any, plan: Any) -> str:
         f"<tr><td>{E(a)}</td><td>{E(str(b))}</td></tr>" for a, b in rows
     )
     out += "</table>"
-    if (
-        plan.series.series_uid != volume.series_uid
-        or plan.series.geometry_fingerprint != volume.grid.fingerprint()
-    ):
+    if not content.binding_ok:
         out += (
             "<p class='warn'>The plan is bound to another series (UID "
-            f"{E(plan.series.series_uid)}): do not use this report for this study.</p>"
+            f"{E(content.series_uid)}): do not use this report for this study.</p>"
         )
     return out
 
@@ -96,7 +96,7 @@ def _patient_section(volume: Any, include: bool) -> str:
     )
 
 
-def _levels_section(analysis: Any, target: str) -> str:
+def _levels_section(analysis: Any, planned: dict[str, str]) -> str:
     from ui.panels.measurements_table import COLUMNS, row_texts
 
     if analysis is None:
@@ -107,17 +107,17 @@ def _levels_section(analysis: Any, target: str) -> str:
         status = (
             "confirmed" if r.candidate.confirmed else "<b>proposed</b>"
         ) + f" ({E(r.candidate.source)})"
-        mark = " ◉ target" if r.level == target else ""
+        mark = f" ◉ planned ({planned[r.level]})" if r.level in planned else ""
         cells = [t for t, _ in row_texts(r.morphometry)]
         cells[0] += mark
         rows.append(f"<tr><td>{status}</td>" + "".join(f"<td>{E(c)}</td>" for c in cells) + "</tr>")
     out = "<table class='grid'>" + head + "".join(rows) + "</table>"
-    res = next((r for r in analysis.levels if r.level == target), None)
-    if res is not None and not res.candidate.confirmed:
-        out += (
-            f"<p class='warn'>The target level {E(target)} is a proposal, "
-            "not confirmed by the user.</p>"
-        )
+    for r in analysis.levels:
+        if r.level in planned and not r.candidate.confirmed:
+            out += (
+                f"<p class='warn'>The planned level {E(r.level)} is a proposal, "
+                "not confirmed by the user.</p>"
+            )
     if analysis.warnings:
         out += (
             "<ul class='flags'>" + "".join(f"<li>{E(w)}</li>" for w in analysis.warnings) + "</ul>"
@@ -130,35 +130,26 @@ def _levels_section(analysis: Any, target: str) -> str:
     return out
 
 
-def _trajectories_section(volume: Any, plan: Any, result: Any) -> str:
-    if not plan.trajectories:
+def _trajectories_section(level: Any) -> str:
+    """Needles of one level with the session's findings (``level.check``)."""
+    import math
+
+    if not level.trajectories:
         return "<p>No trajectories planned.</p>"
-    out = []
-    check = None
-    if result is not None:
-        try:  # the session's findings: the same code path as `check` and the panels
-            from planner.session import Case, LevelAnalysis, LevelsAnalysis, level_check
-
-            data = LevelAnalysis(result.anatomy, result.morphometry)
-            case = Case.from_legacy(plan, LevelsAnalysis(((plan.level, data),)))
-            check = level_check(volume, case, plan.level)
-        except Exception as exc:  # noqa: BLE001 - the report still prints the geometry
-            log.warning("trajectory findings unavailable: %s", exc)
-    for t in plan.trajectories:
-        import math
-
+    out = [f"<p>Approach: {'unipedicular' if level.unipedicular else 'bipedicular'}.</p>"]
+    for t in level.trajectories:
         length = math.dist(t.skin_entry_lps, t.target_lps)
         out.append(
             f"<p><b>{E(t.side.capitalize())}</b> {E(t.approach)}, needle {E(t.needle_id)}: skin "
             f"entry {_pt(t.skin_entry_lps)}, bone entry {_pt(t.bone_entry_lps)}, tip "
             f"{_pt(t.target_lps)} LPS mm; skin to tip {length:.1f} mm.</p>"
         )
-        if check is not None:
-            res = next(r for tt, r in check.results if tt == t)
-            if res.findings:
+        if level.check is not None:
+            fs = [f for f in level.check.findings if f.side == t.side]
+            if fs:
                 out.append(
                     "<ul class='flags'>"
-                    + "".join(f"<li>{E(f.severity)}: {E(f.message)}</li>" for f in res.findings)
+                    + "".join(f"<li>{E(f.severity)}: {E(f.message)}</li>" for f in fs)
                     + "</ul>"
                 )
             else:
@@ -166,11 +157,59 @@ def _trajectories_section(volume: Any, plan: Any, result: Any) -> str:
     return "".join(out)
 
 
-def _measurements_section(plan: Any) -> str:
+def _total_section(content: Any) -> str:
+    from ui.panels.common import fmt_range
+
+    t = content.total_cement
+    out = (
+        f"<p class='big'>Cement to prepare for {len(content.levels)} level(s): "
+        f"<b>{t.recommended_ml:.1f} mL</b> (band {fmt_range(*t.range_ml, 'mL')}; the sum of "
+        "the levels' recommended volumes and of their bands' bounds).</p>"
+    )
+    if t.missing:
+        out += (
+            "<p class='warn'>Not included (no analysis): " + E(", ".join(t.missing)) + ".</p>"
+        )
+    return out
+
+
+def _level_section(level: Any, result: Any) -> list[str]:
+    est = level.estimates
+    parts = [
+        f"<h2>Level {E(level.level)} — {E(level.procedure)} ({E(level.status)})</h2>",
+        "<h3>Trajectories</h3>",
+        _trajectories_section(level),
+    ]
+    if est is None:
+        return [*parts, "<p>No estimates: this level has not been analysed.</p>"]
+    parts += [
+        "<h3>Balloons</h3>",
+        "".join(balloon_html(b) for b in est.balloons) or "<p>No balloons planned.</p>",
+        "<h3>Cement volume</h3>",
+        cement_html(est.cement),
+        "<h3>Cement spread</h3>",
+        spread_html(est.spread),
+        "<h3>Expected height restoration</h3>",
+        restoration_html(est.restoration, result.morphometry if result else None),
+        "<h3>Vertebroplasty and kyphoplasty compared</h3>",
+        compare_html(est.comparison),
+    ]
+    if est.notes:
+        parts.append(
+            "<h3>Notes</h3><ul class='notes'>"
+            + "".join(f"<li>{E(n)}</li>" for n in est.notes)
+            + "</ul>"
+        )
+    if level.notes:
+        parts.append(f"<p>{E(level.notes)}</p>")
+    return [*parts, "<h3>Sources</h3>", sources_html(est.source_ids)]
+
+
+def _measurements_section(measurements: Any) -> str:
     from ui.tools.measurement import from_plan_measurement
 
     rows = []
-    for pm in plan.measurements:
+    for pm in measurements:
         m = from_plan_measurement(pm)
         pts = ", ".join(_pt(p) for p in m.points_lps)
         rows.append(
@@ -179,11 +218,23 @@ def _measurements_section(plan: Any) -> str:
     return "<ul>" + "".join(rows) + "</ul><p>Points in LPS mm.</p>"
 
 
+def as_case(plan: Any, analysis: Any = None) -> Any:
+    """A ``planner.session.Case`` from a case or a single-level ``Plan`` (compatibility)."""
+    from planner.session import Case
+    from ui.document.level_analysis import synced_confirmations
+
+    if isinstance(plan, Case):
+        case = plan if analysis is None else replace(plan, analysis=analysis)
+    else:
+        case = Case.from_legacy(plan, analysis)
+    return synced_confirmations(case)
+
+
 def build_report_html(
     volume: Any,
-    plan: Any,
-    analysis: Any,
-    estimates: Any,
+    case: Any,
+    analysis: Any = None,
+    _estimates: Any = None,
     include_patient: bool = False,
     app_version: str = "",
     indication: Any = None,
@@ -191,19 +242,23 @@ def build_report_html(
 ) -> str:
     """The report as one HTML document (pure function of its inputs).
 
-    ``estimates`` is a ``planner.estimate.PlanEstimates`` for ``plan`` (or None when the level
-    has no analysis). All positions LPS mm, volumes mL, heights mm, angles degrees.
+    ``case`` is a ``planner.session.Case`` (or a single-level ``Plan`` with ``analysis``);
+    findings and estimates come from :func:`planner.session.report.report_content`. All
+    positions LPS mm, volumes mL, heights mm, angles degrees.
     """
-    result = (
-        None
-        if analysis is None
-        else next((r for r in analysis.levels if r.level == plan.level), None)
-    )
+    from planner.session import report_content
+
+    case = as_case(case, analysis)
+    content = report_content(volume, case)
+    analysis = case.analysis
+    levels = content.levels
+    title = ", ".join(f"{lv.level} {lv.procedure}" for lv in levels) or "no level planned"
     now = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
+    planned = {lv.level: lv.procedure for lv in levels}
     parts = [
-        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>Plan {E(plan.level)}</title>"
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>Plan {E(title)}</title>"
         f"<style>{CSS}</style></head><body>",
-        f"<h1>Vertebral augmentation plan — {E(plan.level)} — {E(plan.procedure)}</h1>",
+        f"<h1>Vertebral augmentation plan — {E(title)}</h1>",
         f"<p>Generated {now} by Vertebral Augmentation Planner {E(app_version)}. A planning aid: "
         "every number below is an estimate with its model, inputs, band and sources.</p>",
     ]
@@ -213,56 +268,25 @@ def build_report_html(
         parts += ["<h2>Indication check</h2>", indication_html(indication, mri)]
     parts += [
         "<h2>Series</h2>",
-        _series_section(volume, plan),
+        _series_section(volume, content),
         "<h2>Patient</h2>",
         _patient_section(volume, include_patient),
         "<h2>Levels and measurements</h2>",
-        _levels_section(analysis, plan.level),
-        "<h2>Trajectories</h2>",
-        _trajectories_section(volume, plan, result),
+        _levels_section(analysis, planned),
+        "<h2>Total cement</h2>",
+        _total_section(content),
     ]
-    if estimates is not None:
-        parts += [
-            "<h2>Balloons</h2>",
-            "".join(balloon_html(b) for b in estimates.balloons) or "<p>No balloons planned.</p>",
-            "<h2>Cement volume</h2>",
-            cement_html(estimates.cement),
-            "<h2>Cement spread</h2>",
-            spread_html(estimates.spread),
-            "<h2>Expected height restoration</h2>",
-            restoration_html(estimates.restoration, result.morphometry if result else None),
-            "<h2>Vertebroplasty and kyphoplasty compared</h2>",
-            compare_html(estimates.comparison),
-        ]
-        if estimates.notes:
-            parts.append(
-                "<h2>Notes</h2><ul class='notes'>"
-                + "".join(f"<li>{E(n)}</li>" for n in estimates.notes)
-                + "</ul>"
-            )
-        parts += ["<h2>Sources</h2>", sources_html(estimates.source_ids)]
-    else:
-        parts.append("<p>No estimates: the target level has not been analysed.</p>")
-    if plan.measurements:
-        parts += ["<h2>Measurements drawn</h2>", _measurements_section(plan)]
-    if plan.notes:
-        parts += ["<h2>Plan notes</h2>", f"<p>{E(plan.notes)}</p>"]
+    for lv in levels:
+        result = None
+        if analysis is not None:
+            result = next((r for r in analysis.levels if r.level == lv.level), None)
+        parts += _level_section(lv, result)
+    if content.measurements:
+        parts += ["<h2>Measurements drawn</h2>", _measurements_section(content.measurements)]
+    if content.notes:
+        parts += ["<h2>Plan notes</h2>", f"<p>{E(content.notes)}</p>"]
     parts += [f"<h2>Limits</h2><p class='honest'>{E(NOT_CLAIMED)}</p>", "</body></html>"]
     return "\n".join(parts)
-
-
-def estimates_for_report(doc: Any, controller: Any = None) -> Any:
-    """The current plan's estimates: the controller's finished run if it matches, else computed."""
-    plan = doc.plan
-    result = doc.level_result(plan.level) if plan is not None else None
-    if result is None:
-        return None
-    cur = getattr(controller, "current", None)
-    if cur is not None and cur.full is not None and cur.plan is plan and cur.result is result:
-        return cur.full
-    from planner.estimate import compute_estimates
-
-    return compute_estimates(doc.volume, result.anatomy, result.morphometry, plan)
 
 
 def write_report(path: str | Path, html_text: str) -> Path:

@@ -25,10 +25,11 @@ from numpy.typing import NDArray
 from PySide6.QtCore import QEvent, QObject, QPointF, Qt, Signal
 from PySide6.QtGui import QKeyEvent, QMouseEvent
 
+from planner.constants import CLICK_MIN_NEEDLE_MM, DRAG_MIN_NEEDLE_MM
 from ui.document.commands import merge_key_for
+from ui.document.trajectory_service import TrajectoryService
 from ui.shell.errors import error_display
 from ui.views.needle_overlays import NeedleOverlays
-from ui.document.trajectory_service import TrajectoryService
 
 log = logging.getLogger(__name__)
 HIT_PX = 10.0
@@ -210,8 +211,11 @@ class NeedleTool(QObject):
             self.pending_target = p
             self.status.emit(f"Target set; now click the {self.armed} SKIN ENTRY (Esc cancels)")
             return True
-        if float(np.linalg.norm(p - self.pending_target)) < 5.0:
-            self.status.emit("The skin entry must be at least 5 mm from the target; click again")
+        if float(np.linalg.norm(p - self.pending_target)) < CLICK_MIN_NEEDLE_MM:
+            self.status.emit(
+                f"The skin entry must be at least {CLICK_MIN_NEEDLE_MM:g} mm from the target; "
+                "click again"
+            )
             return True
         side = self.armed
         plan = self.service.base_plan()
@@ -235,7 +239,7 @@ class NeedleTool(QObject):
             return True
         if self.armed and self.pending_target is not None and view.name != "3d":
             p = view.lps_at(pos)
-            if float(np.linalg.norm(p - self.pending_target)) >= 2.0:
+            if float(np.linalg.norm(p - self.pending_target)) >= DRAG_MIN_NEEDLE_MM:
                 traj = self.service.make_trajectory(
                     self.armed, p, self.pending_target, self.arm_approach, self.arm_needle
                 )

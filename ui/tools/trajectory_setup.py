@@ -14,10 +14,10 @@ from typing import Any
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
 
-from ui.views.needle_overlays import NeedleOverlays
-from ui.tools.needle_tool import NeedleTool
 from ui.document.plan_io import PlanIO
 from ui.document.trajectory_service import TrajectoryService
+from ui.tools.needle_tool import NeedleTool
+from ui.views.needle_overlays import NeedleOverlays
 
 log = logging.getLogger(__name__)
 
@@ -25,9 +25,9 @@ log = logging.getLogger(__name__)
 class TrajectoryFeatures(QObject):
     def __init__(self, win: Any) -> None:
         super().__init__(win)
-        from ui.views.needle_views import NeedleViewsPanel
         from ui.panels.fluoro_panel import FluoroPanel
         from ui.panels.trajectory_panel import TrajectoryPanel
+        from ui.views.needle_views import NeedleViewsPanel
 
         self.win = win
         self.service = TrajectoryService(win.doc, win)
@@ -39,10 +39,6 @@ class TrajectoryFeatures(QObject):
         self.needle_views = NeedleViewsPanel(self.service, win.image_property)
         self.fluoro = FluoroPanel(self.service)
         self.plan_io = PlanIO(win)
-        # a saved one-needle plan was made as unipedicular: check it as such once opened
-        self.plan_io.plan_opened.connect(
-            lambda plan: self.service.set_unipedicular(plan.is_unipedicular)
-        )
         # where the panels finally go depends on the screen: see ui.shell.panel_layout
         self.panel_dock = win.add_panel(
             self.panel, "Trajectories", Qt.DockWidgetArea.LeftDockWidgetArea
@@ -84,20 +80,16 @@ class TrajectoryFeatures(QObject):
                 "Save the plan to a new file",
             ),
         ):
-            a = QAction(text, win)
-            a.setShortcut(QKeySequence(sc))
-            a.setStatusTip(tip)
-            a.setToolTip(tip)
-            a.triggered.connect(lambda *_, s=slot: s())
-            win.addAction(a)
-            acts[key] = a
-            win.actions_by_name[key] = a
-        file_menu = win.menuBar().actions()[0].menu()
-        anchor = next((a for a in file_menu.actions() if a.isSeparator()), None)
-        for key in ("open_plan", "save_plan", "save_plan_as"):
-            file_menu.insertAction(anchor, acts[key]) if anchor else file_menu.addAction(acts[key])
-        if anchor is not None:
-            file_menu.insertSeparator(acts["open_plan"])
+            acts[key] = win.action_registry.register(
+                key,
+                text,
+                slot,
+                sc,
+                "file",
+                tip=tip,
+                before="print",
+                separator=key == "save_plan_as",
+            )
         return acts
 
     def close(self) -> None:

@@ -11,9 +11,10 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from planner.constants import DISPLAY_BONE_HU
 from planner.volume import CTVolume
 
-BONE_HU = 250
+BONE_HU = DISPLAY_BONE_HU
 TRABECULAR_HU = 120
 STRIP_MM = 15.0
 BIN_MM = 5.0
