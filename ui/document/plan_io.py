@@ -27,8 +27,8 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from planner.errors import InputError, PlanMismatchError
-from ui.shell.dialog_paths import start_path
 from ui.document.case_restore import document_case_plan, restore
+from ui.shell.dialog_paths import start_path
 from ui.shell.errors import guarded, show_message
 
 log = logging.getLogger(__name__)
