@@ -37,6 +37,13 @@ MIN_TRANSPEDICULAR_MM = 0.5
 BONE_HU = SUGGEST_BONE_HU
 STEP = 0.5
 SEARCH_STEP = 1.0
+#: Transpedicular candidates (best clearance first) fully evaluated before one is suggested:
+#: the clearance score cannot see the checks of :func:`evaluate` (foreign bone, fluoroscopic
+#: rule), so a candidate with a danger finding gives way to the next (tool assumption).
+N_CANDIDATES = 8
+#: Mask indicator (0 = surface, 0.5 = a voxel inside) above which a line that reaches the crop's
+#: border is taken to be still inside the vertebra there (tool assumption).
+CROP_EDGE_INSIDE = 0.25
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +122,8 @@ def _score_lines(
 
 def _transpedicular(
     ctx: TrajectoryContext, side: str, r: float, unipedicular: bool
-) -> tuple[FloatArray, FloatArray]:
+) -> list[tuple[FloatArray, FloatArray]]:
+    """Candidate (target, pass) lines in body mm, best clearance score first (distinct)."""
     ped = ctx.pedicles[side]
     sg = SIDE_SIGN[side]
     iso, a = ped.isthmus_point, ped.axis_dir
@@ -138,9 +146,19 @@ def _transpedicular(
         )
         k = int(np.argmax(score))
         best = (lines[k, 0], lines[k, 1], float(score[k]))
+        if half > 1.0:
+            coarse = (score, lines)
         targets = targets[np.linalg.norm(targets - best[0], axis=1) < 4.0]
     assert best is not None
-    return best[0], best[1]
+    out = [(best[0], best[1])]
+    order = np.argsort(-coarse[0], kind="stable")
+    for k in order[: 4 * N_CANDIDATES]:
+        if not np.isfinite(coarse[0][k]) or len(out) >= N_CANDIDATES:
+            break
+        t, p = coarse[1][k]
+        if all(np.linalg.norm(t - a) + np.linalg.norm(p - b) > 1.0 for a, b in out):
+            out.append((t, p))
+    return out
 
 
 def _parapedicular(
@@ -221,7 +239,13 @@ def _entries(
             if np.isfinite(ind[k]):
                 bone_entry = through - first_crossing(ind, STEP) * d
                 return bone_entry, *_skin(ctx, bone_entry, d)
-            start = through - s[max(k - 1, 0)] * d  # bone continues beyond the crop: use HU
+            start = through - s[max(k - 1, 0)] * d
+            if k == 0 or ind[k - 1] < CROP_EDGE_INSIDE:
+                # the line was already at the mask's surface where the crop ends: the bone the
+                # HU walk would add behind it is not this vertebra's (e.g. the facet of the
+                # level above, outside the label), so the entry is the last in-crop sample
+                return start, *_skin(ctx, start, d)
+            # the vertebra continues beyond the crop: find its surface by HU
         else:
             ped = ctx.pedicles[side]
             tb = ctx.frame.to_body(through)
@@ -273,6 +297,27 @@ def _make(
     return Trajectory(side, approach, tuple(skin), tuple(bone), tuple(tip), needle.id)  # type: ignore[arg-type]
 
 
+def _danger(res: TrajectoryResult) -> int:
+    return sum(f.severity == "danger" for f in res.findings)
+
+
+def _best_transpedicular(
+    ctx: TrajectoryContext, side: str, n: Needle, unipedicular: bool
+) -> tuple[Trajectory, TrajectoryResult]:
+    """The first candidate (best clearance first) whose evaluation has no danger finding;
+    if every one has, the one with the fewest (ties: the better clearance score)."""
+    best: tuple[Trajectory, TrajectoryResult] | None = None
+    for tb, pb in _transpedicular(ctx, side, n.radius_mm, unipedicular):
+        tp = _make(ctx, side, "transpedicular", tb, pb, n)
+        res = evaluate(ctx, tp, n, unipedicular=unipedicular)
+        if _danger(res) == 0:
+            return tp, res
+        if best is None or _danger(res) < _danger(best[1]):
+            best = (tp, res)
+    assert best is not None
+    return best
+
+
 def suggest(
     ctx: TrajectoryContext, side: str, needle: Needle | str = "11G", unipedicular: bool = False
 ) -> Suggestion:
@@ -293,9 +338,7 @@ def suggest(
         )
     n = get_needle(needle)
     r = n.radius_mm
-    tb, pb = _transpedicular(ctx, side, r, unipedicular)
-    tp = _make(ctx, side, "transpedicular", tb, pb, n)
-    tp_res = evaluate(ctx, tp, n, unipedicular=unipedicular)
+    tp, tp_res = _best_transpedicular(ctx, side, n, unipedicular)
     m = tp_res.metrics
     ok = m.breach_grade == 0 and m.min_cortical_clearance_mm >= MIN_TRANSPEDICULAR_MM
     if ok:
