@@ -85,6 +85,11 @@ def bone_crossings(
         if (transpedicular and first_ped.size and 0 <= first_ped[0] - b <= gap
                 and main in ENTRY_STRUCTURES):
             continue  # the entry through the own posterior elements into the pedicle
+        if transpedicular and _pedicle_base(first_ped, own, a, b, gap) and main == ARCH:
+            # lamina / facet lie behind the pedicle, never between it and the body: bone
+            # labelled so there is the pedicle's base where the CT's posterior labels and the
+            # analysis' pedicle and body masks do not meet
+            continue
         name = STRUCTURE_NAMES.get(main, "other bone")
         if name.endswith("pedicle"):
             name = "opposite " + name
@@ -112,6 +117,15 @@ def pedicle_miss(
     d = pts[-1] - pts[0]
     d = d / max(float(np.linalg.norm(d)), 1e-9)
     return float(np.hypot(off[0], off[2])), pedicle_offset_direction(ctx, side, pts[k], d)
+
+
+def _pedicle_base(first_ped: np.ndarray, own: np.ndarray, a: int, b: int, gap: int) -> bool:
+    """True when the run ``[a, b)`` starts at most ``gap`` samples after the own pedicle and
+    ends where the own body (or pedicle) resumes."""
+    if not first_ped.size or b >= len(own) or not own[b]:
+        return False
+    last = first_ped[first_ped < a]
+    return bool(last.size and 0 <= a - last[-1] <= gap)
 
 
 def _runs(flags: np.ndarray) -> list[tuple[int, int]]:

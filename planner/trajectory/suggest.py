@@ -40,7 +40,9 @@ SEARCH_STEP = 1.0
 #: Transpedicular candidates (best clearance first) fully evaluated before one is suggested:
 #: the clearance score cannot see the checks of :func:`evaluate` (foreign bone, fluoroscopic
 #: rule), so a candidate with a danger finding gives way to the next (tool assumption).
-N_CANDIDATES = 8
+N_CANDIDATES = 12
+#: Candidates differ by at least this much (mm, target shift + pass shift; tool assumption).
+CANDIDATE_SPREAD_MM = 3.0
 #: Mask indicator (0 = surface, 0.5 = a voxel inside) above which a line that reaches the crop's
 #: border is taken to be still inside the vertebra there (tool assumption).
 CROP_EDGE_INSIDE = 0.25
@@ -152,11 +154,12 @@ def _transpedicular(
     assert best is not None
     out = [(best[0], best[1])]
     order = np.argsort(-coarse[0], kind="stable")
-    for k in order[: 4 * N_CANDIDATES]:
+    for k in order:
         if not np.isfinite(coarse[0][k]) or len(out) >= N_CANDIDATES:
             break
         t, p = coarse[1][k]
-        if all(np.linalg.norm(t - a) + np.linalg.norm(p - b) > 1.0 for a, b in out):
+        if all(np.linalg.norm(t - a) + np.linalg.norm(p - b) > CANDIDATE_SPREAD_MM
+               for a, b in out):
             out.append((t, p))
     return out
 
