@@ -7,6 +7,10 @@ unipedicular one (DOMAIN.md §6.3) — and a *pass point* in the plane of the pe
 Every candidate line is scored by the smallest clearance between the needle surface and the
 bone surface / spinal canal from behind the pedicle to the tip (distance fields make each
 candidate a few hundred array look-ups); a coarse grid is refined once around the best.
+The refined best and the next best distinct coarse lines (:data:`N_CANDIDATES`) are then
+evaluated in that order with the full checks (:func:`~planner.trajectory.evaluate.evaluate`),
+and the first without a danger finding (foreign bone crossed, fluoroscopic medial-wall rule,
+...) is the transpedicular suggestion: the clearance score alone cannot see those checks.
 Where the best transpedicular corridor leaves less than :data:`MIN_TRANSPEDICULAR_MM` per side
 (total clearance 1 mm, the pedicle rule of Kaur 2016, DOMAIN.md §6.2) a parapedicular
 alternative is searched: a line that passes lateral to the pedicle and enters the body at its
@@ -225,7 +229,9 @@ def _entries(
     """Bone entry and skin entry on the line from ``tip`` back through ``through`` (LPS).
 
     A parapedicular needle enters bone at the body wall. Otherwise, with a whole-vertebra
-    mask the bone entry is where the line leaves it; without one it is
+    mask the bone entry is where the line leaves it (where it leaves the crop already at the
+    mask's surface, the last in-crop sample: the bone behind is not this vertebra's); without
+    one it is
     the start of the first 2 mm of soft tissue (HU < :data:`BONE_HU`) behind the pedicle.
     The skin entry is the last tissue sample before 3 mm of air (HU < :data:`AIR_HU`) or the
     image border.
