@@ -59,8 +59,35 @@ def build_checklist(table: QTableWidget, on_answer: Callable[[str, str], None]) 
         box.setEditable(it.numeric)
         box.addItems(["unknown", *(c for c in it.choices if c != "unknown")])
         box.setObjectName(f"answer_{it.item_id}")
-        box.currentTextChanged.connect(lambda text, i=it.item_id: on_answer(i, text))
+        if it.numeric:  # typed: one answer when the typing ends (Enter, focus out) or a pick
+            box.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+            edit = box.lineEdit()
+            edit.editingFinished.connect(
+                lambda b=box, i=it.item_id: on_answer(i, b.currentText()))
+            box.activated.connect(lambda _n, b=box, i=it.item_id: on_answer(i, b.currentText()))
+        else:
+            box.currentTextChanged.connect(lambda text, i=it.item_id: on_answer(i, text))
         table.setCellWidget(row, 1, box)
+
+
+def show_answers(table: QTableWidget, answers: tuple[tuple[str, str], ...]) -> None:
+    """Put ``answers`` ((item id, answer) pairs) in the answer boxes; others show "unknown".
+
+    No answer signal is sent (the boxes only show the case)."""
+    given = dict(answers)
+    for row, it in enumerate(ITEMS):
+        box = table.cellWidget(row, 1)
+        if not isinstance(box, QComboBox):
+            continue
+        text = given.get(it.item_id, "unknown")
+        if box.currentText() == text:
+            continue
+        box.blockSignals(True)
+        if box.isEditable():
+            box.setEditText(text)
+        else:
+            box.setCurrentIndex(max(box.findText(text), 0))
+        box.blockSignals(False)
 
 
 def show_check(table: QTableWidget, check: IndicationCheck) -> None:
