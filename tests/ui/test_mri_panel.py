@@ -233,3 +233,11 @@ def test_answers_are_saved_and_reopened_with_the_plan(  # type: ignore[no-untype
     # undoing the reopening empties the boxes again
     win2.doc.undo_stack.undo()
     assert _box(panel2, "pregnancy").currentText() == "unknown"
+
+
+def test_answers_the_checklist_does_not_take_are_left_out() -> None:
+    from ui.mri.tables import valid_answers
+
+    got = valid_answers((("pregnancy", "yes"), ("nonsense", "x"), ("pain_weeks", "soon"),
+                         ("pain_weeks", "4")))
+    assert got == (("pregnancy", "yes"), ("pain_weeks", "4"))

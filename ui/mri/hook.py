@@ -7,7 +7,8 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
 
-from ui.mri.panel import MRIPanel, valid_answers
+from ui.mri.panel import MRIPanel
+from ui.mri.tables import valid_answers
 from ui.shell.errors import error_display, report_exception
 
 

@@ -39,6 +39,7 @@ from ui.mri.tables import (
     show_answers,
     show_check,
     summary_html,
+    valid_answers,
 )
 from ui.mri.view import MRISliceView
 
@@ -398,13 +399,3 @@ class MRIPanel(QWidget):
         show_check(self.checklist, check)
         self.summary.setText(summary_html(check))
 
-
-def valid_answers(answers: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
-    """The answers the checklist takes (others are logged and left out)."""
-    kept = []
-    for pair in answers:
-        try:
-            kept.extend(validate_answers([pair]))
-        except (ValueError, KeyError) as exc:
-            log.warning("indication answer left out: %s", exc)
-    return tuple(kept)

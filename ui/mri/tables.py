@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -14,8 +15,9 @@ from PySide6.QtWidgets import (
     QTableWidgetItem,
 )
 
-from planner.indication import ITEMS, IndicationCheck
+from planner.indication import ITEMS, IndicationCheck, validate_answers
 
+log = logging.getLogger(__name__)
 RED = QColor(235, 60, 60)
 
 
@@ -111,3 +113,14 @@ def summary_html(check: IndicationCheck) -> str:
     return (f"<i>{check.statement}</i><br>Indications met: {ids(check.indications_met)}. "
             f"Contraindications present: {ids(check.contraindications_present)}. "
             f"Cautions: {ids(check.cautions)}. Unknown: {len(check.unknowns)} item(s).{red}")
+
+
+def valid_answers(answers: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    """The answers the checklist takes (others are logged and left out)."""
+    kept = []
+    for pair in answers:
+        try:
+            kept.extend(validate_answers([pair]))
+        except (ValueError, KeyError) as exc:
+            log.warning("indication answer left out: %s", exc)
+    return tuple(kept)
