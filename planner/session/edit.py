@@ -155,9 +155,23 @@ def add_correction(case: Case, correction: Correction) -> Case:
 
 
 def set_indication(case: Case, item: str, answer: str) -> Case:
-    """Answer one indication checklist item (item id and answer are strings)."""
+    """Answer one indication checklist item (item id and answer are strings).
+
+    The same answer again returns ``case`` itself (nothing to undo).
+    """
+    if (item, answer) in case.plan.indication:
+        return case
     kept = tuple((k, v) for k, v in case.plan.indication if k != item)
     return _plan(case, indication=(*kept, (item, answer)))
+
+
+def clear_indication(case: Case, item: str) -> Case:
+    """Forget the answer to one checklist item (it is unknown again); ``case`` itself when the
+    item was not answered."""
+    kept = tuple((k, v) for k, v in case.plan.indication if k != item)
+    if len(kept) == len(case.plan.indication):
+        return case
+    return _plan(case, indication=kept)
 
 
 def set_plan(case: Case, plan: CasePlan) -> Case:

@@ -74,6 +74,12 @@ def test_corrections_indication_attempt_and_measurements() -> None:
         Correction.make("L1", "level_name", "k", None, float("nan"))
     case = edit.set_indication(edit.set_indication(case, "pain_mri", "yes"), "pain_mri", "no")
     assert case.plan.indication == (("pain_mri", "no"),)
+    assert edit.set_indication(case, "pain_mri", "no") is case  # unchanged: nothing to undo
+    two = edit.set_indication(case, "infection", "yes")
+    assert two.plan.indication == (("pain_mri", "no"), ("infection", "yes"))
+    assert edit.clear_indication(two, "pain_mri").plan.indication == (("infection", "yes"),)
+    assert edit.clear_indication(two, "pregnancy") is two  # not answered: unchanged
+    assert edit.clear_indication(two, "pain_mri").plan.levels is two.plan.levels
     assert edit.remove_level(case, "L1").corrections == ()
 
 

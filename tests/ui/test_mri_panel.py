@@ -127,3 +127,117 @@ def test_level_without_oedema_or_contraindication_is_red(mri_window, tmp_path) -
     panel.clear()
     assert panel.result is None and win.planning.levels.marks == {}
     assert win.planning.levels.table.item(2, 0).text() == "L1"
+
+
+def _box(panel, item_id):  # type: ignore[no-untyped-def]
+    from PySide6.QtWidgets import QComboBox
+
+    box = panel.checklist.findChild(QComboBox, f"answer_{item_id}")
+    assert box is not None
+    return box
+
+
+def _status(panel, item_id):  # type: ignore[no-untyped-def]
+    from planner.indication import ITEMS
+
+    row = [it.item_id for it in ITEMS].index(item_id)
+    return panel.checklist.item(row, 2).text()
+
+
+def test_answers_live_in_the_case_one_undo_step_each(demo_window, qtbot) -> None:  # type: ignore[no-untyped-def]
+    from ui.mri.hook import mri_panel
+
+    win = demo_window
+    panel = mri_panel(win)
+    stack = win.doc.undo_stack
+    n0 = stack.count()
+    _box(panel, "infection").setCurrentText("yes")
+    assert win.doc.case.plan.indication == (("infection", "yes"),)
+    assert stack.count() == n0 + 1 and "infection" in stack.undoText()
+    assert panel.indication().contraindications_present == ["infection"]
+    assert _status(panel, "infection") == "present"
+    _box(panel, "infection").setCurrentText("no")
+    assert stack.count() == n0 + 2 and win.doc.case.plan.indication == (("infection", "no"),)
+    # a typed number: one step when the typing ends, not one per key
+    line = _box(panel, "pain_weeks").lineEdit()
+    line.selectAll()  # the box shows "unknown": typing replaces it
+    qtbot.keyClicks(line, "12")
+    qtbot.keyClick(line, Qt.Key.Key_Return)
+    assert stack.count() == n0 + 3
+    assert dict(win.doc.case.plan.indication) == {"infection": "no", "pain_weeks": "12"}
+    # a text the item does not take: refused with a message, nothing pushed, box shows the case
+    line.setText("soon")
+    line.editingFinished.emit()
+    assert stack.count() == n0 + 3 and "number" in panel.summary.text()
+    assert _box(panel, "pain_weeks").currentText() == "12"
+    # undo puts the previous answers back in the boxes and the status column
+    stack.undo()
+    assert _box(panel, "pain_weeks").currentText() == "unknown"
+    stack.undo()
+    assert _box(panel, "infection").currentText() == "yes"
+    assert panel.indication().contraindications_present == ["infection"]
+    stack.undo()
+    assert _box(panel, "infection").currentText() == "unknown"
+    assert win.doc.case.plan.indication == () and _status(panel, "infection") == "unknown"
+    assert stack.count() == n0 + 3  # undo pushed nothing
+    stack.redo()
+    assert _box(panel, "infection").currentText() == "yes"
+    # "unknown" forgets the answer: one step; again "unknown": no step
+    _box(panel, "infection").setCurrentText("unknown")
+    assert win.doc.case.plan.indication == () and stack.count() == n0 + 2
+    panel.set_answer("infection", "unknown")
+    assert stack.count() == n0 + 2
+
+
+def test_answers_are_saved_and_reopened_with_the_plan(  # type: ignore[no-untyped-def]
+    demo_window, make_window, qtbot, tmp_path, monkeypatch, truth_runs
+) -> None:
+    import ui.document.plan_io
+    from planner.session import edit
+    from ui.mri.hook import mri_panel
+
+    win = demo_window
+    win.trajectory.service.synchronous = True
+    win.doc.push_case(edit.add_level(win.doc.case, "L1"), "Add L1")
+    panel = mri_panel(win)
+    _box(panel, "pregnancy").setCurrentText("yes")
+    _box(panel, "pain_at_level").setCurrentText("yes")
+    path = tmp_path / "plan.json"
+    monkeypatch.setattr(ui.document.plan_io, "ask_save_path", lambda parent, start: str(path))
+    win.trajectory.actions["save_plan"].trigger()
+    assert path.is_file() and not win.doc.is_modified
+    win.close()
+
+    win2 = make_window()
+    win2.trajectory.service.synchronous = True
+    with qtbot.waitSignal(win2.doc.volume_changed, timeout=60000):
+        win2.actions_by_name["open_demo"].trigger()
+    qtbot.waitUntil(lambda: win2.opener.task is None, timeout=10000)
+    panel2 = mri_panel(win2)  # open before the plan: it follows the document
+    assert _box(panel2, "pregnancy").currentText() == "unknown"
+    monkeypatch.setattr(ui.document.plan_io, "ask_open_path", lambda parent, start: str(path))
+    win2.trajectory.actions["open_plan"].trigger()
+    qtbot.waitUntil(lambda: bool(win2.doc.case and win2.doc.case.levels), timeout=60000)
+    assert dict(win2.doc.case.plan.indication) == {"pregnancy": "yes", "pain_at_level": "yes"}
+    assert _box(panel2, "pregnancy").currentText() == "yes"
+    assert _box(panel2, "pain_at_level").currentText() == "yes"
+    assert panel2.indication().contraindications_present == ["pregnancy"]
+    assert "pregnancy" in panel2.summary.text()
+    report = win2.planning.export_report(str(tmp_path / "r.html"), False)
+    text = open(report, encoding="utf-8").read()
+    first = text.index("<h2>")
+    assert text[first:].startswith("<h2>Indication check</h2>")
+    section = text[first:text.index("<h2>", first + 1)]
+    assert "Level L1: contraindication: pregnancy" in section
+    assert "<tr><td>Pregnancy (fluoroscopy)?</td><td>yes</td>" in section
+    # undoing the reopening empties the boxes again
+    win2.doc.undo_stack.undo()
+    assert _box(panel2, "pregnancy").currentText() == "unknown"
+
+
+def test_answers_the_checklist_does_not_take_are_left_out() -> None:
+    from ui.mri.tables import valid_answers
+
+    got = valid_answers((("pregnancy", "yes"), ("nonsense", "x"), ("pain_weeks", "soon"),
+                         ("pain_weeks", "4")))
+    assert got == (("pregnancy", "yes"), ("pain_weeks", "4"))

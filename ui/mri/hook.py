@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
 
 from ui.mri.panel import MRIPanel
+from ui.mri.tables import valid_answers
 from ui.shell.errors import error_display, report_exception
 
 
@@ -95,4 +96,6 @@ def report_indication(win: Any, level: str) -> tuple[Any, Any]:
     panel = mri_panel(win, create=False)
     if panel is not None:
         return panel.indication(), panel.result
-    return evaluate((), findings_from([level], win.doc.analysis, None)), None
+    case = win.doc.case
+    answers = () if case is None else valid_answers(tuple(case.plan.indication))
+    return evaluate(answers, findings_from([level], win.doc.analysis, None)), None

@@ -4,7 +4,9 @@ Holds the opened MRI (STIR and/or T1), runs the registration to the CT's analyse
 worker, and shows the result: the MRI's sagittal and axial planes through the shared crosshair
 (carried into the MRI frame through the level's transform), optionally with the CT bone
 overlaid, level names carried over, and a table of oedema per level. The checklist's answers
-are (item id, answer) pairs; :meth:`MRIPanel.indication` evaluates them with the findings.
+are (item id, answer) pairs kept in the document's case (``case.plan.indication``: saved in the
+plan file, one undo step per answer); :meth:`MRIPanel.indication` evaluates them with the
+findings.
 """
 
 from __future__ import annotations
@@ -25,12 +27,20 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from planner.indication import IndicationCheck, evaluate, findings_from
+from planner.indication import IndicationCheck, evaluate, findings_from, validate_answers
 from planner.mri.pipeline import MRIResult
 from planner.mri.reslice import Plane, auto_window, sample_plane, to_grey
 from planner.mri.rigid import RigidTransform
 from planner.volume import CTVolume
-from ui.mri.tables import build_checklist, fill_levels, make_table, show_check, summary_html
+from ui.mri.tables import (
+    build_checklist,
+    fill_levels,
+    make_table,
+    show_answers,
+    show_check,
+    summary_html,
+    valid_answers,
+)
 from ui.mri.view import MRISliceView
 
 log = logging.getLogger(__name__)
@@ -50,7 +60,6 @@ class MRIPanel(QWidget):
         self.doc, self.state = doc, state
         self.volumes: dict[str, CTVolume] = {}
         self.result: MRIResult | None = None
-        self.answers: tuple[tuple[str, str], ...] = ()
         self.point_pairs: list[tuple[NDArray[np.float64], NDArray[np.float64]]] = []
         self.last_mri_click: NDArray[np.float64] | None = None
         #: the MRI views' own crosshair before a registration links them to the CT
@@ -89,6 +98,8 @@ class MRIPanel(QWidget):
         doc.analysis_changed.connect(lambda *_: self._refresh_tables())
         doc.volume_changed.connect(lambda *_: self.clear())
         doc.plan_changed.connect(lambda *_: self._on_plan_changed())
+        doc.case_changed.connect(self._on_case_changed)
+        show_answers(self.checklist, self.answers)
         self._refresh_tables()
 
     def _build_layout(self) -> None:
@@ -331,23 +342,54 @@ class MRIPanel(QWidget):
             return []
         return [r.level for r in analysis.levels if r.morphometry.genant_grade > 0]
 
+    @property
+    def answers(self) -> tuple[tuple[str, str], ...]:
+        """The checklist answers of the document's case (``()`` without a study)."""
+        case = self.doc.case
+        return () if case is None else tuple(case.plan.indication)
+
     def indication(self) -> IndicationCheck:
-        """The checklist evaluated with the current answers, CT analysis and MRI result."""
-        return evaluate(self.answers, findings_from(self.planned_levels(), self.doc.analysis,
-                                                    self.result))
+        """The checklist evaluated with the case's answers, CT analysis and MRI result.
+
+        Answers that do not fit the checklist (a plan file from another version) are left out.
+        """
+        return evaluate(valid_answers(self.answers), findings_from(
+            self.planned_levels(), self.doc.analysis, self.result))
 
     def set_answer(self, item_id: str, answer: str) -> None:
-        rest = tuple(a for a in self.answers if a[0] != item_id)
-        self.answers = rest if answer == "unknown" else rest + ((item_id, answer),)
-        self._refresh_tables()
-        self.refresh_views()
-        self.indication_changed.emit()
+        """Answer one item in the case: one undo step ("unknown" forgets the answer).
+
+        Raises ValueError/KeyError (message for the user) for an answer the item does not take,
+        InputError without a study.
+        """
+        from planner.session import edit
+
+        case = self.doc.edited_case()
+        if answer == "unknown":
+            new = edit.clear_indication(case, item_id)
+        else:
+            validate_answers([(item_id, answer)])
+            new = edit.set_indication(case, item_id, answer)
+        self.doc.push_case(new, f"Indication: {item_id} {answer}")
 
     def _on_answer(self, item_id: str, text: str) -> None:
+        from planner.errors import InputError
+
         try:
             self.set_answer(item_id, text.strip().lower() or "unknown")
-        except (ValueError, KeyError) as exc:
+        except (ValueError, KeyError, InputError) as exc:
+            show_answers(self.checklist, self.answers)  # back to what the case holds
             self.summary.setText(f"{exc}")
+
+    def _on_case_changed(self, old: Any, new: Any) -> None:
+        """Undo/redo, a reopened plan, another study: the checklist shows the case's answers."""
+        before = () if old is None else old.plan.indication
+        after = () if new is None else new.plan.indication
+        show_answers(self.checklist, self.answers)
+        if before != after:
+            self._refresh_tables()
+            self.refresh_views()
+            self.indication_changed.emit()
 
     def _refresh_tables(self) -> None:
         check = self.indication()
@@ -356,3 +398,4 @@ class MRIPanel(QWidget):
         fill_levels(self.levels, names, self.result, check.flagged_levels())
         show_check(self.checklist, check)
         self.summary.setText(summary_html(check))
+

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -14,8 +15,9 @@ from PySide6.QtWidgets import (
     QTableWidgetItem,
 )
 
-from planner.indication import ITEMS, IndicationCheck
+from planner.indication import ITEMS, IndicationCheck, validate_answers
 
+log = logging.getLogger(__name__)
 RED = QColor(235, 60, 60)
 
 
@@ -59,8 +61,35 @@ def build_checklist(table: QTableWidget, on_answer: Callable[[str, str], None]) 
         box.setEditable(it.numeric)
         box.addItems(["unknown", *(c for c in it.choices if c != "unknown")])
         box.setObjectName(f"answer_{it.item_id}")
-        box.currentTextChanged.connect(lambda text, i=it.item_id: on_answer(i, text))
+        if it.numeric:  # typed: one answer when the typing ends (Enter, focus out) or a pick
+            box.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+            edit = box.lineEdit()
+            edit.editingFinished.connect(
+                lambda b=box, i=it.item_id: on_answer(i, b.currentText()))
+            box.activated.connect(lambda _n, b=box, i=it.item_id: on_answer(i, b.currentText()))
+        else:
+            box.currentTextChanged.connect(lambda text, i=it.item_id: on_answer(i, text))
         table.setCellWidget(row, 1, box)
+
+
+def show_answers(table: QTableWidget, answers: tuple[tuple[str, str], ...]) -> None:
+    """Put ``answers`` ((item id, answer) pairs) in the answer boxes; others show "unknown".
+
+    No answer signal is sent (the boxes only show the case)."""
+    given = dict(answers)
+    for row, it in enumerate(ITEMS):
+        box = table.cellWidget(row, 1)
+        if not isinstance(box, QComboBox):
+            continue
+        text = given.get(it.item_id, "unknown")
+        if box.currentText() == text:
+            continue
+        box.blockSignals(True)
+        if box.isEditable():
+            box.setEditText(text)
+        else:
+            box.setCurrentIndex(max(box.findText(text), 0))
+        box.blockSignals(False)
 
 
 def show_check(table: QTableWidget, check: IndicationCheck) -> None:
@@ -84,3 +113,14 @@ def summary_html(check: IndicationCheck) -> str:
     return (f"<i>{check.statement}</i><br>Indications met: {ids(check.indications_met)}. "
             f"Contraindications present: {ids(check.contraindications_present)}. "
             f"Cautions: {ids(check.cautions)}. Unknown: {len(check.unknowns)} item(s).{red}")
+
+
+def valid_answers(answers: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    """The answers the checklist takes (others are logged and left out)."""
+    kept = []
+    for pair in answers:
+        try:
+            kept.extend(validate_answers([pair]))
+        except (ValueError, KeyError) as exc:
+            log.warning("indication answer left out: %s", exc)
+    return tuple(kept)
