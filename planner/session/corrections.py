@@ -81,8 +81,10 @@ def point_correction(m: Morphometry, key: str, value_lps: Iterable[float]) -> Co
     value = _point(value_lps)
     shift = math.dist(value, auto[key])
     if shift > MAX_SHIFT_MM:
-        raise ValueError(f"{m.level} {key.replace('_', ' ')}: moved {shift:.0f} mm from the "
-                         f"automatic point; at most {MAX_SHIFT_MM:.0f} mm is accepted")
+        raise ValueError(
+            f"{m.level} {key.replace('_', ' ')}: moved {shift:.0f} mm from the "
+            f"automatic point; at most {MAX_SHIFT_MM:.0f} mm is accepted"
+        )
     return Correction.make(m.level, KIND, key, list(auto[key]), list(value))
 
 
@@ -101,8 +103,10 @@ def points_by_level(corrections: Iterable[Correction]) -> dict[str, dict[str, Po
     return out
 
 
-def six_point_morphometry(frame: BodyFrame, points: dict[str, Point],
-                          ) -> tuple[Heights, float, Lines]:
+def six_point_morphometry(
+    frame: BodyFrame,
+    points: dict[str, Point],
+) -> tuple[Heights, float, Lines]:
     """Heights (mm), wedge angle (°, + = anterior lower) and height lines from six points.
 
     Parameters
@@ -125,8 +129,10 @@ def six_point_morphometry(frame: BodyFrame, points: dict[str, Point],
         inf = frame.to_body(points[f"{wall}_inferior"])
         h = float(sup[2] - inf[2])
         if not h > 0.0:
-            raise ValueError(f"{wall} height: the superior point must lie above the inferior "
-                             f"one along the body axis (got {h:.1f} mm)")
+            raise ValueError(
+                f"{wall} height: the superior point must lie above the inferior "
+                f"one along the body axis (got {h:.1f} mm)"
+            )
         heights[wall] = h
         ap[wall] = 0.5 * float(sup[1] + inf[1])
         lines[wall] = (points[f"{wall}_inferior"], points[f"{wall}_superior"])
@@ -146,8 +152,15 @@ def _remeasured(m: Morphometry, frame: BodyFrame, moved: dict[str, Point]) -> Mo
     return replace(m, heights_mm=heights, wedge_angle_deg=wedge, height_lines_lps=lines)
 
 
-_GRADED = ("heights_mm", "reference_heights_mm", "height_loss_pct", "genant_grade", "morphology",
-           "wedge_angle_deg", "height_lines_lps")
+_GRADED = (
+    "heights_mm",
+    "reference_heights_mm",
+    "height_loss_pct",
+    "genant_grade",
+    "morphology",
+    "wedge_angle_deg",
+    "height_lines_lps",
+)
 
 
 def _same_grading(a: Morphometry, b: Morphometry) -> bool:
@@ -157,20 +170,25 @@ def _same_grading(a: Morphometry, b: Morphometry) -> bool:
         vals += [] if ref is None else list(ref.as_dict().values())
         return vals + [m.height_loss_pct.get(w, 0.0) for w in WALLS]
 
-    return (a.morphology == b.morphology and (a.reference_heights_mm is None)
-            == (b.reference_heights_mm is None) and a.height_lines_lps == b.height_lines_lps
-            and bool(np.allclose(flat(a), flat(b), rtol=0.0, atol=1e-9)))
+    return (
+        a.morphology == b.morphology
+        and (a.reference_heights_mm is None) == (b.reference_heights_mm is None)
+        and a.height_lines_lps == b.height_lines_lps
+        and bool(np.allclose(flat(a), flat(b), rtol=0.0, atol=1e-9))
+    )
 
 
 def _merge(orig: Morphometry, graded: Morphometry, keep_prefracture: bool) -> Morphometry:
     notes = tuple(dict.fromkeys(graded.notes))
     pre = orig.prefracture_volume_ml if keep_prefracture else graded.prefracture_volume_ml
-    return replace(orig, notes=notes, prefracture_volume_ml=pre,
-                   **{k: getattr(graded, k) for k in _GRADED})
+    return replace(
+        orig, notes=notes, prefracture_volume_ml=pre, **{k: getattr(graded, k) for k in _GRADED}
+    )
 
 
-def corrected_morphometry(morph: dict[str, Morphometry], frames: dict[str, BodyFrame],
-                          corrections: Iterable[Correction]) -> dict[str, Morphometry]:
+def corrected_morphometry(
+    morph: dict[str, Morphometry], frames: dict[str, BodyFrame], corrections: Iterable[Correction]
+) -> dict[str, Morphometry]:
     """Every level's morphometry after the point corrections (unchanged levels: same objects).
 
     ``morph`` and ``frames`` are by level name; corrections of levels not in ``morph`` are
@@ -179,16 +197,41 @@ def corrected_morphometry(morph: dict[str, Morphometry], frames: dict[str, BodyF
     moved = {k: v for k, v in points_by_level(corrections).items() if k in morph}
     if not moved:
         return dict(morph)
-    measured = {k: _remeasured(m, frames[k], moved[k]) if k in moved else m
-                for k, m in morph.items()}
+    measured = {
+        k: _remeasured(m, frames[k], moved[k]) if k in moved else m for k, m in morph.items()
+    }
     graded = grade_all(measured)
     out: dict[str, Morphometry] = {}
     for k, m in morph.items():
         g = graded[k]
-        same = _same_grading(m, g)
-        out[k] = m if same else _merge(m, g, keep_prefracture=g.genant_grade > 0
-                                      and m.genant_grade > 0 and k not in moved)
+        if k in moved:
+            g = replace(g, notes=(*g.notes, edited_note(m, moved[k])))
+        elif _same_grading(m, g):
+            out[k] = m
+            continue
+        out[k] = _merge(
+            m, g, keep_prefracture=g.genant_grade > 0 and m.genant_grade > 0 and k not in moved
+        )
     return out
+
+
+#: Notes of a corrected level start with this (tables and the report mark it "edited").
+EDITED_PREFIX = "edited:"
+
+
+def edited_note(m: Morphometry, moved: dict[str, Point]) -> str:
+    """The note a corrected level carries: which points moved, the automatic heights."""
+    names = ", ".join(k.replace("_", " ") for k in POINT_KEYS if k in moved)
+    auto = " / ".join(f"{m.heights_mm.get(w):.1f}" for w in WALLS)
+    return (
+        f"{EDITED_PREFIX} morphometry points moved by the user ({names}); automatic "
+        f"heights A/M/P {auto} mm"
+    )
+
+
+def is_edited(m: Morphometry) -> bool:
+    """Whether ``m`` carries a user correction (see :func:`edited_note`)."""
+    return any(n.startswith(EDITED_PREFIX) for n in m.notes)
 
 
 def apply_corrections(analysis: Any, corrections: Iterable[Correction]) -> Any:
@@ -256,7 +299,7 @@ class _Memo:
         out = apply_corrections(analysis, corrections)
         with self._lock:
             self._items.insert(0, (analysis, corrections, out))
-            del self._items[self.size:]
+            del self._items[self.size :]
         return out
 
 
