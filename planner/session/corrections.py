@@ -32,7 +32,8 @@ from typing import Any
 import numpy as np
 
 from planner.anatomy import WALLS, BodyFrame, Heights, Morphometry
-from planner.session.model import Correction
+from planner.session.edit import add_correction
+from planner.session.model import Case, Correction
 from planner.vertebra.grading import grade_all
 
 KIND = "morphometry_point"
@@ -187,25 +188,38 @@ def _merge(orig: Morphometry, graded: Morphometry, keep_prefracture: bool) -> Mo
 
 
 def corrected_morphometry(
-    morph: dict[str, Morphometry], frames: dict[str, BodyFrame], corrections: Iterable[Correction]
+    morph: dict[str, Morphometry],
+    frames: dict[str, BodyFrame],
+    corrections: Iterable[Correction],
+    strict: bool = True,
 ) -> dict[str, Morphometry]:
     """Every level's morphometry after the point corrections (unchanged levels: same objects).
 
     ``morph`` and ``frames`` are by level name; corrections of levels not in ``morph`` are
-    ignored (the level was not analysed).
+    ignored (the level was not analysed). An impossible point set (a superior point below its
+    inferior one, anterior behind posterior) raises ``ValueError`` when ``strict``; otherwise
+    that level keeps its automatic heights with a note saying so (e.g. a hand-edited file).
     """
     moved = {k: v for k, v in points_by_level(corrections).items() if k in morph}
     if not moved:
         return dict(morph)
-    measured = {
-        k: _remeasured(m, frames[k], moved[k]) if k in moved else m for k, m in morph.items()
-    }
+    measured = dict(morph)
+    refused: dict[str, str] = {}
+    for k in list(moved):
+        try:
+            measured[k] = _remeasured(morph[k], frames[k], moved[k])
+        except ValueError as exc:
+            if strict:
+                raise
+            refused[k] = f"{EDITED_PREFIX} correction not applied ({exc}); automatic heights kept"
+            del moved[k]
     graded = grade_all(measured)
     out: dict[str, Morphometry] = {}
     for k, m in morph.items():
         g = graded[k]
-        if k in moved:
-            g = replace(g, notes=(*g.notes, edited_note(m, moved[k])))
+        if k in moved or k in refused:
+            note = refused[k] if k in refused else edited_note(m, moved[k])
+            g = replace(g, notes=(*g.notes, note))
         elif _same_grading(m, g):
             out[k] = m
             continue
@@ -234,7 +248,7 @@ def is_edited(m: Morphometry) -> bool:
     return any(n.startswith(EDITED_PREFIX) for n in m.notes)
 
 
-def apply_corrections(analysis: Any, corrections: Iterable[Correction]) -> Any:
+def apply_corrections(analysis: Any, corrections: Iterable[Correction], strict: bool = True) -> Any:
     """``analysis`` with the surgeon's morphometry-point corrections applied.
 
     Parameters
@@ -244,6 +258,8 @@ def apply_corrections(analysis: Any, corrections: Iterable[Correction]) -> Any:
         :class:`planner.session.model.LevelsAnalysis`.
     corrections
         The case's corrections; kinds other than ``"morphometry_point"`` are ignored here.
+    strict
+        Raise ``ValueError`` on an impossible point set (see :func:`corrected_morphometry`).
 
     Returns
     -------
@@ -254,7 +270,7 @@ def apply_corrections(analysis: Any, corrections: Iterable[Correction]) -> Any:
     pairs = _pairs(analysis)
     morph = {name: data.morphometry for name, data in pairs}
     frames = {name: data.anatomy.frame for name, data in pairs}
-    new = corrected_morphometry(morph, frames, corrections)
+    new = corrected_morphometry(morph, frames, corrections, strict)
     edited = set(points_by_level(corrections))
     if all(new[n] is morph[n] for n in morph) and not edited & set(morph):
         return analysis
@@ -296,7 +312,7 @@ class _Memo:
             for a, c, out in self._items:
                 if a is analysis and c == corrections:
                     return out
-        out = apply_corrections(analysis, corrections)
+        out = apply_corrections(analysis, corrections, strict=False)
         with self._lock:
             self._items.insert(0, (analysis, corrections, out))
             del self._items[self.size :]
@@ -311,6 +327,20 @@ def corrected_analysis(analysis: Any, corrections: tuple[Correction, ...]) -> An
     if not any(c.kind == KIND for c in corrections):
         return analysis
     return _MEMO.get(analysis, corrections)
+
+
+def add_point_correction(case: Case, correction: Correction) -> Case:
+    """:func:`planner.session.edit.add_correction` after checking the points are possible.
+
+    Raises
+    ------
+    ValueError
+        With a message for the user (the case is unchanged).
+    """
+    new = add_correction(case, correction)
+    if case.analysis is not None:
+        apply_corrections(case.analysis, new.plan.corrections, strict=True)
+    return new
 
 
 def edited_levels(corrections: Iterable[Correction]) -> dict[str, tuple[str, ...]]:

@@ -13,6 +13,7 @@ from planner.plan.model import SeriesBinding
 from planner.session import Case, CasePlan, Correction, edit
 from planner.session.corrections import (
     POINT_KEYS,
+    add_point_correction,
     apply_corrections,
     automatic_points,
     edited_levels,
@@ -146,3 +147,16 @@ def test_corrections_survive_the_plan_file(tmp_path: Path) -> None:
     assert reopened.level_data("L2").morphometry.genant_grade == 2
     assert reopened.level_data("L1").morphometry == case.level_data("L1").morphometry
     assert Case(case.series, CasePlan(), a).level_data("L2").morphometry is before
+
+
+def test_an_impossible_point_is_refused_before_it_enters_the_case() -> None:
+    a = spine()
+    case = Case(SeriesBinding("1.2.3", "fp"), analysis=a)
+    bad = _moved(a, "L1", "middle_superior", (0, 0, -30.0))
+    with pytest.raises(ValueError, match="above the inferior"):
+        add_point_correction(case, bad)
+    # a hand-edited plan file with such a point: automatic heights kept, with a note
+    opened = edit.add_correction(case, bad)
+    m = opened.level_data("L1").morphometry
+    assert m.heights_mm == _m(a, "L1").heights_mm
+    assert any("correction not applied" in n for n in m.notes)
