@@ -35,7 +35,9 @@ def _settle(n: int = 5) -> None:
         QApplication.processEvents()
 
 
-def test_one_drag_moves_a_point_in_one_undo_step(make_window: Any, demo_case: Any, qtbot: Any) -> None:
+def test_one_drag_moves_a_point_in_one_undo_step(
+    make_window: Any, demo_case: Any, qtbot: Any
+) -> None:
     win = make_window()
     win.doc.set_study(demo_case.volume, (), "demo:")
     analysis = _with_points(truth_analysis(demo_case))

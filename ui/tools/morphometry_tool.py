@@ -1,10 +1,13 @@
 """Dragging a level's six morphometry points on the sagittal view (issue 11: the surgeon corrects).
 
 Gesture (one gesture = one undo step, DESIGN.md §3): press on a handle (one of the six points
-of a level whose mid-sagittal plane the slice shows) and drag. While dragging, every mouse move
-records the point as a correction (:func:`planner.session.corrections.add_point_correction`):
-heights, Genant grade, wedge angle, the neighbours' reference heights, restoration and cement
-follow at once through the document's case. The moves of one drag merge into one undo step.
+of a level whose mid-sagittal plane the slice shows) and drag. Every mouse move recomputes the
+case with the point as a correction (:func:`planner.session.corrections.add_point_correction`:
+heights, Genant grade, wedge angle, the neighbours' reference heights) and shows it at once on
+the sagittal view (handles) and in the status bar; the case itself (measurement table, levels,
+restoration and cement in the estimates, all views) is pushed at most every
+:data:`PUSH_MS` ms during the drag and on release. The pushes of one drag merge into one undo
+step.
 The point is kept in the body's mid-sagittal plane. A position the six-point method cannot
 use (a superior point below its inferior one) is not taken; the status bar says why.
 
@@ -18,7 +21,7 @@ import logging
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QEvent, QObject, QPointF, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QPointF, Qt, QTimer, Signal
 from PySide6.QtGui import QMouseEvent
 
 from planner.session.corrections import KIND, add_point_correction, point_correction
@@ -28,6 +31,9 @@ from ui.shell.errors import error_display
 
 log = logging.getLogger(__name__)
 HIT_PX = 9.0
+#: During a drag the document (every panel and view) follows at most this often; the sagittal
+#: handles and the status bar follow every move.
+PUSH_MS = 150
 
 
 class MorphometryTool(QObject):
@@ -46,12 +52,18 @@ class MorphometryTool(QObject):
         view.add_adapter(self.adapter)
         self._drag: tuple[str, str, int] | None = None  # level, key, merge key
         self._serial = 0
+        self._pending: tuple[Any, str, int] | None = None  # case, undo text, merge key
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(PUSH_MS)
+        self._timer.timeout.connect(self.flush)
         self.doc.case_changed.connect(self._on_document_case_changed)
         view.vtk.installEventFilter(self)
         self.refresh()
 
-    def refresh(self) -> None:
-        case = self.doc.case
+    def refresh(self, case: Any = None) -> None:
+        """Show the handles of ``case`` (default: the document's)."""
+        case = self.doc.case if case is None else case
         analysis = None if case is None else case.corrected_analysis()
         edited: dict[str, set[str]] = {}
         for c in () if case is None else case.plan.corrections:
@@ -84,6 +96,7 @@ class MorphometryTool(QObject):
                 return True
             if t == QEvent.Type.MouseButtonRelease and self._drag is not None:
                 self._drag = None
+                self.flush()
                 return True
         return False
 
@@ -128,11 +141,37 @@ class MorphometryTool(QObject):
         except ValueError as exc:
             self.status.emit(str(exc))
             return
-        self.doc.push_case(new, f"Move {level} {key.replace('_', ' ')} point", merge)
+        self._pending = (new, f"Move {level} {key.replace('_', ' ')} point", merge)
+        self.refresh(new)
+        self.status.emit(_summary(new, level))
+        if not self._timer.isActive():
+            self._timer.start()
+
+    def flush(self) -> None:
+        """Push the pending corrected case (one merged undo step per drag)."""
+        self._timer.stop()
+        if self._pending is not None:
+            case, text, merge = self._pending
+            self._pending = None
+            self.doc.push_case(case, text, merge)
+
+
+def _summary(case: Any, level: str) -> str:
+    m = case.level_data(level).morphometry
+    h = " / ".join(f"{m.heights_mm.get(w):.1f}" for w in ("anterior", "middle", "posterior"))
+    return f"{level}: heights A/M/P {h} mm, Genant {m.genant_grade}, wedge {m.wedge_angle_deg:.1f}°"
 
 
 def attach(view: Any) -> MorphometryTool | None:
     """Install the tool on a sagittal slice view (None: the document holds no case)."""
     if not hasattr(view.doc, "case_changed"):
         return None
-    return MorphometryTool(view)
+    tool = MorphometryTool(view)
+    tool.status.connect(lambda text: _show_status(view, text))
+    return tool
+
+
+def _show_status(view: Any, text: str) -> None:
+    bar = getattr(view.window(), "statusBar", None)
+    if bar is not None:
+        bar().showMessage(text, 8000)
