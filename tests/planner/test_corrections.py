@@ -160,3 +160,11 @@ def test_an_impossible_point_is_refused_before_it_enters_the_case() -> None:
     m = opened.level_data("L1").morphometry
     assert m.heights_mm == _m(a, "L1").heights_mm
     assert any("correction not applied" in n for n in m.notes)
+
+
+def test_removing_a_planned_level_keeps_its_anatomy_corrections() -> None:
+    a = spine()
+    case = edit.add_level(Case(SeriesBinding("1.2.3", "fp"), analysis=a), "L2")
+    c = _moved(a, "L2", "anterior_superior", (0, 0, -2.0))
+    case = edit.remove_level(edit.add_correction(case, c), "L2")
+    assert case.corrections == (c,)

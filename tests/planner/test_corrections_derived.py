@@ -30,12 +30,14 @@ def _raise_anterior(case: Case, mm: float) -> Case:
 def test_restoring_the_anterior_height_changes_grade_restoration_and_keys(case: Case) -> None:
     auto = case.level_data("L1")
     assert auto.morphometry.genant_grade >= 2  # the demo's L1 wedge fracture
-    fixed = _raise_anterior(case, auto.morphometry.reference_heights_mm.anterior
-                            - auto.morphometry.heights_mm.anterior)
+    fixed = _raise_anterior(
+        case, auto.morphometry.reference_heights_mm.anterior - auto.morphometry.heights_mm.anterior
+    )
     data = fixed.level_data("L1")
     m = data.morphometry
     assert m.heights_mm.anterior == pytest.approx(
-        auto.morphometry.reference_heights_mm.anterior, abs=1e-6)
+        auto.morphometry.reference_heights_mm.anterior, abs=1e-6
+    )
     assert m.genant_grade < auto.morphometry.genant_grade
     assert m.wedge_angle_deg < auto.morphometry.wedge_angle_deg - 10.0
     assert is_edited(m) and not is_edited(auto.morphometry)
@@ -54,7 +56,24 @@ def test_neighbours_of_a_corrected_level_are_regraded(case: Case) -> None:
     p = np.asarray(automatic_points(m)["posterior_superior"]) + 2.0 * frame.superior
     fixed = edit.add_correction(case, point_correction(m, "posterior_superior", p))
     assert fixed.level_data("L2").morphometry.heights_mm.posterior == pytest.approx(
-        m.heights_mm.posterior + 2.0, abs=1e-6)
+        m.heights_mm.posterior + 2.0, abs=1e-6
+    )
     ref_before = case.level_data("L3").morphometry.reference_heights_mm.posterior
     ref_after = fixed.level_data("L3").morphometry.reference_heights_mm.posterior
     assert ref_after != pytest.approx(ref_before, abs=0.1)
+
+
+def test_the_level_result_and_measure_output_say_edited(case: Case) -> None:
+    fixed = _raise_anterior(case, 2.0)
+    r = fixed.corrected_analysis().level("L1")
+    assert r.morphometry is not case.analysis.level("L1").morphometry
+    js = r.to_json()
+    want = automatic_points(r.morphometry)["anterior_superior"]
+    assert js["heights_mm"]["anterior"] == pytest.approx(
+        r.morphometry.heights_mm.anterior, abs=0.01
+    )
+    if "edited" not in js:
+        pytest.skip("LevelResult.edited comes with the six-point morphometry (anatomy branch)")
+    assert js["edited"]["morphometry_points"] is True
+    assert fixed.corrected_analysis().level("L2").to_json()["edited"]["morphometry_points"] is False
+    assert js["morphometry_points_lps"]["anterior_superior"] == pytest.approx(list(want), abs=0.01)
