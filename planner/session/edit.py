@@ -60,9 +60,7 @@ def remove_level(case: Case, level: str) -> Case:
         levels=tuple(lp for lp in case.plan.levels if lp.level != level),
         active_level=active,
         corrections=tuple(
-            c
-            for c in case.plan.corrections
-            if c.level != level or c.kind == "morphometry_point"
+            c for c in case.plan.corrections if c.level != level or c.kind == "morphometry_point"
         ),
     )
 

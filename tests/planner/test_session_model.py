@@ -74,7 +74,9 @@ def test_corrections_indication_attempt_and_measurements() -> None:
         Correction.make("L1", "level_name", "k", None, float("nan"))
     case = edit.set_indication(edit.set_indication(case, "pain_mri", "yes"), "pain_mri", "no")
     assert case.plan.indication == (("pain_mri", "no"),)
-    assert edit.remove_level(case, "L1").corrections == ()
+    name = Correction.make("L1", "level_name", "name", "L1", "L1")
+    # the treatment plan goes, the corrected anatomy (the moved point) stays
+    assert edit.remove_level(edit.add_correction(case, name), "L1").corrections == (c2,)
 
 
 def test_balloons_on_a_vertebroplasty_level_are_refused() -> None:
