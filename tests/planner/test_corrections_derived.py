@@ -77,3 +77,16 @@ def test_the_level_result_and_measure_output_say_edited(case: Case) -> None:
     assert js["edited"]["morphometry_points"] is True
     assert fixed.corrected_analysis().level("L2").to_json()["edited"]["morphometry_points"] is False
     assert js["morphometry_points_lps"]["anterior_superior"] == pytest.approx(list(want), abs=0.01)
+
+
+def test_the_report_marks_the_edited_level_and_keeps_the_automatic_point(case: Case) -> None:
+    from planner.session import report_content
+    from tests.planner.vertebra_cases import demo_case
+
+    fixed = edit.add_level(_raise_anterior(case, 2.0), "L2", activate=False)
+    content = report_content(demo_case().volume, fixed, with_estimates=False)
+    edited = {lv.level: lv.to_json()["edited"] for lv in content.levels}
+    assert edited == {"L1": ["morphometry_point"], "L2": []}
+    (c,) = content.to_json()["corrections"]
+    auto = automatic_points(case.analysis.level("L1").morphometry)["anterior_superior"]
+    assert c["automatic"] == pytest.approx(list(auto)) and c["value"] != c["automatic"]
