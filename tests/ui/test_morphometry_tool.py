@@ -39,6 +39,8 @@ def test_one_drag_moves_a_point_in_one_undo_step(
     make_window: Any, demo_case: Any, qtbot: Any
 ) -> None:
     win = make_window()
+    if not hasattr(win.doc, "case_changed"):
+        pytest.skip("the morphometry tool needs the document's Case (session UI branch)")
     win.doc.set_study(demo_case.volume, (), "demo:")
     analysis = _with_points(truth_analysis(demo_case))
     win.doc._apply_analysis(analysis)
