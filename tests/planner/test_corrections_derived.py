@@ -72,8 +72,6 @@ def test_the_level_result_and_measure_output_say_edited(case: Case) -> None:
     assert js["heights_mm"]["anterior"] == pytest.approx(
         r.morphometry.heights_mm.anterior, abs=0.01
     )
-    if "edited" not in js:
-        pytest.skip("LevelResult.edited comes with the six-point morphometry (anatomy branch)")
     assert js["edited"]["morphometry_points"] is True
     assert fixed.corrected_analysis().level("L2").to_json()["edited"]["morphometry_points"] is False
     assert js["morphometry_points_lps"]["anterior_superior"] == pytest.approx(list(want), abs=0.01)
