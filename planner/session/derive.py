@@ -139,18 +139,26 @@ def _volume_digest(volume: CTVolume) -> str:
 
 
 def anatomy_key(anatomy: LevelAnatomy, morphometry: Morphometry | None = None) -> str:
-    """Content key of a level's segmentation (masks, crop, frame) and morphometry."""
-    return _ANATOMY_KEYS.get(anatomy, morphometry, lambda: _anatomy_digest(anatomy, morphometry))
+    """Content key of a level's segmentation (masks, crop, frame) and morphometry.
+
+    The morphometry carries the surgeon's corrections (corrected heights, grades), so a
+    corrected level never shares a key with its automatic self. The masks' digest is
+    remembered per anatomy object: a dragged point changes only the morphometry part.
+    """
+    masks = _ANATOMY_KEYS.get(anatomy, None, lambda: _anatomy_digest(anatomy))
+    if morphometry is None:
+        return masks
+    h = hashlib.blake2b(masks.encode(), digest_size=16)
+    h.update(repr(morphometry).encode())
+    return h.hexdigest()
 
 
-def _anatomy_digest(anatomy: LevelAnatomy, morphometry: Morphometry | None) -> str:
+def _anatomy_digest(anatomy: LevelAnatomy) -> str:
     h = hashlib.blake2b(digest_size=16)
     h.update(f"{anatomy.level}|{anatomy.offset_kji}|{anatomy.grid.fingerprint()}".encode())
     for m in (anatomy.body, anatomy.pedicle_left, anatomy.pedicle_right, anatomy.canal):
         h.update(np.packbits(np.ascontiguousarray(m, dtype=bool)).tobytes())
     h.update(repr(anatomy.frame).encode())
-    if morphometry is not None:
-        h.update(repr(morphometry).encode())
     return h.hexdigest()
 
 

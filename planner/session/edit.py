@@ -48,14 +48,20 @@ def add_level(
 
 
 def remove_level(case: Case, level: str) -> Case:
-    """Remove a level and its needles; the active level becomes None if it was this one."""
+    """Remove a level and its needles; the active level becomes None if it was this one.
+
+    Corrections of the level's anatomy (moved morphometry points) stay: they describe the
+    vertebra, not its treatment plan.
+    """
     _level(case, level)
     active = None if case.plan.active_level == level else case.plan.active_level
     return _plan(
         case,
         levels=tuple(lp for lp in case.plan.levels if lp.level != level),
         active_level=active,
-        corrections=tuple(c for c in case.plan.corrections if c.level != level),
+        corrections=tuple(
+            c for c in case.plan.corrections if c.level != level or c.kind == "morphometry_point"
+        ),
     )
 
 

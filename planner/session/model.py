@@ -325,13 +325,27 @@ class Case:
         return self.plan.corrections
 
     def level_data(self, level: str) -> LevelData | None:
-        """The analysis of ``level``, or None (no analysis, or the level was not analysed)."""
-        if self.analysis is None:
+        """The corrected analysis of ``level``, or None (no analysis, or not analysed)."""
+        analysis = self.corrected_analysis()
+        if analysis is None:
             return None
         try:
-            return self.analysis.level(level)
+            return analysis.level(level)
         except KeyError:
             return None
+
+    def corrected_analysis(self) -> AnalysisLike | None:
+        """The analysis with the plan's corrections applied (None: no analysis).
+
+        See :func:`planner.session.corrections.apply_corrections`; remembered per
+        (analysis, corrections), so a drag update does not recompute it for every reader.
+        """
+        if self.analysis is None or not self.plan.corrections:
+            return self.analysis
+        from planner.session.corrections import corrected_analysis
+
+        out: AnalysisLike = corrected_analysis(self.analysis, self.plan.corrections)
+        return out
 
     def legacy_plan(self, level: str | None = None) -> Plan | None:
         """One level (default: the active one) as a single-level ``Plan`` (compatibility)."""

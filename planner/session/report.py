@@ -15,6 +15,7 @@ from typing import Any
 from planner.estimate.balloon_catalog import BalloonCatalog
 from planner.estimate.report import PlanEstimates
 from planner.plan.model import PlanMeasurement, Trajectory
+from planner.session.corrections import edited_levels
 from planner.session.derive import (
     CementTotal,
     LevelCheck,
@@ -22,7 +23,7 @@ from planner.session.derive import (
     level_estimates,
     total_cement,
 )
-from planner.session.model import Case
+from planner.session.model import Case, Correction
 from planner.volume import CTVolume
 
 
@@ -43,10 +44,13 @@ class LevelReport:
     check: LevelCheck | None
     estimates: PlanEstimates | None
     notes: str
+    #: Kinds of the user's corrections on this level's anatomy (``()``: automatic).
+    edited: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
             "level": self.level,
+            "edited": list(self.edited),
             "status": self.status,
             "procedure": self.procedure,
             "approach": "unipedicular" if self.unipedicular else "bipedicular",
@@ -74,6 +78,8 @@ class ReportContent:
     measurements: tuple[PlanMeasurement, ...]
     indication: tuple[tuple[str, str], ...]
     notes: str
+    #: The user's corrections, each with the automatic value beside it (points LPS mm).
+    corrections: tuple[Correction, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -84,6 +90,16 @@ class ReportContent:
             "levels": [lv.to_json() for lv in self.levels],
             "total_cement_ml": self.total_cement.to_json(),
             "measurements": len(self.measurements),
+            "corrections": [
+                {
+                    "level": c.level,
+                    "kind": c.kind,
+                    "key": c.key,
+                    "automatic": c.automatic,
+                    "value": c.value,
+                }
+                for c in self.corrections
+            ],
             "indication": dict(self.indication),
             "notes": self.notes,
         }
@@ -106,6 +122,7 @@ def report_content(
         f"not to the open series {volume.series_uid} (geometry {fp}): do not use this report "
         "for this study."
     )
+    edited = edited_levels(case.plan.corrections)
     levels = []
     per: dict[str, PlanEstimates | None] = {}
     for lp in case.plan.levels:
@@ -127,6 +144,7 @@ def report_content(
                 chk,
                 est,
                 lp.notes,
+                edited.get(lp.level, ()),
             )
         )
     return ReportContent(
@@ -139,4 +157,5 @@ def report_content(
         case.plan.measurements,
         case.plan.indication,
         case.plan.notes,
+        case.plan.corrections,
     )

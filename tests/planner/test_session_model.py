@@ -80,7 +80,9 @@ def test_corrections_indication_attempt_and_measurements() -> None:
     assert edit.clear_indication(two, "pain_mri").plan.indication == (("infection", "yes"),)
     assert edit.clear_indication(two, "pregnancy") is two  # not answered: unchanged
     assert edit.clear_indication(two, "pain_mri").plan.levels is two.plan.levels
-    assert edit.remove_level(case, "L1").corrections == ()
+    name = Correction.make("L1", "level_name", "name", "L1", "L1")
+    # the treatment plan goes, the corrected anatomy (the moved point) stays
+    assert edit.remove_level(edit.add_correction(case, name), "L1").corrections == (c2,)
 
 
 def test_balloons_on_a_vertebroplasty_level_are_refused() -> None:

@@ -43,7 +43,7 @@ def analysis_for_plan(analysis: Any, plan: CasePlan) -> tuple[Any, list[str]]:
 
     notes: list[str] = []
     for c in plan.corrections:
-        if c.kind != "level_name":
+        if c.kind not in ("level_name", "morphometry_point"):  # points: Case.corrected_analysis
             notes.append(
                 f"{c.level}: the corrected {c.kind.replace('_', ' ')} ({c.key}) is kept in the "
                 "plan file but not re-applied to the new analysis; check it on the images"

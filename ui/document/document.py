@@ -94,7 +94,9 @@ class Document(QObject):
 
     @property
     def analysis(self) -> SpineAnalysis | None:
-        return None if self._case is None else self._case.analysis  # type: ignore[return-value]
+        if self._case is None:  # the surgeon's corrections applied (planner.session.corrections)
+            return None
+        return self._case.corrected_analysis()  # type: ignore[return-value]
 
     def level_result(self, level: str | None) -> LevelResult | None:
         """The analysis result (``LevelResult``) for a level name, or None."""

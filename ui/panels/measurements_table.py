@@ -77,6 +77,7 @@ def _three(h: Any, digits: int = 1) -> str:
 
 def row_texts(m: Any) -> list[tuple[str, str]]:
     """(text, tooltip) per column for one ``Morphometry``."""
+    edited = [n for n in m.notes if n.startswith("edited:")]  # the user's corrections
     ref = m.reference_heights_mm
     loss = m.height_loss_pct
     hu_short, hu_tip, _ = hu_category(m.trabecular_hu)
@@ -94,11 +95,11 @@ def row_texts(m: Any) -> list[tuple[str, str]]:
             "Centre LPS ({:.1f}, {:.1f}, {:.1f}) mm".format(*m.centroid_lps),
         ),
         (
-            _three(m.heights_mm),
+            _three(m.heights_mm) + (" — edited" if edited else ""),
             "Anterior / middle / posterior height between the outer endplate "
             "surfaces in the body's mid-sagittal plane, at 10 % / 50 % / 90 % of its depth "
             f"(6-point morphometry, Chou & Vokes 2015). Depth {m.depth_mm:.1f} mm, "
-            f"width {m.width_mm:.1f} mm.",
+            f"width {m.width_mm:.1f} mm." + "".join(f"\n{n}" for n in edited),
         ),
         (
             "—" if ref is None else _three(ref),

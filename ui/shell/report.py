@@ -250,7 +250,7 @@ def build_report_html(
 
     case = as_case(case, analysis)
     content = report_content(volume, case)
-    analysis = case.analysis
+    analysis = case.corrected_analysis()  # with the surgeon's corrected points
     levels = content.levels
     title = ", ".join(f"{lv.level} {lv.procedure}" for lv in levels) or "no level planned"
     now = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")

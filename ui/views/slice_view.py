@@ -85,6 +85,10 @@ class SliceView(RenderedView):
         state.cursor_changed.connect(self._on_state_cursor_changed)
         state.window_level_changed.connect(self._on_state_window_level_changed)
         state.tool_changed.connect(self._on_state_tool_changed)
+        if orientation == "sagittal":  # the six morphometry points are handles (issue 11)
+            from ui.tools.morphometry_tool import attach
+
+            self.morphometry_tool = attach(self)
 
     # --- public ---------------------------------------------------------------------------
 
