@@ -19,11 +19,15 @@ import hashlib
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from planner.errors import InputError
 from planner.volume import CTVolume
+
+if TYPE_CHECKING:
+    import pydicom
 
 CT_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.2"
 EXPLICIT_VR_LITTLE_ENDIAN = "1.2.840.10008.1.2.1"
@@ -156,7 +160,7 @@ def _stored_pixels(volume: CTVolume, signed: bool) -> np.ndarray:
 
 
 def _base_dataset(volume: CTVolume, series_uid: str, study_uid: str, frame_uid: str,
-                  series_number: int, signed: bool, study_description: str) -> object:
+                  series_number: int, signed: bool, study_description: str) -> pydicom.Dataset:
     import pydicom
 
     pt = volume.patient

@@ -108,7 +108,7 @@ class DRRImage:
         """Film-like rendering (bone bright): 255·(1 − exp(−ray sum)), contrast-stretched."""
         v = 1.0 - np.exp(-self.pixels.astype(np.float64))
         lo, hi = np.percentile(v, [1, 99.5])
-        return (np.clip((v - lo) / max(hi - lo, 1e-6), 0, 1) * 255).astype(np.uint8)
+        return np.asarray(np.clip((v - lo) / max(hi - lo, 1e-6), 0, 1) * 255, dtype=np.uint8)
 
 
 def view_basis(

@@ -57,7 +57,7 @@ class ImageGrid:
     # --- geometry (computed once per grid: the views ask for them on every scroll step) ----
     @cached_property
     def lps_to_ijk(self) -> FloatArray:
-        return _read_only(np.linalg.inv(self.ijk_to_lps))
+        return _read_only(np.asarray(np.linalg.inv(self.ijk_to_lps), dtype=np.float64))
 
     @cached_property
     def spacing_mm(self) -> FloatArray:
@@ -93,7 +93,7 @@ class ImageGrid:
         """True where continuous voxel coordinates (i, j, k) lie inside the outer voxel bounds."""
         p = np.asarray(ijk, dtype=np.float64)
         upper = np.array(self.shape_kji[::-1], dtype=np.float64) - 0.5
-        return np.all((p >= -0.5) & (p <= upper), axis=-1)
+        return np.asarray(np.all((p >= -0.5) & (p <= upper), axis=-1), dtype=bool)
 
     def bounds_lps(self) -> tuple[FloatArray, FloatArray]:
         """Axis-aligned LPS box (min, max) enclosing all voxel centres."""

@@ -127,7 +127,7 @@ class CTVolume:
         arr = np.asarray(hu)
         if arr.dtype != np.int16:
             arr = np.clip(np.rint(arr), -32768, 32767).astype(np.int16)
-        grid = ImageGrid(tuple(arr.shape), np.asarray(ijk_to_lps, dtype=np.float64))  # type: ignore[arg-type]
+        grid = ImageGrid(tuple(arr.shape), np.asarray(ijk_to_lps, dtype=np.float64))
         ident = SeriesIdentity(series_uid, source_path, modality, description)
         return cls(arr, grid, ident, patient or PatientInfo())
 

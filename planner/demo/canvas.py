@@ -53,7 +53,7 @@ class Canvas:
 
     def axes(self) -> tuple[F, F, F]:
         nk, nj, ni = self.hu.shape
-        return tuple(  # type: ignore[return-value]
+        return tuple(
             self.origin[a] + np.arange(n) * self.spacing[a] for a, n in enumerate((ni, nj, nk))
         )
 
@@ -84,14 +84,13 @@ class Canvas:
             return
         if n > 0.3 * sel.size:  # mostly inside: the dense update is cheaper
             occ = occupancy(d)
-            val = np.float32(value) if np.isscalar(value) else np.asarray(value, np.float32)
+            val = np.asarray(value, np.float32)
             region += occ * (val - region)
             return
         idx = np.nonzero(sel)
         occ = occupancy(d[idx])
         cur = region[idx]
-        val = np.float32(value) if np.isscalar(value) else np.broadcast_to(
-            np.asarray(value, dtype=np.float32), region.shape)[idx]
+        val = np.broadcast_to(np.asarray(value, dtype=np.float32), region.shape)[idx]
         region[idx] = cur + occ * (val - cur)
 
     def paint_shape(self, shape: object, value: float) -> None:

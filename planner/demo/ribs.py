@@ -37,7 +37,7 @@ def rib_capsules(level: object) -> list[Capsule]:
     frame = level.frame  # type: ignore[attr-defined]
     pts = np.array(_PATH[: _N_POINTS[name]])
     h_half = body.h_centre / 2.0
-    out = []
+    out: list[Capsule] = []
     for sgn in (1.0, -1.0):
         local = np.column_stack([sgn * (pts[:, 0] + body.width / 2.0),
                                  pts[:, 1] + body.depth / 2.0, pts[:, 2] + h_half])

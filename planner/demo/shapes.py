@@ -27,7 +27,7 @@ def superellipse_sdf(coords: list[F], semis: list[Any], p: float) -> F:
         rho = np.sqrt(sum(t * t for t in terms))
         g2 = sum((t / s) ** 2 for t, s in zip(terms, semis, strict=True))
         grad = np.sqrt(g2) / np.maximum(rho, _EPS)
-        return (rho - 1.0) / np.maximum(grad, 1e-3)
+        return np.asarray((rho - 1.0) / np.maximum(grad, 1e-3), dtype=np.float64)
     terms = [np.abs(c) / s for c, s in zip(coords, semis, strict=True)]
     powered = [t ** (p - 1.0) for t in terms]
     acc = sum(pw * t for pw, t in zip(powered, terms, strict=True))
@@ -35,7 +35,7 @@ def superellipse_sdf(coords: list[F], semis: list[Any], p: float) -> F:
     # d rho / d c_i = rho^(1-p) * (|c_i|/s_i)^(p-1) / s_i
     g2 = sum((pw / s) ** 2 for pw, s in zip(powered, semis, strict=True))
     grad = np.sqrt(g2) * rho ** (1.0 - p)
-    return (rho - 1.0) / np.maximum(grad, 1e-3)
+    return np.asarray((rho - 1.0) / np.maximum(grad, 1e-3), dtype=np.float64)
 
 
 def _lin(dx: F, dy: F, dz: F, a: float, b: float, c: float) -> F:
@@ -234,7 +234,7 @@ class BodyShape:
         )
         d_top = (w - self.top(u, v, prefracture=prefracture)) / np.sqrt(1.0 + top_slope**2)
         d_bot = (self.bottom(u, v) - w) / np.sqrt(1.0 + (self.tan_wedge / 2.0) ** 2)
-        return np.maximum(self.xsec_sdf(u, v), np.maximum(d_top, d_bot))
+        return np.asarray(np.maximum(self.xsec_sdf(u, v), np.maximum(d_top, d_bot)), np.float64)
 
     def sdf(self, x: F, y: F, z: F) -> F:
         return self.sdf_local(*self.frame.local(x, y, z))
@@ -251,8 +251,8 @@ class BodyShape:
 
         out = {}
         for wall, frac in HEIGHT_POSITIONS_FRAC.items():
-            v = np.float64(-self.depth / 2.0 + frac * self.depth)
-            u = np.float64(0.0)
+            v = np.array(-self.depth / 2.0 + frac * self.depth)
+            u = np.array(0.0)
             out[wall] = float(self.top(u, v, prefracture=prefracture) - self.bottom(u, v))
         return out
 

@@ -50,9 +50,9 @@ class DiscShape:
 
 
 def build_disc(upper: LevelGeometry, lower: LevelGeometry, column: Column) -> DiscShape:
-    zero = np.float64(0.0)
-    p_up = upper.frame.to_lps([0.0, 0.0, float(upper.body.bottom(zero, zero))])
-    p_lo = lower.frame.to_lps([0.0, 0.0, float(lower.body.top(zero, zero))])
+    zero = np.array(0.0)
+    p_up = upper.frame.to_lps(np.array([0.0, 0.0, float(upper.body.bottom(zero, zero))]))
+    p_lo = lower.frame.to_lps(np.array([0.0, 0.0, float(lower.body.top(zero, zero))]))
     mid = (p_up + p_lo) / 2.0
     s_mid = (upper.s + lower.s) / 2.0
     _, post, sup = column.at(s_mid)
@@ -74,8 +74,9 @@ class Canal:
     half_ap: F
     conus_tip_s: float  # the spinal cord ends (conus medullaris) at about L1/L2
 
-    def local(self, x: F, y: F, z: F) -> tuple[F, F]:
-        """(u, v) of points in the canal's cross-section plane, relative to its centre."""
+    def local(self, x: F, y: F, z: F) -> tuple[F, F, F]:
+        """(u, v, s) of points: cross-section plane coordinates relative to the canal centre, and
+        the arc length along the column."""
         s = self.column.s_of_z(z)
         for _ in range(2):  # Newton steps onto the normal plane of the curve
             p0y = np.interp(s, self.column.s, self.column.points[:, 1])
@@ -87,7 +88,7 @@ class Canal:
         th = np.interp(s, self.column.s, self.column.theta)
         v = (y - p0y) * np.cos(th) - (z - p0z) * np.sin(th)
         vc = np.interp(s, self.s_levels, self.centre_v)
-        return x - self.column.points[0, 0], v - vc, s  # type: ignore[return-value]
+        return x - self.column.points[0, 0], v - vc, s
 
     def sdfs(self, x: F, y: F, z: F) -> dict[str, F]:
         """SDFs of the canal (outer epidural boundary), dural sac and ligamentum flavum."""

@@ -320,7 +320,7 @@ def inflate_balloon(
         fit.lift_ml,
         volume - achieved,
         fit.radius,
-        (tuple(p0.tolist()), tuple(p1.tolist())),  # type: ignore[arg-type]
+        (tuple(p0.tolist()), tuple(p1.tolist())),
         fine_to_crop(fine, cav_fine, anatomy),
         cav_fine,
         contacts,

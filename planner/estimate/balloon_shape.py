@@ -71,7 +71,8 @@ def make_box(
         body[dst] = fine.body[src]
         label[dst] = fine.label[src]
         other[dst] = fine.other_bone[src]
-    return BalloonBox(lo, shape, lps, interior, body, label, other)
+    return BalloonBox(lo, (int(shape[0]), int(shape[1]), int(shape[2])), lps, interior, body, label,
+                      other)
 
 
 def segment_distance(
@@ -79,7 +80,7 @@ def segment_distance(
 ) -> NDArray[np.float32]:
     d = p1 - p0
     t = np.clip(((lps - p0) @ d) / float(d @ d), 0.0, 1.0)
-    return np.linalg.norm(lps - (p0 + t[..., None] * d), axis=-1).astype(np.float32)
+    return np.asarray(np.linalg.norm(lps - (p0 + t[..., None] * d), axis=-1), dtype=np.float32)
 
 
 def interior_at(box: BalloonBox, fine: FineBody, lps: NDArray[np.float64]) -> BoolArray:

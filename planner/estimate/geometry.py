@@ -161,7 +161,7 @@ def _resample(
     fine_to_crop = np.linalg.inv(crop_to_fine)
     perm = np.eye(4)[[2, 1, 0, 3]]  # (i, j, k) <-> (k, j, i)
     mat = perm @ fine_to_crop @ perm
-    return ndimage.affine_transform(
+    out: NDArray[np.float32] = ndimage.affine_transform(
         np.asarray(arr, np.float32),
         _diag_or_full(mat[:3, :3]),
         mat[:3, 3],
@@ -170,6 +170,7 @@ def _resample(
         cval=cval,
         mode="constant",
     )
+    return out
 
 
 def _diag_or_full(m: FloatArray) -> FloatArray:
@@ -378,4 +379,4 @@ def fine_to_crop(fine: FineBody, mask: BoolArray, anatomy: LevelAnatomy) -> Bool
         order=1,
         cval=0.0,
     )
-    return (frac >= 0.5) & anatomy.body
+    return np.asarray((frac >= 0.5) & anatomy.body, dtype=bool)

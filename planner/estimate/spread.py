@@ -120,7 +120,7 @@ def resistance(hu: NDArray[np.floating], viscosity: str = "standard") -> NDArray
     n = 1.0 - bvtv
     res = bvtv**2 / n**3
     res = res / float(np.median(res)) if res.size else res
-    return (res ** VISCOSITY_EXPONENT[viscosity]).astype(np.float32)
+    return np.asarray(res ** VISCOSITY_EXPONENT[viscosity], dtype=np.float32)
 
 
 def _graph(

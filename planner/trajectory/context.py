@@ -92,7 +92,7 @@ class PedicleInfo:
         """Body coordinates ``(..., 3)`` of the pedicle axis at AP coordinates ``p_mm``."""
         p = np.asarray(p_mm, dtype=np.float64)
         a, c = self.axis_dir, self.axis_point
-        return c + ((p - c[1]) / a[1])[..., None] * a
+        return np.asarray(c + ((p - c[1]) / a[1])[..., None] * a, dtype=np.float64)
 
 
 @dataclass(frozen=True, eq=False)
@@ -258,7 +258,7 @@ class TrajectoryContext:
         """True where LPS points lie inside the level's crop (by ``margin_vox`` voxels)."""
         ijk = self.anatomy.grid.lps_to_voxel(lps)
         hi = np.array(self.anatomy.grid.shape_kji[::-1], dtype=np.float64) - 1 - margin_vox
-        return np.all((ijk >= margin_vox) & (ijk <= hi), axis=-1)
+        return np.asarray(np.all((ijk >= margin_vox) & (ijk <= hi), axis=-1), dtype=bool)
 
     def outward(self, name: str, lps: FloatArray) -> FloatArray:
         """Unit LPS vector from the nearest surface point of field ``name`` towards the outside."""
@@ -269,7 +269,7 @@ class TrajectoryContext:
         if not np.isfinite(n) or n < 1e-9:
             return np.zeros(3)
         inside = self.indicator(name, p[None])[0] >= 0
-        return -v / n if inside else v / n
+        return np.asarray(-v / n if inside else v / n, dtype=np.float64)
 
     def pedicle_axis_lps(self, side: str) -> tuple[FloatArray, FloatArray]:
         """(isthmus centre, unit axis direction towards anterior) of a pedicle in LPS mm, e.g.

@@ -69,7 +69,7 @@ class DistanceField:
             distance_transform_edt(inside, sampling=2 * sp) - half,
             -(distance_transform_edt(~inside, sampling=2 * sp) - half),
         ).astype(np.float32)
-        cg = ImageGrid(d.shape, _strided_affine(grid, off))  # type: ignore[arg-type]
+        cg = ImageGrid(d.shape, _strided_affine(grid, off))
         tree = cKDTree(surf, leafsize=KD_LEAFSIZE) if len(surf) else None
         return cls(ind, surf, d, FieldSampler(cg), tree)
 
@@ -188,4 +188,4 @@ class FieldSampler:
             v = map_coordinates(
                 array, c, order=1, mode="constant", cval=cval, prefilter=False, output=np.float64
             )
-        return v.reshape(lead)
+        return np.asarray(v.reshape(lead), dtype=np.float64)

@@ -53,7 +53,7 @@ def direction_from_angles(
     body = np.array(
         [-side_sign * math.sin(m) * math.cos(c), -math.cos(m) * math.cos(c), math.sin(c)]
     )
-    return np.asarray(rotation, dtype=np.float64) @ body
+    return np.asarray(np.asarray(rotation, dtype=np.float64) @ body, dtype=np.float64)
 
 
 def perpendicular(v: FloatArray, d: FloatArray) -> FloatArray:

@@ -93,7 +93,7 @@ def _median_wrap(r: FloatArray, size: int) -> FloatArray:
 
     h = size // 2
     padded = np.concatenate([r[:, -h:], r, r[:, :h]], axis=1)
-    return ndi.median_filter(padded, size=size, mode="nearest")[:, h:-h]
+    return np.asarray(ndi.median_filter(padded, size=size, mode="nearest")[:, h:-h], np.float64)
 
 
 def _clean_radius(radius: FloatArray) -> FloatArray:
@@ -230,7 +230,7 @@ def star_centroid(shape: StarShape) -> FloatArray:
     w = np.sin(theta)[:, None] * shape.radius_mm**3
     d = shape.directions()
     num = (w[..., None] * 0.75 * shape.radius_mm[..., None] * d).sum(axis=(0, 1))
-    return shape.centre_lps + num / w.sum()
+    return np.asarray(shape.centre_lps + num / w.sum(), dtype=np.float64)
 
 
 def star_bbox(shape: StarShape, grid: ImageGrid, margin_mm: float = 1.5) -> tuple[

@@ -159,8 +159,8 @@ def track_centreline(res: Resampled) -> tuple[FloatArray, NDArray[np.bool_]]:
     cands = [_slice_maxima(np.where(band & near & body[z], blur[z], -1e9)) for z in range(nz)]
     pos, peak = _link_slices(cands)
     ok = peak > 60
-    size = max(3, int(15 / STEP_MM) | 1)
+    width = max(3, int(15 / STEP_MM) | 1)
     for c in range(2):
-        pos[:, c] = ndi.median_filter(pos[:, c], size=size, mode="nearest")
+        pos[:, c] = ndi.median_filter(pos[:, c], size=width, mode="nearest")
         pos[:, c] = ndi.gaussian_filter1d(pos[:, c], 4 / STEP_MM, mode="nearest")
     return pos, ok

@@ -85,7 +85,8 @@ def smoothed_crop(volume: CTVolume, start: tuple[int, int, int], stop: tuple[int
     sig = [sigma_mm / float(s) for s in volume.spacing_mm[::-1]]
     if max(sig) < 0.2:
         return sub
-    return ndi.gaussian_filter(sub, sig, mode="nearest", truncate=2.5)
+    out: NDArray[np.float32] = ndi.gaussian_filter(sub, sig, mode="nearest", truncate=2.5)
+    return out
 
 
 def sample(array: NDArray[np.float32], grid: ImageGrid, lps: FloatArray,
@@ -96,7 +97,7 @@ def sample(array: NDArray[np.float32], grid: ImageGrid, lps: FloatArray,
     pts = np.asarray(lps, float)
     ijk = grid.lps_to_voxel(pts.reshape(-1, 3))
     vals = ndi.map_coordinates(array, ijk[:, ::-1].T, order=1, mode="constant", cval=fill)
-    return vals.reshape(pts.shape[:-1])
+    return np.asarray(vals.reshape(pts.shape[:-1]), dtype=np.float64)
 
 
 def voxel_centres_lps(grid: ImageGrid) -> FloatArray:

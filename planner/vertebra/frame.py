@@ -32,7 +32,7 @@ def _plane_normal(points: FloatArray, towards: FloatArray) -> FloatArray | None:
         n = vt[-1]
         res = np.abs((points - mean) @ n)
         keep = res <= max(1.5, float(np.percentile(res, 80)))
-    return n if np.dot(n, towards) > 0 else -n
+    return np.asarray(n if np.dot(n, towards) > 0 else -n, dtype=np.float64)
 
 
 def endplate_normals(star: StarShape) -> tuple[FloatArray | None, FloatArray | None]:
@@ -54,7 +54,7 @@ def posterior_wall_direction(star: StarShape) -> FloatArray | None:
         return None
     _, _, vt = np.linalg.svd(pts - pts.mean(axis=0), full_matrices=False)
     d = vt[0]
-    return d if np.dot(d, star.superior) > 0 else -d
+    return np.asarray(d if np.dot(d, star.superior) > 0 else -d, dtype=np.float64)
 
 
 def superior_axis(star: StarShape) -> FloatArray:
@@ -77,4 +77,4 @@ def superior_axis(star: StarShape) -> FloatArray:
         if angle > WEDGE_SPLIT_DEG and wall is not None:
             return max(normals, key=lambda n: float(np.dot(n, wall)))
     axis = np.sum(normals, axis=0)
-    return axis / np.linalg.norm(axis)
+    return np.asarray(axis / np.linalg.norm(axis), dtype=np.float64)

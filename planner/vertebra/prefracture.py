@@ -61,7 +61,7 @@ def _occupancy(pts_body: NDArray[np.float64], target: tuple[LevelAnatomy, Morpho
     ijk = n_anat.grid.lps_to_voxel(n_anat.frame.to_lps(b))
     occ = ndi.map_coordinates(n_anat.body.astype(np.float32), ijk[..., ::-1].reshape(-1, 3).T,
                               order=1, mode="constant", cval=0.0)
-    return occ.reshape(pts_body.shape[:-1])
+    return np.asarray(occ.reshape(pts_body.shape[:-1]), dtype=np.float64)
 
 
 def prefracture_shape(volume: CTVolume, target: tuple[LevelAnatomy, Morphometry],

@@ -183,8 +183,8 @@ def build_anatomy(level: str, fit: BodyFit) -> LevelAnatomy:
                                                      for s2 in (-1, 1) for s3 in (-1, 1)]) * 22.0)
     lo = np.clip(np.floor(ends.min(axis=0)).astype(int), 0, None)[::-1]
     hi = np.minimum(np.ceil(ends.max(axis=0)).astype(int) + 1, fit.grid.shape_kji[::-1])[::-1]
-    a = tuple(int(min(x, y)) for x, y in zip(a, lo, strict=True))
-    b = tuple(int(max(x, y)) for x, y in zip(b, hi, strict=True))
-    tight = fit.sub(a, b)  # type: ignore[arg-type]
+    a = (int(min(a[0], lo[0])), int(min(a[1], lo[1])), int(min(a[2], lo[2])))
+    b = (int(max(b[0], hi[0])), int(max(b[1], hi[1])), int(max(b[2], hi[2])))
+    tight = fit.sub(a, b)
     canal, ped_l, ped_r = _posterior_masks(tight, frame, canal_c, canal_r, si)
     return LevelAnatomy(level, tight.grid, tight.start, tight.mask, ped_l, ped_r, canal, frame)
