@@ -58,7 +58,7 @@ def _load_image(path: Path) -> Any:
     if not path.exists():
         raise NotFoundError(path=path)
     try:
-        img = nib.load(str(path))
+        img: Any = nib.load(str(path))  # typed FileBasedImage: no .shape/.affine
     except Exception as exc:  # nibabel raises many types for damaged files
         raise CorruptFileError(f"cannot read NIfTI file ({exc})", path=path) from exc
     shape = img.shape
@@ -110,7 +110,7 @@ def _grid_and_data(img: Any, path: Path) -> tuple[ImageGrid, NDArray[Any]]:
         raise CorruptFileError(f"cannot read the voxel data ({exc})", path=path) from exc
     data = data.reshape(data.shape[:3])
     kji = np.ascontiguousarray(data.transpose(2, 1, 0))
-    grid = ImageGrid(tuple(kji.shape), RAS_TO_LPS @ np.asarray(affine, dtype=np.float64))  # type: ignore[arg-type]
+    grid = ImageGrid(tuple(kji.shape), RAS_TO_LPS @ np.asarray(affine, dtype=np.float64))
     return grid, kji
 
 

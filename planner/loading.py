@@ -121,7 +121,7 @@ def _scan_nifti(path: Path) -> StudyScan:
     import nibabel as nib
 
     try:
-        img = nib.load(str(path))
+        img: Any = nib.load(str(path))  # typed FileBasedImage: no .shape/.affine
         shape = tuple(int(s) for s in img.shape)
         zooms = tuple(float(z) for z in img.header.get_zooms()[:3])
         affine = np.asarray(img.affine, dtype=np.float64)
@@ -376,7 +376,7 @@ def load_series(scan: StudyScan, key: str, progress: Progress | None = None) -> 
         + _content_warnings(info, ordered, stack)
     )
     identity = SeriesIdentity(info.key, str(scan.root), info.modality, info.description)
-    volume = CTVolume(stack, ImageGrid(stack.shape, geo.ijk_to_lps), identity, ordered[0].patient)  # type: ignore[arg-type]
+    volume = CTVolume(stack, ImageGrid(stack.shape, geo.ijk_to_lps), identity, ordered[0].patient)
     report(progress, 1.0, "Loaded")
     log.info(
         "loaded series %s: %s voxels, %d warning(s)", info.key, volume.shape_kji, len(warnings)

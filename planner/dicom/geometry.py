@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
 
 from planner.dicom.headers import FrameHeader
 from planner.errors import GeometryError
@@ -214,7 +215,7 @@ def _choose_step(depth: FloatArray) -> float:
 def _sorted_stack(
     frames: Sequence[FrameHeader],
 ) -> tuple[
-    tuple[FloatArray, FloatArray, FloatArray], FloatArray, FloatArray, FloatArray, FloatArray
+    tuple[FloatArray, FloatArray, FloatArray], FloatArray, NDArray[np.intp], FloatArray, FloatArray
 ]:
     """(axes r, c, n), positions, sort order, depth along n and in-plane shift of each slice."""
     missing = [frame_label(f) for f in frames if f.position is None or f.orientation is None]
@@ -253,7 +254,7 @@ def _depth_step(frames: Sequence[FrameHeader], depth: FloatArray) -> tuple[float
 
 
 def _check_track(
-    frames: Sequence[FrameHeader], order: FloatArray, depth: FloatArray, inplane: FloatArray
+    frames: Sequence[FrameHeader], order: NDArray[np.intp], depth: FloatArray, inplane: FloatArray
 ) -> None:
     """Refuse positions that jump within the slice plane: several stacks, not one.
 

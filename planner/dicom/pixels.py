@@ -71,7 +71,8 @@ def _fix_bits(raw: NDArray[Any], h: FrameHeader) -> NDArray[Any]:
     if h.bits_stored >= h.bits_allocated:
         return raw
     if h.pixel_representation == 0:
-        return raw & np.asarray((1 << h.bits_stored) - 1, dtype=raw.dtype)
+        masked: NDArray[Any] = raw & np.asarray((1 << h.bits_stored) - 1, dtype=raw.dtype)
+        return masked
     shift = h.bits_allocated - h.bits_stored
     out: NDArray[Any] = (raw << shift) >> shift
     return out
@@ -151,7 +152,7 @@ def read_with_pydicom(h: FrameHeader) -> NDArray[Any]:
     arr = pixel_array(ds, index=h.frame) if h.n_frames > 1 else ds.pixel_array
     if arr.shape != (h.rows, h.columns):
         raise ValueError(f"decoded shape {arr.shape} is not {h.rows} x {h.columns}")
-    return arr  # type: ignore[no-any-return]
+    return arr
 
 
 def to_hu(

@@ -29,7 +29,7 @@ def _shifted(
     umin, vmin = geo.target_inplane_min_mm
     off_i = (umin - geo.inplane_mm[k, 0]) / sx
     off_j = (vmin - geo.inplane_mm[k, 1]) / sy
-    src = stack[k].astype(np.float32)
+    src: NDArray[np.float32] = stack[k].astype(np.float32)
     if (rows, cols) == src.shape and abs(off_i) < 1e-3 and abs(off_j) < 1e-3:
         return src
     return ndimage.affine_transform(  # type: ignore[no-any-return]

@@ -339,7 +339,7 @@ def describe_stack(
         n_images=len(ordered),
         rows=h.rows,
         columns=h.columns,
-        pixel_spacing_mm=h.pixel_spacing,  # type: ignore[arg-type]
+        pixel_spacing_mm=h.pixel_spacing,
         slice_spacing_mm=None if spacing is None else round(spacing, 4),
         thickness_mm=_first(f.thickness for f in ordered),
         kernel=h.kernel,
