@@ -68,13 +68,13 @@ def _gap_centre(l1: LevelGeometry) -> F:
     for _ in range(60):  # bisection on the cross-section boundary along the ray
         mid = (lo + hi) / 2.0
         u, v = direc * mid
-        if body.xsec_sdf(np.float64(u), np.float64(v)) <= 0.0:
+        if body.xsec_sdf(np.array(u), np.array(v)) <= 0.0:
             lo = mid
         else:
             hi = mid
     u, v = direc * lo
     _, c = body.integrate(h=0.3)
-    return l1.frame.to_lps([u, v, c[2]])
+    return l1.frame.to_lps(np.array([u, v, c[2]], dtype=np.float64))
 
 
 def generate_demo(seed: int = 0, variant: str = "standard") -> DemoCase:

@@ -139,7 +139,7 @@ def centre_height(name: str, fractured: bool, params: P.LevelParams | None = Non
     p = P.LEVELS[name] if params is None else params
     dummy = Placed(np.zeros(3), np.eye(3))
     b = _body_shape(dummy, p, fractured, loss_frac)
-    z = np.float64(0.0)
+    z = np.array(0.0)
     return float(b.top(z, z)), float(-b.bottom(z, z))
 
 

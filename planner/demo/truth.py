@@ -113,9 +113,9 @@ class DemoTruth:
         g = self._geom(level)
         body = g.body
         half = body.h_centre / 2.0 + 0.5 * body.depth * abs(body.tan_wedge) / 2.0
-        v_wall = np.float64(body.depth / 2.0)
-        top = float(body.top(np.float64(0.0), v_wall))
-        bot = float(body.bottom(np.float64(0.0), v_wall))
+        v_wall = np.array(body.depth / 2.0)
+        top = float(body.top(np.array(0.0), v_wall))
+        bot = float(body.bottom(np.array(0.0), v_wall))
         lo_l = np.array([-g.params.canal_width, 0.0, -half - 2.0])
         hi_l = np.array([g.params.canal_width, g.canal_centre_v + g.params.canal_ap, half + 2.0])
         box = g.frame.box_lps(lo_l, hi_l)
@@ -229,7 +229,7 @@ def _union_mask(grid: ImageGrid, g: LevelGeometry) -> BoolArray:
 
 
 def _union_sdf(g: LevelGeometry, x: F, y: F, z: F) -> F:
-    d = None
+    d: F | None = None
     for part in g.parts.values():
         dp = part.sdf(x, y, z)  # type: ignore[attr-defined]
         d = dp if d is None else np.minimum(d, dp)
