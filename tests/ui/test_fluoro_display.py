@@ -47,6 +47,7 @@ def test_fluoroscopy_pixels_convention_letters_and_suggestion(
     make_window, qtbot, shared_data, rel
 ) -> None:  # type: ignore[no-untyped-def]
     from tests.ui.test_opening import open_and_wait
+    from tests.ui.trajectory_helpers import choose_level
 
     win = make_window((1920, 1080))
     open_and_wait(win, qtbot, shared_data / rel)
@@ -54,6 +55,7 @@ def test_fluoroscopy_pixels_convention_letters_and_suggestion(
     svc = win.trajectory.service
     left = _needle("left", c)
     svc.set_selected_side("left")
+    choose_level(win, "L3" if rel.endswith(".nii.gz") else "T8")  # the user's explicit choice
     win.doc.push_plan(svc.base_plan().with_trajectory(left), "plan")
     # a pending suggestion as the panels read it (trajectory + its metrics)
     metrics = types.SimpleNamespace(
