@@ -246,13 +246,15 @@ def main() -> None:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QDockWidget
 
-    import ui.shell.errors
     import ui.document.study_open
+    import ui.shell.errors
     from ui.shell.app import create_application
     from ui.shell.main_window import MainWindow
 
     ui.document.study_open.show_load_warnings = lambda *a: None
-    ui.shell.errors.message_sink = lambda parent, level, title, text, details="": print("  ERROR:", text)
+    ui.shell.errors.message_sink = (
+        lambda parent, level, title, text, details="": print("  ERROR:", text)
+    )
     app = create_application([])
     settings = QSettings(str(Path(tempfile.mkdtemp()) / "bench.ini"), QSettings.Format.IniFormat)
     win = MainWindow(settings, allow_gpu=True)

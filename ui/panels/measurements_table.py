@@ -2,9 +2,10 @@
 
 Heights are the three body heights in the body's mid-sagittal plane (anterior, middle,
 posterior; HEIGHT_POSITIONS_FRAC), reference heights come from the nearest intact neighbours
-(tool assumption), loss % per wall, Genant grade and type (§2.1), wedge angle (+ = anterior
-lower), trabecular HU of an eroded core with the thresholds of Pickhardt et al. 2013, body volume and
-the posterior wall. Every cell has a tooltip saying what it is and where the rule comes from.
+(tool assumption), loss % per wall, Genant grade and type (Genant 1993), wedge angle
+(+ = anterior lower), trabecular HU of an eroded core with the thresholds of Pickhardt et al.
+2013, body volume and the posterior wall. Every cell has a tooltip saying what it is and where
+the rule comes from.
 """
 
 from __future__ import annotations
@@ -45,7 +46,10 @@ PICKHARDT = "Pickhardt et al. 2013, Ann Intern Med (L1 trabecular ROI, 2,067 CT�
 
 
 def hu_category(hu: float) -> tuple[str, str, QColor | None]:
-    """Short label, explanation and colour of a trabecular HU value (Pickhardt et al. 2013, Ann Intern Med)."""
+    """Short label, explanation and colour of a trabecular HU value.
+
+    Thresholds: Pickhardt et al. 2013, Ann Intern Med.
+    """
     if hu <= TRABECULAR_OSTEOPOROSIS_HU:
         return (
             "≤ 110: osteoporosis likely",

@@ -11,8 +11,8 @@ Extending it (for panel authors)
 - ``window.views()`` maps 'axial', 'coronal', 'sagittal', '3d' to views offering
   ``add_adapter(adapter)`` / ``remove_adapter(adapter)`` (see :mod:`ui.render.adapters`);
   ``window.view_3d.set_roi(centre_lps, size_mm)`` crops the 3D view to a level.
-- Long work: ``ui.document.workers.start_task(window, "Title…", fn)`` where ``fn(progress)``; wrap slots
-  with ``ui.shell.errors.guarded("do what")``.
+- Long work: ``ui.document.workers.start_task(window, "Title…", fn)`` where
+  ``fn(progress)``; wrap slots with ``ui.shell.errors.guarded("do what")``.
 """
 
 from __future__ import annotations
@@ -33,10 +33,10 @@ from ui.document.document import Document
 from ui.document.study_open import StudyOpener
 from ui.panels.measurement_panel import MeasurementPanel
 from ui.render.slice_pipeline import make_image_property
+from ui.shell.actions import ActionRegistry
 from ui.shell.dialog_paths import start_folder, start_path
 from ui.shell.errors import guarded
 from ui.shell.help_dialogs import ShortcutsDialog, show_about
-from ui.shell.actions import ActionRegistry
 from ui.shell.main_actions import build_actions, build_menus, build_toolbar
 from ui.shell.panel_layout import arrange_panels, fit_to_screen, is_compact
 from ui.shell.screenshot import scale_for, view_image, window_image

@@ -22,8 +22,6 @@ from vtkmodules.vtkInteractionStyle import vtkInteractorStyleUser
 from vtkmodules.vtkRenderingCore import vtkImageProperty
 
 from ui.document.document import Document
-from ui.shell.errors import error_display
-from ui.tools.measurement import Measurement, next_measurement_id
 from ui.render.adapters import (
     MeasurementAdapter,
     ViewContext,
@@ -32,6 +30,8 @@ from ui.render.adapters import (
 )
 from ui.render.image import image_from_array
 from ui.render.slice_pipeline import SliceViewPipeline
+from ui.shell.errors import error_display
+from ui.tools.measurement import Measurement, next_measurement_id
 from ui.views.view_base import RenderedView
 from ui.views.view_state import ViewState
 from ui.views.vtk_widget import create_vtk_widget
