@@ -252,8 +252,18 @@ class Attempt:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 0:
                 raise ValueError(f"attempt {name} must be a non-negative integer, got {v!r}")
-        if not math.isfinite(self.time_s) or self.time_s < 0:
+        t = self.time_s
+        if isinstance(t, bool) or not isinstance(t, int | float) or not math.isfinite(t) or t < 0:
             raise ValueError(f"attempt time_s must be finite and >= 0, got {self.time_s!r}")
+
+    @classmethod
+    def from_json(cls, d: object) -> Attempt:
+        """From a plan file's ``"attempt"`` object (missing counters count as zero)."""
+        if d is None:
+            return cls()
+        if not isinstance(d, dict):
+            raise ValueError("'attempt' must be an object {shots, redirections, time_s}")
+        return cls(d.get("shots", 0), d.get("redirections", 0), float(d.get("time_s", 0.0)))
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from planner.plan.model import Trajectory
+from planner.session.model import Attempt
 from planner.trajectory.evaluate import TrajectoryResult
 
 WEIGHTS = {"tip": 0.30, "entry": 0.25, "angle": 0.20, "shots": 0.15, "time": 0.10}
@@ -48,31 +49,9 @@ FORMULA = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class AttemptCounters:
-    """What the simulator counted: images taken, redirections, seconds."""
-
-    shots: int = 0
-    redirections: int = 0
-    time_s: float = 0.0
-
-    def __post_init__(self) -> None:
-        for name in ("shots", "redirections"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-                raise ValueError(f"{name} must be a non-negative integer; got {v!r}")
-        if isinstance(self.time_s, bool) or not isinstance(self.time_s, int | float) or not (
-                math.isfinite(self.time_s) and self.time_s >= 0):
-            raise ValueError(f"time_s must be a non-negative number; got {self.time_s!r}")
-
-    @classmethod
-    def from_json(cls, d: Any) -> AttemptCounters:
-        """From a plan file's ``"attempt"`` object (missing counters count as zero)."""
-        if d is None:
-            return cls()
-        if not isinstance(d, dict):
-            raise ValueError("'attempt' must be an object {shots, redirections, time_s}")
-        return cls(d.get("shots", 0), d.get("redirections", 0), float(d.get("time_s", 0.0)))
+# What the simulator counted (images taken, redirections, seconds): the planning session's
+# attempt counters, the same value a plan file stores under "attempt".
+AttemptCounters = Attempt
 
 
 @dataclass(frozen=True, slots=True)
