@@ -142,3 +142,14 @@ def test_one_needle_is_checked_for_the_midline_unless_marked_the_first_of_two(
     assert "tip_short_of_midline" in _codes(panel)
     svc.set_unipedicular(False)  # the service drives the box too
     assert not panel.unipedicular.isChecked() and "tip_short_of_midline" not in _codes(panel)
+
+
+def test_no_level_message_wraps_instead_of_widening_the_side_column(
+    demo_window,
+) -> None:  # type: ignore[no-untyped-def]
+    panel = demo_window.trajectory.panel
+    QApplication.processEvents()
+    assert "No level chosen" in panel.level_label.text()
+    assert panel.level_label.wordWrap()
+    # the side column is planned at 390 px (ui.shell.panel_layout); the message must fit it
+    assert panel.minimumSizeHint().width() <= 400

@@ -145,6 +145,9 @@ class TrajectoryPanel(QWidget):
         self._offered_for: Any = None
         ids = load_catalog().ids()
         self.level_label = QLabel("")
+        # wraps instead of widening the side column; two lines kept so nothing below moves
+        self.level_label.setWordWrap(True)
+        self.level_label.setMinimumHeight(2 * self.level_label.fontMetrics().lineSpacing())
         self.analyse = QPushButton("Analyse levels")
         self.analyse.setToolTip(
             "Segment the vertebrae (needed for metrics and auto-suggest); runs in the background"
