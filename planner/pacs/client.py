@@ -136,12 +136,7 @@ class _Session:
             evt_handlers=handlers or [],
         )
         if not self.assoc.is_established:
-            what = (
-                "rejected the association (check that it knows this planner's AE title and address)"
-                if self.assoc.is_rejected
-                else ("did not answer (check host, port and AE titles)")
-            )
-            raise PacsError(f"PACS '{server.name}' {what}")
+            raise PacsError(f"PACS '{server.name}' {_refusal(self.assoc, server, local)}")
 
     def __enter__(self) -> _Session:
         return self
@@ -375,3 +370,24 @@ def send(
             if progress is not None:
                 progress(sent, len(datasets))
     return {"server": server.name, "sent": sent}
+
+
+def _refusal(assoc: Any, server: PacsServer, local: LocalAE) -> str:
+    """Why an association was not established, in the user's terms.
+
+    A server that refuses an unknown AE title may send its A-ASSOCIATE-RJ and close the
+    connection at once; pynetdicom then sometimes sees the closed connection first and reports
+    an abort, not a rejection. So a server that accepts the TCP connection but not the
+    association counts as refusing it; "did not answer" is kept for a server not reachable.
+    """
+    import socket
+
+    check = "check that it knows this planner's AE title and address"
+    if assoc.is_rejected:
+        return f"rejected the association ({check})"
+    try:
+        with socket.create_connection((server.host, int(server.port)), timeout=local.timeout_s):
+            pass
+    except OSError:
+        return "did not answer (check host, port and AE titles)"
+    return f"rejected the association (it closed the connection without accepting; {check})"
