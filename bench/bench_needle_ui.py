@@ -3,9 +3,9 @@
 Run under a display: ``xvfb-run -a -s "-screen 0 1920x1080x24" python bench/bench_needle_ui.py``.
 Prints the planner's evaluation time per update (target < 10 ms), the session level check the
 panels read (both needles), the time to handle one mouse move during a drag (evaluation +
-preview + the view under the mouse; the other views redraw at most every 150 ms; target
-< 30 ms) with a stock vtkImageViewer2 slice render as the same-run reference, and the DRR
-times (target < 0.5 s each).
+preview + the view under the mouse; the other views, needle views, fluoroscopy and metrics
+table follow on one shared 150 ms tick; target < 30 ms) with a stock vtkImageViewer2 slice
+render as the same-run reference, and the DRR times (target < 0.5 s each).
 """
 
 from __future__ import annotations
@@ -57,6 +57,7 @@ def main() -> None:
     from planner.trajectory import evaluate
     from tests.ui.demo_truth import truth_analysis
     from tests.ui.trajectory_helpers import send_mouse, truth_trajectory
+    from ui.document.trajectory_service import GESTURE_FOLLOW_MS
     from ui.shell.main_window import MainWindow
 
     win = MainWindow(
@@ -108,8 +109,10 @@ def main() -> None:
         f"median {1e3 * np.median(checks):.1f} ms, max {1e3 * max(checks):.1f} ms"
     )
     print(
-        f"mouse move during a drag (evaluate, preview, redraws due): "
-        f"median {1e3 * np.median(moves):.0f} ms, max {1e3 * max(moves):.0f} ms"
+        f"mouse move during a drag (evaluate, preview, view under the mouse, and the shared "
+        f"{GESTURE_FOLLOW_MS} ms tick of the other views when due): "
+        f"median {1e3 * np.median(moves):.0f} ms, p90 {1e3 * np.percentile(moves, 90):.0f} ms, "
+        f"max {1e3 * max(moves):.0f} ms"
     )
     ref = _stock_viewer_ms(case.volume)
     print(

@@ -331,3 +331,31 @@ def test_features_register_their_actions_by_id(make_window) -> None:  # type: ig
         reg.action("nope")
     extra = reg.register("demo_extra", "Extra", lambda: None, None, "tools/training")
     assert extra in reg.menu("tools/training").actions()
+
+
+def test_other_levels_needles_are_drawn_in_grey(  # type: ignore[no-untyped-def]
+    demo_window, demo_case, qtbot, truth_runs
+) -> None:
+    """With L1 active, T12's two needles are drawn (grey, every view); switching swaps them."""
+    win = demo_window
+    _plan_two_levels(win, demo_case, qtbot)
+    ov = win.trajectory.overlays
+    assert win.doc.active_level == "L1"
+    shown = ov.other_level_displays()
+    assert set(shown) == {("T12", "left"), ("T12", "right")}
+    t12 = win.doc.case.plan.level("T12")
+    assert shown[("T12", "left")].target_lps == t12.trajectory("left").target_lps
+    assert all(d.severity == "other level" for d in shown.values())
+    drawn = {k: a.value for k, a in ov.other_adapters.items() if a.value is not None}
+    assert len(drawn) == 2 * len(ov.views)  # two needles in every view
+    assert all(v == shown[(level, side)] for (_view, level, side), v in drawn.items())
+    # the active level's needles are drawn by the checked adapters, not as "other"
+    assert ov.display("left").target_lps == win.doc.plan.trajectory("left").target_lps
+    panel = win.planning.levels
+    select_row(panel.table, _row(win, "T12"))
+    panel.buttons["active"].click()
+    assert set(ov.other_level_displays()) == {("L1", "left"), ("L1", "right")}
+    drawn_levels = {lv for (_v, lv, _s), a in ov.other_adapters.items() if a.value is not None}
+    assert drawn_levels == {"L1"}  # T12's grey needles are gone: it is active now
+    win.doc.undo_stack.undo()
+    assert set(ov.other_level_displays()) == {("T12", "left"), ("T12", "right")}

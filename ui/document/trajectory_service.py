@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QWidget
 
 from planner.constants import DRAG_MIN_NEEDLE_MM
@@ -37,6 +37,11 @@ from ui.shell.errors import report_exception
 
 log = logging.getLogger(__name__)
 
+#: While a needle is dragged, everything other than the view under the mouse (other views, the
+#: needle views, the fluoroscopy, the metrics table) redraws on one shared tick at most this
+#: often, so a mouse move pays for one view (a 3D frame costs ~50-90 ms on 2 CPU cores).
+GESTURE_FOLLOW_MS = 150
+
 
 class TrajectoryService(QObject):
     """See the module docstring.
@@ -47,6 +52,9 @@ class TrajectoryService(QObject):
         A trajectory context became available (or was dropped: level '').
     preview_changed(plan)
         The gesture preview changed (None: no gesture in progress).
+    preview_tick(plan)
+        During a gesture, at most every :data:`GESTURE_FOLLOW_MS`: the latest preview, for
+        everything that follows the drag without being under the mouse (one batch per tick).
     selected_side_changed(side)
     suggestions_changed()
     analysis_running_changed(bool)
@@ -54,6 +62,7 @@ class TrajectoryService(QObject):
 
     context_changed = Signal(str)
     preview_changed = Signal(object)
+    preview_tick = Signal(object)
     selected_side_changed = Signal(str)
     suggestions_changed = Signal()
     analysis_running_changed = Signal(bool)
@@ -67,6 +76,10 @@ class TrajectoryService(QObject):
         self._ready: set[str] = set()  # content keys of contexts built (derive caches them)
         self._building: set[str] = set()
         self._preview: Plan | None = None
+        self._tick = QTimer(self)
+        self._tick.setSingleShot(True)
+        self._tick.setInterval(GESTURE_FOLLOW_MS)
+        self._tick.timeout.connect(self._on_tick)
         self.selected_side = "left"
         self.suggestions: dict[str, Any] = {}
         self.analysis_task: Task | None = None
@@ -101,7 +114,15 @@ class TrajectoryService(QObject):
         if plan is self._preview:
             return
         self._preview = plan
+        if plan is None:
+            self._tick.stop()
+        elif not self._tick.isActive():
+            self._tick.start()
         self.preview_changed.emit(plan)
+
+    def _on_tick(self) -> None:
+        if self._preview is not None:
+            self.preview_tick.emit(self._preview)
 
     def base_plan(self) -> Plan:
         """The active level's plan; asks the user to choose a level when none is active."""

@@ -254,7 +254,9 @@ class FluoroPanel(QWidget):
         self.doc.volume_changed.connect(lambda _v: self._reset())
         self.doc.analysis_changed.connect(lambda _o, _n: self.request())
         self.doc.plan_changed.connect(lambda _o, _n: self._on_plan_changed())
-        service.preview_changed.connect(lambda _p: self._repaint())
+        # during a drag the radiographs follow on the service's shared tick
+        service.preview_changed.connect(lambda p: self._repaint() if p is None else None)
+        service.preview_tick.connect(lambda _p: self._repaint())
         service.advance_changed.connect(self._repaint)
         service.suggestions_changed.connect(self._repaint)
         service.selected_side_changed.connect(lambda _s: self.request())

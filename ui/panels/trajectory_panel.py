@@ -10,12 +10,11 @@ line show the same numbers. Clicking a finding moves the crosshair (all views) t
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import replace
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -49,8 +48,6 @@ SEVERITY_QCOLOURS = {
     "warning": QColor(255, 200, 70),
     "info": QColor(150, 200, 255),
 }
-#: Budget for a synchronous metrics update while dragging (issue 5: < 10 ms per update).
-SYNC_BUDGET_S = 0.010
 
 
 def ask_run_analysis(parent: QWidget | None, level: str) -> bool:
@@ -141,7 +138,6 @@ class TrajectoryPanel(QWidget):
         self.doc = service.doc
         self.tool = tool
         self.state = state
-        self.last_eval_s = 0.0
         self._offered_for: Any = None
         ids = load_catalog().ids()
         self.level_label = QLabel("")
@@ -203,14 +199,12 @@ class TrajectoryPanel(QWidget):
         lay.addWidget(QLabel("Findings"))
         lay.addWidget(self.findings, 2)
         lay.addWidget(self.status)
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(30)
-        self._timer.timeout.connect(self.refresh)
         self.doc.plan_changed.connect(lambda _o, _n: self.refresh())
         self.doc.volume_changed.connect(lambda _v: self.refresh())
         self.doc.analysis_changed.connect(lambda _o, _n: self.refresh())
-        service.preview_changed.connect(lambda _p: self._on_preview_changed())
+        # live while dragging, on the service's shared tick (the view under the mouse first)
+        service.preview_changed.connect(lambda p: self.refresh() if p is None else None)
+        service.preview_tick.connect(lambda _p: self.refresh())
         service.context_changed.connect(lambda _l: self.refresh())
         service.suggestions_changed.connect(self._show_suggestions)
         service.analysis_running_changed.connect(lambda _r: self.refresh())
@@ -218,13 +212,6 @@ class TrajectoryPanel(QWidget):
         self.refresh()
 
     # --- mirror ------------------------------------------------------------------------------
-    def _on_preview_changed(self) -> None:
-        # live while dragging: synchronous when the planner is fast enough, else throttled
-        if self.last_eval_s <= SYNC_BUDGET_S:
-            self.refresh()
-        elif not self._timer.isActive():
-            self._timer.start()
-
     def refresh(self) -> None:
         plan = self.service.display_plan()
         has_volume = self.doc.volume is not None
@@ -253,7 +240,6 @@ class TrajectoryPanel(QWidget):
         self._show_unipedicular()
         self.analyse.setVisible(has_volume and res is None)
         self.analyse.setEnabled(not running)
-        t0 = time.perf_counter()
         findings: list[tuple[str, Any]] = []
         chk = self.service.check(plan)  # planner.session.derive: what the report and check say
         for col, side in enumerate(SIDES):
@@ -278,7 +264,6 @@ class TrajectoryPanel(QWidget):
             if result is not None:
                 findings.extend((side, f) for f in result.findings)
         self.table.resizeRowsToContents()
-        self.last_eval_s = time.perf_counter() - t0
         self._fill_findings(findings, plan)
 
     def _set_cell(self, r: int, c: int, text: str) -> None:

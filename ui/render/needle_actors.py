@@ -29,6 +29,8 @@ SEVERITY_COLOURS: dict[str, tuple[float, float, float]] = {
     "warning": (1.0, 0.75, 0.2),
     "danger": (1.0, 0.3, 0.25),
     "unknown": (0.4, 0.8, 1.0),
+    # a needle of another level of the plan: shown for context, not checked or edited here
+    "other level": (0.68, 0.7, 0.76),
 }
 TARGET_COLOUR = (1.0, 0.35, 0.85)
 #: Opacity of a 3D needle's axis drawn over the bone (the tube itself is depth-tested).

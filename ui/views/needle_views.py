@@ -180,6 +180,7 @@ class NeedleViewsPanel(QWidget):
         self._timer.setSingleShot(True)
         self._timer.setInterval(0)
         self._timer.timeout.connect(self.refresh)
+        self._tick_due = False
         self._closed = False
         #: plane (focal, normal, up, half height) each view shows; frozen during a drag here
         self._planes: dict[str, tuple[Any, Any, Any, float]] = {}
@@ -188,6 +189,7 @@ class NeedleViewsPanel(QWidget):
         self.doc.volume_changed.connect(self._on_document_volume_changed)
         self.doc.plan_changed.connect(lambda _o, _n: self.schedule())
         service.preview_changed.connect(lambda _p: self.schedule())
+        service.preview_tick.connect(lambda _p: self._on_preview_tick())
         service.selected_side_changed.connect(lambda _s: self._on_side_changed())
         service.context_changed.connect(lambda _l: self.schedule())
 
@@ -214,15 +216,19 @@ class NeedleViewsPanel(QWidget):
         self.set_depth(float(np.clip(cur + delta_mm, 0.0, length + BEYOND_TARGET_MM)))
 
     def schedule(self) -> None:
-        """Redraw soon: at once normally, at most every 150 ms while a drag is in progress."""
+        """Redraw soon: at once normally and while the drag is in these views; during a drag
+        elsewhere, on the service's ``preview_tick``."""
         if self._closed:
             return
-        if self.service.preview is None:
-            self._timer.setInterval(0)
+        if self.service.preview is None or self._drag_view is not None:
             self._timer.start()
-        elif not self._timer.isActive():
-            self._timer.setInterval(150)
-            self._timer.start()
+        else:
+            self._tick_due = True
+
+    def _on_preview_tick(self) -> None:
+        if self._tick_due and not self._closed:
+            self._tick_due = False
+            self.refresh()
 
     def _on_side_changed(self) -> None:
         self.side.setCurrentText(self.service.selected_side)
