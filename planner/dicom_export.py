@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from planner.errors import InputError
 from planner.volume import CTVolume
@@ -87,9 +88,6 @@ def write_dicom_series(
     -----
     LPS mm; see the module notes for the attributes that carry the geometry.
     """
-    import pydicom  # heavy; imported where used
-    from pydicom.dataset import FileMetaDataset
-    from pydicom.uid import UID
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -99,24 +97,50 @@ def write_dicom_series(
     study = study_uid or derived_uid(root, "study")
     frame_uid = derived_uid(root, "frame-of-reference")
     pixels = _stored_pixels(volume, signed)
-    m = volume.ijk_to_lps
-    sp = volume.spacing_mm
-    row_dir, col_dir = m[:3, 0] / sp[0], m[:3, 1] / sp[1]
     base = _base_dataset(volume, series_uid, study, frame_uid, series_number, signed,
                          study_description)
+    files = write_slices(base, pixels, volume.ijk_to_lps, volume.spacing_mm, out,
+                         root=root, sop_class=CT_IMAGE_STORAGE, prefix="CT")
+    return ExportResult(out, tuple(files), series_uid, study, frame_uid)
+
+
+def write_slices(
+    base: pydicom.Dataset,
+    pixels: np.ndarray,
+    ijk_to_lps: np.ndarray,
+    spacing_mm: ArrayLike,
+    out: Path,
+    *,
+    root: str,
+    sop_class: str,
+    prefix: str,
+) -> tuple[Path, ...]:
+    """Write one single-frame image file per slice ``pixels[k]`` (stored values).
+
+    Sets the plane geometry (orientation, pixel spacing, slice thickness, rows, columns) on
+    ``base`` from the ``ijk_to_lps`` affine (LPS mm) and, per slice, its position, location,
+    SOP instance UID (derived from ``root``) and file meta; files are ``<prefix>0001.dcm``...
+    """
+    import pydicom
+    from pydicom.dataset import FileMetaDataset
+    from pydicom.uid import UID
+
+    m = np.asarray(ijk_to_lps, dtype=np.float64)
+    sp = np.asarray(spacing_mm, dtype=np.float64)
+    row_dir, col_dir = m[:3, 0] / sp[0], m[:3, 1] / sp[1]
     base.ImageOrientationPatient = [_ds(v) for v in (*row_dir, *col_dir)]
     base.PixelSpacing = [_ds(sp[1]), _ds(sp[0])]
     base.SliceThickness = _ds(sp[2])
     base.SpacingBetweenSlices = _ds(sp[2])
-    base.Rows, base.Columns = int(volume.shape_kji[1]), int(volume.shape_kji[2])
-    files = []
+    base.Rows, base.Columns = int(pixels.shape[1]), int(pixels.shape[2])
     normal = np.cross(row_dir, col_dir)
-    for k in range(volume.shape_kji[0]):
+    files = []
+    for k in range(pixels.shape[0]):
         ds = pydicom.Dataset()
         ds.update(base)
         sop_uid = derived_uid(root, f"instance/{k}")
         meta = FileMetaDataset()
-        meta.MediaStorageSOPClassUID = UID(CT_IMAGE_STORAGE)
+        meta.MediaStorageSOPClassUID = UID(sop_class)
         meta.MediaStorageSOPInstanceUID = UID(sop_uid)
         meta.TransferSyntaxUID = UID(EXPLICIT_VR_LITTLE_ENDIAN)
         meta.ImplementationClassUID = UID("1.2.826.0.1.3680043.8.498.1")
@@ -128,10 +152,10 @@ def write_dicom_series(
         ds.ImagePositionPatient = [_ds(v) for v in pos]
         ds.SliceLocation = _ds(float(pos @ normal))
         ds.PixelData = pixels[k].tobytes()
-        path = out / f"CT{k + 1:04d}.dcm"
+        path = out / f"{prefix}{k + 1:04d}.dcm"
         ds.save_as(path, enforce_file_format=True)
         files.append(path)
-    return ExportResult(out, tuple(files), series_uid, study, frame_uid)
+    return tuple(files)
 
 
 def _valid_uid(uid: str) -> bool:

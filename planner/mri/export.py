@@ -21,11 +21,10 @@ from typing import Any
 import numpy as np
 
 from planner.dicom_export import (
-    EXPLICIT_VR_LITTLE_ENDIAN,
     FIXED_DATE,
     FIXED_TIME,
     ExportResult,
-    derived_uid,
+    write_slices,
 )
 from planner.errors import InputError
 from planner.volume import CTVolume
@@ -114,10 +113,6 @@ def write_mr_series(
     -------
     ExportResult
     """
-    import pydicom
-    from pydicom.dataset import FileMetaDataset
-    from pydicom.uid import UID
-
     a = volume.hu
     if int(a.min()) < 0:
         raise InputError(f"MR series {volume.series_uid}: negative signal cannot be stored")
@@ -126,38 +121,10 @@ def write_mr_series(
     root = volume.series_uid
     uids = {"study": study_uid, "series": volume.series_uid, "frame": frame_uid}
     base = _base(volume, uids, series_number, sequence, study_description)
-    m = volume.ijk_to_lps
-    sp = volume.spacing_mm
-    row_dir, col_dir = m[:3, 0] / sp[0], m[:3, 1] / sp[1]
-    base.ImageOrientationPatient = [_ds(v) for v in (*row_dir, *col_dir)]
-    base.PixelSpacing = [_ds(sp[1]), _ds(sp[0])]
-    base.SliceThickness = _ds(sp[2])
-    base.SpacingBetweenSlices = _ds(sp[2])
-    base.Rows, base.Columns = int(a.shape[1]), int(a.shape[2])
     lo, hi = np.percentile(a, [1.0, 99.5])
     base.WindowCenter = _ds(round((lo + hi) / 2.0))
     base.WindowWidth = _ds(max(1.0, round(hi - lo)))
     pixels = np.ascontiguousarray(a.astype("<u2"))
-    normal = np.cross(row_dir, col_dir)
-    files = []
-    for k in range(a.shape[0]):
-        ds = pydicom.Dataset()
-        ds.update(base)
-        sop_uid = derived_uid(root, f"instance/{k}")
-        meta = FileMetaDataset()
-        meta.MediaStorageSOPClassUID = UID(MR_IMAGE_STORAGE)
-        meta.MediaStorageSOPInstanceUID = UID(sop_uid)
-        meta.TransferSyntaxUID = UID(EXPLICIT_VR_LITTLE_ENDIAN)
-        meta.ImplementationClassUID = UID("1.2.826.0.1.3680043.8.498.1")
-        meta.ImplementationVersionName = "VAPLANNER_DEMO"
-        ds.file_meta = meta
-        ds.SOPInstanceUID = sop_uid
-        ds.InstanceNumber = k + 1
-        pos = m[:3, :3] @ np.array([0.0, 0.0, float(k)]) + m[:3, 3]
-        ds.ImagePositionPatient = [_ds(v) for v in pos]
-        ds.SliceLocation = _ds(float(pos @ normal))
-        ds.PixelData = pixels[k].tobytes()
-        path = out / f"MR{k + 1:04d}.dcm"
-        ds.save_as(path, enforce_file_format=True)
-        files.append(path)
-    return ExportResult(out, tuple(files), volume.series_uid, study_uid, frame_uid)
+    files = write_slices(base, pixels, volume.ijk_to_lps, volume.spacing_mm, out,
+                         root=root, sop_class=MR_IMAGE_STORAGE, prefix="MR")
+    return ExportResult(out, files, volume.series_uid, study_uid, frame_uid)
