@@ -98,6 +98,9 @@ class LevelAnatomy:
         The body's frame.
     vertebra
         Whole vertebra (body + posterior elements) if known.
+    pedicle_axes_lps
+        Pedicle axes the surgeon set (side → (entry, exit), LPS mm); the trajectory context
+        uses them instead of the axes fitted to the pedicle masks. Empty: automatic.
     """
 
     level: str
@@ -109,6 +112,8 @@ class LevelAnatomy:
     canal: BoolArray
     frame: BodyFrame
     vertebra: BoolArray | None = None
+    pedicle_axes_lps: dict[str, tuple[tuple[float, float, float], tuple[float, float, float]]] = (
+        field(default_factory=dict))
 
     def __post_init__(self) -> None:
         for name in ("body", "pedicle_left", "pedicle_right", "canal", "vertebra"):

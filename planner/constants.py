@@ -59,3 +59,17 @@ PLAN_MAX_BYTES = 20 * 1024 * 1024
 PLAN_MAX_MEASUREMENTS = 10_000
 #: Deepest JSON nesting accepted in a plan file (the format needs 5). [tool assumption]
 PLAN_MAX_DEPTH = 32
+
+# --- the surgeon's corrections of the anatomy (issue 11 item 8) -------------------------------
+#: Brush radius accepted when correcting a body outline (mm, in the view's slice plane); the
+#: default radius of the brush tool. [tool assumption]
+BRUSH_RADIUS_RANGE_MM = (0.5, 15.0)
+BRUSH_RADIUS_DEFAULT_MM = 3.0
+#: A corrected mid-sagittal plane may be moved at most this far (mm, along the body's left
+#: axis) and turned at most this much (degrees, about its superior axis) from the automatic
+#: plane: a larger change is a misplaced handle, not a correction. [tool assumption]
+PLANE_MAX_SHIFT_MM = 20.0
+PLANE_MAX_TURN_DEG = 35.0
+#: A pedicle axis set by two clicks: the clicks must be this far apart (mm), at most this far.
+#: [tool assumption]
+PEDICLE_AXIS_LENGTH_RANGE_MM = (5.0, 80.0)

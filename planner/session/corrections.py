@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from planner.anatomy import WALLS, BodyFrame, Heights, Morphometry
+from planner.session.corrections_levels import GEOMETRY_KINDS, CorrectedLevel, corrected_level
 from planner.session.edit import add_correction
 from planner.session.model import Case, Correction
 from planner.vertebra.grading import grade_all
@@ -40,6 +41,8 @@ KIND = "morphometry_point"
 ENDPLATES = ("superior", "inferior")
 #: The six point keys, ``"<wall>_<endplate>"`` (the keys of ``morphometry_points_lps``).
 POINT_KEYS = tuple(f"{w}_{e}" for w in WALLS for e in ENDPLATES)
+#: The kinds this module applies to the analysis (level names are applied by the UI).
+APPLIED_KINDS = (KIND, *GEOMETRY_KINDS)
 #: A point may be moved at most this far from its automatic place (LPS mm): a larger move is
 #: a misplaced handle, not a correction **[tool assumption]**.
 MAX_SHIFT_MM = 40.0
@@ -192,8 +195,12 @@ def corrected_morphometry(
     frames: dict[str, BodyFrame],
     corrections: Iterable[Correction],
     strict: bool = True,
+    remeasured: frozenset[str] = frozenset(),
 ) -> dict[str, Morphometry]:
     """Every level's morphometry after the point corrections (unchanged levels: same objects).
+
+    ``remeasured`` names levels whose ``morph`` already differs from the automatic analysis
+    (a corrected plane or outline): every level is graded again when it is not empty.
 
     ``morph`` and ``frames`` are by level name; corrections of levels not in ``morph`` are
     ignored (the level was not analysed). An impossible point set (a superior point below its
@@ -201,7 +208,7 @@ def corrected_morphometry(
     that level keeps its automatic heights with a note saying so (e.g. a hand-edited file).
     """
     moved = {k: v for k, v in points_by_level(corrections).items() if k in morph}
-    if not moved:
+    if not moved and not remeasured & set(morph):
         return dict(morph)
     measured = dict(morph)
     refused: dict[str, str] = {}
@@ -268,13 +275,22 @@ def apply_corrections(analysis: Any, corrections: Iterable[Correction], strict: 
     """
     corrections = tuple(corrections)
     pairs = _pairs(analysis)
-    morph = {name: data.morphometry for name, data in pairs}
-    frames = {name: data.anatomy.frame for name, data in pairs}
-    new = corrected_morphometry(morph, frames, corrections, strict)
-    edited = set(points_by_level(corrections))
-    if all(new[n] is morph[n] for n in morph) and not edited & set(morph):
+    geo = _geometry(pairs, corrections, strict)
+    anatomy = {n: geo[n].anatomy if n in geo else d.anatomy for n, d in pairs}
+    morph = {n: geo[n].morphometry if n in geo else d.morphometry for n, d in pairs}
+    frames = {n: a.frame for n, a in anatomy.items()}
+    remeasured = frozenset(n for n, g in geo.items() if g.remeasured)
+    new = corrected_morphometry(morph, frames, corrections, strict, remeasured)
+    flags = {n: set(g.flags) for n, g in geo.items()}
+    for n in points_by_level(corrections):
+        flags.setdefault(n, set()).add("morphometry_points")
+    if (
+        not geo
+        and all(new[n] is d.morphometry for n, d in pairs)
+        and not flags.keys() & morph.keys()
+    ):
         return analysis
-    items = [(n, _with(d, new[n], n in edited)) for n, d in pairs]
+    items = [(n, _with(d, new[n], anatomy[n], flags.get(n, set()))) for n, d in pairs]
     if hasattr(analysis, "warnings"):
         return replace(analysis, levels=tuple(d for _, d in items))
     return replace(analysis, levels=tuple(items))
@@ -287,15 +303,35 @@ def _pairs(analysis: Any) -> list[tuple[str, Any]]:
     return [(r.level, r) for r in levels]
 
 
-def _with(data: Any, m: Morphometry, edited: bool) -> Any:
+def _geometry(
+    pairs: list[tuple[str, Any]], corrections: tuple[Correction, ...], strict: bool
+) -> dict[str, CorrectedLevel]:
+    """The levels with plane, outline or pedicle-axis corrections, corrected."""
+    by_level: dict[str, list[Correction]] = {}
+    for c in corrections:
+        if c.kind in GEOMETRY_KINDS:
+            by_level.setdefault(c.level, []).append(c)
+    order = {k: i for i, k in enumerate(GEOMETRY_KINDS)}
+    return {
+        n: corrected_level(
+            d.anatomy, d.morphometry, sorted(by_level[n], key=lambda c: order[c.kind]), strict
+        )
+        for n, d in pairs
+        if n in by_level
+    }
+
+
+def _with(data: Any, m: Morphometry, anatomy: Any, flags: set[str]) -> Any:
     names = {f.name for f in fields(data)}
     changes: dict[str, Any] = {}
     if m is not data.morphometry:
         changes["morphometry"] = m
         if "prefracture" in names and m.genant_grade == 0:
             changes["prefracture"] = None
-    if "edited" in names and edited:
-        changes["edited"] = {**data.edited, "morphometry_points": True}
+    if anatomy is not data.anatomy:
+        changes["anatomy"] = anatomy
+    if "edited" in names and flags:
+        changes["edited"] = {**data.edited, **dict.fromkeys(sorted(flags), True)}
     return replace(data, **changes) if changes else data
 
 
@@ -324,13 +360,14 @@ _MEMO = _Memo()
 
 def corrected_analysis(analysis: Any, corrections: tuple[Correction, ...]) -> Any:
     """:func:`apply_corrections`, remembered for the last few (analysis, corrections) pairs."""
-    if not any(c.kind == KIND for c in corrections):
+    if not any(c.kind in APPLIED_KINDS for c in corrections):
         return analysis
     return _MEMO.get(analysis, corrections)
 
 
-def add_point_correction(case: Case, correction: Correction) -> Case:
-    """:func:`planner.session.edit.add_correction` after checking the points are possible.
+def add_checked_correction(case: Case, correction: Correction) -> Case:
+    """:func:`planner.session.edit.add_correction` after checking the correction applies
+    (possible points, an outline made on this analysis, a readable plane or axis).
 
     Raises
     ------
@@ -351,3 +388,7 @@ def edited_levels(corrections: Iterable[Correction]) -> dict[str, tuple[str, ...
         if c.kind not in kinds:
             kinds.append(c.kind)
     return {k: tuple(v) for k, v in out.items()}
+
+
+add_point_correction = add_checked_correction
+"""The morphometry tool's name for :func:`add_checked_correction`."""

@@ -159,6 +159,7 @@ def _anatomy_digest(anatomy: LevelAnatomy) -> str:
     for m in (anatomy.body, anatomy.pedicle_left, anatomy.pedicle_right, anatomy.canal):
         h.update(np.packbits(np.ascontiguousarray(m, dtype=bool)).tobytes())
     h.update(repr(anatomy.frame).encode())
+    h.update(repr(sorted(anatomy.pedicle_axes_lps.items())).encode())  # the surgeon's axes
     return h.hexdigest()
 
 

@@ -87,6 +87,8 @@ class PedicleInfo:
     voxels: int
     half_width_mm: float = float("nan")
     half_height_mm: float = float("nan")
+    #: The axis was set by the surgeon (two clicks; :mod:`planner.trajectory.pedicle_axis`).
+    user_axis: bool = False
 
     def axis_at(self, p_mm: FloatArray) -> FloatArray:
         """Body coordinates ``(..., 3)`` of the pedicle axis at AP coordinates ``p_mm``."""
@@ -156,6 +158,11 @@ class TrajectoryContext:
         pedicles = {
             s: _refine_isthmus(pedicles[s], fields["bone"], sampler, frame) for s in pedicles
         }
+        if anatomy.pedicle_axes_lps:  # the surgeon's axes (two clicks) replace the fitted ones
+            from planner.trajectory.pedicle_axis import corrected_pedicle
+
+            for s, (entry, exit_) in anatomy.pedicle_axes_lps.items():
+                pedicles[s] = corrected_pedicle(pedicles[s], frame, entry, exit_)
         from scipy.ndimage import gaussian_filter
 
         own = {

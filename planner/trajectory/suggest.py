@@ -15,6 +15,8 @@ Where the best transpedicular corridor leaves less than :data:`MIN_TRANSPEDICULA
 (total clearance 1 mm, the pedicle rule of Kaur 2016, DOMAIN.md §6.2) a parapedicular
 alternative is searched: a line that passes lateral to the pedicle and enters the body at its
 posterolateral wall, as close to the pedicle as the needle allows, avoiding air.
+A pedicle axis the surgeon set (two clicks, ``PedicleInfo.user_axis``) fixes the target on
+that axis at the same depth and keeps the pass point within 0.75 mm of its isthmus centre.
 """
 
 from __future__ import annotations
@@ -142,7 +144,13 @@ def _transpedicular(
     s_mid = 0.5 * (ctx.body.s_min + ctx.body.s_max)
     p_back = ped.p_max
     best = None
-    for half, step in ((3.0, 0.75), (0.75, 0.25)):
+    grids = ((3.0, 0.75), (0.75, 0.25))
+    if ped.user_axis:  # the surgeon's axis: aim along it, through its isthmus centre
+        p_t = ctx.body.p_posterior - TARGET_DEPTH_FRAC * ctx.body.depth_mm
+        targets = (iso + ((p_t - iso[1]) / a[1]) * a)[None, :]
+        l_pref, s_mid = float(targets[0, 0]), float(targets[0, 2])
+        grids = ((0.75, 0.25), (0.25, 0.125))
+    for half, step in grids:
         centre = iso if best is None else best[1]
         g = np.arange(-half, half + 1e-6, step)
         passes = np.array([centre + np.array([x, 0.0, y]) for x in g for y in g])
@@ -152,7 +160,7 @@ def _transpedicular(
         )
         k = int(np.argmax(score))
         best = (lines[k, 0], lines[k, 1], float(score[k]))
-        if half > 1.0:
+        if half == grids[0][0]:
             coarse = (score, lines)
         targets = targets[np.linalg.norm(targets - best[0], axis=1) < 4.0]
     assert best is not None

@@ -1,0 +1,239 @@
+"""Plane, outline and pedicle-axis corrections: pure edits, plan file round trip, derived values."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from planner.plan.file import load_case_plan, save_case_plan
+from planner.plan.model import SeriesBinding
+from planner.session import Case, edit, level_closed_form
+from planner.session.corrections import (
+    add_checked_correction,
+    apply_corrections,
+    edited_levels,
+    is_edited,
+)
+from planner.session.corrections_geometry import (
+    pedicle_correction,
+    plane_correction,
+    plane_of,
+    shift_and_turn,
+)
+from planner.session.corrections_outline import (
+    brush,
+    decode_runs,
+    encode_runs,
+    mask_sha1,
+    outline_correction,
+)
+from planner.session.derive import anatomy_key
+from tests.planner.corrections_cases import spine
+
+pytest.importorskip("planner.demo", reason="demo generator not importable in this build")
+
+
+# --- run-length code ------------------------------------------------------------------------
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_runs_round_trip_random_masks(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    m = rng.random((7, 9, 11)) < 0.3
+    m[0, 0, 0] = True  # a run at the very start
+    m[-1, -1, -1] = True  # and at the very end
+    runs = encode_runs(m)
+    assert runs[0] == 0 and sum(runs[1::2]) == int(m.sum())
+    assert np.array_equal(decode_runs(runs, m.shape), m)
+    assert decode_runs([], m.shape).sum() == 0
+
+
+def test_malformed_runs_are_refused() -> None:
+    with pytest.raises(ValueError, match="leave the level's crop or overlap"):
+        decode_runs([5, 10, 8, 2], (4, 4, 4))  # overlapping
+    with pytest.raises(ValueError, match="leave the level's crop"):
+        decode_runs([60, 10], (4, 4, 4))  # beyond the crop
+    with pytest.raises(ValueError, match="pairs"):
+        decode_runs([1, 2, 3], (4, 4, 4))
+
+
+# --- the demo: real measurements ------------------------------------------------------------
+@pytest.fixture(scope="module")
+def demo() -> tuple[object, Case]:
+    from tests.planner.vertebra_cases import demo_analysis, demo_case
+
+    c = Case(SeriesBinding("1.2.3", "fp"), analysis=demo_analysis())
+    return demo_case().volume, edit.add_level(c, "L1", "vertebroplasty")
+
+
+def test_brush_paints_only_the_view_slice_and_erases(demo: tuple[object, Case]) -> None:
+    _, case = demo
+    a = case.analysis.level("L1").anatomy
+    fr = a.frame
+    front = fr.origin_lps - 25.0 * fr.posterior  # in front of the anterior wall
+    added = brush(a, a.body, [front], 3.0, [0.0, 0.0, 1.0], add=True)
+    new = added & ~a.body
+    assert new.any()
+    kji = np.argwhere(new)
+    assert len(np.unique(kji[:, 0])) == 1  # one axial slice (the grid is axial)
+    lps = a.grid.voxel_to_lps(kji[:, ::-1].astype(float))
+    assert np.max(np.linalg.norm((lps - front)[:, :2], axis=1)) <= 3.0 + 1e-9
+    erased = brush(a, a.body, [fr.origin_lps], 4.0, [0.0, 0.0, 1.0], add=False)
+    assert erased.sum() < a.body.sum() and not (erased & ~a.body).any()
+    with pytest.raises(ValueError, match="brush radius"):
+        brush(a, a.body, [front], 40.0, [0.0, 0.0, 1.0], add=True)
+
+
+def test_outline_correction_changes_volume_cement_and_key_and_says_edited(
+    demo: tuple[object, Case],
+) -> None:
+    _, case = demo
+    r = case.analysis.level("L1")
+    fr = r.anatomy.frame
+    sup = fr.superior
+    # erase the anterior quarter of the body on every slice it spans
+    body = r.anatomy.body
+    for s in np.arange(-14.0, 14.1, 0.5):
+        centres = [fr.origin_lps + s * sup - 14.0 * fr.posterior + x * fr.left for x in (-8, 0, 8)]
+        body = brush(r.anatomy, body, centres, 6.0, sup, add=False)
+    c = outline_correction(r.anatomy, body)
+    assert c.automatic["sha1"] == mask_sha1(r.anatomy.body) == c.value["sha1_automatic"]
+    assert c.value["volume_ml"] < c.automatic["volume_ml"] - 1.0
+    fixed = add_checked_correction(case, c)
+    d = fixed.level_data("L1")
+    assert np.array_equal(d.anatomy.body, body)
+    assert d.morphometry.body_volume_ml == pytest.approx(c.value["volume_ml"], abs=1e-3)
+    assert is_edited(d.morphometry) and d.edited["body_outline"] is True
+    assert anatomy_key(d.anatomy) != anatomy_key(r.anatomy)
+    before, after = level_closed_form(case, "L1"), level_closed_form(fixed, "L1")
+    assert after.cement.body_volume_ml == pytest.approx(d.morphometry.body_volume_ml)
+    assert after.cement.body_volume_ml < before.cement.body_volume_ml - 1.0
+    assert edited_levels(fixed.plan.corrections) == {"L1": ("body_outline",)}
+
+
+def test_an_outline_made_on_another_analysis_is_detected(demo: tuple[object, Case]) -> None:
+    _, case = demo
+    r = case.analysis.level("L1")
+    other = case.analysis.level("L2").anatomy
+    body = brush(other, other.body, [other.frame.origin_lps], 3.0, [0, 0, 1.0], add=False)
+    c = outline_correction(other, body)
+    c = type(c).make("L1", c.kind, c.key, c.automatic, c.value)  # the same delta on L1
+    with pytest.raises(ValueError, match="automatic body outline changed"):
+        add_checked_correction(case, c)
+    kept = apply_corrections(case.analysis, [c], strict=False).level("L1")
+    assert np.array_equal(kept.anatomy.body, r.anatomy.body)
+    assert any("not applied" in n for n in kept.morphometry.notes)
+
+
+def test_a_turned_plane_is_remeasured_and_the_frame_follows(demo: tuple[object, Case]) -> None:
+    volume, case = demo
+    r = case.analysis.level("L1")
+    fr = r.anatomy.frame
+    same = plane_correction(volume, r.anatomy, r.morphometry, *plane_of(fr, 0.0, 0.0))
+    kept = add_checked_correction(case, same).level_data("L1").morphometry
+    for w in ("anterior", "middle", "posterior"):  # the automatic plane measures the same
+        assert kept.heights_mm.get(w) == pytest.approx(r.morphometry.heights_mm.get(w), abs=0.05)
+    c = plane_correction(volume, r.anatomy, r.morphometry, *plane_of(fr, 6.0, 12.0))
+    assert c.value["shift_mm"] == pytest.approx(6.0, abs=1e-6)
+    assert c.value["turn_deg"] == pytest.approx(12.0, abs=1e-6)
+    assert c.automatic["points_lps"]["anterior_superior"] == pytest.approx(
+        list(r.morphometry.height_lines_lps["anterior"][1]), abs=1e-6
+    )
+    fixed = add_checked_correction(case, c)
+    d = fixed.level_data("L1")
+    shift, turn = shift_and_turn(fr, d.anatomy.frame)
+    assert (shift, turn) == pytest.approx((6.0, 12.0), abs=1e-4)
+    assert np.allclose(d.anatomy.frame.superior, fr.superior)
+    m = d.morphometry
+    moved = [abs(m.heights_mm.get(w) - r.morphometry.heights_mm.get(w)) for w in
+             ("anterior", "middle", "posterior")]
+    assert max(moved) > 0.05  # another plane, other heights
+    for wall, (inf, sup) in m.height_lines_lps.items():  # the lines lie in the new plane
+        for p in (inf, sup):
+            assert abs(d.anatomy.frame.to_body(p)[0]) < 1e-3
+        assert m.heights_mm.get(wall) == pytest.approx(
+            float(d.anatomy.frame.to_body(sup)[2] - d.anatomy.frame.to_body(inf)[2]), abs=1e-9
+        )
+    assert d.edited["mid_sagittal_plane"] is True and is_edited(m)
+    assert "mid-sagittal plane moved +6.0 mm and turned +12.0°" in m.notes[-1]
+    with pytest.raises(ValueError, match="at most"):
+        plane_correction(volume, r.anatomy, r.morphometry, *plane_of(fr, 30.0, 0.0))
+
+
+def test_the_pedicle_axis_is_used_by_the_context_and_suggest(demo: tuple[object, Case]) -> None:
+    from planner.session import level_context
+    from planner.trajectory.suggest import suggest
+
+    volume, case = demo
+    r = case.analysis.level("L1")
+    fr = r.anatomy.frame
+    auto = level_context(volume, r)
+    iso, d = auto.pedicle_axis_lps("left")
+    # an axis turned 8° more medially through the automatic isthmus
+    t = np.radians(8.0)
+    d_body = fr.to_body(iso + d) - fr.to_body(iso)
+    rot = np.array([[np.cos(t), -np.sin(t), 0], [np.sin(t), np.cos(t), 0], [0, 0, 1.0]])
+    nd = fr.rotation @ (rot @ d_body)
+    entry, exit_ = iso - 15.0 * nd, iso + 10.0 * nd
+    c = pedicle_correction("L1", "left", entry, exit_, (iso, d))
+    assert c.automatic["direction_lps"] == pytest.approx(list(d), abs=1e-3)
+    fixed = add_checked_correction(case, c)
+    data = fixed.level_data("L1")
+    assert data.edited["pedicle_axis"] is True
+    ctx = level_context(volume, data)
+    iso2, d2 = ctx.pedicle_axis_lps("left")
+    assert np.dot(d2, nd) == pytest.approx(1.0, abs=1e-6)  # clicks stored to 1e-4 mm
+    assert np.linalg.norm(np.cross(iso2 - entry, nd)) < 1e-3  # the isthmus lies on the axis
+    right, right2 = auto.pedicle_axis_lps("right"), ctx.pedicle_axis_lps("right")
+    assert np.allclose(right[1], right2[1])  # the other side is untouched
+    s0, s1 = suggest(auto, "left"), suggest(ctx, "left")
+    assert s0 is not None and s1 is not None
+
+    def angle_to_axis(t: object) -> float:
+        v = np.asarray(t.target_lps) - np.asarray(t.bone_entry_lps)
+        return float(np.degrees(np.arccos(np.dot(v, nd) / np.linalg.norm(v))))
+
+    before, after = angle_to_axis(s0.transpedicular), angle_to_axis(s1.transpedicular)
+    assert after < before - 2.0  # the suggested path follows the corrected axis
+    with pytest.raises(ValueError, match="apart"):
+        pedicle_correction("L1", "left", entry, entry + 1.0)
+
+
+def test_all_three_survive_the_plan_file(demo: tuple[object, Case], tmp_path: Path) -> None:
+    volume, case = demo
+    r = case.analysis.level("L1")
+    fr = r.anatomy.frame
+    cs = [
+        plane_correction(volume, r.anatomy, r.morphometry, *plane_of(fr, -3.0, 5.0)),
+        outline_correction(
+            r.anatomy, brush(r.anatomy, r.anatomy.body, [fr.origin_lps], 4.0, fr.superior, False)
+        ),
+        pedicle_correction("L1", "right", fr.to_lps([-14, 30, 0]), fr.to_lps([-11, 8, 0])),
+    ]
+    fixed = case
+    for c in cs:
+        fixed = add_checked_correction(fixed, c)
+    path = save_case_plan(fixed.series, fixed.plan, tmp_path / "plan.json")
+    loaded = load_case_plan(path)
+    assert loaded.plan.corrections == fixed.plan.corrections
+    reopened = loaded.case(case.analysis)
+    a, b = reopened.level_data("L1"), fixed.level_data("L1")
+    assert a.morphometry == b.morphometry
+    assert np.array_equal(a.anatomy.body, b.anatomy.body)
+    assert anatomy_key(a.anatomy, a.morphometry) == anatomy_key(b.anatomy, b.morphometry)
+    assert a.anatomy.pedicle_axes_lps == b.anatomy.pedicle_axes_lps
+    flags = reopened.corrected_analysis().level("L1").to_json()["edited"]
+    assert flags["mid_sagittal_plane"] and flags["body_outline"] and flags["pedicle_axis"]
+
+
+def test_undoing_is_the_previous_case_value() -> None:
+    a = spine()
+    case = edit.add_level(Case(SeriesBinding("1", "fp"), analysis=a), "L1")
+    c = pedicle_correction("L1", "left", [10.0, 30.0, 25.0], [8.0, 5.0, 25.0])
+    new = edit.add_correction(case, c)
+    assert case.plan.corrections == () and new.plan.corrections == (c,)
+    assert case.level_data("L1").anatomy.pedicle_axes_lps == {}
+    assert new.level_data("L1").anatomy.pedicle_axes_lps["left"] == (
+        (10.0, 30.0, 25.0),
+        (8.0, 5.0, 25.0),
+    )
