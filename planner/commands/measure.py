@@ -8,7 +8,7 @@ Finds, names, segments and measures the vertebral bodies (issue 4). Output (JSON
                  "trabecular_hu", "posterior_wall", ...,
                  "morphometry_points_lps": {"anterior_superior": [x, y, z], ... six points},
                  "edited": {"morphometry_points": false, "mid_sagittal_plane": false,
-                            "body_outline": false}}],
+                            "body_outline": false}}],   # + "pedicle_axis": true when set
      "warnings": [...]}
 
 A seed may start with a minus sign: ``--seed -11,230,-566`` is accepted like
@@ -17,6 +17,8 @@ overlapping, partial labels are reported in ``warnings`` and not graded).
 
 Without ``--labels`` and ``--seed`` the levels are proposed automatically (unconfirmed).
 ``--from-mask`` treats PATH as a vertebra label map and measures it without a CT.
+``--plan PLAN.json`` applies the anatomy corrections saved in a plan made on this series
+(``planner.session.corrections``): the corrected levels' values and ``"edited"`` flags.
 """
 
 from __future__ import annotations
@@ -42,6 +44,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="write the body masks as one label map (VerSe ids) on the CT grid")
     parser.add_argument("--from-mask", action="store_true",
                         help="PATH is a vertebra label map: measure it without a CT")
+    parser.add_argument("--plan", metavar="PLAN", default=None,
+                        help="a plan file made on this series: its corrections of the anatomy "
+                        "(points, plane, outline, pedicle axes) are applied and flagged "
+                        "'edited'")
 
 
 def _load_ct(path: str) -> tuple[Any, list[str]]:
@@ -73,6 +79,28 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                              level=args.level.upper() if args.level else None)
     if args.mask_out:
         save_nifti(body_label_map(volume, analysis), volume.grid, args.mask_out)
+    if args.plan:
+        analysis = _corrected(analysis, args.plan, volume)
     out = analysis.to_json()
     out["warnings"] = load_warnings + out["warnings"]
     return out
+
+
+def _corrected(analysis: Any, plan_path: str, volume: Any) -> Any:
+    """``analysis`` with the anatomy corrections of the plan file (not applicable ones are
+    named in the analysis' warnings, the automatic values kept)."""
+    from dataclasses import replace
+
+    from planner.plan.file import load_case_plan
+    from planner.session.corrections import apply_corrections
+
+    loaded = load_case_plan(plan_path, volume.series_uid, volume.grid.fingerprint(), volume)
+    out = apply_corrections(analysis, loaded.plan.corrections, strict=False)
+    missing = sorted({c.level for c in loaded.plan.corrections} - set(analysis.names()))
+    notes = [
+        f"{r.level}: {n.split(':', 1)[1].strip()}"
+        for r in out.levels
+        for n in r.morphometry.notes
+        if n.startswith("edited:") and "not applied" in n
+    ] + [f"{lv}: corrected in the plan but not found by this analysis" for lv in missing]
+    return replace(out, warnings=(*out.warnings, *notes)) if notes else out

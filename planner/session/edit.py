@@ -12,6 +12,9 @@ from dataclasses import replace
 from planner.plan.model import BalloonPlacement, PlanMeasurement, Side, Trajectory
 from planner.session.model import Case, CasePlan, Correction, LevelPlan
 
+#: Correction kinds that describe the vertebra (kept when its treatment plan is removed).
+ANATOMY_KINDS = ("morphometry_point", "midsagittal_plane", "body_outline", "pedicle_axis")
+
 
 def _plan(case: Case, **changes: object) -> Case:
     return replace(case, plan=replace(case.plan, **changes))  # type: ignore[arg-type]
@@ -50,8 +53,8 @@ def add_level(
 def remove_level(case: Case, level: str) -> Case:
     """Remove a level and its needles; the active level becomes None if it was this one.
 
-    Corrections of the level's anatomy (moved morphometry points) stay: they describe the
-    vertebra, not its treatment plan.
+    Corrections of the level's anatomy (moved morphometry points, its mid-sagittal plane,
+    body outline and pedicle axes) stay: they describe the vertebra, not its treatment plan.
     """
     _level(case, level)
     active = None if case.plan.active_level == level else case.plan.active_level
@@ -60,7 +63,7 @@ def remove_level(case: Case, level: str) -> Case:
         levels=tuple(lp for lp in case.plan.levels if lp.level != level),
         active_level=active,
         corrections=tuple(
-            c for c in case.plan.corrections if c.level != level or c.kind == "morphometry_point"
+            c for c in case.plan.corrections if c.level != level or c.kind in ANATOMY_KINDS
         ),
     )
 

@@ -237,3 +237,35 @@ def test_undoing_is_the_previous_case_value() -> None:
         (10.0, 30.0, 25.0),
         (8.0, 5.0, 25.0),
     )
+
+
+def test_measure_with_a_plan_says_edited(demo: tuple[object, Case], tmp_path: Path) -> None:
+    from planner.commands.measure import _corrected
+
+    volume, case = demo
+    r = case.analysis.level("L1")
+    fr = r.anatomy.frame
+    series = SeriesBinding(volume.series_uid, volume.grid.fingerprint())
+    fixed = add_checked_correction(
+        Case(series, case.plan, case.analysis),
+        plane_correction(volume, r.anatomy, r.morphometry, *plane_of(fr, 2.0, -6.0)),
+    )
+    other = case.analysis.level("L2").anatomy  # an outline of L2 claimed for L1: not applied
+    bad = outline_correction(other, brush(other, other.body, [other.frame.origin_lps], 3.0,
+                                          [0, 0, 1.0], add=False))
+    plan = fixed.plan.__class__(
+        fixed.plan.levels,
+        fixed.plan.active_level,
+        corrections=(*fixed.plan.corrections, type(bad).make("L1", bad.kind, "body",
+                                                             bad.automatic, bad.value)),
+    )
+    path = save_case_plan(series, plan, tmp_path / "plan.json")
+    out = _corrected(case.analysis, str(path), volume).to_json()
+    l1 = next(lv for lv in out["levels"] if lv["level"] == "L1")
+    l2 = next(lv for lv in out["levels"] if lv["level"] == "L2")
+    assert l1["edited"]["mid_sagittal_plane"] is True
+    assert l1["edited"]["body_outline"] is False  # made on another mask: not applied
+    assert not any(l2["edited"].values())
+    want = fixed.level_data("L1").morphometry.heights_mm.anterior
+    assert l1["heights_mm"]["anterior"] == pytest.approx(want, abs=0.01)
+    assert any("L1:" in w and "not applied" in w for w in out["warnings"])

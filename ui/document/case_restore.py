@@ -18,6 +18,7 @@ from dataclasses import replace
 from typing import Any
 
 from planner.session import Case, CasePlan
+from planner.session.edit import ANATOMY_KINDS
 from ui.document.document import Document
 
 log = logging.getLogger(__name__)
@@ -43,12 +44,13 @@ def analysis_for_plan(analysis: Any, plan: CasePlan) -> tuple[Any, list[str]]:
 
     notes: list[str] = []
     for c in plan.corrections:
-        if c.kind not in ("level_name", "morphometry_point"):  # points: Case.corrected_analysis
+        if c.kind not in ("level_name", *ANATOMY_KINDS):  # anatomy: Case.corrected_analysis
             notes.append(
                 f"{c.level}: the corrected {c.kind.replace('_', ' ')} ({c.key}) is kept in the "
                 "plan file but not re-applied to the new analysis; check it on the images"
             )
     analysis = _renamed(analysis, plan, notes)
+    notes += _not_reapplied(analysis, plan)
     names = [r.level for r in analysis.levels]
     todo = [names.index(lp.level) for lp in plan.levels if lp.confirmed and lp.level in names]
     if todo:
@@ -60,6 +62,25 @@ def analysis_for_plan(analysis: Any, plan: CasePlan) -> tuple[Any, list[str]]:
                 "shown without metrics, findings or estimates"
             )
     return analysis, notes
+
+
+def _not_reapplied(analysis: Any, plan: CasePlan) -> list[str]:
+    """The anatomy corrections the new analysis cannot take (e.g. an outline drawn on another
+    analysis' mask), as the notes the corrected levels carry."""
+    from planner.session.corrections import apply_corrections
+
+    if analysis is None or not any(c.kind in ANATOMY_KINDS for c in plan.corrections):
+        return []
+    try:
+        corrected = apply_corrections(analysis, plan.corrections, strict=False)
+    except (ValueError, KeyError) as exc:
+        return [f"the plan's corrections could not be re-applied ({exc})"]
+    return [
+        f"{r.level}: {n.split(':', 1)[1].strip()}"
+        for r in corrected.levels
+        for n in r.morphometry.notes
+        if n.startswith("edited:") and "not applied" in n
+    ]
 
 
 def _renamed(analysis: Any, plan: CasePlan, notes: list[str]) -> Any:

@@ -205,6 +205,9 @@ class LevelsPanel(QWidget):
         m = r.morphometry
         status = "confirmed" if c.confirmed else "proposed"
         grade = f"{m.genant_grade} ({m.morphology})" if m.genant_grade else "0"
+        edits = [n.split(":", 1)[1].strip() for n in m.notes if n.startswith("edited:")]
+        if edits:  # the surgeon corrected this level's anatomy (points, plane, outline, axis)
+            grade += " · edited"
         texts = (
             c.level,
             SOURCE_TEXT.get(c.source, c.source),
@@ -220,7 +223,8 @@ class LevelsPanel(QWidget):
             "A proposal stays 'proposed' until you confirm it; "
             "the report lists which were confirmed",
             "Genant semiquantitative grade from the worst wall's height loss against the "
-            "neighbours (Genant et al. 1993, J Bone Miner Res 8:1137)",
+            "neighbours (Genant et al. 1993, J Bone Miner Res 8:1137)"
+            + "".join(f"\nEdited: {e}" for e in edits),
             "",
         )
         for col, (text, tip) in enumerate(zip(texts, tips, strict=True)):

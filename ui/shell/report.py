@@ -130,6 +130,23 @@ def _levels_section(analysis: Any, planned: dict[str, str]) -> str:
     return out
 
 
+def _corrections_section(corrections: Any) -> str:
+    """Every correction of the automatic analysis, with the automatic value beside it."""
+    from planner.session.corrections_text import describe
+
+    rows = []
+    for c in corrections:
+        what, auto, value = describe(c)
+        rows.append(
+            f"<tr><td>{E(c.level)}</td><td>{E(what)}</td><td>{E(auto)}</td><td>{E(value)}</td></tr>"
+        )
+    return (
+        "<table class='grid'><tr><th>Level</th><th>Corrected</th><th>Automatic</th>"
+        "<th>Edited (used)</th></tr>" + "".join(rows) + "</table>"
+        "<p class='honest'>Levels marked “edited” use the user's values; points LPS mm.</p>"
+    )
+
+
 def _trajectories_section(level: Any) -> str:
     """Needles of one level with the session's findings (``level.check``)."""
     import math
@@ -281,6 +298,8 @@ def build_report_html(
         if analysis is not None:
             result = next((r for r in analysis.levels if r.level == lv.level), None)
         parts += _level_section(lv, result)
+    if content.corrections:
+        parts += ["<h2>Corrections by the user</h2>", _corrections_section(content.corrections)]
     if content.measurements:
         parts += ["<h2>Measurements drawn</h2>", _measurements_section(content.measurements)]
     if content.notes:
