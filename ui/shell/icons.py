@@ -164,7 +164,43 @@ def _target(p: QPainter) -> None:
     p.drawEllipse(QPointF(12, 12), 3, 3)
 
 
+def _plane(p: QPainter) -> None:
+    # an axial body outline crossed by its mid-sagittal line with a turn handle
+    p.drawEllipse(QPointF(12, 13), 8, 6)
+    _pen(p, ACCENT)
+    p.drawLine(QPointF(9, 3), QPointF(15, 22))
+    p.drawEllipse(QPointF(9, 3), 1.5, 1.5)
+
+
+def _brush(p: QPainter) -> None:
+    p.drawLine(QPointF(20, 4), QPointF(11, 13))
+    _pen(p, ACCENT)
+    p.drawEllipse(QPointF(8, 16), 4, 4)
+    p.drawLine(QPointF(6, 16), QPointF(10, 16))
+    p.drawLine(QPointF(8, 14), QPointF(8, 18))
+
+
+def _eraser(p: QPainter) -> None:
+    p.drawLine(QPointF(20, 4), QPointF(11, 13))
+    _pen(p, ACCENT)
+    p.drawEllipse(QPointF(8, 16), 4, 4)
+    p.drawLine(QPointF(6, 16), QPointF(10, 16))
+
+
+def _pedicle(p: QPainter) -> None:
+    # a pedicle ring seen end-on and its axis through two clicked points
+    p.drawEllipse(QPointF(12, 12), 5, 7)
+    _pen(p, ACCENT)
+    p.drawLine(QPointF(4, 20), QPointF(20, 4))
+    p.drawEllipse(QPointF(4, 20), 1.5, 1.5)
+    p.drawEllipse(QPointF(20, 4), 1.5, 1.5)
+
+
 _DRAW: dict[str, Callable[[QPainter], None]] = {
+    "plane": _plane,
+    "brush": _brush,
+    "eraser": _eraser,
+    "pedicle": _pedicle,
     "open_folder": _folder,
     "open_file": _file,
     "demo": _demo,

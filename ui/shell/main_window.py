@@ -92,6 +92,9 @@ class MainWindow(QMainWindow):
         from ui.panels.planning import install_planning
 
         self.planning = install_planning(self)  # levels, morphometry, estimates, report
+        from ui.tools.correction_modes import install_corrections
+
+        self.corrections = install_corrections(self)  # plane, outline brush, pedicle axis
         self._connect()
         self.grid.set_layout(self.settings.layout() if self.settings.layout() in LAYOUTS else "2x2")
         self.setAcceptDrops(True)
