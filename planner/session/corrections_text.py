@@ -37,7 +37,7 @@ def describe(c: Correction) -> tuple[str, str, str]:
             f"{float(v.get('volume_ml', float('nan'))):.1f} mL (brush)",
         )
     if c.kind == "pedicle_axis" and isinstance(v, dict):
-        auto = "—" if not a else f"isthmus {_pt(a.get('isthmus_lps'))}"
+        auto = f"isthmus {_pt(a.get('isthmus_lps'))}" if isinstance(a, dict) and a else "—"
         return (
             f"{c.key} pedicle axis",
             auto,

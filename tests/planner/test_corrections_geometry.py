@@ -269,3 +269,25 @@ def test_measure_with_a_plan_says_edited(demo: tuple[object, Case], tmp_path: Pa
     want = fixed.level_data("L1").morphometry.heights_mm.anterior
     assert l1["heights_mm"]["anterior"] == pytest.approx(want, abs=0.01)
     assert any("L1:" in w and "not applied" in w for w in out["warnings"])
+
+
+def test_each_correction_reads_as_one_line_with_its_automatic_value(
+    demo: tuple[object, Case],
+) -> None:
+    from planner.session.corrections_text import describe
+
+    volume, case = demo
+    r = case.analysis.level("L1")
+    fr = r.anatomy.frame
+    plane = plane_correction(volume, r.anatomy, r.morphometry, *plane_of(fr, 1.5, -4.0))
+    assert describe(plane)[0] == "mid-sagittal plane"
+    assert "moved +1.5 mm, turned -4.0°" in describe(plane)[2]
+    body = brush(r.anatomy, r.anatomy.body, [fr.origin_lps], 4.0, fr.superior, False)
+    what, auto, value = describe(outline_correction(r.anatomy, body))
+    assert what == "body outline"
+    assert auto == f"{r.anatomy.body_volume_ml:.1f} mL"
+    assert value.startswith(f"{float(body.sum()) * r.anatomy.grid.voxel_volume_mm3 / 1e3:.1f} mL")
+    ped = pedicle_correction("L1", "right", [1.0, 2.0, 3.0], [1.0, -10.0, 3.0])
+    assert describe(ped) == (
+        "right pedicle axis", "—", "entry (1.0, 2.0, 3.0) → exit (1.0, -10.0, 3.0)"
+    )

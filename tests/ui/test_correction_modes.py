@@ -140,6 +140,12 @@ def test_two_clicks_set_a_pedicle_axis_and_the_plan_file_keeps_it(
     assert (c.level, c.kind, c.key) == ("L1", "pedicle_axis", "left")
     got = win.doc.analysis.level("L1").anatomy.pedicle_axes_lps["left"]
     assert np.allclose(got[0], view.lps_at(view.widget_point(entry)), atol=1e-3)
+    from planner.session import edit
+    from ui.shell.report import build_report_html
+
+    html = build_report_html(win.doc.volume, edit.add_level(win.doc.case, "L1"))
+    assert "Corrections by the user" in html and "left pedicle axis" in html
+    assert html.count("— edited") == 1  # the corrected level is marked edited, only it
     path = save_case_plan(win.doc.case.series, win.doc.case.plan, tmp_path / "p.json")
     assert load_case_plan(path).plan.corrections == win.doc.case.plan.corrections
     win.doc.undo_stack.undo()
