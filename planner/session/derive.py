@@ -16,7 +16,7 @@ import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 import numpy as np
@@ -139,18 +139,26 @@ def _volume_digest(volume: CTVolume) -> str:
 
 
 def anatomy_key(anatomy: LevelAnatomy, morphometry: Morphometry | None = None) -> str:
-    """Content key of a level's segmentation (masks, crop, frame) and morphometry.
+    """Content key of a level's segmentation (masks, crop, frame, pedicle axes) and morphometry.
 
     The morphometry carries the surgeon's corrections (corrected heights, grades), so a
     corrected level never shares a key with its automatic self. The masks' digest is
     remembered per anatomy object: a dragged point changes only the morphometry part.
     """
-    masks = _ANATOMY_KEYS.get(anatomy, None, lambda: _anatomy_digest(anatomy))
-    if morphometry is None:
+    masks = _masks_key(anatomy)
+    axes = anatomy.pedicle_axes_lps
+    if morphometry is None and not axes:
         return masks
     h = hashlib.blake2b(masks.encode(), digest_size=16)
-    h.update(repr(morphometry).encode())
+    if axes:  # the surgeon's pedicle axes
+        h.update(repr(sorted(axes.items())).encode())
+    if morphometry is not None:
+        h.update(repr(morphometry).encode())
     return h.hexdigest()
+
+
+def _masks_key(anatomy: LevelAnatomy) -> str:
+    return _ANATOMY_KEYS.get(anatomy, None, lambda: _anatomy_digest(anatomy))
 
 
 def _anatomy_digest(anatomy: LevelAnatomy) -> str:
@@ -159,16 +167,30 @@ def _anatomy_digest(anatomy: LevelAnatomy) -> str:
     for m in (anatomy.body, anatomy.pedicle_left, anatomy.pedicle_right, anatomy.canal):
         h.update(np.packbits(np.ascontiguousarray(m, dtype=bool)).tobytes())
     h.update(repr(anatomy.frame).encode())
-    h.update(repr(sorted(anatomy.pedicle_axes_lps.items())).encode())  # the surgeon's axes
     return h.hexdigest()
 
 
 def level_context(volume: CTVolume, data: LevelData) -> TrajectoryContext:
-    """The level's trajectory context (distance fields), cached by content."""
-    key = (volume_key(volume), anatomy_key(data.anatomy, data.morphometry))
-    return _CONTEXTS.get(
-        key, lambda: TrajectoryContext.build(volume, data.anatomy, data.morphometry)
-    )
+    """The level's trajectory context (distance fields), cached by content.
+
+    Keyed on the volume and the level's masks and frame only: the context does not depend on
+    the heights, so moving a morphometry point reuses it. Pedicle axes the surgeon set
+    replace the fitted ones on the context of the same masks (no rebuild, a few ms).
+    """
+    anatomy = data.anatomy
+    vkey, masks = volume_key(volume), _masks_key(anatomy)
+    axes = anatomy.pedicle_axes_lps
+
+    def build() -> TrajectoryContext:
+        plain = replace(anatomy, pedicle_axes_lps={}) if axes else anatomy
+        return TrajectoryContext.build(volume, plain, data.morphometry)
+
+    base = _CONTEXTS.get((vkey, masks), build)
+    if not axes:
+        return base
+    from planner.trajectory.pedicle_axis import with_pedicle_axes
+
+    return _CONTEXTS.get((vkey, anatomy_key(anatomy)), lambda: with_pedicle_axes(base, anatomy))
 
 
 @dataclass(frozen=True, slots=True)

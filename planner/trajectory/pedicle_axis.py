@@ -17,7 +17,8 @@ import numpy as np
 from planner.anatomy import BodyFrame
 
 if TYPE_CHECKING:
-    from planner.trajectory.context import PedicleInfo
+    from planner.anatomy import LevelAnatomy
+    from planner.trajectory.context import PedicleInfo, TrajectoryContext
 
 
 def corrected_pedicle(
@@ -57,3 +58,14 @@ def corrected_pedicle(
         p_max=p_max,
         user_axis=True,
     )
+
+
+def with_pedicle_axes(ctx: TrajectoryContext, anatomy: LevelAnatomy) -> TrajectoryContext:
+    """``ctx`` (built on the same masks and frame) for ``anatomy`` with the surgeon's axes.
+
+    The distance fields do not depend on the axes, so nothing is rebuilt.
+    """
+    pedicles = dict(ctx.pedicles)
+    for side, (entry, exit_) in anatomy.pedicle_axes_lps.items():
+        pedicles[side] = corrected_pedicle(ctx.pedicles[side], ctx.frame, entry, exit_)
+    return replace(ctx, anatomy=anatomy, pedicles=pedicles)

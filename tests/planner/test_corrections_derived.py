@@ -88,3 +88,14 @@ def test_the_report_marks_the_edited_level_and_keeps_the_automatic_point(case: C
     (c,) = content.to_json()["corrections"]
     auto = automatic_points(case.analysis.level("L1").morphometry)["anterior_superior"]
     assert c["automatic"] == pytest.approx(list(auto)) and c["value"] != c["automatic"]
+
+
+def test_a_moved_point_reuses_the_trajectory_context(case: Case) -> None:
+    from planner.session import level_context
+    from tests.planner.vertebra_cases import demo_case
+
+    volume = demo_case().volume
+    auto = level_context(volume, case.level_data("L1"))
+    fixed = _raise_anterior(case, 1.5)
+    assert fixed.level_data("L1").morphometry != case.level_data("L1").morphometry
+    assert level_context(volume, fixed.level_data("L1")) is auto  # heights are not in it

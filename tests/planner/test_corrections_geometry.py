@@ -181,6 +181,8 @@ def test_the_pedicle_axis_is_used_by_the_context_and_suggest(demo: tuple[object,
     data = fixed.level_data("L1")
     assert data.edited["pedicle_axis"] is True
     ctx = level_context(volume, data)
+    assert ctx.fields is auto.fields  # the same masks: nothing rebuilt for an axis
+    assert ctx.anatomy is data.anatomy
     iso2, d2 = ctx.pedicle_axis_lps("left")
     assert np.dot(d2, nd) == pytest.approx(1.0, abs=1e-6)  # clicks stored to 1e-4 mm
     assert np.linalg.norm(np.cross(iso2 - entry, nd)) < 1e-3  # the isthmus lies on the axis
