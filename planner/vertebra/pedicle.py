@@ -36,7 +36,7 @@ from __future__ import annotations
 import numpy as np
 
 from planner.anatomy import LevelAnatomy
-from planner.vertebra.pedicle_tube import edt_near_canal, find_pedicle
+from planner.vertebra.pedicle_tube import find_pedicle
 from planner.vertebra.posterior_bone import canal_from_bone, edge_hu, name_other_bone, solid_bone
 from planner.vertebra.posterior_lattice import (
     Lattice,
@@ -119,9 +119,8 @@ def segment_posterior(volume: CTVolume, anatomy: LevelAnatomy) -> PosteriorSegme
     labels[body] = BODY
     labels[canal] = CANAL
     peds: dict[str, PedicleSection | None] = {}
-    edt = edt_near_canal(bone & ~canal, canal, step)
     for side, code in (("left", PEDICLE_LEFT), ("right", PEDICLE_RIGHT)):
-        found = find_pedicle(lat, pts_b, bone, canal, body, edt, side)
+        found = find_pedicle(lat, pts_b, bone, canal, body, hu, side)
         if found is None:
             notes.append(f"no {side} pedicle found in the CT")
             peds[side] = None

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -31,23 +33,88 @@ AXIS_WINDOW_MM = 6.0
 #: An axis fitted through fewer sections, or more than this far off the AP axis, is replaced
 #: by the AP axis through the isthmus (tool assumption).
 AXIS_MAX_DEG = 40.0
+#: A smallest section below this is noise, not a pedicle (a T1 pedicle's section is ≥ 15 mm²,
+#: outer width ≥ 4 mm, height ≥ 7 mm; Panjabi et al., Spine 1991; tool assumption).
+MIN_SECTION_MM2 = 6.0
+#: Bone chords through the isthmus are sampled this finely and this far (mm).
+CHORD_STEP_MM = 0.1
+CHORD_MAX_MM = 20.0
+#: Chord ends: the cortex peak is looked for this far inside the solid bone's end; the HU
+#: outside is the median this far beyond it (mm); the half-maximum edge must lie within
+#: EDGE_ACCEPT_MM of the solid's end and the cortex stand this far above the outside (the
+#: usual CT edge criterion, cf. Treece et al., Med Image Anal 2010; tool assumption).
+PEAK_WINDOW_MM = 2.0
+OUTSIDE_MM = (1.5, 4.0)
+EDGE_ACCEPT_MM = 1.5
+EDGE_MIN_CONTRAST_HU = 100.0
+
+
+@dataclass(frozen=True, slots=True)
+class _Section:
+    """One coronal section of the bone bridge beside the canal (lattice index ``j``)."""
+
+    j: int
+    area_mm2: float
+    centre_l: float
+    centre_s: float
 
 
 def find_pedicle(lat: Lattice, pts_b: FloatArray, solid: NDArray[np.bool_],
-             canal: NDArray[np.bool_], body: NDArray[np.bool_], edt: FloatArray,
-             side: str) -> tuple[PedicleSection, NDArray[np.bool_]] | None:
+                 canal: NDArray[np.bool_], body: NDArray[np.bool_], hu: FloatArray,
+                 side: str) -> tuple[PedicleSection, NDArray[np.bool_]] | None:
     """The pedicle as the bottleneck of the bone bridge beside the canal (module notes).
 
-    In each coronal section between the body's posterior wall and the back of the pedicle
-    zone, the deepest bone point beside the canal (largest distance to the bone surface, the
-    centre of the largest inscribed sphere) is the ridge of the bridge; the isthmus is the
-    section where that depth is smallest (the bridge's narrowest point between the thick body
-    and the thick arch). The axis is a line through the ridge points within
-    :data:`AXIS_WINDOW_MM` of the isthmus; width and height are the bone runs through the
-    isthmus ridge point along left-right and craniocaudal; the tube is the elliptic cylinder of
-    that section along the axis, clipped to the bone, from the body to where the axis leaves
-    the bone behind (the transpedicular entry).
+    In each coronal section (constant AP position) between the body's posterior wall and the
+    back of the pedicle zone, the largest bone component beside the canal is the bridge's
+    section; the isthmus is the section of smallest area (the bridge's narrowest point between
+    the thick body and the thick arch). The axis is a line through the centroids of the
+    unmerged sections (area ≤ :data:`MERGE_AREA_RATIO` × the isthmus') within
+    :data:`AXIS_WINDOW_MM` of it. Width and height are the bone chords through the isthmus
+    centre perpendicular to the axis, left-right and craniocaudal, their ends at the CT's
+    half-maximum edge (:func:`_chord`). The tube is the elliptic cylinder of the section along
+    the axis, clipped to the bone, from the body to where the axis leaves the bone behind (the
+    transpedicular entry).
     """
+    zone, p_wall, jj = _zone(lat, pts_b, canal, body, side)
+    if jj is None:
+        return None
+    secs = [sc for j in range(*jj) if (sc := _section(lat, solid, canal, zone, j)) is not None]
+    if len(secs) < 2:
+        return None
+    iso = min(secs, key=lambda sc: sc.area_mm2)
+    if iso.area_mm2 < MIN_SECTION_MM2:
+        return None
+    p = lat.coords(1)
+    win = [sc for sc in secs if abs(p[sc.j] - p[iso.j]) <= AXIS_WINDOW_MM
+           and sc.area_mm2 <= MERGE_AREA_RATIO * iso.area_mm2]
+    coef_l = np.array([0.0, iso.centre_l])
+    coef_s = np.array([0.0, iso.centre_s])
+    if len(win) >= 3:
+        pw = np.array([p[sc.j] for sc in win])
+        coef_l = np.polyfit(pw, [sc.centre_l for sc in win], 1)
+        coef_s = np.polyfit(pw, [sc.centre_s for sc in win], 1)
+    d = np.array([-coef_l[0], -1.0, -coef_s[0]])
+    d /= np.linalg.norm(d)
+    if -d[1] < np.cos(np.radians(AXIS_MAX_DEG)):
+        coef_l, coef_s = np.array([0.0, iso.centre_l]), np.array([0.0, iso.centre_s])
+        d = np.array([0.0, -1.0, 0.0])
+    centre = np.array([np.polyval(coef_l, p[iso.j]), p[iso.j], np.polyval(coef_s, p[iso.j])])
+    left = np.array([1.0, 0.0, 0.0]) - d[0] * d
+    left /= np.linalg.norm(left)
+    up = np.cross(d, left)
+    up *= np.sign(up[2]) or 1.0
+    width = _chord(lat, solid & ~canal, hu, centre, left)
+    height = _chord(lat, solid & ~canal, hu, centre, up)
+    tube, p_end = _tube(lat, pts_b, solid & ~canal, coef_l, coef_s, width / abs(left[0]),
+                        height / abs(up[2]), p_wall, iso.j)
+    info = PedicleSection(side, centre.copy(), d, centre, width, height, p_wall, p_end)
+    return info, tube
+
+
+def _zone(lat: Lattice, pts_b: FloatArray, canal: NDArray[np.bool_], body: NDArray[np.bool_],
+          side: str) -> tuple[NDArray[np.bool_], float, tuple[int, int] | None]:
+    """(section zone in (s, l), AP of the posterior wall beside the canal, AP index range of
+    the sections) on one side; None range when the canal or the zone is missing."""
     sg = SIDES[side]
     cw = canal_half_width(canal, pts_b)
     s_b = pts_b[..., 2][body]
@@ -61,69 +128,75 @@ def find_pedicle(lat: Lattice, pts_b: FloatArray, solid: NDArray[np.bool_],
     p_wall = float(pts_b[..., 1][near].max()) if near.any() else posterior_wall(body, pts_b)
     foot_p = p[canal.any(axis=(0, 2))]
     if foot_p.size == 0:
-        return None
+        return zone, p_wall, None
     c_front, c_back = float(foot_p.min()), float(foot_p.max())
     j0 = int(np.searchsorted(p, p_wall + 1.0))
     j1 = min(int(np.searchsorted(p, c_front + PEDICLE_CANAL_FRAC * (c_back - c_front))),
              lat.shape[1])
-    if j1 - j0 < 2:
-        return None
-    depth = np.where(zone[:, None, :], edt, 0.0)[:, j0:j1, :]
-    best = depth.reshape(depth.shape[0], depth.shape[1], -1).max(axis=(0, 2))
-    if not np.all(best > 0):
-        return None
-    ridge = [np.unravel_index(int(np.argmax(depth[:, q, :])), (lat.shape[0], lat.shape[2]))
-             for q in range(depth.shape[1])]
-    k = int(np.argmin(best))
-    jk = j0 + k
-    rs, rl = int(ridge[k][0]), int(ridge[k][1])
-    win = [q for q in range(len(ridge)) if abs(p[j0 + q] - p[jk]) <= AXIS_WINDOW_MM]
-    c = np.array([[lr[ridge[q][1]], p[j0 + q], s[ridge[q][0]]] for q in win])
-    if len(win) >= 3:
-        coef_l, coef_s = np.polyfit(c[:, 1], c[:, 0], 1), np.polyfit(c[:, 1], c[:, 2], 1)
-    else:
-        coef_l, coef_s = np.array([0.0, lr[rl]]), np.array([0.0, s[rs]])
-    d = np.array([-coef_l[0], -1.0, -coef_s[0]])
-    d /= np.linalg.norm(d)
-    if -d[1] < np.cos(np.radians(AXIS_MAX_DEG)):
-        coef_l, coef_s = np.array([0.0, lr[rl]]), np.array([0.0, s[rs]])
-        d = np.array([0.0, -1.0, 0.0])
-    sec = solid[:, jk, :] & ~canal[:, jk, :]
-    width = _run(sec[rs, :], rl) * lat.step
-    height = _run(sec[:, rl], rs) * lat.step
-    iso = np.array([lr[rl], p[jk], s[rs]])
-    tube, p_end = _tube(lat, pts_b, solid & ~canal, coef_l, coef_s, width, height, p_wall, jk)
-    info = PedicleSection(side, iso.copy(), d, iso, width, height, p_wall, p_end)
-    return info, tube
+    return zone, p_wall, ((j0, j1) if j1 - j0 >= 2 else None)
 
 
-def edt_near_canal(solid: NDArray[np.bool_], canal: NDArray[np.bool_],
-                    step: float) -> FloatArray:
-    """Distance (mm) to the bone surface inside ``solid``, computed only in the AP range of
-    the canal (± 10 mm), where pedicles are looked for; 0 elsewhere."""
+def _section(lat: Lattice, solid: NDArray[np.bool_], canal: NDArray[np.bool_],
+             zone: NDArray[np.bool_], j: int) -> _Section | None:
+    """The largest bone component of coronal section ``j`` within ``zone`` (None if none)."""
     from scipy import ndimage as ndi
 
-    out = np.zeros(solid.shape, dtype=np.float64)
-    js = np.flatnonzero(canal.any(axis=(0, 2)))
-    if js.size == 0:
-        return out
-    pad = int(np.ceil(10.0 / step))
-    a, z = max(int(js[0]) - pad, 0), min(int(js[-1]) + pad + 1, solid.shape[1])
-    out[:, a:z, :] = ndi.distance_transform_edt(solid[:, a:z, :]) * step
-    return out
+    sec = solid[:, j, :] & ~canal[:, j, :] & zone
+    lab, n = ndi.label(sec)
+    if n == 0:
+        return None
+    sizes = np.bincount(lab.ravel())[1:]
+    k = int(np.argmax(sizes)) + 1
+    ks, kl = np.nonzero(lab == k)
+    s, lr = lat.coords(0), lat.coords(2)
+    return _Section(j, float(sizes[k - 1]) * lat.step**2, float(lr[kl].mean()),
+                    float(s[ks].mean()))
 
 
-def _run(line: NDArray[np.bool_], at: int) -> float:
-    """Length (voxels) of the run of True through index ``at``."""
-    if not line[at]:
-        return 0.0
-    a = at
-    while a > 0 and line[a - 1]:
-        a -= 1
-    z = at
-    while z + 1 < len(line) and line[z + 1]:
-        z += 1
-    return float(z - a + 1)
+def _chord(lat: Lattice, solid: NDArray[np.bool_], hu_lat: FloatArray,
+           centre: FloatArray, direction: FloatArray) -> float:
+    """Length (mm) of the bone chord through ``centre`` along ``direction`` (body coords).
+
+    Each end is where the solid bone ends, moved to the CT's local half-maximum edge: the
+    first crossing, outwards of the cortex peak (highest HU within :data:`PEAK_WINDOW_MM`
+    inside the solid's end), of the mean of that peak and the median HU
+    :data:`OUTSIDE_MM` beyond; without a clear cortex (contrast below
+    :data:`EDGE_MIN_CONTRAST_HU`) the solid's end is kept.
+    """
+    from scipy.ndimage import map_coordinates
+
+    t = np.arange(0.0, CHORD_MAX_MM, CHORD_STEP_MM)
+    ends = []
+    for sgn in (1.0, -1.0):
+        pts = centre[None, :] + sgn * t[:, None] * direction[None, :]
+        idx = ((pts - lat.lo) / lat.step)[:, ::-1].T  # (s, p, l) lattice indices
+        inside = map_coordinates(solid.astype(np.uint8), idx, order=0, mode="constant",
+                                 cval=0) > 0
+        hu = map_coordinates(hu_lat, idx, order=1, mode="constant", cval=-1000.0)
+        out = np.flatnonzero(~inside)
+        k = int(out[0]) if out.size else len(t) - 1
+        ends.append(_edge_near(t, hu, float(t[k]) - 0.5 * CHORD_STEP_MM))
+    return float(sum(ends))
+
+
+def _edge_near(t: FloatArray, hu: FloatArray, end: float) -> float:
+    """The half-maximum edge near ``end`` on the profile ``hu(t)`` (see :func:`_chord`)."""
+    win = np.flatnonzero((t >= end - PEAK_WINDOW_MM) & (t <= end + 0.5 * PEAK_WINDOW_MM))
+    beyond = hu[(t >= end + OUTSIDE_MM[0]) & (t <= end + OUTSIDE_MM[1])]
+    if win.size == 0 or beyond.size == 0:
+        return end
+    ipk = int(win[np.argmax(hu[win])])
+    peak, outside = float(hu[ipk]), float(np.median(beyond))
+    if peak - outside < EDGE_MIN_CONTRAST_HU:
+        return end
+    half = 0.5 * (peak + outside)
+    below = np.flatnonzero(hu[ipk:] < half)
+    if below.size == 0:
+        return end
+    i = ipk + int(below[0])
+    a, b = float(hu[i - 1]), float(hu[i])
+    e = float(t[i - 1] + (t[i] - t[i - 1]) * (a - half) / (a - b)) if a != b else float(t[i])
+    return e if abs(e - end) <= EDGE_ACCEPT_MM else end
 
 
 def _tube(lat: Lattice, pts_b: FloatArray, bone: NDArray[np.bool_], coef_l: FloatArray,
