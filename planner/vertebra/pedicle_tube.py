@@ -39,6 +39,9 @@ MIN_SECTION_MM2 = 6.0
 #: Bone chords through the isthmus are sampled this finely and this far (mm).
 CHORD_STEP_MM = 0.1
 CHORD_MAX_MM = 20.0
+#: Gaps in a pedicle section's cortical ring up to this wide are closed before it is filled
+#: (a porotic cortex under 1 mm is not resolved everywhere; tool assumption).
+RING_GAP_MM = 3.0
 #: Chord ends: the cortex peak is looked for this far inside the solid bone's end; the HU
 #: outside is the median this far beyond it (mm); the half-maximum edge must lie within
 #: EDGE_ACCEPT_MM of the solid's end and the cortex stand this far above the outside (the
@@ -78,6 +81,7 @@ def find_pedicle(lat: Lattice, pts_b: FloatArray, solid: NDArray[np.bool_],
     zone, p_wall, jj = _zone(lat, pts_b, canal, body, side)
     if jj is None:
         return None
+    solid = solid.copy()
     secs = [sc for j in range(*jj) if (sc := _section(lat, solid, canal, zone, j)) is not None]
     if len(secs) < 2:
         return None
@@ -138,7 +142,10 @@ def _zone(lat: Lattice, pts_b: FloatArray, canal: NDArray[np.bool_], body: NDArr
 
 def _section(lat: Lattice, solid: NDArray[np.bool_], canal: NDArray[np.bool_],
              zone: NDArray[np.bool_], j: int) -> _Section | None:
-    """The largest bone component of coronal section ``j`` within ``zone`` (None if none)."""
+    """The largest bone component of coronal section ``j`` within ``zone`` (None if none),
+    its cortical ring closed over gaps up to :data:`RING_GAP_MM` and filled: a porotic
+    pedicle's cancellous core lies below the bone edge and its thin cortex shows gaps.
+    ``solid`` is updated with the filled section."""
     from scipy import ndimage as ndi
 
     sec = solid[:, j, :] & ~canal[:, j, :] & zone
@@ -147,9 +154,15 @@ def _section(lat: Lattice, solid: NDArray[np.bool_], canal: NDArray[np.bool_],
         return None
     sizes = np.bincount(lab.ravel())[1:]
     k = int(np.argmax(sizes)) + 1
-    ks, kl = np.nonzero(lab == k)
+    comp = lab == k
+    it = max(1, int(round(RING_GAP_MM / (2.0 * lat.step))))
+    pad = np.pad(comp, it)
+    closed = ndi.binary_closing(pad, iterations=it)[it:-it, it:-it] | comp
+    filled = ndi.binary_fill_holes(closed) & zone & ~canal[:, j, :]
+    solid[:, j, :] |= filled
+    ks, kl = np.nonzero(filled)
     s, lr = lat.coords(0), lat.coords(2)
-    return _Section(j, float(sizes[k - 1]) * lat.step**2, float(lr[kl].mean()),
+    return _Section(j, float(ks.size) * lat.step**2, float(lr[kl].mean()),
                     float(s[ks].mean()))
 
 
@@ -165,18 +178,23 @@ def _chord(lat: Lattice, solid: NDArray[np.bool_], hu_lat: FloatArray,
     """
     from scipy.ndimage import map_coordinates
 
-    t = np.arange(0.0, CHORD_MAX_MM, CHORD_STEP_MM)
-    ends = []
-    for sgn in (1.0, -1.0):
-        pts = centre[None, :] + sgn * t[:, None] * direction[None, :]
-        idx = ((pts - lat.lo) / lat.step)[:, ::-1].T  # (s, p, l) lattice indices
-        inside = map_coordinates(solid.astype(np.uint8), idx, order=0, mode="constant",
-                                 cval=0) > 0
-        hu = map_coordinates(hu_lat, idx, order=1, mode="constant", cval=-1000.0)
-        out = np.flatnonzero(~inside)
-        k = int(out[0]) if out.size else len(t) - 1
-        ends.append(_edge_near(t, hu, float(t[k]) - 0.5 * CHORD_STEP_MM))
-    return float(sum(ends))
+    t = np.arange(-CHORD_MAX_MM, CHORD_MAX_MM + 1e-9, CHORD_STEP_MM)
+    pts = centre[None, :] + t[:, None] * direction[None, :]
+    idx = ((pts - lat.lo) / lat.step)[:, ::-1].T  # (s, p, l) lattice indices
+    inside = map_coordinates(solid.astype(np.uint8), idx, order=0, mode="constant", cval=0) > 0
+    if not inside.any():
+        return 0.0
+    hu = map_coordinates(hu_lat, idx, order=1, mode="constant", cval=-1000.0)
+    # the run of bone through the centre, or nearest to it (a curved section's centroid can
+    # lie just outside its bone)
+    edges = np.flatnonzero(np.diff(np.r_[0, inside.astype(np.int8), 0]))
+    runs = edges.reshape(-1, 2)
+    c = len(t) // 2
+    a, z = min(runs, key=lambda r: 0 if r[0] <= c < r[1] else min(abs(r[0] - c),
+                                                                   abs(r[1] - 1 - c)))
+    hi = _edge_near(t, hu, float(t[z - 1]) + 0.5 * CHORD_STEP_MM)
+    lo = -_edge_near(-t[::-1], hu[::-1], -float(t[a]) + 0.5 * CHORD_STEP_MM)
+    return float(hi - lo)
 
 
 def _edge_near(t: FloatArray, hu: FloatArray, end: float) -> float:
