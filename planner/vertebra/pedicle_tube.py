@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,6 +37,9 @@ AXIS_MAX_DEG = 40.0
 #: A smallest section below this is noise, not a pedicle (a T1 pedicle's section is ≥ 15 mm²,
 #: outer width ≥ 4 mm, height ≥ 7 mm; Panjabi et al., Spine 1991; tool assumption).
 MIN_SECTION_MM2 = 6.0
+#: Consecutive sections of one pedicle: the centroid moves less than this (mm; the pedicle
+#: axis turns by < 40° so it moves < 0.9 mm per mm of AP, tool assumption).
+CHAIN_JUMP_MM = 3.0
 #: Bone chords through the isthmus are sampled this finely and this far (mm).
 CHORD_STEP_MM = 0.1
 CHORD_MAX_MM = 20.0
@@ -82,7 +86,8 @@ def find_pedicle(lat: Lattice, pts_b: FloatArray, solid: NDArray[np.bool_],
     if jj is None:
         return None
     solid = solid.copy()
-    secs = [sc for j in range(*jj) if (sc := _section(lat, solid, canal, zone, j)) is not None]
+    secs = _chain([sc for j in range(*jj) if (sc := _section(lat, solid, canal, zone, j))
+                   is not None], lat.step)
     if len(secs) < 2:
         return None
     iso = min(secs, key=lambda sc: sc.area_mm2)
@@ -107,8 +112,9 @@ def find_pedicle(lat: Lattice, pts_b: FloatArray, solid: NDArray[np.bool_],
     left /= np.linalg.norm(left)
     up = np.cross(d, left)
     up *= np.sign(up[2]) or 1.0
-    width = _chord(lat, solid & ~canal, hu, centre, left)
-    height = _chord(lat, solid & ~canal, hu, centre, up)
+    own = solid & ~canal & zone[:, None, :]  # not on into the transverse process
+    width = _chord(lat, own, hu, centre, left)
+    height = _chord(lat, own, hu, centre, up)
     tube, p_end = _tube(lat, pts_b, solid & ~canal, coef_l, coef_s, width / abs(left[0]),
                         height / abs(up[2]), p_wall, iso.j)
     info = PedicleSection(side, centre.copy(), d, centre, width, height, p_wall, p_end)
@@ -138,6 +144,20 @@ def _zone(lat: Lattice, pts_b: FloatArray, canal: NDArray[np.bool_], body: NDArr
     j1 = min(int(np.searchsorted(p, c_front + PEDICLE_CANAL_FRAC * (c_back - c_front))),
              lat.shape[1])
     return zone, p_wall, ((j0, j1) if j1 - j0 >= 2 else None)
+
+
+def _chain(secs: list[_Section], step: float) -> list[_Section]:
+    """The sections continuing the first one (from the body backwards) until the centroid
+    jumps by more than :data:`CHAIN_JUMP_MM` (or a section is missing): beyond such a jump
+    the bone beside the canal is another structure (lamina, articular process)."""
+    out = secs[:1]
+    for sc in secs[1:]:
+        prev = out[-1]
+        jump = math.hypot(sc.centre_l - prev.centre_l, sc.centre_s - prev.centre_s)
+        if sc.j != prev.j + 1 or jump > max(CHAIN_JUMP_MM, 1.5 * step):
+            break
+        out.append(sc)
+    return out
 
 
 def _section(lat: Lattice, solid: NDArray[np.bool_], canal: NDArray[np.bool_],
