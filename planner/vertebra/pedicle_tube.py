@@ -14,9 +14,10 @@ from planner.vertebra.posterior_bone import canal_half_width, posterior_wall
 from planner.vertebra.posterior_lattice import Lattice
 from planner.vertebra.posterior_types import SIDES, PedicleSection
 
-#: The tracked pedicle section has merged with the arch once its area exceeds this multiple of
-#: the smallest section (tool assumption).
-MERGE_AREA_RATIO = 2.2
+#: A section has merged with the body or the arch once its area exceeds this multiple of the
+#: smallest (isthmus) section; only unmerged sections set the axis (tool assumption; on the
+#: demo 1.3 puts the axis within 0.1 mm / 4° of the truth, 2.2 within 0.4 mm / 6°).
+MERGE_AREA_RATIO = 1.3
 #: Pedicle sections are looked for up to this far lateral of the canal's edge: wider than the
 #: widest lumbar pedicle (L5 ≈ 18 mm outer width, Zindrick et al., Spine 1987), so the
 #: transverse process beyond it does not join the section.
@@ -34,6 +35,11 @@ AXIS_WINDOW_MM = 6.0
 #: An axis fitted through fewer sections, or more than this far off the AP axis, is replaced
 #: by the AP axis through the isthmus (tool assumption).
 AXIS_MAX_DEG = 40.0
+#: ...and so is an axis that runs laterally towards the body by more than this: pedicles
+#: converge medially from T1 (~27°) to T12 (near 0°) and from L1 (~11°) to L5 (~30°;
+#: Zindrick et al., Spine 1987); a diverging fit is the body's posterolateral corner pulling
+#: the section centroids at coarse slices (tool assumption).
+AXIS_DIVERGE_MAX_DEG = 5.0
 #: A smallest section below this is noise, not a pedicle (a T1 pedicle's section is ≥ 15 mm²,
 #: outer width ≥ 4 mm, height ≥ 7 mm; Panjabi et al., Spine 1991; tool assumption).
 MIN_SECTION_MM2 = 6.0
@@ -104,7 +110,8 @@ def find_pedicle(lat: Lattice, pts_b: FloatArray, solid: NDArray[np.bool_],
         coef_s = np.polyfit(pw, [sc.centre_s for sc in win], 1)
     d = np.array([-coef_l[0], -1.0, -coef_s[0]])
     d /= np.linalg.norm(d)
-    if -d[1] < np.cos(np.radians(AXIS_MAX_DEG)):
+    if -d[1] < np.cos(np.radians(AXIS_MAX_DEG)) or (
+            SIDES[side] * d[0] > np.sin(np.radians(AXIS_DIVERGE_MAX_DEG))):
         coef_l, coef_s = np.array([0.0, iso.centre_l]), np.array([0.0, iso.centre_s])
         d = np.array([0.0, -1.0, 0.0])
     centre = np.array([np.polyval(coef_l, p[iso.j]), p[iso.j], np.polyval(coef_s, p[iso.j])])
