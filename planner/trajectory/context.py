@@ -158,6 +158,7 @@ class TrajectoryContext:
         pedicles = {
             s: _refine_isthmus(pedicles[s], fields["bone"], sampler, frame) for s in pedicles
         }
+        pedicles = {s: _from_ct(pedicles[s], posterior) for s in pedicles}
         if anatomy.pedicle_axes_lps:  # the surgeon's axes (two clicks) replace the fitted ones
             from planner.trajectory.pedicle_axis import corrected_pedicle
 
@@ -417,6 +418,31 @@ def _refine_isthmus(
         return info
     iso = np.asarray(mids[k])
     return replace(info, isthmus_point=iso, axis_point=iso, half_width_mm=0.5 * float(w[k]))
+
+
+#: The CT's pedicle (:mod:`planner.vertebra.pedicle_tube`) replaces the mask's axis and
+#: isthmus when its isthmus is at least this wide and tall (mm; a T1 pedicle is ≥ 4 mm wide,
+#: ≥ 7 mm tall, Panjabi et al., Spine 1991) and lies within :data:`CT_PEDICLE_NEAR_MM` of the
+#: mask's (a section found elsewhere is not this pedicle; tool assumption).
+CT_PEDICLE_MIN_MM = (3.5, 6.0)
+CT_PEDICLE_NEAR_MM = 6.0
+
+
+def _from_ct(info: PedicleInfo, posterior: PosteriorSegmentation) -> PedicleInfo:
+    """The pedicle's axis, isthmus centre, width and height from the CT's cortical tube
+    (:func:`planner.vertebra.pedicle.segment_posterior`), where it was found and is plausible;
+    the mask's AP extent and medial border are kept (body frame, mm)."""
+    ct = posterior.pedicles.get(info.side)
+    if ct is None or ct.isthmus_width_mm < CT_PEDICLE_MIN_MM[0] or (
+            ct.isthmus_height_mm < CT_PEDICLE_MIN_MM[1]):
+        return info
+    if info.voxels < 4 or not np.all(np.isfinite(info.isthmus_point)) or (
+            float(np.linalg.norm(ct.isthmus_point - info.isthmus_point)) > CT_PEDICLE_NEAR_MM):
+        return info  # no pedicle in the segmentation, or the CT's section is another one
+    iso = np.asarray(ct.isthmus_point, dtype=np.float64)
+    return replace(info, axis_point=iso, axis_dir=np.asarray(ct.axis_dir, dtype=np.float64),
+                   isthmus_point=iso, half_width_mm=0.5 * ct.isthmus_width_mm,
+                   half_height_mm=0.5 * ct.isthmus_height_mm)
 
 
 def _own_bone(posterior: PosteriorSegmentation, anatomy: LevelAnatomy) -> NDArray[np.bool_]:

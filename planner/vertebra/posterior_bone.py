@@ -1,0 +1,150 @@
+"""Bone, canal and the naming of other bone on the body-frame lattice
+(:mod:`planner.vertebra.pedicle`, steps 2, 3 and 5)."""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from planner.grid import FloatArray
+from planner.vertebra.posterior_types import (
+    ARCH,
+    BODY,
+    NEIGHBOUR,
+    OTHER,
+    RIB,
+    SIDES,
+    TRANSVERSE,
+    LabelArray,
+    PedicleSection,
+)
+
+#: Soft tissue reference for the half-maximum bone edge (muscle ≈ 40 HU; tool assumption).
+SOFT_TISSUE_HU = 40.0
+#: The bone edge threshold is kept in this range (tool assumption: below it marrow fat /
+#: blood would pass as bone, above it a thin sharp-kernel cortex would be lost).
+EDGE_HU_RANGE = (120.0, 350.0)
+#: Percentile of the HU on the body's shell taken as the cortex level (tool assumption).
+CORTEX_PERCENTILE = 90.0
+#: Holes in an axial section smaller than this are cancellous bone, larger ones the canal
+#: (a lumbar canal is 200-300 mm², a pedicle's cancellous core < 60 mm²; tool assumption).
+HOLE_MAX_MM2 = 100.0
+
+
+def edge_hu(hu: FloatArray, body: NDArray[np.bool_]) -> float:
+    """Half maximum between the cortex on the body's shell and soft tissue (module notes)."""
+    from scipy import ndimage as ndi
+
+    shell = body & ~ndi.binary_erosion(body, iterations=2)
+    if shell.sum() < 20:
+        return float(np.mean(EDGE_HU_RANGE))
+    cortex = float(np.percentile(hu[shell], CORTEX_PERCENTILE))
+    return float(np.clip(0.5 * (cortex + SOFT_TISSUE_HU), *EDGE_HU_RANGE))
+
+
+def solid_bone(bone: NDArray[np.bool_], step: float) -> NDArray[np.bool_]:
+    """Bone with its cancellous interior: cortical shells closed by one voxel and filled in
+    sagittal and coronal sections (where the canal, running craniocaudally, is no hole),
+    then small axial holes (:func:`_fill_small_holes`)."""
+    from scipy import ndimage as ndi
+
+    closed = ndi.binary_closing(bone, structure=ndi.generate_binary_structure(3, 1))
+    closed |= bone
+    sag = ndi.binary_fill_holes(closed, structure=_in_plane(2))
+    cor = ndi.binary_fill_holes(closed, structure=_in_plane(1))
+    return _fill_small_holes(bone | sag | cor, step)
+
+
+def _fill_small_holes(bone: NDArray[np.bool_], step: float) -> NDArray[np.bool_]:
+    """Fill holes smaller than :data:`HOLE_MAX_MM2` in every axial section (lattice axis 0)."""
+    from scipy import ndimage as ndi
+
+    holes = ndi.binary_fill_holes(bone, structure=_in_plane(0)) & ~bone
+    lab, n = ndi.label(holes, structure=_in_plane(0))
+    if n == 0:
+        return bone
+    area = ndi.sum(np.ones_like(lab), lab, index=np.arange(1, n + 1)) * step * step
+    small = np.concatenate([[False], area < HOLE_MAX_MM2])
+    return np.asarray(bone | small[lab], dtype=bool)
+
+
+def _in_plane(axis: int) -> NDArray[np.bool_]:
+    """4-connectivity structure within planes normal to lattice ``axis``."""
+    st = np.zeros((3, 3, 3), dtype=bool)
+    idx: list[slice | int] = [slice(None)] * 3
+    idx[axis] = 1
+    plane = np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]], dtype=bool)
+    st[tuple(idx)] = plane
+    return st
+
+
+def canal_from_bone(bone: NDArray[np.bool_], body: NDArray[np.bool_], pts_b: FloatArray,
+           step: float) -> NDArray[np.bool_] | None:
+    """Canal: the large axial holes behind the body, footprint extruded over the slab."""
+    from scipy import ndimage as ndi
+
+    holes = ndi.binary_fill_holes(bone, structure=_in_plane(0)) & ~bone
+    lab, n = ndi.label(holes, structure=_in_plane(0))
+    if n == 0:
+        return None
+    idx = np.arange(1, n + 1)
+    area = ndi.sum(np.ones_like(lab), lab, idx) * step * step
+    lr = ndi.mean(pts_b[..., 0], lab, idx)
+    p_wall = posterior_wall(body, pts_b)
+    pp = ndi.mean(pts_b[..., 1], lab, idx)
+    front = ndi.minimum(pts_b[..., 1], lab, idx)  # the canal lies against the posterior wall
+    ok = (area >= HOLE_MAX_MM2) & (np.abs(lr) < 12.0) & (pp > p_wall) & (front < p_wall + 4.0)
+    if not ok.any():
+        return None
+    keep = np.concatenate([[False], ok])[lab]
+    foot = keep.any(axis=0)  # (p, l) footprint
+    s = pts_b[..., 2]
+    s_body = s[body]
+    in_slab = (s >= s_body.min() - 8.0) & (s <= s_body.max() + 8.0)
+    return np.asarray(np.broadcast_to(foot, bone.shape) & in_slab & ~bone & ~body, dtype=bool)
+
+
+def posterior_wall(body: NDArray[np.bool_], pts_b: FloatArray) -> float:
+    """AP coordinate of the body's posterior wall near the midline (median over height)."""
+    mid = body & (np.abs(pts_b[..., 0]) < 6.0)
+    return float(np.median(pts_b[..., 1][mid].max())) if mid.any() else float(
+        pts_b[..., 1][body].max())
+
+
+def canal_half_width(canal: NDArray[np.bool_], pts_b: FloatArray) -> float:
+    lr = np.abs(pts_b[..., 0][canal])
+    return float(np.clip(np.percentile(lr, 98), 5.0, 14.0)) if lr.size > 10 else 8.0
+
+
+
+def name_other_bone(labels: LabelArray, pts_b: FloatArray,
+                     peds: dict[str, PedicleSection | None], level: str,
+                     ext_lo: FloatArray, ext_hi: FloatArray) -> None:
+    """Name the bone that is neither body, pedicle nor canal by where it lies (step 5)."""
+    other = labels == OTHER
+    b = pts_b[other]
+    lr, p, s = b[:, 0], b[:, 1], b[:, 2]
+    thoracic = level.startswith("T")
+    p_wall = float(ext_hi[1])
+    half_w = max(abs(float(ext_lo[0])), abs(float(ext_hi[0])))
+    beyond = (s > ext_hi[2] + 2.0) | (s < ext_lo[2] - 2.0)
+    code = np.full(len(b), ARCH, dtype=np.int8)
+    front = p <= p_wall - 4.0
+    code[front & beyond] = NEIGHBOUR
+    code[front & ~beyond] = RIB if thoracic else BODY
+    code[front & ~beyond & (np.abs(lr) < half_w - 3.0)] = BODY
+    for side, info in peds.items():
+        sg = SIDES[side]
+        if info is None:
+            lat_edge, p_end = 20.0, p_wall + 20.0
+        else:
+            lat_edge = sg * info.isthmus_point[0] + 0.5 * info.isthmus_width_mm
+            p_end = info.p_end
+        lateral = ~front & (sg * lr > lat_edge + 1.5) & (p < p_end + 15.0)
+        code[lateral] = TRANSVERSE
+        if thoracic and info is not None:
+            code[lateral & (p < info.isthmus_point[1])] = RIB
+    far = ~front & ((s > ext_hi[2] + 8.0) | (s < ext_lo[2] - 8.0))
+    code[far] = NEIGHBOUR
+    labels[other] = code
+
