@@ -75,6 +75,8 @@ class PedicleInfo:
     smallest cross-section. ``u_medial`` is the medial border as an AP projection shows it,
     as a distance from the midline towards this side. ``half_width_mm``/``half_height_mm``
     are half the left-right and craniocaudal extent of the isthmus cross-section.
+    ``inner_width_mm``/``inner_height_mm``: the isthmus between the inner cortical edges (the
+    cancellous channel), from the CT where it resolves the cortex; NaN otherwise.
     """
 
     side: str
@@ -87,6 +89,8 @@ class PedicleInfo:
     voxels: int
     half_width_mm: float = float("nan")
     half_height_mm: float = float("nan")
+    inner_width_mm: float = float("nan")
+    inner_height_mm: float = float("nan")
 
     def axis_at(self, p_mm: FloatArray) -> FloatArray:
         """Body coordinates ``(..., 3)`` of the pedicle axis at AP coordinates ``p_mm``."""
@@ -435,7 +439,8 @@ def _from_ct(info: PedicleInfo, posterior: PosteriorSegmentation) -> PedicleInfo
     iso = np.asarray(ct.isthmus_point, dtype=np.float64)
     return replace(info, axis_point=iso, axis_dir=np.asarray(ct.axis_dir, dtype=np.float64),
                    isthmus_point=iso, half_width_mm=0.5 * ct.isthmus_width_mm,
-                   half_height_mm=0.5 * ct.isthmus_height_mm)
+                   half_height_mm=0.5 * ct.isthmus_height_mm, inner_width_mm=ct.inner_width_mm,
+                   inner_height_mm=ct.inner_height_mm)
 
 
 def _own_bone(posterior: PosteriorSegmentation, anatomy: LevelAnatomy) -> NDArray[np.bool_]:
