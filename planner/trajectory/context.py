@@ -136,7 +136,9 @@ class TrajectoryContext:
 
         The posterior elements are also segmented from the CT
         (:func:`planner.vertebra.pedicle.segment_posterior`, a wider crop) to name the bone a
-        path crosses; the corridor itself is judged on the analysis' masks.
+        path crosses, and each pedicle's axis, isthmus centre, width and height come from
+        the CT's cortical tube where it was found (:func:`_from_ct`); without a
+        whole-vertebra mask, the CT's own bone of the level bounds the corridor too.
         """
         posterior = segment_posterior(volume, anatomy)
         grid = anatomy.grid
