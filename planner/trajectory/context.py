@@ -24,6 +24,7 @@ from planner.trajectory.pedicles import (
     refine_isthmus,
 )
 from planner.vertebra.pedicle import PosteriorSegmentation, segment_posterior
+from planner.vertebra.posterior_lattice import body_extent, body_s_field
 from planner.volume import CTVolume
 
 log = logging.getLogger(__name__)
@@ -263,12 +264,6 @@ class TrajectoryContext:
         return self.ct_sampler.sample(self.volume.hu, lps, cval=np.nan)
 
 
-def _voxel_body_coords(anatomy: LevelAnatomy, mask: np.ndarray) -> FloatArray:
-    kji = np.argwhere(mask)
-    lps = anatomy.grid.voxel_to_lps(kji[:, ::-1].astype(np.float64))
-    return anatomy.frame.to_body(lps)
-
-
 def _body_extent(
     anatomy: LevelAnatomy, half: float, body: DistanceField, sampler: FieldSampler
 ) -> BodyExtent:
@@ -276,10 +271,9 @@ def _body_extent(
     along the posterior axis through the body's origin (where the smoothed mask crosses 0.5
     for the last time: a notch in the mask that the ray dips out through does not shorten
     the depth)."""
-    b = _voxel_body_coords(anatomy, anatomy.body)
-    if b.shape[0] == 0:
+    if not anatomy.body.any():
         raise ValueError(f"level {anatomy.level}: the body mask is empty")
-    lr, p, s = b[:, 0], b[:, 1], b[:, 2]
+    lo, hi = body_extent(anatomy, anatomy.body)
     frame = anatomy.frame
     steps = np.arange(0.0, 80.0, 0.25)
     ends = []
@@ -288,15 +282,15 @@ def _body_extent(
         ends.append(sign * last_crossing(sampler.sample(body.indicator, ray, cval=-0.5), 0.25))
     p_post, p_ant = ends
     if not (np.isfinite(p_post) and np.isfinite(p_ant)) or p_post - p_ant < 5.0:
-        p_ant, p_post = float(p.min() - half), float(p.max() + half)  # origin not inside the body
+        p_ant, p_post = float(lo[1] - half), float(hi[1] + half)  # origin not inside the body
     return BodyExtent(
         p_anterior=float(p_ant),
         p_posterior=float(p_post),
-        p_posterior_max=float(p.max() + half),
-        l_min=float(lr.min() - half),
-        l_max=float(lr.max() + half),
-        s_min=float(s.min() - half),
-        s_max=float(s.max() + half),
+        p_posterior_max=float(hi[1] + half),
+        l_min=float(lo[0] - half),
+        l_max=float(hi[0] + half),
+        s_min=float(lo[2] - half),
+        s_max=float(hi[2] + half),
     )
 
 
@@ -326,13 +320,9 @@ def _own_bone(posterior: PosteriorSegmentation, anatomy: LevelAnatomy) -> NDArra
         out = binary_erosion(out, iterations=shrink)
     # only within the body's craniocaudal extent: above and below it the articular processes
     # of this level interlock with those of its neighbours
-    kji = np.argwhere(anatomy.body)
-    s_body = anatomy.frame.to_body(anatomy.grid.voxel_to_lps(kji[:, ::-1].astype(np.float64)))[:, 2]
-    k, j, i = np.meshgrid(*(np.arange(m) for m in anatomy.grid.shape_kji), indexing="ij")
-    lps = anatomy.grid.voxel_to_lps(np.stack([i, j, k], axis=-1).astype(np.float64))
-    s_all = anatomy.frame.to_body(lps)[..., 2]
-    in_slab = (s_all >= s_body.min() - OWN_SLAB_MARGIN_MM) & (
-        s_all <= s_body.max() + OWN_SLAB_MARGIN_MM)
+    lo, hi = body_extent(anatomy, anatomy.body)
+    s_all = body_s_field(anatomy)
+    in_slab = (s_all >= lo[2] - OWN_SLAB_MARGIN_MM) & (s_all <= hi[2] + OWN_SLAB_MARGIN_MM)
     return np.asarray(out & in_slab, dtype=bool)
 
 

@@ -52,7 +52,7 @@ from planner.vertebra.pedicle_tube import find_pedicle
 from planner.vertebra.posterior_bone import canal_from_bone, edge_hu, name_other_bone, solid_bone
 from planner.vertebra.posterior_lattice import (
     Lattice,
-    body_coords,
+    body_extent,
     lattice_step,
     sample_on_lattice,
     to_ct_crop,
@@ -105,8 +105,7 @@ def segment_posterior(volume: CTVolume, anatomy: LevelAnatomy) -> PosteriorSegme
     from scipy import ndimage as ndi
 
     frame = anatomy.frame
-    b = body_coords(anatomy, anatomy.body)
-    ext_lo, ext_hi = b.min(axis=0), b.max(axis=0)
+    ext_lo, ext_hi = body_extent(anatomy, anatomy.body)
     step = lattice_step(volume)
     m_l, m_p, m_s = LATTICE_MARGIN_MM
     half_w = max(abs(ext_lo[0]), abs(ext_hi[0]))
@@ -120,8 +119,8 @@ def segment_posterior(volume: CTVolume, anatomy: LevelAnatomy) -> PosteriorSegme
     notes: list[str] = []
     edge = edge_hu(hu, body)
     sm = ndi.gaussian_filter(hu, 0.6 / step)
-    bone = solid_bone(sm >= edge, step) | body
-    canal = canal_from_bone(bone, body, pts_b, step)
+    bone, holes = solid_bone(sm >= edge, body, step)
+    canal = canal_from_bone(bone, holes, body, pts_b)
     if canal is None:
         notes.append("no closed canal ring in the CT: the analysis' canal is used")
         given = sample_on_lattice(lat, frame, anatomy.grid, anatomy.canal, 1, 0.0)
