@@ -24,7 +24,7 @@ from planner.trajectory.pedicles import (
     refine_isthmus,
 )
 from planner.vertebra.pedicle import PosteriorSegmentation, segment_posterior
-from planner.vertebra.posterior_lattice import body_extent, body_s_field
+from planner.vertebra.posterior_lattice import body_axis_field, body_extent
 from planner.volume import CTVolume
 
 log = logging.getLogger(__name__)
@@ -321,7 +321,7 @@ def _own_bone(posterior: PosteriorSegmentation, anatomy: LevelAnatomy) -> NDArra
     # only within the body's craniocaudal extent: above and below it the articular processes
     # of this level interlock with those of its neighbours
     lo, hi = body_extent(anatomy, anatomy.body)
-    s_all = body_s_field(anatomy)
+    s_all = body_axis_field(anatomy.grid, anatomy.frame, 2)
     in_slab = (s_all >= lo[2] - OWN_SLAB_MARGIN_MM) & (s_all <= hi[2] + OWN_SLAB_MARGIN_MM)
     return np.asarray(out & in_slab, dtype=bool)
 
