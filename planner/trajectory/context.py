@@ -7,7 +7,7 @@ call only samples these arrays, which keeps a metric update under 10 ms while th
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
@@ -15,13 +15,20 @@ from numpy.typing import NDArray
 from planner.anatomy import BodyFrame, LevelAnatomy, Morphometry
 from planner.grid import FloatArray, ImageGrid
 from planner.trajectory.fields import DistanceField, FieldSampler
-from planner.trajectory.geometry import first_crossing, last_crossing
+from planner.trajectory.geometry import last_crossing
+from planner.trajectory.pedicles import SIDE_SIGN as SIDE_SIGN  # re-exported
+from planner.trajectory.pedicles import (
+    PedicleInfo,
+    from_ct,
+    pedicle_info,
+    refine_isthmus,
+)
 from planner.vertebra.pedicle import PosteriorSegmentation, segment_posterior
+from planner.vertebra.posterior_lattice import body_axis_field, body_extent
 from planner.volume import CTVolume
 
 log = logging.getLogger(__name__)
 
-SIDE_SIGN = {"left": 1.0, "right": -1.0}
 #: The body's cortex is looked for in the CT up to this far beyond its mask (a mask that
 #: stops short of the cortex, e.g. a notch at the anterior wall; tool assumption).
 CORTEX_SEARCH_MM = 10.0
@@ -66,37 +73,6 @@ class BodyExtent:
         return self.s_max - self.s_min
 
 
-@dataclass(frozen=True, slots=True)
-class PedicleInfo:
-    """One pedicle in body coordinates (left, posterior, superior; mm).
-
-    ``axis_point``/``axis_dir`` are a least-squares line through the centroids of its
-    cross-sections (direction pointing anterior); ``isthmus_point`` is the centroid of the
-    smallest cross-section. ``u_medial`` is the medial border as an AP projection shows it,
-    as a distance from the midline towards this side. ``half_width_mm``/``half_height_mm``
-    are half the left-right and craniocaudal extent of the isthmus cross-section.
-    """
-
-    side: str
-    p_min: float
-    p_max: float
-    u_medial: float
-    axis_point: FloatArray
-    axis_dir: FloatArray
-    isthmus_point: FloatArray
-    voxels: int
-    half_width_mm: float = float("nan")
-    half_height_mm: float = float("nan")
-    #: The axis was set by the surgeon (two clicks; :mod:`planner.trajectory.pedicle_axis`).
-    user_axis: bool = False
-
-    def axis_at(self, p_mm: FloatArray) -> FloatArray:
-        """Body coordinates ``(..., 3)`` of the pedicle axis at AP coordinates ``p_mm``."""
-        p = np.asarray(p_mm, dtype=np.float64)
-        a, c = self.axis_dir, self.axis_point
-        return np.asarray(c + ((p - c[1]) / a[1])[..., None] * a, dtype=np.float64)
-
-
 @dataclass(frozen=True, eq=False)
 class TrajectoryContext:
     """Everything :func:`evaluate` and :func:`suggest` need for one level.
@@ -134,13 +110,16 @@ class TrajectoryContext:
 
         The posterior elements are also segmented from the CT
         (:func:`planner.vertebra.pedicle.segment_posterior`, a wider crop) to name the bone a
-        path crosses; the corridor itself is judged on the analysis' masks.
+        path crosses, and each pedicle's axis, isthmus centre, width and height come from
+        the CT's cortical tube where it was found
+        (:func:`~planner.trajectory.pedicles.from_ct`); without a
+        whole-vertebra mask, the CT's own bone of the level bounds the corridor too.
         """
         posterior = segment_posterior(volume, anatomy)
         grid = anatomy.grid
         half = 0.5 * float(grid.spacing_mm.mean())
         frame = anatomy.frame
-        pedicles = {s: _pedicle_info(anatomy, s, half) for s in ("left", "right")}
+        pedicles = {s: pedicle_info(anatomy, s, half) for s in ("left", "right")}
         bone = anatomy.body | anatomy.pedicle_left | anatomy.pedicle_right
         if anatomy.vertebra is not None:
             bone = bone | anatomy.vertebra
@@ -156,9 +135,9 @@ class TrajectoryContext:
             "canal": DistanceField.from_mask(anatomy.canal, grid),
         }
         pedicles = {
-            s: _refine_isthmus(pedicles[s], fields["bone"], sampler, frame) for s in pedicles
+            s: refine_isthmus(pedicles[s], fields["bone"], sampler, frame) for s in pedicles
         }
-        pedicles = {s: _from_ct(pedicles[s], posterior) for s in pedicles}
+        pedicles = {s: from_ct(pedicles[s], posterior) for s in pedicles}
         if anatomy.pedicle_axes_lps:  # the surgeon's axes (two clicks) replace the fitted ones
             from planner.trajectory.pedicle_axis import corrected_pedicle
 
@@ -290,12 +269,6 @@ class TrajectoryContext:
         return self.ct_sampler.sample(self.volume.hu, lps, cval=np.nan)
 
 
-def _voxel_body_coords(anatomy: LevelAnatomy, mask: np.ndarray) -> FloatArray:
-    kji = np.argwhere(mask)
-    lps = anatomy.grid.voxel_to_lps(kji[:, ::-1].astype(np.float64))
-    return anatomy.frame.to_body(lps)
-
-
 def _body_extent(
     anatomy: LevelAnatomy, half: float, body: DistanceField, sampler: FieldSampler
 ) -> BodyExtent:
@@ -303,10 +276,9 @@ def _body_extent(
     along the posterior axis through the body's origin (where the smoothed mask crosses 0.5
     for the last time: a notch in the mask that the ray dips out through does not shorten
     the depth)."""
-    b = _voxel_body_coords(anatomy, anatomy.body)
-    if b.shape[0] == 0:
+    if not anatomy.body.any():
         raise ValueError(f"level {anatomy.level}: the body mask is empty")
-    lr, p, s = b[:, 0], b[:, 1], b[:, 2]
+    lo, hi = body_extent(anatomy, anatomy.body)
     frame = anatomy.frame
     steps = np.arange(0.0, 80.0, 0.25)
     ends = []
@@ -315,134 +287,16 @@ def _body_extent(
         ends.append(sign * last_crossing(sampler.sample(body.indicator, ray, cval=-0.5), 0.25))
     p_post, p_ant = ends
     if not (np.isfinite(p_post) and np.isfinite(p_ant)) or p_post - p_ant < 5.0:
-        p_ant, p_post = float(p.min() - half), float(p.max() + half)  # origin not inside the body
+        p_ant, p_post = float(lo[1] - half), float(hi[1] + half)  # origin not inside the body
     return BodyExtent(
         p_anterior=float(p_ant),
         p_posterior=float(p_post),
-        p_posterior_max=float(p.max() + half),
-        l_min=float(lr.min() - half),
-        l_max=float(lr.max() + half),
-        s_min=float(s.min() - half),
-        s_max=float(s.max() + half),
+        p_posterior_max=float(hi[1] + half),
+        l_min=float(lo[0] - half),
+        l_max=float(hi[0] + half),
+        s_min=float(lo[2] - half),
+        s_max=float(hi[2] + half),
     )
-
-
-def _pedicle_info(anatomy: LevelAnatomy, side: str, half: float) -> PedicleInfo:
-    """Pedicle facts from its mask, in body coordinates.
-
-    The pedicle is cut into 1 mm AP slabs; slabs holding less than half the median slab's
-    voxels (slivers where the mask is cut at the body's curved posterior wall) are ignored.
-    The isthmus is the slab with the smallest transverse (left-right) extent; its centre is
-    the middle of that extent at the slab's mean height, and the axis a line fitted through
-    the slab centres within ±6 mm of the isthmus.
-    """
-    sign = SIDE_SIGN[side]
-    kji = np.argwhere(anatomy.pedicle(side))
-    if kji.shape[0] < 4:
-        nan3 = np.full(3, np.nan)
-        return PedicleInfo(side, np.nan, np.nan, np.nan, nan3, nan3, nan3, int(kji.shape[0]))
-    b = anatomy.frame.to_body(anatomy.grid.voxel_to_lps(kji[:, ::-1].astype(np.float64)))
-    p = b[:, 1]
-    step = max(1.0, 2 * half)
-    slabs = []
-    for lo in np.arange(p.min(), p.max(), step):
-        sel = (p >= lo) & (p < lo + step)
-        if sel.sum() >= 3:
-            bl = b[sel]
-            slabs.append(
-                (
-                    int(sel.sum()),
-                    float(np.ptp(bl[:, 0])),
-                    np.array(
-                        [0.5 * (bl[:, 0].min() + bl[:, 0].max()), bl[:, 1].mean(), bl[:, 2].mean()]
-                    ),
-                    float(np.ptp(bl[:, 2])),
-                )
-            )
-    counts = np.array([sl[0] for sl in slabs])
-    full = [sl for sl in slabs if sl[0] >= 0.5 * np.median(counts)]
-    if len(full) > 4:
-        full = full[1:-1]
-    k = int(np.argmin([sl[1] for sl in full]))
-    c = np.array([sl[2] for sl in full])
-    near = np.abs(c[:, 1] - c[k, 1]) <= 6.0
-    if near.sum() >= 2:
-        coef_l = np.polyfit(c[near, 1], c[near, 0], 1)
-        coef_s = np.polyfit(c[near, 1], c[near, 2], 1)
-        d = np.array([-coef_l[0], -1.0, -coef_s[0]])  # towards anterior (−p)
-        d /= np.linalg.norm(d)
-    else:
-        d = np.array([0.0, -1.0, 0.0])
-    return PedicleInfo(
-        side=side,
-        p_min=float(p.min() - half),
-        p_max=float(p.max() + half),
-        u_medial=float((sign * b[:, 0]).min() - half),
-        axis_point=c[k],
-        axis_dir=d,
-        isthmus_point=c[k],
-        voxels=int(kji.shape[0]),
-        half_width_mm=0.5 * full[k][1] + half,
-        half_height_mm=0.5 * full[k][3] + half,
-    )
-
-
-def _refine_isthmus(
-    info: PedicleInfo, bone: DistanceField, sampler: FieldSampler, frame: BodyFrame
-) -> PedicleInfo:
-    """Isthmus from the bone: at 1 mm steps along the first-pass axis, the left-right chord of
-    bone through the axis; the narrowest chord (canal medially, soft tissue laterally) is the
-    isthmus, its midpoint the centre. Near the body or the lamina the chord runs into them
-    and is long, so slivers where the mask is cut do not pass for the isthmus."""
-    if info.voxels < 4:
-        return info
-    p_vals = np.arange(info.p_min + 1.0, info.p_max - 1.0, 1.0)
-    if p_vals.size < 3:
-        return info
-    a = info.axis_dir
-    centres = info.axis_point + np.outer((p_vals - info.axis_point[1]) / a[1], a)
-    steps = np.arange(0.0, 15.0, 0.25)
-    widths, mids = [], []
-    for c in centres:
-        ext = []
-        for sgn in (1.0, -1.0):
-            ray = frame.to_lps(c + np.outer(sgn * steps, [1.0, 0.0, 0.0]))
-            ext.append(first_crossing(sampler.sample(bone.indicator, ray, cval=-0.5), 0.25))
-        widths.append(ext[0] + ext[1])
-        mids.append(c + np.array([0.5 * (ext[0] - ext[1]), 0.0, 0.0]))
-    w = np.array(widths)
-    if not np.isfinite(w).any():
-        return info
-    k = int(np.nanargmin(np.where(np.isfinite(w), w, np.nan)))
-    if not np.isfinite(w[k]):
-        return info
-    iso = np.asarray(mids[k])
-    return replace(info, isthmus_point=iso, axis_point=iso, half_width_mm=0.5 * float(w[k]))
-
-
-#: The CT's pedicle (:mod:`planner.vertebra.pedicle_tube`) replaces the mask's axis and
-#: isthmus when its isthmus is at least this wide and tall (mm; a T1 pedicle is ≥ 4 mm wide,
-#: ≥ 7 mm tall, Panjabi et al., Spine 1991) and lies within :data:`CT_PEDICLE_NEAR_MM` of the
-#: mask's (a section found elsewhere is not this pedicle; tool assumption).
-CT_PEDICLE_MIN_MM = (3.5, 6.0)
-CT_PEDICLE_NEAR_MM = 6.0
-
-
-def _from_ct(info: PedicleInfo, posterior: PosteriorSegmentation) -> PedicleInfo:
-    """The pedicle's axis, isthmus centre, width and height from the CT's cortical tube
-    (:func:`planner.vertebra.pedicle.segment_posterior`), where it was found and is plausible;
-    the mask's AP extent and medial border are kept (body frame, mm)."""
-    ct = posterior.pedicles.get(info.side)
-    if ct is None or ct.isthmus_width_mm < CT_PEDICLE_MIN_MM[0] or (
-            ct.isthmus_height_mm < CT_PEDICLE_MIN_MM[1]):
-        return info
-    if info.voxels < 4 or not np.all(np.isfinite(info.isthmus_point)) or (
-            float(np.linalg.norm(ct.isthmus_point - info.isthmus_point)) > CT_PEDICLE_NEAR_MM):
-        return info  # no pedicle in the segmentation, or the CT's section is another one
-    iso = np.asarray(ct.isthmus_point, dtype=np.float64)
-    return replace(info, axis_point=iso, axis_dir=np.asarray(ct.axis_dir, dtype=np.float64),
-                   isthmus_point=iso, half_width_mm=0.5 * ct.isthmus_width_mm,
-                   half_height_mm=0.5 * ct.isthmus_height_mm)
 
 
 def _own_bone(posterior: PosteriorSegmentation, anatomy: LevelAnatomy) -> NDArray[np.bool_]:
@@ -471,13 +325,9 @@ def _own_bone(posterior: PosteriorSegmentation, anatomy: LevelAnatomy) -> NDArra
         out = binary_erosion(out, iterations=shrink)
     # only within the body's craniocaudal extent: above and below it the articular processes
     # of this level interlock with those of its neighbours
-    kji = np.argwhere(anatomy.body)
-    s_body = anatomy.frame.to_body(anatomy.grid.voxel_to_lps(kji[:, ::-1].astype(np.float64)))[:, 2]
-    k, j, i = np.meshgrid(*(np.arange(m) for m in anatomy.grid.shape_kji), indexing="ij")
-    lps = anatomy.grid.voxel_to_lps(np.stack([i, j, k], axis=-1).astype(np.float64))
-    s_all = anatomy.frame.to_body(lps)[..., 2]
-    in_slab = (s_all >= s_body.min() - OWN_SLAB_MARGIN_MM) & (
-        s_all <= s_body.max() + OWN_SLAB_MARGIN_MM)
+    lo, hi = body_extent(anatomy, anatomy.body)
+    s_all = body_axis_field(anatomy.grid, anatomy.frame, 2)
+    in_slab = (s_all >= lo[2] - OWN_SLAB_MARGIN_MM) & (s_all <= hi[2] + OWN_SLAB_MARGIN_MM)
     return np.asarray(out & in_slab, dtype=bool)
 
 

@@ -18,7 +18,8 @@ from planner.anatomy import BodyFrame
 
 if TYPE_CHECKING:
     from planner.anatomy import LevelAnatomy
-    from planner.trajectory.context import PedicleInfo, TrajectoryContext
+    from planner.trajectory.context import TrajectoryContext
+    from planner.trajectory.pedicles import PedicleInfo
 
 
 def corrected_pedicle(

@@ -60,6 +60,15 @@ PEAK_WINDOW_MM = 2.0
 OUTSIDE_MM = (1.5, 4.0)
 EDGE_ACCEPT_MM = 1.5
 EDGE_MIN_CONTRAST_HU = 100.0
+#: The inner cortical edge is reported only where the cortex stands this far above the
+#: cancellous core (below it the cortex is thinner than the CT resolves; tool assumption).
+INNER_MIN_CONTRAST_HU = 150.0
+#: ...and only from CT sampled at most this coarsely (mm): a 1-2 mm pedicle cortex spans fewer
+#: than two samples beyond it (tool assumption; cf. Treece et al., Med Image Anal 2010)...
+INNER_MAX_STEP_MM = 1.0
+#: ...and when the cortex it implies is this thick (mm; pedicle walls 0.5-2.5 mm, the medial
+#: wall the thickest; tool assumption).
+CORTEX_RANGE_MM = (0.3, 3.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,12 +129,21 @@ def find_pedicle(lat: Lattice, pts_b: FloatArray, solid: NDArray[np.bool_],
     up = np.cross(d, left)
     up *= np.sign(up[2]) or 1.0
     own = solid & ~canal & zone[:, None, :]  # not on into the transverse process
-    width = _chord(lat, own, hu, centre, left)
-    height = _chord(lat, own, hu, centre, up)
+    width, inner_w = _chord(lat, own, hu, centre, left)
+    height, inner_h = _chord(lat, own, hu, centre, up)
     tube, p_end = _tube(lat, pts_b, solid & ~canal, coef_l, coef_s, width / abs(left[0]),
                         height / abs(up[2]), p_wall, iso.j)
-    info = PedicleSection(side, centre.copy(), d, centre, width, height, p_wall, p_end)
+    info = PedicleSection(side, centre.copy(), d, centre, width, height, p_wall, p_end,
+                          _inner(width, inner_w, lat.step), _inner(height, inner_h, lat.step))
     return info, tube
+
+
+def _inner(outer: float, inner: float, step: float) -> float:
+    """``inner`` if the CT resolves the cortex (lattice step ≤ :data:`INNER_MAX_STEP_MM`) and
+    the cortex it implies is :data:`CORTEX_RANGE_MM` thick; else NaN."""
+    cortex = 0.5 * (outer - inner)
+    ok = step <= INNER_MAX_STEP_MM + 1e-9 and CORTEX_RANGE_MM[0] <= cortex <= CORTEX_RANGE_MM[1]
+    return inner if ok else math.nan
 
 
 def _zone(lat: Lattice, pts_b: FloatArray, canal: NDArray[np.bool_], body: NDArray[np.bool_],
@@ -194,14 +212,13 @@ def _section(lat: Lattice, solid: NDArray[np.bool_], canal: NDArray[np.bool_],
 
 
 def _chord(lat: Lattice, solid: NDArray[np.bool_], hu_lat: FloatArray,
-           centre: FloatArray, direction: FloatArray) -> float:
-    """Length (mm) of the bone chord through ``centre`` along ``direction`` (body coords).
+           centre: FloatArray, direction: FloatArray) -> tuple[float, float]:
+    """(outer, inner) lengths (mm) of the bone chord through ``centre`` along ``direction``
+    (body coords): between the outer cortical edges, and between the inner ones (the
+    cancellous channel; NaN where a cortex is not resolved).
 
-    Each end is where the solid bone ends, moved to the CT's local half-maximum edge: the
-    first crossing, outwards of the cortex peak (highest HU within :data:`PEAK_WINDOW_MM`
-    inside the solid's end), of the mean of that peak and the median HU
-    :data:`OUTSIDE_MM` beyond; without a clear cortex (contrast below
-    :data:`EDGE_MIN_CONTRAST_HU`) the solid's end is kept.
+    Each end is where the solid bone ends, moved to the CT's local half-maximum edge
+    (:func:`_edges_near`).
     """
     from scipy.ndimage import map_coordinates
 
@@ -210,7 +227,7 @@ def _chord(lat: Lattice, solid: NDArray[np.bool_], hu_lat: FloatArray,
     idx = ((pts - lat.lo) / lat.step)[:, ::-1].T  # (s, p, l) lattice indices
     inside = map_coordinates(solid.astype(np.uint8), idx, order=0, mode="constant", cval=0) > 0
     if not inside.any():
-        return 0.0
+        return 0.0, math.nan
     hu = map_coordinates(hu_lat, idx, order=1, mode="constant", cval=-1000.0)
     # the run of bone through the centre, or nearest to it (a curved section's centroid can
     # lie just outside its bone)
@@ -219,29 +236,51 @@ def _chord(lat: Lattice, solid: NDArray[np.bool_], hu_lat: FloatArray,
     c = len(t) // 2
     a, z = min(runs, key=lambda r: 0 if r[0] <= c < r[1] else min(abs(r[0] - c),
                                                                    abs(r[1] - 1 - c)))
-    hi = _edge_near(t, hu, float(t[z - 1]) + 0.5 * CHORD_STEP_MM)
-    lo = -_edge_near(-t[::-1], hu[::-1], -float(t[a]) + 0.5 * CHORD_STEP_MM)
-    return float(hi - lo)
+    mid = 0.5 * float(t[a] + t[z - 1])
+    hi, hi_in = _edges_near(t, hu, float(t[z - 1]) + 0.5 * CHORD_STEP_MM, mid)
+    lo, lo_in = _edges_near(-t[::-1], hu[::-1], -float(t[a]) + 0.5 * CHORD_STEP_MM, -mid)
+    return float(hi + lo), float(hi_in + lo_in)
 
 
-def _edge_near(t: FloatArray, hu: FloatArray, end: float) -> float:
-    """The half-maximum edge near ``end`` on the profile ``hu(t)`` (see :func:`_chord`)."""
+def _edges_near(t: FloatArray, hu: FloatArray, end: float, mid: float) -> tuple[float, float]:
+    """(outer, inner) cortical edges near the solid's ``end`` on the profile ``hu(t)``.
+
+    Outer: the first crossing, outwards of the cortex peak (highest HU within
+    :data:`PEAK_WINDOW_MM` inside ``end``), of the mean of that peak and the median HU
+    :data:`OUTSIDE_MM` beyond; ``end`` itself without a clear cortex (contrast below
+    :data:`EDGE_MIN_CONTRAST_HU`). Inner: the first crossing, inwards of the peak, of the mean
+    of the peak and the cancellous bone (the lowest HU between ``mid`` and the peak); NaN
+    when the cortex stands less than :data:`INNER_MIN_CONTRAST_HU` above it (not resolved).
+    """
     win = np.flatnonzero((t >= end - PEAK_WINDOW_MM) & (t <= end + 0.5 * PEAK_WINDOW_MM))
     beyond = hu[(t >= end + OUTSIDE_MM[0]) & (t <= end + OUTSIDE_MM[1])]
     if win.size == 0 or beyond.size == 0:
-        return end
+        return end, math.nan
     ipk = int(win[np.argmax(hu[win])])
     peak, outside = float(hu[ipk]), float(np.median(beyond))
     if peak - outside < EDGE_MIN_CONTRAST_HU:
-        return end
-    half = 0.5 * (peak + outside)
-    below = np.flatnonzero(hu[ipk:] < half)
+        return end, math.nan
+    outer = _crossing(t, hu, ipk, 0.5 * (peak + outside), +1)
+    if not math.isfinite(outer) or abs(outer - end) > EDGE_ACCEPT_MM:
+        outer = end
+    core = np.flatnonzero((t >= mid) & (t < t[ipk]))
+    if core.size == 0 or peak - float(hu[core].min()) < INNER_MIN_CONTRAST_HU:
+        return outer, math.nan
+    inner = _crossing(t, hu, ipk, 0.5 * (peak + float(hu[core].min())), -1)
+    return outer, (inner if math.isfinite(inner) and inner >= mid else math.nan)
+
+
+def _crossing(t: FloatArray, hu: FloatArray, start: int, level: float, way: int) -> float:
+    """Where ``hu`` first falls below ``level`` going from index ``start`` in direction
+    ``way`` (+1 / -1), linearly interpolated; NaN if it never does."""
+    seq = hu[start::way] if way > 0 else hu[start::-1]
+    below = np.flatnonzero(seq < level)
     if below.size == 0:
-        return end
-    i = ipk + int(below[0])
-    a, b = float(hu[i - 1]), float(hu[i])
-    e = float(t[i - 1] + (t[i] - t[i - 1]) * (a - half) / (a - b)) if a != b else float(t[i])
-    return e if abs(e - end) <= EDGE_ACCEPT_MM else end
+        return math.nan
+    i = start + way * int(below[0])
+    j = i - way
+    a, b = float(hu[j]), float(hu[i])
+    return float(t[j] + (t[i] - t[j]) * (a - level) / (a - b)) if a != b else float(t[i])
 
 
 def _tube(lat: Lattice, pts_b: FloatArray, bone: NDArray[np.bool_], coef_l: FloatArray,

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -42,30 +44,38 @@ def edge_hu(hu: FloatArray, body: NDArray[np.bool_]) -> float:
     return float(np.clip(0.5 * (cortex + SOFT_TISSUE_HU), *EDGE_HU_RANGE))
 
 
-def solid_bone(bone: NDArray[np.bool_], step: float) -> NDArray[np.bool_]:
-    """Bone with its cancellous interior: cortical shells closed by one voxel and filled in
-    sagittal and coronal sections (where the canal, running craniocaudally, is no hole),
-    then small axial holes (:func:`_fill_small_holes`)."""
+@dataclass(frozen=True, eq=False)
+class AxialHoles:
+    """The holes left in the axial sections (lattice axis 0) of the solid bone: labels
+    (4-connected within each section), their count and areas (mm²)."""
+
+    labels: NDArray[np.int32]
+    count: int
+    area_mm2: FloatArray
+
+
+def solid_bone(bone: NDArray[np.bool_], body: NDArray[np.bool_],
+               step: float) -> tuple[NDArray[np.bool_], AxialHoles]:
+    """Bone with its cancellous interior, joined with the body: cortical shells closed by one
+    voxel and filled in sagittal and coronal sections (where the canal, running
+    craniocaudally, is no hole), then axial holes smaller than :data:`HOLE_MAX_MM2`; and the
+    larger axial holes left (the canal's candidates, :func:`canal_from_bone`)."""
     from scipy import ndimage as ndi
 
     closed = ndi.binary_closing(bone, structure=ndi.generate_binary_structure(3, 1))
     closed |= bone
     sag = ndi.binary_fill_holes(closed, structure=_in_plane(2))
     cor = ndi.binary_fill_holes(closed, structure=_in_plane(1))
-    return _fill_small_holes(bone | sag | cor, step)
-
-
-def _fill_small_holes(bone: NDArray[np.bool_], step: float) -> NDArray[np.bool_]:
-    """Fill holes smaller than :data:`HOLE_MAX_MM2` in every axial section (lattice axis 0)."""
-    from scipy import ndimage as ndi
-
-    holes = ndi.binary_fill_holes(bone, structure=_in_plane(0)) & ~bone
+    solid = bone | sag | cor | body
+    holes = ndi.binary_fill_holes(solid, structure=_in_plane(0)) & ~solid
     lab, n = ndi.label(holes, structure=_in_plane(0))
     if n == 0:
-        return bone
-    area = ndi.sum(np.ones_like(lab), lab, index=np.arange(1, n + 1)) * step * step
+        return solid, AxialHoles(lab, 0, np.zeros(0))
+    area = np.asarray(ndi.sum(np.ones_like(lab), lab, index=np.arange(1, n + 1)) * step * step,
+                      dtype=np.float64)
     small = np.concatenate([[False], area < HOLE_MAX_MM2])
-    return np.asarray(bone | small[lab], dtype=bool)
+    solid = np.asarray(solid | small[lab], dtype=bool)
+    return solid, AxialHoles(lab, int(n), np.where(area < HOLE_MAX_MM2, 0.0, area))
 
 
 def _in_plane(axis: int) -> NDArray[np.bool_]:
@@ -78,17 +88,15 @@ def _in_plane(axis: int) -> NDArray[np.bool_]:
     return st
 
 
-def canal_from_bone(bone: NDArray[np.bool_], body: NDArray[np.bool_], pts_b: FloatArray,
-           step: float) -> NDArray[np.bool_] | None:
+def canal_from_bone(bone: NDArray[np.bool_], holes: AxialHoles, body: NDArray[np.bool_],
+                    pts_b: FloatArray) -> NDArray[np.bool_] | None:
     """Canal: the large axial holes behind the body, footprint extruded over the slab."""
     from scipy import ndimage as ndi
 
-    holes = ndi.binary_fill_holes(bone, structure=_in_plane(0)) & ~bone
-    lab, n = ndi.label(holes, structure=_in_plane(0))
+    lab, n, area = holes.labels, holes.count, holes.area_mm2
     if n == 0:
         return None
     idx = np.arange(1, n + 1)
-    area = ndi.sum(np.ones_like(lab), lab, idx) * step * step
     lr = ndi.mean(pts_b[..., 0], lab, idx)
     p_wall = posterior_wall(body, pts_b)
     pp = ndi.mean(pts_b[..., 1], lab, idx)

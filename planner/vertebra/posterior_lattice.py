@@ -50,8 +50,30 @@ def lattice_step(volume: CTVolume) -> float:
 
 
 def body_coords(anatomy: LevelAnatomy, mask: NDArray[np.bool_]) -> FloatArray:
+    """Body coordinates (mm) of the voxel centres of ``mask`` (on the level's crop grid)."""
     kji = np.argwhere(mask)
     return anatomy.frame.to_body(anatomy.grid.voxel_to_lps(kji[:, ::-1].astype(np.float64)))
+
+
+def body_extent(anatomy: LevelAnatomy, mask: NDArray[np.bool_]) -> tuple[FloatArray, FloatArray]:
+    """(min, max) body coordinates (mm) of the voxel centres of ``mask``: those of its boundary
+    voxels, which bound it (a fifth of the voxels to transform)."""
+    from scipy.ndimage import binary_erosion
+
+    b = body_coords(anatomy, mask & ~binary_erosion(mask))
+    return b.min(axis=0), b.max(axis=0)
+
+
+def body_axis_field(grid: ImageGrid, frame: BodyFrame, axis: int) -> FloatArray:
+    """Body coordinate ``axis`` (0 left, 1 posterior, 2 superior; mm) of every voxel centre
+    of ``grid`` ([k, j, i]), by broadcasting the affine map along each grid axis: no
+    per-voxel point array (a 1M-voxel crop in ~5 ms instead of ~70 ms)."""
+    origin = frame.to_body(grid.voxel_to_lps(np.zeros((1, 3))))[0, axis]
+    steps = frame.rotation.T @ grid.ijk_to_lps[:3, :3]  # body per voxel index (i, j, k)
+    k, j, i = (np.arange(n, dtype=np.float64) for n in grid.shape_kji)
+    return np.asarray(origin + steps[axis, 2] * k[:, None, None]
+                      + steps[axis, 1] * j[None, :, None] + steps[axis, 0] * i[None, None, :],
+                      dtype=np.float64)
 
 
 def lattice_to_kji(lat: Lattice, frame: BodyFrame, grid: ImageGrid) -> tuple[FloatArray,

@@ -34,10 +34,14 @@ LabelArray = NDArray[np.int8]
 class PedicleSection:
     """One pedicle as found in the CT, body coordinates (left, posterior, superior; mm).
 
-    ``axis_dir`` points anterior; ``isthmus_width_mm`` is the left-right bone run through the
-    isthmus (edges at the half-maximum bone edge), ``isthmus_height_mm`` the craniocaudal run;
+    ``axis_dir`` points anterior; ``isthmus_width_mm`` is the bone chord through the isthmus
+    centre perpendicular to the axis, left-right (outer cortical edges at the CT's local
+    half-maximum), ``isthmus_height_mm`` the craniocaudal one;
     ``p_start`` is the body's posterior wall beside the canal, ``p_end`` where the axis leaves
-    the bone behind the pedicle (the transpedicular entry).
+    the bone behind the pedicle (the transpedicular entry). ``inner_width_mm`` /
+    ``inner_height_mm`` are the same chords between the inner cortical edges (the cancellous
+    channel a needle can pass without touching cortex); NaN where the CT does not resolve the
+    cortex.
     """
 
     side: str
@@ -48,6 +52,8 @@ class PedicleSection:
     isthmus_height_mm: float
     p_start: float
     p_end: float
+    inner_width_mm: float = float("nan")
+    inner_height_mm: float = float("nan")
 
 
 @dataclass(frozen=True, eq=False)
