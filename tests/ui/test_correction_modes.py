@@ -151,3 +151,9 @@ def test_two_clicks_set_a_pedicle_axis_and_the_plan_file_keeps_it(
     win.doc.undo_stack.undo()
     _settle()
     assert win.doc.case.plan.corrections == ()
+    assert win.doc.analysis.level("L1").anatomy.pedicle_axes_lps == {}
+    assert win.trajectory.plan_io.open(str(path))  # reopening the plan keeps the axis
+    qtbot.waitUntil(lambda: bool(win.doc.case.plan.corrections), timeout=30000)
+    assert win.doc.case.plan.corrections == (c,)
+    assert np.allclose(win.doc.analysis.level("L1").anatomy.pedicle_axes_lps["left"], got)
+    assert win.doc.analysis.level("L1").edited["pedicle_axis"] is True
