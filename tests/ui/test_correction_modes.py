@@ -70,6 +70,30 @@ def test_modes_are_actions_with_shortcuts_in_help_and_esc_leaves(win: Any) -> No
     assert modes.mode == ""
 
 
+def test_the_keys_enter_and_leave_the_modes(win: Any, qtbot: Any) -> None:
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    view = win.slice_views["axial"]
+    win.show()
+    win.activateWindow()
+    view.vtk.setFocus()
+    try:
+        qtbot.waitUntil(win.isActiveWindow, timeout=3000)
+    except Exception:
+        pytest.skip("the window manager of this display does not activate windows")
+    QTest.keyClick(view.vtk, Qt.Key.Key_B)
+    assert win.corrections.mode == "brush_add"
+    QTest.keyClick(view.vtk, Qt.Key.Key_BracketRight)
+    assert win.corrections.radius_mm > 3.0
+    QTest.keyClick(view.vtk, Qt.Key.Key_Escape)
+    assert win.corrections.mode == ""
+    QTest.keyClick(view.vtk, Qt.Key.Key_P)
+    assert win.corrections.mode == "pedicle"
+    QTest.keyClick(view.vtk, Qt.Key.Key_Escape)
+    assert win.corrections.mode == ""
+
+
 def test_dragging_the_plane_centre_is_one_undo_step_and_remeasures(win: Any) -> None:
     view = win.slice_views["axial"]
     win.corrections.set_mode("plane")
