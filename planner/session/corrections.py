@@ -349,10 +349,13 @@ class _Memo:
                 if a is analysis and c == corrections:
                     return out
         out = apply_corrections(analysis, corrections, strict=False)
+        self.put(analysis, corrections, out)
+        return out
+
+    def put(self, analysis: object, corrections: tuple[Correction, ...], out: object) -> None:
         with self._lock:
             self._items.insert(0, (analysis, corrections, out))
             del self._items[self.size :]
-        return out
 
 
 _MEMO = _Memo()
@@ -375,9 +378,32 @@ def add_checked_correction(case: Case, correction: Correction) -> Case:
         With a message for the user (the case is unchanged).
     """
     new = add_correction(case, correction)
-    if case.analysis is not None:
-        apply_corrections(case.analysis, new.plan.corrections, strict=True)
+    if case.analysis is None:
+        return new
+    try:
+        out = apply_corrections(case.analysis, new.plan.corrections, strict=True)
+    except ValueError:
+        try:
+            apply_corrections(case.analysis, case.plan.corrections, strict=True)
+        except ValueError:  # an older correction cannot apply (a plan made on another
+            _check_alone(case.analysis, new, correction)  # analysis): judge the new one alone
+            return new
+        raise
+    _MEMO.put(case.analysis, new.plan.corrections, out)  # strict found nothing to refuse
     return new
+
+
+def _check_alone(analysis: Any, case: Case, correction: Correction) -> None:
+    """Apply ``correction`` strictly with only what it depends on (its level's corrections of
+    its kind, and the level's plane for moved points)."""
+    plane = GEOMETRY_KINDS[0]
+    subset = tuple(
+        c
+        for c in case.plan.corrections
+        if c.level == correction.level
+        and (c.kind == correction.kind or (c.kind == plane and correction.kind == KIND))
+    )
+    apply_corrections(analysis, subset, strict=True)
 
 
 def edited_levels(corrections: Iterable[Correction]) -> dict[str, tuple[str, ...]]:

@@ -293,3 +293,28 @@ def test_each_correction_reads_as_one_line_with_its_automatic_value(
     assert describe(ped) == (
         "right pedicle axis", "—", "entry (1.0, 2.0, 3.0) → exit (1.0, -10.0, 3.0)"
     )
+
+
+def test_a_stale_correction_does_not_block_new_ones(demo: tuple[object, Case]) -> None:
+    from planner.session import CasePlan
+    from planner.session.corrections import automatic_points, point_correction
+
+    _, case = demo
+    other = case.analysis.level("L2").anatomy
+    body = brush(other, other.body, [other.frame.origin_lps], 3.0, [0, 0, 1.0], add=False)
+    bad = outline_correction(other, body)
+    bad = type(bad).make("L1", bad.kind, bad.key, bad.automatic, bad.value)
+    stale = Case(case.series, CasePlan(case.plan.levels, "L1", corrections=(bad,)), case.analysis)
+    axis = pedicle_correction("L1", "left", [10.0, 30.0, 25.0], [8.0, 5.0, 25.0])
+    assert add_checked_correction(stale, axis).plan.corrections == (bad, axis)
+    m = case.analysis.level("L1").morphometry
+    fr = case.analysis.level("L1").anatomy.frame
+    p = np.asarray(automatic_points(m)["anterior_superior"])
+    fine = point_correction(m, "anterior_superior", p + 1.0 * fr.superior)
+    assert add_checked_correction(stale, fine).level_data("L1").morphometry.heights_mm.anterior == (
+        pytest.approx(m.heights_mm.anterior + 1.0, abs=1e-6)
+    )
+    drop = (m.heights_mm.anterior + 2.0) * fr.superior
+    below = point_correction(m, "anterior_superior", p - drop)
+    with pytest.raises(ValueError, match="above the inferior"):
+        add_checked_correction(stale, below)
