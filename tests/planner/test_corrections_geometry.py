@@ -318,3 +318,22 @@ def test_a_stale_correction_does_not_block_new_ones(demo: tuple[object, Case]) -
     below = point_correction(m, "anterior_superior", p - drop)
     with pytest.raises(ValueError, match="above the inferior"):
         add_checked_correction(stale, below)
+
+
+def test_the_or_sheet_uses_and_names_the_corrected_anatomy(demo: tuple[object, Case]) -> None:
+    from planner.orsheet.build import sheet_from_case
+
+    volume, case = demo
+    series = SeriesBinding(volume.series_uid, volume.grid.fingerprint())
+    r = case.analysis.level("L1")
+    fr = r.anatomy.frame
+    body = brush(r.anatomy, r.anatomy.body, [fr.origin_lps], 5.0, fr.superior, add=False)
+    fixed = add_checked_correction(
+        Case(series, case.plan, case.analysis), outline_correction(r.anatomy, body)
+    )
+    (sheet,) = sheet_from_case(volume, fixed).levels
+    assert np.array_equal(sheet.anatomy.body, body)
+    assert sheet.morphometry.body_volume_ml == pytest.approx(
+        fixed.level_data("L1").morphometry.body_volume_ml
+    )
+    assert any(i.startswith("L1 edited: body outline corrected") for i in sheet.indications)
