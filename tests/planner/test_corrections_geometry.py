@@ -337,3 +337,29 @@ def test_the_or_sheet_uses_and_names_the_corrected_anatomy(demo: tuple[object, C
         fixed.level_data("L1").morphometry.body_volume_ml
     )
     assert any(i.startswith("L1 edited: body outline corrected") for i in sheet.indications)
+
+
+def test_the_tip_depth_fraction_follows_a_corrected_outline(demo: tuple[object, Case]) -> None:
+    from planner.session import level_check, level_context
+    from planner.trajectory.suggest import suggest
+
+    volume, case = demo
+    r = case.analysis.level("L1")
+    fr = r.anatomy.frame
+    needle = suggest(level_context(volume, r), "left").transpedicular
+    planned = edit.place_needle(case, "L1", needle)
+    before = level_check(volume, planned, "L1").results[0][1].metrics.tip_depth_frac
+    # 3 mm of bone added in front of the anterior wall on every slice (a mask that stopped
+    # short of the cortex is the case the tool already handles from the CT; a body outline the
+    # surgeon extends is taken as drawn)
+    kji = np.argwhere(r.anatomy.body)
+    b = fr.to_body(r.anatomy.grid.voxel_to_lps(kji[:, ::-1].astype(float)))
+    p_front = float(b[:, 1].min())
+    centres = [
+        fr.to_lps([x, p_front - 1.0, s]) for s in np.arange(-12.0, 12.1, 0.5)
+        for x in np.arange(-12.0, 12.1, 2.0)
+    ]
+    body = brush(r.anatomy, r.anatomy.body, centres, 2.5, fr.superior, add=True)
+    fixed = add_checked_correction(planned, outline_correction(r.anatomy, body))
+    after = level_check(volume, fixed, "L1").results[0][1].metrics.tip_depth_frac
+    assert after < before - 0.03  # the same tip lies less deep in the deeper body
