@@ -262,10 +262,12 @@ def test_measure_with_a_plan_says_edited(demo: tuple[object, Case], tmp_path: Pa
                                                              bad.automatic, bad.value)),
     )
     path = save_case_plan(series, plan, tmp_path / "plan.json")
-    out = _corrected(case.analysis, str(path), volume).to_json()
+    from planner.commands.measure import _json
+
+    out = _json(_corrected(case.analysis, str(path), volume))
     l1 = next(lv for lv in out["levels"] if lv["level"] == "L1")
     l2 = next(lv for lv in out["levels"] if lv["level"] == "L2")
-    assert l1["edited"]["mid_sagittal_plane"] is True
+    assert l1["edited"]["mid_sagittal_plane"] is True and l1["edited"]["pedicle_axis"] is False
     assert l1["edited"]["body_outline"] is False  # made on another mask: not applied
     assert not any(l2["edited"].values())
     want = fixed.level_data("L1").morphometry.heights_mm.anterior
