@@ -155,6 +155,11 @@ def test_a_turned_plane_is_remeasured_and_the_frame_follows(demo: tuple[object, 
             float(d.anatomy.frame.to_body(sup)[2] - d.anatomy.frame.to_body(inf)[2]), abs=1e-9
         )
     assert d.edited["mid_sagittal_plane"] is True and is_edited(m)
+    from planner.session import level_context
+
+    ctx = level_context(volume, d)  # the needle checks work in the corrected body frame
+    assert np.allclose(ctx.frame.left, d.anatomy.frame.left)
+    assert np.allclose(ctx.frame.origin_lps, d.anatomy.frame.origin_lps)
     assert "mid-sagittal plane moved +6.0 mm and turned +12.0°" in m.notes[-1]
     with pytest.raises(ValueError, match="at most"):
         plane_correction(volume, r.anatomy, r.morphometry, *plane_of(fr, 30.0, 0.0))
@@ -365,3 +370,13 @@ def test_the_tip_depth_fraction_follows_a_corrected_outline(demo: tuple[object, 
     fixed = add_checked_correction(planned, outline_correction(r.anatomy, body))
     after = level_check(volume, fixed, "L1").results[0][1].metrics.tip_depth_frac
     assert after < before - 0.03  # the same tip lies less deep in the deeper body
+
+
+def test_removing_a_level_plan_keeps_its_anatomy_corrections() -> None:
+    a = spine()
+    case = edit.add_level(Case(SeriesBinding("1", "fp"), analysis=a), "L1")
+    axis = pedicle_correction("L1", "left", [10.0, 30.0, 25.0], [8.0, 5.0, 25.0])
+    fixed = edit.add_correction(case, axis)
+    gone = edit.remove_level(fixed, "L1")
+    assert gone.plan.levels == () and gone.plan.corrections == (axis,)
+    assert gone.level_data("L1").anatomy.pedicle_axes_lps  # the vertebra keeps its axis
