@@ -181,3 +181,27 @@ def test_two_clicks_set_a_pedicle_axis_and_the_plan_file_keeps_it(
     assert win.doc.case.plan.corrections == (c,)
     assert np.allclose(win.doc.analysis.level("L1").anatomy.pedicle_axes_lps["left"], got)
     assert win.doc.analysis.level("L1").edited["pedicle_axis"] is True
+
+
+def test_reopening_names_an_outline_made_on_another_analysis(
+    win: Any, tmp_path: Any, qtbot: Any, dialogs: Any
+) -> None:
+    from dataclasses import replace
+
+    from planner.plan.file import save_case_plan
+    from planner.session import Correction
+    from planner.session.corrections_outline import brush, outline_correction
+
+    l2 = win.doc.analysis.level("L2").anatomy
+    delta = outline_correction(
+        l2, brush(l2, l2.body, [l2.frame.origin_lps], 3.0, [0.0, 0.0, 1.0], add=False)
+    )
+    bad = Correction.make("L1", delta.kind, delta.key, delta.automatic, delta.value)
+    plan = replace(win.doc.case.plan, corrections=(bad,))
+    path = save_case_plan(win.doc.case.series, plan, tmp_path / "stale.json")
+    assert win.trajectory.plan_io.open(str(path))
+    qtbot.waitUntil(lambda: bool(win.doc.case.plan.corrections), timeout=30000)
+    body = win.doc.analysis.level("L1").anatomy.body
+    assert body.sum() == win.doc.case.analysis.level("L1").anatomy.body.sum()  # not applied
+    assert any("L1" in text and "not applied" in text for _lvl, text in dialogs["errors"])
+    dialogs["errors"].clear()  # the expected warning
