@@ -133,15 +133,21 @@ def main() -> None:
 
         vol, _ = load_nifti_ct(ts)
         bench_case("totalseg_example", vol, analyze_spine(vol))
-    tp = sorted((DATA / "tptbox_l3").glob("*ct*.nii.gz")) if (DATA / "tptbox_l3").exists() else []
-    if tp:
-        from planner.io_nifti import load_nifti_ct
+    tp = DATA / "tptbox_l3"
+    if tp.exists():
+        from planner.io_nifti import load_nifti_ct, load_nifti_labels
 
-        vol, _ = load_nifti_ct(tp[0])
-        try:
-            bench_case("tptbox_l3", vol, analyze_spine(vol))
-        except Exception as exc:  # the automatic analysis may not read this crop
-            print(f"tptbox_l3: not analysed ({exc})")
+        vol, _ = load_nifti_ct(tp / "sub-ct_label-22_ct.nii.gz")
+        labels = load_nifti_labels(tp / "sub-ct_seg-vert_label-22_msk.nii.gz")
+        bench_case("tptbox_l3 (label map)", vol, analyze_spine(vol, labels=labels))
+    verse = DATA / "verse004_labels" / "sub-verse004_seg-vert_msk.nii.gz"
+    if verse.exists():
+        from planner.io_nifti import load_nifti_labels
+        from planner.vertebra import measure_from_mask
+        from planner.vertebra.labels import volume_from_mask
+
+        lm = load_nifti_labels(verse)
+        bench_case("verse004_labels (mask)", volume_from_mask(lm), measure_from_mask(lm))
     if not ts.exists():
         print(f"(real data not found at {DATA})")
 

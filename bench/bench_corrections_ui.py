@@ -6,7 +6,8 @@ The demo opens with its exact ground-truth analysis; the L1 anterior superior po
 30 px on the sagittal view. One move = the corrected case computed, the handles and the status
 bar updated and the sagittal view rendered. One push = the case given to the document (one
 merged undo step): every panel (measurement table, levels, estimates) and view follows.
-Reference in the same run: one plain render of the sagittal view.
+Reference in the same run: one plain render of the sagittal view. Then the correction modes
+in the axial view (plane drag, eraser stroke, pedicle axis clicks), each as one gesture.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -93,8 +95,82 @@ def main() -> None:
         f"median {np.median(pushes):.0f} ms, max {np.max(pushes):.0f} ms"
     )
     print(f"  reference: plain sagittal render median {np.median(renders):.1f} ms")
+    while win.doc.undo_stack.canUndo():
+        win.doc.undo_stack.undo()
+    _bench_modes(app, win, a)
     win.doc.undo_stack.setClean()
     win.close()
+
+
+def _drag(app: Any, view: Any, q0: Any, delta: Any, steps: int, flush: Any) -> tuple[list, list]:
+    """(move ms, push ms) of one drag of ``steps`` moves; a push every 5 moves (the timer)."""
+    from tests.ui.trajectory_helpers import send_mouse
+
+    send_mouse(view.vtk, "press", q0)
+    app.processEvents()
+    moves, pushes = [], []
+    for k in range(1, steps + 1):
+        t = time.perf_counter()
+        send_mouse(view.vtk, "move", q0 + delta * (k / steps))
+        view.render_now()
+        moves.append(1000.0 * (time.perf_counter() - t))
+        if k % 5 == 0:
+            t = time.perf_counter()
+            flush()
+            app.processEvents()
+            view.render_now()
+            pushes.append(1000.0 * (time.perf_counter() - t))
+    send_mouse(view.vtk, "release", q0 + delta)
+    app.processEvents()
+    return moves, pushes
+
+
+def _row(what: str, moves: list, pushes: list) -> None:
+    print(f"  {what}: one move median {np.median(moves):.1f} ms, max {np.max(moves):.1f} ms; "
+          f"one document push median {np.median(pushes):.0f} ms, max {np.max(pushes):.0f} ms "
+          "(target <= 50 ms)")
+
+
+def _bench_modes(app: Any, win: Any, a: Any) -> None:
+    """The correction modes in the axial view: plane drag, eraser stroke, pedicle clicks."""
+    from PySide6.QtCore import QPointF
+
+    from tests.ui.trajectory_helpers import send_mouse
+
+    modes, view = win.corrections, win.slice_views["axial"]
+    fr = a.level("L1").anatomy.frame
+    modes.set_mode("plane")
+    app.processEvents()
+    handles = {(lv, h): p for lv, h, p in modes.plane.visible}
+    q0 = view.widget_point(handles[("L1", "posterior")])
+    n0 = win.doc.undo_stack.index()
+    moves, pushes = _drag(app, view, q0, QPointF(20.0, 0.0), 30, modes.flush)
+    m = win.doc.analysis.level("L1").morphometry
+    print(f"demo L1 mid-sagittal plane turned by dragging its posterior end 20 px: "
+          f"{win.doc.undo_stack.index() - n0} undo step(s); heights A/M/P "
+          f"{m.heights_mm.anterior:.1f}/{m.heights_mm.middle:.1f}/{m.heights_mm.posterior:.1f} mm")
+    _row("plane (move: line; push: heights measured in the plane from the CT)", moves, pushes)
+    modes.set_mode("brush_erase")
+    start = view.widget_point(fr.origin_lps - 8.0 * fr.posterior - 8.0 * fr.left)
+    end = view.widget_point(fr.origin_lps - 8.0 * fr.posterior + 8.0 * fr.left)
+    v0 = win.doc.analysis.level("L1").morphometry.body_volume_ml
+    n0 = win.doc.undo_stack.index()
+    moves, pushes = _drag(app, view, start, end - start, 30, modes.flush)
+    v1 = win.doc.analysis.level("L1").morphometry.body_volume_ml
+    print(f"demo L1 eraser stroke (radius {modes.radius_mm:.1f} mm) across the body: "
+          f"{win.doc.undo_stack.index() - n0} undo step(s); body {v0:.2f} -> {v1:.2f} mL")
+    _row("eraser (move: brush + corrected case; push: panels, outlines)", moves, pushes)
+    modes.set_mode("pedicle")
+    t = time.perf_counter()
+    for p in (fr.to_lps([13.0, 32.0, 0.0]), fr.to_lps([10.0, 12.0, 0.0])):
+        q = view.widget_point(p)
+        send_mouse(view.vtk, "press", q)
+        send_mouse(view.vtk, "release", q)
+        app.processEvents()
+    view.render_now()
+    print(f"  pedicle axis, second click to every panel and view updated: "
+          f"{1000.0 * (time.perf_counter() - t):.0f} ms (both clicks)")
+    modes.set_mode("")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""``python -m planner measure PATH [--labels SEG] [--seed X,Y,Z --level L1] [--mask-out OUT]``.
+"""``python -m planner measure PATH [--labels SEG] [--seed X,Y,Z --level L1] [--mask-out OUT]
+[--plan PLAN]``.
 
 Finds, names, segments and measures the vertebral bodies (issue 4). Output (JSON, LPS mm)::
 
@@ -8,7 +9,7 @@ Finds, names, segments and measures the vertebral bodies (issue 4). Output (JSON
                  "trabecular_hu", "posterior_wall", ...,
                  "morphometry_points_lps": {"anterior_superior": [x, y, z], ... six points},
                  "edited": {"morphometry_points": false, "mid_sagittal_plane": false,
-                            "body_outline": false}}],   # + "pedicle_axis": true when set
+                            "body_outline": false, "pedicle_axis": false}}],
      "warnings": [...]}
 
 A seed may start with a minus sign: ``--seed -11,230,-566`` is accepted like
@@ -71,8 +72,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         except ValueError as exc:
             raise InputError(str(exc)) from exc
     if args.from_mask:
-        analysis = measure_from_mask(load_nifti_labels(args.path))
-        return analysis.to_json()
+        return _json(measure_from_mask(load_nifti_labels(args.path)))
     volume, load_warnings = _load_ct(args.path)
     labels = load_nifti_labels(args.labels) if args.labels else None
     analysis = analyze_spine(volume, labels=labels, seed_lps=seed,
@@ -81,8 +81,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         save_nifti(body_label_map(volume, analysis), volume.grid, args.mask_out)
     if args.plan:
         analysis = _corrected(analysis, args.plan, volume)
-    out = analysis.to_json()
+    out = _json(analysis)
     out["warnings"] = load_warnings + out["warnings"]
+    return out
+
+
+def _json(analysis: Any) -> dict[str, Any]:
+    out: dict[str, Any] = analysis.to_json()
+    for lv in out["levels"]:  # every correction kind has its flag (pedicle axes included)
+        lv["edited"].setdefault("pedicle_axis", False)
     return out
 
 

@@ -78,7 +78,9 @@ def sheet_from_case(volume: CTVolume, case: Case, include_patient: bool = False)
         lp = case.plan.level(lr.level)
         if lp is None or lr.estimates is None:
             continue
-        data = case.analysis.level(lr.level)
+        data = case.level_data(lr.level)  # with the surgeon's corrections, as the report
+        if data is None:
+            continue
         results: dict[str, TrajectoryResult] = (
             {} if lr.check is None else {str(t.side): r for t, r in lr.check.results}
         )

@@ -216,6 +216,11 @@ def _indications(plan: Plan, morph: Morphometry, est: PlanEstimates) -> tuple[st
         f"{morph.trabecular_hu:.0f} HU; {plan.procedure}, {plan.clinical.cement_viscosity} "
         "viscosity cement."
     ]
+    out += [  # the surgeon's corrections of the automatic anatomy ("edited")
+        f"{plan.level} edited: {n.split(':', 1)[1].strip()}"
+        for n in morph.notes
+        if n.startswith("edited:")
+    ]
     out += list(est.cement.flags.values())
     out += list(est.cement.notes) + list(est.notes)
     if est.spread is not None:

@@ -24,7 +24,6 @@ content (:func:`planner.session.derive.anatomy_key`), hence the corrections.
 from __future__ import annotations
 
 import math
-import threading
 from collections.abc import Iterable
 from dataclasses import fields, replace
 from typing import Any
@@ -33,8 +32,7 @@ import numpy as np
 
 from planner.anatomy import WALLS, BodyFrame, Heights, Morphometry
 from planner.session.corrections_levels import GEOMETRY_KINDS, CorrectedLevel, corrected_level
-from planner.session.edit import add_correction
-from planner.session.model import Case, Correction
+from planner.session.model import Correction
 from planner.vertebra.grading import grade_all
 
 KIND = "morphometry_point"
@@ -335,51 +333,6 @@ def _with(data: Any, m: Morphometry, anatomy: Any, flags: set[str]) -> Any:
     return replace(data, **changes) if changes else data
 
 
-class _Memo:
-    """The last few corrected analyses, by (analysis identity, corrections value)."""
-
-    def __init__(self, size: int = 4) -> None:
-        self.size = size
-        self._items: list[tuple[object, tuple[Correction, ...], object]] = []
-        self._lock = threading.Lock()
-
-    def get(self, analysis: object, corrections: tuple[Correction, ...]) -> Any:
-        with self._lock:
-            for a, c, out in self._items:
-                if a is analysis and c == corrections:
-                    return out
-        out = apply_corrections(analysis, corrections, strict=False)
-        with self._lock:
-            self._items.insert(0, (analysis, corrections, out))
-            del self._items[self.size :]
-        return out
-
-
-_MEMO = _Memo()
-
-
-def corrected_analysis(analysis: Any, corrections: tuple[Correction, ...]) -> Any:
-    """:func:`apply_corrections`, remembered for the last few (analysis, corrections) pairs."""
-    if not any(c.kind in APPLIED_KINDS for c in corrections):
-        return analysis
-    return _MEMO.get(analysis, corrections)
-
-
-def add_checked_correction(case: Case, correction: Correction) -> Case:
-    """:func:`planner.session.edit.add_correction` after checking the correction applies
-    (possible points, an outline made on this analysis, a readable plane or axis).
-
-    Raises
-    ------
-    ValueError
-        With a message for the user (the case is unchanged).
-    """
-    new = add_correction(case, correction)
-    if case.analysis is not None:
-        apply_corrections(case.analysis, new.plan.corrections, strict=True)
-    return new
-
-
 def edited_levels(corrections: Iterable[Correction]) -> dict[str, tuple[str, ...]]:
     """Level → the kinds of correction made on it (for "edited" marks in tables, report)."""
     out: dict[str, list[str]] = {}
@@ -389,6 +342,15 @@ def edited_levels(corrections: Iterable[Correction]) -> dict[str, tuple[str, ...
             kinds.append(c.kind)
     return {k: tuple(v) for k, v in out.items()}
 
+
+
+# the memoised corrected analysis and the checked edit live in corrections_edit (module size)
+from planner.session.corrections_edit import (  # noqa: E402
+    add_checked_correction as add_checked_correction,
+)
+from planner.session.corrections_edit import (  # noqa: E402
+    corrected_analysis as corrected_analysis,
+)
 
 add_point_correction = add_checked_correction
 """The morphometry tool's name for :func:`add_checked_correction`."""

@@ -96,6 +96,41 @@ def shift_and_turn(auto: BodyFrame, new: BodyFrame) -> tuple[float, float]:
     return shift, turn
 
 
+_BODY_CROPS: list[tuple[LevelAnatomy, LevelAnatomy]] = []  # the last few (level, body crop)
+
+
+def body_crop(anatomy: LevelAnatomy) -> LevelAnatomy:
+    """``anatomy`` cut to its body's bounding box (+1 voxel), same voxel placement: the
+    morphometry reads only the body mask and the CT, and a smaller crop makes a plane drag
+    update cheaper. Remembered for the last few levels."""
+    for a, crop in _BODY_CROPS:
+        if a is anatomy:
+            return crop
+    kji = np.argwhere(anatomy.body)
+    if kji.size == 0:
+        return anatomy
+    lo = np.maximum(kji.min(axis=0) - 1, 0)
+    hi = np.minimum(kji.max(axis=0) + 2, anatomy.body.shape)
+    start = (int(lo[0]), int(lo[1]), int(lo[2]))
+    stop = (int(hi[0]), int(hi[1]), int(hi[2]))
+    sl = tuple(slice(a, b) for a, b in zip(start, stop, strict=True))
+    o = anatomy.offset_kji
+    off = (o[0] + start[0], o[1] + start[1], o[2] + start[2])
+    crop = replace(
+        anatomy,
+        grid=anatomy.grid.crop(start, stop),
+        offset_kji=off,
+        body=anatomy.body[sl],
+        pedicle_left=anatomy.pedicle_left[sl],
+        pedicle_right=anatomy.pedicle_right[sl],
+        canal=anatomy.canal[sl],
+        vertebra=None if anatomy.vertebra is None else anatomy.vertebra[sl],
+    )
+    _BODY_CROPS.insert(0, (anatomy, crop))
+    del _BODY_CROPS[4:]
+    return crop
+
+
 def measured_points(
     volume: CTVolume, anatomy: LevelAnatomy
 ) -> tuple[dict[str, Point], float, float]:
@@ -142,7 +177,7 @@ def plane_correction(
             f"at most {PLANE_MAX_SHIFT_MM:.0f} mm and {PLANE_MAX_TURN_DEG:.0f}° are accepted"
         )
     try:
-        pts, depth, width = measured_points(volume, replace(anatomy, frame=new))
+        pts, depth, width = measured_points(volume, replace(body_crop(anatomy), frame=new))
     except AnalysisError as exc:
         raise ValueError(
             f"{anatomy.level}: the body cannot be measured in that plane ({exc})"

@@ -33,11 +33,27 @@ KEY = "body"
 BoolArray = NDArray[np.bool_]
 
 
+_SHA1: list[tuple[BoolArray, str]] = []  # the last few read-only masks and their digests
+
+
 def mask_sha1(mask: BoolArray) -> str:
-    """SHA-1 (hex) of a boolean mask's packed bits and shape (C order)."""
+    """SHA-1 (hex) of a boolean mask's packed bits and shape (C order).
+
+    Remembered for the last few read-only masks (an analysis' masks are frozen), so a brush
+    stroke does not digest the automatic mask at every mouse move.
+    """
+    frozen = not mask.flags.writeable
+    if frozen:
+        for m, digest in _SHA1:
+            if m is mask:
+                return digest
     h = hashlib.sha1(str(tuple(mask.shape)).encode())
     h.update(np.packbits(np.ascontiguousarray(mask, dtype=bool)).tobytes())
-    return h.hexdigest()
+    digest = h.hexdigest()
+    if frozen:
+        _SHA1.insert(0, (mask, digest))
+        del _SHA1[8:]
+    return digest
 
 
 def encode_runs(delta: BoolArray) -> list[int]:

@@ -155,6 +155,11 @@ def test_a_turned_plane_is_remeasured_and_the_frame_follows(demo: tuple[object, 
             float(d.anatomy.frame.to_body(sup)[2] - d.anatomy.frame.to_body(inf)[2]), abs=1e-9
         )
     assert d.edited["mid_sagittal_plane"] is True and is_edited(m)
+    from planner.session import level_context
+
+    ctx = level_context(volume, d)  # the needle checks work in the corrected body frame
+    assert np.allclose(ctx.frame.left, d.anatomy.frame.left)
+    assert np.allclose(ctx.frame.origin_lps, d.anatomy.frame.origin_lps)
     assert "mid-sagittal plane moved +6.0 mm and turned +12.0°" in m.notes[-1]
     with pytest.raises(ValueError, match="at most"):
         plane_correction(volume, r.anatomy, r.morphometry, *plane_of(fr, 30.0, 0.0))
@@ -262,10 +267,12 @@ def test_measure_with_a_plan_says_edited(demo: tuple[object, Case], tmp_path: Pa
                                                              bad.automatic, bad.value)),
     )
     path = save_case_plan(series, plan, tmp_path / "plan.json")
-    out = _corrected(case.analysis, str(path), volume).to_json()
+    from planner.commands.measure import _json
+
+    out = _json(_corrected(case.analysis, str(path), volume))
     l1 = next(lv for lv in out["levels"] if lv["level"] == "L1")
     l2 = next(lv for lv in out["levels"] if lv["level"] == "L2")
-    assert l1["edited"]["mid_sagittal_plane"] is True
+    assert l1["edited"]["mid_sagittal_plane"] is True and l1["edited"]["pedicle_axis"] is False
     assert l1["edited"]["body_outline"] is False  # made on another mask: not applied
     assert not any(l2["edited"].values())
     want = fixed.level_data("L1").morphometry.heights_mm.anterior
@@ -293,3 +300,83 @@ def test_each_correction_reads_as_one_line_with_its_automatic_value(
     assert describe(ped) == (
         "right pedicle axis", "—", "entry (1.0, 2.0, 3.0) → exit (1.0, -10.0, 3.0)"
     )
+
+
+def test_a_stale_correction_does_not_block_new_ones(demo: tuple[object, Case]) -> None:
+    from planner.session import CasePlan
+    from planner.session.corrections import automatic_points, point_correction
+
+    _, case = demo
+    other = case.analysis.level("L2").anatomy
+    body = brush(other, other.body, [other.frame.origin_lps], 3.0, [0, 0, 1.0], add=False)
+    bad = outline_correction(other, body)
+    bad = type(bad).make("L1", bad.kind, bad.key, bad.automatic, bad.value)
+    stale = Case(case.series, CasePlan(case.plan.levels, "L1", corrections=(bad,)), case.analysis)
+    axis = pedicle_correction("L1", "left", [10.0, 30.0, 25.0], [8.0, 5.0, 25.0])
+    assert add_checked_correction(stale, axis).plan.corrections == (bad, axis)
+    m = case.analysis.level("L1").morphometry
+    fr = case.analysis.level("L1").anatomy.frame
+    p = np.asarray(automatic_points(m)["anterior_superior"])
+    fine = point_correction(m, "anterior_superior", p + 1.0 * fr.superior)
+    assert add_checked_correction(stale, fine).level_data("L1").morphometry.heights_mm.anterior == (
+        pytest.approx(m.heights_mm.anterior + 1.0, abs=1e-6)
+    )
+    drop = (m.heights_mm.anterior + 2.0) * fr.superior
+    below = point_correction(m, "anterior_superior", p - drop)
+    with pytest.raises(ValueError, match="above the inferior"):
+        add_checked_correction(stale, below)
+
+
+def test_the_or_sheet_uses_and_names_the_corrected_anatomy(demo: tuple[object, Case]) -> None:
+    from planner.orsheet.build import sheet_from_case
+
+    volume, case = demo
+    series = SeriesBinding(volume.series_uid, volume.grid.fingerprint())
+    r = case.analysis.level("L1")
+    fr = r.anatomy.frame
+    body = brush(r.anatomy, r.anatomy.body, [fr.origin_lps], 5.0, fr.superior, add=False)
+    fixed = add_checked_correction(
+        Case(series, case.plan, case.analysis), outline_correction(r.anatomy, body)
+    )
+    (sheet,) = sheet_from_case(volume, fixed).levels
+    assert np.array_equal(sheet.anatomy.body, body)
+    assert sheet.morphometry.body_volume_ml == pytest.approx(
+        fixed.level_data("L1").morphometry.body_volume_ml
+    )
+    assert any(i.startswith("L1 edited: body outline corrected") for i in sheet.indications)
+
+
+def test_the_tip_depth_fraction_follows_a_corrected_outline(demo: tuple[object, Case]) -> None:
+    from planner.session import level_check, level_context
+    from planner.trajectory.suggest import suggest
+
+    volume, case = demo
+    r = case.analysis.level("L1")
+    fr = r.anatomy.frame
+    needle = suggest(level_context(volume, r), "left").transpedicular
+    planned = edit.place_needle(case, "L1", needle)
+    before = level_check(volume, planned, "L1").results[0][1].metrics.tip_depth_frac
+    # 3 mm of bone added in front of the anterior wall on every slice (a mask that stopped
+    # short of the cortex is the case the tool already handles from the CT; a body outline the
+    # surgeon extends is taken as drawn)
+    kji = np.argwhere(r.anatomy.body)
+    b = fr.to_body(r.anatomy.grid.voxel_to_lps(kji[:, ::-1].astype(float)))
+    p_front = float(b[:, 1].min())
+    centres = [
+        fr.to_lps([x, p_front - 1.0, s]) for s in np.arange(-12.0, 12.1, 0.5)
+        for x in np.arange(-12.0, 12.1, 2.0)
+    ]
+    body = brush(r.anatomy, r.anatomy.body, centres, 2.5, fr.superior, add=True)
+    fixed = add_checked_correction(planned, outline_correction(r.anatomy, body))
+    after = level_check(volume, fixed, "L1").results[0][1].metrics.tip_depth_frac
+    assert after < before - 0.03  # the same tip lies less deep in the deeper body
+
+
+def test_removing_a_level_plan_keeps_its_anatomy_corrections() -> None:
+    a = spine()
+    case = edit.add_level(Case(SeriesBinding("1", "fp"), analysis=a), "L1")
+    axis = pedicle_correction("L1", "left", [10.0, 30.0, 25.0], [8.0, 5.0, 25.0])
+    fixed = edit.add_correction(case, axis)
+    gone = edit.remove_level(fixed, "L1")
+    assert gone.plan.levels == () and gone.plan.corrections == (axis,)
+    assert gone.level_data("L1").anatomy.pedicle_axes_lps  # the vertebra keeps its axis

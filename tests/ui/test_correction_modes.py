@@ -70,6 +70,30 @@ def test_modes_are_actions_with_shortcuts_in_help_and_esc_leaves(win: Any) -> No
     assert modes.mode == ""
 
 
+def test_the_keys_enter_and_leave_the_modes(win: Any, qtbot: Any) -> None:
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    view = win.slice_views["axial"]
+    win.show()
+    win.activateWindow()
+    view.vtk.setFocus()
+    try:
+        qtbot.waitUntil(win.isActiveWindow, timeout=3000)
+    except Exception:
+        pytest.skip("the window manager of this display does not activate windows")
+    QTest.keyClick(view.vtk, Qt.Key.Key_B)
+    assert win.corrections.mode == "brush_add"
+    QTest.keyClick(view.vtk, Qt.Key.Key_BracketRight)
+    assert win.corrections.radius_mm > 3.0
+    QTest.keyClick(view.vtk, Qt.Key.Key_Escape)
+    assert win.corrections.mode == ""
+    QTest.keyClick(view.vtk, Qt.Key.Key_P)
+    assert win.corrections.mode == "pedicle"
+    QTest.keyClick(view.vtk, Qt.Key.Key_Escape)
+    assert win.corrections.mode == ""
+
+
 def test_dragging_the_plane_centre_is_one_undo_step_and_remeasures(win: Any) -> None:
     view = win.slice_views["axial"]
     win.corrections.set_mode("plane")
@@ -151,3 +175,33 @@ def test_two_clicks_set_a_pedicle_axis_and_the_plan_file_keeps_it(
     win.doc.undo_stack.undo()
     _settle()
     assert win.doc.case.plan.corrections == ()
+    assert win.doc.analysis.level("L1").anatomy.pedicle_axes_lps == {}
+    assert win.trajectory.plan_io.open(str(path))  # reopening the plan keeps the axis
+    qtbot.waitUntil(lambda: bool(win.doc.case.plan.corrections), timeout=30000)
+    assert win.doc.case.plan.corrections == (c,)
+    assert np.allclose(win.doc.analysis.level("L1").anatomy.pedicle_axes_lps["left"], got)
+    assert win.doc.analysis.level("L1").edited["pedicle_axis"] is True
+
+
+def test_reopening_names_an_outline_made_on_another_analysis(
+    win: Any, tmp_path: Any, qtbot: Any, dialogs: Any
+) -> None:
+    from dataclasses import replace
+
+    from planner.plan.file import save_case_plan
+    from planner.session import Correction
+    from planner.session.corrections_outline import brush, outline_correction
+
+    l2 = win.doc.analysis.level("L2").anatomy
+    delta = outline_correction(
+        l2, brush(l2, l2.body, [l2.frame.origin_lps], 3.0, [0.0, 0.0, 1.0], add=False)
+    )
+    bad = Correction.make("L1", delta.kind, delta.key, delta.automatic, delta.value)
+    plan = replace(win.doc.case.plan, corrections=(bad,))
+    path = save_case_plan(win.doc.case.series, plan, tmp_path / "stale.json")
+    assert win.trajectory.plan_io.open(str(path))
+    qtbot.waitUntil(lambda: bool(win.doc.case.plan.corrections), timeout=30000)
+    body = win.doc.analysis.level("L1").anatomy.body
+    assert body.sum() == win.doc.case.analysis.level("L1").anatomy.body.sum()  # not applied
+    assert any("L1" in text and "not applied" in text for _lvl, text in dialogs["errors"])
+    dialogs["errors"].clear()  # the expected warning

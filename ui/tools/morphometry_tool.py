@@ -8,8 +8,9 @@ the sagittal view (handles) and in the status bar; the case itself (measurement 
 restoration and cement in the estimates, all views) is pushed at most every
 :data:`PUSH_MS` ms during the drag and on release. The pushes of one drag merge into one undo
 step.
-The point is kept in the body's mid-sagittal plane. A position the six-point method cannot
-use (a superior point below its inferior one) is not taken; the status bar says why.
+The point is kept in the body's (possibly corrected) mid-sagittal plane. A position the
+six-point method cannot use (a superior point below its inferior one) is not taken; the status
+bar says why.
 
 The event filter is installed after the view's own, so Qt calls it first; presses that miss a
 handle pass through to the view (and the needle tool, installed later, is asked before this).
@@ -133,7 +134,8 @@ class MorphometryTool(QObject):
         except KeyError:
             self._drag = None
             return
-        fr = data.anatomy.frame
+        shown = case.level_data(level)  # the plane the surgeon may have moved or turned
+        fr = (shown or data).anatomy.frame
         p = np.asarray(self.view.lps_at(pos), dtype=float)
         p = p - float((p - fr.origin_lps) @ fr.left) * np.asarray(fr.left)  # mid-sagittal plane
         try:
