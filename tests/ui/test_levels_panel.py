@@ -89,6 +89,13 @@ def test_confirm_and_rename_are_one_undo_step_each(analysed_window, monkeypatch)
     stack.undo()
     assert doc.analysis.names() == ["T11", "T12", "L1", "L2", "L3"]
     assert doc.analysis.level("L1").candidate.confirmed
+    # the body proposed as L1 is a 13th thoracic one: only the bodies below it are renamed
+    monkeypatch.setattr(lp, "ask_level_name", lambda parent, title, current: ("T13", True))
+    select_row(panel.table, 2)
+    panel.buttons["rename"].click()
+    assert doc.analysis.names() == ["T11", "T12", "T13", "L1", "L2"]
+    assert _table_column(panel.table, 0) == ["T11", "T12", "T13", "L1", "L2"]
+    stack.undo()
     # a plain rename to a name already taken is refused with a message, nothing pushed
     monkeypatch.setattr(lp, "ask_level_name", lambda parent, title, current: ("L2", False))
     errors = []

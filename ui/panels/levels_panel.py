@@ -376,7 +376,7 @@ class LevelsPanel(QWidget):
         if vol is None or self.task is not None:
             return None
         try:
-            from planner.vertebra import analyze_spine  # type: ignore[attr-defined]
+            from planner.session.level_variants import analyze_spine_named as analyze_spine
         except ImportError as exc:
             raise AnalysisError(
                 f"the vertebra analysis is not available in this build ({exc})"
