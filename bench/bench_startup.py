@@ -47,21 +47,20 @@ rw = w.GetRenderWindow(); rw.AddRenderer(r); rw.Render()
 print("FIRST_IMAGE", time.time(), flush=True)
 """
 
+# The program's own start-up path (ui.shell.app.start, as `python main.py` runs it) with a
+# fresh settings file and the same window size as the minimal app.
 WORKSTATION = r"""
 import sys, time, tempfile
-from PySide6.QtCore import QSettings, QTimer
-from ui.shell.app import create_application
-app = create_application([])
-from ui.shell.main_window import MainWindow
-win = MainWindow(QSettings(tempfile.mkdtemp() + "/s.ini", QSettings.Format.IniFormat))
-win.resize(W, H); win.show()
+from PySide6.QtCore import QSettings
+from ui.shell.app import start
+settings = QSettings(tempfile.mkdtemp() + "/s.ini", QSettings.Format.IniFormat)
+app, win = start([], settings=settings, size=(W, H))
 rw = win.slice_views["axial"].render_window()
 def on_render(*_):
     if win.doc.volume is not None:
         print("FIRST_IMAGE", time.time(), flush=True)
         import os; os._exit(0)
 rw.AddObserver("EndEvent", on_render)
-QTimer.singleShot(0, win.open_demo)
 app.exec()
 """
 

@@ -57,8 +57,9 @@ def parse_seed(text: str | None) -> np.ndarray | None:
 def analyse_level(
     volume: CTVolume, level: str, labels_path: str | None = None, seed: np.ndarray | None = None
 ) -> tuple[LevelAnatomy, Morphometry]:
-    """Segment and measure ``level`` with :func:`planner.vertebra.analyze_spine`."""
-    from planner.vertebra import analyze_spine
+    """Segment and measure ``level`` with :func:`planner.vertebra.analyze_spine` (a seed may
+    name T13 or L6: :func:`planner.session.level_variants.analyze_spine_named`)."""
+    from planner.session.level_variants import analyze_spine_named as analyze_spine
 
     labels: LabelMap | None = None
     if labels_path is not None:

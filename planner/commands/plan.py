@@ -72,14 +72,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def parse_level(text: str, default_procedure: str) -> tuple[str, str]:
     """``"L1"`` or ``"L1:kp"`` / ``"L1:kyphoplasty"`` → (level, procedure)."""
-    from planner.plan.model import LEVEL_NAMES
+    from planner.plan.levels import LEVEL_NAMES, NAMES_TEXT
 
     name, _, proc = text.partition(":")
     name = name.strip().upper()
     if name not in LEVEL_NAMES:
-        raise InputError(
-            f"--level {text!r}: {name!r} is not a level name (C1-C7, T1-T12, L1-L5, S1)"
-        )
+        raise InputError(f"--level {text!r}: {name!r} is not a level name ({NAMES_TEXT})")
     procedure = PROCEDURE_ALIASES.get(proc.strip().lower() or default_procedure)
     if procedure is None:
         raise InputError(f"--level {text!r}: the procedure after ':' must be vp or kp")

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from planner.constants import MIN_NEEDLE_LENGTH_MM
+from planner.plan.levels import LEVEL_NAMES as LEVEL_NAMES  # re-exported
 
 Point = tuple[float, float, float]
 Side = Literal["left", "right"]
@@ -20,12 +21,6 @@ APPROACHES = ("transpedicular", "parapedicular")
 PROCEDURES = ("vertebroplasty", "kyphoplasty")
 VISCOSITIES = ("high", "standard", "low")
 ACUITIES = ("acute", "chronic", "unknown")
-LEVEL_NAMES = tuple(
-    [f"C{i}" for i in range(1, 8)]
-    + [f"T{i}" for i in range(1, 13)]
-    + [f"L{i}" for i in range(1, 6)]
-    + ["S1"]
-)
 
 
 def _point(name: str, value: object) -> Point:

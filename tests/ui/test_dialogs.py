@@ -54,6 +54,9 @@ def test_level_names_offered_fit_a_thoracolumbar_scan_without_a_default() -> Non
     names = level_dialogs.offered_names("")
     assert names[0] == "T1" and names[-1] == "S1"
     assert {"T12", "L1", "L5"} <= set(names) and not any(n.startswith("C") for n in names)
+    # the numerical variants, in their place (a 13th rib-bearing, a 6th lumbar vertebra)
+    assert names.index("T13") == names.index("T12") + 1 == names.index("L1") - 1
+    assert names.index("L6") == names.index("L5") + 1 == names.index("S1") - 1
     assert level_dialogs.CHOOSE not in names  # the placeholder is not a name
 
 

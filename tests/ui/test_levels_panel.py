@@ -51,15 +51,15 @@ def test_levels_panel_mirrors_the_analysis(analysed_window, demo_analysis) -> No
     table = analysed_window.planning.measurements.table
     assert table.rowCount() == 5
     l1 = demo_analysis.level("L1").morphometry
-    row = [table.item(2, c).text() for c in range(table.columnCount())]
-    assert (
-        row[1]
-        == " / ".join(f"{l1.heights_mm.get(w):.1f}" for w in ("anterior", "middle", "posterior"))
-        + " mm"
+    row = [table.item(2, c).text().split("\n") for c in range(table.columnCount())]
+    assert row[1][0] == " / ".join(
+        f"{l1.heights_mm.get(w):.1f}" for w in ("anterior", "middle", "posterior")
     )
-    assert row[6].startswith(f"{l1.trabecular_hu:.0f} HU")
-    assert "≤ 160" in row[6]  # 114 HU: DOMAIN.md §7.1 band
-    assert row[7].startswith(f"{l1.body_volume_ml:.1f} mL")
+    assert row[1][1].startswith("ref ") and row[1][2].startswith("loss ")
+    assert row[2] == [f"{l1.genant_grade} {l1.morphology}", f"∠ {l1.wedge_angle_deg:.1f}°"]
+    assert row[3][0].startswith(f"{l1.trabecular_hu:.0f} HU")
+    assert "≤ 160" in row[3][0]  # 114 HU: Pickhardt et al. 2013 band
+    assert row[3][1].startswith(f"{l1.body_volume_ml:.1f} mL")
     # undoing the analysis empties both
     analysed_window.doc.undo_stack.undo()
     assert panel.table.rowCount() == 0 and table.rowCount() == 0
@@ -89,6 +89,13 @@ def test_confirm_and_rename_are_one_undo_step_each(analysed_window, monkeypatch)
     stack.undo()
     assert doc.analysis.names() == ["T11", "T12", "L1", "L2", "L3"]
     assert doc.analysis.level("L1").candidate.confirmed
+    # the body proposed as L1 is a 13th thoracic one: only the bodies below it are renamed
+    monkeypatch.setattr(lp, "ask_level_name", lambda parent, title, current: ("T13", True))
+    select_row(panel.table, 2)
+    panel.buttons["rename"].click()
+    assert doc.analysis.names() == ["T11", "T12", "T13", "L1", "L2"]
+    assert _table_column(panel.table, 0) == ["T11", "T12", "T13", "L1", "L2"]
+    stack.undo()
     # a plain rename to a name already taken is refused with a message, nothing pushed
     monkeypatch.setattr(lp, "ask_level_name", lambda parent, title, current: ("L2", False))
     errors = []

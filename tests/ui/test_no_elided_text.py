@@ -1,5 +1,6 @@
 """Nothing truncated at 1280×800 or 1920×1080: every panel is shown in turn and every visible
-label, button, tab title, table header and cell is checked against the width its text needs."""
+label, button, tab title, table header and cell is checked against the width its text needs,
+and no panel, table or scroll area needs a horizontal scroll bar."""
 
 from __future__ import annotations
 
@@ -23,11 +24,6 @@ from tests.ui.trajectory_helpers import truth_trajectory
 from ui.shell.panel_layout import arrange_panels, panel_docks
 
 pytestmark = pytest.mark.gui
-
-
-#: Docks whose many-column tables may scroll sideways in a 390 px column (every header and
-#: cell is still checked for truncation): levels (5 columns) and morphometry (9 columns).
-SCROLLING_TABLES = {"dock_levels", "dock_morphometry"}
 
 
 def _needed(fm: Any, text: str) -> int:
@@ -102,9 +98,15 @@ def _problems(root: Any) -> list[str]:
                         f"cell {cell[:30]!r} in {title!r}: {width} px, "
                         f"row {t.rowHeight(r)} px for {lines} lines"
                     )
-        wide_ok = root.objectName() in SCROLLING_TABLES
-        if h.isVisible() and h.length() > t.viewport().width() + 1 and not wide_ok:
+        if h.isVisible() and h.length() > t.viewport().width():
             out.append(f"table with {title!r}: columns wider than the panel (scrolling)")
+    for area in root.findChildren(QAbstractScrollArea):
+        bar = area.horizontalScrollBar()
+        if area.isVisible() and bar.maximum() > 0:
+            out.append(
+                f"{type(area).__name__} {area.objectName()!r} scrolls sideways by "
+                f"{bar.maximum()} px ({area.viewport().width()} px wide)"
+            )
     return out
 
 
@@ -131,3 +133,15 @@ def test_every_panel_shows_its_text_unabridged(planning_window, demo_case, qtbot
     if problems_main:
         problems["dock tabs"] = problems_main
     assert not problems, problems
+
+
+@pytest.mark.parametrize(
+    ("avail", "expected"),
+    [(400, [40, 150, 210]), (250, [40, 150, 60]), (200, [40, 100, 60]), (100, [40, 80, 60])],
+)
+def test_columns_fit_by_wrapping_the_stretch_column_first(avail: int, expected: list[int]) -> None:
+    from ui.panels.fitting_table import fit_widths_px
+
+    # (longest word, longest line) per column; column 2 stretches
+    ranges = [(40, 40), (80, 150), (60, 100)]
+    assert fit_widths_px(ranges, avail, stretch=2) == expected

@@ -70,9 +70,14 @@ def _facade() -> Any:
 
 
 def make_demo_volume(progress: Progress) -> CTVolume:
-    from planner.demo import generate_demo
+    from ui.document import demo_prefetch
 
     progress.update(0.05, "Building the demo case")
+    prefetched = demo_prefetch.take()  # built since start-up (python main.py)
+    if prefetched is not None:
+        return prefetched  # type: ignore[no-any-return]
+    from planner.demo import generate_demo
+
     return generate_demo().volume
 
 

@@ -52,6 +52,18 @@ def _spin(
     return s
 
 
+def _narrow(combo: QComboBox, chars: int = 12) -> None:
+    """Let a combo box be narrower than its longest item (the list still shows it whole)."""
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(chars)
+    combo.view().setMinimumWidth(combo.view().sizeHintForColumn(0) + 24)
+
+
+def _device_text(d: Any) -> str:
+    """A balloon's nominal length and largest volume, as the catalog states them."""
+    return f"{d.nominal_length.describe('mm')} long, max {d.max_volume.describe('mL')}"
+
+
 def _set(widget: Any, setter: Callable[[Any], None], value: Any) -> None:
     widget.blockSignals(True)
     setter(value)
@@ -112,6 +124,8 @@ class ClinicalBox(QGroupBox):
             "Kyphoplasty: cement beyond the cavity for "
             "interdigitation (no published ratio; default 0, tool assumption)",
         )
+        for combo in (self.procedure, self.oedema, self.viscosity):
+            _narrow(combo)
         form = QFormLayout(self)
         form.addRow("Procedure", self.procedure)
         form.addRow("Fracture age", self.age)
@@ -120,10 +134,12 @@ class ClinicalBox(QGroupBox):
         form.addRow("Cement viscosity", self.viscosity)
         form.addRow("", self.cleft)
         form.addRow("", self.supine_on)
+        # the three heights get the panel's full width, their label above (a 390 px column)
+        form.addRow(QLabel("Positional heights anterior / middle / posterior"))
         row = QHBoxLayout()
         for s in self.supine:
             row.addWidget(s)
-        form.addRow("A / M / P", row)
+        form.addRow(row)
         form.addRow("Extra cement (BKP)", self.extra)
         self.procedure.activated.connect(lambda *_: self._push_procedure())
         self.age.editingFinished.connect(self._push_clinical)
@@ -215,13 +231,11 @@ class BalloonBox(QGroupBox):
         self.enable = QCheckBox(f"Balloon on the {side} needle")
         self.device = QComboBox()
         for d in catalog.devices.values():
-            self.device.addItem(
-                f"{d.name} — {d.nominal_length.describe('mm')}, max {d.max_volume.describe('mL')}",
-                d.id,
-            )
+            # the name alone in the combo (it fits the column); length and volume below it
+            self.device.addItem(d.name, d.id)
             self.device.setItemData(
                 self.device.count() - 1,
-                f"Rated pressure: {d.max_pressure.describe('psi')}. "
+                f"{_device_text(d)}. Rated pressure: {d.max_pressure.describe('psi')}. "
                 "Values marked unverified could not be confirmed from the IFU "
                 "(KYPHON Xpander II IFU M708348B164, FDA 510(k) K101864).",
                 Qt.ItemDataRole.ToolTipRole,
@@ -251,6 +265,9 @@ class BalloonBox(QGroupBox):
         # the device names are long: the combo gets the panel's full width, its label above
         form.addRow(QLabel("Device"))
         form.addRow(self.device)
+        self.device_info = QLabel()
+        self.device_info.setWordWrap(True)
+        form.addRow(self.device_info)
         form.addRow("Position", self.offset)
         row = QHBoxLayout()
         row.addWidget(self.slider, 1)
@@ -285,10 +302,12 @@ class BalloonBox(QGroupBox):
         for w in (self.device, self.offset, self.slider, self.spin):
             w.setEnabled(b is not None)
         if b is None:
+            self.device_info.setText("")
             return
         idx = self.device.findData(b.device_id)
         _set(self.device, self.device.setCurrentIndex, max(idx, 0))
         dev = self.catalog.devices.get(b.device_id)
+        self.device_info.setText("" if dev is None else _device_text(dev))
         top = dev.max_volume.value if dev is not None and dev.max_volume.value else 4.0
         _set(
             self.slider,

@@ -17,15 +17,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from planner.plan.model import LEVEL_NAMES
+from planner.plan.levels import LEVEL_NAMES, THORACOLUMBAR_NAMES
 
 #: Placeholder shown until a name is chosen (OK stays disabled).
 CHOOSE = "choose…"
 
 
 def offered_names(current: str = "") -> list[str]:
-    """Names offered for a thoracolumbar level: T1–T12, L1–L5, S1 (and ``current``)."""
-    names = [n for n in LEVEL_NAMES if n[0] in "TLS"]
+    """Names offered for a level of a thoracolumbar CT: T1–T13, L1–L6, S1 (and ``current``).
+
+    T13 and L6 are the numerical variants (a thirteenth rib-bearing, a sixth lumbar vertebra)."""
+    names = list(THORACOLUMBAR_NAMES)
     if current in LEVEL_NAMES and current not in names:
         names.insert(0, current)
     return names

@@ -9,13 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from planner.errors import InputError
-from planner.plan.model import LEVEL_NAMES
+from planner.plan.levels import LEVEL_NAMES, NAMES_TEXT, renumbered
 from ui.panels.common import renamed_result
-
-
-def _shift(name: str, steps: int) -> str | None:
-    idx = LEVEL_NAMES.index(name) + steps if name in LEVEL_NAMES else -1
-    return LEVEL_NAMES[idx] if 0 <= idx < len(LEVEL_NAMES) else None
 
 
 def rename_level(
@@ -23,26 +18,27 @@ def rename_level(
 ) -> tuple[Any, dict[str, str]]:
     """Rename level ``index`` (it becomes confirmed); optionally renumber the others by counting.
 
+    Counting includes T13 / L6 only when that name is chosen or another level bears it
+    (:func:`planner.plan.levels.renumbered`).
+
     Renumbered neighbours lose their confirmation (their name changed under them); a plain
     rename refuses a name another level already has.
     """
     from planner.vertebra.types import SpineAnalysis
 
     if new_name not in LEVEL_NAMES:
-        raise InputError(f"{new_name!r} is not a level name; use one of C1…C7, T1…T12, L1…L5, S1")
+        raise InputError(f"{new_name!r} is not a level name; use one of {NAMES_TEXT}")
     levels = list(analysis.levels)
     old_name = levels[index].level
     mapping: dict[str, str] = {}
     if renumber and old_name in LEVEL_NAMES:
-        steps = LEVEL_NAMES.index(new_name) - LEVEL_NAMES.index(old_name)
-        for r in levels:
-            shifted = _shift(r.level, steps)
-            if shifted is None:
-                raise InputError(
-                    f"renumbering {old_name} as {new_name} would move {r.level} past C1 or S1; "
-                    "rename this level alone, or remove the level from the analysis first"
-                )
-            mapping[r.level] = shifted
+        counted = renumbered([r.level for r in levels], index, new_name)
+        if counted is None:
+            raise InputError(
+                f"renumbering {old_name} as {new_name} would move a level past C1 or S1; "
+                "rename this level alone, or remove the level from the analysis first"
+            )
+        mapping.update(counted)
     else:
         taken = [r.level for n, r in enumerate(levels) if n != index]
         if new_name in taken:

@@ -27,10 +27,8 @@ from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QGridLayout,
-    QHeaderView,
     QLabel,
     QPushButton,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -42,6 +40,7 @@ from ui.document.document import Document
 from ui.document.workers import Task, start_task
 from ui.panels import level_dialogs
 from ui.panels.common import push_analysis
+from ui.panels.fitting_table import FittingTable
 from ui.panels.level_ops import confirm_levels, rename_level
 from ui.shell.errors import guarded
 from ui.views.view_state import ViewState
@@ -88,13 +87,13 @@ class LevelsPanel(QWidget):
         self.marks: dict[str, tuple[str, bool]] = {}
         self.summary = QLabel()
         self.summary.setWordWrap(True)
-        self.table = QTableWidget(0, len(COLUMNS))
+        # fits the 390 px side column: cells wrap between words, no sideways scrolling
+        self.table = FittingTable(0, len(COLUMNS))
+        self.table.stretch_column = 1
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.verticalHeader().setVisible(False)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(True)
         self.table.itemSelectionChanged.connect(self._update_buttons)
         self.table.cellDoubleClicked.connect(lambda row, _c: self.centre_on(row))
         self.buttons: dict[str, QPushButton] = {}
@@ -197,6 +196,7 @@ class LevelsPanel(QWidget):
                 | QItemSelectionModel.SelectionFlag.Rows
             )
             self.table.selectionModel().select(self.table.model().index(selected, 0), flags)
+        self.table.fit_columns()
         self._update_summary(levels, target)
         self._update_buttons()
 
@@ -380,7 +380,7 @@ class LevelsPanel(QWidget):
         if vol is None or self.task is not None:
             return None
         try:
-            from planner.vertebra import analyze_spine  # type: ignore[attr-defined]
+            from planner.session.level_variants import analyze_spine_named as analyze_spine
         except ImportError as exc:
             raise AnalysisError(
                 f"the vertebra analysis is not available in this build ({exc})"

@@ -15,9 +15,7 @@ from typing import Any
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QHeaderView,
     QLabel,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -29,6 +27,7 @@ from planner.constants import (
     TRABECULAR_SENSITIVE_HU,
 )
 from ui.document.document import Document
+from ui.panels.fitting_table import FittingTable
 
 COLUMNS = (
     "Level",
@@ -157,17 +156,54 @@ def row_texts(m: Any) -> list[tuple[str, str]]:
     ]
 
 
+#: The panel's columns (the report keeps :data:`COLUMNS`): three measures per column, one a
+#: line, so the table fits the 390 px side column without scrolling sideways.
+DISPLAY_COLUMNS = ("Level", "Heights A/M/P mm", "Genant", "Bone")
+DISPLAY_TIPS = (
+    "Vertebral level",
+    "Measured heights (mm), the reference heights from the intact neighbours (ref, mm) and "
+    "the height loss against them (loss, %), anterior / middle / posterior",
+    "Genant grade and type; ∠ wedge angle between the endplates (+ = anterior lower)",
+    "Trabecular HU with its osteoporosis band (Pickhardt et al. 2013, Ann Intern Med), body "
+    "volume (mL) and the posterior wall",
+)
+
+
+def display_cells(m: Any) -> list[tuple[str, str]]:
+    """(text, tooltip) per :data:`DISPLAY_COLUMNS` column for one ``Morphometry``: the cells
+    of :func:`row_texts`, grouped one a line."""
+    t = row_texts(m)
+
+    def join(lines: list[str], tips: list[str]) -> tuple[str, str]:
+        return "\n".join(lines), "\n\n".join(tip for tip in tips if tip)
+
+    heights, edited = t[1][0], ""
+    if heights.endswith(" — edited"):
+        heights, edited = heights.removesuffix(" — edited"), "edited"
+    ref = t[2][0].removesuffix(" mm")  # the header says mm
+    return [
+        t[0],
+        join(
+            [heights.removesuffix(" mm"), f"ref {ref}", f"loss {t[3][0]}"]
+            + ([edited] if edited else []),
+            [t[1][1], t[2][1], t[3][1]],
+        ),
+        join([t[4][0], f"∠ {t[5][0]}"], [t[4][1], t[5][1]]),
+        join([t[6][0], t[7][0], f"wall {t[8][0]}"], [t[6][1], t[7][1], t[8][1]]),
+    ]
+
+
 class MeasurementsTable(QWidget):
     def __init__(self, doc: Document, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("measurements_table")
         self.doc = doc
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table = FittingTable(0, len(DISPLAY_COLUMNS))
+        self.table.set_header(DISPLAY_COLUMNS, DISPLAY_TIPS)
+        self.table.stretch_column = 3
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.note = QLabel(
             "Hover a cell for how it is measured and its source. Heights in mm, "
             "loss in % of the reference, angles in degrees."
@@ -189,18 +225,19 @@ class MeasurementsTable(QWidget):
         self.table.setRowCount(len(levels))
         for row, r in enumerate(levels):
             m = r.morphometry
-            for col, (text, tip) in enumerate(row_texts(m)):
+            for col, (text, tip) in enumerate(display_cells(m)):
                 item = QTableWidgetItem(text)
                 item.setToolTip(tip)
-                if col == 4 and GRADE_COLOURS.get(m.genant_grade) is not None:
+                if col == 2 and GRADE_COLOURS.get(m.genant_grade) is not None:
                     item.setForeground(QBrush(GRADE_COLOURS[m.genant_grade]))
-                if col == 6 and (c := hu_category(m.trabecular_hu)[2]) is not None:
+                if col == 3 and (c := hu_category(m.trabecular_hu)[2]) is not None:
                     item.setForeground(QBrush(c))
                 if r.level == target:
                     f = item.font()
                     f.setBold(True)
                     item.setFont(f)
                 self.table.setItem(row, col, item)
+        self.table.fit_columns()
 
     def _on_document_analysis_changed(self, old: Any, new: Any) -> None:
         if old is not new:
