@@ -3,7 +3,7 @@
 Used when hopping from body to body finds no anchor (typically a chest CT with a sharp kernel,
 where a body segmented by its shell spans a disc). Bodies come from the core profile along the
 tracked column (:mod:`planner.vertebra.profile`); a body is rib-bearing when bone lies
-60-120 mm to both sides at its height (:func:`planner.vertebra.levels.rib_bone_counts_at`).
+60-120 mm to both sides at its height (:func:`planner.vertebra.anchors.rib_bone_counts_at`).
 
 Naming, as a radiologist counts (Forseen et al.; Yun et al., KJR 2018):
 
@@ -28,13 +28,14 @@ from planner.vertebra.types import LevelCandidate
 from planner.volume import CTVolume
 
 if TYPE_CHECKING:
+    from planner.vertebra.column import TrackedColumn
     from planner.vertebra.segment import BodyFit
 
 RIB_MIN_SAMPLES = 100
 
 
 def _rib_flags(volume: CTVolume, bodies: list[ProfileBody]) -> list[bool]:
-    from planner.vertebra.levels import rib_bone_counts_at
+    from planner.vertebra.anchors import rib_bone_counts_at
 
     post = np.array([0.0, 1.0, 0.0])
     return [min(rib_bone_counts_at(volume, b.centre_lps, b.superior, post,
@@ -130,18 +131,19 @@ def recentre(pts: FloatArray, bodies: list[ProfileBody],
     return np.asarray(pts + shift, float)
 
 
-def propose_from_profile(volume: CTVolume,
+def propose_from_profile(volume: CTVolume, column: TrackedColumn | None = None,
                          ) -> tuple[tuple[LevelCandidate, ...], list[str]] | None:
-    """Bodies from the core profile, named by their ribs; None without a rib anchor."""
-    from planner.vertebra.column import resample_lps, track_centreline
+    """Bodies from the core profile, named by their ribs; None without a rib anchor.
+
+    ``column`` is the analysis's tracked column (tracked here when not given).
+    """
+    from planner.vertebra.column import track_column
     from planner.vertebra.profile import profile_bodies
 
-    res = resample_lps(volume)
-    pos, ok = track_centreline(res)
-    zs = np.nonzero(ok)[0]
-    if len(zs) < 10:
+    column = column or track_column(volume)
+    if column.ok.sum() < 10:
         return None
-    pts = np.array([res.to_lps(np.array([z, *pos[z]])) for z in range(zs.min(), zs.max() + 1)])
+    pts = column.polyline_lps()
     bodies, _ = profile_bodies(volume, pts)
     fits = [clipped_fit(volume, b) for b in bodies]
     pts = recentre(pts, bodies, fits)  # the track runs 5-17 mm behind the body centres
