@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 
 from tests.planner.vertebra_cases import demo_analysis, dice, full_mask
 from tests.planner.vertebra_reference import reference_heights
@@ -192,3 +193,39 @@ def test_cptac_thoracic_bodies_found_and_named_from_the_ribs(shared_data: Path) 
         assert np.linalg.norm(c - by_name[r.level]) <= 6.5, (r.level, c)
         h = r.morphometry.heights_mm.middle
         assert 13.0 <= h <= 28.0, (r.level, h)  # no body spans a disc (pitch 20-25 mm)
+
+
+def _cptac_by_level(shared_data: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    analysis, truth = _cptac(str(shared_data))
+    return ({r.level: r for r in analysis.levels},
+            {t["level"]: np.asarray(t["centre_lps"]) for t in truth})
+
+
+def test_cptac_t1_found_at_the_top_of_the_column_and_measured(shared_data: Path) -> None:
+    # the profile's top "body" spanned the C7/T1 disc and its fit reached the edge of the scan
+    # (T1 was dropped); the body one pitch above T2 is fitted instead
+    found, truth = _cptac_by_level(shared_data)
+    assert "T1" in found, sorted(found)
+    t1 = found["T1"].morphometry
+    assert np.linalg.norm(np.asarray(t1.centroid_lps) - truth["T1"]) <= 5.0, t1.centroid_lps
+    assert 15.0 <= t1.heights_mm.middle <= 25.0, t1.heights_mm  # truth 20 mm
+    assert t1.genant_grade == 0
+
+
+@pytest.mark.xfail(strict=True, reason="fitted centres sit 3-6 mm behind the centres read by "
+                   "eye at T3, T5, T7, T10: on this sharp-kernel (B70f) 3 mm scan the body's ray "
+                   "cast stops short of the anterior cortex (body.py edge rule)")
+def test_cptac_every_centre_within_5_mm(shared_data: Path) -> None:
+    found, truth = _cptac_by_level(shared_data)
+    errors = {k: float(np.linalg.norm(np.asarray(r.morphometry.centroid_lps) - truth[k]))
+              for k, r in found.items()}
+    assert max(errors.values()) <= 5.0, errors
+
+
+@pytest.mark.xfail(strict=True, reason="T2, T3 (grade 2) and T8 (grade 1) are short: the ray "
+                   "cast stops inside the body on trabecular noise of the sharp kernel")
+def test_cptac_no_level_graded_as_fractured(shared_data: Path) -> None:
+    found, _ = _cptac_by_level(shared_data)
+    graded = {k: r.morphometry.genant_grade for k, r in found.items()
+              if r.morphometry.genant_grade > 0}
+    assert not graded, graded  # the case has no fracture (levels_truth.json)
