@@ -170,13 +170,31 @@ def test_rib_anchors_name_and_flag_disagreement() -> None:
 
 @lru_cache(maxsize=1)
 def _cptac(root: str) -> tuple[Any, Any]:
+    return _cptac_counted(root)[:2]
+
+
+@lru_cache(maxsize=1)
+def _cptac_counted(root: str) -> tuple[Any, Any, int]:
+    """The automatic analysis, its truth, and how many times the column was resampled."""
+    from unittest import mock
+
     from planner.loading import load_path
     from planner.vertebra import analyze_spine
+    from planner.vertebra import column as column_module
 
     d = Path(root) / "cptac_chest_ct"
     vol = load_path(str(d / "dicom")).volume
     truth = json.loads((d / "levels_truth.json").read_text())["levels"]
-    return analyze_spine(vol), truth
+    real = column_module.resample_lps
+    with mock.patch.object(column_module, "resample_lps", side_effect=real) as spy:
+        analysis = analyze_spine(vol)
+    return analysis, truth, spy.call_count
+
+
+def test_cptac_column_tracked_once_per_analysis(shared_data: Path) -> None:
+    # hopping finds no anchor on this chest CT, so the profile fallback runs: it reuses the
+    # column the proposal tracked instead of tracking it again (2 before)
+    assert _cptac_counted(str(shared_data))[2] == 1
 
 
 def test_cptac_thoracic_bodies_found_and_named_from_the_ribs(shared_data: Path) -> None:
