@@ -13,6 +13,10 @@ Naming, as a radiologist counts (Forseen et al.; Yun et al., KJR 2018):
   the disagreement is reported and names follow the last rib, unconfirmed.
 
 Without either anchor nothing is named (None is returned; the caller asks for a seed).
+
+The profile is least reliable at the two ends of the tracked column, so the end bodies are
+checked against the pitch of their neighbours (:func:`check_ends`): T1 on
+../shared/data/cptac_chest_ct is found this way.
 """
 
 from __future__ import annotations
