@@ -251,3 +251,18 @@ def test_cptac_no_level_graded_as_fractured(shared_data: Path) -> None:
     graded = {k: r.morphometry.genant_grade for k, r in found.items()
               if r.morphometry.genant_grade > 0}
     assert not graded, graded  # the case has no fracture (levels_truth.json)
+
+
+def test_profile_end_body_refitted_one_pitch_beyond_its_neighbours() -> None:
+    from planner.vertebra.ribs import check_ends
+    from tests.planner.vertebra_cases import demo_case
+
+    analysis, volume = demo_analysis(), demo_case().volume  # T11-L3, all in view
+    fits = {r.level: r.candidate.fit_cache for r in analysis.levels}
+    names = analysis.names()
+    named = [(names[0], None)] + [(n, fits[n]) for n in names[1:]]  # top body not fitted
+    out = check_ends(volume, named)
+    assert [n for n, _ in out] == names  # nothing invented beyond the scan (T10, L4 cut)
+    top = out[0][1]
+    assert top is not None
+    assert np.linalg.norm(top.centroid_lps - fits[names[0]].centroid_lps) <= 1.0
