@@ -243,7 +243,7 @@ def test_cptac_every_centre_within_5_mm(shared_data: Path) -> None:
 
 @pytest.mark.xfail(strict=True, reason="T2, T3 grade 2 and T8 grade 1: T2's and T8's "
                    "ray casts stop short at the front (anterior heights 14.9, 15.7 mm), T3's body "
-                   "is cut by a 16.9 mm profile slab (the Viterbi disc split sits ~4 mm high); "
+                   "is cut by its 16.9 mm profile slab (top plane ~2 mm under the upper endplate); "
                    "varying the fit's start point, smoothing or closing moves the false grades "
                    "between levels, never removes them all")
 def test_cptac_no_level_graded_as_fractured(shared_data: Path) -> None:
