@@ -121,15 +121,25 @@ def cptac() -> None:
         return
     print(f"cptac_chest_ct (3 mm, B70f, automatic): {an.names()} in {t:.2f} s; "
           f"{list(an.warnings)}")
+    errors = {}
     for tr in truth:
         c = np.asarray(tr["centre_lps"])
         near = min(an.levels, key=lambda r, c=c: float(np.linalg.norm(
             np.asarray(r.morphometry.centroid_lps) - c)))
         err = float(np.linalg.norm(np.asarray(near.morphometry.centroid_lps) - c))
+        if near.level == tr["level"]:
+            errors[tr["level"]] = err
         h = near.morphometry.heights_mm
         print(f"  truth {tr['level']:4s}: nearest found {near.level:4s} at {err:5.1f} mm, heights "
               f"{h.anterior:.1f}/{h.middle:.1f}/{h.posterior:.1f} (truth middle "
               f"{tr['heights_mm']['middle']}), grade {near.morphometry.genant_grade}")
+    worst = max(errors, key=errors.__getitem__) if errors else "-"
+    graded = [f"{r.level} {r.morphometry.genant_grade}" for r in an.levels
+              if r.morphometry.genant_grade > 0]
+    print(f"  {len(errors)}/{len(truth)} truth levels found under their own name; centre error "
+          f"max {errors.get(worst, float('nan')):.1f} mm ({worst}), "
+          f"{sum(e <= 5.0 for e in errors.values())} within 5 mm; graded (no fracture in the "
+          f"case): {', '.join(graded) or 'none'}")
 
 
 def label_maps() -> None:

@@ -164,3 +164,35 @@ def track_centreline(res: Resampled) -> tuple[FloatArray, NDArray[np.bool_]]:
         pos[:, c] = ndi.median_filter(pos[:, c], size=width, mode="nearest")
         pos[:, c] = ndi.gaussian_filter1d(pos[:, c], 4 / STEP_MM, mode="nearest")
     return pos, ok
+
+
+@dataclass(frozen=True, eq=False)
+class TrackedColumn:
+    """The column tracked once per analysis and shared by every step that needs it.
+
+    ``pos[z]`` is the body centre (y, x index of ``res``) on slice ``z`` of the 2 mm LPS
+    resampling, ``ok[z]`` whether that slice holds a plausible body.
+    """
+
+    res: Resampled
+    pos: FloatArray
+    ok: NDArray[np.bool_]
+
+    def point_lps(self, z: int) -> FloatArray:
+        """The tracked centre on slice ``z``, LPS mm."""
+        return self.res.to_lps(np.array([z, *self.pos[z]]))
+
+    def polyline_lps(self) -> FloatArray:
+        """Tracked centres (LPS mm, (N, 3)) from the first to the last plausible slice."""
+        zs = np.nonzero(self.ok)[0]
+        if len(zs) == 0:
+            return np.zeros((0, 3))
+        return np.array([self.point_lps(z) for z in range(int(zs.min()), int(zs.max()) + 1)])
+
+
+def track_column(volume: CTVolume) -> TrackedColumn:
+    """Resample ``volume`` and track its column (:func:`resample_lps`,
+    :func:`track_centreline`); one call per analysis, its result passed on."""
+    res = resample_lps(volume)
+    pos, ok = track_centreline(res)
+    return TrackedColumn(res, pos, ok)

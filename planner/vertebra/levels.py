@@ -11,13 +11,9 @@ implausible (volume, height, spacing) or the body would not be entirely in the s
 spacing therefore comes from the segmentation itself rather than from a 1D profile, which on
 3 mm data cannot tell a disc from an osteoporotic body interior.
 
-Naming: anchored on the sacrum — at S1 the bone continues laterally into the alae (> 40 mm
-each side at the level of the body), while a lumbar body ends ~25 mm from its centre (its
-transverse processes lie further back); the lowest free body above it is L5. Otherwise on the
-last rib-bearing vertebra, T12: the lowest body with rib bone 60-120 mm to both sides whose
-next two bodies have none. When both anchors are seen and disagree (transitional anatomy,
-13 rib pairs, lumbarised S1) a warning says so. Without an anchor the names are not guessed:
-the user is asked for a seed (a wrong-level procedure is the risk this avoids; issue 4).
+Naming: anchored on the sacrum or the last rib-bearing vertebra
+(:mod:`planner.vertebra.anchors`). Without an anchor the names are not guessed: the user is
+asked for a seed (a wrong-level procedure is the risk this avoids; issue 4).
 When hopping finds no anchor, the bodies are taken from the column's core profile instead and
 named by their ribs (:mod:`planner.vertebra.ribs`; sharp-kernel chest CT, where a shell fit
 runs through the disc into the next body).
@@ -29,10 +25,11 @@ import logging
 
 import numpy as np
 
-from planner.constants import RIB_BONE_HU
 from planner.errors import AnalysisError
 from planner.grid import FloatArray
 from planner.progress import Progress, report
+from planner.vertebra.anchors import is_sacrum, name_fits
+from planner.vertebra.column import TrackedColumn, track_column
 from planner.vertebra.common import check_ct, level_index, shift_level
 from planner.vertebra.segment import BodyFit, fit_body
 from planner.vertebra.types import LevelCandidate
@@ -41,9 +38,6 @@ from planner.volume import CTVolume
 log = logging.getLogger(__name__)
 DISC_GAP_MM = 5.0
 HOP_FRACTIONS = (0.5, 0.35, 0.7)
-#: Bone samples each side that mark a rib-bearing level (measured: 270-300 beside the demo's
-#: T11/T12, ≤ 48 beside real L1-L3 in ../shared/data/totalseg_example).
-RIB_MIN_SAMPLES = 100
 MAX_LEVELS = 26
 
 
@@ -87,52 +81,6 @@ def hop(volume: CTVolume, fit: BodyFit, direction: int) -> BodyFit | None:
     return None
 
 
-def lateral_bone_mm(volume: CTVolume, centre: FloatArray, left: FloatArray) -> float:
-    """Smallest, over both sides, distance from ``centre`` to where bone stops laterally."""
-    r = np.arange(0.0, 90.0, 1.0)
-    out = []
-    for side in (1.0, -1.0):
-        prof = volume.sample_lps(centre + side * r[:, None] * left, fill=-1000.0)
-        low = prof < 90  # soft tissue and fat; cancellous bone of the sacrum is above this
-        run = np.convolve(low.astype(float), np.ones(8), mode="valid") >= 8
-        out.append(float(r[int(np.argmax(run))]) if run.any() else 90.0)
-    return min(out)
-
-
-#: Share of bone (> 150 HU) beside the body, 30-50 mm from its centre, that marks the sacral
-#: alae. Measured on ../shared/data/totalseg_example: S1 0.14-0.25 both sides (depending on
-#: the fitted frame), L5 ≤ 0.10 (psoas lies there; the transverse processes are further
-#: back), L1-L4 0.
-ALA_BONE_FRACTION = 0.12
-
-
-def ala_bone_fractions(volume: CTVolume, fit: BodyFit) -> tuple[float, float]:
-    """Bone share left and right of the body, 30-50 mm out, ±10/+15 mm AP, ±6 mm high.
-
-    Measured in the body's frame and in the patient's (LPS) axes; the larger share per side
-    counts (the sacrum is tilted 30-50°, and its fitted frame may be off).
-    """
-    star = fit.star
-    frames = [(np.cross(star.posterior, star.superior), star.posterior, star.superior),
-              (np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0]), np.array([0.0, 0.0, 1.0]))]
-    a, p, z = np.arange(30.0, 51.0, 2.0), np.arange(-10.0, 16.0, 2.0), np.arange(-6.0, 7.0, 2.0)
-    best = [0.0, 0.0]
-    for left, post, sup in frames:
-        for n, side in enumerate((1.0, -1.0)):
-            aa, pp, zz = np.meshgrid(side * a, p, z, indexing="ij")
-            pts = (fit.centroid_lps + aa[..., None] * left + pp[..., None] * post
-                   + zz[..., None] * sup)
-            share = float((volume.sample_lps(pts.reshape(-1, 3), fill=-1000.0) > 150).mean())
-            best[n] = max(best[n], share)
-    return best[0], best[1]
-
-
-def _is_sacrum(volume: CTVolume, fit: BodyFit) -> bool:
-    """The sacral alae: bone continues beside the body on both sides (a lumbar body ends
-    ~25 mm from its centre, with soft tissue beside it)."""
-    return min(ala_bone_fractions(volume, fit)) >= ALA_BONE_FRACTION
-
-
 def walk(volume: CTVolume, start: BodyFit, progress: Progress | None = None) -> list[BodyFit]:
     """All bodies reachable by hopping from ``start``, cranial first."""
     up: list[BodyFit] = []
@@ -145,7 +93,7 @@ def walk(volume: CTVolume, start: BodyFit, progress: Progress | None = None) -> 
     while len(down) < MAX_LEVELS and cur is not None and (cur := hop(volume, cur, -1)) is not None:
         down.append(cur)
         report(progress, min(0.95, 0.5 + 0.03 * len(down)), "following the spine downwards")
-        if _is_sacrum(volume, cur):
+        if is_sacrum(volume, cur):
             break
     return [*up[::-1], start, *down]
 
@@ -155,18 +103,16 @@ def _candidate(fit: BodyFit, name: str, source: str, confirmed: bool) -> LevelCa
                           tuple(fit.star.superior), tuple(fit.star.posterior), fit_cache=fit)
 
 
-def _start_fit(volume: CTVolume) -> BodyFit:
-    from planner.vertebra.column import resample_lps, track_centreline
-
-    res = resample_lps(volume)
-    pos, ok = track_centreline(res)
+def _start_fit(volume: CTVolume, column: TrackedColumn) -> BodyFit:
+    """The first plausible body on the tracked column, tried from its middle outwards."""
+    ok = column.ok
     if ok.sum() < 5:
         raise AnalysisError("no vertebral column found in this scan (no dense bone near the "
                             "mid-line); check that the series covers the spine")
     zs = np.nonzero(ok)[0]
     order = sorted(zs, key=lambda z: abs(z - np.median(zs)))
     for z in order[:: max(1, len(order) // 12)]:
-        p = res.to_lps(np.array([z, *pos[z]]))
+        p = column.point_lps(int(z))
         try:
             fit = fit_body(volume, p, np.array([0, 0, 1.0]), np.array([0, 1.0, 0]))
         except AnalysisError:
@@ -175,73 +121,6 @@ def _start_fit(volume: CTVolume) -> BodyFit:
             return fit
     raise AnalysisError("no vertebral body could be segmented along the spine; click inside a "
                         "body and name its level instead (seed)")
-
-
-def rib_bone_counts(volume: CTVolume, fit: BodyFit) -> tuple[int, int]:
-    """Bone samples (> 300 HU, 2 mm grid) 60-120 mm left and right of the body, at its height.
-
-    Ribs cross this region beside a rib-bearing vertebra; beside a lumbar body it holds only
-    muscle (the transverse processes end ~50 mm from the mid-line), except near the iliac
-    crests at L4-L5.
-    """
-    h = fit.pole_mm(1) + fit.pole_mm(-1)
-    return rib_bone_counts_at(volume, fit.centroid_lps, fit.star.superior, fit.star.posterior, h)
-
-
-def rib_bone_counts_at(volume: CTVolume, centre: FloatArray, superior: FloatArray,
-                       posterior: FloatArray, height_mm: float) -> tuple[int, int]:
-    """:func:`rib_bone_counts` for a body given by its centre, axes and height (LPS, mm)."""
-    sup = np.asarray(superior, float)
-    post = np.asarray(posterior, float)
-    post = post - (post @ sup) * sup
-    post /= np.linalg.norm(post)
-    left = np.cross(post, sup)
-    a, p = np.arange(60.0, 121.0, 2.0), np.arange(-30.0, 41.0, 2.0)
-    z = np.arange(-height_mm / 2, height_mm / 2, 2.0)
-    out = []
-    for side in (1.0, -1.0):
-        aa, pp, zz = np.meshgrid(side * a, p, z, indexing="ij")
-        pts = (np.asarray(centre, float) + aa[..., None] * left + pp[..., None] * post
-               + zz[..., None] * sup)
-        out.append(int((volume.sample_lps(pts.reshape(-1, 3), fill=-1000.0) > RIB_BONE_HU).sum()))
-    return out[0], out[1]
-
-
-def _last_rib_index(volume: CTVolume, fits: list[BodyFit]) -> int | None:
-    """Index (cranial first) of the last rib-bearing body (T12), or None."""
-    ribs = [min(rib_bone_counts(volume, f)) >= RIB_MIN_SAMPLES for f in fits]
-    for n in range(len(fits) - 1):
-        below = ribs[n + 1:n + 3]
-        if ribs[n] and not any(below):
-            return n
-    return None
-
-
-def _name_fits(volume: CTVolume, fits: list[BodyFit]) -> tuple[list[str], list[str]]:
-    """Level names of ``fits`` (cranial first) and warnings; raises without an anchor."""
-    warnings: list[str] = []
-    by_sacrum = by_ribs = None
-    if _is_sacrum(volume, fits[-1]):
-        by_sacrum = [shift_level("S1", n - len(fits) + 1) for n in range(len(fits))]
-    t12 = _last_rib_index(volume, fits)
-    if t12 is not None:
-        by_ribs = [shift_level("T12", n - t12) for n in range(len(fits))]
-    if by_sacrum and by_ribs and by_sacrum != by_ribs:
-        warnings.append(
-            f"the sacrum and the last rib-bearing vertebra disagree (the body above the "
-            f"sacrum would be {by_sacrum[-2]} counting from the ribs it is {by_ribs[-2]}): "
-            "transitional anatomy is likely; names follow the sacrum — confirm the level on "
-            "a whole-spine view")
-    names = by_sacrum or by_ribs
-    if names is None or any(n is None for n in names):
-        centres = ", ".join(f"{np.round(f.centroid_lps, 0).tolist()}" for f in fits)
-        raise AnalysisError(
-            f"found {len(fits)} vertebral bodies (LPS centres {centres}) but neither the "
-            "sacrum nor the last rib-bearing vertebra to anchor their names; click inside a "
-            "body and name its level (--seed X,Y,Z --level L1) or import a label map")
-    warnings.append("level names anchored on the " + ("sacrum" if by_sacrum else
-                                                      "last rib-bearing vertebra (T12)"))
-    return [str(n) for n in names], warnings
 
 
 def propose_levels(volume: CTVolume, progress: Progress | None = None,
@@ -262,13 +141,14 @@ def propose_levels_with_warnings(volume: CTVolume, progress: Progress | None = N
     """:func:`propose_levels` and the naming warnings (anchor used, disagreements)."""
     check_ct(volume)
     report(progress, 0.0, "tracking the spinal column")
-    fits = walk(volume, _start_fit(volume), progress)
+    column = track_column(volume)  # tracked once; the profile fallback reuses it
+    fits = walk(volume, _start_fit(volume, column), progress)
     try:
-        names, warnings = _name_fits(volume, fits)
+        names, warnings = name_fits(volume, fits)
     except AnalysisError:
         from planner.vertebra.ribs import propose_from_profile
 
-        profiled = propose_from_profile(volume)
+        profiled = propose_from_profile(volume, column)
         if profiled is None:
             raise
         report(progress, 1.0, f"{len(profiled[0])} levels proposed")

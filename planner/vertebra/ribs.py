@@ -3,7 +3,7 @@
 Used when hopping from body to body finds no anchor (typically a chest CT with a sharp kernel,
 where a body segmented by its shell spans a disc). Bodies come from the core profile along the
 tracked column (:mod:`planner.vertebra.profile`); a body is rib-bearing when bone lies
-60-120 mm to both sides at its height (:func:`planner.vertebra.levels.rib_bone_counts_at`).
+60-120 mm to both sides at its height (:func:`planner.vertebra.anchors.rib_bone_counts_at`).
 
 Naming, as a radiologist counts (Forseen et al.; Yun et al., KJR 2018):
 
@@ -13,6 +13,10 @@ Naming, as a radiologist counts (Forseen et al.; Yun et al., KJR 2018):
   the disagreement is reported and names follow the last rib, unconfirmed.
 
 Without either anchor nothing is named (None is returned; the caller asks for a seed).
+
+The profile is least reliable at the two ends of the tracked column, so the end bodies are
+checked against the pitch of their neighbours (:func:`check_ends`): T1 on
+../shared/data/cptac_chest_ct is found this way.
 """
 
 from __future__ import annotations
@@ -28,13 +32,14 @@ from planner.vertebra.types import LevelCandidate
 from planner.volume import CTVolume
 
 if TYPE_CHECKING:
+    from planner.vertebra.column import TrackedColumn
     from planner.vertebra.segment import BodyFit
 
 RIB_MIN_SAMPLES = 100
 
 
 def _rib_flags(volume: CTVolume, bodies: list[ProfileBody]) -> list[bool]:
-    from planner.vertebra.levels import rib_bone_counts_at
+    from planner.vertebra.anchors import rib_bone_counts_at
 
     post = np.array([0.0, 1.0, 0.0])
     return [min(rib_bone_counts_at(volume, b.centre_lps, b.superior, post,
@@ -130,18 +135,19 @@ def recentre(pts: FloatArray, bodies: list[ProfileBody],
     return np.asarray(pts + shift, float)
 
 
-def propose_from_profile(volume: CTVolume,
+def propose_from_profile(volume: CTVolume, column: TrackedColumn | None = None,
                          ) -> tuple[tuple[LevelCandidate, ...], list[str]] | None:
-    """Bodies from the core profile, named by their ribs; None without a rib anchor."""
-    from planner.vertebra.column import resample_lps, track_centreline
+    """Bodies from the core profile, named by their ribs; None without a rib anchor.
+
+    ``column`` is the analysis's tracked column (tracked here when not given).
+    """
+    from planner.vertebra.column import track_column
     from planner.vertebra.profile import profile_bodies
 
-    res = resample_lps(volume)
-    pos, ok = track_centreline(res)
-    zs = np.nonzero(ok)[0]
-    if len(zs) < 10:
+    column = column or track_column(volume)
+    if column.ok.sum() < 10:
         return None
-    pts = np.array([res.to_lps(np.array([z, *pos[z]])) for z in range(zs.min(), zs.max() + 1)])
+    pts = column.polyline_lps()
     bodies, _ = profile_bodies(volume, pts)
     fits = [clipped_fit(volume, b) for b in bodies]
     pts = recentre(pts, bodies, fits)  # the track runs 5-17 mm behind the body centres
@@ -151,17 +157,89 @@ def propose_from_profile(volume: CTVolume,
     names, notes = name_by_ribs(_rib_flags(volume, bodies))
     if names is None:
         return None
+    named: list[tuple[str, BodyFit | None]] = [
+        (name, clipped_fit(volume, body)) for body, name in zip(bodies, names, strict=True)]
     out = []
-    for body, name in zip(bodies, names, strict=True):
-        fit = clipped_fit(volume, body)
+    for name, fit in check_ends(volume, named):
         if fit is None:
-            notes.append(f"{name}: no body could be segmented at the profile centre "
-                         f"{np.round(body.centre_lps, 0).tolist()} (LPS mm); not measured")
+            notes.append(f"{name}: no body could be segmented between its discs on the "
+                         "column profile; not measured")
             continue
         out.append(LevelCandidate(name, _xyz(fit.centroid_lps), "auto",
                                   False, _xyz(fit.star.superior),
                                   _xyz(fit.star.posterior), fit_cache=fit))
     return tuple(out), notes
+
+
+#: A body predicted one pitch beyond the end of the profile is kept when its fitted centre lies
+#: within this share of the pitch of the prediction and its volume is at least
+#: :data:`END_MIN_VOLUME_SHARE` of its neighbours' **[engineering limits]**.
+END_CENTRE_TOL = 0.3
+END_MIN_VOLUME_SHARE = 0.5
+#: The predicted body's bounding planes lie this far inside half a pitch (half a thin disc).
+END_PLANE_INSET_MM = 1.0
+
+
+def check_ends(volume: CTVolume, named: list[tuple[str, BodyFit | None]],
+               ) -> list[tuple[str, BodyFit | None]]:
+    """The profile's end bodies checked against the pitch of their neighbours (cranial first).
+
+    The profile is least reliable at the ends of the tracked column (at T1 on
+    ../shared/data/cptac_chest_ct the track leaves the column and the last "body" spans the
+    C7/T1 disc). An end body that could not be fitted, or whose fit reaches the edge of the
+    scan, is replaced by the body fitted one pitch beyond its neighbour (the two neighbours'
+    centres extrapolated); then one more body beyond each end is looked for the same way, and
+    kept when it is complete in the scan and fits the prediction.
+    """
+    out = list(named)
+    for end in (0, -1):
+        step = -1 if end == 0 else 1  # name shift: the body beyond the top end is cranial
+        if len(out) < 3:
+            break
+        inner = out[1:3] if end == 0 else out[-2:-4:-1]
+        current = out[end][1]
+        if current is None or not _clear_of_edges(volume, current):
+            out[end] = (out[end][0], _extrapolated(volume, inner[0][1], inner[1][1]))
+        name = shift_level(out[end][0], step)
+        fit = _extrapolated(volume, out[end][1], inner[0][1])
+        if name is not None and fit is not None and _clear_of_edges(volume, fit):
+            out = [(name, fit), *out] if end == 0 else [*out, (name, fit)]
+    return out
+
+
+def _extrapolated(volume: CTVolume, near: BodyFit | None, far: BodyFit | None,
+                  ) -> BodyFit | None:
+    """The body one pitch beyond ``near`` (away from ``far``), or None if not found."""
+    from planner.vertebra.profile import ProfileBody
+
+    if near is None or far is None:
+        return None
+    a, b = near.centroid_lps, far.centroid_lps
+    pitch = float(np.linalg.norm(a - b))
+    axis = (a - b) / max(pitch, 1e-6)
+    sup = axis if axis[2] >= 0 else -axis
+    centre = a + (a - b)
+    half = pitch / 2.0 - END_PLANE_INSET_MM
+    body = ProfileBody(centre, sup, centre + half * sup, centre - half * sup)
+    ends = volume.grid.lps_to_voxel(np.array([body.top_lps, body.bottom_lps]))
+    if not np.all(volume.grid.contains_voxel(ends)):
+        return None
+    fit = clipped_fit(volume, body)
+    if fit is None or np.linalg.norm(fit.centroid_lps - centre) > END_CENTRE_TOL * pitch:
+        return None
+    if fit.volume_ml < END_MIN_VOLUME_SHARE * min(near.volume_ml, far.volume_ml):
+        return None
+    return fit
+
+
+def _clear_of_edges(volume: CTVolume, fit: BodyFit, margin: int = 2) -> bool:
+    """Whether the fitted body stays ``margin`` voxels clear of every face of the scan."""
+    idx = np.argwhere(fit.mask)
+    if len(idx) == 0:
+        return False
+    lo = idx.min(axis=0) + np.asarray(fit.start)
+    hi = idx.max(axis=0) + np.asarray(fit.start)
+    return bool(np.all(lo >= margin) and np.all(hi <= np.asarray(volume.shape_kji) - 1 - margin))
 
 
 def _xyz(v: FloatArray) -> tuple[float, float, float]:
