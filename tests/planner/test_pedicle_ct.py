@@ -149,8 +149,8 @@ def _totalseg(root: str) -> tuple[Any, Any, Any]:
 
 def test_totalseg_pedicle_axes_lie_inside_the_vertebra_labels(shared_data: Path) -> None:
     """L1-L5 (3 mm voxels): an 11G needle along each trajectory context's pedicle axis stays
-    inside the vertebra label over the isthmus ± 6 mm (measured: 1.0 everywhere but L4 right
-    0.83, whose CT section is not taken; the zone mask's L5 left axis had 0.54)."""
+    inside the vertebra label over the isthmus ± 6 mm (measured: ≥ 0.99 on every pedicle; the
+    zone masks' axes had 0.54 at L5 left and 0.83 at L4 right)."""
     vol, labels, an = _totalseg(str(shared_data))
     shares = {}
     for r in an.levels:
@@ -162,5 +162,4 @@ def test_totalseg_pedicle_axes_lie_inside_the_vertebra_labels(shared_data: Path)
             shares[(r.level, side)] = _surface_inside(vol, lab, ctx.frame, info.axis_point,
                                                       info.axis_dir, 6.0)
     assert len(shares) == 10
-    assert min(shares.values()) >= 0.8, shares
-    assert np.mean(list(shares.values())) >= 0.97, shares
+    assert min(shares.values()) >= 0.95, shares
