@@ -163,3 +163,48 @@ def test_totalseg_pedicle_axes_lie_inside_the_vertebra_labels(shared_data: Path)
                                                       info.axis_dir, 6.0)
     assert len(shares) == 10
     assert min(shares.values()) >= 0.95, shares
+
+
+def test_totalseg_l5_suggestions_are_transpedicular_inside_the_label(shared_data: Path) -> None:
+    """L5 (lordotic, wide pedicles): both suggestions transpedicular without a danger finding;
+    once the 11G surface has entered the vertebra label (measured 8.5 mm past the bone entry:
+    the needle meets the oblique posterior surface at 3 mm voxels) it stays inside to the tip;
+    the tip lies in the anterior third of the body label (measured 0.84 / 0.88 of its depth;
+    the tool reports 0.75: its body outline at the tip's lateral line is shallower)."""
+    from planner.plan.catalog import get_needle
+    from planner.trajectory import suggest
+
+    vol, labels, an = _totalseg(str(shared_data))
+    from planner.io_nifti import load_nifti_labels
+
+    bodies = load_nifti_labels(shared_data / "totalseg_example" /
+                               "vertebral_bodies_and_discs.nii.gz").labels
+    r = an.level("L5")
+    key = next(k for k, n in labels.names.items() if n == "vertebrae_L5")
+    lab = np.asarray(labels.labels) == key
+    vert = lab.astype(np.float32)
+    ctx = TrajectoryContext.build(vol, r.anatomy, r.morphometry)
+    r11 = get_needle("11G").radius_mm
+    ang = np.linspace(0, 2 * np.pi, 12, endpoint=False)
+    for side in ("left", "right"):
+        s = suggest(ctx, side, "11G")
+        assert s.trajectory.approach == "transpedicular", (side, s.reason)
+        assert s.result.worst_severity != "danger", s.result.findings
+        be, tip = np.array(s.trajectory.bone_entry_lps), np.array(s.trajectory.target_lps)
+        d = (tip - be) / np.linalg.norm(tip - be)
+        u = np.cross(d, ctx.frame.superior)
+        u /= np.linalg.norm(u)
+        v = np.cross(d, u)
+        ok = []
+        for t in np.arange(0.0, np.linalg.norm(tip - be), 0.5):
+            pts = be + t * d + r11 * (np.cos(ang)[:, None] * u + np.sin(ang)[:, None] * v)
+            kji = vol.grid.lps_to_voxel(pts)[:, ::-1].T
+            ok.append(bool((map_coordinates(vert, kji, order=1) >= 0.5).all()))
+        first = ok.index(True)
+        assert first * 0.5 <= 10.0 and all(ok[first:]), (side, ok)
+        body = lab & (bodies == 1)
+        p = np.arange(-60.0, 60.0, 0.25)
+        ijk = np.rint(vol.grid.lps_to_voxel(tip[None] + p[:, None] * ctx.frame.posterior))
+        ijk = ijk.astype(int)
+        inside = np.flatnonzero(body[ijk[:, 2], ijk[:, 1], ijk[:, 0]])
+        assert p[inside[-1]] / (p[inside[-1]] - p[inside[0]]) >= 2.0 / 3.0, side
