@@ -24,6 +24,7 @@ from planner.trajectory.pedicles import (
     refine_isthmus,
 )
 from planner.vertebra.pedicle import PosteriorSegmentation, segment_posterior
+from planner.vertebra.posterior_bone import SOFT_TISSUE_HU
 from planner.vertebra.posterior_lattice import body_axis_field, body_extent
 from planner.volume import CTVolume
 
@@ -32,7 +33,9 @@ log = logging.getLogger(__name__)
 #: The body's cortex is looked for in the CT up to this far beyond its mask (a mask that
 #: stops short of the cortex, e.g. a notch at the anterior wall; tool assumption).
 CORTEX_SEARCH_MM = 10.0
-#: Tissue outside the body: a run this long below the bone edge after bone was seen...
+#: Tissue outside the body: a run this long below the half-way level between the bone edge
+#: and soft tissue (:data:`~planner.vertebra.posterior_bone.SOFT_TISSUE_HU`) after bone was
+#: seen (cancellous bone between a notch and the cortex stays above it at 3 mm voxels)...
 SOFT_RUN_MM = 3.0
 #: ...or below this HU (fat) anywhere (tool assumption: cancellous bone, even porotic, is above).
 FAT_HU = -30.0
@@ -204,11 +207,13 @@ class TrajectoryContext:
         """How far (mm) the CT's cortex extends beyond the mask's surface at ``start_lps``
         along ``direction_lps`` (outwards): the last half-maximum bone edge
         (:attr:`PosteriorSegmentation.edge_hu`) within :data:`CORTEX_SEARCH_MM`, before the
-        tissue outside (≥ :data:`SOFT_RUN_MM` below the edge after bone was seen, or of fat).
+        tissue outside (≥ :data:`SOFT_RUN_MM` below the half-way level between edge and soft
+        tissue after bone was seen, or of fat).
         0 when the CT shows no bone beyond the mask (the mask is on the cortex)."""
         if self.posterior is None:
             return 0.0
         edge = self.posterior.edge_hu
+        soft = 0.5 * (edge + SOFT_TISSUE_HU)  # below: tissue, above: (porotic) cancellous bone
         t = np.arange(0.0, CORTEX_SEARCH_MM + 1e-9, 0.25)
         hu = self.hu(np.asarray(start_lps)[None] + t[:, None] * np.asarray(direction_lps)[None])
         hu = np.nan_to_num(hu, nan=-1000.0)
@@ -219,7 +224,7 @@ class TrajectoryContext:
                 seen, last = True, i
                 continue
             tail = hu[i : i + run]
-            if (seen and np.all(tail < edge)) or np.all(tail < FAT_HU):
+            if (seen and np.all(tail < soft)) or np.all(tail < FAT_HU):
                 break
         if last < 0 or last + 1 >= len(t):
             return 0.0

@@ -148,9 +148,10 @@ def refine_isthmus(
 #: The CT's pedicle (:mod:`planner.vertebra.pedicle_tube`) replaces the mask's axis and
 #: isthmus when its isthmus is at least this wide and tall (mm; a T1 pedicle is ≥ 4 mm wide,
 #: ≥ 7 mm tall, Panjabi et al., Spine 1991) and lies within :data:`CT_PEDICLE_NEAR_MM` of the
-#: mask's (a section found elsewhere is not this pedicle; tool assumption).
+#: mask's (a section found elsewhere is not this pedicle; the mask's own isthmus can sit
+#: 9 mm further back at 3 mm voxels, totalseg L4; tool assumption).
 CT_PEDICLE_MIN_MM = (3.5, 6.0)
-CT_PEDICLE_NEAR_MM = 6.0
+CT_PEDICLE_NEAR_MM = 12.0
 
 
 def from_ct(info: PedicleInfo, posterior: PosteriorSegmentation) -> PedicleInfo:

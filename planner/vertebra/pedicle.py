@@ -38,9 +38,10 @@ Image Anal Stereol: oblique-section widths); thresholds marked "tool assumption"
 Accuracy (tests/planner/test_pedicle_ct.py): demo (0.7 mm) axis within 0.1 mm / 4° of the
 analytic one, outer width and height within 0.4 mm, inner channel within 0.6 / 1.1 mm;
 tptbox L3 (1.5 mm) widths within 0.1 mm of the expert label's chords, heights 0.7-2.2 mm
-larger; totalseg L1-L5 (3 mm) an 11G needle along the axis stays inside the vertebra label
-over the isthmus ± 6 mm on 9 of 10 pedicles (L4 right 83 %). The trajectory context takes the
-axis, isthmus and widths from here (:mod:`planner.trajectory.context`).
+larger; totalseg L1-L5 (3 mm) an 11G needle along the trajectory context's axis stays inside
+the vertebra label over the isthmus ± 6 mm (≥ 99 % of its surface on every pedicle). The
+trajectory context takes the axis, isthmus and widths from here
+(:mod:`planner.trajectory.pedicles`).
 """
 
 from __future__ import annotations
