@@ -118,7 +118,7 @@ def test_an_outline_made_on_another_analysis_is_detected(demo: tuple[object, Cas
     body = brush(other, other.body, [other.frame.origin_lps], 3.0, [0, 0, 1.0], add=False)
     c = outline_correction(other, body)
     c = type(c).make("L1", c.kind, c.key, c.automatic, c.value)  # the same delta on L1
-    with pytest.raises(ValueError, match="automatic body outline changed"):
+    with pytest.raises(ValueError, match="differs from the one it was drawn on"):
         add_checked_correction(case, c)
     kept = apply_corrections(case.analysis, [c], strict=False).level("L1")
     assert np.array_equal(kept.anatomy.body, r.anatomy.body)
