@@ -211,7 +211,8 @@ class CorrectionModes(QObject):
                 return self._move(view, event)
             if t == QEvent.Type.MouseButtonRelease and self.gesture is not None:
                 self.flush()
-                self.gesture = None
+                self.gesture, self._shown = None, None
+                self.refresh()  # a refused plane goes back to its place
                 return True
         return False
 
