@@ -118,6 +118,12 @@ def test_dragging_the_plane_centre_is_one_undo_step_and_remeasures(win: Any) -> 
     _settle()
     assert win.doc.case.plan.corrections == ()
     assert "edited" not in win.planning.levels.table.item(row, 3).text()
+    # dragging an end turns the plane about its centre
+    handles = {(lv, h): p for lv, h, p in win.corrections.plane.visible}
+    q1 = view.widget_point(handles[("L1", "posterior")])
+    _drag(view, q1, QPointF(6.0, 0.0))
+    (c,) = win.doc.case.plan.corrections
+    assert abs(c.value["turn_deg"]) > 2.0 and abs(c.value["shift_mm"]) < 0.5
 
 
 def test_an_eraser_stroke_is_one_undo_step_and_the_volume_follows(win: Any) -> None:
