@@ -380,3 +380,31 @@ def test_removing_a_level_plan_keeps_its_anatomy_corrections() -> None:
     gone = edit.remove_level(fixed, "L1")
     assert gone.plan.levels == () and gone.plan.corrections == (axis,)
     assert gone.level_data("L1").anatomy.pedicle_axes_lps  # the vertebra keeps its axis
+
+
+@pytest.mark.parametrize(
+    ("kind", "key", "value"),
+    [
+        ("midsagittal_plane", "plane", {"origin_lps": 5, "left_lps": [1, 0, 0]}),
+        ("midsagittal_plane", "plane", {"origin_lps": [0, 0, 0], "left_lps": [0, 0, 1.0]}),
+        ("body_outline", "body", {"sha1_automatic": "x", "shape_kji": 3, "runs": []}),
+        ("body_outline", "body", "not an object"),
+        ("pedicle_axis", "left", {"entry_lps": [1, 2], "exit_lps": [1, 2, 3]}),
+        ("pedicle_axis", "middle", {"entry_lps": [0, 0, 0], "exit_lps": [0, 20, 0]}),
+    ],
+)
+def test_a_hand_edited_correction_keeps_the_automatic_value(
+    kind: str, key: str, value: object
+) -> None:
+    from planner.session import Correction
+
+    a = spine()
+    c = Correction.make("L1", kind, key, None, value)
+    out = apply_corrections(a, [c], strict=False).level("L1")
+    auto = a.level("L1")
+    assert np.array_equal(out.anatomy.body, auto.anatomy.body)
+    assert out.anatomy.pedicle_axes_lps == {}
+    assert out.morphometry.heights_mm == auto.morphometry.heights_mm
+    assert any("not applied" in n for n in out.morphometry.notes)
+    with pytest.raises(ValueError):
+        apply_corrections(a, [c], strict=True)
