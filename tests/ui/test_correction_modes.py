@@ -52,6 +52,9 @@ def test_modes_are_actions_with_shortcuts_in_help_and_esc_leaves(win: Any) -> No
     for aid, key in want.items():
         assert reg.action(aid).shortcut().toString() == key
         assert reg.action(aid) in reg.menu("analysis/correct").actions()
+    from ui.shell.help_dialogs import MOUSE_GESTURES
+
+    assert any(k.startswith("Brush (B)") for k, _ in MOUSE_GESTURES)
     rows = dict((t, k) for k, t in shortcut_rows(win.actions()))
     assert rows["Move / turn mid-sagittal plane"] == "M"
     assert rows["Set pedicle axis (two clicks)"] == "P"
