@@ -78,6 +78,8 @@ def test_brush_paints_only_the_view_slice_and_erases(demo: tuple[object, Case]) 
     assert len(np.unique(kji[:, 0])) == 1  # one axial slice (the grid is axial)
     lps = a.grid.voxel_to_lps(kji[:, ::-1].astype(float))
     assert np.max(np.linalg.norm((lps - front)[:, :2], axis=1)) <= 3.0 + 1e-9
+    side = brush(a, a.body, [front], 3.0, [1.0, 0.0, 0.0], add=True) & ~a.body  # sagittal
+    assert side.any() and len(np.unique(np.argwhere(side)[:, 2])) == 1  # one i column
     erased = brush(a, a.body, [fr.origin_lps], 4.0, [0.0, 0.0, 1.0], add=False)
     assert erased.sum() < a.body.sum() and not (erased & ~a.body).any()
     with pytest.raises(ValueError, match="brush radius"):
