@@ -410,3 +410,30 @@ def test_a_hand_edited_correction_keeps_the_automatic_value(
     assert any("not applied" in n for n in out.morphometry.notes)
     with pytest.raises(ValueError):
         apply_corrections(a, [c], strict=True)
+
+
+def test_measure_finds_corrections_under_the_users_level_names(
+    demo: tuple[object, Case], tmp_path: Path
+) -> None:
+    from planner.commands.measure import _corrected, _json
+    from planner.session import CasePlan, Correction
+
+    volume, case = demo
+    series = SeriesBinding(volume.series_uid, volume.grid.fingerprint())
+    shift = {"T11": "T12", "T12": "L1", "L1": "L2", "L2": "L3", "L3": "L4"}  # one level down
+    names = [Correction.make(b, "level_name", "name", a, b) for a, b in shift.items()]
+    r = case.analysis.level("L1")  # the user calls this body L2
+    plane = plane_correction(volume, r.anatomy, r.morphometry, *plane_of(r.anatomy.frame, 3, 0))
+    plane = Correction.make("L2", plane.kind, plane.key, plane.automatic, plane.value)
+    plan = CasePlan(corrections=(*names, plane))
+    path = save_case_plan(series, plan, tmp_path / "named.json")
+    out = _json(_corrected(case.analysis, str(path), volume))
+    by = {lv["level"]: lv for lv in out["levels"]}
+    assert sorted(by) == sorted(shift.values())
+    assert by["L2"]["edited"]["mid_sagittal_plane"] is True
+    assert not by["L1"]["edited"]["mid_sagittal_plane"]  # the automatic L1's neighbour above
+    want = apply_corrections(case.analysis, [type(plane).make("L1", plane.kind, plane.key,
+                                                              plane.automatic, plane.value)])
+    assert by["L2"]["heights_mm"]["anterior"] == pytest.approx(
+        want.level("L1").morphometry.heights_mm.anterior, abs=0.01
+    )
