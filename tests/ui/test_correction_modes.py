@@ -214,3 +214,24 @@ def test_reopening_names_an_outline_made_on_another_analysis(
     assert body.sum() == win.doc.case.analysis.level("L1").anatomy.body.sum()  # not applied
     assert any("L1" in text and "not applied" in text for _lvl, text in dialogs["errors"])
     dialogs["errors"].clear()  # the expected warning
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="LevelsPanel.rename renames anatomy corrections only when a planned level is "
+    "renamed; an unplanned level's corrections stay under the old name (fix in levels_panel)",
+)
+def test_renaming_levels_keeps_a_correction_on_its_body(win: Any) -> None:
+    from planner.session.corrections import add_checked_correction
+    from planner.session.corrections_geometry import pedicle_correction
+
+    before = win.doc.analysis.level("L1")
+    fr = before.anatomy.frame
+    c = pedicle_correction("L1", "left", fr.to_lps([13, 32, 0]), fr.to_lps([10, 12, 0]))
+    win.doc.push_case(add_checked_correction(win.doc.case, c), "axis")
+    row = [r.level for r in win.doc.analysis.levels].index("L1")
+    win.planning.levels.rename(row, "L2", renumber=True)  # every body one level down
+    _settle()
+    moved = next(r for r in win.doc.analysis.levels if r.anatomy.pedicle_axes_lps)
+    assert np.allclose(moved.anatomy.frame.origin_lps, fr.origin_lps)  # the same body
+    assert moved.level == "L2"
