@@ -102,12 +102,45 @@ def _corrected(analysis: Any, plan_path: str, volume: Any) -> Any:
     from planner.session.corrections import apply_corrections
 
     loaded = load_case_plan(plan_path, volume.series_uid, volume.grid.fingerprint(), volume)
+    analysis, notes = _user_names(analysis, loaded.plan.corrections)
     out = apply_corrections(analysis, loaded.plan.corrections, strict=False)
     missing = sorted({c.level for c in loaded.plan.corrections} - set(analysis.names()))
-    notes = [
+    notes += [
         f"{r.level}: {n.split(':', 1)[1].strip()}"
         for r in out.levels
         for n in r.morphometry.notes
         if n.startswith("edited:") and "not applied" in n
     ] + [f"{lv}: corrected in the plan but not found by this analysis" for lv in missing]
     return replace(out, warnings=(*out.warnings, *notes)) if notes else out
+
+
+def _user_names(analysis: Any, corrections: Any) -> tuple[Any, list[str]]:
+    """``analysis`` under the level names the user gave in the plan (``level_name``
+    corrections: automatic name → the user's), so the anatomy corrections recorded under the
+    user's names find their vertebrae. Names that do not fit are left, with a warning."""
+    from dataclasses import replace
+
+    mapping = {str(c.automatic): str(c.value) for c in corrections if c.kind == "level_name"}
+    if not mapping:
+        return analysis, []
+    names = analysis.names()
+    new_names = [mapping.get(n, n) for n in names]
+    if any(a not in names for a in mapping) or len(set(new_names)) != len(new_names):
+        return analysis, [
+            "the plan's level names ("
+            + ", ".join(f"{a} -> {v}" for a, v in mapping.items())
+            + ") do not fit this analysis; its corrections are matched by the automatic names"
+        ]
+
+    def renamed(r: Any, name: str) -> Any:
+        return replace(
+            r,
+            candidate=r.candidate.renamed(name, r.candidate.confirmed),
+            anatomy=replace(r.anatomy, level=name),
+            morphometry=replace(r.morphometry, level=name),
+        )
+
+    levels = tuple(
+        renamed(r, mapping[r.level]) if r.level in mapping else r for r in analysis.levels
+    )
+    return replace(analysis, levels=levels), []

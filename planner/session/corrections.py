@@ -16,6 +16,11 @@ A ``"morphometry_point"`` correction moves one of a level's six morphometry poin
   neighbours' reference heights, losses, Genant grades and types follow. Levels whose grading
   does not change keep their original :class:`~planner.anatomy.Morphometry` object.
 
+The level's mid-sagittal plane (``"midsagittal_plane"``), body outline (``"body_outline"``)
+and pedicle axes (``"pedicle_axis"``) are applied first, per level
+(:mod:`planner.session.corrections_levels`): the moved points then sit on top of the heights
+measured in a corrected plane.
+
 The derived estimates (restoration, cement) read the corrected morphometry through
 :meth:`planner.session.model.Case.level_data`, and their cache keys contain the morphometry's
 content (:func:`planner.session.derive.anatomy_key`), hence the corrections.
@@ -262,14 +267,18 @@ def apply_corrections(analysis: Any, corrections: Iterable[Correction], strict: 
         A :class:`planner.vertebra.SpineAnalysis` (levels of ``LevelResult``) or a
         :class:`planner.session.model.LevelsAnalysis`.
     corrections
-        The case's corrections; kinds other than ``"morphometry_point"`` are ignored here.
+        The case's corrections: morphometry points, mid-sagittal planes, body outlines and
+        pedicle axes (``"level_name"`` corrections are applied by the workstation).
     strict
-        Raise ``ValueError`` on an impossible point set (see :func:`corrected_morphometry`).
+        Raise ``ValueError`` on a correction that cannot apply (impossible points, an outline
+        drawn on another analysis, a malformed value); otherwise the level keeps its
+        automatic value with a note.
 
     Returns
     -------
     The same type; the input object itself when nothing changes. Level results of corrected
-    levels carry ``edited["morphometry_points"] = True`` when the result type has ``edited``.
+    levels carry ``edited[flag] = True`` (``"morphometry_points"``, ``"mid_sagittal_plane"``,
+    ``"body_outline"``, ``"pedicle_axis"``) when the result type has ``edited``.
     """
     corrections = tuple(corrections)
     pairs = _pairs(analysis)

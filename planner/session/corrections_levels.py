@@ -114,9 +114,9 @@ def corrected_level(
                 )
             else:
                 continue
-        except ValueError as exc:
+        except (ValueError, TypeError, KeyError) as exc:  # a hand-edited plan file's values
             if strict:
-                raise
+                raise ValueError(f"{what}: {exc}") from exc
             notes.append(f"{EDITED_PREFIX} {what} correction not applied ({exc}); automatic kept")
             continue
         flags.add(FLAGS[c.kind])

@@ -201,8 +201,7 @@ def corrected_body(anatomy: LevelAnatomy, correction: Correction) -> BoolArray:
     shape = tuple(int(s) for s in v.get("shape_kji", ()))
     if shape != tuple(anatomy.body.shape) or v.get("sha1_automatic") != mask_sha1(anatomy.body):
         raise ValueError(
-            "the automatic body outline changed since the correction was made (another "
-            "analysis); the corrected outline is not applied"
+            "the automatic body outline differs from the one it was drawn on (another analysis)"
         )
     return np.asarray(anatomy.body ^ decode_runs(v.get("runs", []), shape))
 

@@ -19,6 +19,13 @@ def _pt(v: Any) -> str:
 
 def describe(c: Correction) -> tuple[str, str, str]:
     """(what, automatic value, the user's value) of correction ``c`` as short texts."""
+    try:
+        return _describe(c)
+    except (TypeError, ValueError, KeyError, AttributeError):  # a hand-edited plan file
+        return c.kind.replace("_", " "), str(c.automatic)[:80], str(c.value)[:80]
+
+
+def _describe(c: Correction) -> tuple[str, str, str]:
     a, v = c.automatic, c.value
     a = a if isinstance(a, dict) or c.kind in ("morphometry_point", "level_name") else {}
     if c.kind == "morphometry_point":

@@ -78,6 +78,8 @@ def test_brush_paints_only_the_view_slice_and_erases(demo: tuple[object, Case]) 
     assert len(np.unique(kji[:, 0])) == 1  # one axial slice (the grid is axial)
     lps = a.grid.voxel_to_lps(kji[:, ::-1].astype(float))
     assert np.max(np.linalg.norm((lps - front)[:, :2], axis=1)) <= 3.0 + 1e-9
+    side = brush(a, a.body, [front], 3.0, [1.0, 0.0, 0.0], add=True) & ~a.body  # sagittal
+    assert side.any() and len(np.unique(np.argwhere(side)[:, 2])) == 1  # one i column
     erased = brush(a, a.body, [fr.origin_lps], 4.0, [0.0, 0.0, 1.0], add=False)
     assert erased.sum() < a.body.sum() and not (erased & ~a.body).any()
     with pytest.raises(ValueError, match="brush radius"):
@@ -118,7 +120,7 @@ def test_an_outline_made_on_another_analysis_is_detected(demo: tuple[object, Cas
     body = brush(other, other.body, [other.frame.origin_lps], 3.0, [0, 0, 1.0], add=False)
     c = outline_correction(other, body)
     c = type(c).make("L1", c.kind, c.key, c.automatic, c.value)  # the same delta on L1
-    with pytest.raises(ValueError, match="automatic body outline changed"):
+    with pytest.raises(ValueError, match="differs from the one it was drawn on"):
         add_checked_correction(case, c)
     kept = apply_corrections(case.analysis, [c], strict=False).level("L1")
     assert np.array_equal(kept.anatomy.body, r.anatomy.body)
@@ -380,3 +382,58 @@ def test_removing_a_level_plan_keeps_its_anatomy_corrections() -> None:
     gone = edit.remove_level(fixed, "L1")
     assert gone.plan.levels == () and gone.plan.corrections == (axis,)
     assert gone.level_data("L1").anatomy.pedicle_axes_lps  # the vertebra keeps its axis
+
+
+@pytest.mark.parametrize(
+    ("kind", "key", "value"),
+    [
+        ("midsagittal_plane", "plane", {"origin_lps": 5, "left_lps": [1, 0, 0]}),
+        ("midsagittal_plane", "plane", {"origin_lps": [0, 0, 0], "left_lps": [0, 0, 1.0]}),
+        ("body_outline", "body", {"sha1_automatic": "x", "shape_kji": 3, "runs": []}),
+        ("body_outline", "body", "not an object"),
+        ("pedicle_axis", "left", {"entry_lps": [1, 2], "exit_lps": [1, 2, 3]}),
+        ("pedicle_axis", "middle", {"entry_lps": [0, 0, 0], "exit_lps": [0, 20, 0]}),
+    ],
+)
+def test_a_hand_edited_correction_keeps_the_automatic_value(
+    kind: str, key: str, value: object
+) -> None:
+    from planner.session import Correction
+
+    a = spine()
+    c = Correction.make("L1", kind, key, None, value)
+    out = apply_corrections(a, [c], strict=False).level("L1")
+    auto = a.level("L1")
+    assert np.array_equal(out.anatomy.body, auto.anatomy.body)
+    assert out.anatomy.pedicle_axes_lps == {}
+    assert out.morphometry.heights_mm == auto.morphometry.heights_mm
+    assert any("not applied" in n for n in out.morphometry.notes)
+    with pytest.raises(ValueError):
+        apply_corrections(a, [c], strict=True)
+
+
+def test_measure_finds_corrections_under_the_users_level_names(
+    demo: tuple[object, Case], tmp_path: Path
+) -> None:
+    from planner.commands.measure import _corrected, _json
+    from planner.session import CasePlan, Correction
+
+    volume, case = demo
+    series = SeriesBinding(volume.series_uid, volume.grid.fingerprint())
+    shift = {"T11": "T12", "T12": "L1", "L1": "L2", "L2": "L3", "L3": "L4"}  # one level down
+    names = [Correction.make(b, "level_name", "name", a, b) for a, b in shift.items()]
+    r = case.analysis.level("L1")  # the user calls this body L2
+    plane = plane_correction(volume, r.anatomy, r.morphometry, *plane_of(r.anatomy.frame, 3, 0))
+    plane = Correction.make("L2", plane.kind, plane.key, plane.automatic, plane.value)
+    plan = CasePlan(corrections=(*names, plane))
+    path = save_case_plan(series, plan, tmp_path / "named.json")
+    out = _json(_corrected(case.analysis, str(path), volume))
+    by = {lv["level"]: lv for lv in out["levels"]}
+    assert sorted(by) == sorted(shift.values())
+    assert by["L2"]["edited"]["mid_sagittal_plane"] is True
+    assert not by["L1"]["edited"]["mid_sagittal_plane"]  # the automatic L1's neighbour above
+    want = apply_corrections(case.analysis, [type(plane).make("L1", plane.kind, plane.key,
+                                                              plane.automatic, plane.value)])
+    assert by["L2"]["heights_mm"]["anterior"] == pytest.approx(
+        want.level("L1").morphometry.heights_mm.anterior, abs=0.01
+    )

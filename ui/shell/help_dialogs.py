@@ -23,6 +23,10 @@ MOUSE_GESTURES = (
     ("3D view: left / middle / right drag", "Rotate / pan / zoom"),
     ("Distance tool: drag", "Measure a distance (mm)"),
     ("Angle tool: three clicks", "Measure an angle (degrees), vertex second"),
+    ("Plane mode (M), axial view: drag the line's centre / an end",
+     "Move / turn a level's mid-sagittal plane (heights re-measured)"),
+    ("Brush (B) / eraser (E): left drag in a 2D view", "Add to / remove from a body outline"),
+    ("Pedicle axis mode (P): two clicks", "Entry (posterior), then exit at the body"),
 )
 
 

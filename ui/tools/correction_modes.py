@@ -79,6 +79,7 @@ class CorrectionModes(QObject):
             v.add_adapter(self.brush[n])
             v.add_adapter(self.axes[n])
             v.vtk.installEventFilter(self)  # after the view's and the needle tool's: asked first
+        self._shown: Any = None  # what refresh last drew
         self.gesture: Any = None  # the gesture in progress (correction_gestures)
         self.pending_entry: Any = None  # the pedicle axis' first click
         self._serial = 0
@@ -171,6 +172,15 @@ class CorrectionModes(QObject):
     def refresh(self, case: Any = None) -> None:
         """Draw the planes (plane mode) and pedicle axes of ``case`` (default: the document's)."""
         case = self.doc.case if case is None else case
+        pending = None if self.pending_entry is None else tuple(self.pending_entry)
+        shown = (
+            self.mode,
+            pending,
+            None if case is None else (case.analysis, case.plan.corrections),
+        )
+        if shown == self._shown:
+            return  # nothing drawn changed (e.g. a needle moved): no redraw
+        self._shown = shown
         lines: tuple[PlaneLine, ...] = ()
         if case is not None and self.mode == "plane":
             lines = G.plane_lines(case)
@@ -201,7 +211,8 @@ class CorrectionModes(QObject):
                 return self._move(view, event)
             if t == QEvent.Type.MouseButtonRelease and self.gesture is not None:
                 self.flush()
-                self.gesture = None
+                self.gesture, self._shown = None, None
+                self.refresh()  # a refused plane goes back to its place
                 return True
         return False
 
