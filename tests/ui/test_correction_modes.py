@@ -216,15 +216,14 @@ def test_reopening_names_an_outline_made_on_another_analysis(
     dialogs["errors"].clear()  # the expected warning
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="LevelsPanel.rename renames anatomy corrections only when a planned level is "
-    "renamed; an unplanned level's corrections stay under the old name (fix in levels_panel)",
-)
-def test_renaming_levels_keeps_a_correction_on_its_body(win: Any) -> None:
+@pytest.mark.parametrize("planned", [False, True])
+def test_renaming_levels_keeps_a_correction_on_its_body(win: Any, planned: bool) -> None:
     from planner.session.corrections import add_checked_correction
     from planner.session.corrections_geometry import pedicle_correction
 
+    if planned:  # a planned level's corrections must follow once, not be renamed twice
+        win.planning.levels.set_target("L1")
+        _settle()
     before = win.doc.analysis.level("L1")
     fr = before.anatomy.frame
     c = pedicle_correction("L1", "left", fr.to_lps([13, 32, 0]), fr.to_lps([10, 12, 0]))
@@ -235,3 +234,4 @@ def test_renaming_levels_keeps_a_correction_on_its_body(win: Any) -> None:
     moved = next(r for r in win.doc.analysis.levels if r.anatomy.pedicle_axes_lps)
     assert np.allclose(moved.anatomy.frame.origin_lps, fr.origin_lps)  # the same body
     assert moved.level == "L2"
+    assert {c.level for c in win.doc.case.plan.corrections if c.kind != "level_name"} == {"L2"}

@@ -54,7 +54,8 @@ CONFIRMED_COLOUR = QColor(120, 210, 130)
 
 
 def _renamed_corrections(analysis: Any, mapping: dict[str, str], corrections: Any) -> Any:
-    """The case's corrections with the ``level_name`` ones updated for a rename.
+    """The case's corrections after a rename: each anatomy correction follows its body, and
+    the ``level_name`` ones are rebuilt.
 
     A ``level_name`` correction records the automatic name of a body and the user's name for
     it, so reopening a plan names a fresh analysis the same way.
@@ -62,7 +63,11 @@ def _renamed_corrections(analysis: Any, mapping: dict[str, str], corrections: An
     from planner.session import Correction
 
     auto = {c.level: str(c.automatic) for c in corrections if c.kind == "level_name"}
-    kept = tuple(c for c in corrections if c.kind != "level_name")
+    kept = tuple(
+        replace(c, level=mapping.get(c.level, c.level))
+        for c in corrections
+        if c.kind != "level_name"
+    )
     out = []
     for r in analysis.levels:
         name = mapping.get(r.level, r.level)
@@ -450,10 +455,6 @@ class LevelsPanel(QWidget):
                 levels=tuple(replace(lp, level=mapping.get(lp.level, lp.level)) for lp in p.levels),
                 active_level=None if p.active_level is None
                 else mapping.get(p.active_level, p.active_level),
-                corrections=tuple(
-                    c if c.kind == "level_name" else replace(c, level=mapping.get(c.level, c.level))
-                    for c in p.corrections
-                ),
             )
             case = self.doc.synced(replace(case, plan=plan))
         self.doc.push_case(case, text)
