@@ -37,6 +37,10 @@ MIN_DROP_HU = 70.0
 EDGE_LEVEL = 0.6
 CANAL_HU = 70.0  # CSF ~10, epidural fat < 0: the canal stays below this
 MAX_OUTSIDE_HU = 130.0  # disc ~80-110, muscle ~50, canal ~20 (outside the body is soft tissue)
+#: Fewest equatorial rays ending at a cortex for a fit to be a body, not a disc outlined
+#: between two endplates (:func:`cortex_fraction`). Measured on ../shared/data/tptbox_l3
+#: (porotic L3, fits from 16 starts): discs 0.45-0.59, the body 0.92-0.99.
+MIN_CORTEX_FRACTION = 0.75
 
 
 @dataclass(frozen=True, eq=False)
@@ -54,6 +58,9 @@ class StarShape:
     superior: FloatArray
     radius_mm: FloatArray
     posterior_wall_mm: float
+    #: Share of the side and front rays within 10° of the equator that end at a cortex
+    #: (≥ ``MIN_EDGE_HU`` within 3 mm inside the surface); see :func:`cortex_fraction`.
+    cortex_fraction: float = 1.0
 
     def directions(self) -> FloatArray:
         return ray_directions(self.left, self.posterior, self.superior)
@@ -221,7 +228,31 @@ def cast_star(sm: NDArray[np.float32], grid: ImageGrid, centre: FloatArray, left
     plane = wall / np.maximum(cosp, 0.05)
     radius = np.where(cosp > 0.05, np.minimum(radius, plane), radius)
     radius = np.where(cone, np.maximum(np.minimum(radius, plane), plane - 2.0), radius)
-    return StarShape(np.asarray(centre, float), left, posterior, superior, radius, wall)
+    cortex = cortex_fraction(fine.reshape(N_THETA, N_PHI, -1), r, radius, cosp)
+    return StarShape(np.asarray(centre, float), left, posterior, superior, radius, wall, cortex)
+
+
+def cortex_fraction(prof: FloatArray, r: FloatArray, radius: FloatArray,
+                    cosp: FloatArray) -> float:
+    """Share of the equatorial side and front rays that end at a cortical wall.
+
+    A body is walled at mid-height by its cortex (≥ ``MIN_EDGE_HU``); an intervertebral disc
+    is not: its annulus fibrosus is soft tissue (~80-110 HU). Where the cancellous bone is as
+    dark as the disc (osteoporosis: -50-80 HU on the real L3 in ../shared/data/tptbox_l3), a
+    ray cast from inside a disc finds the two endplates beside it and outlines a "body"
+    between them; only its equator tells it apart. Rays within 10° of the equator that are
+    not in the posterior quarter (the wall there is clamped to a plane) count; a ray ends at a
+    cortex when its profile reaches ``MIN_EDGE_HU`` within 3 mm inside its radius.
+    """
+    theta = (np.arange(N_THETA) + 0.5) * np.pi / N_THETA
+    band = np.abs(theta - np.pi / 2) <= np.deg2rad(10.0)
+    rays = band[:, None] & (cosp < 0.5)
+    rad = radius[rays]
+    if len(rad) == 0:
+        return 0.0
+    near = (r[None, :] >= rad[:, None] - 3.0) & (r[None, :] <= rad[:, None] + 0.5)
+    peak = np.max(np.where(near, prof[rays], -np.inf), axis=1)
+    return float(np.mean(peak >= MIN_EDGE_HU))
 
 
 def star_centroid(shape: StarShape) -> FloatArray:

@@ -48,22 +48,64 @@ def test_totalseg_frame_follows_the_endplates_and_no_level_is_graded(shared_data
                 assert abs(h - ref["heights"][wall]) <= 2.0, (r.level, wall, h, ref["heights"])
 
 
-def test_tptbox_any_click_in_the_porotic_l3_body_is_accepted(shared_data: Path) -> None:
+@lru_cache(maxsize=1)
+def _tptbox(root: str) -> tuple[Any, np.ndarray]:
     from planner.io_nifti import load_nifti_ct, load_nifti_labels
-    from planner.vertebra import neighbours_from_seed, segment_level
 
-    d = shared_data / "tptbox_l3"
+    d = Path(root) / "tptbox_l3"
     ct, _ = load_nifti_ct(d / "sub-ct_label-22_ct.nii.gz")
     sub = load_nifti_labels(d / "sub-ct_seg-subreg_label-22_msk.nii.gz").labels
     vert = load_nifti_labels(d / "sub-ct_seg-vert_label-22_msk.nii.gz").labels
-    ref = np.isin(sub, (49, 50)) & (vert == 22)
+    return ct, np.isin(sub, (49, 50)) & (vert == 22)
+
+
+def _l3_dice_from_click(ct: Any, ref: np.ndarray, seed: np.ndarray) -> float:
+    from planner.vertebra import neighbours_from_seed, segment_level
+
+    l3 = next(c for c in neighbours_from_seed(ct, seed, "L3") if c.level == "L3")
+    return dice(full_mask(ct.shape_kji, segment_level(ct, l3)), ref)
+
+
+def test_tptbox_any_click_in_the_porotic_l3_body_is_accepted(shared_data: Path) -> None:
+    ct, ref = _tptbox(str(shared_data))
     assert float(np.median(ct.hu[ref])) < 120  # porotic body: no HU threshold can find it
     idx = np.argwhere(ref)
     rng = np.random.default_rng(1)
     for p in idx[rng.choice(len(idx), 6, replace=False)]:
         seed = ct.grid.voxel_to_lps(p[::-1].astype(float))
-        l3 = next(c for c in neighbours_from_seed(ct, seed, "L3") if c.level == "L3")
-        assert dice(full_mask(ct.shape_kji, segment_level(ct, l3)), ref) >= 0.90, seed
+        assert _l3_dice_from_click(ct, ref, seed) >= 0.92, seed
+
+
+def test_tptbox_a_click_under_an_endplate_finds_the_body_not_the_disc(shared_data: Path) -> None:
+    """Clicks 2.5-4.5 mm inside the L3 label's top and bottom. The trabecular bone (-50-80 HU)
+    is as dark as the disc, so a cast from there outlined the disc between the two endplates
+    (Dice 0.08) or was refused (a posterolateral corner); measured after: Dice 0.925-0.937."""
+    ct, ref = _tptbox(str(shared_data))
+    pts = ct.grid.voxel_to_lps(np.argwhere(ref)[:, ::-1].astype(float))
+    z = pts[:, 2]
+    rng = np.random.default_rng(2)
+    top = pts[(z >= z.max() - 4.5) & (z <= z.max() - 2.5)]
+    bottom = pts[(z <= z.min() + 4.5) & (z >= z.min() + 2.5)]
+    clicks = top[rng.choice(len(top), 6, replace=False)][[0, 5]]
+    clicks = np.vstack([clicks, bottom[rng.choice(len(bottom), 6, replace=False)][[5]]])
+    for seed in clicks:
+        assert _l3_dice_from_click(ct, ref, seed) >= 0.92, seed
+
+
+def test_a_disc_between_porotic_endplates_is_not_taken_for_a_body(shared_data: Path) -> None:
+    """A cast started in the L2-L3 disc finds the two endplates around it; its equator has no
+    cortex (measured: 0.45-0.59 of the rays against 0.92-0.99 on the body)."""
+    from planner.vertebra.body import MIN_CORTEX_FRACTION
+    from planner.vertebra.segment import fit_body
+
+    ct, ref = _tptbox(str(shared_data))
+    pts = ct.grid.voxel_to_lps(np.argwhere(ref)[:, ::-1].astype(float))
+    centre = pts.mean(axis=0)
+    up, back = np.array([0.0, 0.0, 1.0]), np.array([0.0, 1.0, 0.0])
+    disc = fit_body(ct, centre + np.array([0.0, 0.0, 18.0]), up, back)
+    body = fit_body(ct, centre, up, back)
+    assert disc.star.cortex_fraction < MIN_CORTEX_FRACTION - 0.1
+    assert body.star.cortex_fraction > MIN_CORTEX_FRACTION + 0.1
 
 
 def test_biceps_fragments_and_missing_levels_are_reported_not_graded(shared_data: Path) -> None:
