@@ -98,21 +98,30 @@ def _first_edges(cand: NDArray[np.bool_]) -> NDArray[np.intp]:
     return np.where(cand.any(axis=1), np.argmax(cand, axis=1), -1)
 
 
-#: An internal sclerotic band is followed by cancellous bone (reaching ≥ this within 1.5-8 mm
-#: beyond it; 110-145 HU behind the bands in totalseg L2), the cortex by soft tissue or fat.
-BONE_BEHIND_HU = 100.0
+#: An internal sclerotic band is followed by cancellous bone (reaching ≥ this 2.5-8 mm beyond
+#: its edge; 110-145 HU behind the bands in totalseg L2), the cortex by soft tissue, fat, a
+#: disc or a ligament (≤ 108 HU in front of the demo's T11).
+BONE_BEHIND_HU = 110.0
 #: Soft tissue behind a true cortex: the profile stays below this 2.5-6 mm beyond its edge
 #: (psoas 40-60, fat < 0; measured behind the anterior cortex of totalseg L2: -80-75).
 SOFT_BEHIND_HU = 80.0
 #: Cancellous bone between a band and the cortex stays above this (a fat plane between the
 #: cortex and a contrast-filled aorta does not; a vein channel behind a band in totalseg L2
-#: dips to 30-40), and the cortex lies ≤ 15 mm beyond the band.
+#: dips to 30-40), and the cortex lies ≤ 18 mm beyond the band (14-16 mm there).
 BETWEEN_MIN_HU = 25.0
-BAND_TO_CORTEX_MM = 15.0
+BAND_TO_CORTEX_MM = 18.0
+
+
+def _row_limits(first: NDArray[np.intp], step: float) -> FloatArray:
+    """Per ray: the upper quartile of its polar row's first edges + 3 mm (sample index)."""
+    rows = first.reshape(N_THETA, -1)
+    q3 = [np.percentile(row[row >= 0], 75) if (row >= 0).any() else np.inf for row in rows]
+    return np.repeat(np.asarray(q3, np.float64) + 3.0 / step, rows.shape[1])
 
 
 def _skip_internal_bands(prof: FloatArray, cand: NDArray[np.bool_], first: NDArray[np.intp],
-                         step: float, rays: NDArray[np.bool_]) -> NDArray[np.intp]:
+                         step: float, rays: NDArray[np.bool_],
+                         limit: FloatArray) -> NDArray[np.intp]:
     """Move a side or front ray's edge from an internal sclerotic band to the cortex beyond.
 
     A bright band inside the body (a sclerotic line, a bone island under an endplate) gives
@@ -121,11 +130,16 @@ def _skip_internal_bands(prof: FloatArray, cand: NDArray[np.bool_], first: NDArr
     over 60° x 65° where the cortex lies at 20-24 mm). The two differ by what lies beyond:
     cancellous bone behind the band, soft tissue behind the cortex. On the ``rays`` given,
     an edge with bone behind it is replaced by the next edge that has soft tissue behind it,
-    if cancellous bone (no fat plane) runs between the two and they are ≤ 15 mm apart.
+    if cancellous bone (no fat plane) runs between the two and they are ≤ 18 mm apart.
+    No edge moves beyond ``limit`` (:func:`_row_limits`: the upper quartile of its row's
+    first edges + 3 mm): a ray leaving the body near an endplate has the disc (80-110 HU)
+    and the neighbour's endplate behind the cortex, and would otherwise run on into the
+    neighbour (demo T11, rays 45-50° from the equator: 14 → 28 mm, while the rest of their
+    row ends at 14-17 mm).
     """
     out = first.copy()
     n = prof.shape[1]
-    a, b = int(round(1.5 / step)), int(round(8.0 / step))
+    a, b = int(round(2.5 / step)), int(round(8.0 / step))
     s0, s1 = int(round(2.5 / step)), int(round(6.0 / step))
     span = int(round(BAND_TO_CORTEX_MM / step))
     for ray in np.nonzero(rays & (first >= 0))[0]:
@@ -133,6 +147,8 @@ def _skip_internal_bands(prof: FloatArray, cand: NDArray[np.bool_], first: NDArr
         if e + b >= n or q[e + a:e + b].max() < BONE_BEHIND_HU:
             continue
         for e2 in np.nonzero(cand[ray, e + a:min(n, e + span)])[0] + e + a:
+            if e2 > limit[ray]:
+                break
             if e2 + s1 >= n or q[e2 + s0:e2 + s1].max() >= SOFT_BEHIND_HU:
                 continue
             if q[e + a:e2].min() >= BETWEEN_MIN_HU:
@@ -237,11 +253,14 @@ def _posterior_wall(prof: FloatArray, r: FloatArray, cosp: FloatArray,
 
 def cast_star(sm: NDArray[np.float32], grid: ImageGrid, centre: FloatArray, left: FloatArray,
               posterior: FloatArray, superior: FloatArray,
-              raw: NDArray[np.float32] | None = None) -> StarShape:
+              raw: NDArray[np.float32] | None = None, skip_bands: bool = False) -> StarShape:
     """Find the body surface along rays from ``centre`` in the smoothed crop ``sm``.
 
     Edges are detected on ``sm`` and, when ``raw`` (the unsmoothed crop) is given, located on
     it: smoothing widens the thin bright cortex and would move its half-maximum outwards.
+    ``skip_bands`` moves side and front edges from internal sclerotic bands to the cortex
+    (:func:`_skip_internal_bands`); it is meant for the final outline of a found body (see
+    :func:`planner.vertebra.segment.refine_outline`), not for the casts that find it.
     """
     from scipy import ndimage as ndi
 
@@ -254,9 +273,11 @@ def cast_star(sm: NDArray[np.float32], grid: ImageGrid, centre: FloatArray, left
     prof = ndi.map_coordinates(sm, coords.reshape(3, -1), order=1, mode="constant",
                                cval=-1000.0).reshape(len(dirs), len(r))
     cand = _edge_candidates(prof, step)
-    theta = np.repeat((np.arange(N_THETA) + 0.5) * np.pi / N_THETA, N_PHI)
-    side = (np.abs(theta - np.pi / 2) <= np.deg2rad(50)) & (dirs @ posterior < 0.5)
-    first = _skip_internal_bands(prof, cand, _first_edges(cand), step, side)
+    first = _first_edges(cand)
+    if skip_bands:
+        theta = np.repeat((np.arange(N_THETA) + 0.5) * np.pi / N_THETA, N_PHI)
+        front = (np.abs(theta - np.pi / 2) <= np.deg2rad(50)) & (dirs @ posterior < 0.5)
+        first = _skip_internal_bands(prof, cand, first, step, front, _row_limits(first, step))
     w = max(2, int(round(2.5 / step)))
     fine = prof
     if raw is not None:

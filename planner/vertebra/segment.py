@@ -42,8 +42,10 @@ class BodyFit:
     """Star shape of one body and the smoothed crop it was found in (internal working value)."""
 
     def __init__(self, star: StarShape, grid: ImageGrid, start: tuple[int, int, int],
-                 sm: NDArray[np.float32]) -> None:
+                 sm: NDArray[np.float32], raw: NDArray[np.float32] | None = None) -> None:
         self.star, self.grid, self.start, self.sm = star, grid, start, sm
+        #: the unsmoothed crop (None for a fit whose outline was edited, e.g. clipped)
+        self.raw = raw
         self._mask: NDArray[np.bool_] | None = None
         #: (series UID, geometry fingerprint) of the volume the fit was made on
         self.source: tuple[str, str] = ("", "")
@@ -100,7 +102,7 @@ def fit_body(volume: CTVolume, centre: FloatArray, superior: FloatArray,
     for it in range(iterations):
         left, post, sup = orthonormal_frame(sup, post)
         star = cast_star(sm, grid, c, left, post, sup, raw)
-        fit = BodyFit(star, grid, start, sm)
+        fit = BodyFit(star, grid, start, sm, raw)
         new_c = fit.centroid_lps
         sup = superior_axis(star)
         moved = float(np.linalg.norm(new_c - c))
@@ -114,6 +116,25 @@ def fit_body(volume: CTVolume, centre: FloatArray, superior: FloatArray,
             f"no vertebral body found at {np.round(centre, 1).tolist()} (LPS mm); click inside "
             "the body (cancellous bone), not in a disc, the canal or soft tissue")
     return fit
+
+
+def refine_outline(fit: BodyFit) -> BodyFit:
+    """The found body's final outline: re-cast from the same centre and axes, with side and
+    front edges moved from internal sclerotic bands to the cortex beyond them.
+
+    Finding and following the bodies (seeds, hops, naming) uses the plain casts: moving edges
+    there changes which starts converge where (measured: the automatic walk on
+    ../shared/data/cptac_chest_ct, and seeds on tptbox_l3). A fit without its raw crop (an
+    outline already edited, e.g. clipped at the discs) is returned unchanged.
+    """
+    if fit.raw is None:
+        return fit
+    s = fit.star
+    star = cast_star(fit.sm, fit.grid, s.centre_lps, s.left, s.posterior, s.superior, fit.raw,
+                     skip_bands=True)
+    out = BodyFit(star, fit.grid, fit.start, fit.sm, fit.raw)
+    out.source = fit.source
+    return out
 
 
 def _canal_section(fit: BodyFit, frame_left: FloatArray, frame_post: FloatArray,
@@ -165,7 +186,8 @@ def _posterior_masks(fit: BodyFit, frame: BodyFrame, canal_c: FloatArray,
 
 
 def build_anatomy(level: str, fit: BodyFit) -> LevelAnatomy:
-    """Frame, canal and pedicles around a fitted body."""
+    """Frame, canal and pedicles around a fitted body (its outline refined first)."""
+    fit = refine_outline(fit)
     centroid = fit.centroid_lps
     sup = superior_axis(fit.star)
     left, post, sup = orthonormal_frame(sup, fit.star.posterior)
