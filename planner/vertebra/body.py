@@ -253,14 +253,25 @@ def _posterior_wall(prof: FloatArray, r: FloatArray, cosp: FloatArray,
 
 def cast_star(sm: NDArray[np.float32], grid: ImageGrid, centre: FloatArray, left: FloatArray,
               posterior: FloatArray, superior: FloatArray,
-              raw: NDArray[np.float32] | None = None, skip_bands: bool = False) -> StarShape:
+              raw: NDArray[np.float32] | None = None) -> StarShape:
     """Find the body surface along rays from ``centre`` in the smoothed crop ``sm``.
 
     Edges are detected on ``sm`` and, when ``raw`` (the unsmoothed crop) is given, located on
     it: smoothing widens the thin bright cortex and would move its half-maximum outwards.
-    ``skip_bands`` moves side and front edges from internal sclerotic bands to the cortex
-    (:func:`_skip_internal_bands`); it is meant for the final outline of a found body (see
-    :func:`planner.vertebra.segment.refine_outline`), not for the casts that find it.
+    """
+    return cast_stars(sm, grid, centre, left, posterior, superior, raw)[0]
+
+
+def cast_stars(sm: NDArray[np.float32], grid: ImageGrid, centre: FloatArray, left: FloatArray,
+               posterior: FloatArray, superior: FloatArray,
+               raw: NDArray[np.float32] | None = None,
+               skip_bands: bool = False) -> tuple[StarShape, StarShape]:
+    """:func:`cast_star`, and from the same ray profiles, the outline with side and front
+    edges moved from internal sclerotic bands to the cortex (:func:`_skip_internal_bands`;
+    the plain star again when ``skip_bands`` is False or no edge moved).
+
+    The second is meant for the final outline of a found body
+    (:func:`planner.vertebra.segment.refine_outline`), not for the casts that find it.
     """
     from scipy import ndimage as ndi
 
@@ -272,17 +283,31 @@ def cast_star(sm: NDArray[np.float32], grid: ImageGrid, centre: FloatArray, left
     coords = c_vox[:, None, None] + d_vox[:, :, None] * r[None, None, :]
     prof = ndi.map_coordinates(sm, coords.reshape(3, -1), order=1, mode="constant",
                                cval=-1000.0).reshape(len(dirs), len(r))
-    cand = _edge_candidates(prof, step)
-    first = _first_edges(cand)
-    if skip_bands:
-        theta = np.repeat((np.arange(N_THETA) + 0.5) * np.pi / N_THETA, N_PHI)
-        front = (np.abs(theta - np.pi / 2) <= np.deg2rad(50)) & (dirs @ posterior < 0.5)
-        first = _skip_internal_bands(prof, cand, first, step, front, _row_limits(first, step))
-    w = max(2, int(round(2.5 / step)))
     fine = prof
     if raw is not None:
         fine = ndi.map_coordinates(raw, coords.reshape(3, -1), order=1, mode="constant",
                                    cval=-1000.0).reshape(len(dirs), len(r))
+    cand = _edge_candidates(prof, step)
+    first = _first_edges(cand)
+    frame = (np.asarray(centre, float), left, posterior, superior)
+    plain = _star_from_edges(prof, fine, r, first, frame)
+    if not skip_bands:
+        return plain, plain
+    theta = np.repeat((np.arange(N_THETA) + 0.5) * np.pi / N_THETA, N_PHI)
+    front = (np.abs(theta - np.pi / 2) <= np.deg2rad(50)) & (dirs @ posterior < 0.5)
+    moved = _skip_internal_bands(prof, cand, first, step, front, _row_limits(first, step))
+    if np.array_equal(moved, first):
+        return plain, plain
+    return plain, _star_from_edges(prof, fine, r, moved, frame)
+
+
+def _star_from_edges(prof: FloatArray, fine: FloatArray, r: FloatArray,
+                     first: NDArray[np.intp],
+                     frame: tuple[FloatArray, FloatArray, FloatArray, FloatArray]) -> StarShape:
+    """The cleaned, clamped star from the edge index per ray (``frame``: centre and axes)."""
+    centre, left, posterior, superior = frame
+    step = float(r[1] - r[0])
+    w = max(2, int(round(2.5 / step)))
     radius = half_max_crossings(step, fine, first, w, EDGE_LEVEL)
     if np.isfinite(radius).sum() < radius.size // 4:
         from planner.errors import AnalysisError
@@ -290,6 +315,7 @@ def cast_star(sm: NDArray[np.float32], grid: ImageGrid, centre: FloatArray, left
         raise AnalysisError(f"no body surface around {np.round(centre, 1).tolist()} (LPS mm): "
                             "most rays see no cortical edge")
     radius = _clean_radius(radius.reshape(N_THETA, N_PHI))
+    dirs = ray_directions(left, posterior, superior).reshape(-1, 3)
     cosp = (dirs @ posterior).reshape(N_THETA, N_PHI)
     radius = _cut_pedicle_bases(radius, cosp)
     radius = _clamp_caps(radius)
@@ -299,7 +325,7 @@ def cast_star(sm: NDArray[np.float32], grid: ImageGrid, centre: FloatArray, left
     radius = np.where(cosp > 0.05, np.minimum(radius, plane), radius)
     radius = np.where(cone, np.maximum(np.minimum(radius, plane), plane - 2.0), radius)
     cortex = cortex_fraction(fine.reshape(N_THETA, N_PHI, -1), r, radius, cosp)
-    return StarShape(np.asarray(centre, float), left, posterior, superior, radius, wall, cortex)
+    return StarShape(centre, left, posterior, superior, radius, wall, cortex)
 
 
 def cortex_fraction(prof: FloatArray, r: FloatArray, radius: FloatArray,

@@ -24,7 +24,7 @@ from planner.grid import FloatArray, ImageGrid
 from planner.vertebra.body import (
     MIN_EDGE_HU,
     StarShape,
-    cast_star,
+    cast_stars,
     star_bbox,
     star_centroid,
     star_mask,
@@ -46,6 +46,9 @@ class BodyFit:
         self.star, self.grid, self.start, self.sm = star, grid, start, sm
         #: the unsmoothed crop (None for a fit whose outline was edited, e.g. clipped)
         self.raw = raw
+        #: the outline with internal bands skipped, cast from the same profiles as ``star``
+        #: (:func:`refine_outline`); None until known
+        self.refined_star: StarShape | None = None
         self._mask: NDArray[np.bool_] | None = None
         #: (series UID, geometry fingerprint) of the volume the fit was made on
         self.source: tuple[str, str] = ("", "")
@@ -101,8 +104,9 @@ def fit_body(volume: CTVolume, centre: FloatArray, superior: FloatArray,
     fit = None
     for it in range(iterations):
         left, post, sup = orthonormal_frame(sup, post)
-        star = cast_star(sm, grid, c, left, post, sup, raw)
+        star, refined = cast_stars(sm, grid, c, left, post, sup, raw, skip_bands=True)
         fit = BodyFit(star, grid, start, sm, raw)
+        fit.refined_star = refined
         new_c = fit.centroid_lps
         sup = superior_axis(star)
         moved = float(np.linalg.norm(new_c - c))
@@ -130,8 +134,12 @@ def refine_outline(fit: BodyFit) -> BodyFit:
     if fit.raw is None:
         return fit
     s = fit.star
-    star = cast_star(fit.sm, fit.grid, s.centre_lps, s.left, s.posterior, s.superior, fit.raw,
-                     skip_bands=True)
+    star = fit.refined_star
+    if star is None:
+        star = cast_stars(fit.sm, fit.grid, s.centre_lps, s.left, s.posterior, s.superior,
+                          fit.raw, skip_bands=True)[1]
+    if star is s:
+        return fit  # no band: keep the fit and its mask
     out = BodyFit(star, fit.grid, fit.start, fit.sm, fit.raw)
     out.source = fit.source
     return out
