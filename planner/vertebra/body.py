@@ -114,9 +114,13 @@ BAND_TO_CORTEX_MM = 18.0
 
 def _row_limits(first: NDArray[np.intp], step: float) -> FloatArray:
     """Per ray: the upper quartile of its polar row's first edges + 3 mm (sample index)."""
-    rows = first.reshape(N_THETA, -1)
-    q3 = [np.percentile(row[row >= 0], 75) if (row >= 0).any() else np.inf for row in rows]
-    return np.repeat(np.asarray(q3, np.float64) + 3.0 / step, rows.shape[1])
+    rows = first.reshape(N_THETA, -1).astype(np.float64)
+    rows[rows < 0] = np.nan
+    found = np.isfinite(rows).any(axis=1)
+    q3 = np.full(len(rows), np.inf)  # a row without edges sets no limit
+    if found.any():
+        q3[found] = np.nanpercentile(rows[found], 75, axis=1)
+    return np.repeat(q3 + 3.0 / step, rows.shape[1])
 
 
 def _skip_internal_bands(prof: FloatArray, cand: NDArray[np.bool_], first: NDArray[np.intp],
@@ -259,20 +263,25 @@ def cast_star(sm: NDArray[np.float32], grid: ImageGrid, centre: FloatArray, left
     Edges are detected on ``sm`` and, when ``raw`` (the unsmoothed crop) is given, located on
     it: smoothing widens the thin bright cortex and would move its half-maximum outwards.
     """
-    return cast_stars(sm, grid, centre, left, posterior, superior, raw)[0]
+    return star_from_profiles(cast_profiles(sm, grid, centre, left, posterior, superior, raw))
 
 
-def cast_stars(sm: NDArray[np.float32], grid: ImageGrid, centre: FloatArray, left: FloatArray,
-               posterior: FloatArray, superior: FloatArray,
-               raw: NDArray[np.float32] | None = None,
-               skip_bands: bool = False) -> tuple[StarShape, StarShape]:
-    """:func:`cast_star`, and from the same ray profiles, the outline with side and front
-    edges moved from internal sclerotic bands to the cortex (:func:`_skip_internal_bands`;
-    the plain star again when ``skip_bands`` is False or no edge moved).
+@dataclass(frozen=True, eq=False)
+class RayProfiles:
+    """HU profiles along the rays of one cast (internal working value of the body fit)."""
 
-    The second is meant for the final outline of a found body
-    (:func:`planner.vertebra.segment.refine_outline`), not for the casts that find it.
-    """
+    prof: FloatArray  # smoothed HU, (rays, samples)
+    fine: FloatArray  # unsmoothed HU (the smoothed again without a raw crop)
+    r: FloatArray  # sample distances from the centre, mm
+    cand: NDArray[np.bool_]  # candidate edges
+    first: NDArray[np.intp]  # first candidate edge per ray (-1: none)
+    frame: tuple[FloatArray, FloatArray, FloatArray, FloatArray]  # centre, left, post, sup
+
+
+def cast_profiles(sm: NDArray[np.float32], grid: ImageGrid, centre: FloatArray,
+                  left: FloatArray, posterior: FloatArray, superior: FloatArray,
+                  raw: NDArray[np.float32] | None = None) -> RayProfiles:
+    """Sample the rays of :func:`cast_star` and find their candidate edges."""
     from scipy import ndimage as ndi
 
     step = min(0.5, float(np.min(grid.spacing_mm)) / 2)
@@ -288,17 +297,27 @@ def cast_stars(sm: NDArray[np.float32], grid: ImageGrid, centre: FloatArray, lef
         fine = ndi.map_coordinates(raw, coords.reshape(3, -1), order=1, mode="constant",
                                    cval=-1000.0).reshape(len(dirs), len(r))
     cand = _edge_candidates(prof, step)
-    first = _first_edges(cand)
-    frame = (np.asarray(centre, float), left, posterior, superior)
-    plain = _star_from_edges(prof, fine, r, first, frame)
-    if not skip_bands:
-        return plain, plain
-    theta = np.repeat((np.arange(N_THETA) + 0.5) * np.pi / N_THETA, N_PHI)
-    front = (np.abs(theta - np.pi / 2) <= np.deg2rad(50)) & (dirs @ posterior < 0.5)
-    moved = _skip_internal_bands(prof, cand, first, step, front, _row_limits(first, step))
-    if np.array_equal(moved, first):
-        return plain, plain
-    return plain, _star_from_edges(prof, fine, r, moved, frame)
+    return RayProfiles(prof, fine, r, cand, _first_edges(cand),
+                       (np.asarray(centre, float), left, posterior, superior))
+
+
+def star_from_profiles(rays: RayProfiles, skip_bands: bool = False) -> StarShape:
+    """The star of one cast; with ``skip_bands``, side and front edges are moved from
+    internal sclerotic bands to the cortex (:func:`_skip_internal_bands`).
+
+    ``skip_bands`` is meant for the final outline of a found body
+    (:func:`planner.vertebra.segment.refine_outline`), not for the casts that find it.
+    """
+    first = rays.first
+    if skip_bands:
+        _, left, posterior, superior = rays.frame
+        dirs = ray_directions(left, posterior, superior).reshape(-1, 3)
+        theta = np.repeat((np.arange(N_THETA) + 0.5) * np.pi / N_THETA, N_PHI)
+        front = (np.abs(theta - np.pi / 2) <= np.deg2rad(50)) & (dirs @ posterior < 0.5)
+        step = float(rays.r[1] - rays.r[0])
+        first = _skip_internal_bands(rays.prof, rays.cand, first, step, front,
+                                     _row_limits(first, step))
+    return _star_from_edges(rays.prof, rays.fine, rays.r, first, rays.frame)
 
 
 def _star_from_edges(prof: FloatArray, fine: FloatArray, r: FloatArray,

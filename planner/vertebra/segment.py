@@ -23,10 +23,12 @@ from planner.errors import AnalysisError
 from planner.grid import FloatArray, ImageGrid
 from planner.vertebra.body import (
     MIN_EDGE_HU,
+    RayProfiles,
     StarShape,
-    cast_stars,
+    cast_profiles,
     star_bbox,
     star_centroid,
+    star_from_profiles,
     star_mask,
 )
 from planner.vertebra.common import crop_box, orthonormal_frame, sample, smoothed_crop
@@ -46,9 +48,8 @@ class BodyFit:
         self.star, self.grid, self.start, self.sm = star, grid, start, sm
         #: the unsmoothed crop (None for a fit whose outline was edited, e.g. clipped)
         self.raw = raw
-        #: the outline with internal bands skipped, cast from the same profiles as ``star``
-        #: (:func:`refine_outline`); None until known
-        self.refined_star: StarShape | None = None
+        #: the ray profiles ``star`` was found on (:func:`refine_outline` reuses them)
+        self.rays: RayProfiles | None = None
         self._mask: NDArray[np.bool_] | None = None
         #: (series UID, geometry fingerprint) of the volume the fit was made on
         self.source: tuple[str, str] = ("", "")
@@ -104,11 +105,11 @@ def fit_body(volume: CTVolume, centre: FloatArray, superior: FloatArray,
     fit = None
     for it in range(iterations):
         left, post, sup = orthonormal_frame(sup, post)
-        star, refined = cast_stars(sm, grid, c, left, post, sup, raw, skip_bands=True)
-        fit = BodyFit(star, grid, start, sm, raw)
-        fit.refined_star = refined
+        rays = cast_profiles(sm, grid, c, left, post, sup, raw)
+        fit = BodyFit(star_from_profiles(rays), grid, start, sm, raw)
+        fit.rays = rays
         new_c = fit.centroid_lps
-        sup = superior_axis(star)
+        sup = superior_axis(fit.star)
         moved = float(np.linalg.norm(new_c - c))
         c = new_c
         if moved < 0.7 and it > 0:
@@ -123,8 +124,9 @@ def fit_body(volume: CTVolume, centre: FloatArray, superior: FloatArray,
 
 
 def refine_outline(fit: BodyFit) -> BodyFit:
-    """The found body's final outline: re-cast from the same centre and axes, with side and
-    front edges moved from internal sclerotic bands to the cortex beyond them.
+    """The found body's final outline: from the ray profiles of its last cast (re-cast from
+    the same centre and axes if they were dropped), side and front edges moved from internal
+    sclerotic bands to the cortex beyond them.
 
     Finding and following the bodies (seeds, hops, naming) uses the plain casts: moving edges
     there changes which starts converge where (measured: the automatic walk on
@@ -134,11 +136,13 @@ def refine_outline(fit: BodyFit) -> BodyFit:
     if fit.raw is None:
         return fit
     s = fit.star
-    star = fit.refined_star
-    if star is None:
-        star = cast_stars(fit.sm, fit.grid, s.centre_lps, s.left, s.posterior, s.superior,
-                          fit.raw, skip_bands=True)[1]
-    if star is s:
+    rays = fit.rays
+    if rays is None:
+        rays = cast_profiles(fit.sm, fit.grid, s.centre_lps, s.left, s.posterior, s.superior,
+                             fit.raw)
+    star = star_from_profiles(rays, skip_bands=True)
+    fit.rays = None  # ~2 MB per level, not needed again
+    if np.array_equal(star.radius_mm, s.radius_mm):
         return fit  # no band: keep the fit and its mask
     out = BodyFit(star, fit.grid, fit.start, fit.sm, fit.raw)
     out.source = fit.source
