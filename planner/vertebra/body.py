@@ -379,6 +379,13 @@ def star_centroid(shape: StarShape) -> FloatArray:
     return np.asarray(shape.centre_lps + num / w.sum(), dtype=np.float64)
 
 
+def star_volume_mm3(shape: StarShape) -> float:
+    """Volume enclosed by the star surface, mm³ (each ray's cone: r³/3 per steradian)."""
+    theta = (np.arange(N_THETA) + 0.5) * np.pi / N_THETA
+    d_omega = np.sin(theta)[:, None] * (np.pi / N_THETA) * (2 * np.pi / N_PHI)
+    return float(np.sum(shape.radius_mm**3 / 3.0 * d_omega))
+
+
 def star_bbox(shape: StarShape, grid: ImageGrid, margin_mm: float = 1.5) -> tuple[
         tuple[int, int, int], tuple[int, int, int]]:
     """Index box [start, stop) of ``grid`` enclosing the star surface plus a margin."""

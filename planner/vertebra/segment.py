@@ -30,6 +30,7 @@ from planner.vertebra.body import (
     star_centroid,
     star_from_profiles,
     star_mask,
+    star_volume_mm3,
 )
 from planner.vertebra.common import crop_box, orthonormal_frame, sample, smoothed_crop
 from planner.vertebra.endplates import endplate_frame
@@ -116,7 +117,7 @@ def fit_body(volume: CTVolume, centre: FloatArray, superior: FloatArray,
             break
     if fit is not None:
         fit.source = (volume.series_uid, volume.grid.fingerprint())
-    if fit is None or fit.mask.sum() < 20:
+    if fit is None or star_volume_mm3(fit.star) < 20 * grid.voxel_volume_mm3:
         raise AnalysisError(
             f"no vertebral body found at {np.round(centre, 1).tolist()} (LPS mm); click inside "
             "the body (cancellous bone), not in a disc, the canal or soft tissue")
