@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.planner.vertebra_cases import demo_analysis, dice, full_mask
+from tests.planner.vertebra_cases import demo_analysis, demo_case, dice, full_mask
 from tests.planner.vertebra_reference import reference_heights
 
 
@@ -287,3 +287,28 @@ def test_cptac_thoracic_bodies_found_and_named_from_the_ribs(shared_data: Path) 
         assert np.linalg.norm(c - by_name[r.level]) <= 6.5, (r.level, c)
         h = r.morphometry.heights_mm.middle
         assert 13.0 <= h <= 28.0, (r.level, h)  # no body spans a disc (pitch 20-25 mm)
+
+
+def test_star_volume_is_the_enclosed_volume() -> None:
+    from planner.vertebra.body import N_PHI, N_THETA, StarShape, star_volume_mm3
+
+    e = np.eye(3)
+    sphere = StarShape(np.zeros(3), e[0], e[1], e[2], np.full((N_THETA, N_PHI), 10.0), 10.0)
+    assert abs(star_volume_mm3(sphere) / (4.0 / 3.0 * np.pi * 1000.0) - 1.0) < 0.005
+
+
+def test_trabecular_hu_on_the_body_box_equals_the_whole_crop() -> None:
+    """The distance map runs on the body's bounding box (speed); the core, and its HU, must be
+    those of the distance map over the whole anatomy crop."""
+    from scipy import ndimage as ndi
+
+    from planner.vertebra.morphometry import CORE_DEPTH_MM, trabecular_hu
+
+    vol = demo_case().volume
+    for r in demo_analysis().levels:
+        a = r.anatomy
+        dist = ndi.distance_transform_edt(a.body, sampling=a.grid.spacing_mm[::-1])
+        k0, j0, i0 = a.offset_kji
+        nk, nj, ni = a.grid.shape_kji
+        hu = vol.hu[k0:k0 + nk, j0:j0 + nj, i0:i0 + ni]
+        assert trabecular_hu(vol, a) == pytest.approx(float(hu[dist > CORE_DEPTH_MM].mean()))
