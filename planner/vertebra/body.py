@@ -27,20 +27,21 @@ from numpy.typing import NDArray
 
 from planner.grid import FloatArray, ImageGrid
 from planner.vertebra.common import half_max_crossing, half_max_crossings, voxel_centres_lps
+from planner.vertebra.ray_edges import (
+    MIN_EDGE_HU,
+    cortex_fraction,
+    edge_candidates,
+    first_edges,
+    row_limits,
+    skip_internal_bands,
+)
 
 N_THETA, N_PHI = 36, 72
 R_MAX_MM = 34.0
-MIN_EDGE_HU = 140.0  # the cortex/endplate must reach this (cortical bone ≫ soft tissue ~40)
-MIN_DROP_HU = 70.0
 #: Edge level between the trough outside (0) and the cortical peak inside (1); above one half
 #: because the thin cortex is blurred into a lower, wider peak (measured on the demo case).
 EDGE_LEVEL = 0.6
 CANAL_HU = 70.0  # CSF ~10, epidural fat < 0: the canal stays below this
-MAX_OUTSIDE_HU = 130.0  # disc ~80-110, muscle ~50, canal ~20 (outside the body is soft tissue)
-#: Fewest equatorial rays ending at a cortex for a fit to be a body, not a disc outlined
-#: between two endplates (:func:`cortex_fraction`). Measured on ../shared/data/tptbox_l3
-#: (porotic L3, fits from 16 starts): discs 0.45-0.59, the body 0.92-0.99.
-MIN_CORTEX_FRACTION = 0.75
 
 
 @dataclass(frozen=True, eq=False)
@@ -75,90 +76,6 @@ def ray_directions(left: FloatArray, posterior: FloatArray, superior: FloatArray
     st, ct = np.sin(t)[:, None, None], np.cos(t)[:, None, None]
     sp, cp = np.sin(p)[None, :, None], np.cos(p)[None, :, None]
     return st * (cp * posterior + sp * left) + ct * superior
-
-
-def _edge_candidates(prof: FloatArray, step: float) -> NDArray[np.bool_]:
-    """Strong falling edges per ray (bright bone → soft tissue), beyond 3 mm."""
-    from scipy import ndimage as ndi
-
-    w = max(1, int(round(2.5 / step)))
-    drop = prof[:, :-1] - prof[:, 1:]
-    peak_before = ndi.maximum_filter1d(prof, 2 * w + 1, axis=1, origin=w)[:, :-1]
-    trough_after = ndi.minimum_filter1d(prof, 2 * w + 1, axis=1, origin=-w)[:, 1:]
-    local_max = ndi.maximum_filter1d(drop, 2 * w + 1, axis=1) == drop
-    strong = ((peak_before >= MIN_EDGE_HU) & (peak_before - trough_after >= MIN_DROP_HU)
-              & (trough_after <= MAX_OUTSIDE_HU))
-    cand: NDArray[np.bool_] = local_max & strong & (drop > 0)
-    cand[:, : int(3.0 / step)] = False
-    return cand
-
-
-def _first_edges(cand: NDArray[np.bool_]) -> NDArray[np.intp]:
-    """Index of the first candidate edge per ray (-1 where none)."""
-    return np.where(cand.any(axis=1), np.argmax(cand, axis=1), -1)
-
-
-#: An internal sclerotic band is followed by cancellous bone (reaching ≥ this 2.5-8 mm beyond
-#: its edge; 110-145 HU behind the bands in totalseg L2), the cortex by soft tissue, fat, a
-#: disc or a ligament (≤ 108 HU in front of the demo's T11).
-BONE_BEHIND_HU = 110.0
-#: Soft tissue behind a true cortex: the profile stays below this 2.5-6 mm beyond its edge
-#: (psoas 40-60, fat < 0; measured behind the anterior cortex of totalseg L2: -80-75).
-SOFT_BEHIND_HU = 80.0
-#: Cancellous bone between a band and the cortex stays above this (a fat plane between the
-#: cortex and a contrast-filled aorta does not; a vein channel behind a band in totalseg L2
-#: dips to 30-40), and the cortex lies ≤ 18 mm beyond the band (14-16 mm there).
-BETWEEN_MIN_HU = 25.0
-BAND_TO_CORTEX_MM = 18.0
-
-
-def _row_limits(first: NDArray[np.intp], step: float) -> FloatArray:
-    """Per ray: the upper quartile of its polar row's first edges + 3 mm (sample index)."""
-    rows = first.reshape(N_THETA, -1).astype(np.float64)
-    rows[rows < 0] = np.nan
-    found = np.isfinite(rows).any(axis=1)
-    q3 = np.full(len(rows), np.inf)  # a row without edges sets no limit
-    if found.any():
-        q3[found] = np.nanpercentile(rows[found], 75, axis=1)
-    return np.repeat(q3 + 3.0 / step, rows.shape[1])
-
-
-def _skip_internal_bands(prof: FloatArray, cand: NDArray[np.bool_], first: NDArray[np.intp],
-                         step: float, rays: NDArray[np.bool_],
-                         limit: FloatArray) -> NDArray[np.intp]:
-    """Move a side or front ray's edge from an internal sclerotic band to the cortex beyond.
-
-    A bright band inside the body (a sclerotic line, a bone island under an endplate) gives
-    a falling edge like the cortex's, and over a wide patch of rays, so the median filters
-    of :func:`_clean_radius` keep the notch (totalseg L2: rays stopped 7-9 mm from the centre
-    over 60° x 65° where the cortex lies at 20-24 mm). The two differ by what lies beyond:
-    cancellous bone behind the band, soft tissue behind the cortex. On the ``rays`` given,
-    an edge with bone behind it is replaced by the next edge that has soft tissue behind it,
-    if cancellous bone (no fat plane) runs between the two and they are ≤ 18 mm apart.
-    No edge moves beyond ``limit`` (:func:`_row_limits`: the upper quartile of its row's
-    first edges + 3 mm): a ray leaving the body near an endplate has the disc (80-110 HU)
-    and the neighbour's endplate behind the cortex, and would otherwise run on into the
-    neighbour (demo T11, rays 45-50° from the equator: 14 → 28 mm, while the rest of their
-    row ends at 14-17 mm).
-    """
-    out = first.copy()
-    n = prof.shape[1]
-    a, b = int(round(2.5 / step)), int(round(8.0 / step))
-    s0, s1 = int(round(2.5 / step)), int(round(6.0 / step))
-    span = int(round(BAND_TO_CORTEX_MM / step))
-    for ray in np.nonzero(rays & (first >= 0))[0]:
-        q, e = prof[ray], int(first[ray])
-        if e + b >= n or q[e + a:e + b].max() < BONE_BEHIND_HU:
-            continue
-        for e2 in np.nonzero(cand[ray, e + a:min(n, e + span)])[0] + e + a:
-            if e2 > limit[ray]:
-                break
-            if e2 + s1 >= n or q[e2 + s0:e2 + s1].max() >= SOFT_BEHIND_HU:
-                continue
-            if q[e + a:e2].min() >= BETWEEN_MIN_HU:
-                out[ray] = e2
-            break
-    return out
 
 
 def _median_wrap(r: FloatArray, size: int) -> FloatArray:
@@ -296,14 +213,14 @@ def cast_profiles(sm: NDArray[np.float32], grid: ImageGrid, centre: FloatArray,
     if raw is not None:
         fine = ndi.map_coordinates(raw, coords.reshape(3, -1), order=1, mode="constant",
                                    cval=-1000.0).reshape(len(dirs), len(r))
-    cand = _edge_candidates(prof, step)
-    return RayProfiles(prof, fine, r, cand, _first_edges(cand),
+    cand = edge_candidates(prof, step)
+    return RayProfiles(prof, fine, r, cand, first_edges(cand),
                        (np.asarray(centre, float), left, posterior, superior))
 
 
 def star_from_profiles(rays: RayProfiles, skip_bands: bool = False) -> StarShape:
     """The star of one cast; with ``skip_bands``, side and front edges are moved from
-    internal sclerotic bands to the cortex (:func:`_skip_internal_bands`).
+    internal sclerotic bands to the cortex (:func:`planner.vertebra.ray_edges.skip_internal_bands`).
 
     ``skip_bands`` is meant for the final outline of a found body
     (:func:`planner.vertebra.segment.refine_outline`), not for the casts that find it.
@@ -315,8 +232,8 @@ def star_from_profiles(rays: RayProfiles, skip_bands: bool = False) -> StarShape
         theta = np.repeat((np.arange(N_THETA) + 0.5) * np.pi / N_THETA, N_PHI)
         front = (np.abs(theta - np.pi / 2) <= np.deg2rad(50)) & (dirs @ posterior < 0.5)
         step = float(rays.r[1] - rays.r[0])
-        first = _skip_internal_bands(rays.prof, rays.cand, first, step, front,
-                                     _row_limits(first, step))
+        first = skip_internal_bands(rays.prof, rays.cand, first, step, front,
+                                    row_limits(first, N_THETA, step))
     return _star_from_edges(rays.prof, rays.fine, rays.r, first, rays.frame)
 
 
@@ -345,29 +262,6 @@ def _star_from_edges(prof: FloatArray, fine: FloatArray, r: FloatArray,
     radius = np.where(cone, np.maximum(np.minimum(radius, plane), plane - 2.0), radius)
     cortex = cortex_fraction(fine.reshape(N_THETA, N_PHI, -1), r, radius, cosp)
     return StarShape(centre, left, posterior, superior, radius, wall, cortex)
-
-
-def cortex_fraction(prof: FloatArray, r: FloatArray, radius: FloatArray,
-                    cosp: FloatArray) -> float:
-    """Share of the equatorial side and front rays that end at a cortical wall.
-
-    A body is walled at mid-height by its cortex (≥ ``MIN_EDGE_HU``); an intervertebral disc
-    is not: its annulus fibrosus is soft tissue (~80-110 HU). Where the cancellous bone is as
-    dark as the disc (osteoporosis: -50-80 HU on the real L3 in ../shared/data/tptbox_l3), a
-    ray cast from inside a disc finds the two endplates beside it and outlines a "body"
-    between them; only its equator tells it apart. Rays within 10° of the equator that are
-    not in the posterior quarter (the wall there is clamped to a plane) count; a ray ends at a
-    cortex when its profile reaches ``MIN_EDGE_HU`` within 3 mm inside its radius.
-    """
-    theta = (np.arange(N_THETA) + 0.5) * np.pi / N_THETA
-    band = np.abs(theta - np.pi / 2) <= np.deg2rad(10.0)
-    rays = band[:, None] & (cosp < 0.5)
-    rad = radius[rays]
-    if len(rad) == 0:
-        return 0.0
-    near = (r[None, :] >= rad[:, None] - 3.0) & (r[None, :] <= rad[:, None] + 0.5)
-    peak = np.max(np.where(near, prof[rays], -np.inf), axis=1)
-    return float(np.mean(peak >= MIN_EDGE_HU))
 
 
 def star_centroid(shape: StarShape) -> FloatArray:

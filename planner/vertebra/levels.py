@@ -33,8 +33,8 @@ from planner.constants import RIB_BONE_HU
 from planner.errors import AnalysisError
 from planner.grid import FloatArray
 from planner.progress import Progress, report
-from planner.vertebra.body import MIN_CORTEX_FRACTION
 from planner.vertebra.common import check_ct, level_index, shift_level
+from planner.vertebra.ray_edges import MIN_CORTEX_FRACTION
 from planner.vertebra.segment import BodyFit, fit_body
 from planner.vertebra.types import LevelCandidate
 from planner.volume import CTVolume

@@ -22,7 +22,6 @@ from planner.anatomy import BodyFrame, LevelAnatomy
 from planner.errors import AnalysisError
 from planner.grid import FloatArray, ImageGrid
 from planner.vertebra.body import (
-    MIN_EDGE_HU,
     RayProfiles,
     StarShape,
     cast_profiles,
@@ -35,6 +34,7 @@ from planner.vertebra.body import (
 from planner.vertebra.common import crop_box, orthonormal_frame, sample, smoothed_crop
 from planner.vertebra.endplates import endplate_frame
 from planner.vertebra.frame import superior_axis
+from planner.vertebra.ray_edges import MIN_EDGE_HU
 from planner.volume import CTVolume
 
 HALF_CROP_MM = 44.0

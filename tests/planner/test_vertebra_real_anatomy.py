@@ -85,7 +85,7 @@ def test_a_band_inside_the_body_is_skipped_but_not_a_fat_plane() -> None:
     """Synthetic rays at 0.5 mm: centre 120 HU, a 2 mm band of 220 at 6 mm, cancellous 120,
     cortex 200 at 18-19 mm, then fat (-80): the edge moves from the band to the cortex. With a
     fat plane (-60) between the cortex at 8 mm and a contrast-filled aorta (250), it stays."""
-    from planner.vertebra.body import _edge_candidates, _first_edges, _skip_internal_bands
+    from planner.vertebra.ray_edges import edge_candidates, first_edges, skip_internal_bands
 
     r = np.arange(0.0, 34.0, 0.5)
     band = np.where(r < 6, 120.0, np.where(r < 8, 220.0, np.where(r < 18, 120.0,
@@ -93,10 +93,10 @@ def test_a_band_inside_the_body_is_skipped_but_not_a_fat_plane() -> None:
     aorta = np.where(r < 8, 120.0, np.where(r < 9.5, 200.0, np.where(r < 12, -60.0,
                      np.where(r < 28, 250.0, -80.0))))
     prof = np.vstack([band, aorta])
-    cand = _edge_candidates(prof, 0.5)
-    first = _first_edges(cand)
-    moved = _skip_internal_bands(prof, cand, first, 0.5, np.array([True, True]),
-                                 np.full(2, np.inf))
+    cand = edge_candidates(prof, 0.5)
+    first = first_edges(cand)
+    moved = skip_internal_bands(prof, cand, first, 0.5, np.array([True, True]),
+                                np.full(2, np.inf))
     assert r[first[0]] < 9.0 and 18.0 <= r[moved[0]] <= 20.0
     assert moved[1] == first[1] and r[first[1]] < 10.5
 
@@ -148,7 +148,7 @@ def test_tptbox_a_click_under_an_endplate_finds_the_body_not_the_disc(shared_dat
 def test_a_disc_between_porotic_endplates_is_not_taken_for_a_body(shared_data: Path) -> None:
     """A cast started in the L2-L3 disc finds the two endplates around it; its equator has no
     cortex (measured: 0.45-0.59 of the rays against 0.92-0.99 on the body)."""
-    from planner.vertebra.body import MIN_CORTEX_FRACTION
+    from planner.vertebra.ray_edges import MIN_CORTEX_FRACTION
     from planner.vertebra.segment import fit_body
 
     ct, ref = _tptbox(str(shared_data))
