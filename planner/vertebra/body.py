@@ -27,16 +27,21 @@ from numpy.typing import NDArray
 
 from planner.grid import FloatArray, ImageGrid
 from planner.vertebra.common import half_max_crossing, half_max_crossings, voxel_centres_lps
+from planner.vertebra.ray_edges import (
+    MIN_EDGE_HU,
+    cortex_fraction,
+    edge_candidates,
+    first_edges,
+    row_limits,
+    skip_internal_bands,
+)
 
 N_THETA, N_PHI = 36, 72
 R_MAX_MM = 34.0
-MIN_EDGE_HU = 140.0  # the cortex/endplate must reach this (cortical bone ≫ soft tissue ~40)
-MIN_DROP_HU = 70.0
 #: Edge level between the trough outside (0) and the cortical peak inside (1); above one half
 #: because the thin cortex is blurred into a lower, wider peak (measured on the demo case).
 EDGE_LEVEL = 0.6
 CANAL_HU = 70.0  # CSF ~10, epidural fat < 0: the canal stays below this
-MAX_OUTSIDE_HU = 130.0  # disc ~80-110, muscle ~50, canal ~20 (outside the body is soft tissue)
 
 
 @dataclass(frozen=True, eq=False)
@@ -54,6 +59,9 @@ class StarShape:
     superior: FloatArray
     radius_mm: FloatArray
     posterior_wall_mm: float
+    #: Share of the side and front rays within 10° of the equator that end at a cortex
+    #: (≥ ``MIN_EDGE_HU`` within 3 mm inside the surface); see :func:`cortex_fraction`.
+    cortex_fraction: float = 1.0
 
     def directions(self) -> FloatArray:
         return ray_directions(self.left, self.posterior, self.superior)
@@ -68,24 +76,6 @@ def ray_directions(left: FloatArray, posterior: FloatArray, superior: FloatArray
     st, ct = np.sin(t)[:, None, None], np.cos(t)[:, None, None]
     sp, cp = np.sin(p)[None, :, None], np.cos(p)[None, :, None]
     return st * (cp * posterior + sp * left) + ct * superior
-
-
-def _first_edges(prof: FloatArray, step: float) -> NDArray[np.intp]:
-    """Index of the first strong falling edge per ray (-1 where none)."""
-    from scipy import ndimage as ndi
-
-    w = max(1, int(round(2.5 / step)))
-    drop = prof[:, :-1] - prof[:, 1:]
-    peak_before = ndi.maximum_filter1d(prof, 2 * w + 1, axis=1, origin=w)[:, :-1]
-    trough_after = ndi.minimum_filter1d(prof, 2 * w + 1, axis=1, origin=-w)[:, 1:]
-    local_max = ndi.maximum_filter1d(drop, 2 * w + 1, axis=1) == drop
-    strong = ((peak_before >= MIN_EDGE_HU) & (peak_before - trough_after >= MIN_DROP_HU)
-              & (trough_after <= MAX_OUTSIDE_HU))
-    cand = local_max & strong & (drop > 0)
-    cand[:, : int(3.0 / step)] = False
-    ok = cand.any(axis=1)
-    first = np.argmax(cand, axis=1)
-    return np.where(ok, first, -1)
 
 
 def _median_wrap(r: FloatArray, size: int) -> FloatArray:
@@ -190,6 +180,25 @@ def cast_star(sm: NDArray[np.float32], grid: ImageGrid, centre: FloatArray, left
     Edges are detected on ``sm`` and, when ``raw`` (the unsmoothed crop) is given, located on
     it: smoothing widens the thin bright cortex and would move its half-maximum outwards.
     """
+    return star_from_profiles(cast_profiles(sm, grid, centre, left, posterior, superior, raw))
+
+
+@dataclass(frozen=True, eq=False)
+class RayProfiles:
+    """HU profiles along the rays of one cast (internal working value of the body fit)."""
+
+    prof: FloatArray  # smoothed HU, (rays, samples)
+    fine: FloatArray  # unsmoothed HU (the smoothed again without a raw crop)
+    r: FloatArray  # sample distances from the centre, mm
+    cand: NDArray[np.bool_]  # candidate edges
+    first: NDArray[np.intp]  # first candidate edge per ray (-1: none)
+    frame: tuple[FloatArray, FloatArray, FloatArray, FloatArray]  # centre, left, post, sup
+
+
+def cast_profiles(sm: NDArray[np.float32], grid: ImageGrid, centre: FloatArray,
+                  left: FloatArray, posterior: FloatArray, superior: FloatArray,
+                  raw: NDArray[np.float32] | None = None) -> RayProfiles:
+    """Sample the rays of :func:`cast_star` and find their candidate edges."""
     from scipy import ndimage as ndi
 
     step = min(0.5, float(np.min(grid.spacing_mm)) / 2)
@@ -200,12 +209,41 @@ def cast_star(sm: NDArray[np.float32], grid: ImageGrid, centre: FloatArray, left
     coords = c_vox[:, None, None] + d_vox[:, :, None] * r[None, None, :]
     prof = ndi.map_coordinates(sm, coords.reshape(3, -1), order=1, mode="constant",
                                cval=-1000.0).reshape(len(dirs), len(r))
-    first = _first_edges(prof, step)
-    w = max(2, int(round(2.5 / step)))
     fine = prof
     if raw is not None:
         fine = ndi.map_coordinates(raw, coords.reshape(3, -1), order=1, mode="constant",
                                    cval=-1000.0).reshape(len(dirs), len(r))
+    cand = edge_candidates(prof, step)
+    return RayProfiles(prof, fine, r, cand, first_edges(cand),
+                       (np.asarray(centre, float), left, posterior, superior))
+
+
+def star_from_profiles(rays: RayProfiles, skip_bands: bool = False) -> StarShape:
+    """The star of one cast; with ``skip_bands``, side and front edges are moved from
+    internal sclerotic bands to the cortex (:func:`planner.vertebra.ray_edges.skip_internal_bands`).
+
+    ``skip_bands`` is meant for the final outline of a found body
+    (:func:`planner.vertebra.segment.refine_outline`), not for the casts that find it.
+    """
+    first = rays.first
+    if skip_bands:
+        _, left, posterior, superior = rays.frame
+        dirs = ray_directions(left, posterior, superior).reshape(-1, 3)
+        theta = np.repeat((np.arange(N_THETA) + 0.5) * np.pi / N_THETA, N_PHI)
+        front = (np.abs(theta - np.pi / 2) <= np.deg2rad(50)) & (dirs @ posterior < 0.5)
+        step = float(rays.r[1] - rays.r[0])
+        first = skip_internal_bands(rays.prof, rays.cand, first, step, front,
+                                    row_limits(first, N_THETA, step))
+    return _star_from_edges(rays.prof, rays.fine, rays.r, first, rays.frame)
+
+
+def _star_from_edges(prof: FloatArray, fine: FloatArray, r: FloatArray,
+                     first: NDArray[np.intp],
+                     frame: tuple[FloatArray, FloatArray, FloatArray, FloatArray]) -> StarShape:
+    """The cleaned, clamped star from the edge index per ray (``frame``: centre and axes)."""
+    centre, left, posterior, superior = frame
+    step = float(r[1] - r[0])
+    w = max(2, int(round(2.5 / step)))
     radius = half_max_crossings(step, fine, first, w, EDGE_LEVEL)
     if np.isfinite(radius).sum() < radius.size // 4:
         from planner.errors import AnalysisError
@@ -213,6 +251,7 @@ def cast_star(sm: NDArray[np.float32], grid: ImageGrid, centre: FloatArray, left
         raise AnalysisError(f"no body surface around {np.round(centre, 1).tolist()} (LPS mm): "
                             "most rays see no cortical edge")
     radius = _clean_radius(radius.reshape(N_THETA, N_PHI))
+    dirs = ray_directions(left, posterior, superior).reshape(-1, 3)
     cosp = (dirs @ posterior).reshape(N_THETA, N_PHI)
     radius = _cut_pedicle_bases(radius, cosp)
     radius = _clamp_caps(radius)
@@ -221,7 +260,8 @@ def cast_star(sm: NDArray[np.float32], grid: ImageGrid, centre: FloatArray, left
     plane = wall / np.maximum(cosp, 0.05)
     radius = np.where(cosp > 0.05, np.minimum(radius, plane), radius)
     radius = np.where(cone, np.maximum(np.minimum(radius, plane), plane - 2.0), radius)
-    return StarShape(np.asarray(centre, float), left, posterior, superior, radius, wall)
+    cortex = cortex_fraction(fine.reshape(N_THETA, N_PHI, -1), r, radius, cosp)
+    return StarShape(centre, left, posterior, superior, radius, wall, cortex)
 
 
 def star_centroid(shape: StarShape) -> FloatArray:
@@ -231,6 +271,13 @@ def star_centroid(shape: StarShape) -> FloatArray:
     d = shape.directions()
     num = (w[..., None] * 0.75 * shape.radius_mm[..., None] * d).sum(axis=(0, 1))
     return np.asarray(shape.centre_lps + num / w.sum(), dtype=np.float64)
+
+
+def star_volume_mm3(shape: StarShape) -> float:
+    """Volume enclosed by the star surface, mm³ (each ray's cone: r³/3 per steradian)."""
+    theta = (np.arange(N_THETA) + 0.5) * np.pi / N_THETA
+    d_omega = np.sin(theta)[:, None] * (np.pi / N_THETA) * (2 * np.pi / N_PHI)
+    return float(np.sum(shape.radius_mm**3 / 3.0 * d_omega))
 
 
 def star_bbox(shape: StarShape, grid: ImageGrid, margin_mm: float = 1.5) -> tuple[

@@ -147,18 +147,33 @@ def heights_and_geometry(volume: CTVolume, anatomy: LevelAnatomy) -> dict[str, o
 
 
 def trabecular_hu(volume: CTVolume, anatomy: LevelAnatomy) -> float:
-    """Mean HU of the body deeper than 3 mm (2 mm if the core would be too small)."""
+    """Mean HU of the body deeper than 3 mm (2 mm if the core would be too small).
+
+    The distance map is computed on the body's bounding box plus one empty voxel (the
+    anatomy crop also holds the canal and the pedicles, ~3x more voxels): the nearest voxel
+    outside the body is never further than that margin, so the depths are the same.
+    """
     from scipy import ndimage as ndi
 
-    dist = ndi.distance_transform_edt(anatomy.body, sampling=anatomy.grid.spacing_mm[::-1])
-    k0, j0, i0 = anatomy.offset_kji
-    k1, j1, i1 = (o + n for o, n in zip(anatomy.offset_kji, anatomy.grid.shape_kji, strict=True))
-    hu = volume.hu[k0:k1, j0:j1, i0:i1]
+    body = anatomy.body
+    if not body.any():
+        return float("nan")
+    box = []
+    for axis in range(3):
+        hit = np.nonzero(body.any(axis=tuple(a for a in range(3) if a != axis)))[0]
+        box.append(slice(max(0, int(hit[0]) - 1), int(hit[-1]) + 2))
+    part = body[tuple(box)]
+    sub = np.pad(part, 1)  # a voxel of background on every face
+    dist = ndi.distance_transform_edt(sub, sampling=anatomy.grid.spacing_mm[::-1])
+    dist = dist[1:-1, 1:-1, 1:-1]
+    k0, j0, i0 = (o + b.start for o, b in zip(anatomy.offset_kji, box, strict=True))
+    nk, nj, ni = part.shape
+    hu = volume.hu[k0:k0 + nk, j0:j0 + nj, i0:i0 + ni]
     for depth in (CORE_DEPTH_MM, 2.0, 1.0):
         core: NDArray[np.bool_] = dist > depth
         if core.sum() >= 30:
             return float(hu[core].mean())
-    return float(hu[anatomy.body].mean())
+    return float(hu[part].mean())
 
 
 def posterior_wall_bulge_mm(volume: CTVolume, anatomy: LevelAnatomy,

@@ -22,16 +22,19 @@ from planner.anatomy import BodyFrame, LevelAnatomy
 from planner.errors import AnalysisError
 from planner.grid import FloatArray, ImageGrid
 from planner.vertebra.body import (
-    MIN_EDGE_HU,
+    RayProfiles,
     StarShape,
-    cast_star,
+    cast_profiles,
     star_bbox,
     star_centroid,
+    star_from_profiles,
     star_mask,
+    star_volume_mm3,
 )
 from planner.vertebra.common import crop_box, orthonormal_frame, sample, smoothed_crop
 from planner.vertebra.endplates import endplate_frame
 from planner.vertebra.frame import superior_axis
+from planner.vertebra.ray_edges import MIN_EDGE_HU
 from planner.volume import CTVolume
 
 HALF_CROP_MM = 44.0
@@ -42,8 +45,12 @@ class BodyFit:
     """Star shape of one body and the smoothed crop it was found in (internal working value)."""
 
     def __init__(self, star: StarShape, grid: ImageGrid, start: tuple[int, int, int],
-                 sm: NDArray[np.float32]) -> None:
+                 sm: NDArray[np.float32], raw: NDArray[np.float32] | None = None) -> None:
         self.star, self.grid, self.start, self.sm = star, grid, start, sm
+        #: the unsmoothed crop (None for a fit whose outline was edited, e.g. clipped)
+        self.raw = raw
+        #: the ray profiles ``star`` was found on (:func:`refine_outline` reuses them)
+        self.rays: RayProfiles | None = None
         self._mask: NDArray[np.bool_] | None = None
         #: (series UID, geometry fingerprint) of the volume the fit was made on
         self.source: tuple[str, str] = ("", "")
@@ -99,21 +106,48 @@ def fit_body(volume: CTVolume, centre: FloatArray, superior: FloatArray,
     fit = None
     for it in range(iterations):
         left, post, sup = orthonormal_frame(sup, post)
-        star = cast_star(sm, grid, c, left, post, sup, raw)
-        fit = BodyFit(star, grid, start, sm)
+        rays = cast_profiles(sm, grid, c, left, post, sup, raw)
+        fit = BodyFit(star_from_profiles(rays), grid, start, sm, raw)
+        fit.rays = rays
         new_c = fit.centroid_lps
-        sup = superior_axis(star)
+        sup = superior_axis(fit.star)
         moved = float(np.linalg.norm(new_c - c))
         c = new_c
         if moved < 0.7 and it > 0:
             break
     if fit is not None:
         fit.source = (volume.series_uid, volume.grid.fingerprint())
-    if fit is None or fit.mask.sum() < 20:
+    if fit is None or star_volume_mm3(fit.star) < 20 * grid.voxel_volume_mm3:
         raise AnalysisError(
             f"no vertebral body found at {np.round(centre, 1).tolist()} (LPS mm); click inside "
             "the body (cancellous bone), not in a disc, the canal or soft tissue")
     return fit
+
+
+def refine_outline(fit: BodyFit) -> BodyFit:
+    """The found body's final outline: from the ray profiles of its last cast (re-cast from
+    the same centre and axes if they were dropped), side and front edges moved from internal
+    sclerotic bands to the cortex beyond them.
+
+    Finding and following the bodies (seeds, hops, naming) uses the plain casts: moving edges
+    there changes which starts converge where (measured: the automatic walk on
+    ../shared/data/cptac_chest_ct, and seeds on tptbox_l3). A fit without its raw crop (an
+    outline already edited, e.g. clipped at the discs) is returned unchanged.
+    """
+    if fit.raw is None:
+        return fit
+    s = fit.star
+    rays = fit.rays
+    if rays is None:
+        rays = cast_profiles(fit.sm, fit.grid, s.centre_lps, s.left, s.posterior, s.superior,
+                             fit.raw)
+    star = star_from_profiles(rays, skip_bands=True)
+    fit.rays = None  # ~2 MB per level, not needed again
+    if np.array_equal(star.radius_mm, s.radius_mm):
+        return fit  # no band: keep the fit and its mask
+    out = BodyFit(star, fit.grid, fit.start, fit.sm, fit.raw)
+    out.source = fit.source
+    return out
 
 
 def _canal_section(fit: BodyFit, frame_left: FloatArray, frame_post: FloatArray,
@@ -165,7 +199,8 @@ def _posterior_masks(fit: BodyFit, frame: BodyFrame, canal_c: FloatArray,
 
 
 def build_anatomy(level: str, fit: BodyFit) -> LevelAnatomy:
-    """Frame, canal and pedicles around a fitted body."""
+    """Frame, canal and pedicles around a fitted body (its outline refined first)."""
+    fit = refine_outline(fit)
     centroid = fit.centroid_lps
     sup = superior_axis(fit.star)
     left, post, sup = orthonormal_frame(sup, fit.star.posterior)
