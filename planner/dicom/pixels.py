@@ -112,6 +112,44 @@ def _fragments(data: bytes) -> bytes:
     raise ValueError("encapsulated pixel data is damaged (no sequence delimiter)")
 
 
+#: (0xFF4F SOC, 0xFF51 SIZ): a raw JPEG 2000 codestream (ISO/IEC 15444-1 A.5.1).
+_J2K_START = b"\xff\x4f\xff\x51"
+#: Byte offset of the first component's Ssiz (signedness bit 7, precision - 1 in bits 0-6):
+#: SOC 2 + SIZ marker 2 + Lsiz 2 + Rsiz 2 + eight 4-byte sizes and offsets 32 + Csiz 2.
+_SSIZ0 = 42
+
+
+def _decode_j2k_codestream(codestream: bytes, rows: int, columns: int) -> NDArray[Any] | None:
+    """One single-component codestream decoded by pylibjpeg-openjpeg's extension module
+    directly (the package's ``openjpeg.utils.decode`` also parses the header twice more and
+    its import reads package metadata, ~60 ms per process); None when it does not apply."""
+    if len(codestream) <= _SSIZ0 or not codestream.startswith(_J2K_START):
+        return None
+    if int.from_bytes(codestream[40:42], "big") != 1:  # Csiz: one component
+        return None
+    try:
+        import _openjpeg
+    except ImportError:
+        return None
+    ssiz = codestream[_SSIZ0]
+    nbytes = -(-((ssiz & 0x7F) + 1) // 8)
+    if nbytes not in (1, 2, 4):
+        return None
+    from io import BytesIO
+
+    try:
+        code, out = _openjpeg.decode(BytesIO(codestream), 0, as_array=True)
+    except TypeError:  # another version of the extension's interface
+        return None
+    if code != 0:
+        raise ValueError(f"JPEG 2000 decoding failed (OpenJPEG error {code})")
+    if out.size != rows * columns * nbytes:
+        return None
+    kind = "i" if ssiz & 0x80 else "u"
+    arr: NDArray[Any] = out.view(f"<{kind}{nbytes}").reshape(rows, columns)
+    return arr
+
+
 def read_j2k_direct(h: FrameHeader) -> NDArray[Any] | None:
     """Stored values of a single-frame JPEG 2000 image decoded by OpenJPEG straight from the
     file bytes (no pydicom data set), or None when this shortcut does not apply.
@@ -121,14 +159,17 @@ def read_j2k_direct(h: FrameHeader) -> NDArray[Any] | None:
     """
     if h.encapsulated_offset is None or h.transfer_syntax not in J2K_SYNTAXES or h.n_frames != 1:
         return None
-    try:
-        from openjpeg.utils import decode as j2k_decode
-    except ImportError:
-        return None
     with open(h.path, "rb") as fp:
         fp.seek(h.encapsulated_offset)
         data = fp.read()
-    arr = j2k_decode(_fragments(data))
+    codestream = _fragments(data)
+    arr = _decode_j2k_codestream(codestream, h.rows, h.columns)
+    if arr is None:
+        try:
+            from openjpeg.utils import decode as j2k_decode
+        except ImportError:
+            return None
+        arr = j2k_decode(codestream)
     if arr.shape != (h.rows, h.columns) or arr.dtype.kind not in "iu":
         return None
     if h.pixel_representation == 1 and arr.dtype.kind == "u":
@@ -267,20 +308,34 @@ def _decode_chunk(
     return block, failures, clipped, padded
 
 
+def _start_context() -> Any:
+    """How decoder workers start: forked from this process while it runs one thread only (the
+    command line: a worker is ready in milliseconds with the decoders already imported), else
+    from a fork server, never forking a multi-threaded parent such as the GUI."""
+    import multiprocessing as mp
+    import threading
+
+    methods = mp.get_all_start_methods()
+    if "fork" in methods and threading.active_count() == 1:
+        try:  # imported before the fork: every worker has it
+            import _openjpeg  # noqa: F401
+        except ImportError:
+            pass
+        return mp.get_context("fork")
+    ctx = mp.get_context("forkserver" if "forkserver" in methods else "spawn")
+    if "forkserver" in methods:
+        ctx.set_forkserver_preload(["planner.dicom.pixels"])
+    return ctx
+
+
 def _pool(workers: int) -> ProcessPoolExecutor:
     global _POOL, _POOL_WORKERS
     if _POOL is None or _POOL_WORKERS != workers:
-        import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor
 
         if _POOL is not None:
             _POOL.shutdown(wait=False, cancel_futures=True)
-        # forkserver: never fork the (possibly multi-threaded GUI) parent itself
-        methods = mp.get_all_start_methods()
-        ctx = mp.get_context("forkserver" if "forkserver" in methods else "spawn")
-        if "forkserver" in methods:
-            ctx.set_forkserver_preload(["planner.dicom.pixels"])
-        _POOL = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+        _POOL = ProcessPoolExecutor(max_workers=workers, mp_context=_start_context())
         _POOL_WORKERS = workers
     return _POOL
 

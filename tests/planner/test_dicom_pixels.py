@@ -79,10 +79,16 @@ def test_bits_stored_masks_high_bits(tmp_path):
 
 
 @pytest.mark.parametrize("signed", [False, True])
-def test_jpeg2000_direct_decoding_equals_pydicom(tmp_path, signed):
+def test_jpeg2000_direct_decoding_equals_pydicom(tmp_path, signed, monkeypatch):
+    import openjpeg.utils
     from pydicom.uid import JPEG2000Lossless
 
     from planner.dicom.pixels import read_j2k_direct, read_with_pydicom
+
+    def not_this_path(*a, **k):  # the extension module is called directly
+        raise AssertionError("openjpeg.utils.decode called")
+
+    monkeypatch.setattr(openjpeg.utils, "decode", not_this_path)
 
     write_series(
         tmp_path,
