@@ -3,8 +3,9 @@
 Uncompressed (native) images are read with ``readinto`` from the file offset recorded during the
 header scan: no second header parse, no intermediate full-volume copy. Compressed images (JPEG
 2000, JPEG-LS, JPEG lossless, RLE, deflate) are decoded by pydicom's decoder plugins
-(pylibjpeg-openjpeg, pyjpegls, python-gdcm) in worker processes, a chunk of files per task; each
-chunk comes back as one small int16 block that is copied into its place in the output.
+(pylibjpeg-openjpeg, pyjpegls, python-gdcm), also in worker processes
+(:mod:`planner.dicom.decode_workers`), a chunk of files per task; each chunk comes back as one
+small int16 block that is copied into its place in the output.
 
 HU = stored value x (0028,1053) Rescale Slope + (0028,1052) Rescale Intercept, per slice.
 Stored values are masked / sign-extended to (0028,0101) Bits Stored according to (0028,0103)
@@ -15,32 +16,27 @@ values are displayed (PS3.3 C.7.6.3.1.2); the rescaled values are HU either way 
 
 from __future__ import annotations
 
-import atexit
 import logging
-import math
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from planner.dicom.headers import EXPLICIT_BE, FrameHeader
-from planner.errors import Cancelled
 from planner.progress import Progress, report
-
-if TYPE_CHECKING:  # imported when a pool is started: keeps start-up light for native series
-    from concurrent.futures import ProcessPoolExecutor
 
 log = logging.getLogger(__name__)
 
 AIR_HU = -1000
-# Below this many compressed images, starting a worker (about 0.5 s: a process, numpy and the
-# decoders imported) costs more than it saves (a 512 x 512 JPEG 2000 image decodes in ~25 ms).
+# Below this many compressed images, starting a worker from a fork server (about 0.5 s: a
+# process, numpy and the decoders imported) costs more than it saves (a 512 x 512 JPEG 2000
+# image decodes in ~16-25 ms).
 PARALLEL_MIN_IMAGES = 48
-_POOL: ProcessPoolExecutor | None = None
-_POOL_WORKERS = 0
+# ... and when the worker is forked from this single-threaded process (a few tens of ms,
+# measured 45-78 ms under a load average of 7 on 2 cores), while this process decodes too.
+PARALLEL_MIN_IMAGES_FORKED = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,14 +46,6 @@ class DecodeStats:
     failures: tuple[tuple[int, str], ...]
     clipped: int
     padded: int
-
-
-def cpu_workers() -> int:
-    try:
-        n = len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        n = os.cpu_count() or 1
-    return max(1, n)
 
 
 def _raw_dtype(h: FrameHeader) -> np.dtype:
@@ -112,6 +100,44 @@ def _fragments(data: bytes) -> bytes:
     raise ValueError("encapsulated pixel data is damaged (no sequence delimiter)")
 
 
+#: (0xFF4F SOC, 0xFF51 SIZ): a raw JPEG 2000 codestream (ISO/IEC 15444-1 A.5.1).
+_J2K_START = b"\xff\x4f\xff\x51"
+#: Byte offset of the first component's Ssiz (signedness bit 7, precision - 1 in bits 0-6):
+#: SOC 2 + SIZ marker 2 + Lsiz 2 + Rsiz 2 + eight 4-byte sizes and offsets 32 + Csiz 2.
+_SSIZ0 = 42
+
+
+def _decode_j2k_codestream(codestream: bytes, rows: int, columns: int) -> NDArray[Any] | None:
+    """One single-component codestream decoded by pylibjpeg-openjpeg's extension module
+    directly (the package's ``openjpeg.utils.decode`` also parses the header twice more and
+    its import reads package metadata, ~60 ms per process); None when it does not apply."""
+    if len(codestream) <= _SSIZ0 or not codestream.startswith(_J2K_START):
+        return None
+    if int.from_bytes(codestream[40:42], "big") != 1:  # Csiz: one component
+        return None
+    try:
+        import _openjpeg
+    except ImportError:
+        return None
+    ssiz = codestream[_SSIZ0]
+    nbytes = -(-((ssiz & 0x7F) + 1) // 8)
+    if nbytes not in (1, 2, 4):
+        return None
+    from io import BytesIO
+
+    try:
+        code, out = _openjpeg.decode(BytesIO(codestream), 0, as_array=True)
+    except TypeError:  # another version of the extension's interface
+        return None
+    if code != 0:
+        raise ValueError(f"JPEG 2000 decoding failed (OpenJPEG error {code})")
+    if out.size != rows * columns * nbytes:
+        return None
+    kind = "i" if ssiz & 0x80 else "u"
+    arr: NDArray[Any] = out.view(f"<{kind}{nbytes}").reshape(rows, columns)
+    return arr
+
+
 def read_j2k_direct(h: FrameHeader) -> NDArray[Any] | None:
     """Stored values of a single-frame JPEG 2000 image decoded by OpenJPEG straight from the
     file bytes (no pydicom data set), or None when this shortcut does not apply.
@@ -121,14 +147,17 @@ def read_j2k_direct(h: FrameHeader) -> NDArray[Any] | None:
     """
     if h.encapsulated_offset is None or h.transfer_syntax not in J2K_SYNTAXES or h.n_frames != 1:
         return None
-    try:
-        from openjpeg.utils import decode as j2k_decode
-    except ImportError:
-        return None
     with open(h.path, "rb") as fp:
         fp.seek(h.encapsulated_offset)
         data = fp.read()
-    arr = j2k_decode(_fragments(data))
+    codestream = _fragments(data)
+    arr = _decode_j2k_codestream(codestream, h.rows, h.columns)
+    if arr is None:
+        try:
+            from openjpeg.utils import decode as j2k_decode
+        except ImportError:
+            return None
+        arr = j2k_decode(codestream)
     if arr.shape != (h.rows, h.columns) or arr.dtype.kind not in "iu":
         return None
     if h.pixel_representation == 1 and arr.dtype.kind == "u":
@@ -267,79 +296,6 @@ def _decode_chunk(
     return block, failures, clipped, padded
 
 
-def _pool(workers: int) -> ProcessPoolExecutor:
-    global _POOL, _POOL_WORKERS
-    if _POOL is None or _POOL_WORKERS != workers:
-        import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor
-
-        if _POOL is not None:
-            _POOL.shutdown(wait=False, cancel_futures=True)
-        # forkserver: never fork the (possibly multi-threaded GUI) parent itself
-        methods = mp.get_all_start_methods()
-        ctx = mp.get_context("forkserver" if "forkserver" in methods else "spawn")
-        if "forkserver" in methods:
-            ctx.set_forkserver_preload(["planner.dicom.pixels"])
-        _POOL = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
-        _POOL_WORKERS = workers
-    return _POOL
-
-
-@atexit.register
-def shutdown_workers() -> None:
-    """Stop the decoder worker processes (also called at interpreter exit)."""
-    global _POOL
-    if _POOL is not None:
-        _POOL.shutdown(wait=True, cancel_futures=True)
-        _POOL = None
-
-
-def _decode_parallel(
-    out: NDArray[np.int16],
-    frames: Sequence[FrameHeader],
-    index: Sequence[int],
-    pad_fill: int,
-    workers: int,
-    progress: Progress | None,
-) -> tuple[list[tuple[int, str]], int, int]:
-    """Worker processes take chunks from the front while this process takes them from the
-    back (a chunk not yet started by a worker is cancelled and decoded here), so every core
-    decodes from the start and the workers' start-up time is never waited for."""
-    chunk = max(1, min(16, math.ceil(len(index) / ((workers + 1) * 4))))
-    pool = _pool(workers)
-    chunks = [list(index[s : s + chunk]) for s in range(0, len(index), chunk)]
-    futures = [pool.submit(_decode_chunk, [frames[k] for k in ks], pad_fill) for ks in chunks]
-    failures: list[tuple[int, str]] = []
-    clipped = padded = done = 0
-
-    def account(ks: list[int], fails: list[tuple[int, str]], c: int, p: int) -> None:
-        nonlocal clipped, padded, done
-        failures.extend((ks[i], msg) for i, msg in fails)
-        clipped, padded, done = clipped + c, padded + p, done + len(ks)
-        report(progress, done / len(index), f"Decoding images {done}/{len(index)}")
-
-    try:
-        for n in range(len(chunks) - 1, -1, -1):
-            if futures[n].cancel():  # not started by a worker: decode it here
-                ks = chunks[n]
-                block, fails, c, p = _decode_chunk([frames[k] for k in ks], pad_fill)
-                out[ks] = block
-                account(ks, fails, c, p)
-        for n, fut in enumerate(futures):
-            if fut.cancelled():
-                continue
-            block, fails, c, p = fut.result()
-            out[chunks[n]] = block
-            futures[n] = None  # type: ignore[call-overload]  # free the block once copied
-            account(chunks[n], fails, c, p)
-    except Cancelled:
-        for fut in futures:
-            if fut is not None:
-                fut.cancel()
-        raise
-    return failures, clipped, padded
-
-
 def _decode_serial(
     out: NDArray[np.int16],
     frames: Sequence[FrameHeader],
@@ -366,19 +322,25 @@ def decode_into(
     pad_fill: int = AIR_HU,
     progress: Progress | None = None,
     workers: int | None = None,
-    min_parallel: int = PARALLEL_MIN_IMAGES,
+    min_parallel: int | None = None,
 ) -> DecodeStats:
     """Decode ``frames[k]`` into ``out[k]`` (HU, int16).
 
     Native images are read in this process (they are I/O bound); compressed ones also in
     ``workers - 1`` worker processes (default: one per CPU, this process counting as one)
-    when there are at least ``min_parallel`` of them.
+    when there are at least ``min_parallel`` of them (default :data:`PARALLEL_MIN_IMAGES`, or
+    :data:`PARALLEL_MIN_IMAGES_FORKED` when workers are forked from this process).
     """
+    from planner.dicom import decode_workers as pool
+
     native = [k for k, h in enumerate(frames) if h.is_native]
     other = [k for k, h in enumerate(frames) if not h.is_native]
-    cores = min(workers or cpu_workers(), max(1, len(other) // 2))
+    cores = min(workers or pool.cpu_workers(), max(1, len(other) // 2))
     n_workers = cores - 1  # this process decodes too
     total = len(frames)
+    if min_parallel is None:
+        forked = pool.running() or pool.can_fork()  # a running pool costs nothing to start
+        min_parallel = PARALLEL_MIN_IMAGES_FORKED if forked else PARALLEL_MIN_IMAGES
     serial = native + (other if n_workers < 1 or len(other) < min_parallel else [])
     sub = progress.sub(0.0, len(serial) / total) if progress is not None and serial else None
     failures, clipped, padded = _decode_serial(out, frames, serial, pad_fill, sub)
@@ -389,10 +351,10 @@ def decode_into(
 
         sub = progress.sub(len(serial) / total, 1.0) if progress is not None else None
         try:
-            f, c, p = _decode_parallel(out, frames, rest, pad_fill, n_workers, sub)
+            f, c, p = pool.decode_parallel(out, frames, rest, pad_fill, n_workers, sub)
         except BrokenProcessPool as exc:  # workers could not start or died: decode here
             log.warning("decoder workers failed (%s); decoding in this process", exc)
-            shutdown_workers()
+            pool.shutdown_workers()
             f, c, p = _decode_serial(out, frames, rest, pad_fill, sub)
         failures, clipped, padded = failures + f, clipped + c, padded + p
     report(progress, 1.0, "Images decoded")

@@ -39,6 +39,40 @@ def test_compressed_series_decodes_in_parallel_workers_identically(tmp_path):
     assert par.min() < 0 < par.max()
 
 
+def test_workers_are_forked_only_from_a_single_threaded_process(tmp_path):
+    import threading
+
+    from pydicom.uid import JPEG2000Lossless
+
+    from planner.dicom import decode_workers
+
+    decode_workers.shutdown_workers()  # an earlier test's pool runs a manager thread
+    if threading.active_count() != 1 or not decode_workers.can_fork():
+        pytest.skip("needs a single-threaded test process on a system with fork")
+    assert decode_workers._start_context().get_start_method() == "fork"
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)
+    other.start()
+    try:  # a GUI process has other threads: its workers come from a fork server
+        assert not decode_workers.can_fork()
+        assert decode_workers._start_context().get_start_method() in ("forkserver", "spawn")
+    finally:
+        release.set()
+        other.join()
+    # a short series uses forked workers by default (starting one costs milliseconds)
+    decode_workers.shutdown_workers()
+    write_series(tmp_path, n=10, rows=32, cols=32, transfer_syntax=JPEG2000Lossless)
+    frames = sorted(scan_headers(tmp_path).frames, key=lambda h: h.position[2])
+    par = np.empty((10, 32, 32), np.int16)
+    ser = np.empty((10, 32, 32), np.int16)
+    decode_into(par, frames, workers=2)
+    assert decode_workers.running()
+    assert decode_workers._POOL._mp_context.get_start_method() == "fork"
+    decode_workers.shutdown_workers()
+    decode_into(ser, frames, workers=1)
+    np.testing.assert_array_equal(par, ser)
+
+
 @pytest.mark.parametrize(
     ("slope", "intercept", "signed"),
     [(1.0, -1024.0, False), (1.0, 0.0, True), (0.5, -1000.0, False), (2.0, -2048.0, False)],
@@ -79,10 +113,16 @@ def test_bits_stored_masks_high_bits(tmp_path):
 
 
 @pytest.mark.parametrize("signed", [False, True])
-def test_jpeg2000_direct_decoding_equals_pydicom(tmp_path, signed):
+def test_jpeg2000_direct_decoding_equals_pydicom(tmp_path, signed, monkeypatch):
+    import openjpeg.utils
     from pydicom.uid import JPEG2000Lossless
 
     from planner.dicom.pixels import read_j2k_direct, read_with_pydicom
+
+    def not_this_path(*a, **k):  # the extension module is called directly
+        raise AssertionError("openjpeg.utils.decode called")
+
+    monkeypatch.setattr(openjpeg.utils, "decode", not_this_path)
 
     write_series(
         tmp_path,

@@ -68,8 +68,13 @@ def _problems(root: Any) -> list[str]:
             continue
         for i in range(bar.count()):
             r = bar.tabRect(i)
-            need = bar.fontMetrics().horizontalAdvance(bar.tabText(i))
-            if r.width() < need + 8 or r.right() > bar.width() + 1:
+            # the tab's own size hint holds the style sheet's padding and borders: a narrower
+            # tab is elided ("Lev…")
+            need = (
+                bar.tabSizeHint(i).width() if bar.elideMode() != Qt.TextElideMode.ElideNone else 0
+            )
+            need = max(need, bar.fontMetrics().horizontalAdvance(bar.tabText(i)) + 8)
+            if r.width() < need or r.right() > bar.width() + 1:
                 out.append(f"tab {bar.tabText(i)!r}: {r.width()} px for {need}")
     for t in root.findChildren(QTableView):
         if not t.isVisible() or t.model() is None:

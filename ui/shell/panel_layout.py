@@ -2,8 +2,9 @@
 
 Wide screens (≥ ``WIDE_SCREEN_PX``) keep the needle planner in its own left column and show the
 needle views beside the simulated fluoroscopy. Smaller screens (a 1280×800 laptop) put every
-side panel in one tabbed right column and tab the two bottom panels, so the four views keep
-most of the window and nothing is pushed off the screen. View → Reset panels re-applies it.
+side panel in one tabbed right column (the measurement list joins the bottom tabs, so every tab
+title fits) and tab the bottom panels, so the four views keep most of the window and nothing is
+pushed off the screen. View → Reset panels re-applies it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ WIDE_SCREEN_PX = 1600
 #: Side-column panels, first = the tab shown. Unknown panels join this column at the end.
 SIDE_ORDER = ("levels", "trajectories", "estimates", "morphometry", "measurements")
 BOTTOM_ORDER = ("needle_views", "fluoroscopy")
+#: Side panels that join the bottom tabs on a small screen.
+COMPACT_BOTTOM = ("measurements",)
 SIDE_WIDTH_PX = {True: 400, False: 390}  # compact, wide
 BOTTOM_HEIGHT_PX = {True: 220, False: 250}
 
@@ -47,9 +50,12 @@ def arrange_panels(win: QMainWindow, screen_px: QSize) -> None:
         win.removeDockWidget(dock)
     side = [n for n in SIDE_ORDER if n in docks]
     side += [n for n in docks if n not in side and n not in BOTTOM_ORDER]
+    # five tab titles need ~460 px: on a small screen the measurement list joins the bottom
+    # tabs, so the side column's four titles show whole in its 390 px
+    moved = [n for n in COMPACT_BOTTOM if n in side] if compact else []
     left = [] if compact else [n for n in side if n == "trajectories"]
-    right = [n for n in side if n not in left]
-    bottom = [n for n in BOTTOM_ORDER if n in docks]
+    right = [n for n in side if n not in left and n not in moved]
+    bottom = [n for n in BOTTOM_ORDER if n in docks] + moved
     for names, area in ((left, Area.LeftDockWidgetArea), (right, Area.RightDockWidgetArea)):
         _tabbed(win, [docks[n] for n in names], area)
     if compact:
