@@ -127,3 +127,33 @@ def test_fluoroscopy_pixels_convention_letters_and_suggestion(
         for t in np.linspace(0.05, 0.95, 60)
     )
     assert hits == 0
+
+
+@pytest.mark.parametrize("size", [(130, 150), (150, 170), (360, 380)])
+def test_angle_box_never_covers_an_orientation_letter(qtbot, size) -> None:  # type: ignore[no-untyped-def]
+    """At 1280×800 the radiographs are ~130 px: the C-arm angle box used to hide the bottom
+    letter ("I"); every letter stays visible, inside the image, at any size."""
+    from PySide6.QtWidgets import QWidget
+
+    from ui.panels.fluoro_panel import DRRView
+
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    view = DRRView("ap", parent)  # type: ignore[arg-type]
+    view.resize(*size)
+    view.image = types.SimpleNamespace(
+        col_dir_lps=np.array([1.0, 0.0, 0.0]),
+        row_dir_lps=np.array([0.0, 0.0, -1.0]),
+        angles=types.SimpleNamespace(lao_deg=-12.3, cranial_deg=-4.5),
+    )
+    rect = view._image_rect()
+    lines, angles = view.angle_box()
+    assert lines == "RAO 12.3°\nCAUD 4.5°"
+    boxes = view.letter_boxes()
+    assert {t for t, _ in boxes.values()} == {"L", "R", "S", "I"}
+    for edge, (_text, box) in boxes.items():
+        assert not box.intersects(angles), (size, edge)
+        assert rect.contains(box), (size, edge)
+    assert rect.contains(angles)
+    if size[0] >= 300:  # room enough: the bottom letter stays centred
+        assert boxes["bottom"][1].center().x() == pytest.approx(rect.center().x())
