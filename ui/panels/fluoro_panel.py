@@ -136,7 +136,10 @@ class DRRView(QWidget):
         rect = self._image_rect()
         p.drawImage(rect, self._qimage)
         scale = rect.width() / self.image.pixels.shape[1]
+        p.save()
+        p.setClipRect(rect)  # a needle leaving the field ends at the image's edge
         self._draw_needles(p, rect, scale)
+        p.restore()
         self._draw_letters(p, rect)
         lines, box = self.angle_box()
         p.setFont(angle_font())
