@@ -1,4 +1,4 @@
-"""The indication summary lists the checklist's questions, never its internal item ids."""
+"""Texts the surgeon reads: indication items by their question, the no-anchor message."""
 
 from __future__ import annotations
 
@@ -19,3 +19,13 @@ def test_report_and_panel_summary_name_items_by_their_question() -> None:
     unknown_cell = html.split("<th>Unknown</th><td>")[1].split("</td>")[0]
     assert unknown_cell.count(";") == len(ITEMS) - 3  # 13 items, 2 answered: 11 listed
     assert questions(check, []) == "none"
+
+
+def test_no_anchor_message_counts_one_body_in_the_singular() -> None:
+    from ui.panels.level_dialogs import plain_no_anchor_message
+
+    raw = "found {} vertebral bodies (LPS centres …) but neither the sacrum … anchor their names"
+    one = plain_no_anchor_message(raw.format(1))
+    assert one is not None and "found one vertebral body but cannot tell which level it is" in one
+    many = plain_no_anchor_message(raw.format(5))
+    assert many is not None and "found 5 vertebral bodies but cannot tell which level each" in many
