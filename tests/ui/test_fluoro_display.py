@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication
 
 from planner.plan.model import Trajectory
@@ -127,3 +128,69 @@ def test_fluoroscopy_pixels_convention_letters_and_suggestion(
         for t in np.linspace(0.05, 0.95, 60)
     )
     assert hits == 0
+
+
+@pytest.mark.parametrize("size", [(130, 150), (150, 170), (360, 380)])
+def test_angle_box_never_covers_an_orientation_letter(qtbot, size) -> None:  # type: ignore[no-untyped-def]
+    """At 1280×800 the radiographs are ~130 px: the C-arm angle box used to hide the bottom
+    letter ("I"); every letter stays visible, inside the image, at any size."""
+    from PySide6.QtWidgets import QWidget
+
+    from ui.panels.fluoro_panel import DRRView
+
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    view = DRRView("ap", parent)  # type: ignore[arg-type]
+    view.resize(*size)
+    view.image = types.SimpleNamespace(
+        col_dir_lps=np.array([1.0, 0.0, 0.0]),
+        row_dir_lps=np.array([0.0, 0.0, -1.0]),
+        angles=types.SimpleNamespace(lao_deg=-12.3, cranial_deg=-4.5),
+    )
+    rect = view._image_rect()
+    lines, angles = view.angle_box()
+    assert lines == "RAO 12.3°\nCAUD 4.5°"
+    boxes = view.letter_boxes()
+    assert {t for t, _ in boxes.values()} == {"L", "R", "S", "I"}
+    for edge, (_text, box) in boxes.items():
+        assert not box.intersects(angles), (size, edge)
+        assert rect.contains(box), (size, edge)
+    assert rect.contains(angles)
+    if size[0] >= 300:  # room enough: the bottom letter stays centred
+        assert boxes["bottom"][1].center().x() == pytest.approx(rect.center().x())
+
+
+def test_needles_are_clipped_to_the_radiograph(qtbot, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A needle running out of the field (cptac L1 bull's-eye) ended over the panel beside
+    the image; it now stops at the image's edge."""
+    from PySide6.QtCore import QPointF
+    from PySide6.QtGui import QColor, QPen
+    from PySide6.QtWidgets import QWidget
+
+    from ui.panels.fluoro_panel import DRRView
+
+    parent = QWidget()
+    parent.service = types.SimpleNamespace(selected_side="left")  # type: ignore[attr-defined]
+    qtbot.addWidget(parent)
+    view = DRRView("lateral", parent)  # type: ignore[arg-type]
+    view.resize(300, 200)
+    view.image = types.SimpleNamespace(
+        pixels=np.zeros((64, 64)),
+        col_dir_lps=np.array([0.0, 1.0, 0.0]),
+        row_dir_lps=np.array([0.0, 0.0, -1.0]),
+        angles=types.SimpleNamespace(lao_deg=90.0, cranial_deg=0.0),
+    )
+    view._qimage = QImage(64, 64, QImage.Format.Format_Grayscale8)
+    view._qimage.fill(0)
+
+    def across(p, rect, _scale):  # type: ignore[no-untyped-def]
+        p.setPen(QPen(QColor(0, 255, 0), 4.0))
+        p.drawLine(QPointF(0, rect.center().y()), QPointF(view.width(), rect.center().y()))
+
+    monkeypatch.setattr(view, "_draw_needles", across)
+    img = view.grab().toImage()
+    rect = view._image_rect()
+    y = int(rect.center().y())
+    assert img.pixelColor(int(rect.center().x()), y).green() > 200  # drawn on the image
+    for x in (int(rect.left()) - 10, int(rect.right()) + 10):  # not beside it
+        assert img.pixelColor(x, y).green() < 50, x

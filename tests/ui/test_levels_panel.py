@@ -172,3 +172,16 @@ def test_name_at_crosshair_runs_the_analysis_off_the_gui_thread(
     assert r.candidate.source == "seed" and r.candidate.confirmed
     assert abs(r.morphometry.body_volume_ml - l1.body_volume_ml) / l1.body_volume_ml < 0.05
     assert panel.table.item(names.index("L1"), 2).text() == "confirmed"
+
+
+def test_summary_of_a_single_level_reads_in_the_singular(quiet_window, demo_analysis) -> None:  # type: ignore[no-untyped-def]
+    """tptbox L3 (one body) read "1 levels (L3–L3)"."""
+    from dataclasses import replace
+
+    from ui.panels.common import push_analysis
+
+    one = replace(demo_analysis, levels=(demo_analysis.level("L2"),))
+    push_analysis(quiet_window.doc, one, "Analyse spine")
+    QApplication.processEvents()
+    text = quiet_window.planning.levels.summary.text()
+    assert text.startswith("1 level (L2), 0 confirmed."), text

@@ -9,6 +9,13 @@ E = html.escape
 RED = "#c00000"
 
 
+def questions(check: Any, item_ids: list[str]) -> str:
+    """The checklist's own questions for ``item_ids`` ("; "-joined, "none" when empty): the
+    surgeon reads "Uncorrectable coagulopathy", never the internal id "coagulopathy"."""
+    by_id = {r.item_id: r.question.rstrip("?") for r in check.items}
+    return "; ".join(by_id.get(i, i) for i in item_ids) or "none"
+
+
 def indication_html(check: Any, mri: Any = None) -> str:
     """First-page section: the statement, what is met / present / unknown, flagged levels in
     red, the oedema numbers when an MRI was registered, and the sources per item."""
@@ -19,7 +26,7 @@ def indication_html(check: Any, mri: Any = None) -> str:
                      f"{E('; '.join(why))}</p>")
 
     def ids(v: list[str]) -> str:
-        return E(", ".join(v) or "none")
+        return E(questions(check, v))
 
     parts.append(
         "<table class='grid'>"

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from planner.indication import ITEMS, IndicationCheck, validate_answers
+from ui.mri.report_section import questions
 
 log = logging.getLogger(__name__)
 RED = QColor(235, 60, 60)
@@ -106,7 +107,7 @@ def show_check(table: QTableWidget, check: IndicationCheck) -> None:
 
 def summary_html(check: IndicationCheck) -> str:
     def ids(v: list[str]) -> str:
-        return ", ".join(v) or "none"
+        return questions(check, v)
 
     red = "".join(f"<br><span style='color:#eb3c3c'>{n}: {'; '.join(w)}</span>"
                   for n, w in check.flagged_levels().items())

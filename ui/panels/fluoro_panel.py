@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPen
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from planner.fluoro_window import fluoro_display
@@ -38,6 +38,16 @@ LABEL_BOX = QColor(0, 0, 0, 190)
 #: Pending (not yet accepted) suggestions, drawn dashed in every view.
 SUGGESTION_COLOUR = QColor.fromRgbF(*SUGGESTION_RGB)
 LABEL_TEXT = QColor(255, 226, 120)
+
+
+def letter_font() -> QFont:
+    """Orientation letters (a function: no QFont before the application exists)."""
+    return QFont("Arial", 10, QFont.Weight.Bold)
+
+
+def angle_font() -> QFont:
+    """C-arm angle lines."""
+    return QFont("Arial", 9, QFont.Weight.Bold)
 
 
 def boxed_text(
@@ -126,19 +136,28 @@ class DRRView(QWidget):
         rect = self._image_rect()
         p.drawImage(rect, self._qimage)
         scale = rect.width() / self.image.pixels.shape[1]
+        p.save()
+        p.setClipRect(rect)  # a needle leaving the field ends at the image's edge
         self._draw_needles(p, rect, scale)
+        p.restore()
         self._draw_letters(p, rect)
+        lines, box = self.angle_box()
+        p.setFont(angle_font())
+        boxed_text(p, box, lines)
+        p.end()
+
+    def angle_box(self) -> tuple[str, QRectF]:
+        """The C-arm angles (two lines) and their box in the image's lower-left corner (px)."""
         a = self.image.angles
         lines = (
             f"{'LAO' if a.lao_deg >= 0 else 'RAO'} {abs(a.lao_deg):.1f}°\n"
             f"{'CRAN' if a.cranial_deg >= 0 else 'CAUD'} {abs(a.cranial_deg):.1f}°"
         )
-        p.setFont(QFont("Arial", 9, QFont.Weight.Bold))
-        fm = p.fontMetrics()
+        fm = QFontMetrics(angle_font())
         w = max(fm.horizontalAdvance(t) for t in lines.split("\n")) + 8
         h = 2 * fm.height() + 4
-        boxed_text(p, QRectF(rect.left() + 3, rect.bottom() - h - 3, w, h), lines)
-        p.end()
+        rect = self._image_rect()
+        return lines, QRectF(rect.left() + 3, rect.bottom() - h - 3, w, h)
 
     def _draw_suggestions(self, p: QPainter, rect: QRectF, scale: float) -> None:
         """Pending auto-suggestions: dashed, in the suggestion colour, until accepted."""
@@ -195,10 +214,9 @@ class DRRView(QWidget):
         """Orientation letter and its box per image edge ("left", "right", "top", "bottom")."""
         im = self.image
         rect = self._image_rect()
-        font = QFont("Arial", 10, QFont.Weight.Bold)
-        from PySide6.QtGui import QFontMetrics
-
-        fm = QFontMetrics(font)
+        fm = QFontMetrics(letter_font())
+        # on a small radiograph the centred bottom letter would sit under the angle box
+        angles_right = self.angle_box()[1].right()
         out: dict[str, tuple[str, QRectF]] = {}
         for edge, v in (
             ("right", im.col_dir_lps),
@@ -211,6 +229,8 @@ class DRRView(QWidget):
             x = {"left": rect.left() + 3, "right": rect.right() - w - 3}.get(
                 edge, rect.center().x() - w / 2
             )
+            if edge == "bottom":
+                x = max(x, angles_right + 3)
             y = {"top": rect.top() + 3, "bottom": rect.bottom() - h - 3}.get(
                 edge, rect.center().y() - h / 2
             )
@@ -218,7 +238,7 @@ class DRRView(QWidget):
         return out
 
     def _draw_letters(self, p: QPainter, _rect: QRectF) -> None:
-        p.setFont(QFont("Arial", 10, QFont.Weight.Bold))
+        p.setFont(letter_font())
         for text, box in self.letter_boxes().values():
             boxed_text(p, box, text, Qt.AlignmentFlag.AlignCenter)
 

@@ -40,9 +40,14 @@ def plain_no_anchor_message(text: str) -> str | None:
     import re
 
     m = re.search(r"found (\d+) vertebral bodies", text)
-    n = f"{m.group(1)} vertebral bodies" if m else "the vertebral bodies"
+    if m is None:
+        n, which = "the vertebral bodies", "which level each one is"
+    elif m.group(1) == "1":
+        n, which = "one vertebral body", "which level it is"
+    else:
+        n, which = f"{m.group(1)} vertebral bodies", "which level each one is"
     return (
-        f"The analysis found {n} but cannot tell which level each one is: neither the sacrum "
+        f"The analysis found {n} but cannot tell {which}: neither the sacrum "
         "nor the last rib-bearing vertebra (T12) is clear in this scan.\n\n"
         "Put the crosshair inside one body whose level you know, click “Name at "
         "crosshair…” and choose its name; the other bodies are named by counting from it. "

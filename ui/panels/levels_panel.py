@@ -283,9 +283,11 @@ class LevelsPanel(QWidget):
             )
         else:
             n_conf = sum(1 for r in levels if r.candidate.confirmed)
+            first, last = levels[0].level, levels[-1].level
+            many = f"{len(levels)} levels ({first}–{last})"
+            found = f"1 level ({first})" if len(levels) == 1 else many
             self.summary.setText(
-                f"{len(levels)} levels ({levels[0].level}–{levels[-1].level}), "
-                f"{n_conf} confirmed. {self._plan_text()}. "
+                f"{found}, {n_conf} confirmed. {self._plan_text()}. "
                 f"Active level: {target or 'not chosen'}."
             )
         warn = []
