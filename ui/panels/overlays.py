@@ -85,17 +85,25 @@ class PlanningOverlays(QObject):
         target = self.doc.plan.level if self.doc.plan is not None else None
         if analysis is self._shown_analysis and target == self._target and self._drawn:
             return
-        for a in self.outlines.values():
+        dirty: set[str] = set()
+        for name, a in self.outlines.items():
+            a.changed = False
             if analysis is self._shown_analysis:
                 a.set_target(target)
             else:
                 a.target = target
                 a.update(self._shown_analysis, analysis)
+            if a.changed or not self._drawn:
+                dirty.add(name)
         self._shown_analysis, self._target, self._drawn = analysis, target, True
         result = self.doc.level_result(target) if target is not None else None
-        for a in self.heights.values():
-            a.update(a.value, result)
-        self._render()
+        for name, h in self.heights.items():
+            if result is not h.value:
+                h.update(h.value, result)
+                dirty.add(name)
+        # only the views whose drawing changed render (a dragged morphometry point: sagittal)
+        for name in dirty:
+            self.views[name].request_render()
 
     def _on_controller_changed(self) -> None:
         view = self.ctrl.current

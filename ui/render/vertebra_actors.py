@@ -132,6 +132,8 @@ class SurfaceLayer:
         opacity: float = 0.25,
     ) -> None:
         self.surface = surface
+        #: what the owner drew this layer for (its reuse key)
+        self.key: Any = None
         mapper = vtkPolyDataMapper()
         self.actor = vtkActor()
         self.actor.SetMapper(mapper)
@@ -181,12 +183,19 @@ def text_actor(colour: tuple[float, float, float], size: int = 14) -> vtkTextAct
 
 
 class BodyOutlineAdapter(OverlayAdapter):
-    """All analysed bodies (value: ``SpineAnalysis`` or None); see the module notes."""
+    """All analysed bodies (value: ``SpineAnalysis`` or None); see the module notes.
+
+    A level's outline is rebuilt only when its body mask, name, confirmation or target colour
+    changed: a morphometry point or plane correction (same mask) keeps every outline. After each
+    :meth:`draw`, ``changed`` says whether anything on screen moved (the view needs a render).
+    """
 
     def __init__(self) -> None:
         super().__init__()
         self.target: str | None = None
+        self.changed = False
         self._layers: list[tuple[Any, SurfaceLayer, vtkTextActor | None]] = []
+        self._label_state: tuple[Any, ...] = ()
 
     def build(self) -> None:
         self.plane = vtkPlane() if self.context is not None and self.context.is_2d else None
@@ -197,21 +206,23 @@ class BodyOutlineAdapter(OverlayAdapter):
             if self.context is not None and self.value is not None:
                 self.draw(self.value)
 
+    def _layer_key(self, r: Any) -> tuple[int, str, bool, bool]:
+        return (id(r.anatomy.body), r.level, bool(r.candidate.confirmed), r.level == self.target)
+
     def draw(self, value: Any) -> None:
         assert self.context is not None
-        for _r, layer, label in self._layers:
-            self.context.renderer.RemoveViewProp(layer.actor)
-            self._props.remove(layer.actor)
-            if label is not None:
-                self.context.renderer.RemoveViewProp(label)
-                self._props.remove(label)
-        self._layers = []
-        if value is None:
-            return
-        for r in value.levels:
+        # keyed as drawn (the target may have changed since)
+        old = {layer.key: (layer, label) for _r, layer, label in self._layers}
+        new_layers: list[tuple[Any, SurfaceLayer, vtkTextActor | None]] = []
+        for r in () if value is None else value.levels:
             is_target = r.level == self.target
             if self.plane is None and not is_target:
                 continue  # 3D: only the target body (the bone rendering shows the others)
+            key = self._layer_key(r)
+            kept = old.pop(key, None)
+            if kept is not None:  # same mask, name and colour: keep the cut pipeline
+                new_layers.append((r, kept[0], kept[1]))
+                continue
             colour = TARGET_COLOUR if is_target else OTHER_COLOUR
             layer = SurfaceLayer(
                 self,
@@ -221,13 +232,24 @@ class BodyOutlineAdapter(OverlayAdapter):
                 2.5 if is_target else 1.5,
                 0.35 if is_target else 0.12,
             )
+            layer.key = key
             label = None
             if self.plane is not None:
                 label = text_actor(colour, 15 if is_target else 13)
                 label.SetInput(r.level + ("" if r.candidate.confirmed else "?"))
                 self.add_prop(label)
-            self._layers.append((r, layer, label))
+            new_layers.append((r, layer, label))
+        for layer, label in old.values():
+            self.context.renderer.RemoveViewProp(layer.actor)
+            self._props.remove(layer.actor)
+            if label is not None:
+                self.context.renderer.RemoveViewProp(label)
+                self._props.remove(label)
+        rebuilt = bool(old) or [id(x[1]) for x in new_layers] != [id(x[1]) for x in self._layers]
+        self._layers = new_layers
+        labels_before = self._label_state
         self.slice_changed()
+        self.changed = rebuilt or self._label_state != labels_before
 
     def slice_changed(self) -> None:
         if self.context is None or self.plane is None:
@@ -238,6 +260,7 @@ class BodyOutlineAdapter(OverlayAdapter):
         origin, normal, _half = plane
         self.plane.SetOrigin(*origin)
         self.plane.SetNormal(*normal)
+        state: list[Any] = []
         for r, layer, label in self._layers:
             crosses = plane_crosses(layer.bounds(), origin, normal)
             layer.actor.SetVisibility(crosses)
@@ -255,6 +278,8 @@ class BodyOutlineAdapter(OverlayAdapter):
                 )
             p = p - ((p - origin) @ normal) * normal
             label.GetPositionCoordinate().SetValue(*p)
+            state.append((crosses, tuple(np.round(p, 3))))
+        self._label_state = tuple(state)
 
 
 def height_line_points(
