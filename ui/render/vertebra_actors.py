@@ -55,11 +55,24 @@ def clear_surface_cache() -> None:
 
 
 def mask_surface(mask: NDArray[np.bool_], grid: ImageGrid, sigma_vox: float = 0.7) -> vtkPolyData:
-    """Smoothed iso-surface (0.5) of a ``[k, j, i]`` mask, points in LPS mm."""
+    """Smoothed iso-surface (0.5) of a ``[k, j, i]`` mask, points in LPS mm.
+
+    Only the mask's bounding box (with a margin wider than the smoothing kernel) is contoured:
+    the same surface, a fraction of the voxels (an outline edit redraws it on each push).
+    """
+    lo = np.zeros(3, dtype=int)
+    if mask.any():
+        margin = int(np.ceil(2.0 * sigma_vox)) + 2
+        axes = [
+            np.flatnonzero(mask.any(axis=tuple(a for a in range(3) if a != d))) for d in range(3)
+        ]
+        lo = np.array([max(0, int(x[0]) - margin) for x in axes])
+        hi = [min(mask.shape[d], int(x[-1]) + 1 + margin) for d, x in enumerate(axes)]
+        mask = mask[lo[0] : hi[0], lo[1] : hi[1], lo[2] : hi[2]]
     m = np.pad(np.ascontiguousarray(mask, dtype=np.float32), 1)
     img = vtkImageData()
     img.SetDimensions(m.shape[2], m.shape[1], m.shape[0])
-    img.SetOrigin(-1.0, -1.0, -1.0)
+    img.SetOrigin(lo[2] - 1.0, lo[1] - 1.0, lo[0] - 1.0)  # (i, j, k) of the padded corner
     img.GetPointData().SetScalars(numpy_to_vtk(m.ravel(), deep=1))
     smooth = vtkImageGaussianSmooth()
     smooth.SetInputData(img)
