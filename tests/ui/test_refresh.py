@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QApplication
 
 from tests.ui.demo_truth import truth_analysis
 from tests.ui.test_morphometry_tool import _with_points
-from tests.ui.trajectory_helpers import send_mouse
+from tests.ui.trajectory_helpers import select_row, send_mouse
 
 pytestmark = pytest.mark.gui
 
@@ -93,6 +93,37 @@ def test_a_point_push_renders_the_sagittal_view_only_and_keeps_outlines(
     _settle()
     assert counts["3d"] == 0
     assert "edited" not in table.item(row, 1).text()
+
+
+def test_a_point_push_on_the_planned_level_leaves_the_3d_view_once_estimates_settled(
+    make_window: Any, demo_case: Any, qtbot: Any, monkeypatch: Any
+) -> None:
+    win = _open(make_window, demo_case)
+    panel = win.planning.levels
+    select_row(panel.table, [r.level for r in win.doc.analysis.levels].index("L1"))
+    panel.buttons["add"].click()
+    assert win.doc.plan is not None and win.doc.plan.level == "L1"
+    _settle(10)
+    ctrl = win.planning.overlays.ctrl
+    assert ctrl.current is not None
+    view = win.slice_views["sagittal"]
+    tool = view.morphometry_tool
+    handles = {(lv, k): p for lv, k, p in tool.adapter.visible}
+    q0 = view.widget_point(handles[("L1", "anterior_superior")])
+    counts = _count_renders(win, monkeypatch)
+    send_mouse(view.vtk, "press", q0)
+    for step in range(3):  # three pushes of one drag, as the drag timer makes them
+        for k in range(1, 4):
+            send_mouse(view.vtk, "move", q0 + QPointF(0.0, float(3 * step + k)))
+        tool.flush()
+        _settle()
+        if step == 0:
+            counts.clear()  # the first push may drop the previous full estimate (balloons)
+    assert counts["sagittal"] >= 1
+    assert counts["3d"] == 0 and counts["axial"] == 0 and counts["coronal"] == 0
+    assert ctrl.current is not None and ctrl.current.result is win.doc.level_result("L1")
+    send_mouse(view.vtk, "release", q0 + QPointF(0.0, 9.0))
+    _settle()
 
 
 def test_an_outline_edit_rebuilds_that_level_in_every_view(
