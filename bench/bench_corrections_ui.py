@@ -113,12 +113,26 @@ def main() -> None:
     while win.doc.undo_stack.canUndo():
         win.doc.undo_stack.undo()
     _bench_modes(app, win, a)
+    _plan_level(app, win, "L1")  # the usual case: the corrected level is the planned one
+    _bench_point(app, win, a, "L1", "demo (L1 planned)")
     win.doc.undo_stack.setClean()
     opened = _open_totalseg(win)
     if opened is not None:
         _bench_point(app, win, opened[0], opened[1], "totalseg_example")
         win.doc.undo_stack.setClean()
     win.close()
+
+
+def _plan_level(app: Any, win: Any, level: str) -> None:
+    """Plan ``level`` as the levels panel's Add button does; let the estimates settle."""
+    from tests.ui.trajectory_helpers import select_row
+
+    panel = win.planning.levels
+    select_row(panel.table, [r.level for r in win.doc.analysis.levels].index(level))
+    panel.buttons["add"].click()
+    for _ in range(50):
+        app.processEvents()
+        time.sleep(0.02)
 
 
 def _bench_point(app: Any, win: Any, a: Any, level: str, case: str) -> None:
