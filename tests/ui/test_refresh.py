@@ -158,6 +158,27 @@ def test_an_outline_edit_rebuilds_that_level_in_every_view(
     for name in ("axial", "coronal", "sagittal"):
         assert counts[name] >= 1, name
     modes.set_mode("")
+    _settle()
+    # then a point drag: the erased outline is applied again on each push (a new mask array
+    # of the same content): every outline kept, the axial, coronal and 3D views not rendered
+    edited = {name: [id(layer) for _r, layer, _l in a._layers] for name, a in ov.outlines.items()}
+    sag = win.slice_views["sagittal"]
+    tool = sag.morphometry_tool
+    handles = {(lv, k): p for lv, k, p in tool.adapter.visible}
+    q0 = sag.widget_point(handles[("L1", "anterior_superior")])
+    counts.clear()
+    send_mouse(sag.vtk, "press", q0)
+    for k in range(1, 9):
+        send_mouse(sag.vtk, "move", q0 + QPointF(0.0, float(k)))
+    tool.flush()
+    _settle()
+    assert len(win.doc.case.plan.corrections) == 2
+    assert counts["sagittal"] >= 1
+    assert counts["3d"] == 0 and counts["axial"] == 0 and counts["coronal"] == 0
+    for name, a in ov.outlines.items():
+        assert [id(layer) for _r, layer, _l in a._layers] == edited[name], name
+    send_mouse(sag.vtk, "release", q0 + QPointF(0.0, 8.0))
+    _settle()
 
 
 def test_set_cell_changes_items_in_place() -> None:

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import weakref
 from typing import Any
 
@@ -34,24 +35,50 @@ HEIGHT_COLOUR = (1.0, 0.9, 0.3)
 WALL_ABBR = {"anterior": "Ha", "middle": "Hm", "posterior": "Hp"}
 
 
-_BODY_SURFACES: dict[int, tuple[weakref.ref[Any], vtkPolyData]] = {}
+#: body mask identity -> (weak reference, content digest): a digest is computed once per array
+_MASK_DIGESTS: dict[int, tuple[weakref.ref[Any], str]] = {}
+#: content digest -> surface, most recent last (a few levels and their edited versions)
+_BODY_SURFACES: dict[str, vtkPolyData] = {}
+SURFACE_CACHE_SIZE = 32
+
+
+def body_key(anatomy: Any) -> str:
+    """Content key of a level's body mask on its grid (not its name, frame or heights).
+
+    Corrections rebuild the body mask array on each push (an outline edit is decoded again
+    when a point of another level moves): equal masks get the same key, so their outline and
+    surface are kept.
+    """
+    body = anatomy.body
+    hit = _MASK_DIGESTS.get(id(body))
+    if hit is not None and hit[0]() is body:
+        return hit[1]
+    for k in [k for k, (ref, _d) in _MASK_DIGESTS.items() if ref() is None]:
+        del _MASK_DIGESTS[k]
+    h = hashlib.blake2b(digest_size=16)
+    h.update(f"{body.shape}|{anatomy.grid.fingerprint()}".encode())
+    h.update(np.packbits(np.ascontiguousarray(body, dtype=bool)).tobytes())
+    key = h.hexdigest()
+    _MASK_DIGESTS[id(body)] = (weakref.ref(body), key)
+    return key
 
 
 def body_surface(anatomy: Any) -> vtkPolyData:
-    """The body surface of a level, computed once per body mask and shared by every view
-    (renaming a level keeps its mask array, so its surface is reused)."""
-    key = id(anatomy.body)
-    hit = _BODY_SURFACES.get(key)
-    if hit is None or hit[0]() is not anatomy.body:
-        for k in [k for k, (ref, _s) in _BODY_SURFACES.items() if ref() is None]:
-            del _BODY_SURFACES[k]
-        hit = (weakref.ref(anatomy.body), mask_surface(anatomy.body, anatomy.grid))
-        _BODY_SURFACES[key] = hit
-    return hit[1]
+    """The body surface of a level, computed once per body mask content and shared by every
+    view (renaming a level or correcting its heights keeps its surface)."""
+    key = body_key(anatomy)
+    surface = _BODY_SURFACES.pop(key, None)
+    if surface is None:
+        surface = mask_surface(anatomy.body, anatomy.grid)
+    _BODY_SURFACES[key] = surface
+    while len(_BODY_SURFACES) > SURFACE_CACHE_SIZE:
+        del _BODY_SURFACES[next(iter(_BODY_SURFACES))]
+    return surface
 
 
 def clear_surface_cache() -> None:
     _BODY_SURFACES.clear()
+    _MASK_DIGESTS.clear()
 
 
 def mask_surface(mask: NDArray[np.bool_], grid: ImageGrid, sigma_vox: float = 0.7) -> vtkPolyData:
@@ -219,8 +246,8 @@ class BodyOutlineAdapter(OverlayAdapter):
             if self.context is not None and self.value is not None:
                 self.draw(self.value)
 
-    def _layer_key(self, r: Any) -> tuple[int, str, bool, bool]:
-        return (id(r.anatomy.body), r.level, bool(r.candidate.confirmed), r.level == self.target)
+    def _layer_key(self, r: Any) -> tuple[str, str, bool, bool]:
+        return (body_key(r.anatomy), r.level, bool(r.candidate.confirmed), r.level == self.target)
 
     def draw(self, value: Any) -> None:
         assert self.context is not None
