@@ -322,6 +322,33 @@ class BodyOutlineAdapter(OverlayAdapter):
         self._label_state = tuple(state)
 
 
+#: (anatomy, per wall (depth position mm, centre height mm) in the body frame), newest first:
+#: a dragged point changes the heights, not the body, so the mask is not scanned again
+_LINE_BASES: list[tuple[Any, dict[str, tuple[float, float]]]] = []
+LINE_BASES_SIZE = 8
+
+
+def _line_bases(anatomy: Any) -> dict[str, tuple[float, float]]:
+    for known, bases in _LINE_BASES:
+        if known is anatomy:
+            return bases
+    fr = anatomy.frame
+    k, j, i = np.nonzero(anatomy.body)
+    body = fr.to_body(anatomy.grid.voxel_to_lps(np.stack([i, j, k], axis=1).astype(float)))
+    mid = body[np.abs(body[:, 0]) <= max(2.0, float(anatomy.grid.spacing_mm.max()))]
+    if mid.shape[0] < 10:
+        mid = body
+    y0, y1 = float(mid[:, 1].min()), float(mid[:, 1].max())
+    bases = {}
+    for w in WALLS:
+        y = y0 + HEIGHT_POSITIONS_FRAC[w] * (y1 - y0)
+        col = mid[np.abs(mid[:, 1] - y) <= 1.0]
+        bases[w] = (y, float(0.5 * (col[:, 2].min() + col[:, 2].max())) if col.size else 0.0)
+    _LINE_BASES.insert(0, (anatomy, bases))
+    del _LINE_BASES[LINE_BASES_SIZE:]
+    return bases
+
+
 def height_line_points(
     anatomy: Any, morph: Any
 ) -> dict[str, tuple[NDArray[np.float64], NDArray[np.float64]]]:
@@ -331,17 +358,8 @@ def height_line_points(
     on the body mask there, with the measured length (so the drawing shows the measured number).
     """
     fr = anatomy.frame
-    k, j, i = np.nonzero(anatomy.body)
-    body = fr.to_body(anatomy.grid.voxel_to_lps(np.stack([i, j, k], axis=1).astype(float)))
-    mid = body[np.abs(body[:, 0]) <= max(2.0, float(anatomy.grid.spacing_mm.max()))]
-    if mid.shape[0] < 10:
-        mid = body
-    y0, y1 = float(mid[:, 1].min()), float(mid[:, 1].max())
     out = {}
-    for w in WALLS:
-        y = y0 + HEIGHT_POSITIONS_FRAC[w] * (y1 - y0)
-        col = mid[np.abs(mid[:, 1] - y) <= 1.0]
-        zc = 0.5 * (col[:, 2].min() + col[:, 2].max()) if col.size else 0.0
+    for w, (y, zc) in _line_bases(anatomy).items():
         h = morph.heights_mm.get(w)
         out[w] = (fr.to_lps([0.0, y, zc - h / 2]), fr.to_lps([0.0, y, zc + h / 2]))
     return out
