@@ -322,17 +322,20 @@ class BodyOutlineAdapter(OverlayAdapter):
         self._label_state = tuple(state)
 
 
-#: (anatomy, per wall (depth position mm, centre height mm) in the body frame), newest first:
-#: a dragged point changes the heights, not the body, so the mask is not scanned again
-_LINE_BASES: list[tuple[Any, dict[str, tuple[float, float]]]] = []
+#: (body mask and frame key, per wall (depth position mm, centre height mm) in the body
+#: frame), newest first: a dragged point changes the heights, not the body, so the mask is not
+#: scanned again (also when an outline correction rebuilds an equal mask on each push)
+_LINE_BASES: list[tuple[tuple[str, bytes], dict[str, tuple[float, float]]]] = []
 LINE_BASES_SIZE = 8
 
 
 def _line_bases(anatomy: Any) -> dict[str, tuple[float, float]]:
-    for known, bases in _LINE_BASES:
-        if known is anatomy:
-            return bases
     fr = anatomy.frame
+    axes = (fr.origin_lps, fr.left, fr.posterior, fr.superior)
+    key = (body_key(anatomy), np.concatenate([np.asarray(v, float) for v in axes]).tobytes())
+    for known, bases in _LINE_BASES:
+        if known == key:
+            return bases
     k, j, i = np.nonzero(anatomy.body)
     body = fr.to_body(anatomy.grid.voxel_to_lps(np.stack([i, j, k], axis=1).astype(float)))
     mid = body[np.abs(body[:, 0]) <= max(2.0, float(anatomy.grid.spacing_mm.max()))]
@@ -344,7 +347,7 @@ def _line_bases(anatomy: Any) -> dict[str, tuple[float, float]]:
         y = y0 + HEIGHT_POSITIONS_FRAC[w] * (y1 - y0)
         col = mid[np.abs(mid[:, 1] - y) <= 1.0]
         bases[w] = (y, float(0.5 * (col[:, 2].min() + col[:, 2].max())) if col.size else 0.0)
-    _LINE_BASES.insert(0, (anatomy, bases))
+    _LINE_BASES.insert(0, (key, bases))
     del _LINE_BASES[LINE_BASES_SIZE:]
     return bases
 
