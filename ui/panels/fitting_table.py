@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, Qt
-from PySide6.QtGui import QFontMetrics
-from PySide6.QtWidgets import QHeaderView, QStyle, QTableWidget, QWidget
+from PySide6.QtGui import QBrush, QColor, QFontMetrics
+from PySide6.QtWidgets import QHeaderView, QStyle, QTableWidget, QTableWidgetItem, QWidget
 
 #: Room around a header title (sort indicator margin and frame), px.
 HEADER_PAD_PX = 12
@@ -35,6 +35,51 @@ def column_range_px(table: QTableWidget, col: int) -> tuple[int, int]:
         lo = max(lo, max((fm.horizontalAdvance(w) for w in words), default=0) + pad)
         hi = max(hi, max(fm.horizontalAdvance(line) for line in lines) + pad)
     return lo, max(lo, hi)
+
+
+def set_cell(
+    table: QTableWidget,
+    row: int,
+    col: int,
+    text: str,
+    tip: str = "",
+    colour: QColor | None = None,
+    bold: bool = False,
+) -> bool:
+    """Show a cell, changing the existing item in place; returns whether anything changed.
+
+    A drag update rewrites a few numbers: untouched cells cost nothing and no item is rebuilt
+    (a new ``QTableWidgetItem`` per cell made the table resize every row each time).
+    """
+    item = table.item(row, col)
+    if item is None:
+        item = QTableWidgetItem(text)
+        item.setToolTip(tip)
+        if colour is not None:
+            item.setForeground(QBrush(colour))
+        if bold:
+            f = item.font()
+            f.setBold(True)
+            item.setFont(f)
+        table.setItem(row, col, item)
+        return True
+    changed = False
+    if item.text() != text:
+        item.setText(text)
+        changed = True
+    if item.toolTip() != tip:
+        item.setToolTip(tip)
+    shown = item.data(Qt.ItemDataRole.ForegroundRole)
+    shown_colour = shown.color() if isinstance(shown, QBrush) else None
+    if shown_colour != colour:
+        item.setData(Qt.ItemDataRole.ForegroundRole, None if colour is None else QBrush(colour))
+        changed = True
+    if item.font().bold() != bold:
+        f = item.font()
+        f.setBold(bold)
+        item.setFont(f)
+        changed = True
+    return changed
 
 
 def fit_widths_px(ranges: list[tuple[int, int]], avail_px: int, stretch: int) -> list[int]:

@@ -23,13 +23,12 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QItemSelectionModel, Signal
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QGridLayout,
     QLabel,
     QPushButton,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -40,7 +39,7 @@ from ui.document.document import Document
 from ui.document.workers import Task, start_task
 from ui.panels import level_dialogs
 from ui.panels.common import push_analysis
-from ui.panels.fitting_table import FittingTable
+from ui.panels.fitting_table import FittingTable, set_cell
 from ui.panels.level_ops import confirm_levels, rename_level
 from ui.shell.errors import guarded
 from ui.views.view_state import ViewState
@@ -190,9 +189,10 @@ class LevelsPanel(QWidget):
         levels = analysis.levels if analysis is not None else ()
         target = self.doc.active_level
         selected = self.selected_row()
+        changed = self.table.rowCount() != len(levels)
         self.table.setRowCount(len(levels))
         for row, r in enumerate(levels):
-            self._fill_row(row, r, r.level == target)
+            changed |= self._fill_row(row, r, r.level == target)
         self._planned_text = self._plan_text()
         if selected is not None and selected < len(levels) and self.selected_row() != selected:
             # the selection model, not selectRow: that honours held modifiers (Ctrl toggles)
@@ -201,11 +201,13 @@ class LevelsPanel(QWidget):
                 | QItemSelectionModel.SelectionFlag.Rows
             )
             self.table.selectionModel().select(self.table.model().index(selected, 0), flags)
-        self.table.fit_columns()
+        if changed:  # a dragged point rewrites a cell or none: no refit then
+            self.table.fit_columns()
         self._update_summary(levels, target)
         self._update_buttons()
 
-    def _fill_row(self, row: int, r: Any, is_target: bool) -> None:
+    def _fill_row(self, row: int, r: Any, is_target: bool) -> bool:
+        """Show one level's row (cells changed in place); returns whether a cell changed."""
         c = r.candidate
         m = r.morphometry
         status = "confirmed" if c.confirmed else "proposed"
@@ -232,23 +234,16 @@ class LevelsPanel(QWidget):
             + "".join(f"\nEdited: {e}" for e in edits),
             "",
         )
-        for col, (text, tip) in enumerate(zip(texts, tips, strict=True)):
-            item = QTableWidgetItem(text)
-            item.setToolTip(tip)
-            if col == 2:
-                item.setForeground(QBrush(CONFIRMED_COLOUR if c.confirmed else PROPOSED_COLOUR))
-            if is_target:
-                f = item.font()
-                f.setBold(True)
-                item.setFont(f)
-            self.table.setItem(row, col, item)
         mark = self.marks.get(c.level)
-        if mark is not None:
-            first = self.table.item(row, 0)
-            first.setText(f"{c.level} · {mark[0]}")
-            if mark[1]:
-                for col in range(self.table.columnCount()):
-                    self.table.item(row, col).setForeground(QBrush(QColor(235, 60, 60)))
+        changed = False
+        for col, (text, tip) in enumerate(zip(texts, tips, strict=True)):
+            colour = (CONFIRMED_COLOUR if c.confirmed else PROPOSED_COLOUR) if col == 2 else None
+            if mark is not None and col == 0:
+                text = f"{c.level} · {mark[0]}"
+            if mark is not None and mark[1]:
+                colour = QColor(235, 60, 60)
+            changed |= set_cell(self.table, row, col, text, tip, colour, is_target)
+        return changed
 
     def set_marks(self, marks: dict[str, tuple[str, bool]]) -> None:
         """Mark levels (e.g. MRI oedema; red for a flagged level) and redraw."""

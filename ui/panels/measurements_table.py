@@ -12,11 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QLabel,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -27,7 +26,7 @@ from planner.constants import (
     TRABECULAR_SENSITIVE_HU,
 )
 from ui.document.document import Document
-from ui.panels.fitting_table import FittingTable
+from ui.panels.fitting_table import FittingTable, set_cell
 
 COLUMNS = (
     "Level",
@@ -222,22 +221,20 @@ class MeasurementsTable(QWidget):
         a = self.doc.analysis
         levels = a.levels if a is not None else ()
         target = self.doc.plan.level if self.doc.plan is not None else None
+        changed = self.table.rowCount() != len(levels)
         self.table.setRowCount(len(levels))
         for row, r in enumerate(levels):
             m = r.morphometry
             for col, (text, tip) in enumerate(display_cells(m)):
-                item = QTableWidgetItem(text)
-                item.setToolTip(tip)
-                if col == 2 and GRADE_COLOURS.get(m.genant_grade) is not None:
-                    item.setForeground(QBrush(GRADE_COLOURS[m.genant_grade]))
-                if col == 3 and (c := hu_category(m.trabecular_hu)[2]) is not None:
-                    item.setForeground(QBrush(c))
-                if r.level == target:
-                    f = item.font()
-                    f.setBold(True)
-                    item.setFont(f)
-                self.table.setItem(row, col, item)
-        self.table.fit_columns()
+                colour = None
+                if col == 2:
+                    colour = GRADE_COLOURS.get(m.genant_grade)
+                elif col == 3:
+                    colour = hu_category(m.trabecular_hu)[2]
+                # cells changed in place: a dragged point rewrites one row's numbers only
+                changed |= set_cell(self.table, row, col, text, tip, colour, r.level == target)
+        if changed:
+            self.table.fit_columns()
 
     def _on_document_analysis_changed(self, old: Any, new: Any) -> None:
         if old is not new:

@@ -85,28 +85,46 @@ class PlanningOverlays(QObject):
         target = self.doc.plan.level if self.doc.plan is not None else None
         if analysis is self._shown_analysis and target == self._target and self._drawn:
             return
-        for a in self.outlines.values():
+        dirty: set[str] = set()
+        for name, a in self.outlines.items():
+            a.changed = False
             if analysis is self._shown_analysis:
                 a.set_target(target)
             else:
                 a.target = target
                 a.update(self._shown_analysis, analysis)
+            if a.changed or not self._drawn:
+                dirty.add(name)
         self._shown_analysis, self._target, self._drawn = analysis, target, True
         result = self.doc.level_result(target) if target is not None else None
-        for a in self.heights.values():
-            a.update(a.value, result)
-        self._render()
+        for name, h in self.heights.items():
+            if result is not h.value:
+                h.update(h.value, result)
+                dirty.add(name)
+        # only the views whose drawing changed render (a dragged morphometry point: sagittal)
+        for name in dirty:
+            self.views[name].request_render()
 
     def _on_controller_changed(self) -> None:
-        view = self.ctrl.current
+        view, old = self.ctrl.current, self._shown_view
         for table in (self.balloons, self.cement, self.ghosts):
             for a in table.values():
-                a.update(self._shown_view, view)
+                a.update(old, view)
+        injected = False
         for a in self.cement.values():
             if a.injected_ml != self.ctrl.injected_ml:
                 a.set_injected(self.ctrl.injected_ml)
+                injected = True
         self._shown_view = view
-        self._render()
+        # only the views whose drawing changed render: a corrected point gives new estimates
+        # but the same balloons and cement (the 3D view would render ~200 ms for nothing)
+        dirty: set[str] = set()
+        if injected or _drawn_key(old, "full") != _drawn_key(view, "full"):
+            dirty |= set(self.balloons) | set(self.cement)
+        if _drawn_key(old, "restoration") != _drawn_key(view, "restoration"):
+            dirty |= set(self.ghosts)
+        for name in dirty:
+            self.views[name].request_render()
 
     def _on_controller_injected_changed(self, _ml: float) -> None:
         for a in self.cement.values():
@@ -117,3 +135,15 @@ class PlanningOverlays(QObject):
         for a in self.ghosts.values():
             a.set_enabled(on)
         self._render()
+
+
+def _drawn_key(view: Any, part: str) -> tuple[int, int]:
+    """Identity of what an estimate adapter draws from an ``EstimateView``: its ``part``
+    (``full``: balloons and cement; ``restoration``: the ghost) and the level result they are
+    placed on (the balloons' lifted endplates, the ghost outline)."""
+    if view is None:
+        return (0, 0)
+    drawn = getattr(view, part, None)
+    if drawn is None:
+        return (0, 0)
+    return (id(drawn), id(getattr(view, "result", None)))

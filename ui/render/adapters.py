@@ -14,6 +14,7 @@ plane (``self.context.distance_to_slice(points)``). ``view.remove_adapter(adapte
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -30,6 +31,31 @@ from vtkmodules.vtkRenderingCore import (
 )
 
 PlaneFn = Callable[[], tuple[NDArray[np.float64], NDArray[np.float64], float] | None]
+
+
+def values_equal(a: Any, b: Any) -> bool:
+    """Whether two drawn values are equal by value (tuples, dataclasses, numpy arrays inside).
+
+    Lets a view skip a redraw and a render when a new but equal value arrives (a correction of
+    another level rebuilds the tuple of pedicle axes with the same points).
+    """
+    if a is b:
+        return True
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        if a is None or b is None:
+            return False
+        x, y = np.asarray(a), np.asarray(b)
+        return x.shape == y.shape and bool(np.array_equal(x, y))
+    if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
+        return type(a) is type(b) and len(a) == len(b) and all(map(values_equal, a, b))
+    if dataclasses.is_dataclass(a) and not isinstance(a, type):
+        return type(a) is type(b) and all(
+            values_equal(getattr(a, f.name), getattr(b, f.name)) for f in dataclasses.fields(a)
+        )
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):
+        return False
 
 
 class ViewContext:

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import weakref
 from typing import Any
 
@@ -34,32 +35,71 @@ HEIGHT_COLOUR = (1.0, 0.9, 0.3)
 WALL_ABBR = {"anterior": "Ha", "middle": "Hm", "posterior": "Hp"}
 
 
-_BODY_SURFACES: dict[int, tuple[weakref.ref[Any], vtkPolyData]] = {}
+#: body mask identity -> (weak reference, content digest): a digest is computed once per array
+_MASK_DIGESTS: dict[int, tuple[weakref.ref[Any], str]] = {}
+#: content digest -> surface, most recent last (a few levels and their edited versions)
+_BODY_SURFACES: dict[str, vtkPolyData] = {}
+SURFACE_CACHE_SIZE = 32
+
+
+def body_key(anatomy: Any) -> str:
+    """Content key of a level's body mask on its grid (not its name, frame or heights).
+
+    Corrections rebuild the body mask array on each push (an outline edit is decoded again
+    when a point of another level moves): equal masks get the same key, so their outline and
+    surface are kept.
+    """
+    body = anatomy.body
+    hit = _MASK_DIGESTS.get(id(body))
+    if hit is not None and hit[0]() is body:
+        return hit[1]
+    for k in [k for k, (ref, _d) in _MASK_DIGESTS.items() if ref() is None]:
+        del _MASK_DIGESTS[k]
+    h = hashlib.blake2b(digest_size=16)
+    h.update(f"{body.shape}|{anatomy.grid.fingerprint()}".encode())
+    h.update(np.packbits(np.ascontiguousarray(body, dtype=bool)).tobytes())
+    key = h.hexdigest()
+    _MASK_DIGESTS[id(body)] = (weakref.ref(body), key)
+    return key
 
 
 def body_surface(anatomy: Any) -> vtkPolyData:
-    """The body surface of a level, computed once per body mask and shared by every view
-    (renaming a level keeps its mask array, so its surface is reused)."""
-    key = id(anatomy.body)
-    hit = _BODY_SURFACES.get(key)
-    if hit is None or hit[0]() is not anatomy.body:
-        for k in [k for k, (ref, _s) in _BODY_SURFACES.items() if ref() is None]:
-            del _BODY_SURFACES[k]
-        hit = (weakref.ref(anatomy.body), mask_surface(anatomy.body, anatomy.grid))
-        _BODY_SURFACES[key] = hit
-    return hit[1]
+    """The body surface of a level, computed once per body mask content and shared by every
+    view (renaming a level or correcting its heights keeps its surface)."""
+    key = body_key(anatomy)
+    surface = _BODY_SURFACES.pop(key, None)
+    if surface is None:
+        surface = mask_surface(anatomy.body, anatomy.grid)
+    _BODY_SURFACES[key] = surface
+    while len(_BODY_SURFACES) > SURFACE_CACHE_SIZE:
+        del _BODY_SURFACES[next(iter(_BODY_SURFACES))]
+    return surface
 
 
 def clear_surface_cache() -> None:
     _BODY_SURFACES.clear()
+    _MASK_DIGESTS.clear()
 
 
 def mask_surface(mask: NDArray[np.bool_], grid: ImageGrid, sigma_vox: float = 0.7) -> vtkPolyData:
-    """Smoothed iso-surface (0.5) of a ``[k, j, i]`` mask, points in LPS mm."""
+    """Smoothed iso-surface (0.5) of a ``[k, j, i]`` mask, points in LPS mm.
+
+    Only the mask's bounding box (with a margin wider than the smoothing kernel) is contoured:
+    the same surface, a fraction of the voxels (an outline edit redraws it on each push).
+    """
+    lo = np.zeros(3, dtype=int)
+    if mask.any():
+        margin = int(np.ceil(2.0 * sigma_vox)) + 2
+        axes = [
+            np.flatnonzero(mask.any(axis=tuple(a for a in range(3) if a != d))) for d in range(3)
+        ]
+        lo = np.array([max(0, int(x[0]) - margin) for x in axes])
+        hi = [min(mask.shape[d], int(x[-1]) + 1 + margin) for d, x in enumerate(axes)]
+        mask = mask[lo[0] : hi[0], lo[1] : hi[1], lo[2] : hi[2]]
     m = np.pad(np.ascontiguousarray(mask, dtype=np.float32), 1)
     img = vtkImageData()
     img.SetDimensions(m.shape[2], m.shape[1], m.shape[0])
-    img.SetOrigin(-1.0, -1.0, -1.0)
+    img.SetOrigin(lo[2] - 1.0, lo[1] - 1.0, lo[0] - 1.0)  # (i, j, k) of the padded corner
     img.GetPointData().SetScalars(numpy_to_vtk(m.ravel(), deep=1))
     smooth = vtkImageGaussianSmooth()
     smooth.SetInputData(img)
@@ -132,6 +172,8 @@ class SurfaceLayer:
         opacity: float = 0.25,
     ) -> None:
         self.surface = surface
+        #: what the owner drew this layer for (its reuse key)
+        self.key: Any = None
         mapper = vtkPolyDataMapper()
         self.actor = vtkActor()
         self.actor.SetMapper(mapper)
@@ -181,12 +223,19 @@ def text_actor(colour: tuple[float, float, float], size: int = 14) -> vtkTextAct
 
 
 class BodyOutlineAdapter(OverlayAdapter):
-    """All analysed bodies (value: ``SpineAnalysis`` or None); see the module notes."""
+    """All analysed bodies (value: ``SpineAnalysis`` or None); see the module notes.
+
+    A level's outline is rebuilt only when its body mask, name, confirmation or target colour
+    changed: a morphometry point or plane correction (same mask) keeps every outline. After each
+    :meth:`draw`, ``changed`` says whether anything on screen moved (the view needs a render).
+    """
 
     def __init__(self) -> None:
         super().__init__()
         self.target: str | None = None
+        self.changed = False
         self._layers: list[tuple[Any, SurfaceLayer, vtkTextActor | None]] = []
+        self._label_state: tuple[Any, ...] = ()
 
     def build(self) -> None:
         self.plane = vtkPlane() if self.context is not None and self.context.is_2d else None
@@ -197,21 +246,23 @@ class BodyOutlineAdapter(OverlayAdapter):
             if self.context is not None and self.value is not None:
                 self.draw(self.value)
 
+    def _layer_key(self, r: Any) -> tuple[str, str, bool, bool]:
+        return (body_key(r.anatomy), r.level, bool(r.candidate.confirmed), r.level == self.target)
+
     def draw(self, value: Any) -> None:
         assert self.context is not None
-        for _r, layer, label in self._layers:
-            self.context.renderer.RemoveViewProp(layer.actor)
-            self._props.remove(layer.actor)
-            if label is not None:
-                self.context.renderer.RemoveViewProp(label)
-                self._props.remove(label)
-        self._layers = []
-        if value is None:
-            return
-        for r in value.levels:
+        # keyed as drawn (the target may have changed since)
+        old = {layer.key: (layer, label) for _r, layer, label in self._layers}
+        new_layers: list[tuple[Any, SurfaceLayer, vtkTextActor | None]] = []
+        for r in () if value is None else value.levels:
             is_target = r.level == self.target
             if self.plane is None and not is_target:
                 continue  # 3D: only the target body (the bone rendering shows the others)
+            key = self._layer_key(r)
+            kept = old.pop(key, None)
+            if kept is not None:  # same mask, name and colour: keep the cut pipeline
+                new_layers.append((r, kept[0], kept[1]))
+                continue
             colour = TARGET_COLOUR if is_target else OTHER_COLOUR
             layer = SurfaceLayer(
                 self,
@@ -221,13 +272,24 @@ class BodyOutlineAdapter(OverlayAdapter):
                 2.5 if is_target else 1.5,
                 0.35 if is_target else 0.12,
             )
+            layer.key = key
             label = None
             if self.plane is not None:
                 label = text_actor(colour, 15 if is_target else 13)
                 label.SetInput(r.level + ("" if r.candidate.confirmed else "?"))
                 self.add_prop(label)
-            self._layers.append((r, layer, label))
+            new_layers.append((r, layer, label))
+        for layer, label in old.values():
+            self.context.renderer.RemoveViewProp(layer.actor)
+            self._props.remove(layer.actor)
+            if label is not None:
+                self.context.renderer.RemoveViewProp(label)
+                self._props.remove(label)
+        rebuilt = bool(old) or [id(x[1]) for x in new_layers] != [id(x[1]) for x in self._layers]
+        self._layers = new_layers
+        labels_before = self._label_state
         self.slice_changed()
+        self.changed = rebuilt or self._label_state != labels_before
 
     def slice_changed(self) -> None:
         if self.context is None or self.plane is None:
@@ -238,6 +300,7 @@ class BodyOutlineAdapter(OverlayAdapter):
         origin, normal, _half = plane
         self.plane.SetOrigin(*origin)
         self.plane.SetNormal(*normal)
+        state: list[Any] = []
         for r, layer, label in self._layers:
             crosses = plane_crosses(layer.bounds(), origin, normal)
             layer.actor.SetVisibility(crosses)
@@ -255,6 +318,38 @@ class BodyOutlineAdapter(OverlayAdapter):
                 )
             p = p - ((p - origin) @ normal) * normal
             label.GetPositionCoordinate().SetValue(*p)
+            state.append((crosses, tuple(np.round(p, 3))))
+        self._label_state = tuple(state)
+
+
+#: (body mask and frame key, per wall (depth position mm, centre height mm) in the body
+#: frame), newest first: a dragged point changes the heights, not the body, so the mask is not
+#: scanned again (also when an outline correction rebuilds an equal mask on each push)
+_LINE_BASES: list[tuple[tuple[str, bytes], dict[str, tuple[float, float]]]] = []
+LINE_BASES_SIZE = 8
+
+
+def _line_bases(anatomy: Any) -> dict[str, tuple[float, float]]:
+    fr = anatomy.frame
+    axes = (fr.origin_lps, fr.left, fr.posterior, fr.superior)
+    key = (body_key(anatomy), np.concatenate([np.asarray(v, float) for v in axes]).tobytes())
+    for known, bases in _LINE_BASES:
+        if known == key:
+            return bases
+    k, j, i = np.nonzero(anatomy.body)
+    body = fr.to_body(anatomy.grid.voxel_to_lps(np.stack([i, j, k], axis=1).astype(float)))
+    mid = body[np.abs(body[:, 0]) <= max(2.0, float(anatomy.grid.spacing_mm.max()))]
+    if mid.shape[0] < 10:
+        mid = body
+    y0, y1 = float(mid[:, 1].min()), float(mid[:, 1].max())
+    bases = {}
+    for w in WALLS:
+        y = y0 + HEIGHT_POSITIONS_FRAC[w] * (y1 - y0)
+        col = mid[np.abs(mid[:, 1] - y) <= 1.0]
+        bases[w] = (y, float(0.5 * (col[:, 2].min() + col[:, 2].max())) if col.size else 0.0)
+    _LINE_BASES.insert(0, (key, bases))
+    del _LINE_BASES[LINE_BASES_SIZE:]
+    return bases
 
 
 def height_line_points(
@@ -266,17 +361,8 @@ def height_line_points(
     on the body mask there, with the measured length (so the drawing shows the measured number).
     """
     fr = anatomy.frame
-    k, j, i = np.nonzero(anatomy.body)
-    body = fr.to_body(anatomy.grid.voxel_to_lps(np.stack([i, j, k], axis=1).astype(float)))
-    mid = body[np.abs(body[:, 0]) <= max(2.0, float(anatomy.grid.spacing_mm.max()))]
-    if mid.shape[0] < 10:
-        mid = body
-    y0, y1 = float(mid[:, 1].min()), float(mid[:, 1].max())
     out = {}
-    for w in WALLS:
-        y = y0 + HEIGHT_POSITIONS_FRAC[w] * (y1 - y0)
-        col = mid[np.abs(mid[:, 1] - y) <= 1.0]
-        zc = 0.5 * (col[:, 2].min() + col[:, 2].max()) if col.size else 0.0
+    for w, (y, zc) in _line_bases(anatomy).items():
         h = morph.heights_mm.get(w)
         out[w] = (fr.to_lps([0.0, y, zc - h / 2]), fr.to_lps([0.0, y, zc + h / 2]))
     return out

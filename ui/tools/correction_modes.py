@@ -29,6 +29,7 @@ from PySide6.QtGui import QActionGroup, QMouseEvent
 
 from planner.constants import BRUSH_RADIUS_DEFAULT_MM, BRUSH_RADIUS_RANGE_MM
 from ui.document.commands import merge_key_for
+from ui.render.adapters import values_equal
 from ui.render.correction_overlays import (
     BrushCursorAdapter,
     PedicleAxisAdapter,
@@ -156,6 +157,7 @@ class CorrectionModes(QObject):
         for v in self.views.values():
             v.vtk.setCursor(cursor)
         self.refresh()
+        self._render()  # the brush cursor left every view
         self.mode_changed.emit(mode)
         self.status.emit(MODES[mode][3] + " — Esc leaves" if mode else "Correction mode left")
 
@@ -184,13 +186,19 @@ class CorrectionModes(QObject):
         lines: tuple[PlaneLine, ...] = ()
         if case is not None and self.mode == "plane":
             lines = G.plane_lines(case)
-        self.plane.update(self.plane.value, lines)
+        dirty: set[str] = set()
+        if not values_equal(self.plane.value, lines):
+            self.plane.update(self.plane.value, lines)
+            dirty.add("axial")
         axes = G.pedicle_axes(case) if case is not None else []
         if self.pending_entry is not None:
             axes.append((self.pending_entry, None))
-        for a in self.axes.values():
-            a.update(a.value, tuple(axes))
-        self._render()
+        for name, a in self.axes.items():
+            if not values_equal(a.value, tuple(axes)):
+                a.update(a.value, tuple(axes))
+                dirty.add(name)
+        for name in dirty:  # only the views whose drawing changed render
+            self.views[name].request_render()
 
     def _render(self) -> None:
         for v in self.views.values():

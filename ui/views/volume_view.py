@@ -75,7 +75,7 @@ class VolumeView(RenderedView):
         self.cut_posterior = True
         doc.volume_changed.connect(self._on_document_volume_changed)
         doc.plan_changed.connect(self._on_document_plan_changed)
-        doc.analysis_changed.connect(lambda _o, _n: self._update_cut())
+        doc.analysis_changed.connect(self._on_document_analysis_changed)
 
     def _before_render(self) -> None:
         self._ensure_marker()
@@ -110,14 +110,25 @@ class VolumeView(RenderedView):
             return None
         return None if res is None else res.morphometry
 
-    def _update_cut(self) -> None:
+    def _update_cut(self) -> bool:
+        """Place the posterior cut for the target body; returns whether it moved."""
         m = self._target_morphometry() if self.cut_posterior else None
-        if m is None:
-            self.pipeline.set_posterior_cut(None)
-            return
-        c = np.asarray(m.centroid_lps, dtype=np.float64)
-        # just behind the posterior wall: pedicle bases stay, laminae and spinous go
-        self.pipeline.set_posterior_cut(c + [0.0, m.depth_mm / 2.0 + CUT_BEHIND_WALL_MM, 0.0])
+        origin = None
+        if m is not None:
+            c = np.asarray(m.centroid_lps, dtype=np.float64)
+            # just behind the posterior wall: pedicle bases stay, laminae and spinous go
+            origin = c + [0.0, m.depth_mm / 2.0 + CUT_BEHIND_WALL_MM, 0.0]
+        old = self.pipeline.cut_origin_lps
+        if (old is None and origin is None) or (
+            old is not None and origin is not None and np.array_equal(old, origin)
+        ):
+            return False
+        self.pipeline.set_posterior_cut(origin)
+        return True
+
+    def _on_document_analysis_changed(self, _old: Any, _new: Any) -> None:
+        if self._update_cut():  # a corrected point or plane elsewhere leaves the 3D view alone
+            self.request_render()
 
     def _on_document_plan_changed(self, old: Any, new: Any) -> None:
         old_level = getattr(old, "level", None)
@@ -155,6 +166,7 @@ class VolumeView(RenderedView):
         self._adapters.clear()
         self.doc.volume_changed.disconnect(self._on_document_volume_changed)
         self.doc.plan_changed.disconnect(self._on_document_plan_changed)
+        self.doc.analysis_changed.disconnect(self._on_document_analysis_changed)
         self.vtk.removeEventFilter(self)
         if self._marker_on:
             self.marker.SetEnabled(0)
@@ -182,6 +194,8 @@ class VolumeView(RenderedView):
                 log.exception("GPU ray casting unavailable; staying on the CPU mapper")
                 self.pipeline.use_gpu = False
                 self.pipeline.prop.SetMapper(self.pipeline._make_mapper())
+            # a new mapper has no clipping plane: put the posterior cut back
+            self.pipeline.set_posterior_cut(self.pipeline.cut_origin_lps)
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:
         t = event.type()
