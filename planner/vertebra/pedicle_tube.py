@@ -49,6 +49,11 @@ CHAIN_JUMP_MM = 3.0
 #: Bone chords through the isthmus are sampled this finely and this far (mm).
 CHORD_STEP_MM = 0.1
 CHORD_MAX_MM = 20.0
+#: The width is the narrowest left-right chord within this distance (mm, along the axis) of
+#: the smallest section: the isthmus width is the pedicle's minimum transverse width (Zindrick
+#: et al., Spine 1987), and the smallest-area section can sit a voxel off it, where the pedicle
+#: already flares towards the lamina.
+WIDTH_WINDOW_MM = 1.5
 #: Gaps in a pedicle section's cortical ring up to this wide are closed before it is filled
 #: (a porotic cortex under 1 mm is not resolved everywhere; tool assumption).
 RING_GAP_MM = 3.0
@@ -129,7 +134,7 @@ def find_pedicle(lat: Lattice, pts_b: FloatArray, solid: NDArray[np.bool_],
     up = np.cross(d, left)
     up *= np.sign(up[2]) or 1.0
     own = solid & ~canal & zone[:, None, :]  # not on into the transverse process
-    width, inner_w = _chord(lat, own, hu, centre, left)
+    width, inner_w = _narrowest(lat, own, hu, centre, d, left)
     height, inner_h = _chord(lat, own, hu, centre, up)
     tube, p_end = _tube(lat, pts_b, solid & ~canal, coef_l, coef_s, width / abs(left[0]),
                         height / abs(up[2]), p_wall, iso.j)
@@ -211,14 +216,30 @@ def _section(lat: Lattice, solid: NDArray[np.bool_], canal: NDArray[np.bool_],
                     float(s[ks].mean()))
 
 
+def _narrowest(lat: Lattice, own: NDArray[np.bool_], hu: FloatArray, centre: FloatArray,
+               axis: FloatArray, left: FloatArray) -> tuple[float, float]:
+    """The narrowest left-right chord within :data:`WIDTH_WINDOW_MM` of ``centre`` along the
+    axis. A chord under half the central one is a piece of a porotic cortical ring (the
+    channel inside it is dark), not the pedicle's width, and is not taken."""
+    here = _chord(lat, own, hu, centre, left)
+    best = here
+    for dp in np.arange(-WIDTH_WINDOW_MM, WIDTH_WINDOW_MM + 1e-9, 0.5 * lat.step):
+        w = _chord(lat, own, hu, centre + dp * axis, left, centred=True)
+        if 0.5 * here[0] <= w[0] < best[0]:
+            best = w
+    return best
+
+
 def _chord(lat: Lattice, solid: NDArray[np.bool_], hu_lat: FloatArray,
-           centre: FloatArray, direction: FloatArray) -> tuple[float, float]:
+           centre: FloatArray, direction: FloatArray,
+           centred: bool = False) -> tuple[float, float]:
     """(outer, inner) lengths (mm) of the bone chord through ``centre`` along ``direction``
     (body coords): between the outer cortical edges, and between the inner ones (the
     cancellous channel; NaN where a cortex is not resolved).
 
     Each end is where the solid bone ends, moved to the CT's local half-maximum edge
-    (:func:`_edges_near`).
+    (:func:`_edges_near`). With ``centred`` a chord whose bone run does not contain ``centre``
+    is 0 (not measured there).
     """
     from scipy.ndimage import map_coordinates
 
@@ -234,6 +255,8 @@ def _chord(lat: Lattice, solid: NDArray[np.bool_], hu_lat: FloatArray,
     edges = np.flatnonzero(np.diff(np.r_[0, inside.astype(np.int8), 0]))
     runs = edges.reshape(-1, 2)
     c = len(t) // 2
+    if centred and not inside[c]:
+        return 0.0, math.nan
     a, z = min(runs, key=lambda r: 0 if r[0] <= c < r[1] else min(abs(r[0] - c),
                                                                    abs(r[1] - 1 - c)))
     mid = 0.5 * float(t[a] + t[z - 1])

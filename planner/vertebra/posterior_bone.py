@@ -78,6 +78,11 @@ def solid_bone(bone: NDArray[np.bool_], body: NDArray[np.bool_],
     return solid, AxialHoles(lab, int(n), np.where(area < HOLE_MAX_MM2, 0.0, area))
 
 
+#: The canal starts at most this far in front of the body's posterior wall (mm; the wall's
+#: median position varies over its height; tool assumption).
+CANAL_FRONT_MARGIN_MM = 2.0
+
+
 def _in_plane(axis: int) -> NDArray[np.bool_]:
     """4-connectivity structure within planes normal to lattice ``axis``."""
     st = np.zeros((3, 3, 3), dtype=bool)
@@ -109,7 +114,11 @@ def canal_from_bone(bone: NDArray[np.bool_], holes: AxialHoles, body: NDArray[np
     s = pts_b[..., 2]
     s_body = s[body]
     in_slab = (s >= s_body.min() - 8.0) & (s <= s_body.max() + 8.0)
-    return np.asarray(np.broadcast_to(foot, bone.shape) & in_slab & ~bone & ~body, dtype=bool)
+    # a hole reaching forward through a gap in a porotic body's outline is canal only behind
+    # the posterior wall
+    behind = pts_b[..., 1] >= p_wall - CANAL_FRONT_MARGIN_MM
+    return np.asarray(np.broadcast_to(foot, bone.shape) & in_slab & behind & ~bone & ~body,
+                      dtype=bool)
 
 
 def posterior_wall(body: NDArray[np.bool_], pts_b: FloatArray) -> float:
