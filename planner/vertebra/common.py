@@ -8,38 +8,42 @@ affine (:mod:`planner.grid`); no module of the vertebra analysis assumes axial s
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 from numpy.typing import NDArray
 
 from planner.errors import AnalysisError
 from planner.grid import FloatArray, ImageGrid
+from planner.plan.levels import LEVEL_NAMES, NAMES_TEXT, STANDARD_ORDER, counting_order
 from planner.volume import CTVolume
 
-#: Cranio-caudal order of the level names the planner knows (VerSe naming, DOMAIN.md §1).
-LEVEL_ORDER: tuple[str, ...] = (
-    *(f"C{i}" for i in range(1, 8)),
-    *(f"T{i}" for i in range(1, 13)),
-    *(f"L{i}" for i in range(1, 6)),
-    "S1",
-)
+#: Cranio-caudal order of the usual level names (VerSe naming; Sekuboyina et al., Medical Image
+#: Analysis 2021). The numerical variants T13 and L6 are known too
+#: (:data:`planner.plan.levels.LEVEL_NAMES`) but count only where they are named.
+LEVEL_ORDER: tuple[str, ...] = STANDARD_ORDER
 
 #: Thickest slices accepted for body analysis: endplates of 1 mm cortex and discs of
 #: 5-10 mm cannot be located from thicker slices (issue 4, bad input).
 MAX_SLICE_MM = 3.5
 
 
-def level_index(name: str) -> int:
-    """Index of a level name in :data:`LEVEL_ORDER` (case-insensitive)."""
+def level_index(name: str, variants: Iterable[str] = ()) -> int:
+    """Index of a level name (case-insensitive) in the counting order that includes the
+    numerical variants among ``variants`` and ``name`` itself (T13 after T12, L6 after L5),
+    so T12 and L1 are one step apart unless a T13 is named."""
     key = name.strip().upper()
-    if key not in LEVEL_ORDER:
-        raise ValueError(f"unknown level {name!r}; expected one of C1..C7, T1..T12, L1..L5, S1")
-    return LEVEL_ORDER.index(key)
+    if key not in LEVEL_NAMES:
+        raise ValueError(f"unknown level {name!r}; expected one of {NAMES_TEXT}")
+    return counting_order((key, *(v.strip().upper() for v in variants))).index(key)
 
 
 def shift_level(name: str, steps: int) -> str | None:
-    """The level ``steps`` below (+) or above (-) ``name``; None past C1 or S1."""
+    """The level ``steps`` below (+) or above (-) ``name``; None past C1 or S1. Counting
+    from a variant passes through it (T13 + 1 is L1), never into one (T12 + 1 is L1)."""
+    order = counting_order((name.strip().upper(),))
     idx = level_index(name) + steps
-    return LEVEL_ORDER[idx] if 0 <= idx < len(LEVEL_ORDER) else None
+    return order[idx] if 0 <= idx < len(order) else None
 
 
 def check_ct(volume: CTVolume) -> None:

@@ -145,7 +145,7 @@ def grade_all(levels: dict[str, Morphometry]) -> dict[str, Morphometry]:
     first = {k: grade_level(m, levels, odd) for k, m in levels.items()}
     fractured = {k for k, m in first.items() if m.genant_grade > 0} | odd
     out = {k: grade_level(m, levels, fractured) for k, m in
-           sorted(levels.items(), key=lambda kv: level_index(kv[0]))}
+           sorted(levels.items(), key=lambda kv: level_index(kv[0], levels))}
     for k in odd:
         out[k] = replace(out[k], notes=(*out[k].notes, (
             "middle height taller than both walls by > 15 %: endplates are flat or concave, "

@@ -13,6 +13,7 @@ as NaN (null in JSON).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -20,7 +21,8 @@ from planner.constants import LABEL_MASK_BONE_HU
 from planner.errors import AnalysisError, InputError
 from planner.grid import ImageGrid
 from planner.io_nifti import VERSE_NAMES
-from planner.vertebra.common import LEVEL_ORDER, level_index
+from planner.plan.levels import LEVEL_NAMES, counting_order
+from planner.vertebra.common import level_index as _level_index
 from planner.vertebra.types import LevelCandidate
 from planner.volume import CTVolume, LabelMap
 
@@ -35,11 +37,11 @@ def level_names(labelmap: LabelMap) -> dict[int, str]:
     out: dict[int, str] = {}
     for key, name in labelmap.names.items():
         m = _NAME_RE.search(name.strip())
-        if m and key in present and m.group(1).upper() in LEVEL_ORDER:
+        if m and key in present and m.group(1).upper() in LEVEL_NAMES:
             out[key] = m.group(1).upper()
     if not out and not labelmap.names:
         out = {k: VERSE_NAMES[k] for k in present if k in VERSE_NAMES and VERSE_NAMES[k]
-               in LEVEL_ORDER}
+               in LEVEL_NAMES}
     return out
 
 
@@ -102,6 +104,9 @@ def _label_stats(lab: np.ndarray, grid: ImageGrid, names: dict[int, str],
 
 def label_problems(stats: dict[str, tuple[float, np.ndarray, float]]) -> dict[str, str]:
     """Levels whose label cannot be measured honestly, with the reason (see thresholds)."""
+    def level_index(name: str) -> int:  # counting with the variants this map names
+        return _index(name, stats)
+
     order = sorted(stats, key=level_index)
     out: dict[str, str] = {}
     gaps = [float(np.linalg.norm(stats[b][1] - stats[a][1])) / (level_index(b) - level_index(a))
@@ -129,6 +134,11 @@ def label_problems(stats: dict[str, tuple[float, np.ndarray, float]]) -> dict[st
     return out
 
 
+def _index(name: str, named: Iterable[str]) -> int:
+    """Index of ``name`` in the counting order with the variants among ``named``."""
+    return _level_index(name, named)
+
+
 def missing_levels(cands: list[LevelCandidate] | tuple[LevelCandidate, ...]) -> list[str]:
     """Warnings for levels missing between labelled levels, and for gaps that look like one.
 
@@ -136,6 +146,11 @@ def missing_levels(cands: list[LevelCandidate] | tuple[LevelCandidate, ...]) -> 
     1.5 typical level spacings suggest a misnamed level rather than a missing one.
     """
     by = {c.level: np.asarray(c.centroid_lps) for c in cands}
+    counted = counting_order(by)
+
+    def level_index(name: str) -> int:  # counting with the variants these levels name
+        return _index(name, by)
+
     order = sorted(by, key=level_index)
     out = []
     steps = [float(np.linalg.norm(by[b] - by[a])) / (level_index(b) - level_index(a))
@@ -145,7 +160,7 @@ def missing_levels(cands: list[LevelCandidate] | tuple[LevelCandidate, ...]) -> 
         gap = level_index(b) - level_index(a)
         if gap < 2:
             continue
-        names = ", ".join(LEVEL_ORDER[i] for i in range(level_index(a) + 1, level_index(b)))
+        names = ", ".join(counted[i] for i in range(level_index(a) + 1, level_index(b)))
         text = (f"{names}: missing from the label map (between {a} and {b}); their "
                 "neighbours' reference heights skip them")
         d = float(np.linalg.norm(by[b] - by[a]))
@@ -174,7 +189,7 @@ def levels_from_labels(volume: CTVolume, labelmap: LabelMap) -> tuple[LevelCandi
     lab = labels_on_grid(labelmap, volume.grid)
     problems = label_problems(_label_stats(lab, volume.grid, names))
     out = []
-    for key, name in sorted(names.items(), key=lambda kv: level_index(kv[1])):
+    for key, name in sorted(names.items(), key=lambda kv: _index(kv[1], names.values())):
         m = lab == key
         if m.sum() < 50:
             continue

@@ -212,7 +212,8 @@ def analyze_levels(volume: CTVolume, candidates: tuple[LevelCandidate, ...] | li
         raise AnalysisError("no vertebral body could be segmented and measured; "
                             + ("; ".join(notes) or "check the input"))
     graded = grade_all({c.level: m for c, _, m in done})
-    done.sort(key=lambda t: level_index(t[0].level))
+    named = [c.level for c, _, _ in done]
+    done.sort(key=lambda t: level_index(t[0].level, named))
     anatomies = {c.level: a for c, a, _ in done}
     results = tuple(_with_prefracture(volume, LevelResult(c, a, graded[c.level]), graded,
                                       anatomies) for c, a, _ in done)

@@ -61,3 +61,24 @@ def test_verse004_fracture_measured_from_its_mask(shared_data: Path) -> None:
         else:
             assert m.genant_grade == 0, (r.level, m.height_loss_pct)
         assert np.isnan(m.trabecular_hu)  # no CT: no density
+
+
+def test_verse_variants_t13_and_l6_are_named_and_counted_only_where_named() -> None:
+    from planner.vertebra.common import level_index, shift_level
+    from planner.vertebra.labels import level_names, missing_levels
+    from planner.vertebra.types import LevelCandidate
+
+    lm = _labelmap(None, (19, 28, 20, 24, 25))  # T12, T13, L1, L5, L6 (VerSe ids)
+    assert level_names(lm) == {19: "T12", 28: "T13", 20: "L1", 24: "L5", 25: "L6"}
+    assert shift_level("T12", 1) == "L1" and shift_level("T13", 1) == "L1"
+    assert shift_level("T13", -1) == "T12" and shift_level("L6", 1) == "S1"
+    assert level_index("L1") - level_index("T12") == 1
+    assert level_index("L1", ["T13"]) - level_index("T12", ["T13"]) == 2
+
+    def cands(names: list[str]) -> list[LevelCandidate]:
+        return [LevelCandidate(n, (0.0, 0.0, -30.0 * k)) for k, n in enumerate(names)]
+
+    assert missing_levels(cands(["T12", "L1", "L2"])) == []  # no T13 invented
+    assert missing_levels(cands(["T12", "T13", "L1"])) == []
+    gap = missing_levels(cands(["T11", "T13", "L1"]))
+    assert len(gap) == 1 and gap[0].startswith("T12: missing")
