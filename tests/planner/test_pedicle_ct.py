@@ -15,6 +15,7 @@ from scipy.ndimage import map_coordinates
 from planner.demo.params import CORTEX_POSTERIOR_MM
 from planner.trajectory import TrajectoryContext
 from planner.vertebra.pedicle import PEDICLE_LEFT, PEDICLE_RIGHT, segment_posterior
+from tests.planner.needle_in_label import surface_inside_label
 from tests.planner.vertebra_cases import demo_analysis, demo_case
 
 R_11G_MM = 1.5  # 11G outer radius (3.05 mm outer diameter, rounded down)
@@ -208,21 +209,12 @@ def test_totalseg_l5_suggestions_are_transpedicular_inside_the_label(shared_data
     vert = lab.astype(np.float32)
     ctx = TrajectoryContext.build(vol, r.anatomy, r.morphometry)
     r11 = get_needle("11G").radius_mm
-    ang = np.linspace(0, 2 * np.pi, 12, endpoint=False)
     for side in ("left", "right"):
         s = suggest(ctx, side, "11G")
         assert s.trajectory.approach == "transpedicular", (side, s.reason)
         assert s.result.worst_severity != "danger", s.result.findings
         be, tip = np.array(s.trajectory.bone_entry_lps), np.array(s.trajectory.target_lps)
-        d = (tip - be) / np.linalg.norm(tip - be)
-        u = np.cross(d, ctx.frame.superior)
-        u /= np.linalg.norm(u)
-        v = np.cross(d, u)
-        ok = []
-        for t in np.arange(0.0, np.linalg.norm(tip - be), 0.5):
-            pts = be + t * d + r11 * (np.cos(ang)[:, None] * u + np.sin(ang)[:, None] * v)
-            kji = vol.grid.lps_to_voxel(pts)[:, ::-1].T
-            ok.append(bool((map_coordinates(vert, kji, order=1) >= 0.5).all()))
+        ok = surface_inside_label(vol.grid, vert, be, tip, ctx.frame.superior, r11)
         first = ok.index(True)
         assert first * 0.5 <= 10.0 and all(ok[first:]), (side, ok)
         body = lab & (bodies == 1)

@@ -166,9 +166,8 @@ def test_totalseg_l1_l4_suggestions_are_transpedicular_inside_the_label(shared_d
                                "vertebral_bodies_and_discs.nii.gz").labels
     r11 = get_needle("11G").radius_mm
     lab = np.asarray(labels.labels)
-    ang = np.linspace(0, 2 * np.pi, 12, endpoint=False)
     assert [r.level for r in levels[:4]] == ["L1", "L2", "L3", "L4"]
-    from scipy.ndimage import map_coordinates
+    from tests.planner.needle_in_label import surface_inside_label
 
     for r in levels[:4]:
         key = next(k for k, n in labels.names.items() if n == f"vertebrae_{r.level}")
@@ -179,16 +178,7 @@ def test_totalseg_l1_l4_suggestions_are_transpedicular_inside_the_label(shared_d
             assert s.trajectory.approach == "transpedicular", (r.level, side, s.reason)
             assert s.result.worst_severity != "danger", s.result.findings
             be, tip = np.array(s.trajectory.bone_entry_lps), np.array(s.trajectory.target_lps)
-            d = (tip - be) / np.linalg.norm(tip - be)
-            u = np.cross(d, ctx.frame.superior)
-            u /= np.linalg.norm(u)
-            v = np.cross(d, u)
-            ok = []
-            for t in np.arange(0.0, np.linalg.norm(tip - be), 0.5):
-                pts = be + t * d + r11 * (np.cos(ang)[:, None] * u + np.sin(ang)[:, None] * v)
-                kji = vol.grid.lps_to_voxel(pts)[:, ::-1].T
-                # the label's surface at half partial volume (3 mm voxels: not their corners)
-                ok.append(bool((map_coordinates(vert, kji, order=1) >= 0.5).all()))
+            ok = surface_inside_label(vol.grid, vert, be, tip, ctx.frame.superior, r11)
             first = ok.index(True)
             assert first * 0.5 <= ENTRY_MM and all(ok[first:]), (r.level, side, ok)
             body = (lab == key) & (bodies == 1)
