@@ -1,7 +1,11 @@
 """Decoder worker processes for compressed series (see :func:`planner.dicom.pixels.decode_into`).
 
 Workers are forked from a single-threaded caller (the command line), else started from a fork
-server (the GUI is never forked). Each takes a chunk of files and returns one int16 block.
+server (the GUI is never forked). Each takes a chunk of files and decodes it into its slots of a
+shared memory file (``/dev/shm`` where it exists); only the counts come back through the pipe.
+A block returned through the pipe (8 MiB for 16 images) kept the worker waiting until this
+process's result thread, competing for the interpreter lock with the decoding here, had read it:
+measured on 300 JPEG 2000 images, the worker idled 0.2 s after each chunk.
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from __future__ import annotations
 import atexit
 import math
 import os
+import tempfile
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from planner.dicom.headers import FrameHeader
-from planner.dicom.pixels import _decode_chunk
+from planner.dicom.pixels import _decode_chunk, decode_one
 from planner.errors import Cancelled
 from planner.progress import Progress, report
 
@@ -83,6 +88,39 @@ def shutdown_workers() -> None:
         _POOL = None
 
 
+def _shared_dir() -> str:
+    """A memory-backed folder for the shared file where there is one, else the temp folder."""
+    shm = "/dev/shm"
+    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else tempfile.gettempdir()
+
+
+def _decode_chunk_shared(
+    frames: Sequence[FrameHeader], pad_fill: int, path: str, first_slot: int
+) -> tuple[list[tuple[int, str]], int, int]:
+    """Worker: decode a few images into their slots of the shared file; return the counts."""
+    f0 = frames[0]
+    image_bytes = f0.rows * f0.columns * 2
+    block = np.memmap(
+        path,
+        dtype=np.int16,
+        mode="r+",
+        offset=first_slot * image_bytes,
+        shape=(len(frames), f0.rows, f0.columns),
+    )
+    failures: list[tuple[int, str]] = []
+    clipped = padded = 0
+    try:
+        for i, h in enumerate(frames):
+            try:
+                c, p = decode_one(h, block[i], pad_fill)
+                clipped, padded = clipped + c, padded + p
+            except Exception as exc:  # a damaged image: reported by name, never a crash
+                failures.append((i, f"{type(exc).__name__}: {exc}"))
+    finally:
+        del block  # unmaps
+    return failures, clipped, padded
+
+
 def decode_parallel(
     out: NDArray[np.int16],
     frames: Sequence[FrameHeader],
@@ -93,11 +131,38 @@ def decode_parallel(
 ) -> tuple[list[tuple[int, str]], int, int]:
     """Worker processes take chunks from the front while this process takes them from the
     back (a chunk not yet started by a worker is cancelled and decoded here), so every core
-    decodes from the start and the workers' start-up time is never waited for."""
+    decodes from the start and the workers' start-up time is never waited for. Workers write
+    into a shared file, removed before returning; this process copies each finished chunk."""
     chunk = max(1, min(16, math.ceil(len(index) / ((workers + 1) * 4))))
+    rows, cols = out.shape[1], out.shape[2]
+    fd, path = tempfile.mkstemp(prefix="planner-decode-", suffix=".raw", dir=_shared_dir())
+    try:
+        os.ftruncate(fd, len(index) * rows * cols * 2)  # sparse: pages only where written
+        shared = np.memmap(path, dtype=np.int16, mode="r", shape=(len(index), rows, cols))
+        return _run_chunks(out, shared, path, frames, index, chunk, pad_fill, workers, progress)
+    finally:
+        os.close(fd)
+        os.unlink(path)  # a worker still writing (cancelled load) keeps its own mapping
+
+
+def _run_chunks(
+    out: NDArray[np.int16],
+    shared: NDArray[np.int16],
+    path: str,
+    frames: Sequence[FrameHeader],
+    index: Sequence[int],
+    chunk: int,
+    pad_fill: int,
+    workers: int,
+    progress: Progress | None,
+) -> tuple[list[tuple[int, str]], int, int]:
     pool = _pool(workers)
-    chunks = [list(index[s : s + chunk]) for s in range(0, len(index), chunk)]
-    futures = [pool.submit(_decode_chunk, [frames[k] for k in ks], pad_fill) for ks in chunks]
+    starts = list(range(0, len(index), chunk))
+    chunks = [list(index[s : s + chunk]) for s in starts]
+    futures = [
+        pool.submit(_decode_chunk_shared, [frames[k] for k in ks], pad_fill, path, s)
+        for ks, s in zip(chunks, starts, strict=True)
+    ]
     failures: list[tuple[int, str]] = []
     clipped = padded = done = 0
 
@@ -117,14 +182,12 @@ def decode_parallel(
         for n, fut in enumerate(futures):
             if fut.cancelled():
                 continue
-            block, fails, c, p = fut.result()
-            out[chunks[n]] = block
-            futures[n] = None  # type: ignore[call-overload]  # free the block once copied
+            fails, c, p = fut.result()
+            out[chunks[n]] = shared[starts[n] : starts[n] + len(chunks[n])]
             account(chunks[n], fails, c, p)
     except Cancelled:
         for fut in futures:
-            if fut is not None:
-                fut.cancel()
+            fut.cancel()
         raise
     return failures, clipped, padded
 

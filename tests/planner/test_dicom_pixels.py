@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -37,6 +39,32 @@ def test_compressed_series_decodes_in_parallel_workers_identically(tmp_path):
     assert stats.failures == ()
     np.testing.assert_array_equal(par, ser)
     assert par.min() < 0 < par.max()
+
+
+def test_worker_chunks_pass_through_a_shared_file_that_is_removed(tmp_path):
+    """Workers write their images into a shared file (not back through the pipe); a damaged
+    image in a worker's chunk is reported at its own index; no file is left behind."""
+    import pydicom
+    from pydicom.uid import JPEG2000Lossless
+
+    from planner.dicom import decode_workers
+
+    write_series(tmp_path, n=24, rows=32, cols=32, transfer_syntax=JPEG2000Lossless)
+    hs = scan_headers(tmp_path)
+    frames = sorted(hs.frames, key=lambda h: h.position[2])
+    broken = frames[1].path  # an early chunk: decoded by a worker, not by this process
+    ds = pydicom.dcmread(broken)
+    ds.PixelData = ds.PixelData[:40] + bytes(len(ds.PixelData) - 40)
+    ds.save_as(broken)
+    before = set(Path(decode_workers._shared_dir()).glob("planner-decode-*"))
+    ser = np.empty((24, 32, 32), np.int16)
+    par = np.empty((24, 32, 32), np.int16)
+    decode_into(ser, frames, workers=1)
+    stats = decode_into(par, frames, workers=2, min_parallel=2)
+    assert [k for k, _ in stats.failures] == [1], stats.failures
+    good = [k for k in range(24) if k != 1]
+    np.testing.assert_array_equal(par[good], ser[good])
+    assert set(Path(decode_workers._shared_dir()).glob("planner-decode-*")) == before
 
 
 def test_workers_are_forked_only_from_a_single_threaded_process(tmp_path):
