@@ -49,6 +49,12 @@ CLICK_MIN_NEEDLE_MM = 5.0
 #: A tip within this distance of the mid-sagittal plane "reaches the midline". [tool assumption]
 MIDLINE_TOL_MM = 2.0
 
+#: Share of the body's depth in front of the posterior wall that the cement front should not
+#: reach: a caution, after the technique of stopping injection before cement reaches the
+#: posterior quarter of the body on the lateral view. [tool assumption: no source with this
+#: figure is recorded; the simulated front it is applied to is qualitative]
+SPREAD_POSTERIOR_CAUTION_FRAC = 0.25
+
 # --- plan files -------------------------------------------------------------------------------
 #: Plan coordinates may lie at most this far outside the volume's bounding box. [tool assumption]
 PLAN_VOLUME_MARGIN_MM = 1000.0

@@ -124,6 +124,15 @@ _ALL = (
         "VP volume did not predict pain relief",
     ),
     Source(
+        "posterior_quarter",
+        "Tool assumption: caution when the simulated front reaches the posterior quarter of "
+        "the body's depth (after the technique of stopping injection before cement reaches "
+        "the posterior quarter on the lateral view; no source with this figure is recorded)",
+        "§7.4",
+        "the cement spread's posterior-wall caution",
+        "assumption",
+    ),
+    Source(
         "pmc7427078",
         "BMC, PMC7427078 (137 PVP)",
         "§3.2",

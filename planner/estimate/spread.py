@@ -19,6 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from planner.anatomy import LevelAnatomy
+from planner.constants import SPREAD_POSTERIOR_CAUTION_FRAC
 from planner.errors import AnalysisError
 from planner.estimate.geometry import (
     INFERIOR,
@@ -235,6 +236,19 @@ def _cloud_metrics(fine: FineBody, cloud: BoolArray) -> tuple[bool, bool, float]
     return both, crosses, float(pw.min()) if pw.size else float("nan")
 
 
+def _posterior_caution(fine: FineBody, posterior_wall_mm: float) -> list[str]:
+    """A caution when the planned cloud reaches the posterior quarter of the body's depth."""
+    front, back = fine.body_extent["posterior"]
+    limit_mm = SPREAD_POSTERIOR_CAUTION_FRAC * (back - front)
+    if not np.isfinite(posterior_wall_mm) or posterior_wall_mm >= limit_mm:
+        return []
+    return [
+        f"the cement front reaches the posterior quarter of the body ({posterior_wall_mm:.1f} mm "
+        f"from the posterior wall, body depth {back - front:.0f} mm) within the planned volume: "
+        "watch the lateral view and stop before cement reaches the posterior quarter"
+    ]
+
+
 def simulate_spread(
     volume_hu: object,
     anatomy: LevelAnatomy,
@@ -297,6 +311,7 @@ def simulate_spread(
     fill, rank, n_fill = _fill_in_order(flat, dist, nodes.shape, volume_ml, fine.voxel_ml, warnings)
     both, crosses, pw = _cloud_metrics(fine, np.isfinite(fill))
     leaks = leak_points(fine, nodes, node_id, rank, n_fill)
+    warnings.extend(_posterior_caution(fine, pw))
     warnings.extend(fine.notes)
     srcs = (
         "flow74",
@@ -306,6 +321,7 @@ def simulate_spread(
         "jors2021leak",
         "bmcmsk2020",
         "pmc7427078",
+        "posterior_quarter",
     )
     return SpreadResult(
         fine.grid,

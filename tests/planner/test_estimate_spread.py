@@ -119,6 +119,20 @@ def test_posterior_wall_distance_shrinks_as_the_cloud_grows(intact) -> None:
     assert d[0] > d[1] > d[2] >= SHELL_MM * 0.5
 
 
+def test_caution_when_the_front_reaches_the_posterior_quarter(intact) -> None:
+    """Posterior quarter of the 15 mm deep body: 3.75 mm in front of the posterior wall."""
+    s, fine = intact
+    front, back = fine.body_extent["posterior"]
+    small = simulate_spread(s.hu, s.anatomy, [(0.0, -4.0, 0.0)], 0.3, fine=fine)
+    big = simulate_spread(s.hu, s.anatomy, [(0.0, -4.0, 0.0)], 6.0, fine=fine)
+    limit = 0.25 * (back - front)
+    assert small.posterior_wall_distance_mm > limit > big.posterior_wall_distance_mm
+    assert not [w for w in small.warnings if "posterior quarter" in w]
+    (w,) = [w for w in big.warnings if "posterior quarter" in w]
+    assert f"{big.posterior_wall_distance_mm:.1f} mm from the posterior wall" in w
+    assert "posterior_quarter" in big.sources
+
+
 def test_denser_bone_resists_more_and_viscosity_changes_contrast() -> None:
     hu = np.array([50.0, 100.0, 200.0, 400.0])
     res = resistance(hu)
