@@ -21,7 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from planner.dicom.headers import FrameHeader
-from planner.dicom.pixels import _decode_chunk, decode_one
+from planner.dicom.pixels import _decode_chunk, decode_block
 from planner.errors import Cancelled
 from planner.progress import Progress, report
 
@@ -107,18 +107,10 @@ def _decode_chunk_shared(
         offset=first_slot * image_bytes,
         shape=(len(frames), f0.rows, f0.columns),
     )
-    failures: list[tuple[int, str]] = []
-    clipped = padded = 0
     try:
-        for i, h in enumerate(frames):
-            try:
-                c, p = decode_one(h, block[i], pad_fill)
-                clipped, padded = clipped + c, padded + p
-            except Exception as exc:  # a damaged image: reported by name, never a crash
-                failures.append((i, f"{type(exc).__name__}: {exc}"))
+        return decode_block(frames, block, pad_fill)
     finally:
         del block  # unmaps
-    return failures, clipped, padded
 
 
 def decode_parallel(

@@ -279,12 +279,10 @@ def decode_one(h: FrameHeader, out: NDArray[np.int16], pad_fill: int) -> tuple[i
     return to_hu(raw, h, out, pad_fill)
 
 
-def _decode_chunk(
-    frames: Sequence[FrameHeader], pad_fill: int
-) -> tuple[NDArray[np.int16], list[tuple[int, str]], int, int]:
-    """Worker: decode a few images into one int16 block."""
-    f0 = frames[0]
-    block = np.empty((len(frames), f0.rows, f0.columns), dtype=np.int16)
+def decode_block(
+    frames: Sequence[FrameHeader], block: NDArray[np.int16], pad_fill: int
+) -> tuple[list[tuple[int, str]], int, int]:
+    """Decode ``frames[i]`` into ``block[i]``: (failures by index, clipped, padded pixels)."""
     failures: list[tuple[int, str]] = []
     clipped = padded = 0
     for i, h in enumerate(frames):
@@ -293,6 +291,16 @@ def _decode_chunk(
             clipped, padded = clipped + c, padded + p
         except Exception as exc:  # a damaged image: reported by name, never a crash
             failures.append((i, f"{type(exc).__name__}: {exc}"))
+    return failures, clipped, padded
+
+
+def _decode_chunk(
+    frames: Sequence[FrameHeader], pad_fill: int
+) -> tuple[NDArray[np.int16], list[tuple[int, str]], int, int]:
+    """Decode a few images into one new int16 block."""
+    f0 = frames[0]
+    block = np.empty((len(frames), f0.rows, f0.columns), dtype=np.int16)
+    failures, clipped, padded = decode_block(frames, block, pad_fill)
     return block, failures, clipped, padded
 
 
