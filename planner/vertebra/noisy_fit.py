@@ -118,9 +118,10 @@ def wall_centre(star: StarShape, band_deg: float = 20.0, cone_deg: float = 30.0)
     Every pair of opposite rays within ``band_deg`` of the equator gives the mid-point of its
     two wall points. The left-right coordinate is the median of these mid-points over the
     pairs within ``cone_deg`` of the left-right axis, the anterior-posterior one over those
-    within ``cone_deg`` of the AP axis: a sector where rays ran out through a faint cortex
-    moves it by at most the spread of the others, where the volume centroid moves with the
-    leak. The craniocaudal coordinate is the mid-point of the two caps' median heights.
+    within ``cone_deg`` of the AP axis: a sector where rays ran out through a faint cortex,
+    over fewer than half of those pairs, does not move it, where the volume centroid moves
+    with the leak (a wider leak moves it by half the leak; the mirror cap limits that). The
+    craniocaudal coordinate is the mid-point of the two caps' median heights.
     """
     n_theta, n_phi = star.radius_mm.shape
     theta = (np.arange(n_theta) + 0.5) * np.pi / n_theta
