@@ -13,8 +13,9 @@ centroid of these notched stars drifted 3-5 mm behind the centres read by eye.
 Method
 ------
 1. Noise: the robust spread (1.4826 MAD) of the in-plane high-pass (voxel minus the mean of
-   its 3 x 3 in-plane neighbours) over soft tissue (-150..150 HU) of the fit's crop: 50-77 HU
-   on cptac_chest_ct, ~22 on the 3 mm totalseg_example. Above :data:`NOISY_HU` the level is
+   its 3 x 3 in-plane neighbours) over soft tissue (-150..150 HU) on 8 slices of the fit's
+   crop: 50-69 HU on cptac_chest_ct, 23-25 on the 3 mm totalseg_example, 13 on the demo, 61
+   on the 1.5 mm tptbox_l3 (see :data:`MIN_GAIN`). Above :data:`NOISY_HU` the level is
    fitted again; below, the found fit is measured unchanged.
 2. The refit starts at the found body's centre and axes, on a crop smoothed with
    :data:`NOISY_SIGMA_MM` (edges still located on the unsmoothed crop). A ray leaving through
@@ -42,7 +43,7 @@ from planner.vertebra.segment import BodyFit, clip_fit, fit_body
 from planner.volume import CTVolume
 
 #: In-plane noise above which a level is refitted, HU (**[engineering threshold]**: soft
-#: kernels measured 20-30, the sharp B70f chest CT 50-77).
+#: kernels measured 13-25 on the demo and totalseg_example, the sharp B70f chest CT 50-69).
 NOISY_HU = 40.0
 #: Gaussian smoothing of the refit's edge detection, mm (twice the finding casts').
 NOISY_SIGMA_MM = 1.6
