@@ -24,6 +24,7 @@ from planner.vertebra.morphometry import (
     posterior_wall_bulge_mm,
     trabecular_hu,
 )
+from planner.vertebra.noisy_fit import measurement_fit
 from planner.vertebra.segment import BodyFit, build_anatomy, fit_body
 from planner.vertebra.types import LevelCandidate, LevelResult, SpineAnalysis
 from planner.volume import CTVolume, LabelMap
@@ -47,7 +48,7 @@ def segment_level(volume: CTVolume, candidate: LevelCandidate,
             fit.centroid_lps, candidate.centroid_lps, atol=0.5):
         fit = fit_body(volume, np.asarray(candidate.centroid_lps),
                        np.asarray(candidate.superior_lps), np.asarray(candidate.posterior_lps))
-    anatomy = build_anatomy(candidate.level, fit)
+    anatomy = build_anatomy(candidate.level, measurement_fit(volume, fit))
     if candidate.label_mask is not None and candidate.label_grid is not None:
         anatomy = _restrict_to_label(volume, anatomy, candidate)
     _check_in_view(volume, anatomy, candidate)

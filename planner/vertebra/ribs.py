@@ -80,10 +80,8 @@ def name_by_ribs(ribs: list[bool]) -> tuple[list[str] | None, list[str]]:
 def clipped_fit(volume: CTVolume, body: ProfileBody) -> BodyFit | None:
     """The body ray-cast from the profile centre, cut at the planes between it and its discs
     (a shell fit on a sharp 3 mm scan runs through the disc into the next body)."""
-    from dataclasses import replace
-
     from planner.errors import AnalysisError
-    from planner.vertebra.segment import BodyFit, fit_body
+    from planner.vertebra.segment import clip_fit, fit_body
 
     post = np.array([0.0, 1.0, 0.0]) - body.superior[1] * body.superior
     post /= np.linalg.norm(post)
@@ -93,20 +91,7 @@ def clipped_fit(volume: CTVolume, body: ProfileBody) -> BodyFit | None:
             fit = fit_body(volume, body.centre_lps, body.superior, post, iterations=1)
     except AnalysisError:
         return None
-    star = fit.star
-    dirs = star.directions()
-    radius = star.radius_mm.copy()
-    for point, normal in ((body.top_lps, body.superior), (body.bottom_lps, -body.superior)):
-        dn = dirs @ normal
-        room = float((point - star.centre_lps) @ normal)
-        if room <= 1.0:
-            return None
-        with np.errstate(divide="ignore"):
-            radius = np.where(dn > 1e-6, np.minimum(radius, room / np.maximum(dn, 1e-6)),
-                              radius)
-    clipped = BodyFit(replace(star, radius_mm=radius), fit.grid, fit.start, fit.sm)
-    clipped.source = fit.source
-    return clipped
+    return clip_fit(fit, ((body.top_lps, body.superior), (body.bottom_lps, -body.superior)))
 
 
 #: A fitted body whose centre lies further than this from its profile point is not used to

@@ -39,6 +39,7 @@ from planner.volume import CTVolume
 
 HALF_CROP_MM = 44.0
 CANAL_MAX_R_MM = 16.0
+FIND_SIGMA_MM = 0.8
 
 
 class BodyFit:
@@ -54,6 +55,12 @@ class BodyFit:
         self._mask: NDArray[np.bool_] | None = None
         #: (series UID, geometry fingerprint) of the volume the fit was made on
         self.source: tuple[str, str] = ("", "")
+        #: (point, outward normal) of the planes the outline was cut at (LPS mm; e.g. the
+        #: discs found on the column profile), kept so a refit can be cut the same way
+        self.clip_planes: tuple[tuple[FloatArray, FloatArray], ...] = ()
+        #: the level's centre is taken from its walls, not the volume centroid (a fit on a
+        #: noisy image, see :mod:`planner.vertebra.noisy_fit`)
+        self.centre_from_walls = False
 
     @property
     def mask(self) -> NDArray[np.bool_]:
@@ -92,8 +99,13 @@ class BodyFit:
 
 
 def fit_body(volume: CTVolume, centre: FloatArray, superior: FloatArray,
-             posterior: FloatArray, iterations: int = 6) -> BodyFit:
-    """Ray-cast the body from ``centre``, re-centring and re-orienting until stable."""
+             posterior: FloatArray, iterations: int = 6,
+             sigma_mm: float = FIND_SIGMA_MM, mirror_tol_mm: float | None = None) -> BodyFit:
+    """Ray-cast the body from ``centre``, re-centring and re-orienting until stable.
+
+    ``sigma_mm`` is the Gaussian smoothing of the crop the edges are detected on (they are
+    located on the unsmoothed crop).
+    """
     c = np.asarray(centre, float)
     sup = np.asarray(superior, float)
     post = np.asarray(posterior, float)
@@ -101,7 +113,7 @@ def fit_body(volume: CTVolume, centre: FloatArray, superior: FloatArray,
     if min(b - a for a, b in zip(start, stop, strict=True)) < 4:
         raise AnalysisError(f"the point {np.round(c, 1).tolist()} (LPS mm) is outside the scan")
     grid = volume.grid.crop(start, stop)
-    sm = smoothed_crop(volume, start, stop)
+    sm = smoothed_crop(volume, start, stop, sigma_mm=sigma_mm)
     raw = smoothed_crop(volume, start, stop, sigma_mm=0.0)
     fit = None
     for it in range(iterations):
@@ -109,6 +121,8 @@ def fit_body(volume: CTVolume, centre: FloatArray, superior: FloatArray,
         rays = cast_profiles(sm, grid, c, left, post, sup, raw)
         fit = BodyFit(star_from_profiles(rays), grid, start, sm, raw)
         fit.rays = rays
+        if mirror_tol_mm is not None:
+            fit = mirror_capped(fit, mirror_tol_mm)
         new_c = fit.centroid_lps
         sup = superior_axis(fit.star)
         moved = float(np.linalg.norm(new_c - c))
@@ -122,6 +136,44 @@ def fit_body(volume: CTVolume, centre: FloatArray, superior: FloatArray,
             f"no vertebral body found at {np.round(centre, 1).tolist()} (LPS mm); click inside "
             "the body (cancellous bone), not in a disc, the canal or soft tissue")
     return fit
+
+
+def mirror_capped(fit: BodyFit, tol_mm: float) -> BodyFit:
+    """``fit`` with every ray capped at its mirror ray's radius (across the star's
+    mid-sagittal plane) + ``tol_mm``."""
+    from dataclasses import replace
+
+    r = fit.star.radius_mm
+    n_phi = r.shape[1]
+    mirror = r[:, (-np.arange(n_phi)) % n_phi]
+    capped = np.minimum(r, mirror + tol_mm)
+    out = BodyFit(replace(fit.star, radius_mm=capped), fit.grid, fit.start, fit.sm)
+    out.source = fit.source
+    return out
+
+
+def clip_fit(fit: BodyFit, planes: tuple[tuple[FloatArray, FloatArray], ...],
+             ) -> BodyFit | None:
+    """``fit`` with its outline cut at ``planes`` ((point, outward normal), LPS mm); None when
+    the centre lies within 1 mm of a plane (or beyond it)."""
+    from dataclasses import replace
+
+    star = fit.star
+    dirs = star.directions()
+    radius = star.radius_mm.copy()
+    for point, normal in planes:
+        dn = dirs @ normal
+        room = float((point - star.centre_lps) @ normal)
+        if room <= 1.0:
+            return None
+        with np.errstate(divide="ignore"):
+            radius = np.where(dn > 1e-6, np.minimum(radius, room / np.maximum(dn, 1e-6)),
+                              radius)
+    out = BodyFit(replace(star, radius_mm=radius), fit.grid, fit.start, fit.sm)
+    out.source = fit.source
+    out.clip_planes = planes
+    out.centre_from_walls = fit.centre_from_walls
+    return out
 
 
 def refine_outline(fit: BodyFit) -> BodyFit:
@@ -201,7 +253,12 @@ def _posterior_masks(fit: BodyFit, frame: BodyFrame, canal_c: FloatArray,
 def build_anatomy(level: str, fit: BodyFit) -> LevelAnatomy:
     """Frame, canal and pedicles around a fitted body (its outline refined first)."""
     fit = refine_outline(fit)
-    centroid = fit.centroid_lps
+    if fit.centre_from_walls:
+        from planner.vertebra.noisy_fit import wall_centre
+
+        centroid = wall_centre(fit.star)
+    else:
+        centroid = fit.centroid_lps
     sup = superior_axis(fit.star)
     left, post, sup = orthonormal_frame(sup, fit.star.posterior)
     canal_c, canal_r = _canal_section(fit, left, post, centroid)
