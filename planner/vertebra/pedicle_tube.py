@@ -46,6 +46,11 @@ MIN_SECTION_MM2 = 6.0
 #: Consecutive sections of one pedicle: the centroid moves less than this (mm; the pedicle
 #: axis turns by < 40° so it moves < 0.9 mm per mm of AP, tool assumption).
 CHAIN_JUMP_MM = 3.0
+#: The tube reaches this far (mm) behind the pedicle's last section: further back the axis
+#: runs through the articular processes, where the facet joint is not resolved at 1-3 mm
+#: and the neighbour's inferior articular process joins the bone (tptbox L3: 23 % of a tube
+#: to the axis' exit lay outside the level's expert label; tool assumption).
+TUBE_BEYOND_MM = 3.0
 #: Bone chords through the isthmus are sampled this finely and this far (mm).
 CHORD_STEP_MM = 0.1
 CHORD_MAX_MM = 20.0
@@ -65,6 +70,10 @@ PEAK_WINDOW_MM = 2.0
 OUTSIDE_MM = (1.5, 4.0)
 EDGE_ACCEPT_MM = 1.5
 EDGE_MIN_CONTRAST_HU = 100.0
+#: A porotic pedicle's thin cortex can stay below the bone edge threshold (tptbox L3: 170-
+#: 190 HU against an edge of 223 HU); outwards of the solid bone the peak is looked for
+#: while the CT stays above this (soft tissue 40 ± 30 HU at 1.5 mm; tool assumption).
+CORTEX_MIN_HU = 120.0
 #: The inner cortical edge is reported only where the cortex stands this far above the
 #: cancellous core (below it the cortex is thinner than the CT resolves; tool assumption).
 INNER_MIN_CONTRAST_HU = 150.0
@@ -99,8 +108,8 @@ def find_pedicle(lat: Lattice, pts_b: FloatArray, solid: NDArray[np.bool_],
     :data:`AXIS_WINDOW_MM` of it. Width and height are the bone chords through the isthmus
     centre perpendicular to the axis, left-right and craniocaudal, their ends at the CT's
     half-maximum edge (:func:`_chord`). The tube is the elliptic cylinder of the section along
-    the axis, clipped to the bone, from the body to where the axis leaves the bone behind (the
-    transpedicular entry).
+    the axis, clipped to the bone, from the body to :data:`TUBE_BEYOND_MM` behind the last
+    section (:func:`_tube`).
     """
     zone, p_wall, jj = _zone(lat, pts_b, canal, body, side)
     if jj is None:
@@ -137,7 +146,7 @@ def find_pedicle(lat: Lattice, pts_b: FloatArray, solid: NDArray[np.bool_],
     width, inner_w = _narrowest(lat, own, hu, centre, d, left)
     height, inner_h = _chord(lat, own, hu, centre, up)
     tube, p_end = _tube(lat, pts_b, solid & ~canal, coef_l, coef_s, width / abs(left[0]),
-                        height / abs(up[2]), p_wall, iso.j)
+                        height / abs(up[2]), (p_wall, float(p[secs[-1].j])), iso.j)
     info = PedicleSection(side, centre.copy(), d, centre, width, height, p_wall, p_end,
                           _inner(width, inner_w, lat.step), _inner(height, inner_h, lat.step))
     return info, tube
@@ -268,29 +277,48 @@ def _chord(lat: Lattice, solid: NDArray[np.bool_], hu_lat: FloatArray,
 def _edges_near(t: FloatArray, hu: FloatArray, end: float, mid: float) -> tuple[float, float]:
     """(outer, inner) cortical edges near the solid's ``end`` on the profile ``hu(t)``.
 
-    Outer: the first crossing, outwards of the cortex peak (highest HU within
-    :data:`PEAK_WINDOW_MM` inside ``end``), of the mean of that peak and the median HU
-    :data:`OUTSIDE_MM` beyond; ``end`` itself without a clear cortex (contrast below
-    :data:`EDGE_MIN_CONTRAST_HU`). Inner: the first crossing, inwards of the peak, of the mean
-    of the peak and the cancellous bone (the lowest HU between ``mid`` and the peak); NaN
-    when the cortex stands less than :data:`INNER_MIN_CONTRAST_HU` above it (not resolved).
+    Outer: the first crossing, outwards of the cortex peak (highest HU from
+    :data:`PEAK_WINDOW_MM` inside ``end`` to half of it outside, or as far as a porotic cortex
+    below the bone edge continues, :func:`_cortex_reach`), of the mean of that peak and the
+    median HU :data:`OUTSIDE_MM` beyond it; ``end`` itself without a clear cortex (contrast
+    below :data:`EDGE_MIN_CONTRAST_HU`). The marrow between the cortices is counted inside.
+    Inner: the first crossing, inwards of the peak, of the mean of the peak and the
+    cancellous bone (the lowest HU between ``mid`` and the peak); NaN when the cortex stands
+    less than :data:`INNER_MIN_CONTRAST_HU` above it (not resolved).
     """
-    win = np.flatnonzero((t >= end - PEAK_WINDOW_MM) & (t <= end + 0.5 * PEAK_WINDOW_MM))
-    beyond = hu[(t >= end + OUTSIDE_MM[0]) & (t <= end + OUTSIDE_MM[1])]
-    if win.size == 0 or beyond.size == 0:
+    reach = _cortex_reach(t, hu, end)
+    win = np.flatnonzero((t >= end - PEAK_WINDOW_MM)
+                         & (t <= max(reach, end + 0.5 * PEAK_WINDOW_MM)))
+    if win.size == 0:
         return end, math.nan
     ipk = int(win[np.argmax(hu[win])])
+    ref = max(reach, float(t[ipk]))
+    beyond = hu[(t >= ref + OUTSIDE_MM[0]) & (t <= ref + OUTSIDE_MM[1])]
+    if beyond.size == 0:
+        return end, math.nan
     peak, outside = float(hu[ipk]), float(np.median(beyond))
     if peak - outside < EDGE_MIN_CONTRAST_HU:
         return end, math.nan
     outer = _crossing(t, hu, ipk, 0.5 * (peak + outside), +1)
-    if not math.isfinite(outer) or abs(outer - end) > EDGE_ACCEPT_MM:
+    if not math.isfinite(outer) or abs(outer - ref) > EDGE_ACCEPT_MM:
         outer = end
     core = np.flatnonzero((t >= mid) & (t < t[ipk]))
     if core.size == 0 or peak - float(hu[core].min()) < INNER_MIN_CONTRAST_HU:
         return outer, math.nan
     inner = _crossing(t, hu, ipk, 0.5 * (peak + float(hu[core].min())), -1)
     return outer, (inner if math.isfinite(inner) and inner >= mid else math.nan)
+
+
+def _cortex_reach(t: FloatArray, hu: FloatArray, end: float) -> float:
+    """How far outwards of the solid's ``end`` (at most :data:`PEAK_WINDOW_MM`) the CT stays
+    above :data:`CORTEX_MIN_HU` without a break: a porotic cortex below the bone edge
+    threshold lies outside the solid bone; ``end`` when the next sample is already below."""
+    out = np.flatnonzero((t > end) & (t <= end + PEAK_WINDOW_MM))
+    if out.size == 0:
+        return end
+    low = np.flatnonzero(hu[out] < CORTEX_MIN_HU)
+    n = int(low[0]) if low.size else out.size
+    return float(t[out[n - 1]]) if n > 0 else end
 
 
 def _crossing(t: FloatArray, hu: FloatArray, start: int, level: float, way: int) -> float:
@@ -307,10 +335,13 @@ def _crossing(t: FloatArray, hu: FloatArray, start: int, level: float, way: int)
 
 
 def _tube(lat: Lattice, pts_b: FloatArray, bone: NDArray[np.bool_], coef_l: FloatArray,
-          coef_s: FloatArray, width: float, height: float, p_wall: float,
+          coef_s: FloatArray, width: float, height: float, p_span: tuple[float, float],
           j_iso: int) -> tuple[NDArray[np.bool_], float]:
     """Elliptic cylinder of the isthmus section along the axis, clipped to bone, from the body
-    to where the axis leaves the bone behind the pedicle; and that AP position (mm)."""
+    (``p_span[0]``, the posterior wall) to :data:`TUBE_BEYOND_MM` behind the last section
+    (``p_span[1]``) or where the axis leaves the bone behind the pedicle if sooner; and
+    that AP position where the axis leaves the bone (mm; the transpedicular entry)."""
+    p_wall, p_back = p_span
     p = lat.coords(1)
     j_end = j_iso
     out_run = 0
@@ -327,6 +358,6 @@ def _tube(lat: Lattice, pts_b: FloatArray, bone: NDArray[np.bool_], coef_l: Floa
     ax_l, ax_s = np.polyval(coef_l, pp), np.polyval(coef_s, pp)
     a, b = 0.5 * width + 0.5 * lat.step, 0.5 * height + 0.5 * lat.step
     ell = ((lr - ax_l) / a) ** 2 + ((s - ax_s) / b) ** 2 <= 1.0
-    span = (pp >= p_wall - 2.0) & (pp <= p[j_end])
+    span = (pp >= p_wall - 2.0) & (pp <= min(float(p[j_end]), p_back + TUBE_BEYOND_MM))
     return np.asarray(ell & span & bone), float(p[j_end])
 

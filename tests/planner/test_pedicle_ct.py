@@ -113,18 +113,15 @@ def _tube_inside(seg: Any, label: np.ndarray) -> dict[str, float]:
             for side, code in (("left", PEDICLE_LEFT), ("right", PEDICLE_RIGHT))}
 
 
-@pytest.mark.xfail(strict=True, reason="since the body outline's refinement (ray_edges, "
-                   "lumbar merge) the porotic L3's left isthmus chord reads 3.0-4.2 mm against "
-                   "the label's 9.1 mm: the extruded canal footprint and the unfilled cancellous "
-                   "core cut the chord (the CT pedicle is then below 3.5 mm and the planner "
-                   "falls back to the mask's pedicle)")
 def test_tptbox_ct_pedicle_against_the_expert_label(shared_data: Path) -> None:
     """tptbox L3 (1.5 mm voxels, porotic): the CT's isthmus width and height agree with the
     expert vertebra label's chords through the same centre (measured: widths 8.9 / 9.1 mm vs
-    9.0 / 9.2 mm, heights 14.3 / 13.1 mm vs 12.1 / 12.4 mm: the CT's half-maximum edge lies
+    9.1 / 9.2 mm, heights 13.1 / 13.4 mm vs 11.9 / 12.3 mm: the CT's half-maximum edge lies
     outside the label's half-partial-volume surface craniocaudally), and an 11G needle along
     the CT's axis stays inside the label over the isthmus ± 5 mm. The old bridge ridge read
-    the left isthmus 6.0 mm wide."""
+    the left isthmus 6.0 mm wide; with the canal footprint as the union of every closed
+    section's hole (one section below the body reached 23 mm lateral) and the porotic lateral
+    cortex (170-190 HU) below the bone edge (223 HU) left outside the chord, 3.0 mm."""
     from planner.io_nifti import load_nifti_ct, load_nifti_labels
     from planner.vertebra import analyze_spine
 
@@ -148,8 +145,9 @@ def test_tptbox_ct_pedicle_against_the_expert_label(shared_data: Path) -> None:
         assert _surface_inside(vol, lab, an.frame, f.isthmus_point, a, 5.0) == 1.0
         # 1.5 mm voxels do not resolve the pedicle's cortex: no inner channel is reported
         assert np.isnan(f.inner_width_mm) and np.isnan(f.inner_height_mm)
-    # the tube's voxels lie in the label (measured 0.91 / 0.89; the old tube 0.85 / 0.71)
-    assert min(_tube_inside(seg, lab).values()) >= 0.85
+    # the tube's voxels lie in the label (measured 0.96 / 0.97; 0.77 / 0.93 when the tube ran
+    # on to the axis' exit through the unresolved facet joint; the old tube 0.85 / 0.71)
+    assert min(_tube_inside(seg, lab).values()) >= 0.9
 
 
 @lru_cache(maxsize=1)
