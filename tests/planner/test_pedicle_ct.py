@@ -161,13 +161,12 @@ def _totalseg(root: str) -> tuple[Any, Any, Any]:
     return vol, labels, analyze_spine(vol)
 
 
-@pytest.mark.xfail(strict=True, reason="since the body outline's refinement (lumbar merge) "
-                   "one of the ten axes keeps 92 % of an 11G needle inside the label (was >= 99 %)")
 def test_totalseg_pedicle_axes_lie_inside_the_vertebra_labels(shared_data: Path) -> None:
     """L1-L5 (3 mm voxels): an 11G needle along each trajectory context's pedicle axis stays
     inside the vertebra label over the isthmus ± 6 mm (measured: ≥ 0.99 on every pedicle; the
-    zone masks' axes had 0.54 at L5 left and 0.83 at L4 right), and the CT's pedicle tubes
-    lie in the labels."""
+    zone masks' axes had 0.54 at L5 left and 0.83 at L4 right, and 0.92 at L4 right when the
+    CT's pedicle was refused for lying 13 mm from the mask's isthmus, 2.4 mm off its axis),
+    and the CT's pedicle tubes lie in the labels."""
     vol, labels, an = _totalseg(str(shared_data))
     shares, tubes = {}, {}
     for r in an.levels:
@@ -182,7 +181,7 @@ def test_totalseg_pedicle_axes_lie_inside_the_vertebra_labels(shared_data: Path)
         tubes.update({(r.level, s): v for s, v in _tube_inside(ctx.posterior, lab).items()})
     assert len(shares) == 10
     assert min(shares.values()) >= 0.95, shares
-    # the CT tubes' voxels in the label (3 mm voxels: measured 0.64-0.98, mean 0.87; the old
+    # the CT tubes' voxels in the label (3 mm voxels: measured 0.61-0.96, mean 0.85; the old
     # tubes 0.31-0.96, mean 0.73, L5 0.50 / 0.31)
     assert min(tubes.values()) >= 0.6 and np.mean(list(tubes.values())) >= 0.84, tubes
 
