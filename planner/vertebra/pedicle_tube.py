@@ -60,8 +60,10 @@ CHORD_MAX_MM = 20.0
 #: already flares towards the lamina.
 WIDTH_WINDOW_MM = 1.5
 #: Gaps in a pedicle section's cortical ring up to this wide are closed before it is filled
-#: (a porotic cortex under 1 mm is not resolved everywhere; tool assumption).
-RING_GAP_MM = 3.0
+#: (a porotic cortex under 1 mm is not resolved everywhere; tool assumption): two closing
+#: iterations on the 1.0-1.5 mm lattice. One (3 mm at 1.5 mm) left totalseg L4 left's ring
+#: open, its 50 HU marrow outside the section and the width 7.3 mm (label 15.8 mm).
+RING_GAP_MM = 4.5
 #: Chord ends: the cortex peak is looked for this far inside the solid bone's end; the HU
 #: outside is the median this far beyond it (mm); the half-maximum edge must lie within
 #: EDGE_ACCEPT_MM of the solid's end and the cortex stand this far above the outside (the
