@@ -190,7 +190,16 @@ def _zone(lat: Lattice, pts_b: FloatArray, canal: NDArray[np.bool_], body: NDArr
 def _chain(secs: list[_Section], step: float) -> list[_Section]:
     """The sections continuing the first one (from the body backwards) until the centroid
     jumps by more than :data:`CHAIN_JUMP_MM` (or a section is missing): beyond such a jump
-    the bone beside the canal is another structure (lamina, articular process)."""
+    the bone beside the canal is another structure (lamina, articular process). A first
+    section that nothing continues is the body's wall where the outline stops short of it
+    (totalseg L4 with the body mask eroded by a 3 mm voxel): the chain then starts at the
+    second."""
+    first = _follow(secs, step)
+    return _follow(secs[1:], step) if len(first) == 1 and len(secs) > 2 else first
+
+
+def _follow(secs: list[_Section], step: float) -> list[_Section]:
+    """The sections continuing ``secs[0]`` without a jump (:func:`_chain`)."""
     out = secs[:1]
     for sc in secs[1:]:
         prev = out[-1]
