@@ -5,7 +5,9 @@ Method (body frame of the level, :mod:`planner.anatomy`; all lengths mm):
 1. The CT is resampled on an isotropic lattice aligned with the body frame (spacing
    :func:`lattice_step`) over the level's slab, wide enough for the transverse processes.
 2. *Bone* is where the lightly smoothed CT exceeds the half-maximum between the cortex (a high
-   percentile of the HU on the body's shell) and soft tissue (:data:`SOFT_TISSUE_HU`): the
+   percentile of the HU on the body's shell, the highest of the shells of the outline moved
+   by -1, 0, +1 voxels: the body outline only places the search, a voxel off it must not
+   move the edge) and soft tissue (:data:`SOFT_TISSUE_HU`): the
    usual CT edge criterion, so the level follows the patient's own cortex (30 HU porotic
    trabecular bone is enclosed by its shell, not thresholded). Shells closed by one voxel are
    filled in sagittal and coronal sections (the canal, running craniocaudally, is no hole
