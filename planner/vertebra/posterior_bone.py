@@ -76,7 +76,9 @@ def solid_bone(bone: NDArray[np.bool_], body: NDArray[np.bool_],
     cor = ndi.binary_fill_holes(closed, structure=_in_plane(1))
     solid = bone | sag | cor | body
     holes = ndi.binary_fill_holes(solid, structure=_in_plane(0)) & ~solid
-    lab, n = ndi.label(holes, structure=_in_plane(0))
+    # 8-connected within the section: a one-voxel recess of the canal that touches it only
+    # diagonally is canal, not a small hole filled as bone
+    lab, n = ndi.label(holes, structure=_in_plane(0, full=True))
     if n == 0:
         return solid, AxialHoles(lab, 0, np.zeros(0))
     area = np.asarray(ndi.sum(np.ones_like(lab), lab, index=np.arange(1, n + 1)) * step * step,
@@ -91,12 +93,12 @@ def solid_bone(bone: NDArray[np.bool_], body: NDArray[np.bool_],
 CANAL_FRONT_MARGIN_MM = 2.0
 
 
-def _in_plane(axis: int) -> NDArray[np.bool_]:
-    """4-connectivity structure within planes normal to lattice ``axis``."""
+def _in_plane(axis: int, full: bool = False) -> NDArray[np.bool_]:
+    """4-connectivity (8 with ``full``) structure within planes normal to lattice ``axis``."""
     st = np.zeros((3, 3, 3), dtype=bool)
     idx: list[slice | int] = [slice(None)] * 3
     idx[axis] = 1
-    plane = np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]], dtype=bool)
+    plane = np.array([[full, 1, full], [1, 1, 1], [full, 1, full]], dtype=bool)
     st[tuple(idx)] = plane
     return st
 
