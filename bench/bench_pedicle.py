@@ -88,6 +88,25 @@ def tptbox() -> None:
         print(f"  {side:5s} width {f.isthmus_width_mm:5.1f} (label {w:5.1f})  height "
               f"{f.isthmus_height_mm:5.1f} (label {h:5.1f})  11G surface inside label over "
               f"isthmus +-5 mm: {inside:.0%}")
+    _outline_robustness(vol, an)
+
+
+def _outline_robustness(vol: Any, an: Any) -> None:
+    """Width / height of each pedicle with the body mask eroded and dilated by one voxel."""
+    from dataclasses import replace
+
+    from scipy import ndimage as ndi
+
+    from planner.vertebra.pedicle import segment_posterior
+
+    row = []
+    for name, body in (("eroded", ndi.binary_erosion(an.body)), ("as is", an.body),
+                       ("dilated", ndi.binary_dilation(an.body))):
+        peds = segment_posterior(vol, replace(an, body=body)).pedicles
+        row.append(name + " " + " ".join(
+            "-" if f is None else f"{f.isthmus_width_mm:.1f}/{f.isthmus_height_mm:.1f}"
+            for f in (peds["left"], peds["right"])))
+    print("  body outline one voxel off, left / right width/height (mm): " + ";  ".join(row))
 
 
 def totalseg() -> None:

@@ -147,11 +147,26 @@ def refine_isthmus(
 
 #: The CT's pedicle (:mod:`planner.vertebra.pedicle_tube`) replaces the mask's axis and
 #: isthmus when its isthmus is at least this wide and tall (mm; a T1 pedicle is ≥ 4 mm wide,
-#: ≥ 7 mm tall, Panjabi et al., Spine 1991) and lies within :data:`CT_PEDICLE_NEAR_MM` of the
-#: mask's (a section found elsewhere is not this pedicle; the mask's own isthmus can sit
-#: 9 mm further back at 3 mm voxels, totalseg L4; tool assumption).
+#: ≥ 7 mm tall, Panjabi et al., Spine 1991)...
 CT_PEDICLE_MIN_MM = (3.5, 6.0)
-CT_PEDICLE_NEAR_MM = 12.0
+#: ...and its isthmus centre lies within this distance (mm) of the mask's axis line: half a
+#: lumbar pedicle's height (Zindrick et al., Spine 1987), so a section found elsewhere is not
+#: taken for this pedicle. Measured off the axis, not from the mask's isthmus point: along
+#: the axis the narrowest point of a mask zone is ill-defined (totalseg L4 right: 10.8 mm
+#: behind the CT's isthmus, 2.4 mm off its axis; tool assumption)...
+CT_PEDICLE_NEAR_MM = 8.0
+#: ...and its AP position within the mask's AP extent widened by this (mm; tool assumption).
+CT_PEDICLE_AP_MARGIN_MM = 3.0
+
+
+def _near_mask_axis(info: PedicleInfo, point: FloatArray) -> bool:
+    """``point`` (body mm) within :data:`CT_PEDICLE_NEAR_MM` of the mask pedicle's axis line
+    and within its AP extent ± :data:`CT_PEDICLE_AP_MARGIN_MM`."""
+    v = np.asarray(point, dtype=np.float64) - info.axis_point
+    a = info.axis_dir
+    off = float(np.linalg.norm(v - float(v @ a) * a))
+    m = CT_PEDICLE_AP_MARGIN_MM
+    return off <= CT_PEDICLE_NEAR_MM and info.p_min - m <= float(point[1]) <= info.p_max + m
 
 
 def from_ct(info: PedicleInfo, posterior: PosteriorSegmentation) -> PedicleInfo:
@@ -162,8 +177,8 @@ def from_ct(info: PedicleInfo, posterior: PosteriorSegmentation) -> PedicleInfo:
     if ct is None or ct.isthmus_width_mm < CT_PEDICLE_MIN_MM[0] or (
             ct.isthmus_height_mm < CT_PEDICLE_MIN_MM[1]):
         return info
-    if info.voxels < 4 or not np.all(np.isfinite(info.isthmus_point)) or (
-            float(np.linalg.norm(ct.isthmus_point - info.isthmus_point)) > CT_PEDICLE_NEAR_MM):
+    if info.voxels < 4 or not np.all(np.isfinite(info.isthmus_point)) or not np.all(
+            np.isfinite(info.axis_dir)) or not _near_mask_axis(info, ct.isthmus_point):
         return info  # no pedicle in the segmentation, or the CT's section is another one
     iso = np.asarray(ct.isthmus_point, dtype=np.float64)
     return replace(info, axis_point=iso, axis_dir=np.asarray(ct.axis_dir, dtype=np.float64),

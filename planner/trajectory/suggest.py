@@ -12,9 +12,12 @@ evaluated in that order with the full checks (:func:`~planner.trajectory.evaluat
 and the first without a danger finding (foreign bone crossed, fluoroscopic medial-wall rule,
 ...) is the transpedicular suggestion: the clearance score alone cannot see those checks.
 Where the best transpedicular corridor leaves less than :data:`MIN_TRANSPEDICULAR_MM` per side
-(total clearance 1 mm, the pedicle rule of Kaur 2016, DOMAIN.md §6.2) a parapedicular
-alternative is searched: a line that passes lateral to the pedicle and enters the body at its
-posterolateral wall, as close to the pedicle as the needle allows, avoiding air.
+(total clearance 1 mm, the pedicle rule of Kaur 2016, DOMAIN.md §6.2), or every
+transpedicular candidate has a danger finding, parapedicular candidates are searched
+(:mod:`planner.trajectory.parapedicular`) and evaluated the same way. A suggestion never
+carries a danger finding of these checks while a candidate without one exists; where none
+exists it is marked unsafe (``Suggestion.safe``) and its reason says that no safe path was
+found.
 A pedicle axis the surgeon set (two clicks, ``PedicleInfo.user_axis``) fixes the target on
 that axis at the same depth and keeps the pass point within 0.75 mm of its isthmus centre.
 """
@@ -35,6 +38,7 @@ from planner.plan.model import Trajectory
 from planner.trajectory.context import SIDE_SIGN, TrajectoryContext
 from planner.trajectory.evaluate import TrajectoryResult, evaluate
 from planner.trajectory.geometry import first_crossing, unit
+from planner.trajectory.parapedicular import parapedicular_lines
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +63,8 @@ class Suggestion:
     """A suggested trajectory, its evaluation, and a parapedicular alternative if needed.
 
     ``trajectory`` is the recommended path (transpedicular when feasible, else the
-    parapedicular alternative); ``transpedicular`` is always the best transpedicular path.
+    parapedicular alternative; never one with a danger finding when another candidate has
+    none); ``transpedicular`` is always the best transpedicular path.
     """
 
     trajectory: Trajectory
@@ -70,6 +75,9 @@ class Suggestion:
     alternative_result: TrajectoryResult | None
     transpedicular_feasible: bool
     reason: str
+    #: False when every candidate evaluated carries a danger finding of :func:`evaluate`: the
+    #: trajectory shown is then the one with the fewest, and ``reason`` says so.
+    safe: bool = True
 
 
 def _targets(ctx: TrajectoryContext, side: str, unipedicular: bool, axis_l: float) -> FloatArray:
@@ -176,61 +184,6 @@ def _transpedicular(
     return out
 
 
-def _parapedicular(
-    ctx: TrajectoryContext, side: str, r: float, unipedicular: bool
-) -> tuple[FloatArray, FloatArray] | None:
-    ped = ctx.pedicles[side]
-    sg = SIDE_SIGN[side]
-    iso = ped.isthmus_point
-    lat = ctx.frame.to_lps(iso + np.array([sg, 0, 0]) * np.arange(0, 15, 0.25)[:, None])
-    half_w = first_crossing(ctx.indicator("bone", lat), 0.25)
-    if not math.isfinite(half_w):
-        return None
-    targets = _targets(ctx, side, unipedicular, iso[0])
-    best, best_score = None, -np.inf
-    for x in np.arange(half_w + r + 0.25, half_w + r + 6.0, 0.5):
-        for y in (-2.0, 0.0, 2.0):
-            P = iso + np.array([sg * x, 0.0, y])
-            for T in targets:
-                score = _para_score(ctx, T, P, r) - 0.2 * x
-                if score > best_score:
-                    best, best_score = (T, P), score
-    return best
-
-
-def _para_score(ctx: TrajectoryContext, T: FloatArray, P: FloatArray, r: float) -> float:
-    d = unit(P - T)
-    s = np.arange(0.0, 80.0, STEP)
-    lps = ctx.frame.to_lps(T[None] + s[:, None] * d)
-    body = ctx.signed("body", lps)
-    canal = -ctx.signed("canal", lps) - r
-    bone = ctx.signed("bone", lps)
-    hu = ctx.hu(lps)
-    out = np.flatnonzero(body < 0)
-    if out.size == 0:
-        return -np.inf
-    k = int(out[0])  # body entry (counted from the tip backwards)
-    inner = body[: max(k - int(4.0 / STEP), 1)] - r
-    near_ped = bone[k + int(3.0 / STEP) : k + int(20.0 / STEP)]
-    if np.any(near_ped > -r + 0.25) or np.any(np.nan_to_num(hu[k:], nan=0) < AIR_HU):
-        return -np.inf  # runs through the pedicle, or through air before reaching the body
-    if _crosses_foreign_bone(ctx, lps[k + int(2.0 / STEP) :]):
-        return -np.inf  # through a transverse process, rib or facet
-    return float(min(inner.min(), canal.min(), 3.0))
-
-
-def _crosses_foreign_bone(ctx: TrajectoryContext, lps: FloatArray) -> bool:
-    """True when ``lps`` (behind the body entry) runs through bone other than the target's
-    body for :data:`~planner.trajectory.crossing.CROSS_MIN_MM` (the CT's structure labels)."""
-    from planner.trajectory.crossing import CROSS_MIN_MM
-    from planner.vertebra.pedicle import BODY, CANAL, NONE
-
-    code = ctx.structure(lps)
-    foreign = (code != NONE) & (code != CANAL) & (code != BODY)
-    run = int(math.ceil(CROSS_MIN_MM / STEP))
-    return bool(np.any(np.convolve(foreign.astype(np.int8), np.ones(run), "valid") >= run))
-
-
 def _entries(
     ctx: TrajectoryContext, side: str, approach: str, tip: FloatArray, through: FloatArray
 ) -> tuple[FloatArray, FloatArray, str]:
@@ -288,19 +241,18 @@ def _skin(ctx: TrajectoryContext, bone_entry: FloatArray, d: FloatArray) -> tupl
 def _skin_index(hu: FloatArray) -> tuple[int, str]:
     """Index of the last tissue sample before the air outside the patient.
 
-    An air run counts as outside when the next 20 mm are mostly air or leave the image; shorter
-    pockets (lung, bowel gas) are passed so that they can be reported by the checks.
+    Air counts as outside from its first sample when the next 20 mm are mostly air or leave
+    the image: a gown, blanket or pad lying on the back with a 1-3 mm air gap under it is
+    outside the patient (its air gap read as "path crosses air" on cptac T8-T12). Shorter
+    pockets with tissue beyond (lung, bowel gas) are passed so that the checks report them.
     """
     air = np.isnan(hu) | (hu < AIR_HU)
     n20 = int(20.0 / STEP)
-    i = 0
-    while i < len(hu):
-        if air[i] and air[i : i + 6].all():
-            if np.isnan(hu[i]):
-                return max(i - 1, 0), "skin lies outside the image; skin entry at the image border"
-            if air[i : i + n20].mean() >= 0.8 or np.isnan(hu[i : i + n20]).any():
-                return max(i - 1, 0), ""
-        i += 1
+    for i in (int(k) for k in np.flatnonzero(air)):
+        if np.isnan(hu[i]):
+            return max(i - 1, 0), "skin lies outside the image; skin entry at the image border"
+        if air[i : i + n20].mean() >= 0.8 or np.isnan(hu[i : i + n20]).any():
+            return max(i - 1, 0), ""
     return len(hu) - 1, "no skin found within 250 mm"
 
 
@@ -318,21 +270,25 @@ def _danger(res: TrajectoryResult) -> int:
     return sum(f.severity == "danger" for f in res.findings)
 
 
-def _best_transpedicular(
-    ctx: TrajectoryContext, side: str, n: Needle, unipedicular: bool
-) -> tuple[Trajectory, TrajectoryResult]:
-    """The first candidate (best clearance first) whose evaluation has no danger finding;
-    if every one has, the one with the fewest (ties: the better clearance score)."""
+def _first_safe(
+    ctx: TrajectoryContext, side: str, approach: str,
+    lines: list[tuple[FloatArray, FloatArray]], n: Needle, unipedicular: bool,
+) -> tuple[Trajectory, TrajectoryResult] | None:
+    """The first of ``lines`` (best score first) whose evaluation has no danger finding; if
+    every one has, the one with the fewest (ties: the better score); None without lines."""
     best: tuple[Trajectory, TrajectoryResult] | None = None
-    for tb, pb in _transpedicular(ctx, side, n.radius_mm, unipedicular):
-        tp = _make(ctx, side, "transpedicular", tb, pb, n)
+    for tb, pb in lines:
+        tp = _make(ctx, side, approach, tb, pb, n)
         res = evaluate(ctx, tp, n, unipedicular=unipedicular)
         if _danger(res) == 0:
             return tp, res
         if best is None or _danger(res) < _danger(best[1]):
             best = (tp, res)
-    assert best is not None
     return best
+
+
+def _first_danger(res: TrajectoryResult) -> str:
+    return next(f.message for f in res.findings if f.severity == "danger")
 
 
 def suggest(
@@ -355,24 +311,47 @@ def suggest(
         )
     n = get_needle(needle)
     r = n.radius_mm
-    tp, tp_res = _best_transpedicular(ctx, side, n, unipedicular)
+    found = _first_safe(ctx, side, "transpedicular",
+                        _transpedicular(ctx, side, r, unipedicular), n, unipedicular)
+    assert found is not None
+    tp, tp_res = found
     m = tp_res.metrics
-    ok = m.breach_grade == 0 and m.min_cortical_clearance_mm >= MIN_TRANSPEDICULAR_MM
-    if ok:
+    wide = m.breach_grade == 0 and m.min_cortical_clearance_mm >= MIN_TRANSPEDICULAR_MM
+    if wide and _danger(tp_res) == 0:
         return Suggestion(
             tp, tp_res, tp, tp_res, None, None, True, "transpedicular corridor is wide enough"
         )
-    reason = (
-        f"transpedicular corridor leaves {m.min_cortical_clearance_mm:.1f} mm clearance for "
-        f"{n.id} (needs {MIN_TRANSPEDICULAR_MM} mm per side)"
-    )
-    para = _parapedicular(ctx, side, r, unipedicular)
-    if para is None:
-        return Suggestion(
-            tp, tp_res, tp, tp_res, None, None, False, reason + "; no parapedicular path found"
+    if wide:
+        reason = f"every transpedicular candidate has a danger finding ({_first_danger(tp_res)})"
+    else:
+        reason = (
+            f"transpedicular corridor leaves {m.min_cortical_clearance_mm:.1f} mm clearance "
+            f"for {n.id} (needs {MIN_TRANSPEDICULAR_MM} mm per side)"
         )
-    alt = _make(ctx, side, "parapedicular", para[0], para[1], n)
-    alt_res = evaluate(ctx, alt, n, unipedicular=unipedicular)
-    return Suggestion(
-        alt, alt_res, tp, tp_res, alt, alt_res, False, reason + "; parapedicular suggested"
-    )
+    lines = parapedicular_lines(
+        ctx, side, r, _targets(ctx, side, unipedicular, ctx.pedicles[side].isthmus_point[0]),
+        N_CANDIDATES, CANDIDATE_SPREAD_MM)
+    para = _first_safe(ctx, side, "parapedicular", lines, n, unipedicular)
+    if para is None:
+        return _fallback(tp, tp_res, None, None, reason + "; no parapedicular path found")
+    alt, alt_res = para
+    if _danger(alt_res) == 0:
+        return Suggestion(
+            alt, alt_res, tp, tp_res, alt, alt_res, False, reason + "; parapedicular suggested"
+        )
+    return _fallback(tp, tp_res, alt, alt_res, reason + "; every parapedicular candidate has "
+                     f"a danger finding ({_first_danger(alt_res)})")
+
+
+def _fallback(tp: Trajectory, tp_res: TrajectoryResult, alt: Trajectory | None,
+              alt_res: TrajectoryResult | None, reason: str) -> Suggestion:
+    """No candidate is both feasible and free of danger findings: the transpedicular path
+    when it has none (a tight corridor is shown with its reason), else the path with the
+    fewest danger findings, marked unsafe: no safe path was found."""
+    if _danger(tp_res) == 0:
+        return Suggestion(tp, tp_res, tp, tp_res, alt, alt_res, False, reason)
+    pick, pick_res = tp, tp_res
+    if alt is not None and alt_res is not None and _danger(alt_res) < _danger(tp_res):
+        pick, pick_res = alt, alt_res
+    return Suggestion(pick, pick_res, tp, tp_res, alt, alt_res, False,
+                      reason + "; no safe path was found: plan this side by hand", safe=False)

@@ -5,14 +5,18 @@ Method (body frame of the level, :mod:`planner.anatomy`; all lengths mm):
 1. The CT is resampled on an isotropic lattice aligned with the body frame (spacing
    :func:`lattice_step`) over the level's slab, wide enough for the transverse processes.
 2. *Bone* is where the lightly smoothed CT exceeds the half-maximum between the cortex (a high
-   percentile of the HU on the body's shell) and soft tissue (:data:`SOFT_TISSUE_HU`): the
+   percentile of the HU on the body's shell, the highest of the shells of the outline moved
+   by -1, 0, +1 voxels: the body outline only places the search, a voxel off it must not
+   move the edge) and soft tissue (:data:`SOFT_TISSUE_HU`): the
    usual CT edge criterion, so the level follows the patient's own cortex (30 HU porotic
    trabecular bone is enclosed by its shell, not thresholded). Shells closed by one voxel are
    filled in sagittal and coronal sections (the canal, running craniocaudally, is no hole
    there) and small holes in axial sections (< :data:`HOLE_MAX_MM2`) too (:func:`solid_bone`).
 3. *Canal*: the large hole (≥ :data:`HOLE_MAX_MM2`) behind the body in the axial sections
-   where the ring of body, pedicles and laminae is closed; its footprint is extruded over
-   the slab. Without any closed ring the analysis' canal is kept.
+   where the ring of body, pedicles and laminae is closed; its footprint (the columns that
+   are canal in half of those sections, opened by a 2 mm disc: a hole leaking through a gap
+   in a porotic cortex is no canal) is extruded over the slab. Without any closed ring the
+   analysis' canal is kept.
 4. *Pedicle* (:mod:`planner.vertebra.pedicle_tube`): the bone bridge joining body and canal.
    In each coronal section (constant AP position) from the body's posterior wall backwards,
    the largest bone component beside the canal, its cortical ring closed over small gaps and
@@ -25,8 +29,10 @@ Method (body frame of the level, :mod:`planner.anatomy`; all lengths mm):
    local half-maximum between the cortex peak and the tissue outside; the inner chords (the
    cancellous channel) end at the half-maximum between the peak and the cancellous core,
    reported only where the CT resolves the cortex. The tube is the elliptic section swept
-   along the axis, clipped to the bone, up to where the axis leaves the bone behind (the
-   transpedicular entry). See :func:`~planner.vertebra.pedicle_tube.find_pedicle`.
+   along the axis, clipped to the bone, up to 3 mm behind the last section (further back
+   the unresolved facet joint joins the neighbour's articular process); ``p_end`` is where
+   the axis leaves the bone behind (the transpedicular entry).
+   See :func:`~planner.vertebra.pedicle_tube.find_pedicle`.
 5. *Other bone* is named by where it lies: transverse process (beside the pedicle, behind the
    wall), lamina/facet (behind or above/below the pedicle), rib head / costovertebral joint
    (thoracic levels, beside the body), neighbouring vertebra (beyond the endplates in front
@@ -37,10 +43,10 @@ perpendicular to the pedicle axis follow the pedicle modelling literature (Knez 
 Image Anal Stereol: oblique-section widths); thresholds marked "tool assumption" are ours.
 Accuracy (tests/planner/test_pedicle_ct.py): demo (0.7 mm) axis within 0.1 mm / 4° of the
 analytic one, outer width and height within 0.4 mm, inner channel within 0.6 / 1.1 mm;
-tptbox L3 (1.5 mm) widths within 0.1 mm of the expert label's chords, heights 0.7-2.2 mm
-larger; totalseg L1-L5 (3 mm) an 11G needle along the trajectory context's axis stays inside
-the vertebra label over the isthmus ± 6 mm (≥ 99 % of its surface on every pedicle). The
-trajectory context takes the axis, isthmus and widths from here
+tptbox L3 (1.5 mm, porotic) widths within 0.2 mm of the expert label's chords, heights
+1.1-1.2 mm larger; totalseg L1-L5 (3 mm) an 11G needle along the trajectory context's axis
+stays inside the vertebra label over the isthmus ± 6 mm (≥ 99 % of its surface on every
+pedicle). The trajectory context takes the axis, isthmus and widths from here
 (:mod:`planner.trajectory.pedicles`).
 """
 
@@ -121,7 +127,7 @@ def segment_posterior(volume: CTVolume, anatomy: LevelAnatomy) -> PosteriorSegme
     edge = edge_hu(hu, body)
     sm = ndi.gaussian_filter(hu, 0.6 / step)
     bone, holes = solid_bone(sm >= edge, body, step)
-    canal = canal_from_bone(bone, holes, body, pts_b)
+    canal = canal_from_bone(bone, holes, body, pts_b, step)
     if canal is None:
         notes.append("no closed canal ring in the CT: the analysis' canal is used")
         given = sample_on_lattice(lat, frame, anatomy.grid, anatomy.canal, 1, 0.0)

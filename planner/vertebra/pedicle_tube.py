@@ -46,6 +46,11 @@ MIN_SECTION_MM2 = 6.0
 #: Consecutive sections of one pedicle: the centroid moves less than this (mm; the pedicle
 #: axis turns by < 40° so it moves < 0.9 mm per mm of AP, tool assumption).
 CHAIN_JUMP_MM = 3.0
+#: The tube reaches this far (mm) behind the pedicle's last section: further back the axis
+#: runs through the articular processes, where the facet joint is not resolved at 1-3 mm
+#: and the neighbour's inferior articular process joins the bone (tptbox L3: 23 % of a tube
+#: to the axis' exit lay outside the level's expert label; tool assumption).
+TUBE_BEYOND_MM = 3.0
 #: Bone chords through the isthmus are sampled this finely and this far (mm).
 CHORD_STEP_MM = 0.1
 CHORD_MAX_MM = 20.0
@@ -55,8 +60,10 @@ CHORD_MAX_MM = 20.0
 #: already flares towards the lamina.
 WIDTH_WINDOW_MM = 1.5
 #: Gaps in a pedicle section's cortical ring up to this wide are closed before it is filled
-#: (a porotic cortex under 1 mm is not resolved everywhere; tool assumption).
-RING_GAP_MM = 3.0
+#: (a porotic cortex under 1 mm is not resolved everywhere; tool assumption): two closing
+#: iterations on the 1.0-1.5 mm lattice. One (3 mm at 1.5 mm) left totalseg L4 left's ring
+#: open, its 50 HU marrow outside the section and the width 7.3 mm (label 15.8 mm).
+RING_GAP_MM = 4.5
 #: Chord ends: the cortex peak is looked for this far inside the solid bone's end; the HU
 #: outside is the median this far beyond it (mm); the half-maximum edge must lie within
 #: EDGE_ACCEPT_MM of the solid's end and the cortex stand this far above the outside (the
@@ -65,6 +72,10 @@ PEAK_WINDOW_MM = 2.0
 OUTSIDE_MM = (1.5, 4.0)
 EDGE_ACCEPT_MM = 1.5
 EDGE_MIN_CONTRAST_HU = 100.0
+#: A porotic pedicle's thin cortex can stay below the bone edge threshold (tptbox L3: 170-
+#: 190 HU against an edge of 223 HU); outwards of the solid bone the peak is looked for
+#: while the CT stays above this (soft tissue 40 ± 30 HU at 1.5 mm; tool assumption).
+CORTEX_MIN_HU = 120.0
 #: The inner cortical edge is reported only where the cortex stands this far above the
 #: cancellous core (below it the cortex is thinner than the CT resolves; tool assumption).
 INNER_MIN_CONTRAST_HU = 150.0
@@ -99,8 +110,8 @@ def find_pedicle(lat: Lattice, pts_b: FloatArray, solid: NDArray[np.bool_],
     :data:`AXIS_WINDOW_MM` of it. Width and height are the bone chords through the isthmus
     centre perpendicular to the axis, left-right and craniocaudal, their ends at the CT's
     half-maximum edge (:func:`_chord`). The tube is the elliptic cylinder of the section along
-    the axis, clipped to the bone, from the body to where the axis leaves the bone behind (the
-    transpedicular entry).
+    the axis, clipped to the bone, from the body to :data:`TUBE_BEYOND_MM` behind the last
+    section (:func:`_tube`).
     """
     zone, p_wall, jj = _zone(lat, pts_b, canal, body, side)
     if jj is None:
@@ -137,7 +148,7 @@ def find_pedicle(lat: Lattice, pts_b: FloatArray, solid: NDArray[np.bool_],
     width, inner_w = _narrowest(lat, own, hu, centre, d, left)
     height, inner_h = _chord(lat, own, hu, centre, up)
     tube, p_end = _tube(lat, pts_b, solid & ~canal, coef_l, coef_s, width / abs(left[0]),
-                        height / abs(up[2]), p_wall, iso.j)
+                        height / abs(up[2]), (p_wall, float(p[secs[-1].j])), iso.j)
     info = PedicleSection(side, centre.copy(), d, centre, width, height, p_wall, p_end,
                           _inner(width, inner_w, lat.step), _inner(height, inner_h, lat.step))
     return info, tube
@@ -179,7 +190,16 @@ def _zone(lat: Lattice, pts_b: FloatArray, canal: NDArray[np.bool_], body: NDArr
 def _chain(secs: list[_Section], step: float) -> list[_Section]:
     """The sections continuing the first one (from the body backwards) until the centroid
     jumps by more than :data:`CHAIN_JUMP_MM` (or a section is missing): beyond such a jump
-    the bone beside the canal is another structure (lamina, articular process)."""
+    the bone beside the canal is another structure (lamina, articular process). A first
+    section that nothing continues is the body's wall where the outline stops short of it
+    (totalseg L4 with the body mask eroded by a 3 mm voxel): the chain then starts at the
+    second."""
+    first = _follow(secs, step)
+    return _follow(secs[1:], step) if len(first) == 1 and len(secs) > 2 else first
+
+
+def _follow(secs: list[_Section], step: float) -> list[_Section]:
+    """The sections continuing ``secs[0]`` without a jump (:func:`_chain`)."""
     out = secs[:1]
     for sc in secs[1:]:
         prev = out[-1]
@@ -195,7 +215,8 @@ def _section(lat: Lattice, solid: NDArray[np.bool_], canal: NDArray[np.bool_],
     """The largest bone component of coronal section ``j`` within ``zone`` (None if none),
     its cortical ring closed over gaps up to :data:`RING_GAP_MM` and filled: a porotic
     pedicle's cancellous core lies below the bone edge and its thin cortex shows gaps.
-    ``solid`` is updated with the filled section."""
+    ``solid`` is updated with the filled section, and loses the one-voxel strips the section
+    sheds (:func:`_without_strips`)."""
     from scipy import ndimage as ndi
 
     sec = solid[:, j, :] & ~canal[:, j, :] & zone
@@ -208,12 +229,29 @@ def _section(lat: Lattice, solid: NDArray[np.bool_], canal: NDArray[np.bool_],
     it = max(1, int(round(RING_GAP_MM / (2.0 * lat.step))))
     pad = np.pad(comp, it)
     closed = ndi.binary_closing(pad, iterations=it)[it:-it, it:-it] | comp
-    filled = ndi.binary_fill_holes(closed) & zone & ~canal[:, j, :]
+    filled = _without_strips(ndi.binary_fill_holes(closed) & zone & ~canal[:, j, :])
+    solid[:, j, :] &= ~(comp & ~filled)
     solid[:, j, :] |= filled
     ks, kl = np.nonzero(filled)
     s, lr = lat.coords(0), lat.coords(2)
     return _Section(j, float(ks.size) * lat.step**2, float(lr[kl].mean()),
                     float(s[ks].mean()))
+
+
+def _without_strips(sec: NDArray[np.bool_]) -> NDArray[np.bool_]:
+    """The largest part of a filled section left by an opening of one voxel: a one-voxel
+    strip hanging from it is no pedicle (the sagittal fill of :func:`solid_bone` closes the
+    neural foramen below the pedicle where its bony ring is closed at 1.5 mm: tptbox L3 read
+    17.2 mm tall with the outline's pedicle bases in the body, 13.0 without); the section
+    itself when the opening leaves nothing."""
+    from scipy import ndimage as ndi
+
+    core = ndi.binary_opening(sec)
+    lab, n = ndi.label(core)
+    if n == 0:
+        return sec
+    part = lab == int(np.argmax(np.bincount(lab.ravel())[1:])) + 1
+    return np.asarray(sec & ndi.binary_dilation(part), dtype=bool)
 
 
 def _narrowest(lat: Lattice, own: NDArray[np.bool_], hu: FloatArray, centre: FloatArray,
@@ -268,29 +306,48 @@ def _chord(lat: Lattice, solid: NDArray[np.bool_], hu_lat: FloatArray,
 def _edges_near(t: FloatArray, hu: FloatArray, end: float, mid: float) -> tuple[float, float]:
     """(outer, inner) cortical edges near the solid's ``end`` on the profile ``hu(t)``.
 
-    Outer: the first crossing, outwards of the cortex peak (highest HU within
-    :data:`PEAK_WINDOW_MM` inside ``end``), of the mean of that peak and the median HU
-    :data:`OUTSIDE_MM` beyond; ``end`` itself without a clear cortex (contrast below
-    :data:`EDGE_MIN_CONTRAST_HU`). Inner: the first crossing, inwards of the peak, of the mean
-    of the peak and the cancellous bone (the lowest HU between ``mid`` and the peak); NaN
-    when the cortex stands less than :data:`INNER_MIN_CONTRAST_HU` above it (not resolved).
+    Outer: the first crossing, outwards of the cortex peak (highest HU from
+    :data:`PEAK_WINDOW_MM` inside ``end`` to half of it outside, or as far as a porotic cortex
+    below the bone edge continues, :func:`_cortex_reach`), of the mean of that peak and the
+    median HU :data:`OUTSIDE_MM` beyond it; ``end`` itself without a clear cortex (contrast
+    below :data:`EDGE_MIN_CONTRAST_HU`). The marrow between the cortices is counted inside.
+    Inner: the first crossing, inwards of the peak, of the mean of the peak and the
+    cancellous bone (the lowest HU between ``mid`` and the peak); NaN when the cortex stands
+    less than :data:`INNER_MIN_CONTRAST_HU` above it (not resolved).
     """
-    win = np.flatnonzero((t >= end - PEAK_WINDOW_MM) & (t <= end + 0.5 * PEAK_WINDOW_MM))
-    beyond = hu[(t >= end + OUTSIDE_MM[0]) & (t <= end + OUTSIDE_MM[1])]
-    if win.size == 0 or beyond.size == 0:
+    reach = _cortex_reach(t, hu, end)
+    win = np.flatnonzero((t >= end - PEAK_WINDOW_MM)
+                         & (t <= max(reach, end + 0.5 * PEAK_WINDOW_MM)))
+    if win.size == 0:
         return end, math.nan
     ipk = int(win[np.argmax(hu[win])])
+    ref = max(reach, float(t[ipk]))
+    beyond = hu[(t >= ref + OUTSIDE_MM[0]) & (t <= ref + OUTSIDE_MM[1])]
+    if beyond.size == 0:
+        return end, math.nan
     peak, outside = float(hu[ipk]), float(np.median(beyond))
     if peak - outside < EDGE_MIN_CONTRAST_HU:
         return end, math.nan
     outer = _crossing(t, hu, ipk, 0.5 * (peak + outside), +1)
-    if not math.isfinite(outer) or abs(outer - end) > EDGE_ACCEPT_MM:
+    if not math.isfinite(outer) or abs(outer - ref) > EDGE_ACCEPT_MM:
         outer = end
     core = np.flatnonzero((t >= mid) & (t < t[ipk]))
     if core.size == 0 or peak - float(hu[core].min()) < INNER_MIN_CONTRAST_HU:
         return outer, math.nan
     inner = _crossing(t, hu, ipk, 0.5 * (peak + float(hu[core].min())), -1)
     return outer, (inner if math.isfinite(inner) and inner >= mid else math.nan)
+
+
+def _cortex_reach(t: FloatArray, hu: FloatArray, end: float) -> float:
+    """How far outwards of the solid's ``end`` (at most :data:`PEAK_WINDOW_MM`) the CT stays
+    above :data:`CORTEX_MIN_HU` without a break: a porotic cortex below the bone edge
+    threshold lies outside the solid bone; ``end`` when the next sample is already below."""
+    out = np.flatnonzero((t > end) & (t <= end + PEAK_WINDOW_MM))
+    if out.size == 0:
+        return end
+    low = np.flatnonzero(hu[out] < CORTEX_MIN_HU)
+    n = int(low[0]) if low.size else out.size
+    return float(t[out[n - 1]]) if n > 0 else end
 
 
 def _crossing(t: FloatArray, hu: FloatArray, start: int, level: float, way: int) -> float:
@@ -307,10 +364,13 @@ def _crossing(t: FloatArray, hu: FloatArray, start: int, level: float, way: int)
 
 
 def _tube(lat: Lattice, pts_b: FloatArray, bone: NDArray[np.bool_], coef_l: FloatArray,
-          coef_s: FloatArray, width: float, height: float, p_wall: float,
+          coef_s: FloatArray, width: float, height: float, p_span: tuple[float, float],
           j_iso: int) -> tuple[NDArray[np.bool_], float]:
     """Elliptic cylinder of the isthmus section along the axis, clipped to bone, from the body
-    to where the axis leaves the bone behind the pedicle; and that AP position (mm)."""
+    (``p_span[0]``, the posterior wall) to :data:`TUBE_BEYOND_MM` behind the last section
+    (``p_span[1]``) or where the axis leaves the bone behind the pedicle if sooner; and
+    that AP position where the axis leaves the bone (mm; the transpedicular entry)."""
+    p_wall, p_back = p_span
     p = lat.coords(1)
     j_end = j_iso
     out_run = 0
@@ -327,6 +387,6 @@ def _tube(lat: Lattice, pts_b: FloatArray, bone: NDArray[np.bool_], coef_l: Floa
     ax_l, ax_s = np.polyval(coef_l, pp), np.polyval(coef_s, pp)
     a, b = 0.5 * width + 0.5 * lat.step, 0.5 * height + 0.5 * lat.step
     ell = ((lr - ax_l) / a) ** 2 + ((s - ax_s) / b) ** 2 <= 1.0
-    span = (pp >= p_wall - 2.0) & (pp <= p[j_end])
+    span = (pp >= p_wall - 2.0) & (pp <= min(float(p[j_end]), p_back + TUBE_BEYOND_MM))
     return np.asarray(ell & span & bone), float(p[j_end])
 

@@ -113,18 +113,15 @@ def _tube_inside(seg: Any, label: np.ndarray) -> dict[str, float]:
             for side, code in (("left", PEDICLE_LEFT), ("right", PEDICLE_RIGHT))}
 
 
-@pytest.mark.xfail(strict=True, reason="since the body outline's refinement (ray_edges, "
-                   "lumbar merge) the porotic L3's left isthmus chord reads 3.0-4.2 mm against "
-                   "the label's 9.1 mm: the extruded canal footprint and the unfilled cancellous "
-                   "core cut the chord (the CT pedicle is then below 3.5 mm and the planner "
-                   "falls back to the mask's pedicle)")
 def test_tptbox_ct_pedicle_against_the_expert_label(shared_data: Path) -> None:
     """tptbox L3 (1.5 mm voxels, porotic): the CT's isthmus width and height agree with the
     expert vertebra label's chords through the same centre (measured: widths 8.9 / 9.1 mm vs
-    9.0 / 9.2 mm, heights 14.3 / 13.1 mm vs 12.1 / 12.4 mm: the CT's half-maximum edge lies
+    9.1 / 9.2 mm, heights 13.1 / 13.4 mm vs 11.9 / 12.3 mm: the CT's half-maximum edge lies
     outside the label's half-partial-volume surface craniocaudally), and an 11G needle along
     the CT's axis stays inside the label over the isthmus ± 5 mm. The old bridge ridge read
-    the left isthmus 6.0 mm wide."""
+    the left isthmus 6.0 mm wide; with the canal footprint as the union of every closed
+    section's hole (one section below the body reached 23 mm lateral) and the porotic lateral
+    cortex (170-190 HU) below the bone edge (223 HU) left outside the chord, 3.0 mm."""
     from planner.io_nifti import load_nifti_ct, load_nifti_labels
     from planner.vertebra import analyze_spine
 
@@ -148,8 +145,9 @@ def test_tptbox_ct_pedicle_against_the_expert_label(shared_data: Path) -> None:
         assert _surface_inside(vol, lab, an.frame, f.isthmus_point, a, 5.0) == 1.0
         # 1.5 mm voxels do not resolve the pedicle's cortex: no inner channel is reported
         assert np.isnan(f.inner_width_mm) and np.isnan(f.inner_height_mm)
-    # the tube's voxels lie in the label (measured 0.91 / 0.89; the old tube 0.85 / 0.71)
-    assert min(_tube_inside(seg, lab).values()) >= 0.85
+    # the tube's voxels lie in the label (measured 0.96 / 0.97; 0.77 / 0.93 when the tube ran
+    # on to the axis' exit through the unresolved facet joint; the old tube 0.85 / 0.71)
+    assert min(_tube_inside(seg, lab).values()) >= 0.9
 
 
 @lru_cache(maxsize=1)
@@ -163,13 +161,12 @@ def _totalseg(root: str) -> tuple[Any, Any, Any]:
     return vol, labels, analyze_spine(vol)
 
 
-@pytest.mark.xfail(strict=True, reason="since the body outline's refinement (lumbar merge) "
-                   "one of the ten axes keeps 92 % of an 11G needle inside the label (was >= 99 %)")
 def test_totalseg_pedicle_axes_lie_inside_the_vertebra_labels(shared_data: Path) -> None:
     """L1-L5 (3 mm voxels): an 11G needle along each trajectory context's pedicle axis stays
     inside the vertebra label over the isthmus ± 6 mm (measured: ≥ 0.99 on every pedicle; the
-    zone masks' axes had 0.54 at L5 left and 0.83 at L4 right), and the CT's pedicle tubes
-    lie in the labels."""
+    zone masks' axes had 0.54 at L5 left and 0.83 at L4 right, and 0.92 at L4 right when the
+    CT's pedicle was refused for lying 13 mm from the mask's isthmus, 2.4 mm off its axis),
+    and the CT's pedicle tubes lie in the labels."""
     vol, labels, an = _totalseg(str(shared_data))
     shares, tubes = {}, {}
     for r in an.levels:
@@ -184,7 +181,7 @@ def test_totalseg_pedicle_axes_lie_inside_the_vertebra_labels(shared_data: Path)
         tubes.update({(r.level, s): v for s, v in _tube_inside(ctx.posterior, lab).items()})
     assert len(shares) == 10
     assert min(shares.values()) >= 0.95, shares
-    # the CT tubes' voxels in the label (3 mm voxels: measured 0.64-0.98, mean 0.87; the old
+    # the CT tubes' voxels in the label (3 mm voxels: measured 0.61-0.96, mean 0.85; the old
     # tubes 0.31-0.96, mean 0.73, L5 0.50 / 0.31)
     assert min(tubes.values()) >= 0.6 and np.mean(list(tubes.values())) >= 0.84, tubes
 
@@ -223,3 +220,52 @@ def test_totalseg_l5_suggestions_are_transpedicular_inside_the_label(shared_data
         ijk = ijk.astype(int)
         inside = np.flatnonzero(body[ijk[:, 2], ijk[:, 1], ijk[:, 0]])
         assert p[inside[-1]] / (p[inside[-1]] - p[inside[0]]) >= 2.0 / 3.0, side
+
+
+def test_tptbox_ct_pedicle_is_robust_to_the_body_outline(shared_data: Path) -> None:
+    """The pedicle is found from the CT, the body outline only placing the search: with the
+    body mask eroded or dilated by one voxel (1.5 mm) the isthmus width stays within 0.5 mm,
+    the height within 1 mm and the centre within 1 mm (measured: widths 8.9-9.0 / 9.3-9.7,
+    heights 12.8-13.5 / 13.4-13.6 mm, centres within 0.5 mm). Before, the bone edge came from
+    the plain shell of the outline: one voxel of erosion took it from 223 to 152 HU, lost the
+    right pedicle and read the left 7.7 mm wide and 17.4 mm tall."""
+    from dataclasses import replace
+
+    from scipy import ndimage as ndi
+
+    from planner.io_nifti import load_nifti_ct, load_nifti_labels
+    from planner.vertebra import analyze_spine
+
+    d = shared_data / "tptbox_l3"
+    vol, _ = load_nifti_ct(d / "sub-ct_label-22_ct.nii.gz")
+    labels = load_nifti_labels(d / "sub-ct_seg-vert_label-22_msk.nii.gz")
+    an = analyze_spine(vol, labels=labels).level("L3").anatomy
+    ref = segment_posterior(vol, an).pedicles
+    for body in (ndi.binary_erosion(an.body), ndi.binary_dilation(an.body)):
+        peds = segment_posterior(vol, replace(an, body=body)).pedicles
+        for side in ("left", "right"):
+            f, r = peds[side], ref[side]
+            assert f is not None and r is not None, side
+            assert f.isthmus_width_mm == pytest.approx(r.isthmus_width_mm, abs=0.5), side
+            assert f.isthmus_height_mm == pytest.approx(r.isthmus_height_mm, abs=1.0), side
+            assert np.linalg.norm(f.isthmus_point - r.isthmus_point) <= 1.0, side
+
+
+def test_totalseg_l4_pedicles_found_with_an_eroded_body(shared_data: Path) -> None:
+    """L4 (3 mm voxels) with the body mask eroded by one voxel: the first section behind the
+    shrunken outline is the body's wall, nothing continues it, and the chain of sections now
+    starts at the next one (before: no right pedicle). Measured: widths 16.7 / 16.0 mm against
+    16.6 / 17.8 mm, centres within 0.6 mm."""
+    from dataclasses import replace
+
+    from scipy import ndimage as ndi
+
+    vol, _, an = _totalseg(str(shared_data))
+    anat = an.level("L4").anatomy
+    ref = segment_posterior(vol, anat).pedicles
+    peds = segment_posterior(vol, replace(anat, body=ndi.binary_erosion(anat.body))).pedicles
+    for side in ("left", "right"):
+        f, r = peds[side], ref[side]
+        assert f is not None and r is not None, side
+        assert f.isthmus_width_mm == pytest.approx(r.isthmus_width_mm, abs=2.0), side
+        assert np.linalg.norm(f.isthmus_point - r.isthmus_point) <= 1.5, side
