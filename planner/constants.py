@@ -25,6 +25,10 @@ DENSE_TISSUE_HU = (150.0, 700.0)
 LABEL_MASK_BONE_HU = 300
 #: Bone samples beside the body that mark a rib-bearing level. [tool assumption]
 RIB_BONE_HU = 300.0
+#: Bone followed when a rib is traced from its vertebra: above contrast-enhanced kidney and
+#: vessels (measured 150-300 HU on ../shared/data/cptac_chest_ct), below a rib's cortex on a
+#: 3 mm scan. [tool assumption]
+RIB_TRACE_HU = 350.0
 
 #: L1 trabecular HU screening thresholds for osteoporosis (Pickhardt PJ et al. 2013, Ann Intern
 #: Med 158:588-595): ≤ 110 HU > 90 % specific, ≤ 160 HU sensitive, > 200 HU NPV 99 %.

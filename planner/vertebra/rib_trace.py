@@ -1,0 +1,223 @@
+"""Ribs traced as connected bone from each body's costovertebral region (ANATOMY.md §3).
+
+Method
+------
+Bone (> :data:`planner.constants.RIB_TRACE_HU`) is taken from a box around the column on the
+CT grid, pooled in-plane to ~1.1 mm, and cut along the column: every voxel within
+:data:`COLUMN_HALF_WIDTH_MM` of the column centre (left-right, at its height) is removed, which
+detaches each rib, transverse process and scapula from the vertebrae. The bone pieces that leave
+a body's costovertebral region (just lateral of the cut, from its mid-depth to behind its
+pedicles, between its endplates) are followed through the bone by a geodesic distance
+(Dijkstra, :func:`scipy.sparse.csgraph.dijkstra`); a piece reached first from another body is
+that body's (a geodesic Voronoi split, so the 12th rib glued to L1's transverse process by
+partial volume stays T12's). A side bears a rib when its piece is at least
+:data:`RIB_MIN_LENGTH_MM` long along the bone and reaches :data:`RIB_MIN_REACH_MM` from the
+mid-line: a thoracic rib is ≥ 38 mm long and arises at the vertebra (Yun et al., Korean J Radiol
+2018); the transverse process of L1 ends 30-45 mm from the mid-line and is < ~30 mm long.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import ndimage as ndi
+from scipy import sparse
+from scipy.sparse import csgraph
+
+from planner.constants import RIB_TRACE_HU
+from planner.grid import FloatArray
+from planner.volume import CTVolume
+
+#: Half width (mm, left-right from the column centre) of the column cut: the body (half width
+#: 14-22 mm T1-L1), pedicles and laminae; rib heads and transverse processes reach beyond it.
+COLUMN_HALF_WIDTH_MM = 25.0
+#: Width (mm) of the costovertebral region just lateral of the cut where a rib starts.
+SEED_WIDTH_MM = 8.0
+#: Costovertebral region front and back (mm, posterior positive, from the body centre).
+SEED_AP_MM = (3.0, 45.0)
+#: Above the body's top (mm): the rib heads of T1-T10 articulate across the disc above.
+SEED_ABOVE_MM = 4.0
+#: A traced piece at least this long (mm, along the bone) is a rib (Yun et al., KJR 2018).
+RIB_MIN_LENGTH_MM = 38.0
+#: ... and reaches this far from the column centre (mm, left-right); the transverse process of
+#: L1 ends 30-45 mm from the mid-line.
+RIB_MIN_REACH_MM = 50.0
+#: Tracing stops this far (mm, along the bone) from the costovertebral region.
+TRACE_LIMIT_MM = 120.0
+#: Box around the column (mm): left-right beyond the column, front, back, below the lowest
+#: body (the lower ribs run 40-60 mm caudally), above the highest.
+BOX_LATERAL_MM = 130.0
+BOX_FRONT_MM = 60.0
+BOX_BACK_MM = 80.0
+BOX_BELOW_MM = 60.0
+BOX_ABOVE_MM = 15.0
+#: In-plane pooling target (mm): a sharp 0.5-0.8 mm grid is pooled 2 x 2.
+POOL_MM = 1.1
+#: A voxel reached from a body at most this much further (mm) than from the nearest body
+#: counts for it too (a rib head articulates across the disc with both bodies).
+SHARED_TOL_MM = 10.0
+#: Face neighbours only: a partial-volume contact between a rib and a transverse process
+#: is often diagonal.
+_CONNECTIVITY = ndi.generate_binary_structure(3, 1)
+
+
+@dataclass(frozen=True, slots=True)
+class RibTrace:
+    """The bone traced from one body's costovertebral regions, (left, right).
+
+    ``length_mm``: longest geodesic path from the region along the piece (mm, 0 without one);
+    ``reach_mm``: how far the piece gets from the column centre, left-right (mm).
+    """
+
+    length_mm: tuple[float, float]
+    reach_mm: tuple[float, float]
+
+    def side_bears_rib(self, side: int) -> bool:
+        return (self.length_mm[side] >= RIB_MIN_LENGTH_MM
+                and self.reach_mm[side] >= RIB_MIN_REACH_MM)
+
+    @property
+    def bears_ribs(self) -> bool:
+        """Rib on both sides."""
+        return self.side_bears_rib(0) and self.side_bears_rib(1)
+
+
+@dataclass(frozen=True, slots=True)
+class _Bone:
+    """Pooled bone mask of the box and the LPS affine of its voxels (index k, j, i)."""
+
+    mask: NDArray[np.bool_]
+    start: NDArray[np.int64]
+    pool: NDArray[np.int64]
+    spacing_kji: FloatArray
+
+    def lps(self, volume: CTVolume, kji: NDArray[np.int64]) -> FloatArray:
+        src = self.start + kji * self.pool + (self.pool - 1) / 2.0
+        return volume.grid.voxel_to_lps(src[:, ::-1])
+
+
+def trace_ribs(volume: CTVolume, centres_lps: FloatArray, superiors: FloatArray,
+               heights_mm: FloatArray) -> list[RibTrace]:
+    """Rib traces of the bodies (cranial first), each given by centre, cranial axis, height.
+
+    Parameters
+    ----------
+    volume
+        The CT.
+    centres_lps, superiors
+        ``(n, 3)`` body centres (LPS mm) and unit cranial axes.
+    heights_mm
+        ``(n,)`` body heights (mm).
+    """
+    centres = np.asarray(centres_lps, float).reshape(-1, 3)
+    sups = np.asarray(superiors, float).reshape(-1, 3)
+    heights = np.asarray(heights_mm, float).reshape(-1)
+    empty = RibTrace((0.0, 0.0), (0.0, 0.0))
+    bone = _bone_box(volume, centres, heights)
+    if bone is None:
+        return [empty] * len(centres)
+    idx = np.argwhere(bone.mask)
+    pts = bone.lps(volume, idx)
+    lat = pts[:, 0] - _column_x(centres, pts[:, 2])
+    keep = np.abs(lat) >= COLUMN_HALF_WIDTH_MM
+    mask = np.zeros_like(bone.mask)
+    mask[tuple(idx[keep].T)] = True
+    idx, pts, lat = idx[keep], pts[keep], lat[keep]
+    seeds = _seed_masks(centres, sups, heights, pts, lat)
+    if not np.any(seeds):
+        return [empty] * len(centres)
+    labels, _ = ndi.label(mask, structure=_CONNECTIVITY)
+    comp = labels[tuple(idx.T)]
+    sel = np.isin(comp, np.unique(comp[seeds.any(axis=0)]))
+    dists = _geodesic(idx[sel], seeds[:, sel], bone.spacing_kji * bone.pool, mask.shape)
+    lat_sel = lat[sel]
+    out = []
+    for n in range(len(centres)):
+        length, reach = [0.0, 0.0], [0.0, 0.0]
+        for s, sign in enumerate((1.0, -1.0)):
+            d = dists[2 * n + s]
+            nearest = np.min(dists[s::2], axis=0)
+            mine = np.isfinite(d) & (d <= nearest + SHARED_TOL_MM)
+            if np.any(mine):
+                length[s] = float(d[mine].max())
+                reach[s] = float((sign * lat_sel[mine]).max())
+        out.append(RibTrace((length[0], length[1]), (reach[0], reach[1])))
+    return out
+
+
+def _column_x(centres: FloatArray, z: FloatArray) -> FloatArray:
+    """Left-right position (LPS x, mm) of the column centre at heights ``z``."""
+    order = np.argsort(centres[:, 2])
+    return np.interp(z, centres[order, 2], centres[order, 0])
+
+
+def _bone_box(volume: CTVolume, centres: FloatArray, heights: FloatArray) -> _Bone | None:
+    """The pooled bone mask in the box around the column, or None if it is empty."""
+    lo = centres.min(axis=0) - [BOX_LATERAL_MM, BOX_FRONT_MM, 0.0]
+    hi = centres.max(axis=0) + [BOX_LATERAL_MM, BOX_BACK_MM, 0.0]
+    lo[2] = float((centres[:, 2] - heights / 2).min()) - BOX_BELOW_MM
+    hi[2] = float((centres[:, 2] + heights / 2).max()) + BOX_ABOVE_MM
+    corners = np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1])
+                        for z in (lo[2], hi[2])])
+    ijk = volume.grid.lps_to_voxel(corners)
+    shape = np.asarray(volume.shape_kji)
+    a = np.clip(np.floor(ijk.min(axis=0))[::-1].astype(np.int64), 0, shape)
+    b = np.clip(np.ceil(ijk.max(axis=0))[::-1].astype(np.int64) + 1, 0, shape)
+    spacing = np.asarray(volume.grid.spacing_mm, float)[::-1]  # k, j, i
+    pool = np.maximum(1, np.round(POOL_MM / spacing)).astype(np.int64)
+    n = (b - a) // pool
+    if np.any(n < 3):
+        return None
+    b = a + n * pool
+    crop = volume.hu[a[0]:b[0], a[1]:b[1], a[2]:b[2]] > RIB_TRACE_HU
+    pooled = crop.reshape(n[0], pool[0], n[1], pool[1], n[2], pool[2]).any(axis=(1, 3, 5))
+    return _Bone(pooled, a, pool, spacing)
+
+
+def _seed_masks(centres: FloatArray, sups: FloatArray, heights: FloatArray,
+                pts: FloatArray, lat: FloatArray) -> NDArray[np.bool_]:
+    """``(2 * n_bodies, len(pts))``: whether each bone voxel lies in the costovertebral region
+    of body n, left (row 2n) or right (row 2n + 1). Neighbouring regions may overlap."""
+    out = np.zeros((2 * len(centres), len(pts)), bool)
+    near = np.abs(lat) < COLUMN_HALF_WIDTH_MM + SEED_WIDTH_MM
+    for n, (c, s, h) in enumerate(zip(centres, sups, heights, strict=True)):
+        d = pts - c
+        up = d @ s
+        ap = d[:, 1]
+        inside = near & (up >= -h / 2) & (up <= h / 2 + SEED_ABOVE_MM)
+        inside &= (ap >= SEED_AP_MM[0]) & (ap <= SEED_AP_MM[1])
+        out[2 * n] = inside & (lat > 0)
+        out[2 * n + 1] = inside & (lat < 0)
+    return out
+
+
+def _geodesic(idx: NDArray[np.int64], seeds: NDArray[np.bool_], step_mm: FloatArray,
+              shape: tuple[int, ...]) -> FloatArray:
+    """Geodesic distances (mm) through the voxels ``idx`` from each row of ``seeds``:
+    ``(len(seeds), len(idx))``, inf where not reached within :data:`TRACE_LIMIT_MM`."""
+    n = len(idx)
+    lookup = np.full(shape, -1, np.int64)
+    lookup[tuple(idx.T)] = np.arange(n)
+    rows, cols, w = [], [], []
+    for d in np.argwhere(_CONNECTIVITY) - 1:
+        if tuple(d) <= (0, 0, 0):
+            continue  # each undirected edge once
+        nb = idx + d
+        ok = np.all((nb >= 0) & (nb < np.asarray(shape)), axis=1)
+        j = np.full(n, -1, np.int64)
+        j[ok] = lookup[tuple(nb[ok].T)]
+        has = j >= 0
+        rows.append(np.nonzero(has)[0])
+        cols.append(j[has])
+        w.append(np.full(int(has.sum()), float(np.linalg.norm(d * step_mm))))
+    graph = sparse.csr_matrix((np.concatenate(w), (np.concatenate(rows),
+                                                   np.concatenate(cols))), shape=(n, n))
+    out = np.full((len(seeds), n), np.inf)
+    for row, seed in enumerate(seeds):
+        src = np.nonzero(seed)[0]
+        if len(src):
+            out[row] = csgraph.dijkstra(graph, directed=False, indices=src, min_only=True,
+                                          limit=TRACE_LIMIT_MM)
+    return out
