@@ -150,7 +150,7 @@ def trace_ribs(volume: CTVolume, centres_lps: FloatArray, superiors: FloatArray,
 def _column_x(centres: FloatArray, z: FloatArray) -> FloatArray:
     """Left-right position (LPS x, mm) of the column centre at heights ``z``."""
     order = np.argsort(centres[:, 2])
-    return np.interp(z, centres[order, 2], centres[order, 0])
+    return np.asarray(np.interp(z, centres[order, 2], centres[order, 0]), float)
 
 
 def _bone_box(volume: CTVolume, centres: FloatArray, heights: FloatArray) -> _Bone | None:
@@ -173,7 +173,7 @@ def _bone_box(volume: CTVolume, centres: FloatArray, heights: FloatArray) -> _Bo
     b = a + n * pool
     crop = volume.hu[a[0]:b[0], a[1]:b[1], a[2]:b[2]] > RIB_TRACE_HU
     pooled = crop.reshape(n[0], pool[0], n[1], pool[1], n[2], pool[2]).any(axis=(1, 3, 5))
-    return _Bone(pooled, a, pool, spacing)
+    return _Bone(np.asarray(pooled, bool), a, pool, spacing)
 
 
 def _seed_masks(centres: FloatArray, sups: FloatArray, heights: FloatArray,
