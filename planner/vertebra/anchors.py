@@ -81,12 +81,16 @@ def name_fits(volume: CTVolume, fits: list[BodyFit]) -> tuple[list[str], list[st
     t12 = last_rib_index(volume, fits)
     if t12 is not None:
         by_ribs = [shift_level("T12", n - t12) for n in range(len(fits))]
-    if by_sacrum and by_ribs and by_sacrum != by_ribs:
+    if by_sacrum and by_ribs and by_sacrum != by_ribs and t12 is not None:
+        free = len(fits) - 2 - t12  # rib-free mobile bodies between the last rib and S1
+        kind = ("11 rib pairs or a lumbarised S1" if free > 5 else
+                "13 rib pairs or a sacralised L5")
         warnings.append(
-            f"the sacrum and the last rib-bearing vertebra disagree (the body above the "
-            f"sacrum would be {by_sacrum[-2]} counting from the ribs it is {by_ribs[-2]}): "
-            "transitional anatomy is likely; names follow the sacrum — confirm the level on "
-            "a whole-spine view")
+            f"the sacrum and the last rib-bearing vertebra disagree ({free} rib-free bodies "
+            f"between them, 5 expected: {kind}; the body above the sacrum would be "
+            f"{by_sacrum[-2]}, counting from the ribs it is {by_ribs[-2]}): transitional "
+            "anatomy is likely; names follow the sacrum — confirm the level on a whole-spine "
+            "view")
     names = by_sacrum or by_ribs
     if names is None or any(n is None for n in names):
         centres = ", ".join(f"{np.round(f.centroid_lps, 0).tolist()}" for f in fits)

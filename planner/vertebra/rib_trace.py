@@ -55,9 +55,11 @@ BOX_BELOW_MM = 60.0
 BOX_ABOVE_MM = 15.0
 #: In-plane pooling target (mm): a sharp 0.5-0.8 mm grid is pooled 2 x 2.
 POOL_MM = 1.1
-#: A voxel reached from a body at most this much further (mm) than from the nearest body
-#: counts for it too (a rib head articulates across the disc with both bodies).
-SHARED_TOL_MM = 10.0
+#: A piece that a more cranial body leaves the column from over this many times the contact
+#: (voxels) is that body's rib passing by, not this body's (measured on
+#: ../shared/data/cptac_chest_ct: the left 12th rib touches T12 over 2 voxels, L1's processes
+#: over 1; the right 11th and 12th ribs, glued, touch T11 and T12 over 70 and 55).
+PASSING_CONTACT_RATIO = 2.0
 #: Face neighbours only: a partial-volume contact between a rib and a transverse process
 #: is often diagonal.
 _CONNECTIVITY = ndi.generate_binary_structure(3, 1)
@@ -107,12 +109,13 @@ def trace_ribs(volume: CTVolume, centres_lps: FloatArray, superiors: FloatArray,
     volume
         The CT.
     centres_lps, superiors
-        ``(n, 3)`` body centres (LPS mm) and unit cranial axes.
+        ``(n, 3)`` body centres (LPS mm) and unit cranial axes (the axes are taken along the
+        column through the centres when there are two bodies or more).
     heights_mm
         ``(n,)`` body heights (mm).
     """
     centres = np.asarray(centres_lps, float).reshape(-1, 3)
-    sups = np.asarray(superiors, float).reshape(-1, 3)
+    sups = _column_axes(centres, np.asarray(superiors, float).reshape(-1, 3))
     heights = np.asarray(heights_mm, float).reshape(-1)
     empty = RibTrace((0.0, 0.0), (0.0, 0.0))
     bone = _bone_box(volume, centres, heights)
@@ -124,27 +127,56 @@ def trace_ribs(volume: CTVolume, centres_lps: FloatArray, superiors: FloatArray,
     keep = np.abs(lat) >= COLUMN_HALF_WIDTH_MM
     mask = np.zeros_like(bone.mask)
     mask[tuple(idx[keep].T)] = True
+    attached = _attached(volume, bone, idx, lat)[keep]
     idx, pts, lat = idx[keep], pts[keep], lat[keep]
-    seeds = _seed_masks(centres, sups, heights, pts, lat)
+    seeds = _seed_masks(centres, sups, heights, pts, lat, attached)
     if not np.any(seeds):
         return [empty] * len(centres)
     labels, _ = ndi.label(mask, structure=_CONNECTIVITY)
     comp = labels[tuple(idx.T)]
+    seeds = _owned_seeds(seeds, comp)
     sel = np.isin(comp, np.unique(comp[seeds.any(axis=0)]))
-    dists = _geodesic(idx[sel], seeds[:, sel], bone.spacing_kji * bone.pool, mask.shape)
+    dist, owner = _geodesic(idx[sel], seeds[:, sel], bone.spacing_kji * bone.pool, mask.shape)
     lat_sel = lat[sel]
     out = []
     for n in range(len(centres)):
         length, reach = [0.0, 0.0], [0.0, 0.0]
         for s, sign in enumerate((1.0, -1.0)):
-            d = dists[2 * n + s]
-            nearest = np.min(dists[s::2], axis=0)
-            mine = np.isfinite(d) & (d <= nearest + SHARED_TOL_MM)
+            mine = owner == 2 * n + s
             if np.any(mine):
-                length[s] = float(d[mine].max())
+                length[s] = float(dist[mine].max())
                 reach[s] = float((sign * lat_sel[mine]).max())
         out.append(RibTrace((length[0], length[1]), (reach[0], reach[1])))
     return out
+
+
+def _owned_seeds(seeds: NDArray[np.bool_], comp: NDArray[np.int32]) -> NDArray[np.bool_]:
+    """``seeds`` without the pieces that a more cranial body on the same side leaves the
+    column from over a contact :data:`PASSING_CONTACT_RATIO` times larger or more: a rib
+    hangs down from its own vertebra, so the 12th rib touching L1's processes on its way down
+    stays T12's, not L1's; two ribs glued by partial volume stay both bodies'."""
+    out = seeds.copy()
+    for side in (0, 1):
+        best: dict[int, int] = {}  # piece -> largest contact of a more cranial body so far
+        for row in range(side, len(seeds), 2):
+            pieces, counts = np.unique(comp[seeds[row]], return_counts=True)
+            for piece, count in zip(pieces.tolist(), counts.tolist(), strict=True):
+                if best.get(piece, 0) >= PASSING_CONTACT_RATIO * count:
+                    out[row] &= comp != piece
+            for piece, count in zip(pieces.tolist(), counts.tolist(), strict=True):
+                best[piece] = max(best.get(piece, 0), count)
+    return out
+
+
+def _column_axes(centres: FloatArray, superiors: FloatArray) -> FloatArray:
+    """Cranial unit axes along the column through the centres (cranial first); the given
+    axes where there is one body (a profile body's own axis can be 30-40° off on a sharp
+    scan; the line through its neighbours is not)."""
+    if len(centres) < 2:
+        return superiors
+    axes = -np.gradient(centres, axis=0)
+    axes /= np.maximum(np.linalg.norm(axes, axis=1, keepdims=True), 1e-9)
+    return np.asarray(axes, float)
 
 
 def _column_x(centres: FloatArray, z: FloatArray) -> FloatArray:
@@ -176,12 +208,31 @@ def _bone_box(volume: CTVolume, centres: FloatArray, heights: FloatArray) -> _Bo
     return _Bone(np.asarray(pooled, bool), a, pool, spacing)
 
 
+def _attached(volume: CTVolume, bone: _Bone, idx: NDArray[np.int64],
+              lat: FloatArray) -> NDArray[np.bool_]:
+    """Bone voxels just outside the column cut whose neighbour towards the mid-line is bone:
+    where a rib or a transverse process leaves the vertebra (a rib passing by is not)."""
+    direction = volume.grid.ijk_to_lps[:3, :3]
+    c = int(np.argmax(np.abs(direction[0])))  # the voxel axis (i, j or k) closest to L-R
+    axis = 2 - c  # in k, j, i order
+    step_mm = float(bone.spacing_kji[axis] * bone.pool[axis])
+    layer = (np.abs(lat) >= COLUMN_HALF_WIDTH_MM) & (
+        np.abs(lat) < COLUMN_HALF_WIDTH_MM + step_mm)
+    nb = idx.copy()
+    nb[:, axis] -= (np.sign(lat) * np.sign(direction[0, c])).astype(np.int64)
+    ok = layer & (nb[:, axis] >= 0) & (nb[:, axis] < bone.mask.shape[axis])
+    out = np.zeros(len(idx), bool)
+    out[ok] = bone.mask[tuple(nb[ok].T)]
+    return out
+
+
 def _seed_masks(centres: FloatArray, sups: FloatArray, heights: FloatArray,
-                pts: FloatArray, lat: FloatArray) -> NDArray[np.bool_]:
-    """``(2 * n_bodies, len(pts))``: whether each bone voxel lies in the costovertebral region
-    of body n, left (row 2n) or right (row 2n + 1). Neighbouring regions may overlap."""
+                pts: FloatArray, lat: FloatArray, near: NDArray[np.bool_],
+                ) -> NDArray[np.bool_]:
+    """``(2 * n_bodies, len(pts))``: whether each bone voxel where bone leaves the column
+    (``near``) lies at body n, left (row 2n) or right (row 2n + 1), between its lower
+    endplate and :data:`SEED_ABOVE_MM` above its upper one (neighbours' regions overlap)."""
     out = np.zeros((2 * len(centres), len(pts)), bool)
-    near = np.abs(lat) < COLUMN_HALF_WIDTH_MM + SEED_WIDTH_MM
     for n, (c, s, h) in enumerate(zip(centres, sups, heights, strict=True)):
         d = pts - c
         up = d @ s
@@ -194,9 +245,9 @@ def _seed_masks(centres: FloatArray, sups: FloatArray, heights: FloatArray,
 
 
 def _geodesic(idx: NDArray[np.int64], seeds: NDArray[np.bool_], step_mm: FloatArray,
-              shape: tuple[int, ...]) -> FloatArray:
-    """Geodesic distances (mm) through the voxels ``idx`` from each row of ``seeds``:
-    ``(len(seeds), len(idx))``, inf where not reached within :data:`TRACE_LIMIT_MM`."""
+              shape: tuple[int, ...]) -> tuple[FloatArray, NDArray[np.int64]]:
+    """Geodesic distance (mm) through the voxels ``idx`` from the nearest seed, and the row of
+    ``seeds`` it came from (-1 where not reached within :data:`TRACE_LIMIT_MM`)."""
     n = len(idx)
     lookup = np.full(shape, -1, np.int64)
     lookup[tuple(idx.T)] = np.arange(n)
@@ -214,10 +265,11 @@ def _geodesic(idx: NDArray[np.int64], seeds: NDArray[np.bool_], step_mm: FloatAr
         w.append(np.full(int(has.sum()), float(np.linalg.norm(d * step_mm))))
     graph = sparse.csr_matrix((np.concatenate(w), (np.concatenate(rows),
                                                    np.concatenate(cols))), shape=(n, n))
-    out = np.full((len(seeds), n), np.inf)
-    for row, seed in enumerate(seeds):
-        src = np.nonzero(seed)[0]
-        if len(src):
-            out[row] = csgraph.dijkstra(graph, directed=False, indices=src, min_only=True,
-                                          limit=TRACE_LIMIT_MM)
-    return out
+    row_of = np.full(n, -1, np.int64)
+    seed_rows, seed_voxels = np.nonzero(seeds)
+    row_of[seed_voxels] = seed_rows
+    src = np.nonzero(row_of >= 0)[0]
+    dist, _, nearest = csgraph.dijkstra(graph, directed=False, indices=src, min_only=True,
+                                        return_predecessors=True, limit=TRACE_LIMIT_MM)
+    owner = np.where(nearest >= 0, row_of[np.maximum(nearest, 0)], -1)
+    return np.asarray(dist, float), owner.astype(np.int64)

@@ -55,10 +55,15 @@ def rib_traces_of(volume: CTVolume, bodies: list[ProfileBody]) -> list[RibTrace]
 
 
 def rib_anchors(ribs: list[bool]) -> tuple[int | None, int | None]:
-    """Indices (cranial first) of the first (T1) and last (T12) rib-bearing bodies, or None."""
+    """Indices (cranial first) of the first (T1) and last (T12) rib-bearing bodies, or None.
+
+    The first rib needs a rib-free body above it (C7) that is not the top end of the profile:
+    the end body is the least reliable (on ../shared/data/cptac_chest_ct it spans the C7/T1
+    disc and shows no rib of its own).
+    """
     last = next((n for n in range(len(ribs) - 1)
                  if ribs[n] and not any(ribs[n + 1:n + 3])), None)
-    first = next((n for n in range(1, len(ribs)) if ribs[n] and not ribs[n - 1]
+    first = next((n for n in range(2, len(ribs)) if ribs[n] and not ribs[n - 1]
                   and all(ribs[n:n + 3])), None)
     return first, last
 
@@ -70,9 +75,10 @@ def name_by_ribs(ribs: list[bool]) -> tuple[list[str] | None, list[str]]:
     if last is None and first is None:
         return None, notes
     if last is not None and first is not None and last - first + 1 != 12:
-        notes.append(f"the first and the last rib-bearing vertebrae are {last - first + 1} "
-                     "bodies apart (12 expected): 11 or 13 rib pairs or a missed body — "
-                     "names follow the last rib; confirm the level on a whole-spine view")
+        pairs = last - first + 1
+        notes.append(f"the first and the last rib-bearing vertebrae are {pairs} bodies apart "
+                     f"(12 expected): {pairs} rib pairs, or a body missed or split — names "
+                     "follow the last rib; confirm the level on a whole-spine view")
     anchor, name = (last, "T12") if last is not None else (first, "T1")
     assert anchor is not None
     names = [shift_level(name, n - anchor) for n in range(len(ribs))]
