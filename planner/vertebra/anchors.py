@@ -59,7 +59,15 @@ def rib_traces(volume: CTVolume, fits: list[BodyFit]) -> list[RibTrace]:
     """The ribs traced from each fitted body (cranial first; :mod:`rib_trace`)."""
     return trace_ribs(volume, np.array([f.centroid_lps for f in fits]),
                       np.array([f.star.superior for f in fits]),
-                      np.array([f.pole_mm(1) + f.pole_mm(-1) for f in fits]))
+                      np.array([f.pole_mm(1) + f.pole_mm(-1) for f in fits]),
+                      np.array([_half_width_mm(f) for f in fits]))
+
+
+def _half_width_mm(fit: BodyFit) -> float:
+    """The fitted body's largest extent left or right of its centre (mm)."""
+    star = fit.star
+    left = np.cross(star.posterior, star.superior)
+    return float(np.abs((star.surface_lps() - star.centre_lps).reshape(-1, 3) @ left).max())
 
 
 def last_rib_index(volume: CTVolume, fits: list[BodyFit]) -> int | None:

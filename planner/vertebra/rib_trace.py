@@ -3,9 +3,11 @@
 Method
 ------
 Bone (> :data:`planner.constants.RIB_TRACE_HU`) is taken from a box around the column on the
-CT grid, pooled in-plane to ~1.1 mm, and cut along the column: every voxel within
-:data:`COLUMN_HALF_WIDTH_MM` of the column centre (left-right, at its height) is removed, which
-detaches each rib, transverse process and scapula from the vertebrae. The bone pieces that leave
+CT grid, pooled in-plane to ~1.1 mm, and cut along the column: every voxel within 25-32 mm of
+the column centre (left-right, at its height; :data:`CUT_BEYOND_BODY_MM` beyond the body's
+wall when its width is known) is removed, which detaches each rib, transverse process and
+scapula from the vertebrae. Only bone that leaves the column through the cut (bone on both
+sides of it) starts a trace: a rib passing by is not attached there. The bone pieces that leave
 a body's costovertebral region (just lateral of the cut, from its mid-depth to behind its
 pedicles, between its endplates) are followed through the bone by a geodesic distance
 (Dijkstra, :func:`scipy.sparse.csgraph.dijkstra`); a piece reached first from another body is
@@ -30,9 +32,14 @@ from planner.constants import RIB_TRACE_HU
 from planner.grid import FloatArray
 from planner.volume import CTVolume
 
-#: Half width (mm, left-right from the column centre) of the column cut: the body (half width
-#: 14-22 mm T1-L1), pedicles and laminae; rib heads and transverse processes reach beyond it.
+#: Half width (mm, left-right from the column centre) of the column cut where the bodies'
+#: widths are not known: the body (half width 14-22 mm T1-L1), pedicles and laminae; rib
+#: necks and transverse processes reach beyond it.
 COLUMN_HALF_WIDTH_MM = 25.0
+#: Where a body's half width is known the cut lies this far beyond it (a lumbar body's
+#: articular pillars stand beside its lateral wall), within :data:`CUT_RANGE_MM`.
+CUT_BEYOND_BODY_MM = 4.0
+CUT_RANGE_MM = (25.0, 32.0)
 #: Width (mm) of the costovertebral region just lateral of the cut where a rib starts.
 SEED_WIDTH_MM = 8.0
 #: Costovertebral region front and back (mm, posterior positive, from the body centre).
@@ -101,7 +108,8 @@ class _Bone:
 
 
 def trace_ribs(volume: CTVolume, centres_lps: FloatArray, superiors: FloatArray,
-               heights_mm: FloatArray) -> list[RibTrace]:
+               heights_mm: FloatArray, half_widths_mm: FloatArray | None = None,
+               ) -> list[RibTrace]:
     """Rib traces of the bodies (cranial first), each given by centre, cranial axis, height.
 
     Parameters
@@ -113,6 +121,8 @@ def trace_ribs(volume: CTVolume, centres_lps: FloatArray, superiors: FloatArray,
         column through the centres when there are two bodies or more).
     heights_mm
         ``(n,)`` body heights (mm).
+    half_widths_mm
+        ``(n,)`` body half widths, left-right (mm), or None when not known.
     """
     centres = np.asarray(centres_lps, float).reshape(-1, 3)
     sups = _column_axes(centres, np.asarray(superiors, float).reshape(-1, 3))
@@ -124,10 +134,11 @@ def trace_ribs(volume: CTVolume, centres_lps: FloatArray, superiors: FloatArray,
     idx = np.argwhere(bone.mask)
     pts = bone.lps(volume, idx)
     lat = pts[:, 0] - _column_x(centres, pts[:, 2])
-    keep = np.abs(lat) >= COLUMN_HALF_WIDTH_MM
+    cut = _cut_half_width(centres, half_widths_mm, pts[:, 2])
+    keep = np.abs(lat) >= cut
     mask = np.zeros_like(bone.mask)
     mask[tuple(idx[keep].T)] = True
-    attached = _attached(volume, bone, idx, lat)[keep]
+    attached = _attached(volume, bone, idx, lat, cut)[keep]
     idx, pts, lat = idx[keep], pts[keep], lat[keep]
     seeds = _seed_masks(centres, sups, heights, pts, lat, attached)
     if not np.any(seeds):
@@ -179,6 +190,16 @@ def _column_axes(centres: FloatArray, superiors: FloatArray) -> FloatArray:
     return np.asarray(axes, float)
 
 
+def _cut_half_width(centres: FloatArray, half_widths: FloatArray | None,
+                    z: FloatArray) -> FloatArray:
+    """Half width (mm) of the column cut at heights ``z``."""
+    if half_widths is None:
+        return np.full(len(z), COLUMN_HALF_WIDTH_MM)
+    per_body = np.clip(np.asarray(half_widths, float) + CUT_BEYOND_BODY_MM, *CUT_RANGE_MM)
+    order = np.argsort(centres[:, 2])
+    return np.asarray(np.interp(z, centres[order, 2], per_body[order]), float)
+
+
 def _column_x(centres: FloatArray, z: FloatArray) -> FloatArray:
     """Left-right position (LPS x, mm) of the column centre at heights ``z``."""
     order = np.argsort(centres[:, 2])
@@ -209,15 +230,14 @@ def _bone_box(volume: CTVolume, centres: FloatArray, heights: FloatArray) -> _Bo
 
 
 def _attached(volume: CTVolume, bone: _Bone, idx: NDArray[np.int64],
-              lat: FloatArray) -> NDArray[np.bool_]:
+              lat: FloatArray, cut: FloatArray) -> NDArray[np.bool_]:
     """Bone voxels just outside the column cut whose neighbour towards the mid-line is bone:
     where a rib or a transverse process leaves the vertebra (a rib passing by is not)."""
     direction = volume.grid.ijk_to_lps[:3, :3]
     c = int(np.argmax(np.abs(direction[0])))  # the voxel axis (i, j or k) closest to L-R
     axis = 2 - c  # in k, j, i order
     step_mm = float(bone.spacing_kji[axis] * bone.pool[axis])
-    layer = (np.abs(lat) >= COLUMN_HALF_WIDTH_MM) & (
-        np.abs(lat) < COLUMN_HALF_WIDTH_MM + step_mm)
+    layer = (np.abs(lat) >= cut) & (np.abs(lat) < cut + step_mm)
     nb = idx.copy()
     nb[:, axis] -= (np.sign(lat) * np.sign(direction[0, c])).astype(np.int64)
     ok = layer & (nb[:, axis] >= 0) & (nb[:, axis] < bone.mask.shape[axis])
