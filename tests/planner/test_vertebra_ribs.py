@@ -66,11 +66,11 @@ def _cptac_traces(root: str) -> dict[str, Any]:
 
 
 def test_cptac_rib_length_per_level(shared_data: Path) -> None:
-    """Measured: T2-T11 ≥ 77 mm both sides (traced to the 120 mm limit), T12 92 / 77 mm,
-    L1 10 / 23 mm (its transverse processes, 26 / 40 mm from the mid-line; the left 12th rib
-    touches L1's processes on its way down and stays T12's), L2 20 / 0 mm."""
+    """Measured: T1-T11 ≥ 77 mm both sides (most traced to the 120 mm limit), T12 92 / 77 mm,
+    L1 2 / 23 mm (its transverse processes, 26 / 40 mm from the mid-line; the left 12th rib
+    touches L1's articular process on its way down and stays T12's), L2 20 / 0 mm."""
     traces = _cptac_traces(str(shared_data))
-    for level in ("T2", "T3", "T4", "T5", "T6", "T7", "T8", "T9", "T10", "T11", "T12"):
+    for level in ("T1", "T2", "T3", "T4", "T5", "T6", "T7", "T8", "T9", "T10", "T11", "T12"):
         assert traces[level].bears_ribs, (level, traces[level])
     assert min(traces["T12"].length_mm) >= 38.0, traces["T12"]
     assert max(traces["L1"].length_mm) < 30.0, traces["L1"]
@@ -78,14 +78,14 @@ def test_cptac_rib_length_per_level(shared_data: Path) -> None:
     assert not traces["L2"].bears_ribs
 
 
-def test_cptac_named_from_the_last_rib_without_a_false_pair_count(shared_data: Path) -> None:
-    """The automatic analysis names T1-L1 from the last rib, with no false 11-pair report (the
-    top profile body spans the C7/T1 disc and bears no rib of its own: 11 rib-bearing bodies
-    on the profile, T1 added one pitch above T2)."""
+def test_cptac_twelve_rib_bearing_bodies_named_from_the_last_rib(shared_data: Path) -> None:
+    """The automatic analysis names T1-L1 from the last rib, 12 rib-bearing bodies on the
+    profile and no false 11- or 13-pair report (no rib-free C7 in view: no first-rib
+    anchor)."""
     from tests.planner.test_vertebra_real_anatomy import _cptac
 
     analysis, _ = _cptac(str(shared_data))
-    assert any("last rib-bearing vertebra (T12)" in w for w in analysis.warnings), (
-        analysis.warnings)
+    assert any("last rib-bearing vertebra (T12)" in w and "12 rib-bearing" in w
+               for w in analysis.warnings), analysis.warnings
     assert not any("12 expected" in w for w in analysis.warnings)
     assert analysis.names()[-2:] == ["T12", "L1"]
