@@ -89,3 +89,20 @@ def test_cptac_twelve_rib_bearing_bodies_named_from_the_last_rib(shared_data: Pa
                for w in analysis.warnings), analysis.warnings
     assert not any("12 expected" in w for w in analysis.warnings)
     assert analysis.names()[-2:] == ["T12", "L1"]
+
+
+def test_ribs_traced_on_a_grid_running_right_to_left() -> None:
+    """Voxel i running towards the patient's right (as in ../shared/data/totalseg_example):
+    the cut and the attachment test follow LPS, not the voxel axes."""
+    from planner.vertebra.ribs import rib_traces_of
+    from planner.volume import CTVolume
+
+    ribs = [False, False] + [True] * 12 + [False, False]
+    vol, bodies = rib_column(ribs)
+    affine = vol.grid.ijk_to_lps.copy()
+    affine[:3, 3] += affine[:3, 0] * (vol.shape_kji[2] - 1)
+    affine[:3, 0] *= -1.0
+    flipped = CTVolume.from_array(np.ascontiguousarray(vol.hu[:, :, ::-1]), affine, "2.25.43")
+    traces = rib_traces_of(flipped, bodies)
+    assert [t.bears_ribs for t in traces] == ribs
+    assert all(min(t.length_mm) >= 100.0 for t, r in zip(traces, ribs, strict=True) if r)
