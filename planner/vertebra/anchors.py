@@ -72,12 +72,25 @@ def _half_width_mm(fit: BodyFit) -> float:
 
 def last_rib_index(volume: CTVolume, fits: list[BodyFit]) -> int | None:
     """Index (cranial first) of the last rib-bearing body (T12), or None."""
-    ribs = [t.bears_ribs for t in rib_traces(volume, fits)]
-    for n in range(len(fits) - 1):
+    return _last_rib(rib_traces(volume, fits))
+
+
+def _last_rib(traces: list[RibTrace]) -> int | None:
+    ribs = [t.bears_ribs for t in traces]
+    for n in range(len(ribs) - 1):
         below = ribs[n + 1:n + 3]
         if ribs[n] and not any(below):
             return n
     return None
+
+
+def rib_evidence(traces: list[RibTrace], last: int) -> str:
+    """The traced rib lengths at the last rib-bearing body and the body below, for a note."""
+    own = traces[last].length_mm
+    text = f"ribs traced {own[0]:.0f} / {own[1]:.0f} mm left / right"
+    if last + 1 < len(traces):
+        text += f", none from the body below (≤ {max(traces[last + 1].length_mm):.0f} mm)"
+    return text
 
 
 def name_fits(volume: CTVolume, fits: list[BodyFit]) -> tuple[list[str], list[str]]:
@@ -86,7 +99,8 @@ def name_fits(volume: CTVolume, fits: list[BodyFit]) -> tuple[list[str], list[st
     by_sacrum = by_ribs = None
     if is_sacrum(volume, fits[-1]):
         by_sacrum = [shift_level("S1", n - len(fits) + 1) for n in range(len(fits))]
-    t12 = last_rib_index(volume, fits)
+    traces = rib_traces(volume, fits)
+    t12 = _last_rib(traces)
     if t12 is not None:
         by_ribs = [shift_level("T12", n - t12) for n in range(len(fits))]
     if by_sacrum and by_ribs and by_sacrum != by_ribs and t12 is not None:
@@ -106,6 +120,7 @@ def name_fits(volume: CTVolume, fits: list[BodyFit]) -> tuple[list[str], list[st
             f"found {len(fits)} vertebral bodies (LPS centres {centres}) but neither the "
             "sacrum nor the last rib-bearing vertebra to anchor their names; click inside a "
             "body and name its level (--seed X,Y,Z --level L1) or import a label map")
-    warnings.append("level names anchored on the " + ("sacrum" if by_sacrum else
-                                                      "last rib-bearing vertebra (T12)"))
+    warnings.append("level names anchored on the " + (
+        "sacrum" if by_sacrum else
+        f"last rib-bearing vertebra (T12; {rib_evidence(traces, t12 if t12 is not None else 0)})"))
     return [str(n) for n in names], warnings

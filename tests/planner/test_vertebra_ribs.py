@@ -106,3 +106,43 @@ def test_ribs_traced_on_a_grid_running_right_to_left() -> None:
     traces = rib_traces_of(flipped, bodies)
     assert [t.bears_ribs for t in traces] == ribs
     assert all(min(t.length_mm) >= 100.0 for t, r in zip(traces, ribs, strict=True) if r)
+
+
+@pytest.mark.parametrize(("ribs", "expected"), [
+    ([True, True, False, False, False, False, False, False], None),
+    ([True, True, True, False, False, False, False, False], "13 rib pairs or a sacralised L5"),
+    ([True, False, False, False, False, False, False, False],
+     "11 rib pairs or a lumbarised S1"),
+])
+def test_sacrum_and_last_rib_cross_checked(monkeypatch: pytest.MonkeyPatch, ribs: list[bool],
+                                           expected: str | None) -> None:
+    """Bodies T11-S1 as the hopping path finds them: 5 rib-free bodies between the last rib
+    and the sacrum agree; 4 or 6 are reported, names follow the sacrum."""
+    from planner.vertebra import anchors
+    from planner.vertebra.rib_trace import RibTrace
+
+    traces = [RibTrace((90.0, 85.0), (80.0, 80.0)) if r else RibTrace((20.0, 15.0),
+                                                                      (40.0, 38.0))
+              for r in ribs]
+    monkeypatch.setattr(anchors, "is_sacrum", lambda volume, fit: True)
+    monkeypatch.setattr(anchors, "rib_traces", lambda volume, fits: traces)
+    names, warnings = anchors.name_fits(None, [None] * len(ribs))  # type: ignore[arg-type]
+    assert names == ["T11", "T12", "L1", "L2", "L3", "L4", "L5", "S1"]
+    flagged = [w for w in warnings if "disagree" in w]
+    if expected is None:
+        assert not flagged, warnings
+    else:
+        assert len(flagged) == 1 and expected in flagged[0], warnings
+
+
+def test_rib_anchor_note_gives_the_traced_lengths(monkeypatch: pytest.MonkeyPatch) -> None:
+    from planner.vertebra import anchors
+    from planner.vertebra.rib_trace import RibTrace
+
+    traces = [RibTrace((120.0, 118.0), (90.0, 90.0)), RibTrace((92.0, 77.0), (69.0, 70.0)),
+              RibTrace((2.0, 23.0), (26.0, 40.0)), RibTrace((20.0, 0.0), (29.0, 0.0))]
+    monkeypatch.setattr(anchors, "is_sacrum", lambda volume, fit: False)
+    monkeypatch.setattr(anchors, "rib_traces", lambda volume, fits: traces)
+    names, warnings = anchors.name_fits(None, [None] * 4)  # type: ignore[arg-type]
+    assert names == ["T11", "T12", "L1", "L2"]
+    assert any("ribs traced 92 / 77 mm" in w and "≤ 23 mm" in w for w in warnings), warnings
