@@ -27,6 +27,9 @@ LABEL_MASK_BONE_HU = 300
 #: vessels (measured 150-300 HU on ../shared/data/cptac_chest_ct), below a rib's cortex on a
 #: 3 mm scan. [tool assumption]
 RIB_TRACE_HU = 350.0
+#: A rib is at least this long, arising at the vertebra (Yun et al., Korean J Radiol 2018);
+#: the transverse process of L1 is shorter.
+RIB_MIN_LENGTH_MM = 38.0
 
 #: L1 trabecular HU screening thresholds for osteoporosis (Pickhardt PJ et al. 2013, Ann Intern
 #: Med 158:588-595): ≤ 110 HU > 90 % specific, ≤ 160 HU sensitive, > 200 HU NPV 99 %.

@@ -35,7 +35,7 @@ from scipy import ndimage as ndi
 from scipy import sparse
 from scipy.sparse import csgraph
 
-from planner.constants import RIB_TRACE_HU
+from planner.constants import RIB_MIN_LENGTH_MM, RIB_TRACE_HU
 from planner.grid import FloatArray
 from planner.volume import CTVolume
 
@@ -52,8 +52,6 @@ CUT_RANGE_MM = (25.0, 32.0)
 SEED_AP_MM = (-8.0, 45.0)
 #: Above the body's top (mm): the rib heads of T1-T10 articulate across the disc above.
 SEED_ABOVE_MM = 4.0
-#: A traced piece at least this long (mm, along the bone) is a rib (Yun et al., KJR 2018).
-RIB_MIN_LENGTH_MM = 38.0
 #: ... and reaches this far from the column centre (mm, left-right); the transverse process of
 #: L1 ends 30-45 mm from the mid-line.
 RIB_MIN_REACH_MM = 50.0

@@ -146,3 +146,29 @@ def test_rib_anchor_note_gives_the_traced_lengths(monkeypatch: pytest.MonkeyPatc
     names, warnings = anchors.name_fits(None, [None] * 4)  # type: ignore[arg-type]
     assert names == ["T11", "T12", "L1", "L2"]
     assert any("ribs traced 92 / 77 mm" in w and "≤ 23 mm" in w for w in warnings), warnings
+
+
+def test_demo_with_a_13th_rib_pair_on_l1_moves_the_last_rib() -> None:
+    """The demo drawn with ribs on L1 too (13 pairs): L1's ribs are traced (≥ 38 mm) and it
+    becomes the last rib-bearing body. With neither the sacrum nor the first rib in view a
+    13th pair cannot be told from the 12th, so every name moves one level up (measured: the
+    proposal reads T10-L2 instead of T11-L3), as it would for a radiologist counting from the
+    last rib alone (Forseen et al.)."""
+    from unittest import mock
+
+    from planner.demo import ribs as demo_ribs
+    from planner.demo.case import generate_demo
+    from planner.vertebra.anchors import rib_traces
+    from planner.vertebra.levels import propose_levels_with_warnings
+
+    with mock.patch.dict(demo_ribs._N_POINTS, {"L1": 5}), \
+            mock.patch.dict(demo_ribs._RADIUS_MM, {"L1": 3.4}):
+        case = generate_demo()
+    cands, warnings = propose_levels_with_warnings(case.volume)
+    truth = {lv.name: np.asarray(lv.centroid_lps) for lv in case.truth.levels}
+    l1 = min(cands, key=lambda c: float(np.linalg.norm(np.asarray(c.centroid_lps)
+                                                       - truth["L1"])))
+    assert l1.level == "T12"
+    trace = rib_traces(case.volume, [c.fit_cache for c in cands])[cands.index(l1)]
+    assert trace.bears_ribs and min(trace.length_mm) >= 38.0, trace
+    assert [c.level for c in cands] == ["T10", "T11", "T12", "L1", "L2"], warnings
