@@ -13,7 +13,9 @@ scapula from the vertebrae. A trace starts only where bone leaves the column thr
 starts nothing. The pieces (face-connected bone, :func:`scipy.ndimage.label`) are followed by
 a geodesic distance through the bone (Dijkstra, :func:`scipy.sparse.csgraph.dijkstra`). A
 piece that a more cranial body leaves the column from over a much larger contact is that
-body's rib passing by (:func:`_owned_seeds`): ribs hang down from their own vertebra. A side
+body's rib passing by (:func:`_owned_seeds`): ribs hang down from their own vertebra; a piece
+kept by two bodies (two ribs glued by partial volume) is split between them, each voxel going
+to the body it is reached from first (a geodesic Voronoi split). A side
 bears a rib when its piece is at least :data:`RIB_MIN_LENGTH_MM` long along the bone and
 reaches :data:`RIB_MIN_REACH_MM` from the mid-line: a thoracic rib is ≥ 38 mm long and arises
 at the vertebra (Yun et al., Korean J Radiol 2018); the transverse process of L1 ends 30-45 mm
@@ -52,8 +54,8 @@ CUT_RANGE_MM = (25.0, 32.0)
 SEED_AP_MM = (-8.0, 45.0)
 #: Above the body's top (mm): the rib heads of T1-T10 articulate across the disc above.
 SEED_ABOVE_MM = 4.0
-#: ... and reaches this far from the column centre (mm, left-right); the transverse process of
-#: L1 ends 30-45 mm from the mid-line.
+#: A rib also reaches this far from the column centre (mm, left-right); the transverse process
+#: of L1 ends 30-45 mm from the mid-line (a contrast-filled aorta beside the body, < 45 mm).
 RIB_MIN_REACH_MM = 50.0
 #: Tracing stops this far (mm, along the bone) from the costovertebral region.
 TRACE_LIMIT_MM = 120.0
@@ -278,7 +280,7 @@ def _geodesic(idx: NDArray[np.int64], seeds: NDArray[np.bool_], step_mm: FloatAr
     """Geodesic distance (mm) through the voxels ``idx`` from the nearest seed, and the row of
     ``seeds`` it came from (-1 where not reached within :data:`TRACE_LIMIT_MM`)."""
     n = len(idx)
-    lookup = np.full(shape, -1, np.int64)
+    lookup = np.full(shape, -1, np.int32)
     lookup[tuple(idx.T)] = np.arange(n)
     rows, cols, w = [], [], []
     for d in np.argwhere(_CONNECTIVITY) - 1:
