@@ -20,11 +20,16 @@ ENTRY_BONE_HU = 250.0
 #: Window of dense soft tissue outside bone (contrast blood pool, bone outside the level's
 #: masks) flagged along a needle. [tool assumption]
 DENSE_TISSUE_HU = (150.0, 700.0)
-#: HU written inside a label map turned into a pseudo-CT, and rib bone counted beside a body.
+#: HU written inside a label map turned into a pseudo-CT.
 #: [tool assumption]
 LABEL_MASK_BONE_HU = 300
-#: Bone samples beside the body that mark a rib-bearing level. [tool assumption]
-RIB_BONE_HU = 300.0
+#: Bone followed when a rib is traced from its vertebra: above contrast-enhanced kidney and
+#: vessels (measured 150-300 HU on ../shared/data/cptac_chest_ct), below a rib's cortex on a
+#: 3 mm scan. [tool assumption]
+RIB_TRACE_HU = 350.0
+#: A rib is at least this long, arising at the vertebra (Yun et al., Korean J Radiol 2018);
+#: the transverse process of L1 is shorter.
+RIB_MIN_LENGTH_MM = 38.0
 
 #: L1 trabecular HU screening thresholds for osteoporosis (Pickhardt PJ et al. 2013, Ann Intern
 #: Med 158:588-595): ≤ 110 HU > 90 % specific, ≤ 160 HU sensitive, > 200 HU NPV 99 %.

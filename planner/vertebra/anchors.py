@@ -5,7 +5,8 @@ Method
 Sacrum: at S1 the bone continues laterally into the alae (> 40 mm each side at the level of
 the body), while a lumbar body ends ~25 mm from its centre (its transverse processes lie
 further back); the lowest free body above it is L5. Last rib-bearing vertebra, T12: the lowest
-body with rib bone 60-120 mm to both sides whose next two bodies have none. When both anchors
+body with a rib traced from it on both sides (≥ 38 mm along the bone from its costovertebral
+region, :mod:`planner.vertebra.rib_trace`) whose next two bodies have none. When both anchors
 are seen and disagree (transitional anatomy, 13 rib pairs, lumbarised S1) a warning says so
 (Forseen et al.; Yun et al., KJR 2018).
 """
@@ -14,17 +15,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from planner.constants import RIB_BONE_HU
 from planner.errors import AnalysisError
-from planner.grid import FloatArray
 from planner.vertebra.common import shift_level
+from planner.vertebra.rib_trace import RibTrace, trace_ribs
 from planner.vertebra.segment import BodyFit
 from planner.volume import CTVolume
-
-#: Bone samples each side that mark a rib-bearing level (measured: 270-300 beside the demo's
-#: T11/T12, ≤ 48 beside real L1-L3 in ../shared/data/totalseg_example).
-RIB_MIN_SAMPLES = 100
-
 
 #: Share of bone (> 150 HU) beside the body, 30-50 mm from its centre, that marks the sacral
 #: alae. Measured on ../shared/data/totalseg_example: S1 0.14-0.25 both sides (depending on
@@ -60,44 +55,42 @@ def is_sacrum(volume: CTVolume, fit: BodyFit) -> bool:
     return min(ala_bone_fractions(volume, fit)) >= ALA_BONE_FRACTION
 
 
-def rib_bone_counts(volume: CTVolume, fit: BodyFit) -> tuple[int, int]:
-    """Bone samples (> 300 HU, 2 mm grid) 60-120 mm left and right of the body, at its height.
-
-    Ribs cross this region beside a rib-bearing vertebra; beside a lumbar body it holds only
-    muscle (the transverse processes end ~50 mm from the mid-line), except near the iliac
-    crests at L4-L5.
-    """
-    h = fit.pole_mm(1) + fit.pole_mm(-1)
-    return rib_bone_counts_at(volume, fit.centroid_lps, fit.star.superior, fit.star.posterior, h)
+def rib_traces(volume: CTVolume, fits: list[BodyFit]) -> list[RibTrace]:
+    """The ribs traced from each fitted body (cranial first; :mod:`rib_trace`)."""
+    return trace_ribs(volume, np.array([f.centroid_lps for f in fits]),
+                      np.array([f.star.superior for f in fits]),
+                      np.array([f.pole_mm(1) + f.pole_mm(-1) for f in fits]),
+                      np.array([_half_width_mm(f) for f in fits]))
 
 
-def rib_bone_counts_at(volume: CTVolume, centre: FloatArray, superior: FloatArray,
-                       posterior: FloatArray, height_mm: float) -> tuple[int, int]:
-    """:func:`rib_bone_counts` for a body given by its centre, axes and height (LPS, mm)."""
-    sup = np.asarray(superior, float)
-    post = np.asarray(posterior, float)
-    post = post - (post @ sup) * sup
-    post /= np.linalg.norm(post)
-    left = np.cross(post, sup)
-    a, p = np.arange(60.0, 121.0, 2.0), np.arange(-30.0, 41.0, 2.0)
-    z = np.arange(-height_mm / 2, height_mm / 2, 2.0)
-    out = []
-    for side in (1.0, -1.0):
-        aa, pp, zz = np.meshgrid(side * a, p, z, indexing="ij")
-        pts = (np.asarray(centre, float) + aa[..., None] * left + pp[..., None] * post
-               + zz[..., None] * sup)
-        out.append(int((volume.sample_lps(pts.reshape(-1, 3), fill=-1000.0) > RIB_BONE_HU).sum()))
-    return out[0], out[1]
+def _half_width_mm(fit: BodyFit) -> float:
+    """The fitted body's largest extent left or right of its centre (mm)."""
+    star = fit.star
+    left = np.cross(star.posterior, star.superior)
+    return float(np.abs((star.surface_lps() - star.centre_lps).reshape(-1, 3) @ left).max())
 
 
 def last_rib_index(volume: CTVolume, fits: list[BodyFit]) -> int | None:
     """Index (cranial first) of the last rib-bearing body (T12), or None."""
-    ribs = [min(rib_bone_counts(volume, f)) >= RIB_MIN_SAMPLES for f in fits]
-    for n in range(len(fits) - 1):
+    return _last_rib(rib_traces(volume, fits))
+
+
+def _last_rib(traces: list[RibTrace]) -> int | None:
+    ribs = [t.bears_ribs for t in traces]
+    for n in range(len(ribs) - 1):
         below = ribs[n + 1:n + 3]
         if ribs[n] and not any(below):
             return n
     return None
+
+
+def rib_evidence(traces: list[RibTrace], last: int) -> str:
+    """The traced rib lengths at the last rib-bearing body and the body below, for a note."""
+    own = traces[last].length_mm
+    text = f"ribs traced {own[0]:.0f} / {own[1]:.0f} mm left / right"
+    if last + 1 < len(traces):
+        text += f", none from the body below (≤ {max(traces[last + 1].length_mm):.0f} mm)"
+    return text
 
 
 def name_fits(volume: CTVolume, fits: list[BodyFit]) -> tuple[list[str], list[str]]:
@@ -106,15 +99,20 @@ def name_fits(volume: CTVolume, fits: list[BodyFit]) -> tuple[list[str], list[st
     by_sacrum = by_ribs = None
     if is_sacrum(volume, fits[-1]):
         by_sacrum = [shift_level("S1", n - len(fits) + 1) for n in range(len(fits))]
-    t12 = last_rib_index(volume, fits)
+    traces = rib_traces(volume, fits)
+    t12 = _last_rib(traces)
     if t12 is not None:
         by_ribs = [shift_level("T12", n - t12) for n in range(len(fits))]
-    if by_sacrum and by_ribs and by_sacrum != by_ribs:
+    if by_sacrum and by_ribs and by_sacrum != by_ribs and t12 is not None:
+        free = len(fits) - 2 - t12  # rib-free mobile bodies between the last rib and S1
+        kind = ("11 rib pairs or a lumbarised S1" if free > 5 else
+                "13 rib pairs or a sacralised L5")
         warnings.append(
-            f"the sacrum and the last rib-bearing vertebra disagree (the body above the "
-            f"sacrum would be {by_sacrum[-2]} counting from the ribs it is {by_ribs[-2]}): "
-            "transitional anatomy is likely; names follow the sacrum — confirm the level on "
-            "a whole-spine view")
+            f"the sacrum and the last rib-bearing vertebra disagree ({free} rib-free bodies "
+            f"between them, 5 expected: {kind}; the body above the sacrum would be "
+            f"{by_sacrum[-2]}, counting from the ribs it is {by_ribs[-2]}): transitional "
+            "anatomy is likely; names follow the sacrum — confirm the level on a whole-spine "
+            "view")
     names = by_sacrum or by_ribs
     if names is None or any(n is None for n in names):
         centres = ", ".join(f"{np.round(f.centroid_lps, 0).tolist()}" for f in fits)
@@ -122,6 +120,7 @@ def name_fits(volume: CTVolume, fits: list[BodyFit]) -> tuple[list[str], list[st
             f"found {len(fits)} vertebral bodies (LPS centres {centres}) but neither the "
             "sacrum nor the last rib-bearing vertebra to anchor their names; click inside a "
             "body and name its level (--seed X,Y,Z --level L1) or import a label map")
-    warnings.append("level names anchored on the " + ("sacrum" if by_sacrum else
-                                                      "last rib-bearing vertebra (T12)"))
+    warnings.append("level names anchored on the " + (
+        "sacrum" if by_sacrum else
+        f"last rib-bearing vertebra (T12; {rib_evidence(traces, t12 if t12 is not None else 0)})"))
     return [str(n) for n in names], warnings

@@ -2,8 +2,9 @@
 
 Used when hopping from body to body finds no anchor (typically a chest CT with a sharp kernel,
 where a body segmented by its shell spans a disc). Bodies come from the core profile along the
-tracked column (:mod:`planner.vertebra.profile`); a body is rib-bearing when bone lies
-60-120 mm to both sides at its height (:func:`planner.vertebra.anchors.rib_bone_counts_at`).
+tracked column (:mod:`planner.vertebra.profile`); a body is rib-bearing when a rib is traced
+from it on both sides: connected bone ≥ 38 mm long leaving its costovertebral region
+(:mod:`planner.vertebra.rib_trace`).
 
 Naming, as a radiologist counts (Forseen et al.; Yun et al., KJR 2018):
 
@@ -28,6 +29,7 @@ import numpy as np
 from planner.grid import FloatArray
 from planner.vertebra.common import shift_level
 from planner.vertebra.profile import ProfileBody
+from planner.vertebra.rib_trace import RibTrace, trace_ribs
 from planner.vertebra.types import LevelCandidate
 from planner.volume import CTVolume
 
@@ -35,22 +37,33 @@ if TYPE_CHECKING:
     from planner.vertebra.column import TrackedColumn
     from planner.vertebra.segment import BodyFit
 
-RIB_MIN_SAMPLES = 100
+#: Body height (mm) below which the costovertebral region is taken this tall (a profile body
+#: cut short by a thin disc still holds its rib head).
+MIN_SEED_HEIGHT_MM = 16.0
 
 
 def _rib_flags(volume: CTVolume, bodies: list[ProfileBody]) -> list[bool]:
-    from planner.vertebra.anchors import rib_bone_counts_at
+    """Whether a rib is traced from each body on both sides (:mod:`rib_trace`)."""
+    return [t.bears_ribs for t in rib_traces_of(volume, bodies)]
 
-    post = np.array([0.0, 1.0, 0.0])
-    return [min(rib_bone_counts_at(volume, b.centre_lps, b.superior, post,
-                                   max(b.height_mm, 16.0))) >= RIB_MIN_SAMPLES for b in bodies]
+
+def rib_traces_of(volume: CTVolume, bodies: list[ProfileBody]) -> list[RibTrace]:
+    """The ribs traced from each profile body (cranial first)."""
+    return trace_ribs(volume, np.array([b.centre_lps for b in bodies]),
+                      np.array([b.superior for b in bodies]),
+                      np.array([max(b.height_mm, MIN_SEED_HEIGHT_MM) for b in bodies]))
 
 
 def rib_anchors(ribs: list[bool]) -> tuple[int | None, int | None]:
-    """Indices (cranial first) of the first (T1) and last (T12) rib-bearing bodies, or None."""
+    """Indices (cranial first) of the first (T1) and last (T12) rib-bearing bodies, or None.
+
+    The first rib needs a rib-free body above it (C7) that is not the top end of the profile:
+    the end body is the least reliable (on ../shared/data/cptac_chest_ct it spans the C7/T1
+    disc and shows no rib of its own).
+    """
     last = next((n for n in range(len(ribs) - 1)
                  if ribs[n] and not any(ribs[n + 1:n + 3])), None)
-    first = next((n for n in range(1, len(ribs)) if ribs[n] and not ribs[n - 1]
+    first = next((n for n in range(2, len(ribs)) if ribs[n] and not ribs[n - 1]
                   and all(ribs[n:n + 3])), None)
     return first, last
 
@@ -62,9 +75,10 @@ def name_by_ribs(ribs: list[bool]) -> tuple[list[str] | None, list[str]]:
     if last is None and first is None:
         return None, notes
     if last is not None and first is not None and last - first + 1 != 12:
-        notes.append(f"the first and the last rib-bearing vertebrae are {last - first + 1} "
-                     "bodies apart (12 expected): 11 or 13 rib pairs or a missed body — "
-                     "names follow the last rib; confirm the level on a whole-spine view")
+        pairs = last - first + 1
+        notes.append(f"the first and the last rib-bearing vertebrae are {pairs} bodies apart "
+                     f"(12 expected): {pairs} rib pairs, or a body missed or split — names "
+                     "follow the last rib; confirm the level on a whole-spine view")
     anchor, name = (last, "T12") if last is not None else (first, "T1")
     assert anchor is not None
     names = [shift_level(name, n - anchor) for n in range(len(ribs))]

@@ -253,12 +253,18 @@ def test_profile_viterbi_splits_an_inverted_profile_and_resplits_a_double_body()
 def test_rib_anchors_name_and_flag_disagreement() -> None:
     from planner.vertebra.ribs import name_by_ribs
 
-    names, notes = name_by_ribs([False] + [True] * 12 + [False, False])
-    assert names is not None and names[1] == "T1" and names[12] == "T12" and names[0] == "C7"
+    names, notes = name_by_ribs([False] * 2 + [True] * 12 + [False, False])
+    assert names is not None and names[2] == "T1" and names[13] == "T12" and names[1] == "C7"
     assert not any("expected" in n for n in notes)
-    names, notes = name_by_ribs([False] + [True] * 13 + [False, False])
-    assert names is not None and names[13] == "T12"  # named from the last rib, flagged
-    assert any("13 bodies apart" in n for n in notes)
+    assert any("first and last ribs" in n for n in notes)
+    names, notes = name_by_ribs([False] * 2 + [True] * 13 + [False, False])
+    assert names is not None and names[14] == "T12"  # named from the last rib, flagged
+    assert any("13 bodies apart" in n and "13 rib pairs" in n for n in notes)
+    # a rib-free body at the top end of the profile is not taken for C7 (the end body spans
+    # the C7/T1 disc on ../shared/data/cptac_chest_ct): named from the last rib, no 11 pairs
+    names, notes = name_by_ribs([False] + [True] * 11 + [False, False])
+    assert names is not None and names[11] == "T12"
+    assert not any("expected" in n for n in notes)
     assert name_by_ribs([False] * 5)[0] is None  # no anchor: nothing guessed
 
 
