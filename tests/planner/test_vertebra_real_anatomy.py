@@ -40,8 +40,9 @@ def test_totalseg_frame_follows_the_endplates_and_no_level_is_graded(shared_data
         ref = reference_heights(ct, body, vertebra)
         angle = np.degrees(np.arccos(min(1.0, abs(float(ref["axis_lps"]
                                                          @ r.anatomy.frame.superior)))))
-        if r.level != "L5":  # L5: lordotic, 30° off the scanner axis; see the bench
-            assert angle <= 5.0, (r.level, angle)
+        # L5 (lordotic, endplate planes 22° apart) too: it was 11° off with the upper
+        # endplate's normal alone taken as for a fracture; 0.6° with the bisector
+        assert angle <= 5.0, (r.level, angle)
         assert r.morphometry.genant_grade == 0, (r.level, r.morphometry.height_loss_pct)
         assert dice(full_mask(ct.shape_kji, r.anatomy), body) >= 0.87
         if r.level in ("L2", "L3", "L4"):
