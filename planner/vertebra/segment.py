@@ -208,7 +208,8 @@ def build_anatomy(level: str, fit: BodyFit) -> LevelAnatomy:
     d = canal_c - centroid
     if np.isfinite(canal_r).sum() >= 12 and np.linalg.norm(d) > 5:
         left, post, sup = orthonormal_frame(sup, d)
-    frame = endplate_frame(fit.sm, fit.grid, fit.mask, BodyFrame(centroid, left, post, sup))
+    frame = endplate_frame(fit.sm, fit.grid, fit.mask, BodyFrame(centroid, left, post, sup),
+                           level=level)
     sup = frame.superior
     lo, hi = fit.extent_along(sup)
     off = float(np.dot(fit.star.centre_lps - centroid, sup))
