@@ -274,22 +274,6 @@ class TrajectoryContext:
         return self.ct_sampler.sample(self.volume.hu, lps, cval=np.nan)
 
 
-def _width_in_front(anatomy: LevelAnatomy, p_post: float,
-                    full: tuple[float, float]) -> tuple[float, float]:
-    """(min, max) left coordinate (mm) of the body in front of its posterolateral corners
-    (:data:`planner.vertebra.corners.CORNER_DEPTH_MM` from the wall ``p_post``): the width
-    the needle targets are spread over, not widened by the pedicle bases of a lumbar body
-    (totalseg L5: 76 mm with them, 52 mm without). ``full`` when too little is in front."""
-    from planner.vertebra.corners import CORNER_DEPTH_MM
-
-    front = anatomy.body & (body_axis_field(anatomy.grid, anatomy.frame, 1)
-                            < p_post - CORNER_DEPTH_MM)
-    if front.sum() < 50:
-        return full
-    lo, hi = body_extent(anatomy, front)
-    return float(lo[0]), float(hi[0])
-
-
 def _body_extent(
     anatomy: LevelAnatomy, half: float, body: DistanceField, sampler: FieldSampler
 ) -> BodyExtent:
@@ -309,13 +293,12 @@ def _body_extent(
     p_post, p_ant = ends
     if not (np.isfinite(p_post) and np.isfinite(p_ant)) or p_post - p_ant < 5.0:
         p_ant, p_post = float(lo[1] - half), float(hi[1] + half)  # origin not inside the body
-    l_lo, l_hi = _width_in_front(anatomy, float(p_post), (float(lo[0]), float(hi[0])))
     return BodyExtent(
         p_anterior=float(p_ant),
         p_posterior=float(p_post),
         p_posterior_max=float(hi[1] + half),
-        l_min=float(l_lo - half),
-        l_max=float(l_hi + half),
+        l_min=float(lo[0] - half),
+        l_max=float(hi[0] + half),
         s_min=float(lo[2] - half),
         s_max=float(hi[2] + half),
     )
