@@ -36,7 +36,7 @@ from numpy.typing import NDArray
 from planner.anatomy import BodyFrame
 from planner.grid import FloatArray, ImageGrid
 from planner.vertebra.body import N_PHI, N_THETA, StarShape
-from planner.vertebra.common import voxel_centres_lps
+from planner.vertebra.posterior_lattice import body_axis_field
 from planner.vertebra.ray_edges import MIN_EDGE_HU
 
 #: How far in front of the posterior-wall plane the corners reach (totalseg L5: 8-12 mm).
@@ -63,8 +63,7 @@ def with_corners(mask: NDArray[np.bool_], sm: NDArray[np.float32], grid: ImageGr
 
     if mask.sum() < 50:
         return mask
-    body = frame.to_body(voxel_centres_lps(grid))
-    x, y, z = body[..., 0], body[..., 1], body[..., 2]
+    x, y, z = (body_axis_field(grid, frame, axis) for axis in range(3))
     back = mask & (y > wall_mm - CORNER_DEPTH_MM)
     if back.sum() < 10:
         return mask
@@ -78,8 +77,11 @@ def with_corners(mask: NDArray[np.bool_], sm: NDArray[np.float32], grid: ImageGr
     # only bone beyond the lateral wall (more than a voxel outside the star, and the voxels
     # joining it to the body): not the cortical shell along the wall, which the star's edge
     # level leaves out on purpose (demo: +1.6 % volume otherwise)
-    beyond = grown & ~mask & (_outside_star_mm(star, voxel_centres_lps(grid))
-                              > max(float(np.max(grid.spacing_mm)), 1.5))
+    added = np.argwhere(grown & ~mask)
+    far = _outside_star_mm(star, grid.voxel_to_lps(added[:, ::-1].astype(np.float64)))
+    keep = added[far > max(float(np.max(grid.spacing_mm)), 1.5)]
+    beyond = np.zeros_like(mask)
+    beyond[keep[:, 0], keep[:, 1], keep[:, 2]] = True
     join = ndi.binary_dilation(beyond) & grown
     out: NDArray[np.bool_] = mask | beyond | join
     return out
