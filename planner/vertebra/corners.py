@@ -73,17 +73,26 @@ def with_corners(mask: NDArray[np.bool_], sm: NDArray[np.float32], grid: ImageGr
     vertebra = ndi.binary_fill_holes(bone)
     zone = ((y <= wall_mm - WALL_MARGIN_MM) & (y > wall_mm - CORNER_DEPTH_MM)
             & (z >= z_lo) & (z <= z_hi) & (np.abs(x) <= half_w + CORNER_REACH_MM))
-    grown = ndi.binary_propagation(mask, mask=(vertebra & zone) | mask)
+    cand = vertebra & zone
+    if not cand.any():
+        return mask
+    # everything from here on within the zone's box (+1 voxel: where it touches the body)
+    idx = np.argwhere(cand)
+    lo = np.maximum(idx.min(axis=0) - 1, 0)
+    hi = np.minimum(idx.max(axis=0) + 2, mask.shape)
+    box = tuple(slice(int(a), int(b)) for a, b in zip(lo, hi, strict=True))
+    m = mask[box]
+    grown = ndi.binary_propagation(m, mask=cand[box] | m)
     # only bone beyond the lateral wall (more than a voxel outside the star, and the voxels
     # joining it to the body): not the cortical shell along the wall, which the star's edge
     # level leaves out on purpose (demo: +1.6 % volume otherwise)
-    added = np.argwhere(grown & ~mask)
-    far = _outside_star_mm(star, grid.voxel_to_lps(added[:, ::-1].astype(np.float64)))
+    added = np.argwhere(grown & ~m)
+    far = _outside_star_mm(star, grid.voxel_to_lps((added + lo)[:, ::-1].astype(np.float64)))
     keep = added[far > max(float(np.max(grid.spacing_mm)), 1.5)]
-    beyond = np.zeros_like(mask)
+    beyond = np.zeros_like(m)
     beyond[keep[:, 0], keep[:, 1], keep[:, 2]] = True
-    join = ndi.binary_dilation(beyond) & grown
-    out: NDArray[np.bool_] = mask | beyond | join
+    out = mask.copy()
+    out[box] |= beyond | (ndi.binary_dilation(beyond) & grown)
     return out
 
 
