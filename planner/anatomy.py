@@ -101,6 +101,9 @@ class LevelAnatomy:
     pedicle_axes_lps
         Pedicle axes the surgeon set (side → (entry, exit), LPS mm); the trajectory context
         uses them instead of the axes fitted to the pedicle masks. Empty: automatic.
+    body_corners
+        The part of ``body`` that is a lumbar body's posterolateral corners (the pedicle
+        bases in front of the posterior-wall plane; :mod:`planner.vertebra.corners`), if any.
     """
 
     level: str
@@ -114,9 +117,11 @@ class LevelAnatomy:
     vertebra: BoolArray | None = None
     pedicle_axes_lps: dict[str, tuple[tuple[float, float, float], tuple[float, float, float]]] = (
         field(default_factory=dict))
+    body_corners: BoolArray | None = None
 
     def __post_init__(self) -> None:
-        for name in ("body", "pedicle_left", "pedicle_right", "canal", "vertebra"):
+        for name in ("body", "pedicle_left", "pedicle_right", "canal", "vertebra",
+                     "body_corners"):
             a = getattr(self, name)
             if a is None:
                 continue

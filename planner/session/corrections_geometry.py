@@ -125,6 +125,7 @@ def body_crop(anatomy: LevelAnatomy) -> LevelAnatomy:
         pedicle_right=anatomy.pedicle_right[sl],
         canal=anatomy.canal[sl],
         vertebra=None if anatomy.vertebra is None else anatomy.vertebra[sl],
+        body_corners=None if anatomy.body_corners is None else anatomy.body_corners[sl],
     )
     _BODY_CROPS.insert(0, (anatomy, crop))
     del _BODY_CROPS[4:]

@@ -293,12 +293,18 @@ def _body_extent(
     p_post, p_ant = ends
     if not (np.isfinite(p_post) and np.isfinite(p_ant)) or p_post - p_ant < 5.0:
         p_ant, p_post = float(lo[1] - half), float(hi[1] + half)  # origin not inside the body
+    l_lo, l_hi = float(lo[0]), float(hi[0])
+    if anatomy.body_corners is not None and (anatomy.body & ~anatomy.body_corners).any():
+        # the width the needle targets are spread over: not widened by the pedicle bases a
+        # lumbar body holds (planner.vertebra.corners)
+        core_lo, core_hi = body_extent(anatomy, anatomy.body & ~anatomy.body_corners)
+        l_lo, l_hi = float(core_lo[0]), float(core_hi[0])
     return BodyExtent(
         p_anterior=float(p_ant),
         p_posterior=float(p_post),
         p_posterior_max=float(hi[1] + half),
-        l_min=float(lo[0] - half),
-        l_max=float(hi[0] + half),
+        l_min=float(l_lo - half),
+        l_max=float(l_hi + half),
         s_min=float(lo[2] - half),
         s_max=float(hi[2] + half),
     )

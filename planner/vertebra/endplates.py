@@ -17,8 +17,14 @@ wedge). Here the endplates are located on the CT itself, column by column:
    points more than 2.5 median residuals off (a robust fit that ignores Schmorl nodes and a
    locally broken plate).
 4. The cranial axis is the bisector of the two plane normals. When they differ by more than
-   :data:`WEDGE_SPLIT_DEG` (a wedged, fractured body) the normal closer to the previous axis
-   is kept instead, so a collapsed endplate does not tilt the frame it is measured in.
+   :data:`WEDGE_SPLIT_DEG` and the body is shorter in front (a wedged, fractured body) the
+   normal closer to the previous axis is kept instead, so a collapsed endplate does not tilt
+   the frame it is measured in. An L4, L5 (or L6) body taller in front keeps the bisector
+   however wedged: that is the physiological lordotic wedge of the lower lumbar bodies, not a
+   compression fracture (../shared/data/totalseg_example L5: planes 22° apart, L4 13-15°; one
+   normal alone tilted the L5 frame 11° off the CT's endplate bisector and its posterior
+   height was 1.7 mm short). Higher up it is not relied on: the porotic L3 of
+   ../shared/data/tptbox_l3 has planes 15-21° apart, tilted sideways as much as sagittally.
 
 Steps 1-4 run twice; the posterior axis is then re-orthogonalised (it keeps pointing from the
 body to the canal), so the mid-sagittal plane contains the cranial axis.
@@ -33,9 +39,11 @@ from planner.anatomy import BodyFrame
 from planner.grid import FloatArray, ImageGrid
 from planner.vertebra.common import orthonormal_frame, sample
 
-#: Endplate normals further apart than this mark a wedged (fractured) body; physiological
-#: wedging is at most ~6° at T11-L1 and -6° at L5 (Masharawi 2010).
+#: Endplate normals further apart than this mark a wedged (fractured) body when it is shorter
+#: in front; physiological kyphotic wedging is at most ~6° at T11-L1 (Masharawi 2010).
 WEDGE_SPLIT_DEG = 12.0
+#: Levels whose body is physiologically taller in front (lordotic wedge; Masharawi 2010).
+LORDOTIC_LEVELS = frozenset({"L4", "L5", "L6"})
 COLUMN_STEP_MM = 2.0
 T_STEP_MM = 0.25
 T_MAX_MM = 32.0
@@ -124,6 +132,17 @@ def _plane_normal(xy: FloatArray, z: FloatArray) -> FloatArray | None:
     return out
 
 
+def _taller_in_front(n_up: FloatArray, n_dn: FloatArray) -> bool:
+    """Whether the endplate planes (body-frame normals, +z) close towards the back.
+
+    Each plane is z = a x + b y + c with normal ∝ (-a, -b, 1); the height falls towards
+    the back (+y) when the upper plane's slope ``b`` is below the lower one's.
+    """
+    b_up = -float(n_up[1]) / float(n_up[2])
+    b_dn = -float(n_dn[1]) / float(n_dn[2])
+    return b_up < b_dn
+
+
 def central_columns(pts_body: FloatArray, step: float = COLUMN_STEP_MM) -> FloatArray:
     """(x, y) of columns over the central part of a body given its voxels' body coordinates."""
     x0, x1 = np.percentile(pts_body[:, 0], (20, 80))
@@ -134,10 +153,11 @@ def central_columns(pts_body: FloatArray, step: float = COLUMN_STEP_MM) -> Float
 
 
 def endplate_frame(sm: NDArray[np.float32], grid: ImageGrid, mask: NDArray[np.bool_],
-                   frame: BodyFrame, iterations: int = 2) -> BodyFrame:
+                   frame: BodyFrame, iterations: int = 2, level: str = "") -> BodyFrame:
     """``frame`` turned so its cranial axis bisects the two endplate planes (see notes).
 
     ``sm`` is a lightly smoothed HU crop on ``grid``, ``mask`` the body on it; LPS mm.
+    ``level`` (e.g. ``"L5"``) tells whether a lordotic wedge is physiological there.
     Returns ``frame`` unchanged when fewer than 8 columns show an endplate.
     """
     idx = np.argwhere(mask)
@@ -154,7 +174,8 @@ def endplate_frame(sm: NDArray[np.float32], grid: ImageGrid, mask: NDArray[np.bo
         if n_up is None or n_dn is None:
             return frame
         angle = float(np.degrees(np.arccos(np.clip(n_up @ n_dn, -1.0, 1.0))))
-        if angle > WEDGE_SPLIT_DEG:
+        lordotic = level in LORDOTIC_LEVELS and _taller_in_front(n_up, n_dn)
+        if angle > WEDGE_SPLIT_DEG and not lordotic:
             axis_body = max((n_up, n_dn), key=lambda n: float(n[2]))
         else:
             axis_body = n_up + n_dn

@@ -69,6 +69,8 @@ def _check_in_view(volume: CTVolume, anatomy: LevelAnatomy,
     """
     o = anatomy.offset_kji
     body = anatomy.body
+    if anatomy.body_corners is not None:  # the pedicle bases may reach a face, the body not
+        body = body & ~anatomy.body_corners
     if body.sum() < 50:
         raise AnalysisError(f"{anatomy.level}: no body found (empty segmentation)")
     idx = np.argwhere(body)

@@ -32,6 +32,7 @@ from planner.vertebra.body import (
     star_volume_mm3,
 )
 from planner.vertebra.common import crop_box, orthonormal_frame, sample, smoothed_crop
+from planner.vertebra.corners import LUMBAR_LEVELS, with_corners
 from planner.vertebra.endplates import endplate_frame
 from planner.vertebra.frame import superior_axis
 from planner.vertebra.ray_edges import MIN_EDGE_HU
@@ -86,6 +87,13 @@ class BodyFit:
         """Distance from the star centre to the superior (+1) or inferior (-1) endplate."""
         row = self.star.radius_mm[0 if direction > 0 else -1]
         return float(np.median(row))
+
+    def with_mask(self, mask: NDArray[np.bool_]) -> BodyFit:
+        """The same fit with its body mask replaced (e.g. posterolateral corners added)."""
+        out = BodyFit(self.star, self.grid, self.start, self.sm, self.raw)
+        out._mask = mask
+        out.source = self.source
+        return out
 
     def sub(self, start: tuple[int, int, int], stop: tuple[int, int, int]) -> BodyFit:
         """The same fit on a sub-box ``[start, stop)`` of its crop."""
@@ -250,6 +258,23 @@ def _posterior_masks(fit: BodyFit, frame: BodyFrame, canal_c: FloatArray,
     return canal, ped & (rel_l > 0), ped & (rel_l < 0)
 
 
+Box = tuple[tuple[int, int, int], tuple[int, int, int]]
+
+
+def _union_box(p: Box, q: Box) -> Box:
+    """Smallest index box [start, stop) holding both boxes."""
+    a = tuple(min(u, v) for u, v in zip(p[0], q[0], strict=True))
+    b = tuple(max(u, v) for u, v in zip(p[1], q[1], strict=True))
+    return a, b  # type: ignore[return-value]
+
+
+def _mask_box(mask: NDArray[np.bool_]) -> Box:
+    """Index box [start, stop) of the true voxels of a non-empty mask."""
+    idx = np.argwhere(mask)
+    lo, hi = idx.min(axis=0), idx.max(axis=0) + 1
+    return (int(lo[0]), int(lo[1]), int(lo[2])), (int(hi[0]), int(hi[1]), int(hi[2]))
+
+
 def build_anatomy(level: str, fit: BodyFit) -> LevelAnatomy:
     """Frame, canal and pedicles around a fitted body (its outline refined first)."""
     fit = refine_outline(fit)
@@ -265,18 +290,29 @@ def build_anatomy(level: str, fit: BodyFit) -> LevelAnatomy:
     d = canal_c - centroid
     if np.isfinite(canal_r).sum() >= 12 and np.linalg.norm(d) > 5:
         left, post, sup = orthonormal_frame(sup, d)
-    frame = endplate_frame(fit.sm, fit.grid, fit.mask, BodyFrame(centroid, left, post, sup))
+    frame = endplate_frame(fit.sm, fit.grid, fit.mask, BodyFrame(centroid, left, post, sup),
+                           level=level)
     sup = frame.superior
     lo, hi = fit.extent_along(sup)
     off = float(np.dot(fit.star.centre_lps - centroid, sup))
     si = (lo + off + 2.0, hi + off - 2.0)
     a, b = star_bbox(fit.star, fit.grid, margin_mm=3.0)
+    corners = np.zeros(fit.grid.shape_kji, dtype=bool)
+    if level in LUMBAR_LEVELS:
+        wall = fit.star.posterior_wall_mm + float(np.dot(fit.star.centre_lps - centroid,
+                                                         frame.posterior))
+        star_body = fit.mask
+        fit = fit.with_mask(with_corners(star_body, fit.sm, fit.grid, frame, wall, fit.star))
+        corners = fit.mask & ~star_body
+        a, b = _union_box((a, b), _mask_box(fit.mask))
     ends = fit.grid.lps_to_voxel(canal_c + np.array([[s1, s2, s3] for s1 in (-1, 1)
                                                      for s2 in (-1, 1) for s3 in (-1, 1)]) * 22.0)
     lo = np.clip(np.floor(ends.min(axis=0)).astype(int), 0, None)[::-1]
     hi = np.minimum(np.ceil(ends.max(axis=0)).astype(int) + 1, fit.grid.shape_kji[::-1])[::-1]
-    a = (int(min(a[0], lo[0])), int(min(a[1], lo[1])), int(min(a[2], lo[2])))
-    b = (int(max(b[0], hi[0])), int(max(b[1], hi[1])), int(max(b[2], hi[2])))
+    a, b = _union_box((a, b), ((int(lo[0]), int(lo[1]), int(lo[2])),
+                               (int(hi[0]), int(hi[1]), int(hi[2]))))
     tight = fit.sub(a, b)
     canal, ped_l, ped_r = _posterior_masks(tight, frame, canal_c, canal_r, si)
-    return LevelAnatomy(level, tight.grid, tight.start, tight.mask, ped_l, ped_r, canal, frame)
+    sl = tuple(slice(x, y) for x, y in zip(a, b, strict=True))
+    return LevelAnatomy(level, tight.grid, tight.start, tight.mask, ped_l, ped_r, canal, frame,
+                        body_corners=corners[sl] if corners.any() else None)

@@ -40,8 +40,9 @@ def test_totalseg_frame_follows_the_endplates_and_no_level_is_graded(shared_data
         ref = reference_heights(ct, body, vertebra)
         angle = np.degrees(np.arccos(min(1.0, abs(float(ref["axis_lps"]
                                                          @ r.anatomy.frame.superior)))))
-        if r.level != "L5":  # L5: lordotic, 30° off the scanner axis; see the bench
-            assert angle <= 5.0, (r.level, angle)
+        # L5 (lordotic, endplate planes 22° apart) too: it was 11° off with the upper
+        # endplate's normal alone taken as for a fracture; 0.6° with the bisector
+        assert angle <= 5.0, (r.level, angle)
         assert r.morphometry.genant_grade == 0, (r.level, r.morphometry.height_loss_pct)
         assert dice(full_mask(ct.shape_kji, r.anatomy), body) >= 0.87
         if r.level in ("L2", "L3", "L4"):
@@ -71,10 +72,11 @@ def test_totalseg_front_is_not_cut_at_an_internal_sclerotic_band(shared_data: Pa
     assert fig["L2"][0] >= 0.92, fig["L2"]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 11 target not reached: L5 Dice 0.909 and "
-                   "posterior height -1.7 mm (the posterior wall plane cuts the posterolateral "
-                   "corners; the label reaches 35-40 mm to the sides)")
 def test_totalseg_every_level_reaches_the_issue_targets(shared_data: Path) -> None:
+    """Dice >= 0.92 and every height within 1.5 mm at L1-L5. Before: L5 Dice 0.909 (its
+    pedicle bases in front of the wall plane left out: planner.vertebra.corners) and
+    posterior height -1.7 mm (frame 11° off: one endplate's normal taken as for a fracture).
+    Measured: Dice 0.941/0.927/0.928/0.942/0.931, heights within 1.4 mm."""
     fig = _totalseg_figures(shared_data)
     for level, (score, dh) in fig.items():
         assert score >= 0.92, (level, score)
@@ -328,6 +330,17 @@ def test_cptac_t1_found_at_the_top_of_the_column_and_measured(shared_data: Path)
     assert np.linalg.norm(np.asarray(t1.centroid_lps) - truth["T1"]) <= 5.0, t1.centroid_lps
     assert 15.0 <= t1.heights_mm.middle <= 25.0, t1.heights_mm  # truth 20 mm
     assert t1.genant_grade == 0
+
+
+def test_cptac_l1_at_the_bottom_edge_is_found_and_measured(shared_data: Path) -> None:
+    # L1 lies at the bottom of the scan: its pedicle bases (body_corners) reach the edge, its
+    # body does not; it was refused as "not entirely inside the scan" when the corners were
+    # counted in that check
+    found, truth = _cptac_by_level(shared_data)
+    assert "L1" in found, sorted(found)
+    l1 = found["L1"].morphometry
+    assert np.linalg.norm(np.asarray(l1.centroid_lps) - truth["L1"]) <= 5.0, l1.centroid_lps
+    assert l1.genant_grade == 0
 
 
 def test_cptac_every_centre_within_5_mm(shared_data: Path) -> None:
