@@ -40,6 +40,9 @@ _MASK_DIGESTS: dict[int, tuple[weakref.ref[Any], str]] = {}
 #: content digest -> surface, most recent last (a few levels and their edited versions)
 _BODY_SURFACES: dict[str, vtkPolyData] = {}
 SURFACE_CACHE_SIZE = 32
+#: content digest -> the surface with normals (3D: the target body and its edited versions)
+_SHADED_SURFACES: dict[str, vtkPolyData] = {}
+SHADED_CACHE_SIZE = 8
 
 
 def body_key(anatomy: Any) -> str:
@@ -63,26 +66,56 @@ def body_key(anatomy: Any) -> str:
     return key
 
 
-def body_surface(anatomy: Any) -> vtkPolyData:
+def body_surface(anatomy: Any, shaded: bool = False) -> vtkPolyData:
     """The body surface of a level, computed once per body mask content and shared by every
-    view (renaming a level or correcting its heights keeps its surface)."""
+    view (renaming a level or correcting its heights keeps its surface).
+
+    ``shaded``: with consistently oriented point normals (the 3D view's translucent body);
+    the 2D views only cut the surface and take it without (an outline brush stroke redraws
+    the 2D outlines on each push; normals cost half the surface's time).
+    """
     key = body_key(anatomy)
     surface = _BODY_SURFACES.pop(key, None)
     if surface is None:
-        surface = mask_surface(anatomy.body, anatomy.grid)
+        surface = mask_surface(anatomy.body, anatomy.grid, normals=False)
     _BODY_SURFACES[key] = surface
     while len(_BODY_SURFACES) > SURFACE_CACHE_SIZE:
         del _BODY_SURFACES[next(iter(_BODY_SURFACES))]
-    return surface
+    if not shaded:
+        return surface
+    out = _SHADED_SURFACES.pop(key, None)
+    if out is None:
+        out = surface_normals(surface)
+    _SHADED_SURFACES[key] = out
+    while len(_SHADED_SURFACES) > SHADED_CACHE_SIZE:
+        del _SHADED_SURFACES[next(iter(_SHADED_SURFACES))]
+    return out
 
 
 def clear_surface_cache() -> None:
     _BODY_SURFACES.clear()
+    _SHADED_SURFACES.clear()
     _MASK_DIGESTS.clear()
 
 
-def mask_surface(mask: NDArray[np.bool_], grid: ImageGrid, sigma_vox: float = 0.7) -> vtkPolyData:
-    """Smoothed iso-surface (0.5) of a ``[k, j, i]`` mask, points in LPS mm.
+def surface_normals(surface: vtkPolyData) -> vtkPolyData:
+    """A copy of ``surface`` with consistent, outward point normals (for shading)."""
+    normals = vtkPolyDataNormals()
+    normals.SetInputData(surface)
+    normals.SplittingOff()
+    normals.ConsistencyOn()
+    normals.AutoOrientNormalsOn()
+    normals.Update()
+    out = vtkPolyData()
+    out.DeepCopy(normals.GetOutput())
+    return out
+
+
+def mask_surface(
+    mask: NDArray[np.bool_], grid: ImageGrid, sigma_vox: float = 0.7, normals: bool = True
+) -> vtkPolyData:
+    """Smoothed iso-surface (0.5) of a ``[k, j, i]`` mask, points in LPS mm (with point
+    normals unless ``normals`` is False).
 
     Only the mask's bounding box (with a margin wider than the smoothing kernel) is contoured:
     the same surface, a fraction of the voxels (an outline edit redraws it on each push).
@@ -118,14 +151,10 @@ def mask_surface(mask: NDArray[np.bool_], grid: ImageGrid, sigma_vox: float = 0.
         pts = vtkPoints()
         pts.SetData(numpy_to_vtk(np.ascontiguousarray(lps), deep=1))
         surf.SetPoints(pts)
-    normals = vtkPolyDataNormals()
-    normals.SetInputData(surf)
-    normals.SplittingOff()
-    normals.ConsistencyOn()
-    normals.AutoOrientNormalsOn()
-    normals.Update()
+    if normals:
+        return surface_normals(surf)
     out = vtkPolyData()
-    out.DeepCopy(normals.GetOutput())
+    out.DeepCopy(surf)
     return out
 
 
@@ -266,7 +295,7 @@ class BodyOutlineAdapter(OverlayAdapter):
             colour = TARGET_COLOUR if is_target else OTHER_COLOUR
             layer = SurfaceLayer(
                 self,
-                body_surface(r.anatomy),
+                body_surface(r.anatomy, shaded=self.plane is None),
                 self.plane,
                 colour,
                 2.5 if is_target else 1.5,
