@@ -69,6 +69,15 @@ def test_an_eraser_stroke_defers_the_3d_body_and_ends_exact(win: Any) -> None:
     mid = win.doc.analysis
     assert mid is not before
     assert o2d.value is mid  # the 2D outlines follow the push
+    # the stroke (8 mm in front of the centre, 3 mm radius) misses the coronal slice through
+    # the centre: its rebuilt L1 outline cuts the same line, so that view does not render
+    cor = overlays.outlines["coronal"]
+    assert cor.value is mid
+    (cor_l1,) = [x[1] for x in cor._layers if x[0].level == "L1"]
+    assert cor_l1.key[0] == body_key(mid.level("L1").anatomy) != body_key(
+        before.level("L1").anatomy
+    )
+    assert o2d.changed and not cor.changed
     assert o3d.value is before  # the 3D body waits
     send_mouse(view.vtk, "release", end)
     _settle()

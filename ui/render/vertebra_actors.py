@@ -207,6 +207,7 @@ class SurfaceLayer:
         self.actor = vtkActor()
         self.actor.SetMapper(mapper)
         self.actor.PickableOff()
+        self._strip: vtkStripper | None = None
         if plane is not None:
             cutter = vtkCutter()
             cutter.SetInputData(surface)
@@ -214,6 +215,7 @@ class SurfaceLayer:
             strip = vtkStripper()
             strip.SetInputConnection(cutter.GetOutputPort())
             mapper.SetInputConnection(strip.GetOutputPort())
+            self._strip = strip
             self.actor.GetProperty().SetLineWidth(width)
             self.actor.GetProperty().LightingOff()
         else:
@@ -229,6 +231,18 @@ class SurfaceLayer:
 
     def bounds(self) -> NDArray[np.float64]:
         return np.asarray(self.surface.GetBounds(), float).reshape(3, 2)
+
+    def drawn_cut(self) -> NDArray[np.float64]:
+        """The outline this 2D layer draws on the slice now (LPS points to 1e-4 mm, sorted;
+        none when hidden): two layers drawing the same cut give the same picture."""
+        if self._strip is None or not self.actor.GetVisibility():
+            return np.zeros((0, 3))
+        self._strip.Update()  # what the next render would run anyway
+        out = self._strip.GetOutput()
+        if out.GetNumberOfPoints() == 0:
+            return np.zeros((0, 3))
+        q = np.round(vtk_to_numpy(out.GetPoints().GetData()).astype(np.float64), 4)
+        return np.asarray(q[np.lexsort(q.T[::-1])])
 
 
 def plane_crosses(
@@ -249,6 +263,25 @@ def text_actor(colour: tuple[float, float, float], size: int = 14) -> vtkTextAct
     t.GetPositionCoordinate().SetCoordinateSystemToWorld()
     t.PickableOff()
     return t
+
+
+def _same_cuts(before: list[Any], after: list[Any]) -> bool:
+    """Whether two lists of (level result, layer, label) draw the same 2D picture: the same
+    levels in the same colours, and every rebuilt layer cutting the same outline."""
+    old = {r.level: layer for r, layer, _ in before}
+    new = {r.level: layer for r, layer, _ in after}
+    if list(old) != list(new):
+        return False
+    for level, layer in new.items():
+        prev = old[level]
+        if layer is prev:
+            continue
+        if prev.key is None or layer.key is None or prev.key[1:] != layer.key[1:]:
+            return False
+        a, b = prev.drawn_cut(), layer.drawn_cut()
+        if a.shape != b.shape or not np.array_equal(a, b):
+            return False
+    return True
 
 
 class BodyOutlineAdapter(OverlayAdapter):
@@ -315,9 +348,11 @@ class BodyOutlineAdapter(OverlayAdapter):
                 self.context.renderer.RemoveViewProp(label)
                 self._props.remove(label)
         rebuilt = bool(old) or [id(x[1]) for x in new_layers] != [id(x[1]) for x in self._layers]
-        self._layers = new_layers
+        before, self._layers = self._layers, new_layers
         labels_before = self._label_state
         self.slice_changed()
+        if rebuilt and self.plane is not None and _same_cuts(before, new_layers):
+            rebuilt = False  # e.g. a brush stroke on another slice: this view draws the same
         self.changed = rebuilt or self._label_state != labels_before
 
     def slice_changed(self) -> None:
