@@ -136,10 +136,11 @@ def measured_points(
     volume: CTVolume, anatomy: LevelAnatomy
 ) -> tuple[dict[str, Point], float, float]:
     """The six morphometry points (key → LPS mm), depth and width (mm) measured from the CT in
-    ``anatomy``'s frame by the analysis' own method."""
-    from planner.vertebra.morphometry import heights_and_geometry
+    ``anatomy``'s frame by the analysis' own method
+    (:func:`planner.session.corrections_measure.measure_in_plane`: the same numbers, cheaper)."""
+    from planner.session.corrections_measure import measure_in_plane
 
-    g = heights_and_geometry(volume, anatomy)
+    g = measure_in_plane(volume, anatomy, anatomy.frame)
     pts: dict[str, Point] = {}
     for wall in WALLS:
         x = float(g["x"][wall])  # type: ignore[index]

@@ -50,6 +50,11 @@ class Document(QObject):
         The document has (or no longer has) unsaved changes.
     analysis_changed(old, new)
         The vertebra analysis (``planner.vertebra.SpineAnalysis`` or None) changed.
+    gesture_changed(bool)
+        A correction gesture (a drag whose pushes merge into one undo step) started or ended.
+        During it the document changes every push; what costs much and is not where the
+        user looks (the 3D view's body and balloons) may wait for its end
+        (:attr:`in_gesture`).
     """
 
     volume_changed = Signal(object)
@@ -58,6 +63,7 @@ class Document(QObject):
     measurements_changed = Signal(object, object)
     modified_changed = Signal(bool)
     analysis_changed = Signal(object, object)
+    gesture_changed = Signal(bool)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -73,6 +79,10 @@ class Document(QObject):
         self.warnings: tuple[LoadWarning, ...] = ()
         self.source_path = ""
         self.scan: object | None = None  # the loader's StudyScan, when from a folder
+        #: (case, its corrected analysis): read by every panel on each push, and the memo
+        #: of corrected analyses may have dropped the current one during a drag
+        self._analysis_of: tuple[Case | None, object | None] = (None, None)
+        self._gesture = False
 
     # --- read -----------------------------------------------------------------------------
     @property
@@ -96,7 +106,20 @@ class Document(QObject):
     def analysis(self) -> SpineAnalysis | None:
         if self._case is None:  # the surgeon's corrections applied (planner.session.corrections)
             return None
-        return self._case.corrected_analysis()  # type: ignore[return-value]
+        if self._analysis_of[0] is not self._case:
+            self._analysis_of = (self._case, self._case.corrected_analysis())
+        return self._analysis_of[1]  # type: ignore[return-value]
+
+    @property
+    def in_gesture(self) -> bool:
+        """A correction drag is in progress (see ``gesture_changed``)."""
+        return self._gesture
+
+    def set_gesture(self, on: bool) -> None:
+        """A correction tool starts (True) or ends (False, after its last push) a drag."""
+        if on != self._gesture:
+            self._gesture = on
+            self.gesture_changed.emit(on)
 
     def level_result(self, level: str | None) -> LevelResult | None:
         """The analysis result (``LevelResult``) for a level name, or None."""

@@ -115,6 +115,8 @@ class ClinicalBox(QGroupBox):
             _spin(0, 60, 0.5, 1, " mm", f"{w} height on the positional image")
             for w in ("Anterior", "Middle", "Posterior")
         ]
+        for s in self.supine:  # a height of 0 mm is "not measured", not a value
+            s.setSpecialValueText("—")
         self.extra = _spin(
             0,
             5,

@@ -51,7 +51,11 @@ class PlanningOverlays(QObject):
         self._shown_view: Any = None
         self._target: str | None = None
         self._drawn = False
+        #: 3D adapters not updated during a correction drag (drawn when it ends)
+        self._stale_3d: set[str] = set()
         doc.analysis_changed.connect(self._on_document_changed)
+        if hasattr(doc, "gesture_changed"):
+            doc.gesture_changed.connect(self._on_document_gesture_changed)
         doc.plan_changed.connect(self._on_document_changed)
         controller.changed.connect(self._on_controller_changed)
         controller.injected_changed.connect(self._on_controller_injected_changed)
@@ -87,6 +91,8 @@ class PlanningOverlays(QObject):
             return
         dirty: set[str] = set()
         for name, a in self.outlines.items():
+            if self._deferred(name, "outlines"):
+                continue
             a.changed = False
             if analysis is self._shown_analysis:
                 a.set_target(target)
@@ -105,10 +111,38 @@ class PlanningOverlays(QObject):
         for name in dirty:
             self.views[name].request_render()
 
+    def _deferred(self, name: str, table: str) -> bool:
+        """Whether the 3D view's ``table`` adapter waits for the end of a correction drag:
+        its translucent body and balloons would be rebuilt and the 3D view rendered
+        (~100-200 ms) on each push, for a view the dragging user does not look at."""
+        if name != "3d" or not getattr(self.doc, "in_gesture", False):
+            return False
+        self._stale_3d.add(table)
+        return True
+
+    def _on_document_gesture_changed(self, on: bool) -> None:
+        if on or not self._stale_3d or "3d" not in self.views:
+            return
+        stale, self._stale_3d = self._stale_3d, set()
+        if "outlines" in stale and "3d" in self.outlines:
+            a = self.outlines["3d"]
+            if a.value is self._shown_analysis:
+                a.set_target(self._target)
+            else:
+                a.target = self._target
+                a.update(a.value, self._shown_analysis)
+        view = self.ctrl.current
+        for table in (self.balloons, self.cement):
+            if "estimates" in stale and "3d" in table:
+                table["3d"].update(table["3d"].value, view)
+        self.views["3d"].request_render()
+
     def _on_controller_changed(self) -> None:
         view, old = self.ctrl.current, self._shown_view
         for table in (self.balloons, self.cement, self.ghosts):
-            for a in table.values():
+            for name, a in table.items():
+                if self._deferred(name, "estimates"):
+                    continue
                 a.update(old, view)
         injected = False
         for a in self.cement.values():
@@ -121,6 +155,8 @@ class PlanningOverlays(QObject):
         dirty: set[str] = set()
         if injected or _drawn_key(old, "full") != _drawn_key(view, "full"):
             dirty |= set(self.balloons) | set(self.cement)
+        if "estimates" in self._stale_3d:
+            dirty.discard("3d")
         if _drawn_key(old, "restoration") != _drawn_key(view, "restoration"):
             dirty |= set(self.ghosts)
         for name in dirty:

@@ -26,6 +26,8 @@ EDITED_COLOUR = (1.0, 0.35, 0.85)
 ADD_COLOUR = (0.35, 1.0, 0.35)
 ERASE_COLOUR = (1.0, 0.3, 0.3)
 AXIS_COLOUR = (1.0, 0.85, 0.2)
+#: The plane line's opacity: below 1 it is drawn with (after) the translucent crosshair.
+LINE_OPACITY = 0.99
 #: Axes are drawn when they pass this close to the slice (mm).
 AXIS_NEAR_MM = 6.0
 Vec = NDArray[np.float64]
@@ -70,6 +72,10 @@ class PlaneLineAdapter(OverlayAdapter):
         while len(self.actors) <= i:
             actor, poly = polyline_actor(PLANE_COLOUR, 2.0)
             actor.GetProperty().SetPointSize(10.0)
+            # over the crosshair, which it lies along when the plane is untilted: the
+            # crosshair (opacity 0.85) is drawn in the translucent pass, after opaque props;
+            # in that pass props draw in the order they were added, the crosshair first
+            actor.GetProperty().SetOpacity(LINE_OPACITY)
             self.add_prop(actor)
             self.actors.append((actor, poly))
         actor, poly = self.actors[i]

@@ -40,6 +40,9 @@ _MASK_DIGESTS: dict[int, tuple[weakref.ref[Any], str]] = {}
 #: content digest -> surface, most recent last (a few levels and their edited versions)
 _BODY_SURFACES: dict[str, vtkPolyData] = {}
 SURFACE_CACHE_SIZE = 32
+#: content digest -> the surface with normals (3D: the target body and its edited versions)
+_SHADED_SURFACES: dict[str, vtkPolyData] = {}
+SHADED_CACHE_SIZE = 8
 
 
 def body_key(anatomy: Any) -> str:
@@ -63,26 +66,56 @@ def body_key(anatomy: Any) -> str:
     return key
 
 
-def body_surface(anatomy: Any) -> vtkPolyData:
+def body_surface(anatomy: Any, shaded: bool = False) -> vtkPolyData:
     """The body surface of a level, computed once per body mask content and shared by every
-    view (renaming a level or correcting its heights keeps its surface)."""
+    view (renaming a level or correcting its heights keeps its surface).
+
+    ``shaded``: with consistently oriented point normals (the 3D view's translucent body);
+    the 2D views only cut the surface and take it without (an outline brush stroke redraws
+    the 2D outlines on each push; normals cost half the surface's time).
+    """
     key = body_key(anatomy)
     surface = _BODY_SURFACES.pop(key, None)
     if surface is None:
-        surface = mask_surface(anatomy.body, anatomy.grid)
+        surface = mask_surface(anatomy.body, anatomy.grid, normals=False)
     _BODY_SURFACES[key] = surface
     while len(_BODY_SURFACES) > SURFACE_CACHE_SIZE:
         del _BODY_SURFACES[next(iter(_BODY_SURFACES))]
-    return surface
+    if not shaded:
+        return surface
+    out = _SHADED_SURFACES.pop(key, None)
+    if out is None:
+        out = surface_normals(surface)
+    _SHADED_SURFACES[key] = out
+    while len(_SHADED_SURFACES) > SHADED_CACHE_SIZE:
+        del _SHADED_SURFACES[next(iter(_SHADED_SURFACES))]
+    return out
 
 
 def clear_surface_cache() -> None:
     _BODY_SURFACES.clear()
+    _SHADED_SURFACES.clear()
     _MASK_DIGESTS.clear()
 
 
-def mask_surface(mask: NDArray[np.bool_], grid: ImageGrid, sigma_vox: float = 0.7) -> vtkPolyData:
-    """Smoothed iso-surface (0.5) of a ``[k, j, i]`` mask, points in LPS mm.
+def surface_normals(surface: vtkPolyData) -> vtkPolyData:
+    """A copy of ``surface`` with consistent, outward point normals (for shading)."""
+    normals = vtkPolyDataNormals()
+    normals.SetInputData(surface)
+    normals.SplittingOff()
+    normals.ConsistencyOn()
+    normals.AutoOrientNormalsOn()
+    normals.Update()
+    out = vtkPolyData()
+    out.DeepCopy(normals.GetOutput())
+    return out
+
+
+def mask_surface(
+    mask: NDArray[np.bool_], grid: ImageGrid, sigma_vox: float = 0.7, normals: bool = True
+) -> vtkPolyData:
+    """Smoothed iso-surface (0.5) of a ``[k, j, i]`` mask, points in LPS mm (with point
+    normals unless ``normals`` is False).
 
     Only the mask's bounding box (with a margin wider than the smoothing kernel) is contoured:
     the same surface, a fraction of the voxels (an outline edit redraws it on each push).
@@ -118,14 +151,10 @@ def mask_surface(mask: NDArray[np.bool_], grid: ImageGrid, sigma_vox: float = 0.
         pts = vtkPoints()
         pts.SetData(numpy_to_vtk(np.ascontiguousarray(lps), deep=1))
         surf.SetPoints(pts)
-    normals = vtkPolyDataNormals()
-    normals.SetInputData(surf)
-    normals.SplittingOff()
-    normals.ConsistencyOn()
-    normals.AutoOrientNormalsOn()
-    normals.Update()
+    if normals:
+        return surface_normals(surf)
     out = vtkPolyData()
-    out.DeepCopy(normals.GetOutput())
+    out.DeepCopy(surf)
     return out
 
 
@@ -178,6 +207,7 @@ class SurfaceLayer:
         self.actor = vtkActor()
         self.actor.SetMapper(mapper)
         self.actor.PickableOff()
+        self._strip: vtkStripper | None = None
         if plane is not None:
             cutter = vtkCutter()
             cutter.SetInputData(surface)
@@ -185,6 +215,7 @@ class SurfaceLayer:
             strip = vtkStripper()
             strip.SetInputConnection(cutter.GetOutputPort())
             mapper.SetInputConnection(strip.GetOutputPort())
+            self._strip = strip
             self.actor.GetProperty().SetLineWidth(width)
             self.actor.GetProperty().LightingOff()
         else:
@@ -200,6 +231,18 @@ class SurfaceLayer:
 
     def bounds(self) -> NDArray[np.float64]:
         return np.asarray(self.surface.GetBounds(), float).reshape(3, 2)
+
+    def drawn_cut(self) -> NDArray[np.float64]:
+        """The outline this 2D layer draws on the slice now (LPS points to 1e-4 mm, sorted;
+        none when hidden): two layers drawing the same cut give the same picture."""
+        if self._strip is None or not self.actor.GetVisibility():
+            return np.zeros((0, 3))
+        self._strip.Update()  # what the next render would run anyway
+        out = self._strip.GetOutput()
+        if out.GetNumberOfPoints() == 0:
+            return np.zeros((0, 3))
+        q = np.round(vtk_to_numpy(out.GetPoints().GetData()).astype(np.float64), 4)
+        return np.asarray(q[np.lexsort(q.T[::-1])])
 
 
 def plane_crosses(
@@ -220,6 +263,25 @@ def text_actor(colour: tuple[float, float, float], size: int = 14) -> vtkTextAct
     t.GetPositionCoordinate().SetCoordinateSystemToWorld()
     t.PickableOff()
     return t
+
+
+def _same_cuts(before: list[Any], after: list[Any]) -> bool:
+    """Whether two lists of (level result, layer, label) draw the same 2D picture: the same
+    levels in the same colours, and every rebuilt layer cutting the same outline."""
+    old = {r.level: layer for r, layer, _ in before}
+    new = {r.level: layer for r, layer, _ in after}
+    if list(old) != list(new):
+        return False
+    for level, layer in new.items():
+        prev = old[level]
+        if layer is prev:
+            continue
+        if prev.key is None or layer.key is None or prev.key[1:] != layer.key[1:]:
+            return False
+        a, b = prev.drawn_cut(), layer.drawn_cut()
+        if a.shape != b.shape or not np.array_equal(a, b):
+            return False
+    return True
 
 
 class BodyOutlineAdapter(OverlayAdapter):
@@ -266,7 +328,7 @@ class BodyOutlineAdapter(OverlayAdapter):
             colour = TARGET_COLOUR if is_target else OTHER_COLOUR
             layer = SurfaceLayer(
                 self,
-                body_surface(r.anatomy),
+                body_surface(r.anatomy, shaded=self.plane is None),
                 self.plane,
                 colour,
                 2.5 if is_target else 1.5,
@@ -286,9 +348,11 @@ class BodyOutlineAdapter(OverlayAdapter):
                 self.context.renderer.RemoveViewProp(label)
                 self._props.remove(label)
         rebuilt = bool(old) or [id(x[1]) for x in new_layers] != [id(x[1]) for x in self._layers]
-        self._layers = new_layers
+        before, self._layers = self._layers, new_layers
         labels_before = self._label_state
         self.slice_changed()
+        if rebuilt and self.plane is not None and _same_cuts(before, new_layers):
+            rebuilt = False  # e.g. a brush stroke on another slice: this view draws the same
         self.changed = rebuilt or self._label_state != labels_before
 
     def slice_changed(self) -> None:

@@ -25,6 +25,9 @@ LETTER_PLACES = {
     "bottom": (0.5, 0.015),
 }
 TEXT_COLOUR = (0.85, 0.88, 0.92)
+#: The dark box behind a view's title (needle views: small views over bright bone).
+TITLE_BOX_COLOUR = (0.04, 0.05, 0.07)
+TITLE_BOX_OPACITY = 0.75
 
 
 def letter_actor(edge: str, font_size: int = 17) -> vtkTextActor:
@@ -113,6 +116,12 @@ class CornerText:
 
     def GetText(self, corner: int) -> str:  # noqa: N802
         return self.actors[corner].GetInput() or ""
+
+    def set_box(self, corner: int, opacity: float = TITLE_BOX_OPACITY) -> None:
+        """Draw ``corner``'s text on a dark box (readable over bright bone)."""
+        tp = self.actors[corner].GetTextProperty()
+        tp.SetBackgroundColor(*TITLE_BOX_COLOUR)
+        tp.SetBackgroundOpacity(opacity)
 
     def ClearAllTexts(self) -> None:  # noqa: N802
         for corner in self.actors:

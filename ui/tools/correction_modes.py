@@ -38,6 +38,7 @@ from ui.render.correction_overlays import (
 )
 from ui.shell.errors import error_display
 from ui.tools import correction_gestures as G
+from ui.tools.morphometry_tool import set_gesture
 
 log = logging.getLogger(__name__)
 PUSH_MS = 150
@@ -149,6 +150,8 @@ class CorrectionModes(QObject):
             self._enable_actions()
             return
         self.flush()
+        if self.gesture is not None:
+            set_gesture(self.doc, False)
         self.gesture, self.pending_entry, self.mode = None, None, mode
         for a in self.brush.values():
             a.update(a.value, None)
@@ -220,6 +223,7 @@ class CorrectionModes(QObject):
             if t == QEvent.Type.MouseButtonRelease and self.gesture is not None:
                 self.flush()
                 self.gesture, self._shown = None, None
+                set_gesture(self.doc, False)  # what waited for the drag's end follows now
                 self.refresh()  # a refused plane goes back to its place
                 return True
         return False
@@ -239,6 +243,7 @@ class CorrectionModes(QObject):
             )
             self.status.emit(f"{hit[0]}: {'moving' if hit[1] == 'centre' else 'turning'} "
                              "the mid-sagittal plane")
+            set_gesture(self.doc, True)
             return True
         if self.mode.startswith("brush"):
             self.gesture = G.BrushStroke.start(
@@ -249,6 +254,7 @@ class CorrectionModes(QObject):
                 self.status.emit("No analysed body here: the brush corrects a level's outline")
                 return True
             self.gesture.key = self._key("outline", self.gesture.level)
+            set_gesture(self.doc, True)
             self._apply(self.gesture.case_at(p))
             return True
         if self.mode == "pedicle":

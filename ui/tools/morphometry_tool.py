@@ -98,6 +98,7 @@ class MorphometryTool(QObject):
             if t == QEvent.Type.MouseButtonRelease and self._drag is not None:
                 self._drag = None
                 self.flush()
+                set_gesture(self.doc, False)  # what waited for the drag's end follows now
                 return True
         return False
 
@@ -122,6 +123,7 @@ class MorphometryTool(QObject):
         self._serial += 1
         level, key = hit
         self._drag = (level, key, merge_key_for(f"morphometry {level} {key} {self._serial}"))
+        set_gesture(self.doc, True)
         self.status.emit(f"Moving {level} {key.replace('_', ' ')} point")
         return True
 
@@ -133,6 +135,7 @@ class MorphometryTool(QObject):
             data = case.analysis.level(level)  # the automatic analysis: its point is stored
         except KeyError:
             self._drag = None
+            set_gesture(self.doc, False)
             return
         shown = case.level_data(level)  # the plane the surgeon may have moved or turned
         fr = (shown or data).anatomy.frame
@@ -156,6 +159,13 @@ class MorphometryTool(QObject):
             case, text, merge = self._pending
             self._pending = None
             self.doc.push_case(case, text, merge)
+
+
+def set_gesture(doc: Any, on: bool) -> None:
+    """Tell the document a correction drag starts or ends (``Document.set_gesture``)."""
+    setter = getattr(doc, "set_gesture", None)
+    if setter is not None:
+        setter(on)
 
 
 def _summary(case: Any, level: str) -> str:

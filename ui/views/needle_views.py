@@ -64,6 +64,7 @@ class ObliqueView(QFrame):
         lay.setContentsMargins(1, 1, 1, 1)
         lay.addWidget(self.vtk)
         self.pipeline = ObliquePipeline(image_property)
+        self.pipeline.corners.set_box(2)  # the title (view, needle) on a dark box
         rw = self.vtk.GetRenderWindow()
         rw.SetNumberOfLayers(2)
         rw.AddRenderer(self.pipeline.renderer)
