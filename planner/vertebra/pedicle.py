@@ -53,6 +53,7 @@ pedicle). The trajectory context takes the axis, isthmus and widths from here
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import NDArray
 
 from planner.anatomy import LevelAnatomy
 from planner.vertebra.pedicle_tube import find_pedicle
@@ -112,7 +113,8 @@ def segment_posterior(volume: CTVolume, anatomy: LevelAnatomy) -> PosteriorSegme
     from scipy import ndimage as ndi
 
     frame = anatomy.frame
-    ext_lo, ext_hi = body_extent(anatomy, anatomy.body)
+    own = _body_without_corners(anatomy)
+    ext_lo, ext_hi = body_extent(anatomy, own)
     step = lattice_step(volume)
     m_l, m_p, m_s = LATTICE_MARGIN_MM
     half_w = max(abs(ext_lo[0]), abs(ext_hi[0]))
@@ -122,14 +124,9 @@ def segment_posterior(volume: CTVolume, anatomy: LevelAnatomy) -> PosteriorSegme
     lat = Lattice(lo, step, shape)  # type: ignore[arg-type]
     pts_b = lat.body_points()
     hu = sample_on_lattice(lat, frame, volume.grid, volume.hu, 1, -1000.0)
-    body = sample_on_lattice(lat, frame, anatomy.grid, anatomy.body, 1, 0.0) >= 0.5
+    body = sample_on_lattice(lat, frame, anatomy.grid, own, 1, 0.0) >= 0.5
     notes: list[str] = []
-    core = body
-    if anatomy.body_corners is not None:  # the cortex level from the body without the
-        # pedicle bases a lumbar body holds (totalseg L5: 162 HU without, 177 with them)
-        core = body & ~(sample_on_lattice(lat, frame, anatomy.grid, anatomy.body_corners, 1,
-                                          0.0) >= 0.5)
-    edge = edge_hu(hu, core)
+    edge = edge_hu(hu, body)
     sm = ndi.gaussian_filter(hu, 0.6 / step)
     bone, holes = solid_bone(sm >= edge, body, step)
     canal = canal_from_bone(bone, holes, body, pts_b, step)
@@ -154,3 +151,19 @@ def segment_posterior(volume: CTVolume, anatomy: LevelAnatomy) -> PosteriorSegme
     out_anat, out_labels = to_ct_crop(volume, anatomy, lat, labels)
     return PosteriorSegmentation(out_anat, out_labels, peds, edge, tuple(notes), step)
 
+
+def _body_without_corners(anatomy: LevelAnatomy) -> NDArray[np.bool_]:
+    """The level's body without the lumbar pedicle bases in front of the wall plane
+    (``LevelAnatomy.body_corners``): the pedicle is segmented from the CT, the corners are
+    its own base (module notes)."""
+    from scipy import ndimage as ndi
+
+    if anatomy.body_corners is None:
+        return anatomy.body
+    corners = anatomy.body_corners
+    own = anatomy.body & ~corners
+    # a rim of body a voxel thin left around the corners (an outline a voxel wider than the
+    # one the corners were cut from) is the base's cortex, not body
+    rim = own & ndi.binary_dilation(corners) & ~ndi.binary_opening(own)
+    own &= ~rim
+    return own if own.any() else anatomy.body
