@@ -149,6 +149,7 @@ def _bench_point(app: Any, win: Any, a: Any, level: str, case: str) -> None:
     handles = {(lv, k): p for lv, k, p in view.morphometry_tool.adapter.visible}
     q0 = view.widget_point(handles[(level, "anterior_superior")])
     tool = view.morphometry_tool
+    n0 = win.doc.undo_stack.index()
     send_mouse(view.vtk, "press", q0)
     moves, pushes = [], []
     for k in range(1, 31):
@@ -172,7 +173,7 @@ def _bench_point(app: Any, win: Any, a: Any, level: str, case: str) -> None:
     m = win.doc.analysis.level(level).morphometry
     print(
         f"{case} {level} anterior superior dragged 30 px: {len(moves)} moves, "
-        f"{win.doc.undo_stack.count()} undo step(s); anterior height now "
+        f"{win.doc.undo_stack.index() - n0} undo step(s); anterior height now "
         f"{m.heights_mm.anterior:.1f} mm, grade {m.genant_grade}"
     )
     print(

@@ -178,7 +178,7 @@ class Morphometry:
     reference_heights_mm: Heights | None = None
     height_loss_pct: dict[str, float] = field(default_factory=dict)
     genant_grade: int = 0
-    morphology: str = "normal"  # normal | wedge | biconcave | crush
+    morphology: str = "normal"  # normal | short | wedge | biconcave | crush
     posterior_wall: str = "intact"  # intact | bulging | retropulsion | unknown
     prefracture_volume_ml: float | None = None
     notes: tuple[str, ...] = ()

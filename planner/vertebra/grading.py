@@ -17,6 +17,13 @@ Sources (DOMAIN.md)
   the normal 4-5° of T11-L1 is expected, not called a fracture: the anterior (middle)
   reference is shifted by the difference in expected wedging between the level and the
   neighbour over the distance from the posterior measuring point.
+- Short vertebral height: a body lower than its neighbours at all three heights alike, with its
+  own shape kept (the middle lost no more than the walls, so no endplate depression; anterior
+  and posterior within 10 points of each other, so no wedge), is a non-fracture deformity, not
+  a fracture: the algorithm-based qualitative method requires endplate depression (Jiang et al.
+  2004, Osteoporos Int 15:887; "short vertebral height" vertebrae, Chou & Vokes 2015,
+  J Clin Densitom). Such a level is graded 0 with a note and not used as a reference;
+  a loss of 40 % or more is always graded **[10-point spread: engineering threshold]**.
 - Posterior wall: protrusion of the mid-sagittal wall behind the line joining its corners
   ≥ 2 mm "bulging", ≥ 4 mm "retropulsion" (at least 1 and 2 voxels) — **[engineering
   thresholds, not from a source]**; a normal wall is straight or concave (≤ 0 mm).
@@ -55,6 +62,37 @@ def morphology(loss: dict[str, float], grade: int) -> str:
     if lm > la + 5.0:
         return "biconcave"
     return "wedge"
+
+
+#: Anterior and posterior losses closer than this (percentage points) are "alike" (no wedge) for
+#: the short-vertebral-height rule **[engineering threshold]**.
+SHORT_WALL_SPREAD_PCT = 10.0
+
+
+def short_vertebral_height(loss: dict[str, float]) -> bool:
+    """Whether a height loss against the neighbours is a short vertebra, not a fracture.
+
+    Parameters
+    ----------
+    loss : dict
+        Height loss (%) per wall (anterior, middle, posterior) against the reference heights.
+
+    Returns
+    -------
+    bool
+        True when some wall lost at least 20 % and less than 40 %, the middle lost no more than
+        either wall (no endplate depression) and the anterior and posterior losses are within
+        ``SHORT_WALL_SPREAD_PCT`` of each other (no wedge).
+    """
+    la, lm, lp = (loss.get(w, 0.0) for w in WALLS)
+    worst = max(la, lm, lp)
+    return (GENANT_LIMITS_PCT[0] <= worst < GENANT_LIMITS_PCT[2] and lm <= min(la, lp)
+            and abs(la - lp) <= SHORT_WALL_SPREAD_PCT)
+
+
+SHORT_NOTE = ("short vertebral height: all three heights {lo:.0f}-{hi:.0f} % below the "
+              "neighbours' with the body's own shape kept (no endplate depression, no wedge): a "
+              "non-fracture deformity, graded 0 (Jiang et al. 2004); check the endplates by eye")
 
 
 def wall_status(bulge_mm: float | None, voxel_mm: float = 1.0) -> str:
@@ -127,11 +165,17 @@ def grade_level(m: Morphometry, neighbours: dict[str, Morphometry],
                      "(no intact neighbour within two levels)")
     loss = {w: max(0.0, 100.0 * (1.0 - m.heights_mm.get(w) / ref.get(w))) for w in WALLS}
     grade = genant_grade(max(loss.values()))
+    notes = [x for x in notes if not x.startswith("short vertebral height")]
+    short = grade > 0 and short_vertebral_height(loss)
+    if short:
+        grade = 0
+        notes.append(SHORT_NOTE.format(lo=min(loss.values()), hi=max(loss.values())))
     mean_h = sum(m.heights_mm.get(w) for w in WALLS)
     mean_ref = sum(ref.get(w) for w in WALLS)
     pre = m.body_volume_ml * max(1.0, mean_ref / mean_h) if grade > 0 else m.body_volume_ml
     return replace(m, reference_heights_mm=ref, height_loss_pct=loss, genant_grade=grade,
-                   morphology=morphology(loss, grade), prefracture_volume_ml=pre,
+                   morphology="short" if short else morphology(loss, grade),
+                   prefracture_volume_ml=pre,
                    notes=tuple(notes))
 
 
@@ -143,7 +187,8 @@ def grade_all(levels: dict[str, Morphometry]) -> dict[str, Morphometry]:
     """
     odd = {k for k, m in levels.items() if implausible_middle(m)}
     first = {k: grade_level(m, levels, odd) for k, m in levels.items()}
-    fractured = {k for k, m in first.items() if m.genant_grade > 0} | odd
+    fractured = {k for k, m in first.items()
+                 if m.genant_grade > 0 or m.morphology == "short"} | odd
     out = {k: grade_level(m, levels, fractured) for k, m in
            sorted(levels.items(), key=lambda kv: level_index(kv[0], levels))}
     for k in odd:

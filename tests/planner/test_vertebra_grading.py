@@ -73,3 +73,29 @@ def test_renumber_after_a_user_rename() -> None:
     assert [c.confirmed for c in out] == [False, True, False, False, False]
     assert [c.level for c in renumber(cands, 4, "S1")] == ["L2", "L3", "L4", "L5", "S1"]
     assert len(renumber(cands, 0, "C1")) == 5 and renumber(cands, 1, "C1")[0].level == "C1"
+
+
+def test_uniformly_short_vertebra_is_not_graded_as_a_fracture() -> None:
+    # all three heights ~22 % under the neighbours', own shape kept: a short vertebra (Jiang 2004)
+    levels = {"T6": _m("T6", 21.4, 19.5, 21.9), "T7": _m("T7", 17.1, 17.1, 16.5),
+              "T8": _m("T8", 23.4, 21.8, 22.2)}
+    graded = grade_all(levels)
+    t7 = graded["T7"]
+    assert t7.genant_grade == 0 and t7.morphology == "short"
+    assert max(t7.height_loss_pct.values()) >= 20.0  # the loss is real, only not a fracture
+    assert any(n.startswith("short vertebral height") for n in t7.notes)
+    # a short vertebra is no reference: T8 is not compared with it
+    assert graded["T8"].reference_heights_mm.posterior > 20.0
+
+
+@pytest.mark.parametrize(("a", "m", "p"), [
+    (17.1, 15.8, 19.4),   # wedge with a depressed middle (VerSe T9-like): still graded
+    (15.0, 18.0, 21.0),   # wedge: anterior lost far more than posterior
+    (17.0, 14.0, 17.0),   # uniform walls but a depressed middle endplate (biconcave)
+    (12.0, 12.0, 12.0),   # loss over 40 %: always graded
+])
+def test_deformed_or_severe_levels_keep_their_grade(a: float, m: float, p: float) -> None:
+    levels = {"T8": _m("T8", 22.5, 21.5, 23.0), "T9": _m("T9", a, m, p),
+              "T10": _m("T10", 23.5, 22.5, 24.0)}
+    t9 = grade_all(levels)["T9"]
+    assert t9.genant_grade > 0 and t9.morphology != "short"

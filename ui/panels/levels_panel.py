@@ -211,7 +211,8 @@ class LevelsPanel(QWidget):
         c = r.candidate
         m = r.morphometry
         status = "confirmed" if c.confirmed else "proposed"
-        grade = f"{m.genant_grade} ({m.morphology})" if m.genant_grade else "0"
+        short = m.morphology == "short"  # a short vertebra, graded 0 (see grading notes)
+        grade = f"{m.genant_grade} ({m.morphology})" if m.genant_grade or short else "0"
         edits = [n.split(":", 1)[1].strip() for n in m.notes if n.startswith("edited:")]
         if edits:  # the surgeon corrected this level's anatomy (points, plane, outline, axis)
             grade += " · edited"
@@ -231,6 +232,7 @@ class LevelsPanel(QWidget):
             "the report lists which were confirmed",
             "Genant semiquantitative grade from the worst wall's height loss against the "
             "neighbours (Genant et al. 1993, J Bone Miner Res 8:1137)"
+            + "".join(f"\n{n}" for n in m.notes if short and n.startswith("short vertebral"))
             + "".join(f"\nEdited: {e}" for e in edits),
             "",
         )

@@ -123,11 +123,15 @@ def row_texts(m: Any) -> list[tuple[str, str]]:
             "mild, 25–40 % moderate, > 40 % severe)",
         ),
         (
-            f"{m.genant_grade}" + (f" {m.morphology}" if m.genant_grade else ""),
+            f"{m.genant_grade}"
+            + (f" {m.morphology}" if m.genant_grade or m.morphology == "short" else ""),
             "Genant semiquantitative grade from the worst wall, allowing for each level's normal "
             "physiological wedging; type wedge (anterior) / biconcave (middle) / "
             "crush (all walls). "
-            "Genant et al. 1993, J Bone Miner Res 8:1137; Wáng 2019, Quant Imaging Med Surg",
+            "Genant et al. 1993, J Bone Miner Res 8:1137; Wáng 2019, Quant Imaging Med Surg. "
+            "'short': all heights lower than the neighbours' alike with no endplate depression "
+            "or wedge, a non-fracture deformity (Jiang et al. 2004, Osteoporos Int 15:887)"
+            + "".join(f"\n{n}" for n in m.notes if n.startswith("short vertebral height")),
         ),
         (
             f"{m.wedge_angle_deg:.1f}°",

@@ -118,6 +118,12 @@ def _levels_section(analysis: Any, planned: dict[str, str]) -> str:
                 f"<p class='warn'>The planned level {E(r.level)} is a proposal, "
                 "not confirmed by the user.</p>"
             )
+    short = [  # graded 0 as short vertebrae: say so, the reader checks the endplates
+        f"{r.level}: {n}" for r in analysis.levels for n in r.morphometry.notes
+        if n.startswith("short vertebral height")
+    ]
+    if short:
+        out += "<ul class='flags'>" + "".join(f"<li>{E(n)}</li>" for n in short) + "</ul>"
     if analysis.warnings:
         out += (
             "<ul class='flags'>" + "".join(f"<li>{E(w)}</li>" for w in analysis.warnings) + "</ul>"
