@@ -9,8 +9,7 @@ import pytest
 from PySide6.QtCore import QPointF
 from PySide6.QtWidgets import QApplication
 
-from tests.ui.demo_truth import truth_analysis
-from tests.ui.test_morphometry_tool import _with_points
+from tests.ui.demo_truth import open_truth_demo
 from tests.ui.trajectory_helpers import send_mouse
 
 pytestmark = pytest.mark.gui
@@ -24,11 +23,7 @@ def _settle(n: int = 5) -> None:
 @pytest.fixture
 def win(make_window: Any, demo_case: Any) -> Any:
     w = make_window()
-    w.doc.set_study(demo_case.volume, (), "demo:")
-    analysis = _with_points(truth_analysis(demo_case))
-    w.doc._apply_analysis(analysis)
-    w.state.set_cursor(np.asarray(analysis.level("L1").anatomy.frame.origin_lps))
-    _settle()
+    open_truth_demo(w, demo_case)
     return w
 
 

@@ -14,8 +14,7 @@ import pytest
 from PySide6.QtCore import QPointF
 from PySide6.QtWidgets import QApplication
 
-from tests.ui.demo_truth import truth_analysis
-from tests.ui.test_morphometry_tool import _with_points
+from tests.ui.demo_truth import open_truth_demo
 from tests.ui.trajectory_helpers import select_row, send_mouse
 
 pytestmark = pytest.mark.gui
@@ -30,9 +29,7 @@ def _settle(n: int = 5) -> None:
 def win(make_window: Any, demo_case: Any) -> Any:
     """The demo with L1 planned (the 3D view shows its body)."""
     w = make_window()
-    w.doc.set_study(demo_case.volume, (), "demo:")
-    analysis = _with_points(truth_analysis(demo_case))
-    w.doc._apply_analysis(analysis)
+    analysis = open_truth_demo(w, demo_case, centre=None, settle=0)
     panel = w.planning.levels
     select_row(panel.table, [r.level for r in analysis.levels].index("L1"))
     panel.buttons["add"].click()

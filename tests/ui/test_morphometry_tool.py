@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -10,24 +9,10 @@ import pytest
 from PySide6.QtCore import QPointF
 from PySide6.QtWidgets import QApplication
 
-from tests.ui.demo_truth import truth_analysis
+from tests.ui.demo_truth import truth_analysis, with_points
 from tests.ui.trajectory_helpers import send_mouse
 
 pytestmark = pytest.mark.gui
-
-
-def _with_points(analysis: Any) -> Any:
-    """The truth analysis with its six points (the height lines the sagittal view draws)."""
-    from ui.render.vertebra_actors import height_line_points
-
-    levels = []
-    for r in analysis.levels:
-        lines = {
-            w: (tuple(map(float, a)), tuple(map(float, b)))
-            for w, (a, b) in height_line_points(r.anatomy, r.morphometry).items()
-        }
-        levels.append(replace(r, morphometry=replace(r.morphometry, height_lines_lps=lines)))
-    return replace(analysis, levels=tuple(levels))
 
 
 def _settle(n: int = 5) -> None:
@@ -42,7 +27,7 @@ def test_one_drag_moves_a_point_in_one_undo_step(
     if not hasattr(win.doc, "case_changed"):
         pytest.skip("the morphometry tool needs the document's Case (session UI branch)")
     win.doc.set_study(demo_case.volume, (), "demo:")
-    analysis = _with_points(truth_analysis(demo_case))
+    analysis = with_points(truth_analysis(demo_case))
     win.doc._apply_analysis(analysis)
     l1 = analysis.level("L1")
     win.state.set_cursor(np.asarray(l1.anatomy.frame.origin_lps))

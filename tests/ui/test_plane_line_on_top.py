@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 from PySide6.QtWidgets import QApplication
 
-from tests.ui.demo_truth import truth_analysis
-from tests.ui.test_morphometry_tool import _with_points
+from tests.ui.demo_truth import open_truth_demo
 
 pytestmark = pytest.mark.gui
 
@@ -33,13 +32,7 @@ def test_the_plane_line_is_drawn_over_the_crosshair(make_window: Any, demo_case:
     from ui.render.correction_overlays import PLANE_COLOUR
 
     win = make_window()
-    win.doc.set_study(demo_case.volume, (), "demo:")
-    analysis = _with_points(truth_analysis(demo_case))
-    win.doc._apply_analysis(analysis)
-    fr = analysis.level("L1").anatomy.frame
-    win.state.set_cursor(np.asarray(fr.origin_lps))  # the crosshair crosses at the plane centre
-    for _ in range(5):
-        QApplication.processEvents()
+    open_truth_demo(win, demo_case)  # the crosshair crosses at the plane centre
     modes, view = win.corrections, win.slice_views["axial"]
     modes.set_mode("plane")
     for _ in range(5):

@@ -15,8 +15,7 @@ import pytest
 from PySide6.QtCore import QPointF
 from PySide6.QtWidgets import QApplication
 
-from tests.ui.demo_truth import truth_analysis
-from tests.ui.test_morphometry_tool import _with_points
+from tests.ui.demo_truth import open_truth_demo
 from tests.ui.trajectory_helpers import select_row, send_mouse
 
 pytestmark = pytest.mark.gui
@@ -46,11 +45,7 @@ def _count_renders(win: Any, monkeypatch: Any) -> Counter[str]:
 
 def _open(make_window: Any, demo_case: Any) -> Any:
     win = make_window()
-    win.doc.set_study(demo_case.volume, (), "demo:")
-    analysis = _with_points(truth_analysis(demo_case))
-    win.doc._apply_analysis(analysis)
-    win.state.set_cursor(np.asarray(analysis.level("L1").anatomy.frame.origin_lps))
-    _settle(10)
+    open_truth_demo(win, demo_case, settle=10)
     return win
 
 
