@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import sysconfig
 import zipfile
 from pathlib import Path
 
@@ -32,6 +33,23 @@ def _can_build_offline() -> bool:
     return int(setuptools.__version__.split(".")[0]) >= 68
 
 
+def _see_running_site_packages(py: Path) -> None:
+    """Put this interpreter's site-packages on the new venv's path.
+
+    ``--system-site-packages`` only reaches the base interpreter's packages; when the tests run
+    in a venv (as in CI) the dependencies live there. A plain path line is not processed for
+    ``.pth`` files, so this checkout's editable-install hook stays out of the new venv.
+    """
+    purelib = subprocess.run(
+        [str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    mine = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
+    (Path(purelib) / "running_env.pth").write_text("\n".join(sorted(mine)) + "\n")
+
+
 def test_wheel_installs_into_a_fresh_venv_and_runs_the_demo(tmp_path: Path) -> None:
     dist = tmp_path / "dist"
     cmd = [sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "-q", "-w", str(dist)]
@@ -53,10 +71,11 @@ def test_wheel_installs_into_a_fresh_venv_and_runs_the_demo(tmp_path: Path) -> N
     ):
         assert data in names, data
     venv = tmp_path / "venv"
-    # system site packages: numpy/vtk/... come from the machine (no download), the planner
-    # itself only from the wheel
+    # numpy/vtk/PySide6/... come from the environment running this test (no download), the
+    # planner itself only from the wheel
     _run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], cwd=tmp_path)
     py = venv / "bin" / "python"
+    _see_running_site_packages(py)
     _run(
         [str(py), "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheel)], cwd=tmp_path
     )
