@@ -4,8 +4,8 @@ Uncompressed (native) images are read with ``readinto`` from the file offset rec
 header scan: no second header parse, no intermediate full-volume copy. Compressed images (JPEG
 2000, JPEG-LS, JPEG lossless, RLE, deflate) are decoded by pydicom's decoder plugins
 (pylibjpeg-openjpeg, pyjpegls, python-gdcm), also in worker processes
-(:mod:`planner.dicom.decode_workers`), a chunk of files per task; each chunk comes back as one
-small int16 block that is copied into its place in the output.
+(:mod:`planner.dicom.decode_workers`), which claim images one at a time with this process and
+write them straight into the output volume (a shared mapping made by :func:`decode_volume`).
 
 HU = stored value x (0028,1053) Rescale Slope + (0028,1052) Rescale Intercept, per slice.
 Stored values are masked / sign-extended to (0028,0101) Bits Stored according to (0028,0103)
