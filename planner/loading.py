@@ -25,7 +25,7 @@ import numpy as np
 
 from planner.dicom.geometry import StackGeometry, frame_label, stack_geometry
 from planner.dicom.headers import FrameHeader
-from planner.dicom.pixels import AIR_HU, decode_into
+from planner.dicom.pixels import AIR_HU, decode_volume
 from planner.dicom.resample import resample_stack
 from planner.dicom.scan import scan_headers
 from planner.dicom.series import SeriesInfo, build_series, choose_default, rank_key
@@ -262,9 +262,8 @@ def _decode(
     _check_size(info, (len(frames), info.rows, info.columns))
     _check_size(info, geo.shape_kji)
     ordered = [frames[i] for i in geo.order]
-    stack = np.empty((len(ordered), info.rows, info.columns), dtype=np.int16)
     fill = AIR_HU if info.modality == "CT" else 0
-    stats = decode_into(stack, ordered, fill, progress)
+    stack, stats = decode_volume(ordered, fill, progress)
     warnings: list[LoadWarning] = list(rescale_warnings)
     if stats.failures:
         names = [f"{frame_label(ordered[k])} ({msg})" for k, msg in stats.failures]

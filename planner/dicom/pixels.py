@@ -4,8 +4,8 @@ Uncompressed (native) images are read with ``readinto`` from the file offset rec
 header scan: no second header parse, no intermediate full-volume copy. Compressed images (JPEG
 2000, JPEG-LS, JPEG lossless, RLE, deflate) are decoded by pydicom's decoder plugins
 (pylibjpeg-openjpeg, pyjpegls, python-gdcm), also in worker processes
-(:mod:`planner.dicom.decode_workers`), a chunk of files per task; each chunk comes back as one
-small int16 block that is copied into its place in the output.
+(:mod:`planner.dicom.decode_workers`), which claim images one at a time with this process and
+write them straight into the output volume (a shared mapping made by :func:`decode_volume`).
 
 HU = stored value x (0028,1053) Rescale Slope + (0028,1052) Rescale Intercept, per slice.
 Stored values are masked / sign-extended to (0028,0101) Bits Stored according to (0028,0103)
@@ -279,31 +279,6 @@ def decode_one(h: FrameHeader, out: NDArray[np.int16], pad_fill: int) -> tuple[i
     return to_hu(raw, h, out, pad_fill)
 
 
-def decode_block(
-    frames: Sequence[FrameHeader], block: NDArray[np.int16], pad_fill: int
-) -> tuple[list[tuple[int, str]], int, int]:
-    """Decode ``frames[i]`` into ``block[i]``: (failures by index, clipped, padded pixels)."""
-    failures: list[tuple[int, str]] = []
-    clipped = padded = 0
-    for i, h in enumerate(frames):
-        try:
-            c, p = decode_one(h, block[i], pad_fill)
-            clipped, padded = clipped + c, padded + p
-        except Exception as exc:  # a damaged image: reported by name, never a crash
-            failures.append((i, f"{type(exc).__name__}: {exc}"))
-    return failures, clipped, padded
-
-
-def _decode_chunk(
-    frames: Sequence[FrameHeader], pad_fill: int
-) -> tuple[NDArray[np.int16], list[tuple[int, str]], int, int]:
-    """Decode a few images into one new int16 block."""
-    f0 = frames[0]
-    block = np.empty((len(frames), f0.rows, f0.columns), dtype=np.int16)
-    failures, clipped, padded = decode_block(frames, block, pad_fill)
-    return block, failures, clipped, padded
-
-
 def _decode_serial(
     out: NDArray[np.int16],
     frames: Sequence[FrameHeader],
@@ -324,6 +299,45 @@ def _decode_serial(
     return failures, clipped, padded
 
 
+def _plan(
+    frames: Sequence[FrameHeader], workers: int | None, min_parallel: int | None
+) -> tuple[list[int], list[int], int]:
+    """(indices decoded here first, indices shared with workers, number of workers)."""
+    from planner.dicom import decode_workers as pool
+
+    native = [k for k, h in enumerate(frames) if h.is_native]
+    other = [k for k, h in enumerate(frames) if not h.is_native]
+    cores = min(workers or pool.cpu_workers(), max(1, len(other) // 2))
+    n_workers = cores - 1  # this process decodes too
+    if min_parallel is None:
+        forked = pool.running() or pool.can_fork()  # a running pool costs nothing to start
+        min_parallel = PARALLEL_MIN_IMAGES_FORKED if forked else PARALLEL_MIN_IMAGES
+    parallel = n_workers >= 1 and len(other) >= min_parallel
+    return (native, other, n_workers) if parallel else (native + other, [], 0)
+
+
+def _decode_planned(
+    out: NDArray[np.int16],
+    frames: Sequence[FrameHeader],
+    serial: list[int],
+    rest: list[int],
+    n_workers: int,
+    pad_fill: int,
+    progress: Progress | None,
+) -> DecodeStats:
+    total = len(frames)
+    sub = progress.sub(0.0, len(serial) / total) if progress is not None and serial else None
+    failures, clipped, padded = _decode_serial(out, frames, serial, pad_fill, sub)
+    if rest:
+        from planner.dicom import decode_workers as pool
+
+        sub = progress.sub(len(serial) / total, 1.0) if progress is not None else None
+        f, c, p = pool.decode_parallel(out, frames, rest, pad_fill, n_workers, sub)
+        failures, clipped, padded = failures + f, clipped + c, padded + p
+    report(progress, 1.0, "Images decoded")
+    return DecodeStats(tuple(sorted(failures)), clipped, padded)
+
+
 def decode_into(
     out: NDArray[np.int16],
     frames: Sequence[FrameHeader],
@@ -337,33 +351,36 @@ def decode_into(
     Native images are read in this process (they are I/O bound); compressed ones also in
     ``workers - 1`` worker processes (default: one per CPU, this process counting as one)
     when there are at least ``min_parallel`` of them (default :data:`PARALLEL_MIN_IMAGES`, or
-    :data:`PARALLEL_MIN_IMAGES_FORKED` when workers are forked from this process).
+    :data:`PARALLEL_MIN_IMAGES_FORKED` when workers are forked from this process). Workers
+    write into a shared file, copied into ``out`` at the end unless ``out`` came from
+    :func:`decode_volume`'s allocator. A worker process that dies costs only its current
+    image, reported as a failure when it kills a second worker alone.
     """
+    serial, rest, n_workers = _plan(frames, workers, min_parallel)
+    return _decode_planned(out, frames, serial, rest, n_workers, pad_fill, progress)
+
+
+def decode_volume(
+    frames: Sequence[FrameHeader],
+    pad_fill: int = AIR_HU,
+    progress: Progress | None = None,
+    workers: int | None = None,
+    min_parallel: int | None = None,
+) -> tuple[NDArray[np.int16], DecodeStats]:
+    """A new int16 HU array ``[k, j, i]`` holding ``frames[k]`` (same rows and columns).
+
+    When worker processes decode, the array is a mapping of their shared file, so their
+    images are written in place and never copied (see :func:`decode_into`).
+    """
+    shape = (len(frames), frames[0].rows, frames[0].columns)
+    serial, rest, n_workers = _plan(frames, workers, min_parallel)
+    if not rest:
+        out = np.empty(shape, dtype=np.int16)
+        return out, _decode_planned(out, frames, serial, rest, n_workers, pad_fill, progress)
     from planner.dicom import decode_workers as pool
 
-    native = [k for k, h in enumerate(frames) if h.is_native]
-    other = [k for k, h in enumerate(frames) if not h.is_native]
-    cores = min(workers or pool.cpu_workers(), max(1, len(other) // 2))
-    n_workers = cores - 1  # this process decodes too
-    total = len(frames)
-    if min_parallel is None:
-        forked = pool.running() or pool.can_fork()  # a running pool costs nothing to start
-        min_parallel = PARALLEL_MIN_IMAGES_FORKED if forked else PARALLEL_MIN_IMAGES
-    serial = native + (other if n_workers < 1 or len(other) < min_parallel else [])
-    sub = progress.sub(0.0, len(serial) / total) if progress is not None and serial else None
-    failures, clipped, padded = _decode_serial(out, frames, serial, pad_fill, sub)
-    in_process = set(serial)
-    rest = [k for k in other if k not in in_process]
-    if rest:
-        from concurrent.futures.process import BrokenProcessPool
-
-        sub = progress.sub(len(serial) / total, 1.0) if progress is not None else None
-        try:
-            f, c, p = pool.decode_parallel(out, frames, rest, pad_fill, n_workers, sub)
-        except BrokenProcessPool as exc:  # workers could not start or died: decode here
-            log.warning("decoder workers failed (%s); decoding in this process", exc)
-            pool.shutdown_workers()
-            f, c, p = _decode_serial(out, frames, rest, pad_fill, sub)
-        failures, clipped, padded = failures + f, clipped + c, padded + p
-    report(progress, 1.0, "Images decoded")
-    return DecodeStats(tuple(sorted(failures)), clipped, padded)
+    out, shared = pool.new_output(shape)
+    try:
+        return out, _decode_planned(out, frames, serial, rest, n_workers, pad_fill, progress)
+    finally:
+        shared.release()
