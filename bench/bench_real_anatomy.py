@@ -122,6 +122,7 @@ def cptac() -> None:
     print(f"cptac_chest_ct (3 mm, B70f, automatic): {an.names()} in {t:.2f} s; "
           f"{list(an.warnings)}")
     errors = {}
+    off: dict[str, float] = {}  # height minus the reader's, where the reader gives one
     for tr in truth:
         c = np.asarray(tr["centre_lps"])
         near = min(an.levels, key=lambda r, c=c: float(np.linalg.norm(
@@ -130,6 +131,9 @@ def cptac() -> None:
         if near.level == tr["level"]:
             errors[tr["level"]] = err
         h = near.morphometry.heights_mm
+        if near.level == tr["level"]:
+            off.update({f"{tr['level']} {w[:4]}": h.as_dict()[w] - v
+                        for w, v in tr["heights_mm"].items() if v is not None})
         print(f"  truth {tr['level']:4s}: nearest found {near.level:4s} at {err:5.1f} mm, heights "
               f"{h.anterior:.1f}/{h.middle:.1f}/{h.posterior:.1f} (truth middle "
               f"{tr['heights_mm']['middle']}), grade {near.morphometry.genant_grade}")
@@ -140,6 +144,10 @@ def cptac() -> None:
           f"max {errors.get(worst, float('nan')):.1f} mm ({worst}), "
           f"{sum(e <= 5.0 for e in errors.values())} within 5 mm; graded (no fracture in the "
           f"case): {', '.join(graded) or 'none'}")
+    far = {k: v for k, v in off.items() if abs(v) > 3.5}
+    print(f"  heights within 3.5 mm of the reader's: {len(off) - len(far)}/{len(off)}; beyond: "
+          f"{', '.join(f'{k} {v:+.1f}' for k, v in far.items()) or 'none'}; mean "
+          f"{np.mean(list(off.values())):+.1f} mm")
 
 
 def label_maps() -> None:

@@ -361,6 +361,33 @@ def test_cptac_no_level_graded_as_fractured(shared_data: Path) -> None:
     assert not graded, graded
 
 
+def _cptac_height_errors(shared_data: Path) -> dict[str, float]:
+    """Height minus the reader's (mm) wherever levels_truth.json gives one (27 values)."""
+    analysis, truth = _cptac(str(shared_data))
+    found = {r.level: r.morphometry.heights_mm.as_dict() for r in analysis.levels}
+    return {f"{t['level']} {wall}": found[t["level"]][wall] - h for t in truth
+            if t["level"] in found for wall, h in t["heights_mm"].items() if h is not None}
+
+
+@pytest.mark.xfail(strict=True, reason="T11 middle +5.5 / posterior +6.7, T12 middle +5.5 / "
+                   "posterior +3.9 mm. On this 3 mm B70f scan one measuring line's noise "
+                   "(texture +-150 HU) exceeds the endplate's contrast (60-150 HU), so the edge "
+                   "refinement stays at the mask's ends (height minus mask extent: mean +0.1, SD "
+                   "1.3 mm), i.e. on the column profile's disc planes, 0.5 mm inside the disc "
+                   "centres. Half-maximum edges on profiles averaged over a +-3 mm lateral slab "
+                   "(the totalseg reference's own rule) are CT-based but no closer: 7-11 of the "
+                   "27 values beyond 3.5 mm, the reader 1.5-2 mm below them on average (a thin "
+                   "plate blurred by 3 mm slices has its half maximum ~1 mm beyond its surface; "
+                   "the reader reads the bright line). The plate's peak + 0.5 mm meets the "
+                   "reader at all but 4 values but puts totalseg_example 1.3-3.7 mm below its "
+                   "half-maximum reference (limit 1.5)")
+def test_cptac_heights_within_the_readers_tolerance(shared_data: Path) -> None:
+    errors = _cptac_height_errors(shared_data)
+    assert len(errors) == 27, sorted(errors)  # every level the reader measured is found
+    far = {k: round(v, 1) for k, v in errors.items() if abs(v) > 3.5}  # reader: +-3-4 mm
+    assert not far, far
+
+
 def test_profile_end_body_refitted_one_pitch_beyond_its_neighbours() -> None:
     from planner.vertebra.ribs import check_ends
     from tests.planner.vertebra_cases import demo_case
