@@ -4,7 +4,10 @@ Used when hopping from body to body finds no anchor (typically a chest CT with a
 where a body segmented by its shell spans a disc). Bodies come from the core profile along the
 tracked column (:mod:`planner.vertebra.profile`); a body is rib-bearing when a rib is traced
 from it on both sides: connected bone ≥ 38 mm long leaving its costovertebral region
-(:mod:`planner.vertebra.rib_trace`).
+(:mod:`planner.vertebra.rib_trace`), or on one side ≥ :data:`ONE_SIDED_RIB_MM`.
+
+A chain of hopped bodies named from the ribs is checked against this profile's bodies
+(:func:`planner.vertebra.levels._checked_by_profile`).
 
 Naming, as a radiologist counts (Forseen et al.; Yun et al., KJR 2018):
 
