@@ -25,8 +25,11 @@ DENSE_TISSUE_HU = (150.0, 700.0)
 LABEL_MASK_BONE_HU = 300
 #: Bone followed when a rib is traced from its vertebra: above contrast-enhanced kidney and
 #: vessels (measured 150-300 HU on ../shared/data/cptac_chest_ct), below a rib's cortex on a
-#: 3 mm scan. [tool assumption]
-RIB_TRACE_HU = 350.0
+#: 3 mm scan also when a soft kernel or a coarser pixel lowers its peak (at 350 HU the T3 and
+#: T1 ribs of that CT broke apart with 0.85 mm pixels or a 0.45 mm Gaussian blur; at 300 HU
+#: all of T1-T12 trace on every variant and L1's transverse processes stay < 30 mm).
+#: [tool assumption]
+RIB_TRACE_HU = 300.0
 #: A rib is at least this long, arising at the vertebra (Yun et al., Korean J Radiol 2018);
 #: the transverse process of L1 is shorter.
 RIB_MIN_LENGTH_MM = 38.0

@@ -156,8 +156,49 @@ def propose_levels_with_warnings(volume: CTVolume, progress: Progress | None = N
         return profiled
     out = [_candidate(f, n, "auto", False) for f, n in zip(fits, names, strict=True)
            if n != "S1"]
+    if not is_sacrum(volume, fits[-1]):  # named by the ribs only: check the count of bodies
+        checked = _checked_by_profile(volume, column, out)
+        if checked is not None:
+            report(progress, 1.0, f"{len(checked[0])} levels proposed")
+            return checked
     report(progress, 1.0, f"{len(out)} levels proposed")
     return tuple(out), warnings
+
+
+#: Hopped and profiled bodies of one name whose centres lie further apart than this (mm)
+#: are different bodies (half a thoracic pitch, 17-25 mm T1-L1; Panjabi et al., Spine 1991).
+SAME_BODY_MM = 10.0
+
+
+def _checked_by_profile(volume: CTVolume, column: TrackedColumn,
+                        hopped: list[LevelCandidate],
+                        ) -> tuple[tuple[LevelCandidate, ...], list[str]] | None:
+    """The column-profile proposal when it disagrees with the rib-named hopped bodies.
+
+    A shell fit on a sharp or thick-sliced chest CT can run through a thin thoracic disc, so
+    one hop then spans two bodies and the rib count names every level above it wrongly (on
+    ../shared/data/cptac_chest_ct re-sampled to 0.7 mm pixels the hops were 35-44 mm apart,
+    the bodies 17-25 mm). The core profile splits the column at every disc with duration
+    priors (:mod:`planner.vertebra.profile`), so its count is the reference: when a hopped
+    body is not the profile body of the same name (centres > :data:`SAME_BODY_MM` apart, or
+    the name missing), the profile's names are used and the disagreement reported. None when
+    the two agree or the profile names nothing.
+    """
+    from planner.vertebra.ribs import propose_from_profile
+
+    profiled = propose_from_profile(volume, column)
+    if profiled is None:
+        return None
+    by_name = {c.level: np.asarray(c.centroid_lps) for c in profiled[0]}
+    off = [c.level for c in hopped if c.level not in by_name
+           or np.linalg.norm(np.asarray(c.centroid_lps) - by_name[c.level]) > SAME_BODY_MM]
+    if not off:
+        return None
+    note = (f"bodies found by hopping from body to body ({', '.join(c.level for c in hopped)}) "
+            f"do not match the bodies split on the column profile at {', '.join(off)} (a "
+            "hop spanned a disc, or a disc was missed on the profile); names follow the "
+            "profile — confirm the level on a whole-spine view")
+    return profiled[0], [note, *profiled[1]]
 
 
 def _min_body_ml(level: str) -> float:

@@ -4,7 +4,10 @@ Used when hopping from body to body finds no anchor (typically a chest CT with a
 where a body segmented by its shell spans a disc). Bodies come from the core profile along the
 tracked column (:mod:`planner.vertebra.profile`); a body is rib-bearing when a rib is traced
 from it on both sides: connected bone ≥ 38 mm long leaving its costovertebral region
-(:mod:`planner.vertebra.rib_trace`).
+(:mod:`planner.vertebra.rib_trace`), or on one side ≥ :data:`ONE_SIDED_RIB_MM`.
+
+A chain of hopped bodies named from the ribs is checked against this profile's bodies
+(:func:`planner.vertebra.levels._checked_by_profile`).
 
 Naming, as a radiologist counts (Forseen et al.; Yun et al., KJR 2018):
 
@@ -42,9 +45,23 @@ if TYPE_CHECKING:
 MIN_SEED_HEIGHT_MM = 16.0
 
 
+#: A rib traced at least this long (mm) on one side marks the body rib-bearing even when the
+#: other side's trace broke off: twice the shortest rib, far beyond the transverse process of
+#: L1 (< 30 mm; Yun et al., Korean J Radiol 2018). On ../shared/data/cptac_chest_ct smoothed
+#: like a soft kernel, T12 traced 5 / 83 mm and T3 120 / 25 mm (their other rib glued to the
+#: neighbour's by partial volume); L1 stayed ≤ 33 mm on every variant.
+ONE_SIDED_RIB_MM = 76.0
+
+
+def bears_ribs(trace: RibTrace) -> bool:
+    """A rib on both sides, or one side's rib traced :data:`ONE_SIDED_RIB_MM` or longer."""
+    return trace.bears_ribs or any(
+        trace.side_bears_rib(s) and trace.length_mm[s] >= ONE_SIDED_RIB_MM for s in (0, 1))
+
+
 def _rib_flags(volume: CTVolume, bodies: list[ProfileBody]) -> list[bool]:
-    """Whether a rib is traced from each body on both sides (:mod:`rib_trace`)."""
-    return [t.bears_ribs for t in rib_traces_of(volume, bodies)]
+    """Whether each body bears ribs (:func:`bears_ribs`, traces of :mod:`rib_trace`)."""
+    return [bears_ribs(t) for t in rib_traces_of(volume, bodies)]
 
 
 def rib_traces_of(volume: CTVolume, bodies: list[ProfileBody]) -> list[RibTrace]:
@@ -111,6 +128,12 @@ def clipped_fit(volume: CTVolume, body: ProfileBody) -> BodyFit | None:
 #: A fitted body whose centre lies further than this from its profile point is not used to
 #: re-centre the column (a fit that ran into a neighbour or an edge).
 RECENTRE_MAX_MM = 20.0
+#: Fitted bodies whose centres lie closer than this craniocaudally (mm) are pieces of one body
+#: split on the profile (T1 is 14-16 mm high, the smallest; Panjabi et al., Spine 1991) and
+#: are not used to re-centre the column (on ../shared/data/cptac_chest_ct smoothed like a soft
+#: kernel, T12 was first split in two whose fits lay 14 mm apart left-right and 6 mm apart
+#: craniocaudally; re-centred on both, the profile zigzagged there into a false extra body).
+MIN_BODY_PITCH_MM = 10.0
 
 
 def recentre(pts: FloatArray, bodies: list[ProfileBody],
@@ -126,10 +149,13 @@ def recentre(pts: FloatArray, bodies: list[ProfileBody],
         if np.linalg.norm(d) <= RECENTRE_MAX_MM:
             zs.append(float(body.centre_lps[2]))
             offs.append(d)
-    if len(zs) < 2:
-        return pts
     order = np.argsort(zs)
     z, o = np.asarray(zs)[order], np.asarray(offs)[order]
+    gap = np.diff(z) >= MIN_BODY_PITCH_MM  # fits closer than this are one body split in two
+    keep = np.concatenate([[True], gap]) & np.concatenate([gap, [True]])
+    z, o = z[keep], o[keep]
+    if len(z) < 2:
+        return pts
     shift = np.column_stack([np.interp(pts[:, 2], z, o[:, c]) for c in range(3)])
     return np.asarray(pts + shift, float)
 

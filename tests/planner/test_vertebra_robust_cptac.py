@@ -1,0 +1,126 @@
+"""The automatic spine analysis on the real chest CT re-sampled and smoothed (issue #11).
+
+../shared/data/cptac_chest_ct (0.56 mm pixels, 3 mm slices, sharp B70f kernel) is turned into
+what other patients' chest CTs look like: in-plane pixels of 0.70, 0.79 and 0.85 mm (linear
+zoom) and a soft kernel (Gaussian blur, sigma 0.8 px = 0.45 mm). The levels must keep their
+names and centres (``levels_truth.json``, read by eye on the original).
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from planner.vertebra.profile import drop_bright_bodies
+from planner.vertebra.rib_trace import RibTrace
+from planner.vertebra.ribs import bears_ribs
+
+ZOOMS = {"0.70 mm": 1.25, "0.79 mm": 1.4, "0.85 mm": 1.5}
+VARIANTS = [*ZOOMS, "soft kernel"]
+
+
+@lru_cache(maxsize=1)
+def _original(root: str) -> tuple[Any, dict[str, np.ndarray]]:
+    from planner.loading import load_path
+
+    d = Path(root) / "cptac_chest_ct"
+    vol = load_path(str(d / "dicom")).volume
+    truth = json.loads((d / "levels_truth.json").read_text())["levels"]
+    return vol, {t["level"]: np.asarray(t["centre_lps"], float) for t in truth}
+
+
+@lru_cache(maxsize=4)
+def _variant(root: str, name: str) -> tuple[Any, dict[str, np.ndarray]]:
+    """The analysis of one variant of the CT and the truth centres (LPS mm)."""
+    from scipy import ndimage as ndi
+
+    from planner.vertebra import analyze_spine
+    from planner.volume import CTVolume
+
+    ct, truth = _original(root)
+    hu = ct.hu.astype(np.float32)
+    aff = ct.grid.ijk_to_lps.copy()
+    if name in ZOOMS:
+        f = ZOOMS[name]
+        out = ndi.zoom(hu, (1, 1 / f, 1 / f), order=1)
+        scale = np.array([hu.shape[2] / out.shape[2], hu.shape[1] / out.shape[1], 1.0])
+        aff[:3, :3] = aff[:3, :3] * scale[None, :]
+    else:
+        out = ndi.gaussian_filter(hu, (0, 0.8, 0.8))
+    vol = CTVolume.from_array(np.rint(out).astype(np.int16), aff, f"cptac:{name}", modality="CT")
+    return analyze_spine(vol), truth
+
+
+def _errors(root: str, name: str) -> dict[str, float]:
+    analysis, truth = _variant(root, name)
+    return {r.level: float(np.linalg.norm(np.asarray(r.morphometry.centroid_lps) - truth[r.level]))
+            for r in analysis.levels if r.level in truth}
+
+
+@pytest.mark.parametrize("name", VARIANTS)
+def test_cptac_variant_names_t2_to_l1_right(shared_data: Path, name: str) -> None:
+    # right names: every named body lies nearer the truth centre of its own name than any
+    # other level's; T2-L1 all found (T1 may be cut by the top of the scan)
+    analysis, truth = _variant(str(shared_data), name)
+    names = analysis.names()
+    assert {f"T{n}" for n in range(2, 13)} | {"L1"} <= set(names), (names, analysis.warnings)
+    for r in analysis.levels:
+        c = np.asarray(r.morphometry.centroid_lps)
+        nearest = min(truth, key=lambda k: float(np.linalg.norm(truth[k] - c)))
+        assert nearest == r.level, (
+            name, r.level, nearest, np.round(c, 1).tolist())
+
+
+@pytest.mark.parametrize("name", [
+    "0.70 mm", "0.79 mm",
+    pytest.param("0.85 mm", marks=pytest.mark.xfail(strict=True, reason=(
+        "T1 7.5 mm, T9 5.3 mm: the clipped fits' centres at 0.85 mm pixels"))),
+    pytest.param("soft kernel", marks=pytest.mark.xfail(strict=True, reason=(
+        "T2/T3 12-14 mm: T2's fit lies 12 mm behind and 7 mm above its centre, the T2/T3 "
+        "disc ~8 mm too high on the blurred core profile (body segments there barely darker "
+        "than the running median)")))])
+def test_cptac_variant_centres_within_5_mm(shared_data: Path, name: str) -> None:
+    errs = _errors(str(shared_data), name)
+    assert max(errs.values()) <= 5.0, {k: round(v, 1) for k, v in errs.items()}
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=(
+    "heights of the clipped bodies on coarser / blurred data vary by 2-5 mm between "
+    "neighbours (endplate edges, morphometry), enough for grades 1-3"))) for n in VARIANTS])
+def test_cptac_variant_no_level_graded(shared_data: Path, name: str) -> None:
+    analysis, _ = _variant(str(shared_data), name)
+    graded = {r.level: r.morphometry.genant_grade for r in analysis.levels
+              if r.morphometry.genant_grade}
+    assert not graded, graded
+
+
+def test_cptac_hop_and_profile_disagreement_is_reported(shared_data: Path) -> None:
+    # at 0.70 mm the body-to-body hops span discs (35-44 mm apart): the rib-named hop chain
+    # disagrees with the profile, which is used, and the note says so
+    analysis, _ = _variant(str(shared_data), "0.70 mm")
+    assert any("do not match the bodies split on the column profile" in w
+               for w in analysis.warnings), analysis.warnings
+
+
+def test_a_bright_body_segment_between_discs_is_dropped() -> None:
+    # bright-disc polarity: a "body" whose signal is above the running median is the flat
+    # middle of a blurred endplate-disc-endplate band
+    sig = np.concatenate([-np.ones(18), np.ones(4), 0.1 * np.ones(12), np.ones(4), -np.ones(18),
+                          np.ones(5), -np.ones(18)])
+    segs = [(0, 18), (22, 34), (38, 56), (61, 79)]
+    assert drop_bright_bodies(segs, sig) == [(0, 18), (38, 56), (61, 79)]
+    sig[22:34] = -0.05
+    assert drop_bright_bodies(segs, sig) == segs
+
+
+def test_one_long_rib_marks_a_rib_bearing_body_not_a_transverse_process() -> None:
+    far = (120.0, 120.0)
+    assert bears_ribs(RibTrace((5.0, 83.0), far))
+    assert not bears_ribs(RibTrace((5.0, 60.0), far))  # one side, too short to be sure
+    assert not bears_ribs(RibTrace((2.0, 33.0), far))  # L1's transverse process
+    assert not bears_ribs(RibTrace((0.0, 90.0), (0.0, 40.0)))  # not reaching out
