@@ -22,6 +22,7 @@ runs through the disc into the next body).
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -168,6 +169,39 @@ def propose_levels_with_warnings(volume: CTVolume, progress: Progress | None = N
 #: Hopped and profiled bodies of one name whose centres lie further apart than this (mm)
 #: are different bodies (half a thoracic pitch, 17-25 mm T1-L1; Panjabi et al., Spine 1991).
 SAME_BODY_MM = 10.0
+#: Centre-to-centre distance (mm) from a level to the next one down that a chain of named
+#: bodies may show, by the upper level's region: body height plus disc, thoracic bodies
+#: 15-25 mm and lumbar 25-30 mm high (Panjabi et al., Spine 1991/1992), thoracic discs thin,
+#: lumbar discs 8-12 mm; bounds widened for tilt and measurement. [tool assumption]
+PITCH_RANGE_MM = {"upper thoracic": (14.0, 32.0), "thoracolumbar": (18.0, 38.0),
+                  "lumbar": (24.0, 48.0)}
+
+
+def _pitch_range_mm(level: str) -> tuple[float, float] | None:
+    """Plausible distance from ``level``'s centre to the next level's (:data:`PITCH_RANGE_MM`)."""
+    if level in ("T11", "T12", "T13"):
+        return PITCH_RANGE_MM["thoracolumbar"]
+    if level.startswith("T"):
+        return PITCH_RANGE_MM["upper thoracic"]
+    if level.startswith("L"):
+        return PITCH_RANGE_MM["lumbar"]
+    return None
+
+
+def implausible_pitches(chain: Sequence[LevelCandidate]) -> int:
+    """How many consecutive named bodies of ``chain`` lie closer or further apart than their
+    level allows (:data:`PITCH_RANGE_MM`); pairs with a gap in the names are not counted."""
+    names = [c.level for c in chain]
+    index = {n: level_index(n, names) for n in names}
+    by_index = sorted(chain, key=lambda c: index[c.level])
+    bad = 0
+    for a, b in zip(by_index, by_index[1:], strict=False):
+        rng = _pitch_range_mm(a.level)
+        if rng is None or index[b.level] != index[a.level] + 1:
+            continue
+        d = float(np.linalg.norm(np.asarray(a.centroid_lps) - np.asarray(b.centroid_lps)))
+        bad += not rng[0] <= d <= rng[1]
+    return bad
 
 
 def _checked_by_profile(volume: CTVolume, column: TrackedColumn,
@@ -179,15 +213,19 @@ def _checked_by_profile(volume: CTVolume, column: TrackedColumn,
     one hop then spans two bodies and the rib count names every level above it wrongly (on
     ../shared/data/cptac_chest_ct re-sampled to 0.7 mm pixels the hops were 35-44 mm apart,
     the bodies 17-25 mm). The core profile splits the column at every disc with duration
-    priors (:mod:`planner.vertebra.profile`), so its count is the reference: when a hopped
-    body is not the profile body of the same name (centres > :data:`SAME_BODY_MM` apart, or
-    the name missing), the profile's names are used and the disagreement reported. None when
-    the two agree or the profile names nothing.
+    priors (:mod:`planner.vertebra.profile`). The profile is consulted only when the hopped
+    chain has pitches its names do not allow (:func:`implausible_pitches`) and is used only
+    when its own pitches fit better (a profile split twice per body on a smooth synthetic
+    case must not replace a right chain): then, when a hopped body is not the profile body of
+    the same name (centres > :data:`SAME_BODY_MM` apart, or the name missing), the profile's
+    names are used and the disagreement reported. None otherwise.
     """
     from planner.vertebra.ribs import propose_from_profile
 
+    if implausible_pitches(hopped) == 0:
+        return None  # the hops are one body apart each: nothing to check them against
     profiled = propose_from_profile(volume, column)
-    if profiled is None:
+    if profiled is None or implausible_pitches(profiled[0]) >= implausible_pitches(hopped):
         return None
     by_name = {c.level: np.asarray(c.centroid_lps) for c in profiled[0]}
     off = [c.level for c in hopped if c.level not in by_name
