@@ -30,7 +30,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from planner.dicom.headers import FrameHeader
-from planner.dicom.pixels import decode_one
+from planner.dicom.pixels import decode_one, decode_serial
 from planner.errors import Cancelled
 from planner.progress import Progress, report
 
@@ -447,25 +447,7 @@ def _recover(
         if suspects:  # each round removes at least one suspect: this ends
             f, c, p = decode_parallel(out, frames, rest, pad_fill, workers, progress)
         else:  # no image in hand when it died: decode the rest here
-            f, c, p = _decode_here(out, frames, rest, pad_fill, progress)
+            f, c, p = decode_serial(out, frames, rest, pad_fill, progress)
         failures, clipped, padded = failures + f, clipped + c, padded + p
     return failures, clipped, padded
 
-
-def _decode_here(
-    out: NDArray[np.int16],
-    frames: Sequence[FrameHeader],
-    index: Sequence[int],
-    pad_fill: int,
-    progress: Progress | None,
-) -> tuple[list[tuple[int, str]], int, int]:
-    failures: list[tuple[int, str]] = []
-    clipped = padded = 0
-    for done, k in enumerate(index):
-        try:
-            c, p = decode_one(frames[k], out[k], pad_fill)
-            clipped, padded = clipped + c, padded + p
-        except Exception as exc:  # a damaged image: reported by name, never a crash
-            failures.append((k, f"{type(exc).__name__}: {exc}"))
-        report(progress, (done + 1) / len(index), f"Decoding images {done + 1}/{len(index)}")
-    return failures, clipped, padded

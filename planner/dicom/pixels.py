@@ -279,13 +279,18 @@ def decode_one(h: FrameHeader, out: NDArray[np.int16], pad_fill: int) -> tuple[i
     return to_hu(raw, h, out, pad_fill)
 
 
-def _decode_serial(
+def decode_serial(
     out: NDArray[np.int16],
     frames: Sequence[FrameHeader],
     index: Sequence[int],
     pad_fill: int,
     progress: Progress | None,
 ) -> tuple[list[tuple[int, str]], int, int]:
+    """Decode the images ``index`` of ``frames`` into ``out`` in this process.
+
+    Returns (failures as (index, message), clipped pixels, padding pixels); a damaged image is
+    a failure, never an exception.
+    """
     failures: list[tuple[int, str]] = []
     clipped = padded = 0
     for done, k in enumerate(index):
@@ -327,7 +332,7 @@ def _decode_planned(
 ) -> DecodeStats:
     total = len(frames)
     sub = progress.sub(0.0, len(serial) / total) if progress is not None and serial else None
-    failures, clipped, padded = _decode_serial(out, frames, serial, pad_fill, sub)
+    failures, clipped, padded = decode_serial(out, frames, serial, pad_fill, sub)
     if rest:
         from planner.dicom import decode_workers as pool
 
