@@ -24,6 +24,10 @@ Sources (DOMAIN.md)
   2004, Osteoporos Int 15:887; "short vertebral height" vertebrae, Chou & Vokes 2015,
   J Clin Densitom). Such a level is graded 0 with a note and not used as a reference;
   a loss of 40 % or more is always graded **[10-point spread: engineering threshold]**.
+- A body taller than the tallest measured neighbour within two levels by more than 20 %, next
+  to bodies of undeformed shape, is not used as a reference (a fracture only lowers a body;
+  heights change by 1-2 mm per level, Panjabi et al., Spine 1991/1992): its outline likely
+  holds part of a disc **[20 %: engineering threshold]**.
 - Posterior wall: protrusion of the mid-sagittal wall behind the line joining its corners
   ≥ 2 mm "bulging", ≥ 4 mm "retropulsion" (at least 1 and 2 voxels) — **[engineering
   thresholds, not from a source]**; a normal wall is straight or concave (≤ 0 mm).
@@ -186,16 +190,77 @@ def grade_all(levels: dict[str, Morphometry]) -> dict[str, Morphometry]:
     fractured are then excluded as references and everything is graded again.
     """
     odd = {k for k, m in levels.items() if implausible_middle(m)}
-    first = {k: grade_level(m, levels, odd) for k, m in levels.items()}
+    tall = {k for k in levels if k not in odd and implausibly_tall(k, levels)}
+    first = {k: grade_level(m, levels, odd | tall) for k, m in levels.items()}
     fractured = {k for k, m in first.items()
-                 if m.genant_grade > 0 or m.morphology == "short"} | odd
+                 if m.genant_grade > 0 or m.morphology == "short"} | odd | tall
     out = {k: grade_level(m, levels, fractured) for k, m in
            sorted(levels.items(), key=lambda kv: level_index(kv[0], levels))}
     for k in odd:
         out[k] = replace(out[k], notes=(*out[k].notes, (
             "middle height taller than both walls by > 15 %: endplates are flat or concave, "
             "so the measurement is suspect (check the outline); not used as a reference")))
+    for k in tall:
+        out[k] = replace(out[k], notes=(*out[k].notes, TALL_NOTE))
     return out
+
+
+#: A body whose mean height exceeds the tallest of its measured neighbours' (two levels up and
+#: down) by more than this share is not used as a reference: body heights change by 1-2 mm
+#: from one level to the next (Panjabi et al., Spine 1991/1992) and a fracture only lowers a
+#: body (so fractured neighbours do not make a normal body look tall against the tallest), so
+#: such a body holds part of a disc or its neighbours' endplates. On
+#: ../shared/data/cptac_chest_ct at 0.70 mm pixels T12 measured 31.7 mm against 24.2-24.9 at
+#: T10, T11 and L1 and made both T10 and T11 look fractured **[engineering threshold]**.
+MAX_TALLER_THAN_NEIGHBOURS = 0.20
+TALL_NOTE = ("taller than its neighbours by more than 20 %: the outline may hold part of a disc "
+             "(check it); not used as a neighbour's reference")
+
+
+def _mean_height(m: Morphometry) -> float:
+    return sum(m.heights_mm.get(w) for w in WALLS) / len(WALLS)
+
+
+def implausibly_tall(level: str, levels: dict[str, Morphometry]) -> bool:
+    """Whether ``level`` is taller than its measured neighbours allow.
+
+    Parameters
+    ----------
+    level : str
+        The level tested (a key of ``levels``).
+    levels : dict
+        Morphometry of every measured level, by name (heights in mm).
+
+    Returns
+    -------
+    bool
+        True when at least two levels within two steps are measured, the adjacent ones show
+        no wedge or endplate depression of their own (:func:`undeformed`; so a normal body
+        between fractures is never "too tall"), and the level's mean height exceeds the
+        tallest of their mean heights by more than :data:`MAX_TALLER_THAN_NEIGHBOURS`.
+    """
+    near = [_mean_height(levels[n]) for k in (-2, -1, 1, 2)
+            if (n := shift_level(level, k)) is not None and n in levels]
+    if len(near) < 2:
+        return False
+    adjacent = [levels[n] for k in (-1, 1)
+                if (n := shift_level(level, k)) is not None and n in levels]
+    if not adjacent or not all(undeformed(m) for m in adjacent):
+        return False  # lowered by wedge or endplate fractures: the body itself may be normal
+    return _mean_height(levels[level]) > (1.0 + MAX_TALLER_THAN_NEIGHBOURS) * max(near)
+
+
+#: A body whose anterior height is at least this share of its posterior height and whose middle
+#: height is at least this share of its lower wall has no wedge and no endplate depression
+#: (Genant's 20 % less 5 points of measurement tolerance) **[engineering threshold]**.
+UNDEFORMED_RATIO = 0.85
+
+
+def undeformed(m: Morphometry) -> bool:
+    """Whether a body's own shape shows no wedge and no endplate depression."""
+    h = m.heights_mm
+    return (h.anterior >= UNDEFORMED_RATIO * h.posterior
+            and h.middle >= UNDEFORMED_RATIO * min(h.anterior, h.posterior))
 
 
 #: Endplates are flat or concave (Schmorl nodes and fractures make them more so): a middle

@@ -7,7 +7,14 @@ import math
 import pytest
 
 from planner.anatomy import Heights, Morphometry
-from planner.vertebra.grading import genant_grade, grade_all, grade_level, morphology, wall_status
+from planner.vertebra.grading import (
+    genant_grade,
+    grade_all,
+    grade_level,
+    implausibly_tall,
+    morphology,
+    wall_status,
+)
 
 
 def _m(level: str, a: float, m: float, p: float, depth: float = 32.0) -> Morphometry:
@@ -99,3 +106,40 @@ def test_deformed_or_severe_levels_keep_their_grade(a: float, m: float, p: float
               "T10": _m("T10", 23.5, 22.5, 24.0)}
     t9 = grade_all(levels)["T9"]
     assert t9.genant_grade > 0 and t9.morphology != "short"
+
+
+def test_a_body_much_taller_than_its_neighbours_is_not_a_reference() -> None:
+    # ../shared/data/cptac_chest_ct at 0.70 mm pixels: T12's outline took part of a disc
+    # (33.0/32.4/29.8 mm) and its neighbours T10 and T11 were graded 2 and 1 against it
+    levels = {"T9": _m("T9", 22.3, 21.0, 23.1), "T10": _m("T10", 22.7, 24.2, 25.6),
+              "T11": _m("T11", 25.0, 25.7, 24.0), "T12": _m("T12", 33.0, 32.4, 29.8),
+              "L1": _m("L1", 25.9, 25.5, 21.8)}
+    assert implausibly_tall("T12", levels)
+    assert not any(implausibly_tall(k, levels) for k in ("T9", "T10", "T11", "L1"))
+    graded = grade_all(levels)
+    assert {k: g.genant_grade for k, g in graded.items()} == dict.fromkeys(levels, 0)
+    assert any("taller than its neighbours" in n for n in graded["T12"].notes)
+    # a 15 % taller body is still a reference (and a one-neighbour chain is never tested)
+    levels["T12"] = _m("T12", 29.0, 29.5, 29.0)
+    assert not implausibly_tall("T12", levels)
+    assert not implausibly_tall("T12", {"T12": levels["T12"], "L1": levels["L1"]})
+
+
+def test_a_normal_body_between_fractures_stays_a_reference() -> None:
+    # fractures only lower bodies: against the tallest neighbour a normal T11 between
+    # fractured T10 and T12 (and L1) is not "too tall", so T10/T12 are graded against it
+    levels = {"T9": _m("T9", 23.0, 22.5, 24.0), "T10": _m("T10", 14.0, 17.0, 23.5),
+              "T11": _m("T11", 24.0, 23.5, 25.0), "T12": _m("T12", 13.0, 14.0, 15.0),
+              "L1": _m("L1", 15.0, 16.0, 25.0)}
+    assert not implausibly_tall("T11", levels)
+    graded = grade_all(levels)
+    assert graded["T10"].genant_grade >= 2 and graded["T12"].genant_grade == 3
+
+
+def test_a_normal_body_among_uniformly_low_neighbours_needs_their_shape_kept() -> None:
+    # T4 normal, its neighbours wedged (anterior < 0.85 posterior): T4 is not "too tall"
+    levels = {"T2": _m("T2", 12.0, 15.0, 17.0), "T3": _m("T3", 12.0, 14.5, 16.0),
+              "T4": _m("T4", 21.0, 21.0, 21.5), "T5": _m("T5", 12.0, 16.0, 18.5),
+              "T6": _m("T6", 12.0, 16.0, 19.0)}
+    assert not implausibly_tall("T4", levels)
+    assert grade_all(levels)["T5"].genant_grade >= 2
