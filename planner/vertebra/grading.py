@@ -197,12 +197,26 @@ def grade_all(levels: dict[str, Morphometry]) -> dict[str, Morphometry]:
     out = {k: grade_level(m, levels, fractured) for k, m in
            sorted(levels.items(), key=lambda kv: level_index(kv[0], levels))}
     for k in odd:
-        out[k] = replace(out[k], notes=(*out[k].notes, (
-            "middle height taller than both walls by > 15 %: endplates are flat or concave, "
-            "so the measurement is suspect (check the outline); not used as a reference")))
+        out[k] = replace(out[k], notes=(*out[k].notes, MIDDLE_NOTE))
     for k in tall:
         out[k] = replace(out[k], notes=(*out[k].notes, TALL_NOTE))
     return out
+
+
+MIDDLE_NOTE = ("middle height taller than both walls by > 15 %: endplates are flat or concave, "
+               "so the measurement is suspect (check the outline); not used as a reference")
+
+
+def outline_suspect(m: Morphometry) -> bool:
+    """Whether the grading found the level's heights implausible (a middle taller than both
+    walls, or a body much taller than its neighbours): its outline should be checked."""
+    return any(n in (MIDDLE_NOTE, TALL_NOTE) for n in m.notes)
+
+
+def grading_notes(m: Morphometry) -> tuple[str, ...]:
+    """The notes on how a level was graded (reference, short vertebra, suspect heights);
+    the surgeon's corrections (``edited:`` notes) excluded."""
+    return tuple(n for n in m.notes if not n.startswith("edited:"))
 
 
 #: A body whose mean height exceeds the tallest of its measured neighbours' (two levels up and

@@ -185,3 +185,25 @@ def test_summary_of_a_single_level_reads_in_the_singular(quiet_window, demo_anal
     QApplication.processEvents()
     text = quiet_window.planning.levels.summary.text()
     assert text.startswith("1 level (L2), 0 confirmed."), text
+
+
+def test_a_level_with_suspect_heights_says_check_and_why(quiet_window, demo_analysis) -> None:  # type: ignore[no-untyped-def]
+    """A body the grading found much taller than its neighbours is marked in the levels panel
+    and both tables' grade tooltips give the grading's note."""
+    from dataclasses import replace
+
+    from planner.vertebra.grading import TALL_NOTE
+    from ui.panels.common import push_analysis
+
+    l2 = demo_analysis.level("L2")
+    tall = replace(l2, morphometry=replace(l2.morphometry, notes=(TALL_NOTE,)))
+    levels = tuple(tall if r.level == "L2" else r for r in demo_analysis.levels)
+    push_analysis(quiet_window.doc, replace(demo_analysis, levels=levels), "Analyse spine")
+    QApplication.processEvents()
+    panel = quiet_window.planning.levels
+    grades = _table_column(panel.table, 3)
+    assert grades[3] == "0 · check" and grades[2] == "2 (wedge)", grades
+    assert TALL_NOTE in panel.table.item(3, 3).toolTip()
+    table = quiet_window.planning.measurements.table
+    tips = [table.item(3, c).toolTip() for c in range(table.columnCount())]
+    assert any(TALL_NOTE in t for t in tips), tips

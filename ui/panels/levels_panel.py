@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 
 from planner.errors import AnalysisError, InputError
 from planner.session import edit
+from planner.vertebra.grading import grading_notes, outline_suspect
 from ui.document.document import Document
 from ui.document.workers import Task, start_task
 from ui.panels import level_dialogs
@@ -213,6 +214,8 @@ class LevelsPanel(QWidget):
         status = "confirmed" if c.confirmed else "proposed"
         short = m.morphology == "short"  # a short vertebra, graded 0 (see grading notes)
         grade = f"{m.genant_grade} ({m.morphology})" if m.genant_grade or short else "0"
+        if outline_suspect(m):  # heights implausible for the neighbours: check the outline
+            grade += " · check"
         edits = [n.split(":", 1)[1].strip() for n in m.notes if n.startswith("edited:")]
         if edits:  # the surgeon corrected this level's anatomy (points, plane, outline, axis)
             grade += " · edited"
@@ -232,7 +235,7 @@ class LevelsPanel(QWidget):
             "the report lists which were confirmed",
             "Genant semiquantitative grade from the worst wall's height loss against the "
             "neighbours (Genant et al. 1993, J Bone Miner Res 8:1137)"
-            + "".join(f"\n{n}" for n in m.notes if short and n.startswith("short vertebral"))
+            + "".join(f"\n{n}" for n in grading_notes(m))
             + "".join(f"\nEdited: {e}" for e in edits),
             "",
         )

@@ -25,6 +25,7 @@ from planner.constants import (
     TRABECULAR_OSTEOPOROSIS_HU,
     TRABECULAR_SENSITIVE_HU,
 )
+from planner.vertebra.grading import grading_notes
 from ui.document.document import Document
 from ui.panels.fitting_table import FittingTable, set_cell
 
@@ -131,7 +132,7 @@ def row_texts(m: Any) -> list[tuple[str, str]]:
             "Genant et al. 1993, J Bone Miner Res 8:1137; Wáng 2019, Quant Imaging Med Surg. "
             "'short': all heights lower than the neighbours' alike with no endplate depression "
             "or wedge, a non-fracture deformity (Jiang et al. 2004, Osteoporos Int 15:887)"
-            + "".join(f"\n{n}" for n in m.notes if n.startswith("short vertebral height")),
+            + "".join(f"\n{n}" for n in grading_notes(m)),
         ),
         (
             f"{m.wedge_angle_deg:.1f}°",
