@@ -152,6 +152,13 @@ class _Layout:
     def size(self) -> int:
         return self.table_offset + self.slots * _TABLE_COLS * 8
 
+    def views(self, buf: Any) -> tuple[NDArray[np.int16], NDArray[np.int64]]:
+        """(images, per-position table) on a mapping of the file."""
+        images = np.frombuffer(buf, np.int16, self.slots * self.rows * self.columns)
+        table = np.frombuffer(buf, np.int64, self.slots * _TABLE_COLS, self.table_offset)
+        return (images.reshape(self.slots, self.rows, self.columns),
+                table.reshape(self.slots, _TABLE_COLS))
+
 
 class SharedFile:
     """A memory-backed file mapped here: images, then the per-position table.
@@ -173,14 +180,10 @@ class SharedFile:
         self.released = False
 
     def images(self) -> NDArray[np.int16]:
-        lay = self.layout
-        arr = np.frombuffer(self.map, np.int16, lay.slots * lay.rows * lay.columns)
-        return arr.reshape(lay.slots, lay.rows, lay.columns)
+        return self.layout.views(self.map)[0]
 
     def table(self) -> NDArray[np.int64]:
-        lay = self.layout
-        arr = np.frombuffer(self.map, np.int64, lay.slots * _TABLE_COLS, lay.table_offset)
-        return arr.reshape(lay.slots, _TABLE_COLS)
+        return self.layout.views(self.map)[1]
 
     def release(self) -> None:
         """Remove the file (a worker still writing after a cancel keeps its own mapping)."""
@@ -263,12 +266,7 @@ def _decode_claimed(
         m = mmap.mmap(fd, layout.size)
     finally:
         os.close(fd)
-    images = np.frombuffer(m, np.int16, layout.slots * layout.rows * layout.columns).reshape(
-        layout.slots, layout.rows, layout.columns
-    )
-    table = np.frombuffer(m, np.int64, layout.slots * _TABLE_COLS, layout.table_offset).reshape(
-        layout.slots, _TABLE_COLS
-    )
+    images, table = layout.views(m)
     failures: list[tuple[int, str]] = []
     try:
         while (pos := _claim(lock, state, gen, slot)) >= 0:
@@ -391,14 +389,23 @@ def _run(
         return _recover(
             out, shared, own, frames, index, pad_fill, workers, mine, crashed, progress
         )
-    done_mask = table[:n, 0] == 1
-    if own:
-        theirs = [pos for pos in range(n) if done_mask[pos]]
-        if theirs:
-            out[[index[pos] for pos in theirs]] = shared.images()[theirs]
-    clipped += int(table[:n, 1][done_mask].sum())
-    padded += int(table[:n, 2][done_mask].sum())
-    return failures, clipped, padded
+    _, c, p = _take_finished(out, shared, own, index)
+    return failures, clipped + c, padded + p
+
+
+def _take_finished(
+    out: NDArray[np.int16], shared: SharedFile, own: bool, index: Sequence[int]
+) -> tuple[set[int], int, int]:
+    """The positions the workers finished, copied into ``out`` when they decoded into a file
+    of their own; with their clipped and padding pixel counts."""
+    n = len(index)
+    table = shared.table()
+    done = table[:n, 0] == 1
+    finished = {int(pos) for pos in np.flatnonzero(done)}
+    if own and finished:
+        theirs = sorted(finished)
+        out[[index[pos] for pos in theirs]] = shared.images()[theirs]
+    return finished, int(table[:n, 1][done].sum()), int(table[:n, 2][done].sum())
 
 
 def _recover(
@@ -417,18 +424,12 @@ def _recover(
     the rest again (never the suspect image in this process)."""
     from concurrent.futures.process import BrokenProcessPool
 
-    table = shared.table()
     n = len(index)
     suspects = sorted({pos for pos in crashed if pos >= 0})
     log.warning(
         "a decoder worker died; suspect image(s): %s", [frames[index[p]].path for p in suspects]
     )
-    finished = {pos for pos in range(n) if table[pos, 0] == 1}
-    if own and finished:
-        theirs = sorted(finished)
-        out[[index[pos] for pos in theirs]] = shared.images()[theirs]
-    clipped = int(table[:n, 1][table[:n, 0] == 1].sum())
-    padded = int(table[:n, 2][table[:n, 0] == 1].sum())
+    finished, clipped, padded = _take_finished(out, shared, own, index)
     failures: list[tuple[int, str]] = []
     # the suspects again, one at a time, each alone in a new worker: a crash names its file
     for pos in suspects:

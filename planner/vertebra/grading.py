@@ -231,6 +231,12 @@ TALL_NOTE = ("taller than its neighbours by more than 20 %: the outline may hold
              "(check it); not used as a neighbour's reference")
 
 
+def _measured_near(level: str, levels: dict[str, Morphometry],
+                   steps: tuple[int, ...]) -> list[Morphometry]:
+    """The measured levels ``steps`` away from ``level`` (+ caudal)."""
+    return [levels[n] for k in steps if (n := shift_level(level, k)) is not None and n in levels]
+
+
 def _mean_height(m: Morphometry) -> float:
     return sum(m.heights_mm.get(w) for w in WALLS) / len(WALLS)
 
@@ -253,12 +259,10 @@ def implausibly_tall(level: str, levels: dict[str, Morphometry]) -> bool:
         between fractures is never "too tall"), and the level's mean height exceeds the
         tallest of their mean heights by more than :data:`MAX_TALLER_THAN_NEIGHBOURS`.
     """
-    near = [_mean_height(levels[n]) for k in (-2, -1, 1, 2)
-            if (n := shift_level(level, k)) is not None and n in levels]
+    near = [_mean_height(m) for m in _measured_near(level, levels, (-2, -1, 1, 2))]
     if len(near) < 2:
         return False
-    adjacent = [levels[n] for k in (-1, 1)
-                if (n := shift_level(level, k)) is not None and n in levels]
+    adjacent = _measured_near(level, levels, (-1, 1))
     if not adjacent or not all(undeformed(m) for m in adjacent):
         return False  # lowered by wedge or endplate fractures: the body itself may be normal
     return _mean_height(levels[level]) > (1.0 + MAX_TALLER_THAN_NEIGHBOURS) * max(near)

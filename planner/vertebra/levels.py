@@ -222,10 +222,11 @@ def _checked_by_profile(volume: CTVolume, column: TrackedColumn,
     """
     from planner.vertebra.ribs import propose_from_profile
 
-    if implausible_pitches(hopped) == 0:
+    bad_hops = implausible_pitches(hopped)
+    if bad_hops == 0:
         return None  # the hops are one body apart each: nothing to check them against
     profiled = propose_from_profile(volume, column)
-    if profiled is None or implausible_pitches(profiled[0]) >= implausible_pitches(hopped):
+    if profiled is None or implausible_pitches(profiled[0]) >= bad_hops:
         return None
     by_name = {c.level: np.asarray(c.centroid_lps) for c in profiled[0]}
     off = [c.level for c in hopped if c.level not in by_name
