@@ -28,6 +28,11 @@ Sources (DOMAIN.md)
   to bodies of undeformed shape, is not used as a reference (a fracture only lowers a body;
   heights change by 1-2 mm per level, Panjabi et al., Spine 1991/1992): its outline likely
   holds part of a disc **[20 %: engineering threshold]**.
+- A body whose AP depth is outside 0.70-1.35 of the depth expected at its level (a robust line
+  of depth against level over the measured levels) is not used as a reference either: depth
+  grows by about 1 mm per level (Panjabi et al., Spine 1991/1992) and a fracture lowers a body
+  rather than shortening it, so its outline is cut short or holds other bone
+  **[engineering thresholds]**.
 - Posterior wall: protrusion of the mid-sagittal wall behind the line joining its corners
   ≥ 2 mm "bulging", ≥ 4 mm "retropulsion" (at least 1 and 2 voxels) — **[engineering
   thresholds, not from a source]**; a normal wall is straight or concave (≤ 0 mm).
@@ -38,7 +43,10 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
+import numpy as np
+
 from planner.anatomy import HEIGHT_POSITIONS_FRAC, WALLS, Heights, Morphometry
+from planner.grid import FloatArray
 from planner.vertebra.common import level_index, shift_level
 
 #: Physiological sagittal wedging (°, + = ventral), mean of women and men, Masharawi 2010.
@@ -189,17 +197,23 @@ def grade_all(levels: dict[str, Morphometry]) -> dict[str, Morphometry]:
     The first pass grades against the nearest neighbours whatever their state; levels found
     fractured are then excluded as references and everything is graded again.
     """
+    levels = {k: replace(m, notes=tuple(n for n in m.notes if not _suspect_note(n)))
+              for k, m in levels.items()}  # graded again: the checks below add them anew
     odd = {k for k, m in levels.items() if implausible_middle(m)}
     tall = {k for k in levels if k not in odd and implausibly_tall(k, levels)}
-    first = {k: grade_level(m, levels, odd | tall) for k, m in levels.items()}
+    deep = implausible_depths(levels)
+    suspect = odd | tall | set(deep)
+    first = {k: grade_level(m, levels, suspect) for k, m in levels.items()}
     fractured = {k for k, m in first.items()
-                 if m.genant_grade > 0 or m.morphology == "short"} | odd | tall
+                 if m.genant_grade > 0 or m.morphology == "short"} | suspect
     out = {k: grade_level(m, levels, fractured) for k, m in
            sorted(levels.items(), key=lambda kv: level_index(kv[0], levels))}
     for k in odd:
         out[k] = replace(out[k], notes=(*out[k].notes, MIDDLE_NOTE))
     for k in tall:
         out[k] = replace(out[k], notes=(*out[k].notes, TALL_NOTE))
+    for k, med in deep.items():
+        out[k] = replace(out[k], notes=(*out[k].notes, depth_note(levels[k].depth_mm, med)))
     return out
 
 
@@ -208,9 +222,14 @@ MIDDLE_NOTE = ("middle height taller than both walls by > 15 %: endplates are fl
 
 
 def outline_suspect(m: Morphometry) -> bool:
-    """Whether the grading found the level's heights implausible (a middle taller than both
-    walls, or a body much taller than its neighbours): its outline should be checked."""
-    return any(n in (MIDDLE_NOTE, TALL_NOTE) for n in m.notes)
+    """Whether the grading found the level's outline implausible (a middle taller than both
+    walls, a body much taller than its neighbours, or an AP depth far from theirs): it
+    should be checked."""
+    return any(_suspect_note(n) for n in m.notes)
+
+
+def _suspect_note(note: str) -> bool:
+    return note in (MIDDLE_NOTE, TALL_NOTE) or note.startswith(DEPTH_NOTE_START)
 
 
 def grading_notes(m: Morphometry) -> tuple[str, ...]:
@@ -266,6 +285,68 @@ def implausibly_tall(level: str, levels: dict[str, Morphometry]) -> bool:
     if not adjacent or not all(undeformed(m) for m in adjacent):
         return False  # lowered by wedge or endplate fractures: the body itself may be normal
     return _mean_height(levels[level]) > (1.0 + MAX_TALLER_THAN_NEIGHBOURS) * max(near)
+
+
+#: A body whose AP depth is outside this range of the depth expected at its level has an outline
+#: cut short or holding other bone. The expectation is a robust straight line of depth against
+#: level over every measured level (Theil-Sen, fitted again without the worst outlier until
+#: the rest fit): depth grows by about 1 mm per level from T1 to L1 (Panjabi et al., Spine
+#: 1991/1992; on ../shared/data/cptac_chest_ct 17.6 mm at T1, 29.1 at T5, 35.1 at L1, within
+#: 0.82-1.16 of the line) and a compression fracture lowers a body rather than shortening or
+#: lengthening it. On the same CT re-sampled or blurred, outlines 43-48 mm deep (T1 at 0.85 mm
+#: pixels, T2 and T3 with a soft kernel) and 16 mm deep (T7, soft) were graded 2-3
+#: **[engineering thresholds]**.
+DEPTH_RATIO_RANGE = (0.70, 1.35)
+MIN_LEVELS_FOR_DEPTH_TREND = 4
+DEPTH_NOTE_START = "AP depth implausible for its level"
+
+
+def implausible_depths(levels: dict[str, Morphometry]) -> dict[str, float]:
+    """The levels whose AP depth is far from the spine's depth trend, with the expected depth.
+
+    Parameters
+    ----------
+    levels : dict
+        Morphometry of every measured level, by name (depths in mm).
+
+    Returns
+    -------
+    dict
+        Level name → depth expected at that level (mm), for the levels whose depth is outside
+        :data:`DEPTH_RATIO_RANGE` of it; empty with fewer than
+        :data:`MIN_LEVELS_FOR_DEPTH_TREND` levels.
+    """
+    if len(levels) < MIN_LEVELS_FOR_DEPTH_TREND:
+        return {}
+    names = list(levels)
+    x = np.array([level_index(k, names) for k in names], dtype=float)
+    y = np.array([levels[k].depth_mm for k in names])
+    lo, hi = DEPTH_RATIO_RANGE
+    keep = np.ones(len(y), dtype=bool)
+    while True:  # refit without the worst outlier until every kept level fits the line
+        slope, intercept = _theil_sen(x[keep], y[keep])
+        expected = intercept + slope * x
+        off = np.abs(np.log(np.maximum(y, 1e-6) / np.maximum(expected, 1e-6)))
+        bad = keep & ((y < lo * expected) | (y > hi * expected))
+        if not bad.any() or keep.sum() <= MIN_LEVELS_FOR_DEPTH_TREND:
+            break
+        keep[np.flatnonzero(bad)[np.argmax(off[bad])]] = False
+    out = (y < lo * expected) | (y > hi * expected)
+    return {k: float(e) for k, e, o in zip(names, expected, out, strict=True) if o}
+
+
+def _theil_sen(x: FloatArray, y: FloatArray) -> tuple[float, float]:
+    """Median of the pairwise slopes and median intercept (as ``scipy.stats.theilslopes``,
+    whose import costs 0.4 s at start-up for a dozen points)."""
+    i, j = np.triu_indices(len(x), 1)
+    slope = float(np.median((y[j] - y[i]) / (x[j] - x[i])))
+    return slope, float(np.median(y) - slope * np.median(x))
+
+
+def depth_note(depth_mm: float, expected_mm: float) -> str:
+    return (f"{DEPTH_NOTE_START} ({depth_mm:.0f} mm where the other levels give "
+            f"{expected_mm:.0f} mm): the outline may be cut short or hold other bone (check it); "
+            "not used as a neighbour's reference")
 
 
 #: A body whose anterior height is at least this share of its posterior height and whose middle

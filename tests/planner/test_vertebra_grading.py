@@ -11,8 +11,10 @@ from planner.vertebra.grading import (
     genant_grade,
     grade_all,
     grade_level,
+    implausible_depths,
     implausibly_tall,
     morphology,
+    outline_suspect,
     wall_status,
 )
 
@@ -143,3 +145,37 @@ def test_a_normal_body_among_uniformly_low_neighbours_needs_their_shape_kept() -
               "T6": _m("T6", 12.0, 16.0, 19.0)}
     assert not implausibly_tall("T4", levels)
     assert grade_all(levels)["T5"].genant_grade >= 2
+
+
+# depths read on ../shared/data/cptac_chest_ct (T1-L1), a steep normal gradient at T4/T5
+CPTAC_DEPTHS_MM = {"T1": 17.6, "T2": 21.9, "T3": 21.8, "T4": 23.8, "T5": 29.1, "T6": 29.5,
+                   "T7": 29.2, "T8": 31.5, "T9": 32.8, "T10": 33.8, "T11": 32.6, "T12": 30.9,
+                   "L1": 35.1}
+
+
+def _spine(depths: dict[str, float]) -> dict[str, Morphometry]:
+    return {k: _m(k, 21.0, 20.5, 21.5, depth=d) for k, d in depths.items()}
+
+
+def test_normal_depths_along_the_spine_are_plausible() -> None:
+    assert implausible_depths(_spine(CPTAC_DEPTHS_MM)) == {}
+    lumbar = {"L1": 33.9, "L2": 29.4, "L3": 31.9, "L4": 31.9, "L5": 33.1}  # VerSe 004 mask
+    assert implausible_depths(_spine(lumbar)) == {}
+    assert implausible_depths(_spine({"L1": 33.0, "L2": 60.0, "L3": 34.0})) == {}  # too few
+
+
+def test_outlines_far_from_the_depth_trend_are_flagged_and_not_references() -> None:
+    # the same CT with a soft kernel: T2 and T3 held other bone (48 / 43 mm), T7 was cut
+    # short (16 mm); two neighbouring wrong outlines must not hide each other, nor make a
+    # normal T4 between them and the rest look wrong
+    depths = dict(CPTAC_DEPTHS_MM, T2=48.4, T3=43.0, T7=15.7)
+    levels = _spine(depths)
+    assert set(implausible_depths(levels)) == {"T2", "T3", "T7"}
+    levels["T7"] = _m("T7", 15.0, 16.0, 16.5, depth=15.7)  # its heights cut short too
+    levels["T8"] = _m("T8", 16.0, 20.0, 21.0, depth=31.5)  # a real wedge next to it
+    graded = grade_all(levels)
+    assert all(outline_suspect(graded[k]) for k in ("T2", "T3", "T7"))
+    assert not any(outline_suspect(graded[k]) for k in levels if k not in ("T2", "T3", "T7"))
+    assert graded["T8"].genant_grade == 2  # graded against T9, not against T7
+    again = grade_all(graded)  # graded again (e.g. after a correction): one note, not two
+    assert sum(n.startswith("AP depth") for n in again["T7"].notes) == 1

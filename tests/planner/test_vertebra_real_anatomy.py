@@ -195,6 +195,9 @@ def test_verse_fragment_free_map_grades_only_its_fractures(shared_data: Path) ->
     graded = {r.level for r in analysis.levels if r.morphometry.genant_grade > 0}
     assert graded == {"T9", "T10", "L1"}
     assert not analysis.warnings
+    from planner.vertebra.grading import outline_suspect
+
+    assert not [r.level for r in analysis.levels if outline_suspect(r.morphometry)]
 
 
 def test_cptac_column_tracked_past_the_contrast_aorta(shared_data: Path) -> None:
@@ -359,6 +362,9 @@ def test_cptac_no_level_graded_as_fractured(shared_data: Path) -> None:
     # heights alike (the reader's middle heights T6 17.5, T7 17.5, T8 23.5 mm): a short
     # vertebra with no endplate depression, graded 0 with a note (was graded 2)
     assert not graded, graded
+    from planner.vertebra.grading import outline_suspect
+
+    assert not [k for k, r in found.items() if outline_suspect(r.morphometry)]
 
 
 def _cptac_height_errors(shared_data: Path) -> dict[str, float]:

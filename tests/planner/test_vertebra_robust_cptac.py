@@ -99,6 +99,19 @@ def test_cptac_variant_no_level_graded(shared_data: Path, name: str) -> None:
     assert not graded, graded
 
 
+def test_cptac_soft_kernel_outlines_off_the_depth_trend_read_check(shared_data: Path) -> None:
+    # with the soft kernel T2 and T3 held other bone (48 / 43 mm deep) and T7 was cut short
+    # (16 mm against 29-32 at T6-T9): each is marked for checking, not used as a reference
+    # (measured; the original CT and the other real cases have no such mark)
+    from planner.vertebra.grading import DEPTH_NOTE_START, outline_suspect
+
+    analysis, _ = _variant(str(shared_data), "soft kernel")
+    deep = {r.level for r in analysis.levels
+            if any(n.startswith(DEPTH_NOTE_START) for n in r.morphometry.notes)}
+    assert deep == {"T2", "T3", "T7"}
+    assert all(outline_suspect(analysis.level(k).morphometry) for k in deep)
+
+
 def test_cptac_hop_and_profile_disagreement_is_reported(shared_data: Path) -> None:
     # at 0.70 mm the body-to-body hops span discs (35-44 mm apart): the rib-named hop chain
     # disagrees with the profile, which is used, and the note says so
