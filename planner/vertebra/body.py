@@ -218,9 +218,12 @@ def cast_profiles(sm: NDArray[np.float32], grid: ImageGrid, centre: FloatArray,
                        (np.asarray(centre, float), left, posterior, superior))
 
 
-def star_from_profiles(rays: RayProfiles, skip_bands: bool = False) -> StarShape:
+def star_from_profiles(rays: RayProfiles, skip_bands: bool = False,
+                       fill_notches: bool = False) -> StarShape:
     """The star of one cast; with ``skip_bands``, side and front edges are moved from
-    internal sclerotic bands to the cortex (:func:`planner.vertebra.ray_edges.skip_internal_bands`).
+    internal sclerotic bands to the cortex (:func:`planner.vertebra.ray_edges.skip_internal_bands`),
+    and with ``fill_notches`` too, out of notches to the convex outline
+    (:func:`fill_notches_to_hull`).
 
     ``skip_bands`` is meant for the final outline of a found body
     (:func:`planner.vertebra.segment.refine_outline`), not for the casts that find it.
@@ -234,7 +237,77 @@ def star_from_profiles(rays: RayProfiles, skip_bands: bool = False) -> StarShape
         step = float(rays.r[1] - rays.r[0])
         first = skip_internal_bands(rays.prof, rays.cand, first, step, front,
                                     row_limits(first, N_THETA, step))
+        if fill_notches:
+            first = fill_notches_to_hull(rays, first, front)
     return _star_from_edges(rays.prof, rays.fine, rays.r, first, rays.frame)
+
+
+#: A side or front ray stopping this far inside its row's convex outline is notched
+#: **[engineering threshold]**.
+NOTCH_MM = 2.0
+HULL_SEARCH_MM = (2.5, 1.5)  # the new edge lies this far inside / outside the hull
+#: Rows within this angle of the equator leave through the side and front walls (a body
+#: 25 mm tall and 15-20 mm from centre to wall: up to ~32°); rows nearer the poles leave
+#: through the concave endplates, whose section is not convex.
+HULL_BAND_DEG = 25.0
+
+
+def _row_hull_radius(h: FloatArray, phi: FloatArray) -> FloatArray:
+    """Radius along each azimuth of the convex hull of one row's horizontal outline."""
+    from scipy.spatial import ConvexHull, QhullError
+
+    pts = np.stack([h * np.cos(phi), h * np.sin(phi)], axis=1)
+    try:
+        eq = ConvexHull(pts).equations  # n . x + c <= 0 inside
+    except QhullError:
+        return h
+    u = np.stack([np.cos(phi), np.sin(phi)], axis=1)
+    dot = u @ eq[:, :2].T
+    dist = np.where(dot > 1e-9, -eq[None, :, 2] / np.where(dot > 1e-9, dot, 1.0), np.inf)
+    return np.asarray(dist.min(axis=1), np.float64)
+
+
+def fill_notches_to_hull(rays: RayProfiles, first: NDArray[np.intp],
+                         front: NDArray[np.bool_]) -> NDArray[np.intp]:
+    """Move a side or front ray's edge out of a notch to the cortex at the row's convex outline.
+
+    A body's side and front walls are convex in every horizontal section; a ray within
+    :data:`HULL_BAND_DEG` of the equator that stops
+    well inside its row's convex outline stopped on internal structure (trabecular streaks,
+    vein channels) over more rays than the median filters remove. Such a ray takes the strong
+    edge nearest the outline (2.5 mm inside to 1.5 mm outside) if bone runs between the two
+    (no fat plane, ``BETWEEN_MIN_HU``).
+    """
+    from planner.vertebra.ray_edges import BETWEEN_MIN_HU
+
+    step = float(rays.r[1] - rays.r[0])
+    w = max(2, int(round(2.5 / step)))
+    radius = half_max_crossings(step, rays.fine, first, w, EDGE_LEVEL)
+    if np.isfinite(radius).sum() < radius.size // 4:
+        return first
+    clean = _clean_radius(radius.reshape(N_THETA, N_PHI))
+    raw = np.where(np.isfinite(radius), radius, 0.0).reshape(N_THETA, N_PHI)
+    theta = (np.arange(N_THETA) + 0.5) * np.pi / N_THETA
+    phi = np.arange(N_PHI) * 2 * np.pi / N_PHI
+    out = first.copy()
+    fr = front.reshape(N_THETA, N_PHI) & (np.abs(theta - np.pi / 2)
+                                          <= np.deg2rad(HULL_BAND_DEG))[:, None]
+    for t in np.nonzero(fr.any(axis=1))[0]:
+        st = float(np.sin(theta[t]))
+        hull = _row_hull_radius(clean[t] * st, phi) / st
+        for p in np.nonzero(fr[t] & (raw[t] < hull - NOTCH_MM))[0]:
+            ray = t * N_PHI + p
+            lo = int(np.floor((hull[p] - HULL_SEARCH_MM[0]) / step))
+            hi = int(np.ceil((hull[p] + HULL_SEARCH_MM[1]) / step))
+            e0 = max(int(first[ray]), 0)
+            lo, hi = max(lo, e0 + 1), min(hi, rays.cand.shape[1] - 1)
+            hits = np.nonzero(rays.cand[ray, lo:hi + 1])[0] + lo
+            if not len(hits):
+                continue
+            e2 = int(hits[np.argmin(np.abs(hits * step - hull[p]))])
+            if rays.prof[ray, e0:e2].min() >= BETWEEN_MIN_HU:
+                out[ray] = e2
+    return out
 
 
 def _star_from_edges(prof: FloatArray, fine: FloatArray, r: FloatArray,

@@ -103,6 +103,39 @@ def test_a_band_inside_the_body_is_skipped_but_not_a_fat_plane() -> None:
     assert moved[1] == first[1] and r[first[1]] < 10.5
 
 
+def test_a_notch_of_front_rays_is_filled_to_the_convex_outline() -> None:
+    """Synthetic ball (120 HU, cortex 200 HU at 14-15.5 mm, fat beyond) at 0.5 mm steps: a
+    patch of 5 x 9 front rays stops at an internal band (220 HU at 6-7.5 mm, then dark
+    trabecular bone); they move to the cortex at the convex outline. A ray in the patch with a
+    fat plane (-60 HU) behind its band keeps its edge (something else lies beyond)."""
+    from planner.vertebra.body import N_PHI, N_THETA, RayProfiles, fill_notches_to_hull
+    from planner.vertebra.ray_edges import edge_candidates, first_edges
+
+    r = np.arange(0.0, 34.0, 0.5)
+    ball = np.where(r < 14, 120.0, np.where(r < 15.5, 200.0, -80.0))
+    notch = np.where((r >= 6) & (r < 7.5), 220.0, np.where((r >= 7.5) & (r < 14), 40.0, ball))
+    fat = np.where((r >= 7.5) & (r < 10), -60.0, notch)
+    prof = np.tile(ball, (N_THETA * N_PHI, 1))
+    rows, cols = np.arange(16, 21), np.arange(32, 41)  # equator, phi 160-200° (front)
+    patch = (rows[:, None] * N_PHI + cols[None, :]).ravel()
+    prof[patch] = notch
+    fat_ray = 18 * N_PHI + 36
+    prof[fat_ray] = fat
+    cand = edge_candidates(prof, 0.5)
+    first = first_edges(cand)
+    assert (r[first[patch]] < 8.0).all()
+    eye = np.eye(3)
+    rays = RayProfiles(prof, prof, r, cand, first, (np.zeros(3), eye[0], eye[1], eye[2]))
+    theta = np.repeat((np.arange(N_THETA) + 0.5) * np.pi / N_THETA, N_PHI)
+    front = np.abs(theta - np.pi / 2) <= np.deg2rad(50)
+    out = fill_notches_to_hull(rays, first, front)
+    moved = np.setdiff1d(patch, [fat_ray])
+    assert (np.abs(r[out[moved]] - 15.0) <= 1.0).all(), r[out[moved]]
+    assert out[fat_ray] == first[fat_ray]
+    untouched = np.setdiff1d(np.arange(len(first)), patch)
+    assert (out[untouched] == first[untouched]).all()
+
+
 @lru_cache(maxsize=1)
 def _tptbox(root: str) -> tuple[Any, np.ndarray]:
     from planner.io_nifti import load_nifti_ct, load_nifti_labels
