@@ -1,9 +1,10 @@
 """The automatic spine analysis on the real chest CT re-sampled and smoothed (issue #11).
 
 ../shared/data/cptac_chest_ct (0.56 mm pixels, 3 mm slices, sharp B70f kernel) is turned into
-what other patients' chest CTs look like: in-plane pixels of 0.70, 0.79 and 0.85 mm (linear
-zoom) and a soft kernel (Gaussian blur, sigma 0.8 px = 0.45 mm). The levels must keep their
-names and centres (``levels_truth.json``, read by eye on the original).
+what other patients' chest CTs look like: in-plane pixels of 0.70, 0.79, 0.85 and 0.98 mm
+(linear zoom), a soft kernel (Gaussian blur, sigma 0.8 px = 0.45 mm) and both (0.70 mm soft).
+The levels must keep their names and centres (``levels_truth.json``, read by eye on the
+original); the 0.98 mm and 0.70 mm soft variants do not yet (strict xfails naming the cause).
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from planner.vertebra.profile import drop_bright_bodies
 from planner.vertebra.rib_trace import RibTrace
 from planner.vertebra.ribs import bears_ribs
 
-ZOOMS = {"0.70 mm": 1.25, "0.79 mm": 1.4, "0.85 mm": 1.5}
-VARIANTS = [*ZOOMS, "soft kernel"]
+ZOOMS = {"0.70 mm": 1.25, "0.79 mm": 1.4, "0.85 mm": 1.5, "0.98 mm": 1.75}
+VARIANTS = ["0.70 mm", "0.79 mm", "0.85 mm", "soft kernel"]
 
 
 @lru_cache(maxsize=1)
@@ -34,7 +35,7 @@ def _original(root: str) -> tuple[Any, dict[str, np.ndarray]]:
     return vol, {t["level"]: np.asarray(t["centre_lps"], float) for t in truth}
 
 
-@lru_cache(maxsize=4)
+@lru_cache(maxsize=6)
 def _variant(root: str, name: str) -> tuple[Any, dict[str, np.ndarray]]:
     """The analysis of one variant of the CT and the truth centres (LPS mm)."""
     from scipy import ndimage as ndi
@@ -45,13 +46,14 @@ def _variant(root: str, name: str) -> tuple[Any, dict[str, np.ndarray]]:
     ct, truth = _original(root)
     hu = ct.hu.astype(np.float32)
     aff = ct.grid.ijk_to_lps.copy()
-    if name in ZOOMS:
-        f = ZOOMS[name]
-        out = ndi.zoom(hu, (1, 1 / f, 1 / f), order=1)
+    zoom = next((f for z, f in ZOOMS.items() if name.startswith(z)), None)
+    out = hu
+    if zoom is not None:
+        out = ndi.zoom(hu, (1, 1 / zoom, 1 / zoom), order=1)
         scale = np.array([hu.shape[2] / out.shape[2], hu.shape[1] / out.shape[1], 1.0])
         aff[:3, :3] = aff[:3, :3] * scale[None, :]
-    else:
-        out = ndi.gaussian_filter(hu, (0, 0.8, 0.8))
+    if name.endswith("soft kernel"):
+        out = ndi.gaussian_filter(out, (0, 0.8, 0.8))
     vol = CTVolume.from_array(np.rint(out).astype(np.int16), aff, f"cptac:{name}", modality="CT")
     return analyze_spine(vol), truth
 
@@ -62,7 +64,20 @@ def _errors(root: str, name: str) -> dict[str, float]:
             for r in analysis.levels if r.level in truth}
 
 
-@pytest.mark.parametrize("name", VARIANTS)
+_SPLIT_L1 = ("the column profile splits L1 in two: on a sharp 3 mm scan the bright "
+             "endplate-disc-endplate bands leave the thoracic bodies 12-14 mm of profile, so L1 "
+             "(30 mm) is re-split as a body holding a missed disc; the upper half bears a "
+             "one-sided 84 mm trace and is named T12, every name above it one level too high "
+             "(reported: the first and last rib-bearing bodies are 9 apart). Re-splitting by "
+             "the neighbours' pitch instead names it right but loses T3 on the original")
+_SPLIT_T6 = ("T6 is split in two on the column profile (28 mm against 12-14 mm neighbours): "
+             "T1-T5 are named one level too high, with no warning (13 rib-bearing bodies, the "
+             "last-rib anchor alone)")
+
+
+@pytest.mark.parametrize("name", [*VARIANTS, pytest.param(
+    "0.98 mm", marks=pytest.mark.xfail(strict=True, reason=_SPLIT_L1)), pytest.param(
+    "0.70 mm soft kernel", marks=pytest.mark.xfail(strict=True, reason=_SPLIT_T6))])
 def test_cptac_variant_names_t2_to_l1_right(shared_data: Path, name: str) -> None:
     # right names: every named body lies nearer the truth centre of its own name than any
     # other level's; T2-L1 all found (T1 may be cut by the top of the scan)
