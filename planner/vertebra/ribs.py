@@ -167,7 +167,7 @@ def propose_from_profile(volume: CTVolume, column: TrackedColumn | None = None,
     ``column`` is the analysis's tracked column (tracked here when not given).
     """
     from planner.vertebra.column import track_column
-    from planner.vertebra.profile import profile_bodies
+    from planner.vertebra.profile import merge_split_bodies, profile_bodies
 
     column = column or track_column(volume)
     if column.ok.sum() < 10:
@@ -177,6 +177,7 @@ def propose_from_profile(volume: CTVolume, column: TrackedColumn | None = None,
     fits = [clipped_fit(volume, b) for b in bodies]
     pts = recentre(pts, bodies, fits)  # the track runs 5-17 mm behind the body centres
     bodies, _ = profile_bodies(volume, pts)
+    bodies = merge_split_bodies(bodies)
     if len(bodies) < 3:
         return None
     names, notes = name_by_ribs(_rib_flags(volume, bodies))
