@@ -325,14 +325,14 @@ def implausible_depths(levels: dict[str, Morphometry]) -> dict[str, float]:
     keep = np.ones(len(y), dtype=bool)
     while True:  # refit without the worst outlier until every kept level fits the line
         slope, intercept = _theil_sen(x[keep], y[keep])
-        expected = intercept + slope * x
-        off = np.abs(np.log(np.maximum(y, 1e-6) / np.maximum(expected, 1e-6)))
-        bad = keep & ((y < lo * expected) | (y > hi * expected))
+        ratio = y / np.maximum(intercept + slope * x, 1e-6)
+        outside = (ratio < lo) | (ratio > hi)
+        bad = keep & outside
         if not bad.any() or keep.sum() <= MIN_LEVELS_FOR_DEPTH_TREND:
             break
-        keep[np.flatnonzero(bad)[np.argmax(off[bad])]] = False
-    out = (y < lo * expected) | (y > hi * expected)
-    return {k: float(e) for k, e, o in zip(names, expected, out, strict=True) if o}
+        keep[np.flatnonzero(bad)[np.argmax(np.abs(np.log(ratio[bad])))]] = False
+    return {k: float(intercept + slope * xi)
+            for k, xi, o in zip(names, x, outside, strict=True) if o}
 
 
 def _theil_sen(x: FloatArray, y: FloatArray) -> tuple[float, float]:
