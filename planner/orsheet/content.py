@@ -29,6 +29,7 @@ from planner.plan.catalog import load_catalog
 from planner.plan.model import Plan, Trajectory
 from planner.trajectory import TrajectoryContext, TrajectoryMetrics, TrajectoryResult, evaluate
 from planner.trajectory.context import SIDE_SIGN
+from planner.vertebra.grading import grade_text
 from planner.volume import CTVolume
 
 SEVERITY_ORDER = {"danger": 0, "warning": 1, "info": 2}
@@ -211,7 +212,7 @@ def _device_name(device_id: str) -> str:
 def _indications(plan: Plan, morph: Morphometry, est: PlanEstimates) -> tuple[str, ...]:
     """Plan-specific indications and flags: fracture, acuity, wall, cement flags, notes."""
     out = [
-        f"{plan.level}: Genant grade {morph.genant_grade} ({morph.morphology}), posterior wall "
+        f"{plan.level}: Genant grade {grade_text(morph)}, posterior wall "
         f"{morph.posterior_wall}, acuity {plan.clinical.effective_acuity}, trabecular "
         f"{morph.trabecular_hu:.0f} HU; {plan.procedure}, {plan.clinical.cement_viscosity} "
         "viscosity cement."

@@ -22,6 +22,7 @@ from pathlib import Path
 from planner.estimate.sources import SOURCES
 from planner.orsheet.content import LevelSheet, NeedleSheet, SheetContent
 from planner.orsheet.images import SheetImage
+from planner.vertebra.grading import grade_text
 
 PAGE_W_MM, PAGE_H_MM = 210.0, 297.0
 MARGIN_MM = 10.0
@@ -231,7 +232,7 @@ def _level_header(flow: Flow, lv: LevelSheet, content: SheetContent) -> None:
         else (f" (reference {_f(ref.anterior)}/{_f(ref.middle)}/{_f(ref.posterior)})")
     )
     flow.para(
-        f"Genant grade {mo.genant_grade} ({mo.morphology}); heights anterior/middle/posterior "
+        f"Genant grade {grade_text(mo)}; heights anterior/middle/posterior "
         f"{_f(h.anterior)}/{_f(h.middle)}/{_f(h.posterior)} mm{ref_s}; wedge "
         f"{_f(mo.wedge_angle_deg)}°; body {_f(mo.body_volume_ml)} mL; posterior wall "
         f"{mo.posterior_wall}; trabecular {_f(mo.trabecular_hu, 0)} HU",

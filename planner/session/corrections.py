@@ -223,7 +223,7 @@ def corrected_morphometry(
                 raise
             refused[k] = f"{EDITED_PREFIX} correction not applied ({exc}); automatic heights kept"
             del moved[k]
-    graded = grade_all(measured)
+    graded = grade_all(measured, set_by_hand=set(moved))
     out: dict[str, Morphometry] = {}
     for k, m in morph.items():
         g = graded[k]

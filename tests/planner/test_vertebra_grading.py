@@ -179,3 +179,25 @@ def test_outlines_far_from_the_depth_trend_are_flagged_and_not_references() -> N
     assert graded["T8"].genant_grade == 2  # graded against T9, not against T7
     again = grade_all(graded)  # graded again (e.g. after a correction): one note, not two
     assert sum(n.startswith("AP depth") for n in again["T7"].notes) == 1
+
+
+def test_an_implausible_outline_is_not_graded_unless_its_points_are_set_by_hand() -> None:
+    # L1's middle taller than both walls by > 15 % (endplates are flat or concave): its 35 %
+    # anterior loss is shown but not graded; graded again it stays so; with the surgeon's
+    # points it is graded on them
+    from planner.vertebra.grading import NOT_GRADED, NOT_GRADED_NOTE, grade_text
+
+    levels = {"T12": _m("T12", 24.0, 23.5, 25.5), "L1": _m("L1", 16.0, 24.0, 20.0),
+              "L2": _m("L2", 25.0, 24.5, 26.5)}
+    graded = levels
+    for _ in range(2):
+        graded = grade_all(graded)
+        l1 = graded["L1"]
+        assert l1.height_loss_pct["anterior"] > 30.0 and outline_suspect(l1)
+        assert (l1.genant_grade, l1.morphology, grade_text(l1)) == (0, NOT_GRADED, "not graded")
+        assert l1.notes.count(NOT_GRADED_NOTE) == 1
+        assert l1.prefracture_volume_ml == l1.body_volume_ml
+    by_hand = grade_all(levels, set_by_hand={"L1"})["L1"]
+    assert by_hand.genant_grade == 2 and grade_text(by_hand) == "2 (wedge)"
+    assert NOT_GRADED_NOTE not in by_hand.notes and outline_suspect(by_hand)
+

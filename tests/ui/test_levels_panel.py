@@ -56,7 +56,7 @@ def test_levels_panel_mirrors_the_analysis(analysed_window, demo_analysis) -> No
         f"{l1.heights_mm.get(w):.1f}" for w in ("anterior", "middle", "posterior")
     )
     assert row[1][1].startswith("ref ") and row[1][2].startswith("loss ")
-    assert row[2] == [f"{l1.genant_grade} {l1.morphology}", f"∠ {l1.wedge_angle_deg:.1f}°"]
+    assert row[2] == [f"{l1.genant_grade} ({l1.morphology})", f"∠ {l1.wedge_angle_deg:.1f}°"]
     assert row[3][0].startswith(f"{l1.trabecular_hu:.0f} HU")
     assert "≤ 160" in row[3][0]  # 114 HU: Pickhardt et al. 2013 band
     assert row[3][1].startswith(f"{l1.body_volume_ml:.1f} mL")

@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 
 from planner.errors import AnalysisError, InputError
 from planner.session import edit
-from planner.vertebra.grading import grading_notes, outline_suspect
+from planner.vertebra.grading import grade_text, grading_notes, outline_suspect
 from ui.document.document import Document
 from ui.document.workers import Task, start_task
 from ui.panels import level_dialogs
@@ -212,8 +212,7 @@ class LevelsPanel(QWidget):
         c = r.candidate
         m = r.morphometry
         status = "confirmed" if c.confirmed else "proposed"
-        short = m.morphology == "short"  # a short vertebra, graded 0 (see grading notes)
-        grade = f"{m.genant_grade} ({m.morphology})" if m.genant_grade or short else "0"
+        grade = grade_text(m)  # "0 (short)": a short vertebra, graded 0 (see grading notes)
         if outline_suspect(m):  # heights implausible for the neighbours: check the outline
             grade += " · check"
         edits = [n.split(":", 1)[1].strip() for n in m.notes if n.startswith("edited:")]

@@ -25,7 +25,7 @@ from planner.constants import (
     TRABECULAR_OSTEOPOROSIS_HU,
     TRABECULAR_SENSITIVE_HU,
 )
-from planner.vertebra.grading import grading_notes
+from planner.vertebra.grading import grade_text, grading_notes
 from ui.document.document import Document
 from ui.panels.fitting_table import FittingTable, set_cell
 
@@ -124,8 +124,7 @@ def row_texts(m: Any) -> list[tuple[str, str]]:
             "mild, 25–40 % moderate, > 40 % severe)",
         ),
         (
-            f"{m.genant_grade}"
-            + (f" {m.morphology}" if m.genant_grade or m.morphology == "short" else ""),
+            grade_text(m),
             "Genant semiquantitative grade from the worst wall, allowing for each level's normal "
             "physiological wedging; type wedge (anterior) / biconcave (middle) / "
             "crush (all walls). "

@@ -20,6 +20,7 @@ from planner.session.corrections_geometry import (
     plane_correction,
 )
 from planner.session.corrections_outline import brush, outline_correction
+from planner.vertebra.grading import grade_text
 from ui.render.correction_overlays import PlaneLine
 
 #: A brush or pedicle click this far (mm) from every body's centre picks no level.
@@ -201,5 +202,5 @@ def summary(case: Any, level: str) -> str:
         return ""
     m = data.morphometry
     h = " / ".join(f"{m.heights_mm.get(w):.1f}" for w in ("anterior", "middle", "posterior"))
-    return (f"{level}: heights A/M/P {h} mm, Genant {m.genant_grade}, wedge "
+    return (f"{level}: heights A/M/P {h} mm, Genant {grade_text(m)}, wedge "
             f"{m.wedge_angle_deg:.1f}°, body {m.body_volume_ml:.1f} mL")

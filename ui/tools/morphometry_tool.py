@@ -26,6 +26,7 @@ from PySide6.QtCore import QEvent, QObject, QPointF, Qt, QTimer, Signal
 from PySide6.QtGui import QMouseEvent
 
 from planner.session.corrections import KIND, add_point_correction, point_correction
+from planner.vertebra.grading import grade_text
 from ui.document.commands import merge_key_for
 from ui.render.morphometry_handles import MorphometryHandlesAdapter, level_handles
 from ui.shell.errors import error_display
@@ -171,7 +172,7 @@ def set_gesture(doc: Any, on: bool) -> None:
 def _summary(case: Any, level: str) -> str:
     m = case.level_data(level).morphometry
     h = " / ".join(f"{m.heights_mm.get(w):.1f}" for w in ("anterior", "middle", "posterior"))
-    return f"{level}: heights A/M/P {h} mm, Genant {m.genant_grade}, wedge {m.wedge_angle_deg:.1f}°"
+    return f"{level}: heights A/M/P {h} mm, Genant {grade_text(m)}, wedge {m.wedge_angle_deg:.1f}°"
 
 
 def attach(view: Any) -> MorphometryTool | None:
