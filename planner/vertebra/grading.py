@@ -48,6 +48,7 @@ import numpy as np
 from planner.anatomy import HEIGHT_POSITIONS_FRAC, WALLS, Heights, Morphometry
 from planner.grid import FloatArray
 from planner.vertebra.common import level_index, shift_level
+from planner.vertebra.frame_tilt import TILT_NOTE_START, tilt_note, tilted_frames
 
 #: Physiological sagittal wedging (°, + = ventral), mean of women and men, Masharawi 2010.
 PHYSIOLOGICAL_WEDGE_DEG: dict[str, float] = {
@@ -219,7 +220,8 @@ def grade_all(levels: dict[str, Morphometry],
     odd = {k for k, m in levels.items() if implausible_middle(m)}
     tall = {k for k in levels if k not in odd and implausibly_tall(k, levels)}
     deep = implausible_depths(levels)
-    suspect = odd | tall | set(deep)
+    tilted = tilted_frames(levels)
+    suspect = odd | tall | set(deep) | set(tilted)
     first = {k: grade_level(m, levels, suspect) for k, m in levels.items()}
     fractured = {k for k, m in first.items()
                  if m.genant_grade > 0 or m.morphology == "short"} | suspect
@@ -231,6 +233,8 @@ def grade_all(levels: dict[str, Morphometry],
         out[k] = replace(out[k], notes=(*out[k].notes, TALL_NOTE))
     for k, med in deep.items():
         out[k] = replace(out[k], notes=(*out[k].notes, depth_note(levels[k].depth_mm, med)))
+    for k, tilt in tilted.items():
+        out[k] = replace(out[k], notes=(*out[k].notes, tilt_note(tilt)))
     for k in suspect - set(set_by_hand):
         out[k] = replace(out[k], genant_grade=0, morphology=NOT_GRADED,
                          prefracture_volume_ml=out[k].body_volume_ml,
@@ -254,7 +258,8 @@ def outline_suspect(m: Morphometry) -> bool:
 
 
 def _suspect_note(note: str) -> bool:
-    return note in (MIDDLE_NOTE, TALL_NOTE, NOT_GRADED_NOTE) or note.startswith(DEPTH_NOTE_START)
+    return (note in (MIDDLE_NOTE, TALL_NOTE, NOT_GRADED_NOTE)
+            or note.startswith((DEPTH_NOTE_START, TILT_NOTE_START)))
 
 
 def grading_notes(m: Morphometry) -> tuple[str, ...]:

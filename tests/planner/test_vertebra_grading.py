@@ -201,3 +201,31 @@ def test_an_implausible_outline_is_not_graded_unless_its_points_are_set_by_hand(
     assert by_hand.genant_grade == 2 and grade_text(by_hand) == "2 (wedge)"
     assert NOT_GRADED_NOTE not in by_hand.notes and outline_suspect(by_hand)
 
+
+def _with_axis(m: Morphometry, z_mm: float, axis: tuple[float, float, float]) -> Morphometry:
+    from dataclasses import replace
+
+    centre = (0.0, 0.0, z_mm)
+    top = tuple(c + 10.0 * a for c, a in zip(centre, axis, strict=True))
+    return replace(m, centroid_lps=centre, height_lines_lps={"middle": (centre, top)})
+
+
+def test_a_frame_tilted_against_the_column_is_not_graded() -> None:
+    # a column along z, 30 mm pitch; L1's cranial axis turned 35° in the sagittal plane
+    # measures its anterior wall obliquely (16 mm): not graded, not a reference; at 15° graded
+    from planner.vertebra.frame_tilt import MAX_TILT_DEG, TILT_NOTE_START, frame_tilt_deg
+    from planner.vertebra.grading import NOT_GRADED
+
+    def column(tilt_deg: float) -> dict[str, Morphometry]:
+        t = math.radians(tilt_deg)
+        return {"T12": _with_axis(_m("T12", 24.0, 23.5, 25.5), 30.0, (0.0, 0.0, 1.0)),
+                "L1": _with_axis(_m("L1", 16.0, 22.0, 25.0), 0.0, (0.0, math.sin(t), math.cos(t))),
+                "L2": _with_axis(_m("L2", 25.0, 24.5, 26.5), -30.0, (0.0, 0.0, 1.0))}
+
+    assert frame_tilt_deg("L1", column(35.0)) == pytest.approx(35.0)
+    assert frame_tilt_deg("T12", column(35.0)) == pytest.approx(0.0)
+    tilted = grade_all(column(35.0))["L1"]
+    assert 35.0 > MAX_TILT_DEG and tilted.morphology == NOT_GRADED
+    assert any(n.startswith(TILT_NOTE_START) for n in tilted.notes) and outline_suspect(tilted)
+    assert grade_all(column(15.0))["L1"].genant_grade == 2
+    assert frame_tilt_deg("L1", {"L1": column(35.0)["L1"]}) is None  # no neighbour: no check

@@ -96,10 +96,13 @@ def test_cptac_variant_centres_within_5_mm(shared_data: Path, name: str) -> None
     assert max(errs.values()) <= 5.0, {k: round(v, 1) for k, v in errs.items()}
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=(
+@pytest.mark.parametrize("name", [*(pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=(
     "heights of the clipped bodies on coarser / blurred data vary by 2-5 mm between "
-    "neighbours (endplate edges, morphometry), enough for grades 1-3"))) for n in VARIANTS])
+    "neighbours (endplate edges, morphometry), enough for grades 1-3"))) for n in VARIANTS),
+    "0.70 mm soft kernel"])
 def test_cptac_variant_no_level_graded(shared_data: Path, name: str) -> None:
+    # 0.70 mm soft: T11 (41 mm deep) and T5 (its frame 37° from the column, anterior height
+    # 6 mm) were graded 3; their outlines are implausible and they are not graded
     analysis, _ = _variant(str(shared_data), name)
     graded = {r.level: r.morphometry.genant_grade for r in analysis.levels
               if r.morphometry.genant_grade}
