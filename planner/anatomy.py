@@ -182,6 +182,9 @@ class Morphometry:
     posterior_wall: str = "intact"  # intact | bulging | retropulsion | unknown
     prefracture_volume_ml: float | None = None
     notes: tuple[str, ...] = ()
+    #: SD of each height from the CT's sampling along the body axis, mm (0: exact, e.g. a
+    #: model; see :mod:`planner.vertebra.grade_uncertainty`).
+    height_sd_mm: float = 0.0
     #: Where each height was measured: wall → (inferior, superior) endplate points, LPS mm
     #: (for drawing the three height lines on the mid-sagittal view).
     height_lines_lps: dict[str, tuple[tuple[float, float, float], tuple[float, float, float]]] = (

@@ -24,7 +24,7 @@ from planner.estimate.sources import cite, sources_json
 from planner.estimate.spread import SpreadResult, _crop_hu, simulate_spread
 from planner.plan.model import Plan
 from planner.progress import Progress, report
-from planner.vertebra.grading import NOT_GRADED
+from planner.vertebra.grading import known_intact
 
 log = logging.getLogger(__name__)
 
@@ -192,7 +192,7 @@ def closed_form_estimates(
         None if sup is None else dict(zip(("anterior", "middle", "posterior"), sup, strict=True))
     )
     acuity = plan.clinical.effective_acuity
-    intact = morphometry.genant_grade == 0 and morphometry.morphology != NOT_GRADED
+    intact = known_intact(morphometry)
     rest = (
         None
         if lost is None

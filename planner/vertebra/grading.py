@@ -49,6 +49,12 @@ from planner.anatomy import HEIGHT_POSITIONS_FRAC, WALLS, Heights, Morphometry
 from planner.grid import FloatArray
 from planner.vertebra.common import level_index, shift_level
 from planner.vertebra.frame_tilt import TILT_NOTE_START, tilt_note, tilted_frames
+from planner.vertebra.grade_uncertainty import (
+    POSSIBLE_NOTE_START,
+    loss_sd_pct,
+    possible_grade,
+    possible_note,
+)
 
 #: Physiological sagittal wedging (°, + = ventral), mean of women and men, Masharawi 2010.
 PHYSIOLOGICAL_WEDGE_DEG: dict[str, float] = {
@@ -74,7 +80,16 @@ def grade_text(m: Morphometry) -> str:
     if m.morphology == NOT_GRADED:
         return NOT_GRADED
     shown = m.genant_grade or m.morphology == "short"
-    return f"{m.genant_grade} ({m.morphology})" if shown else "0"
+    text = f"{m.genant_grade} ({m.morphology})" if shown else "0"
+    higher = possible_grade(m.notes)
+    return text if higher is None else f"{text} · possible {higher}"
+
+
+def known_intact(m: Morphometry) -> bool:
+    """Grade 0 with no higher grade possible and not withheld: the estimates treat the level
+    as intact (no restoration predicted)."""
+    return (m.genant_grade == 0 and m.morphology != NOT_GRADED
+            and possible_grade(m.notes) is None)
 
 
 def morphology(loss: dict[str, float], grade: int) -> str:
@@ -178,7 +193,7 @@ def grade_level(m: Morphometry, neighbours: dict[str, Morphometry],
     refs = [predicted_heights(m.level, m.depth_mm, n) for n in (
         nearest_intact(m.level, -1, neighbours, fractured),
         nearest_intact(m.level, +1, neighbours, fractured)) if n is not None]
-    notes = [x for x in m.notes if not x.startswith("reference")]
+    notes = [x for x in m.notes if not x.startswith(("reference", POSSIBLE_NOTE_START))]
     if refs:
         ref = Heights(**{w: _combine([r.get(w) for r in refs]) for w in WALLS})
         if len(refs) == 1:
@@ -188,12 +203,18 @@ def grade_level(m: Morphometry, neighbours: dict[str, Morphometry],
         notes.append("reference heights from the level's own posterior height "
                      "(no intact neighbour within two levels)")
     loss = {w: max(0.0, 100.0 * (1.0 - m.heights_mm.get(w) / ref.get(w))) for w in WALLS}
-    grade = genant_grade(max(loss.values()))
+    sd = {w: loss_sd_pct(m.heights_mm.get(w), ref.get(w), m.height_sd_mm, len(refs))
+          for w in WALLS}
+    point = genant_grade(max(loss.values()))
+    grade = genant_grade(max(loss[w] - sd[w] for w in WALLS))  # what the sampling supports
     notes = [x for x in notes if not x.startswith("short vertebral height")]
-    short = grade > 0 and short_vertebral_height(loss)
+    short = point > 0 and short_vertebral_height(loss)
     if short:
         grade = 0
         notes.append(SHORT_NOTE.format(lo=min(loss.values()), hi=max(loss.values())))
+    elif point > grade:
+        worst = max(WALLS, key=lambda w: loss[w])
+        notes.append(possible_note(point, loss[worst], sd[worst], m.height_sd_mm))
     mean_h = sum(m.heights_mm.get(w) for w in WALLS)
     mean_ref = sum(ref.get(w) for w in WALLS)
     pre = m.body_volume_ml * max(1.0, mean_ref / mean_h) if grade > 0 else m.body_volume_ml

@@ -18,6 +18,7 @@ from planner.errors import AnalysisError, Cancelled
 from planner.grid import FloatArray
 from planner.progress import Progress, report
 from planner.vertebra.common import check_ct, level_index
+from planner.vertebra.grade_uncertainty import height_sd_mm
 from planner.vertebra.grading import grade_all, grade_level, nearest_intact, wall_status
 from planner.vertebra.morphometry import (
     heights_and_geometry,
@@ -131,6 +132,7 @@ def measure_level(volume: CTVolume, anatomy: LevelAnatomy,
         trabecular_hu=hu,
         posterior_wall=wall_status(bulge, float(np.max(volume.spacing_mm))),
         height_lines_lps=_height_lines(anatomy, g),
+        height_sd_mm=height_sd_mm(volume.grid.ijk_to_lps, anatomy.frame.superior),
     )
     return grade_level(m, dict(neighbours or {}))
 

@@ -229,3 +229,49 @@ def test_a_frame_tilted_against_the_column_is_not_graded() -> None:
     assert any(n.startswith(TILT_NOTE_START) for n in tilted.notes) and outline_suspect(tilted)
     assert grade_all(column(15.0))["L1"].genant_grade == 2
     assert frame_tilt_deg("L1", {"L1": column(35.0)["L1"]}) is None  # no neighbour: no check
+
+
+def test_height_sd_follows_the_voxel_extent_along_the_body_axis() -> None:
+    import numpy as np
+
+    from planner.vertebra.grade_uncertainty import height_sd_mm
+
+    aff = np.diag([0.56, 0.56, 3.0, 1.0])
+    assert height_sd_mm(aff, np.array([0.0, 0.0, 1.0])) == pytest.approx(3.0 / math.sqrt(6.0))
+    lean = np.array([0.0, math.sin(math.radians(20)), math.cos(math.radians(20))])
+    # a 20° lean: 0.56 sin 20° + 3 cos 20° = 3.01 mm of voxel along the axis
+    assert height_sd_mm(aff, lean) == pytest.approx(3.01 / math.sqrt(6.0), abs=0.01)
+    assert height_sd_mm(np.eye(4), np.array([0.0, 0.0, 1.0])) == pytest.approx(0.408, abs=1e-3)
+
+
+def test_a_loss_within_the_sampling_of_a_limit_is_a_possible_grade() -> None:
+    # 24 % anterior loss measured on 3 mm slices (height SD 1.22 mm, loss SD ~6 points): graded
+    # 0 and reported as possible grade 1; exact heights (SD 0) or a 1 mm grid keep grade 1;
+    # 45 % stays grade 3 with a possible grade none higher
+    from dataclasses import replace
+
+    from planner.vertebra.grade_uncertainty import possible_grade
+    from planner.vertebra.grading import grade_text
+
+    sd_3mm = 3.0 / math.sqrt(6.0)
+
+    def l1(a: float, sd: float) -> Morphometry:
+        levels = {"T12": _m("T12", 25.0, 24.5, 26.0), "L1": _m("L1", a, 24.0, 26.0),
+                  "L2": _m("L2", 25.5, 25.0, 26.5)}
+        return grade_all({k: replace(m, height_sd_mm=sd) for k, m in levels.items()})["L1"]
+
+    thick = l1(19.0, sd_3mm)
+    assert 20.0 < thick.height_loss_pct["anterior"] < 25.0
+    assert thick.genant_grade == 0 and possible_grade(thick.notes) == 1
+    assert grade_text(thick) == "0 · possible 1"
+    assert l1(19.0, 0.0).genant_grade == 1 and possible_grade(l1(19.0, 0.0).notes) is None
+    assert l1(19.0, 1.0 / math.sqrt(6.0)).genant_grade == 1
+    severe = l1(13.0, sd_3mm)
+    assert severe.genant_grade == 3 and grade_text(severe) == "3 (wedge)"
+    # graded again (a correction elsewhere) the note is replaced, not repeated
+    again = grade_all({"T12": _m("T12", 25.0, 24.5, 26.0), "L1": thick,
+                       "L2": _m("L2", 25.5, 25.0, 26.5)})["L1"]
+    assert sum(n.startswith("possible grade") for n in again.notes) == 1
+    from planner.vertebra.grading import known_intact
+
+    assert not known_intact(thick) and known_intact(l1(25.0, sd_3mm))

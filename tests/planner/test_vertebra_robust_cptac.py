@@ -96,13 +96,17 @@ def test_cptac_variant_centres_within_5_mm(shared_data: Path, name: str) -> None
     assert max(errs.values()) <= 5.0, {k: round(v, 1) for k, v in errs.items()}
 
 
-@pytest.mark.parametrize("name", [*(pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=(
-    "heights of the clipped bodies on coarser / blurred data vary by 2-5 mm between "
-    "neighbours (endplate edges, morphometry), enough for grades 1-3"))) for n in VARIANTS),
-    "0.70 mm soft kernel"])
+@pytest.mark.parametrize("name", [
+    pytest.param("0.70 mm", marks=pytest.mark.xfail(strict=True, reason=(
+        "T1 grade 3 (anterior 5.0 mm: its outline at the scan's top splits in two lobes) and T6 "
+        "grade 2 (anterior 14.5 mm, the endplate edge 2-3 mm inside the outline's end)"))),
+    "0.79 mm", "0.85 mm", "soft kernel", "0.98 mm", "0.70 mm soft kernel"])
 def test_cptac_variant_no_level_graded(shared_data: Path, name: str) -> None:
     # 0.70 mm soft: T11 (41 mm deep) and T5 (its frame 37° from the column, anterior height
-    # 6 mm) were graded 3; their outlines are implausible and they are not graded
+    # 6 mm) were graded 3; their outlines are implausible and they are not graded. Losses
+    # within one SD of the CT's sampling of a Genant limit (20-26 % at 3 mm slices) are
+    # reported as a possible grade, not a grade: 0.79 mm T3, 0.85 mm T2, T5-T8, soft kernel
+    # T7 and L1, 0.98 mm T8 and T9 were graded 1-2
     analysis, _ = _variant(str(shared_data), name)
     graded = {r.level: r.morphometry.genant_grade for r in analysis.levels
               if r.morphometry.genant_grade}
