@@ -31,6 +31,8 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = (ROOT / ".." / "shared" / "data").resolve()
 sys.path.insert(0, str(ROOT))
 
+from planner.vertebra.grading import grade_text  # noqa: E402
+
 
 def _dice(a: np.ndarray, b: np.ndarray) -> float:
     return float(2.0 * (a & b).sum() / max(1, a.sum() + b.sum()))
@@ -70,7 +72,7 @@ def totalseg() -> None:
         cos = abs(float(ref["axis_lps"] @ r.anatomy.frame.superior))
         ang = np.degrees(np.arccos(min(1.0, cos)))
         print(f"  {r.level:5s}  {_dice(_full(ct.shape_kji, r.anatomy), body):.3f}  "
-              f"{dh[0]:+5.1f} {dh[1]:+5.1f} {dh[2]:+5.1f}        {ang:4.1f}   {m.genant_grade}"
+              f"{dh[0]:+5.1f} {dh[1]:+5.1f} {dh[2]:+5.1f}        {ang:4.1f}   {grade_text(m)}"
               f"      {m.wedge_angle_deg:+5.1f}  "
               f"{m.heights_mm.anterior:.1f}/{m.heights_mm.middle:.1f}/{m.heights_mm.posterior:.1f}"
               f" (ref {ref['heights']['anterior']:.1f}/{ref['heights']['middle']:.1f}/"
@@ -136,10 +138,10 @@ def cptac() -> None:
                         for w, v in tr["heights_mm"].items() if v is not None})
         print(f"  truth {tr['level']:4s}: nearest found {near.level:4s} at {err:5.1f} mm, heights "
               f"{h.anterior:.1f}/{h.middle:.1f}/{h.posterior:.1f} (truth middle "
-              f"{tr['heights_mm']['middle']}), grade {near.morphometry.genant_grade}")
+              f"{tr['heights_mm']['middle']}), grade {grade_text(near.morphometry)}")
     worst = max(errors, key=errors.__getitem__) if errors else "-"
-    graded = [f"{r.level} {r.morphometry.genant_grade}" for r in an.levels
-              if r.morphometry.genant_grade > 0]
+    graded = [f"{r.level} {grade_text(r.morphometry)}" for r in an.levels
+              if r.morphometry.genant_grade > 0 or "possible" in grade_text(r.morphometry)]
     print(f"  {len(errors)}/{len(truth)} truth levels found under their own name; centre error "
           f"max {errors.get(worst, float('nan')):.1f} mm ({worst}), "
           f"{sum(e <= 5.0 for e in errors.values())} within 5 mm; graded (no fracture in the "
@@ -161,7 +163,7 @@ def label_maps() -> None:
             print(f"{name}: absent, skipped")
             continue
         an, t = _timed(measure_from_mask, load_nifti_labels(path))
-        grades = ", ".join(f"{r.level} {r.morphometry.genant_grade}" for r in an.levels)
+        grades = ", ".join(f"{r.level} {grade_text(r.morphometry)}" for r in an.levels)
         print(f"{name} (label map, {t:.1f} s): grades {grades}")
         for w in an.warnings:
             print(f"  warning: {w}")
