@@ -232,7 +232,7 @@ def grade_all(levels: dict[str, Morphometry],
     fractured are then excluded as references and everything is graded again. A level whose
     outline fails a plausibility check (:func:`outline_suspect`) is not graded — a grade from
     an implausible outline is no evidence of a fracture (on ../shared/data/cptac_chest_ct at
-    coarser pixels or a soft kernel 5 of 18 false grades were such levels; no level of the real
+    coarser pixels or a soft kernel 6 of 18 false grades were such levels; no level of the real
     cases' originals is) — unless its heights are in ``set_by_hand`` (the surgeon placed its
     morphometry points); it is then graded on them.
     """
