@@ -8,8 +8,9 @@ the MRI's thick slices, is carried into the MRI frame through the level's regist
 both sequences are sampled there (trilinear). Per level:
 
 - ``stir_ratio`` / ``t1_ratio``: median body signal divided by the reference, the median of
-  the other bodies' medians in the same scan (levels graded as fractured on the CT are left
-  out of the reference when grades are given), so coil shading and scanner scaling cancel;
+  the other bodies' medians in the same scan (levels graded as fractured on the CT, or not
+  known intact there — a possible grade, not graded — are left out of the reference when
+  grades are given), so coil shading and scanner scaling cancel;
 - ``oedema_fraction``: the share of the body's samples that are STIR-bright
   (> :data:`STIR_BRIGHT_RATIO` x reference) and, when a T1 is present, T1-dark
   (< :data:`T1_DARK_RATIO` x reference) at the same point.
@@ -106,6 +107,9 @@ class BodyMask:
     mask: NDArray[np.bool_]
     grid: ImageGrid
     genant_grade: int = 0
+    #: Known intact on the CT (grade 0, graded, no higher grade possible): may serve as
+    #: normal-marrow reference.
+    intact: bool = True
 
 
 def thresholds_json() -> dict[str, Any]:
@@ -168,7 +172,7 @@ def classify_levels(bodies: list[BodyMask], reg: Registration, stir: CTVolume | 
     """
     samples = {b.level: _sample(b, reg, stir, t1) for b in bodies}
     med = {n: (_median(s.stir), _median(s.t1)) for n, s in samples.items()}
-    graded = {b.level for b in bodies if b.genant_grade > 0}
+    graded = {b.level for b in bodies if b.genant_grade > 0 or not b.intact}
     out = []
     for b in bodies:
         s = samples[b.level]

@@ -44,8 +44,10 @@ class MRIResult:
 
 def bodies_from_analysis(analysis: Any) -> list[BodyMask]:
     """Body masks and CT grades of a :class:`~planner.vertebra.SpineAnalysis`."""
-    return [BodyMask(r.level, r.anatomy.body, r.anatomy.grid, int(r.morphometry.genant_grade))
-            for r in analysis.levels]
+    from planner.vertebra.grading import known_intact
+
+    return [BodyMask(r.level, r.anatomy.body, r.anatomy.grid, int(r.morphometry.genant_grade),
+                     known_intact(r.morphometry)) for r in analysis.levels]
 
 
 def analyse_mri(ct: CTVolume, analysis: Any, *, stir: CTVolume | None = None,

@@ -117,3 +117,22 @@ def test_whole_step_from_three_clicked_centres() -> None:
     refined = analyse_mri(case.volume, analysis, stir=mri.stir, t1=mri.t1, points=(ct, clicks))
     ang, disp = transform_error(refined.registration.global_transform, mri.transform, pts)
     assert ang <= 1.0 and disp <= 1.0
+
+
+def test_a_level_not_known_intact_is_no_marrow_reference(true_reg) -> None:  # type: ignore[no-untyped-def]
+    # grade 0 but not known intact on the CT (a possible grade, or not graded) keeps a body out
+    # of the others' normal-marrow reference: with only the oedematous L1 left in it, T11 reads
+    # a quarter of its signal; with L1 the one kept out, T11 reads 1
+    from dataclasses import replace
+
+    case, mri = demo_pair()
+
+    def t11_ratio(intact: set[str]) -> float:
+        bodies = [replace(b, genant_grade=0, intact=b.level in intact)
+                  for b in truth_bodies(case)]
+        ratio = _by_level(classify_levels(bodies, true_reg, mri.stir, mri.t1))["T11"].stir_ratio
+        assert ratio is not None
+        return ratio
+
+    assert t11_ratio({"T11", "L1"}) < 0.5
+    assert t11_ratio({"T11", "T12", "L2", "L3"}) == pytest.approx(1.0, abs=0.1)
