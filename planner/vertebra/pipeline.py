@@ -151,7 +151,8 @@ def _candidates(volume: CTVolume, labels: LabelMap | None, seed_lps: FloatArray 
                 level: str | None, progress: Progress | None,
                 ) -> tuple[tuple[LevelCandidate, ...], list[str]]:
     from planner.vertebra.labels import levels_from_labels
-    from planner.vertebra.levels import neighbours_from_seed, propose_levels_with_warnings
+    from planner.vertebra.levels import propose_levels_with_warnings
+    from planner.vertebra.seeded import seeded_levels
 
     if labels is not None:
         from planner.vertebra.labels import missing_levels
@@ -161,7 +162,7 @@ def _candidates(volume: CTVolume, labels: LabelMap | None, seed_lps: FloatArray 
     if seed_lps is not None:
         if not level:
             raise AnalysisError("a seed needs the name of its level (e.g. --level L1)")
-        return neighbours_from_seed(volume, seed_lps, level, progress), []
+        return seeded_levels(volume, seed_lps, level, progress)
     return propose_levels_with_warnings(volume, progress)
 
 

@@ -25,6 +25,7 @@ checked against the pitch of their neighbours (:func:`check_ends`): T1 on
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -160,12 +161,10 @@ def recentre(pts: FloatArray, bodies: list[ProfileBody],
     return np.asarray(pts + shift, float)
 
 
-def propose_from_profile(volume: CTVolume, column: TrackedColumn | None = None,
-                         ) -> tuple[tuple[LevelCandidate, ...], list[str]] | None:
-    """Bodies from the core profile, named by their ribs; None without a rib anchor.
-
-    ``column`` is the analysis's tracked column (tracked here when not given).
-    """
+def column_bodies(volume: CTVolume, column: TrackedColumn | None = None,
+                  ) -> list[ProfileBody] | None:
+    """The bodies split at the discs on the core profile of the re-centred column (cranial
+    first); None with fewer than three. ``column`` is tracked here when not given."""
     from planner.vertebra.column import track_column
     from planner.vertebra.profile import merge_split_bodies, profile_bodies
 
@@ -178,21 +177,42 @@ def propose_from_profile(volume: CTVolume, column: TrackedColumn | None = None,
     pts = recentre(pts, bodies, fits)  # the track runs 5-17 mm behind the body centres
     bodies, _ = profile_bodies(volume, pts)
     bodies = merge_split_bodies(bodies)
-    if len(bodies) < 3:
+    return bodies if len(bodies) >= 3 else None
+
+
+def propose_from_profile(volume: CTVolume, column: TrackedColumn | None = None,
+                         ) -> tuple[tuple[LevelCandidate, ...], list[str]] | None:
+    """Bodies from the core profile, named by their ribs; None without a rib anchor.
+
+    ``column`` is the analysis's tracked column (tracked here when not given).
+    """
+    bodies = column_bodies(volume, column)
+    if bodies is None:
         return None
     names, notes = name_by_ribs(_rib_flags(volume, bodies))
     if names is None:
         return None
+    return named_candidates(volume, bodies, names, notes)
+
+
+def named_candidates(volume: CTVolume, bodies: list[ProfileBody], names: Sequence[str | None],
+                     notes: list[str], source: str = "auto", confirmed: str | None = None,
+                     ) -> tuple[tuple[LevelCandidate, ...], list[str]]:
+    """Candidates of the named profile bodies (unnamed ones skipped), their ends checked.
+
+    ``confirmed`` names the level the user named (a seed), if any.
+    """
     named: list[tuple[str, BodyFit | None]] = [
-        (name, clipped_fit(volume, body)) for body, name in zip(bodies, names, strict=True)]
+        (name, clipped_fit(volume, body)) for body, name in zip(bodies, names, strict=True)
+        if name is not None]
     out = []
     for name, fit in check_ends(volume, named):
         if fit is None:
             notes.append(f"{name}: no body could be segmented between its discs on the "
                          "column profile; not measured")
             continue
-        out.append(LevelCandidate(name, _xyz(fit.centroid_lps), "auto",
-                                  False, _xyz(fit.star.superior),
+        out.append(LevelCandidate(name, _xyz(fit.centroid_lps), source,
+                                  name == confirmed, _xyz(fit.star.superior),
                                   _xyz(fit.star.posterior), fit_cache=fit))
     return tuple(out), notes
 
