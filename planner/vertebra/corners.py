@@ -87,7 +87,7 @@ def with_corners(mask: NDArray[np.bool_], sm: NDArray[np.float32], grid: ImageGr
     # joining it to the body): not the cortical shell along the wall, which the star's edge
     # level leaves out on purpose (demo: +1.6 % volume otherwise)
     added = np.argwhere(grown & ~m)
-    far = _outside_star_mm(star, grid.voxel_to_lps((added + lo)[:, ::-1].astype(np.float64)))
+    far = outside_star_mm(star, grid.voxel_to_lps((added + lo)[:, ::-1].astype(np.float64)))
     keep = added[far > max(float(np.max(grid.spacing_mm)), 1.5)]
     beyond = np.zeros_like(m)
     beyond[keep[:, 0], keep[:, 1], keep[:, 2]] = True
@@ -96,7 +96,7 @@ def with_corners(mask: NDArray[np.bool_], sm: NDArray[np.float32], grid: ImageGr
     return out
 
 
-def _outside_star_mm(star: StarShape, pts_lps: FloatArray) -> FloatArray:
+def outside_star_mm(star: StarShape, pts_lps: FloatArray) -> FloatArray:
     """Distance (mm) of each point beyond the star's surface along its ray (< 0 inside)."""
     from scipy import ndimage as ndi
 

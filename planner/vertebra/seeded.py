@@ -28,6 +28,9 @@ from planner.volume import CTVolume
 #: hops stopped, possibly at a body spanning a disc (a click at T4 of cptac_chest_ct gave T4
 #: alone, 30 mm tall) **[engineering choice]**.
 MIN_CHAIN = 3
+#: A click may lie this far outside the outline of the profile body named after it (on its
+#: cortex), mm.
+SEED_OUTSIDE_MM = 2.0
 
 
 def seeded_levels(volume: CTVolume, seed_lps: FloatArray, level_name: str,
@@ -51,7 +54,13 @@ def seeded_levels(volume: CTVolume, seed_lps: FloatArray, level_name: str,
     """
     from planner.vertebra.levels import implausible_pitches, neighbours_from_seed
 
-    hopped = neighbours_from_seed(volume, seed_lps, level_name, progress)
+    failed: AnalysisError | None = None
+    try:
+        hopped = neighbours_from_seed(volume, seed_lps, level_name, progress)
+    except AnalysisError as exc:  # no body fitted at the click: the profile may hold it
+        if volume.value_at_lps(np.asarray(seed_lps, float).reshape(3)) is None:
+            raise
+        failed, hopped = exc, ()
     bad = implausible_pitches(hopped)
     if len(hopped) >= MIN_CHAIN and bad == 0:
         return hopped, []
@@ -59,12 +68,15 @@ def seeded_levels(volume: CTVolume, seed_lps: FloatArray, level_name: str,
         profiled, notes = _profiled_from_seed(volume, np.asarray(seed_lps, float).reshape(3),
                                               level_name.strip().upper())
     except AnalysisError:
-        return hopped, []
+        profiled, notes = (), []
     worse = implausible_pitches(profiled) >= bad if bad else implausible_pitches(profiled) > 0
     if len(profiled) < MIN_CHAIN or worse:
+        if failed is not None:
+            raise failed
         return hopped, []
     why = (f"lie {bad} time(s) closer or further apart than their levels allow (a hop through "
-           "a disc)" if bad else f"stopped after {len(hopped)}")
+           "a disc)" if bad else f"stopped after {len(hopped)}" if hopped else
+           "found no body at the click")
     return profiled, [
         f"the bodies counted by hops from the click {why}: the bodies split at the discs on "
         "the column profile are counted from the click instead", *notes]
@@ -72,6 +84,7 @@ def seeded_levels(volume: CTVolume, seed_lps: FloatArray, level_name: str,
 
 def _profiled_from_seed(volume: CTVolume, seed: FloatArray, level: str,
                         ) -> tuple[tuple[LevelCandidate, ...], list[str]]:
+    from planner.vertebra.corners import outside_star_mm
     from planner.vertebra.ribs import _rib_flags, column_bodies, name_by_ribs, named_candidates
 
     bodies = column_bodies(volume)
@@ -87,8 +100,10 @@ def _profiled_from_seed(volume: CTVolume, seed: FloatArray, level: str,
         notes.append(f"the rib count names the clicked body {ribs_name}, not {level}: your "
                      "name is used; check the level on a whole-spine view")
     cands, notes = named_candidates(volume, bodies, names, notes, "seed", level)
-    if level not in {c.level for c in cands}:  # the clicked body is not among them
-        return (), notes
+    clicked = next((c for c in cands if c.level == level), None)
+    if clicked is None or clicked.fit_cache is None or float(outside_star_mm(
+            clicked.fit_cache.star, seed[None, :])[0]) > SEED_OUTSIDE_MM:
+        return (), notes  # the click is not in the body named after it
     return cands, notes
 
 

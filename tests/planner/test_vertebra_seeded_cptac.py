@@ -60,3 +60,14 @@ def test_a_click_named_one_level_off_is_reported_against_the_rib_count(
     assert "T9" in analysis.names() and analysis.level("T9").candidate.confirmed
     assert any("the rib count names the clicked body T8, not T9" in w
                for w in analysis.warnings), analysis.warnings
+
+
+def test_a_click_in_front_of_the_body_is_still_refused(shared_data: Path) -> None:
+    # 20 mm in front of T8's centre (the anterior cortex lies ~15 mm in front): no hopped fit
+    # there, and the profile body of that height does not hold the click either
+    from planner.errors import AnalysisError
+    from planner.vertebra import analyze_spine
+
+    vol, truth = _ct(str(shared_data))
+    with pytest.raises(AnalysisError, match="click inside the body"):
+        analyze_spine(vol, seed_lps=truth["T8"] + np.array([0.0, -20.0, 0.0]), level="T8")
