@@ -54,19 +54,19 @@ def seeded_levels(volume: CTVolume, seed_lps: FloatArray, level_name: str,
     """
     from planner.vertebra.levels import implausible_pitches, neighbours_from_seed
 
+    seed = np.asarray(seed_lps, float).reshape(3)
     failed: AnalysisError | None = None
     try:
-        hopped = neighbours_from_seed(volume, seed_lps, level_name, progress)
+        hopped = neighbours_from_seed(volume, seed, level_name, progress)
     except AnalysisError as exc:  # no body fitted at the click: the profile may hold it
-        if volume.value_at_lps(np.asarray(seed_lps, float).reshape(3)) is None:
+        if volume.value_at_lps(seed) is None:
             raise
         failed, hopped = exc, ()
     bad = implausible_pitches(hopped)
     if len(hopped) >= MIN_CHAIN and bad == 0:
         return hopped, []
     try:
-        profiled, notes = _profiled_from_seed(volume, np.asarray(seed_lps, float).reshape(3),
-                                              level_name.strip().upper())
+        profiled, notes = _profiled_from_seed(volume, seed, level_name.strip().upper())
     except AnalysisError:
         profiled, notes = (), []
     worse = implausible_pitches(profiled) >= bad if bad else implausible_pitches(profiled) > 0
