@@ -99,7 +99,8 @@ def test_cptac_variant_centres_within_5_mm(shared_data: Path, name: str) -> None
 @pytest.mark.parametrize("name", [
     pytest.param("0.70 mm", marks=pytest.mark.xfail(strict=True, reason=(
         "T1 grade 3 (anterior 5.0 mm: its outline at the scan's top splits in two lobes) and T6 "
-        "grade 2 (anterior 14.5 mm, the endplate edge 2-3 mm inside the outline's end)"))),
+        "grade 2 (anterior 14.5 mm: the outline's anterior-superior corner is cut, 15.3 mm at "
+        "the anterior measuring line where the original measures 21.4)"))),
     "0.79 mm", "0.85 mm", "soft kernel", "0.98 mm", "0.70 mm soft kernel"])
 def test_cptac_variant_no_level_graded(shared_data: Path, name: str) -> None:
     # 0.70 mm soft: T11 (41 mm deep) and T5 (its frame 37° from the column, anterior height
