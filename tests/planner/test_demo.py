@@ -136,7 +136,16 @@ def test_body_dimensions_and_wedging_are_physiological(case) -> None:
 def test_l1_is_a_grade_2_wedge_fracture(case) -> None:
     l1 = case.truth.level("L1")
     ref, h = l1.reference_heights_mm, l1.heights_mm
-    assert 1.0 - h.anterior / ref.anterior == pytest.approx(0.30, abs=1e-9)
+    # the pre-fracture anterior height measured on the shape equals the level's design: the
+    # posterior height less the physiological wedge over the 10-90 % measuring span; the
+    # fracture removes the designed share of it
+    from planner.demo import params as P
+
+    p = P.LEVELS["L1"]
+    designed = p.height_post - 0.8 * p.depth * math.tan(math.radians(p.wedge_deg))
+    assert ref.anterior == pytest.approx(designed, abs=0.05)
+    assert 1.0 - h.anterior / ref.anterior == pytest.approx(P.FRACTURE_ANTERIOR_LOSS, abs=0.005)
+    assert P.FRACTURE_ANTERIOR_LOSS == 0.30  # Genant grade 2 (25-40 %), the demo's fracture
     assert h.posterior == pytest.approx(ref.posterior, abs=1e-9)
     assert 0.0 < 1.0 - h.middle / ref.middle < 0.20
     assert l1.genant_grade == 2 and l1.morphology == "wedge" and l1.posterior_wall == "intact"

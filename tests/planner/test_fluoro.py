@@ -32,6 +32,18 @@ def _smooth_inside(d: np.ndarray) -> np.ndarray:
 BEADS = [np.array([30.0, -20.0, 25.0]), np.array([-45.0, 35.0, -30.0])]
 
 
+def _bead_sd_mm() -> float:
+    """SD of one coordinate over a bead of :func:`_beads` (occupancy 1 to r = 2, falling
+    linearly to 0 at r = 3 mm), with the variance 1/6 mm² that trilinear sampling of 1 mm
+    voxels adds."""
+    r = np.linspace(0.0, 3.0, 30001)
+    occ = np.clip(3.0 - r, 0.0, 1.0)
+    return float(np.sqrt((r**4 * occ).sum() / (r**2 * occ).sum() / 3.0 + 1.0 / 6.0))
+
+
+BEAD_SD_MM = _bead_sd_mm()
+
+
 def _beads(x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
     occ = np.zeros_like(x)
     for b in BEADS:
@@ -54,8 +66,13 @@ def test_bead_centroid_matches_the_analytic_projection(lao: float, cran: float) 
         rr, cc = np.mgrid[r0 - 25:r0 + 26, c0 - 25:c0 + 26]
         got = np.array([(win * cc).sum(), (win * rr).sum()]) / win.sum()
         assert np.hypot(*(got - [col, row])) < 0.5, (got, (col, row))
-        # magnification: the bead's image is wider than the bead by the magnification there
+        # magnification: the bead's image is wider than the bead by the magnification there.
+        # Its spread on the detector (second moment, mm) over the bead's own (one coordinate of
+        # the phantom's ball with its 1-voxel edge ramp, plus 1/6 mm² of trilinear sampling)
         mag = det.magnification_at(bead)[0]
+        var_px = 0.5 * ((win * (cc - got[0]) ** 2).sum() + (win * (rr - got[1]) ** 2).sum())
+        seen = np.sqrt(var_px / win.sum()) * det.pixel_mm / BEAD_SD_MM
+        assert seen == pytest.approx(mag, rel=0.06), (seen, mag)
         assert 1.4 < mag < 2.0
 
 

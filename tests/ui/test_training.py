@@ -3,6 +3,7 @@ aim, advance, "Needle placed", debrief and history; and the Training menu entry.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import replace
 from pathlib import Path
@@ -13,7 +14,7 @@ from PySide6.QtCore import QPoint, Qt
 
 from planner.plan.model import Plan, SeriesBinding, Trajectory
 from planner.training import Exercise, ExerciseCase, ScoringSession
-from planner.training.attempt import aim_angles
+from planner.training.attempt import NeedleState, aim_angles
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
@@ -84,6 +85,11 @@ def test_full_attempt_debrief_and_history(qtbot, tmp_path, session) -> None:  # 
     qtbot.mouseClick(w.btn_done, Qt.MouseButton.LeftButton)
     res = w.result
     assert res is not None and res.passed, res.fail_reasons
+    # the tip lies one depth along the aim turned 1° from the line to the target: a chord of
+    # that angle (rounded to 0.01 mm by the score)
+    aimed = NeedleState(skin, med, cran).direction("left")
+    turn = math.acos(min(1.0, float(aimed @ d) / depth))
+    assert res.tip_error_mm == pytest.approx(2.0 * depth * math.sin(turn / 2.0), abs=0.02)
     assert 1.0 < res.tip_error_mm < 5.0 and res.counters.shots == 4
     assert res.angle_error_deg > 0.5 and res.score < 95.0
     assert w.debrief is not None and w.debrief.isVisible()
