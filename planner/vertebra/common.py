@@ -8,7 +8,8 @@ affine (:mod:`planner.grid`); no module of the vertebra analysis assumes axial s
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
+from typing import TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -40,6 +41,22 @@ def level_index(name: str, variants: Iterable[str] = ()) -> int:
     if key not in LEVEL_NAMES:
         raise ValueError(f"unknown level {name!r}; expected one of {NAMES_TEXT}")
     return counting_order((key, *(v.strip().upper() for v in variants))).index(key)
+
+
+T = TypeVar("T")
+
+
+def nearest_measured(level: str, step: int, levels: Mapping[str, T],
+                     skip: Collection[str] = (), max_steps: int = 2) -> T | None:
+    """The first of ``levels`` met going from ``level`` by ``step`` (-1 cranial, +1 caudal),
+    at most ``max_steps`` levels away, passing over the names in ``skip``; None if none."""
+    for k in range(1, max_steps + 1):
+        name = shift_level(level, step * k)
+        if name is None:
+            return None
+        if name in levels and name not in skip:
+            return levels[name]
+    return None
 
 
 def shift_level(name: str, steps: int) -> str | None:

@@ -23,19 +23,11 @@ import math
 import numpy as np
 
 from planner.anatomy import Morphometry
-from planner.vertebra.common import shift_level
+from planner.vertebra.common import nearest_measured
 
 #: Largest angle between a body's cranial axis and the column's local direction, degrees.
 MAX_TILT_DEG = 25.0
 TILT_NOTE_START = "body frame tilted"
-
-
-def _neighbour(level: str, step: int, levels: dict[str, Morphometry]) -> Morphometry | None:
-    for k in (1, 2):
-        name = shift_level(level, step * k)
-        if name is not None and name in levels:
-            return levels[name]
-    return None
 
 
 def frame_tilt_deg(level: str, levels: dict[str, Morphometry]) -> float | None:
@@ -55,7 +47,7 @@ def frame_tilt_deg(level: str, levels: dict[str, Morphometry]) -> float | None:
     """
     m = levels[level]
     line = m.height_lines_lps.get("middle")
-    above, below = _neighbour(level, -1, levels), _neighbour(level, 1, levels)
+    above, below = nearest_measured(level, -1, levels), nearest_measured(level, 1, levels)
     if line is None or (above is None and below is None):
         return None
     top = np.asarray((above or m).centroid_lps, float)

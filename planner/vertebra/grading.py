@@ -47,7 +47,7 @@ import numpy as np
 
 from planner.anatomy import HEIGHT_POSITIONS_FRAC, WALLS, Heights, Morphometry
 from planner.grid import FloatArray
-from planner.vertebra.common import level_index, shift_level
+from planner.vertebra.common import level_index, nearest_measured, shift_level
 from planner.vertebra.frame_tilt import TILT_NOTE_START, tilt_note, tilted_frames
 from planner.vertebra.grade_uncertainty import (
     POSSIBLE_NOTE_START,
@@ -167,13 +167,7 @@ def _own_reference(m: Morphometry) -> Heights:
 
 def nearest_intact(level: str, step: int, levels: dict[str, Morphometry],
                     fractured: set[str]) -> Morphometry | None:
-    for k in range(1, MAX_REFERENCE_STEPS + 1):
-        name = shift_level(level, step * k)
-        if name is None:
-            return None
-        if name in levels and name not in fractured:
-            return levels[name]
-    return None
+    return nearest_measured(level, step, levels, fractured, MAX_REFERENCE_STEPS)
 
 
 #: Two neighbours' predictions further apart than this (relative) are not averaged: the
