@@ -375,7 +375,8 @@ def load_series(scan: StudyScan, key: str, progress: Progress | None = None) -> 
         + _content_warnings(info, ordered, stack)
     )
     identity = SeriesIdentity(info.key, str(scan.root), info.modality, info.description)
-    volume = CTVolume(stack, ImageGrid(stack.shape, geo.ijk_to_lps), identity, ordered[0].patient)
+    volume = CTVolume(stack, ImageGrid(stack.shape, geo.ijk_to_lps), identity, ordered[0].patient,
+                      slice_thickness_mm=info.thickness_mm)
     report(progress, 1.0, "Loaded")
     log.info(
         "loaded series %s: %s voxels, %d warning(s)", info.key, volume.shape_kji, len(warnings)

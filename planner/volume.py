@@ -94,12 +94,18 @@ class CTVolume:
         Series identity the volume came from.
     patient
         Identifying data, kept apart from the pixels.
+    slice_thickness_mm
+        Nominal reconstructed slice thickness (DICOM (0018,0050) Slice Thickness, mm), None
+        when not known. It can exceed the slice spacing (overlapping reconstruction, e.g.
+        5 mm slices every 2.5 mm): the image is then as blurred along the slice axis as the
+        thickness says, not as the spacing suggests.
     """
 
     hu: NDArray[np.int16]
     grid: ImageGrid
     identity: SeriesIdentity
     patient: PatientInfo = field(default_factory=PatientInfo)
+    slice_thickness_mm: float | None = None
 
     def __post_init__(self) -> None:
         a = np.ascontiguousarray(self.hu)

@@ -55,6 +55,15 @@ def is_sacrum(volume: CTVolume, fit: BodyFit) -> bool:
     return min(ala_bone_fractions(volume, fit)) >= ALA_BONE_FRACTION
 
 
+def has_rib(trace: RibTrace) -> bool:
+    """A rib traced on either side: such a body is thoracic, never the sacrum, whatever bone
+    lies beside it (on ../shared/data/cptac_chest_ct re-sampled to 3.75 mm slices, a hop
+    fitted the posterior elements of T10 with rib necks 30-50 mm out on both sides, and the
+    chain was named L2-L5 from that "sacrum"; the real S1 of ../shared/data/totalseg_example
+    traces 12 / 12 mm)."""
+    return trace.side_bears_rib(0) or trace.side_bears_rib(1)
+
+
 def rib_traces(volume: CTVolume, fits: list[BodyFit]) -> list[RibTrace]:
     """The ribs traced from each fitted body (cranial first; :mod:`rib_trace`)."""
     return trace_ribs(volume, np.array([f.centroid_lps for f in fits]),
@@ -97,9 +106,9 @@ def name_fits(volume: CTVolume, fits: list[BodyFit]) -> tuple[list[str], list[st
     """Level names of ``fits`` (cranial first) and warnings; raises without an anchor."""
     warnings: list[str] = []
     by_sacrum = by_ribs = None
-    if is_sacrum(volume, fits[-1]):
-        by_sacrum = [shift_level("S1", n - len(fits) + 1) for n in range(len(fits))]
     traces = rib_traces(volume, fits)
+    if is_sacrum(volume, fits[-1]) and not has_rib(traces[-1]):
+        by_sacrum = [shift_level("S1", n - len(fits) + 1) for n in range(len(fits))]
     t12 = _last_rib(traces)
     if t12 is not None:
         by_ribs = [shift_level("T12", n - t12) for n in range(len(fits))]

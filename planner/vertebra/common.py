@@ -29,7 +29,10 @@ LEVEL_ORDER: tuple[str, ...] = STANDARD_ORDER
 #: ../shared/data/cptac_chest_ct re-sampled from 3 to 5 mm slices (limit lifted): the automatic
 #: names came out two levels too high with both rib anchors agreeing (sharp kernel) or one
 #: level off (0.98 mm pixels, soft kernel, like a PET/CT's CT; 6 of its 12 intact bodies graded
-#: 1-3), and a click named T8 gave neighbours of 30-45 mm spanning discs.
+#: 1-3), and a click named T8 gave neighbours of 30-45 mm spanning discs. At 3.75 mm slabs (a
+#: GE PET/CT's CT) the names were right but T7 and T8 graded 3 and 2 (sharp), or one level off
+#: (soft). The nominal slice thickness counts too: slices thicker than their spacing
+#: (overlapping reconstruction) are as blurred as they are thick.
 MAX_SLICE_MM = 3.5
 
 
@@ -85,6 +88,14 @@ def check_ct(volume: CTVolume) -> None:
         raise AnalysisError(
             f"voxel spacing {worst:.2f} mm is thicker than {MAX_SLICE_MM} mm; endplates and discs "
             "cannot be located. Reconstruct thin slices (≤ 1.25 mm ideally) on the scanner"
+        )
+    thick = volume.slice_thickness_mm
+    if thick is not None and thick > MAX_SLICE_MM:
+        raise AnalysisError(
+            f"slices are {thick:.2f} mm thick (reconstructed every "
+            f"{float(volume.spacing_mm[2]):.2f} mm), thicker than {MAX_SLICE_MM} mm; endplates "
+            "and discs cannot be located. Reconstruct thin slices (≤ 1.25 mm ideally) on the "
+            "scanner"
         )
 
 

@@ -114,12 +114,13 @@ def write_series(
     omit: Sequence[str] = (),
     prefix: str = "",
     seed: int = 0,
+    thickness_mm: float | None = None,
 ) -> SyntheticSeries:
     """Write one series; slice k sits at ``origin + depth_k * stack_dir``.
 
     ``stack_dir`` defaults to the slice normal; pass another direction for gantry tilt.
     ``names``: "shuffled" (random file names), "reversed" (names in reverse spatial order) or
-    "ordered".
+    "ordered". ``thickness_mm``: Slice Thickness (default: the slice step).
     """
     folder.mkdir(parents=True, exist_ok=True)
     series_uid = generate_uid() if series_uid is None else series_uid
@@ -160,7 +161,7 @@ def write_series(
         ds.ImagePositionPatient = [f"{v:.6f}" for v in positions[k]]
         ds.ImageOrientationPatient = [f"{v:.8f}" for v in o]
         ds.PixelSpacing = [f"{v:.6f}" for v in pixel_spacing]
-        ds.SliceThickness = f"{step_mm:.3f}"
+        ds.SliceThickness = f"{step_mm if thickness_mm is None else thickness_mm:.3f}"
         ds.Rows, ds.Columns = rows, cols
         ds.PhotometricInterpretation = photometric
         ds.PixelRepresentation = 1 if signed else 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -65,6 +67,11 @@ def test_non_ct_and_thick_slices_are_refused() -> None:
         analyze_spine(_phantom(modality="MR"))
     with pytest.raises(AnalysisError, match="thicker than 3.5 mm"):
         analyze_spine(_phantom(spacing_z=5.0))
+    # 5 mm slices reconstructed every 2.5 mm: as blurred as they are thick
+    overlapping = dataclasses.replace(_phantom(spacing_z=2.5), slice_thickness_mm=5.0)
+    with pytest.raises(AnalysisError, match=r"slices are 5.00 mm thick \(reconstructed every "
+                                            r"2.50 mm\), thicker than 3.5 mm"):
+        analyze_spine(overlapping)
     no_air = _phantom(fill=40.0)
     with pytest.raises(AnalysisError, match="not a CT in Hounsfield"):
         analyze_spine(CTVolume.from_array(np.clip(no_air.hu, 0, 200), no_air.ijk_to_lps, "x"))

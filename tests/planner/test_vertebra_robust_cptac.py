@@ -200,3 +200,38 @@ def test_halves_of_a_split_body_are_merged_but_not_close_normal_bodies() -> None
     normal = [_pb(z) for z in (-6.5, -30.5, -45.8, -64.4, -83.7, -103.8)]
     assert len(merge_split_bodies(normal)) == 6
     assert len(merge_split_bodies([_pb(0.0), _pb(-10.0), _pb(-33.0)])) == 3  # too few to tell
+
+
+def _thick_slices(vol: Any, thickness_mm: float) -> Any:
+    """``vol`` re-sampled to slabs ``thickness_mm`` thick and apart (linear to 0.5 mm along
+    the slice axis, then a running mean): what a scanner's thick reconstruction gives."""
+    from scipy import ndimage as ndi
+
+    from planner.volume import CTVolume
+
+    step = float(vol.spacing_mm[2])
+    fine = ndi.zoom(vol.hu.astype(np.float32), (step / 0.5, 1, 1), order=1)
+    n = int(round(thickness_mm / 0.5))
+    out = ndi.uniform_filter1d(fine, size=n, axis=0)[n // 2::n]
+    aff = vol.grid.ijk_to_lps.copy()
+    k_dir = aff[:3, 2] / step
+    aff[:3, 2] = k_dir * thickness_mm
+    aff[:3, 3] = aff[:3, 3] + k_dir * (n // 2) * 0.5
+    return CTVolume.from_array(np.rint(out).astype(np.int16), aff, "cptac:thick", modality="CT")
+
+
+def test_a_rib_bearing_body_is_never_taken_for_the_sacrum(shared_data: Path,
+                                                          monkeypatch: pytest.MonkeyPatch,
+                                                          ) -> None:
+    # 3.75 mm slabs (a PET/CT's CT; refused by the slice limit, lifted here): the hops ended
+    # on T10's posterior elements, whose rib necks 30-50 mm out read as sacral alae, and the
+    # thoracic chain was named L2-L5 from that "sacrum"
+    import planner.vertebra.common as common
+    from planner.vertebra.levels import propose_levels_with_warnings
+
+    monkeypatch.setattr(common, "MAX_SLICE_MM", 4.0)
+    vol = _thick_slices(_original(str(shared_data))[0], 3.75)
+    cands, warnings = propose_levels_with_warnings(vol)
+    assert not any("sacrum" in w for w in warnings), warnings
+    assert {c.level for c in cands} <= {f"T{n}" for n in range(1, 13)} | {"L1", "L2"}, [
+        c.level for c in cands]
