@@ -33,7 +33,8 @@ from planner.grid import FloatArray
 POSSIBLE_NOTE_START = "possible grade"
 
 
-def height_sd_mm(ijk_to_lps: FloatArray, cranial_lps: FloatArray) -> float:
+def height_sd_mm(ijk_to_lps: FloatArray, cranial_lps: FloatArray,
+                 slice_thickness_mm: float | None = None) -> float:
     """SD (mm) of a height measured along ``cranial_lps`` on a grid (see module notes).
 
     Parameters
@@ -42,6 +43,10 @@ def height_sd_mm(ijk_to_lps: FloatArray, cranial_lps: FloatArray) -> float:
         The grid's voxel index → LPS mm affine.
     cranial_lps : ndarray, shape (3,)
         Unit vector of the body's cranial axis, LPS.
+    slice_thickness_mm : float, optional
+        Nominal slice thickness (mm): where it exceeds the slice spacing (overlapping
+        reconstruction) the voxel's slice edge counts as that long, the image being as
+        blurred along the slices as they are thick.
 
     Notes
     -----
@@ -49,7 +54,10 @@ def height_sd_mm(ijk_to_lps: FloatArray, cranial_lps: FloatArray) -> float:
     added): 3 mm slices give ~3 mm whether or not the body leans a little in the scan, as an
     endplate across them is blurred over the slice whatever its lean.
     """
-    edges = np.asarray(ijk_to_lps, float)[:3, :3]
+    edges = np.array(ijk_to_lps, float)[:3, :3]
+    spacing = float(np.linalg.norm(edges[:, 2]))
+    if slice_thickness_mm is not None and spacing > 0 and slice_thickness_mm > spacing:
+        edges[:, 2] *= slice_thickness_mm / spacing
     step_mm = float(np.abs(edges.T @ np.asarray(cranial_lps, float)).sum())
     return step_mm / math.sqrt(6.0)
 

@@ -132,7 +132,8 @@ def measure_level(volume: CTVolume, anatomy: LevelAnatomy,
         trabecular_hu=hu,
         posterior_wall=wall_status(bulge, float(np.max(volume.spacing_mm))),
         height_lines_lps=_height_lines(anatomy, g),
-        height_sd_mm=height_sd_mm(volume.grid.ijk_to_lps, anatomy.frame.superior),
+        height_sd_mm=height_sd_mm(volume.grid.ijk_to_lps, anatomy.frame.superior,
+                                  volume.slice_thickness_mm),
     )
     return grade_level(m, dict(neighbours or {}))
 

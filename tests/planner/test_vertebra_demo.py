@@ -92,3 +92,19 @@ def test_analysis_json_has_the_cli_keys() -> None:
     for entry in out["levels"]:
         assert keys <= set(entry)
         assert set(entry["heights_mm"]) == {"anterior", "middle", "posterior"}
+
+
+def test_slices_thicker_than_their_spacing_widen_the_height_sd() -> None:
+    # the same demo CT labelled 3 mm thick (overlapping reconstruction): each endplate is
+    # known to the slice thickness, not the spacing
+    import dataclasses
+    import math
+
+    from planner.vertebra import analyze_spine
+
+    plain = demo_analysis()
+    thick = analyze_spine(dataclasses.replace(demo_case().volume, slice_thickness_mm=3.0))
+    assert plain.names() == thick.names()
+    for a, b in zip(plain.levels, thick.levels, strict=True):
+        assert a.morphometry.height_sd_mm < 0.6
+        assert 3.0 / math.sqrt(6.0) <= b.morphometry.height_sd_mm <= 3.6 / math.sqrt(6.0)

@@ -242,6 +242,12 @@ def test_height_sd_follows_the_voxel_extent_along_the_body_axis() -> None:
     # a 20° lean: 0.56 sin 20° + 3 cos 20° = 3.01 mm of voxel along the axis
     assert height_sd_mm(aff, lean) == pytest.approx(3.01 / math.sqrt(6.0), abs=0.01)
     assert height_sd_mm(np.eye(4), np.array([0.0, 0.0, 1.0])) == pytest.approx(0.408, abs=1e-3)
+    # 2 mm slices every 1 mm (overlapping): as blurred as 2 mm slices; thinner than the
+    # spacing changes nothing
+    assert height_sd_mm(np.eye(4), np.array([0.0, 0.0, 1.0]), 2.0) == pytest.approx(
+        2.0 / math.sqrt(6.0))
+    assert height_sd_mm(np.eye(4), np.array([0.0, 0.0, 1.0]), 0.5) == pytest.approx(0.408,
+                                                                                abs=1e-3)
 
 
 def test_a_loss_within_the_sampling_of_a_limit_is_a_possible_grade() -> None:
