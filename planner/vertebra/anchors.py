@@ -13,6 +13,8 @@ are seen and disagree (transitional anatomy, 13 rib pairs, lumbarised S1) a warn
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from planner.errors import AnalysisError
@@ -93,6 +95,29 @@ def _last_rib(traces: list[RibTrace]) -> int | None:
     return None
 
 
+#: Levels below the last rib-bearing vertebra where a rib traced on one side is reported.
+BELOW_LAST_RIB = ("L1", "L2")
+
+
+def rib_below_note(traces: Sequence[RibTrace], names: Sequence[str | None]) -> str | None:
+    """A warning when a body named L1 or L2 bears a rib on one side, or None.
+
+    Such bone is a 12th rib whose other side was missed (every name then one level too low)
+    or a lumbar rib; the count alone cannot tell (Yun et al., Korean J Radiol 2018). Measured
+    on ../shared/data/cptac_chest_ct interpolated to 1.5 mm slices at 0.98 mm pixels: T12
+    traced 14 / 73 mm, the left 12th rib went to L1 (75 mm) and T11 was named T12 with
+    nothing said; on the original L1 traces 2 / 23 mm.
+    """
+    hits = [f"{name} {('left', 'right')[s]} {trace.length_mm[s]:.0f} mm"
+            for trace, name in zip(traces, names, strict=True) if name in BELOW_LAST_RIB
+            for s in (0, 1) if trace.side_bears_rib(s)]
+    if not hits:
+        return None
+    return (f"a rib traced on one side below the last rib-bearing vertebra ({', '.join(hits)}): "
+            "a 12th rib missed on the other side, or a lumbar rib. If it is the 12th rib, every "
+            "name here is one level too low — confirm the level on a whole-spine view")
+
+
 def rib_evidence(traces: list[RibTrace], last: int) -> str:
     """The traced rib lengths at the last rib-bearing body and the body below, for a note."""
     own = traces[last].length_mm
@@ -132,4 +157,7 @@ def name_fits(volume: CTVolume, fits: list[BodyFit]) -> tuple[list[str], list[st
     warnings.append("level names anchored on the " + (
         "sacrum" if by_sacrum else
         f"last rib-bearing vertebra (T12; {rib_evidence(traces, t12 if t12 is not None else 0)})"))
+    below = rib_below_note(traces, names)
+    if below is not None:
+        warnings.append(below)
     return [str(n) for n in names], warnings

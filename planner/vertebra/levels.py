@@ -157,7 +157,12 @@ def propose_levels_with_warnings(volume: CTVolume, progress: Progress | None = N
         return profiled
     out = [_candidate(f, n, "auto", False) for f, n in zip(fits, names, strict=True)
            if n != "S1"]
-    if not is_sacrum(volume, fits[-1]):  # named by the ribs only: check the count of bodies
+    # named by the ribs only (not from a sacrum, whose S1 is the chain's last name): check
+    # the count of bodies. A bone-flanked last body that bears a rib is no sacrum
+    # (anchors.has_rib): the real chest CT interpolated to 1 mm slices at 0.85 mm pixels
+    # had L1 read as sacral alae, and a hop across T10 went unchecked (names 1-2 levels
+    # too low, a false grade 3)
+    if names[-1] != "S1":
         checked = _checked_by_profile(volume, column, out)
         if checked is not None:
             report(progress, 1.0, f"{len(checked[0])} levels proposed")

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from planner.grid import FloatArray
+from planner.vertebra.anchors import rib_below_note
 from planner.vertebra.common import shift_level
 from planner.vertebra.profile import ProfileBody
 from planner.vertebra.rib_trace import RibTrace, trace_ribs
@@ -111,19 +112,25 @@ def name_by_ribs(ribs: list[bool]) -> tuple[list[str] | None, list[str]]:
 
 def clipped_fit(volume: CTVolume, body: ProfileBody) -> BodyFit | None:
     """The body ray-cast from the profile centre, cut at the planes between it and its discs
-    (a shell fit on a sharp 3 mm scan runs through the disc into the next body)."""
+    (a shell fit on a sharp 3 mm scan runs through the disc into the next body). A fit whose
+    centre moved out of the body, or within 1 mm of a disc plane, is cast once from the
+    profile centre instead (the real chest CT interpolated to 1 mm slices: T2's fit moved
+    6 mm down onto its lower plane, and T2 was lost, T1 with it)."""
     from planner.errors import AnalysisError
     from planner.vertebra.segment import clip_fit, fit_body
 
     post = np.array([0.0, 1.0, 0.0]) - body.superior[1] * body.superior
     post /= np.linalg.norm(post)
+    planes = ((body.top_lps, body.superior), (body.bottom_lps, -body.superior))
     try:
         fit = fit_body(volume, body.centre_lps, body.superior, post)
-        if not body.contains(fit.star.centre_lps):
+        clipped = clip_fit(fit, planes) if body.contains(fit.star.centre_lps) else None
+        if clipped is None:  # the fit's centre ran out of the body or onto a disc plane
             fit = fit_body(volume, body.centre_lps, body.superior, post, iterations=1)
+            clipped = clip_fit(fit, planes)
     except AnalysisError:
         return None
-    return clip_fit(fit, ((body.top_lps, body.superior), (body.bottom_lps, -body.superior)))
+    return clipped
 
 
 #: A fitted body whose centre lies further than this from its profile point is not used to
@@ -189,10 +196,12 @@ def propose_from_profile(volume: CTVolume, column: TrackedColumn | None = None,
     bodies = column_bodies(volume, column)
     if bodies is None:
         return None
-    names, notes = name_by_ribs(_rib_flags(volume, bodies))
+    traces = rib_traces_of(volume, bodies)
+    names, notes = name_by_ribs([bears_ribs(t) for t in traces])
     if names is None:
         return None
-    return named_candidates(volume, bodies, names, notes)
+    below = rib_below_note(traces, names)
+    return named_candidates(volume, bodies, names, notes if below is None else [*notes, below])
 
 
 def named_candidates(volume: CTVolume, bodies: list[ProfileBody], names: Sequence[str | None],
