@@ -211,13 +211,18 @@ class Findings:
 
     ``oedema`` maps level -> ``"oedema"`` / ``"no oedema"`` / ``"indeterminate"``;
     ``posterior_wall`` maps level -> ``"intact"`` / ``"bulging"`` / ``"retropulsion"``;
-    ``genant_grade`` maps level -> 0-3.
+    ``genant_grade`` maps level -> 0-3; ``grade_text`` level -> the grade as the tables show
+    it ("0 · possible 1", "not graded"; :func:`planner.vertebra.grading.grade_text`) and
+    ``intact`` level -> whether the level is known intact (grade 0, no higher grade possible,
+    not withheld). Without them a grade 0 counts as intact.
     """
 
     levels: tuple[str, ...] = ()
     oedema: Mapping[str, str] = field(default_factory=dict)
     posterior_wall: Mapping[str, str] = field(default_factory=dict)
     genant_grade: Mapping[str, int] = field(default_factory=dict)
+    grade_text: Mapping[str, str] = field(default_factory=dict)
+    intact: Mapping[str, bool] = field(default_factory=dict)
 
 
 def _auto(findings: Findings) -> dict[str, tuple[str, str]]:
@@ -239,10 +244,10 @@ def _auto(findings: Findings) -> dict[str, tuple[str, str]]:
         out["posterior_wall"] = ("yes" if any(w != "intact" for w in walls) else "no",
                                  "CT: " + detail)
         out["retropulsion"] = ("yes" if "retropulsion" in walls else "no", "CT: " + detail)
-    grades = [findings.genant_grade[n] for n in lv if n in findings.genant_grade]
-    if grades and max(grades) > 0:
+    graded = [n for n in lv if n in findings.genant_grade]
+    if any(not findings.intact.get(n, findings.genant_grade[n] == 0) for n in graded):
         out["height_loss"] = ("unknown", "CT: Genant grade " + ", ".join(
-            f"{n} {findings.genant_grade[n]}" for n in lv if n in findings.genant_grade)
+            f"{n} {findings.grade_text.get(n, str(findings.genant_grade[n]))}" for n in graded)
             + " (progression needs serial imaging)")
     return out
 
@@ -307,13 +312,21 @@ def evaluate(answers: Sequence[tuple[str, str]] = (), findings: Findings | None 
 def findings_from(levels: Sequence[str], analysis: Any = None, mri: Any = None) -> Findings:
     """:class:`Findings` for the planned ``levels`` from a SpineAnalysis and an MRIResult."""
     walls: dict[str, str] = {}
-    grades: dict[str, int] = {}
     oedema: dict[str, str] = {}
-    if analysis is not None:
-        for r in analysis.levels:
-            walls[r.level] = str(r.morphometry.posterior_wall)
-            grades[r.level] = int(r.morphometry.genant_grade)
+    morphometry = {} if analysis is None else {r.level: r.morphometry for r in analysis.levels}
+    for level, m in morphometry.items():
+        walls[level] = str(m.posterior_wall)
     if mri is not None:
         for lv in mri.levels:
             oedema[lv.level] = lv.classification
-    return Findings(tuple(levels), oedema, walls, grades)
+    return Findings(tuple(levels), oedema, walls, *grade_findings(morphometry))
+
+
+def grade_findings(morphometry: Mapping[str, Any]) -> tuple[dict[str, int], dict[str, str],
+                                                            dict[str, bool]]:
+    """Genant grade, grade text and known-intact flag per level, from Morphometry records."""
+    from planner.vertebra.grading import grade_text, known_intact
+
+    return ({n: int(m.genant_grade) for n, m in morphometry.items()},
+            {n: grade_text(m) for n, m in morphometry.items()},
+            {n: known_intact(m) for n, m in morphometry.items()})

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from planner.indication import Findings, IndicationCheck, evaluate, validate_answers
+from planner.indication import Findings, IndicationCheck, evaluate, grade_findings, validate_answers
 from planner.mri.oedema import AcuityChoice, acuity_for_level
 from planner.session import Case, edit
 
@@ -30,15 +30,14 @@ def answer(case: Case, item_id: str, value: str) -> Case:
 def case_findings(case: Case, mri: Any = None) -> Findings:
     """:class:`~planner.indication.Findings` of the case's planned levels."""
     levels = case.plan.level_names()
-    walls: dict[str, str] = {}
-    grades: dict[str, int] = {}
+    morphometry = {}
     for n in levels:
         data = case.level_data(n)
         if data is not None:
-            walls[n] = str(data.morphometry.posterior_wall)
-            grades[n] = int(data.morphometry.genant_grade)
+            morphometry[n] = data.morphometry
+    walls = {n: str(m.posterior_wall) for n, m in morphometry.items()}
     oedema = {} if mri is None else {lv.level: lv.classification for lv in mri.levels}
-    return Findings(levels, oedema, walls, grades)
+    return Findings(levels, oedema, walls, *grade_findings(morphometry))
 
 
 def check_case(case: Case, mri: Any = None) -> IndicationCheck:

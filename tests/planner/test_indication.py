@@ -77,3 +77,23 @@ def test_findings_from_mri_result() -> None:
     f = findings_from(["L1"], None, res)
     by = {r.item_id: r for r in evaluate([], f).items}
     assert by["oedema"].answer == "yes" and by["oedema"].status == "met"
+
+
+def test_possible_and_withheld_grades_are_named_in_the_height_loss_note() -> None:
+    # a level graded 0 with a higher grade possible, or not graded, is not known intact: the
+    # checklist quotes it as the tables show it; known intact levels alone say nothing
+    f = Findings(levels=("T7", "T8"), genant_grade={"T7": 0, "T8": 0},
+                 grade_text={"T7": "0 · possible 1", "T8": "not graded"},
+                 intact={"T7": False, "T8": False})
+    note = {r.item_id: r for r in evaluate([], f).items}["height_loss"].note
+    assert "T7 0 · possible 1, T8 not graded" in note
+    intact = Findings(levels=("T7",), genant_grade={"T7": 0}, grade_text={"T7": "0"},
+                      intact={"T7": True})
+    assert {r.item_id: r for r in evaluate([], intact).items}["height_loss"].origin == "none"
+
+
+def test_findings_from_an_analysis_carry_the_grade_text() -> None:
+    from tests.planner.vertebra_cases import demo_analysis
+
+    f = findings_from(["L1", "L2"], demo_analysis())
+    assert f.grade_text["L1"].startswith("2") and f.intact["L2"] and not f.intact["L1"]

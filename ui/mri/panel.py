@@ -31,6 +31,7 @@ from planner.indication import IndicationCheck, evaluate, findings_from, validat
 from planner.mri.pipeline import MRIResult
 from planner.mri.reslice import Plane, auto_window, sample_plane, to_grey
 from planner.mri.rigid import RigidTransform
+from planner.vertebra.grading import known_intact
 from planner.volume import CTVolume
 from ui.mri.tables import (
     build_checklist,
@@ -340,7 +341,7 @@ class MRIPanel(QWidget):
         analysis = self.doc.analysis
         if analysis is None:
             return []
-        return [r.level for r in analysis.levels if r.morphometry.genant_grade > 0]
+        return [r.level for r in analysis.levels if not known_intact(r.morphometry)]
 
     @property
     def answers(self) -> tuple[tuple[str, str], ...]:
